@@ -1,0 +1,102 @@
+import { type ChildProcess, execFileSync, type SpawnOptions, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+
+/**
+ * A network namespace owned by one test. Names are unique per process and call, so test files
+ * running in parallel never collide. destroy() kills every process inside and deletes it; it is
+ * registered for process exit too, so a crashed test leaves nothing behind.
+ */
+export class Netns {
+  readonly name: string;
+  private readonly children = new Set<ChildProcess>();
+  private destroyed = false;
+
+  constructor(tag: string) {
+    this.name = `ovl-${tag}-${process.pid}-${randomBytes(3).toString('hex')}`.slice(0, 60);
+    execFileSync('ip', ['netns', 'add', this.name]);
+    live.add(this);
+    this.ip('link', 'set', 'lo', 'up');
+  }
+
+  /** Runs `ip ARGS` inside the namespace and returns its stdout. */
+  ip(...args: string[]): string {
+    return execFileSync('ip', ['-n', this.name, ...args], { encoding: 'utf8' });
+  }
+
+  /** Runs a command inside the namespace to completion and returns its stdout. */
+  exec(cmd: string, args: string[] = [], timeoutMs = 30_000): string {
+    return execFileSync('ip', ['netns', 'exec', this.name, cmd, ...args], {
+      encoding: 'utf8',
+      timeout: timeoutMs,
+    });
+  }
+
+  /** Starts a long-running command inside the namespace; it is killed by destroy(). */
+  spawn(cmd: string, args: string[] = [], options: SpawnOptions = {}): ChildProcess {
+    const child = spawn('ip', ['netns', 'exec', this.name, cmd, ...args], { stdio: 'pipe', ...options });
+    this.children.add(child);
+    child.on('exit', () => this.children.delete(child));
+    return child;
+  }
+
+  destroy(): void {
+    if (this.destroyed) return;
+    this.destroyed = true;
+    live.delete(this);
+    for (const child of this.children) child.kill('SIGKILL');
+    try {
+      // Anything started inside by other means (daemons that detached) goes too.
+      const pids = execFileSync('ip', ['netns', 'pids', this.name], { encoding: 'utf8' }).split(/\s+/);
+      for (const pid of pids) if (pid) safeKill(Number(pid));
+    } catch {
+      // namespace already gone
+    }
+    try {
+      execFileSync('ip', ['netns', 'del', this.name], { stdio: 'ignore' });
+    } catch {
+      // already gone
+    }
+  }
+}
+
+/** Joins two namespaces with a veth pair and gives each end an address (CIDR form). */
+export function vethPair(a: Netns, addrA: string, b: Netns, addrB: string): { ifA: string; ifB: string } {
+  const id = randomBytes(3).toString('hex');
+  const ifA = `va${id}`;
+  const ifB = `vb${id}`;
+  execFileSync('ip', [
+    'link',
+    'add',
+    ifA,
+    'netns',
+    a.name,
+    'type',
+    'veth',
+    'peer',
+    'name',
+    ifB,
+    'netns',
+    b.name,
+  ]);
+  for (const [ns, ifname, addr] of [
+    [a, ifA, addrA],
+    [b, ifB, addrB],
+  ] as const) {
+    ns.ip('addr', 'add', addr, 'dev', ifname);
+    ns.ip('link', 'set', ifname, 'up');
+  }
+  return { ifA, ifB };
+}
+
+function safeKill(pid: number): void {
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    // already exited
+  }
+}
+
+const live = new Set<Netns>();
+process.on('exit', () => {
+  for (const ns of live) ns.destroy();
+});

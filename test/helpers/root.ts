@@ -1,0 +1,32 @@
+import type { ExecutionContext, TestFn } from 'ava';
+
+/** True when this process may create namespaces and TUN devices. */
+export const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
+export const inCi = process.env['CI'] === 'true';
+
+/**
+ * Registers a test that needs root and network namespaces.
+ * Outside CI, without root, it is skipped with a printed reason; under CI=true that is a failure,
+ * because CI runs as root and a skip there would hide a test that never ran.
+ */
+export function rootTest<Context>(
+  test: TestFn<Context>,
+  title: string,
+  impl: (t: ExecutionContext<Context>) => Promise<void> | void,
+): void {
+  if (isRoot) {
+    test.serial(title, impl);
+    return;
+  }
+  if (inCi) {
+    test(title, (t) => {
+      t.fail(
+        'this test needs root and network namespaces; CI=true runs as root, so not being root is an error',
+      );
+    });
+    return;
+  }
+  console.log(`skipping "${title}": needs root (run as root, or under CI=true)`);
+  // A registered skip shows in AVA's summary, so the gap stays visible.
+  test.skip(title, impl);
+}
