@@ -1,0 +1,54 @@
+import type { Writable } from 'node:stream';
+
+/** One flag of a command, as parseArgs takes it plus what --help says about it. */
+export interface FlagSpec {
+  type: 'string' | 'boolean';
+  short?: string;
+  multiple?: boolean;
+  /** placeholder shown in help, e.g. DIR */
+  arg?: string;
+  description: string;
+}
+
+export interface CommandContext {
+  /** positional arguments after the command name */
+  args: string[];
+  /** parsed flags, global ones included */
+  flags: Record<string, string | boolean | (string | boolean)[] | undefined>;
+  stdout: Writable;
+  stderr: Writable;
+  env: NodeJS.ProcessEnv;
+}
+
+/** A subcommand: one module in cli/commands/, one job. */
+export interface Command {
+  name: string;
+  summary: string;
+  /** the part after `overlay NAME`, e.g. "[--json]" */
+  usage: string;
+  flags: Record<string, FlagSpec>;
+  /** how many positional arguments it takes */
+  positionals: { min: number; max: number };
+  run(ctx: CommandContext): Promise<void> | void;
+}
+
+/** Flags every command takes. */
+export const globalFlags: Record<string, FlagSpec> = {
+  'state-dir': {
+    type: 'string',
+    arg: 'DIR',
+    description: 'where this node keeps its state (default: $OVERLAY_HOME, else ~/.config/overlay)',
+  },
+  json: { type: 'boolean', description: 'print machine-readable JSON' },
+  verbose: { type: 'boolean', short: 'v', description: 'on error, show the chain of causes' },
+  help: { type: 'boolean', short: 'h', description: 'show help for this command' },
+};
+
+export function flagString(ctx: CommandContext, name: string): string | undefined {
+  const v = ctx.flags[name];
+  return typeof v === 'string' ? v : undefined;
+}
+
+export function flagBool(ctx: CommandContext, name: string): boolean {
+  return ctx.flags[name] === true;
+}

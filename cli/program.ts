@@ -1,0 +1,122 @@
+import fs from 'node:fs';
+import type { Writable } from 'node:stream';
+import { type ParseArgsConfig, parseArgs } from 'node:util';
+import { OverlayError } from '../core/errors.js';
+import { type Command, type FlagSpec, globalFlags } from './command.js';
+import { commands } from './commands/index.js';
+import { EXIT, exitCodeFor } from './exitCodes.js';
+import { commandHelp, programHelp } from './help.js';
+
+export interface ProgramIo {
+  stdout: Writable;
+  stderr: Writable;
+  env: NodeJS.ProcessEnv;
+}
+
+/** Runs one invocation of the CLI and returns its exit code; never calls process.exit. */
+export async function runProgram(argv: string[], io: ProgramIo): Promise<number> {
+  const verbose = argv.includes('--verbose') || argv.includes('-v');
+  try {
+    return await dispatch(argv, io);
+  } catch (e) {
+    io.stderr.write(formatError(e, verbose));
+    return e instanceof OverlayError ? exitCodeFor(e.code) : EXIT.failure;
+  }
+}
+
+async function dispatch(argv: string[], io: ProgramIo): Promise<number> {
+  const [first, ...rest] = argv;
+  if (first === undefined || first === '--help' || first === '-h' || first === 'help') {
+    const target = first === 'help' ? rest[0] : undefined;
+    io.stdout.write(target === undefined ? programHelp(commands) : commandHelp(findCommand(target)));
+    return EXIT.ok;
+  }
+  if (first === '--version' || first === '-V') {
+    io.stdout.write(`overlay ${version()}\n`);
+    return EXIT.ok;
+  }
+  if (first.startsWith('-')) {
+    throw new OverlayError('EUSAGE', `unknown flag ${first} before a command`, {
+      hint: 'see overlay --help',
+    });
+  }
+  const cmd = findCommand(first);
+  const { values, positionals } = parseFlags(cmd, rest);
+  if (values['help'] === true) {
+    io.stdout.write(commandHelp(cmd));
+    return EXIT.ok;
+  }
+  if (positionals.length < cmd.positionals.min || positionals.length > cmd.positionals.max) {
+    throw new OverlayError('EUSAGE', `${describeArity(cmd)}; got ${positionals.length}`, {
+      hint: `usage: overlay ${cmd.name} ${cmd.usage}`,
+    });
+  }
+  await cmd.run({ args: positionals, flags: values, ...io });
+  return EXIT.ok;
+}
+
+function findCommand(name: string): Command {
+  const cmd = commands.find((c) => c.name === name);
+  if (!cmd) {
+    throw new OverlayError('EUSAGE', `unknown command "${name}"`, {
+      hint: `commands: ${commands.map((c) => c.name).join(', ')}; see overlay --help`,
+    });
+  }
+  return cmd;
+}
+
+function parseFlags(cmd: Command, args: string[]) {
+  const all: Record<string, FlagSpec> = { ...globalFlags, ...cmd.flags };
+  const options: NonNullable<ParseArgsConfig['options']> = {};
+  for (const [name, spec] of Object.entries(all)) {
+    options[name] = {
+      type: spec.type,
+      ...(spec.short ? { short: spec.short } : {}),
+      ...(spec.multiple ? { multiple: true } : {}),
+    };
+  }
+  try {
+    return parseArgs({ args, options, strict: true, allowPositionals: true });
+  } catch (e) {
+    // parseArgs' messages are long and mention its own API; say it in one line.
+    const msg =
+      e instanceof Error ? e.message.split('\n')[0]!.replace(/\. To specify a positional.*$/, '') : '';
+    throw new OverlayError('EUSAGE', `${cmd.name}: ${msg.replace(/^Unknown option/, 'unknown flag')}`, {
+      hint: `see overlay ${cmd.name} --help`,
+      cause: e,
+    });
+  }
+}
+
+function describeArity(cmd: Command): string {
+  const { min, max } = cmd.positionals;
+  if (max === 0) return `${cmd.name} takes no arguments`;
+  if (min === max) return `${cmd.name} takes ${min} argument${min === 1 ? '' : 's'}`;
+  return `${cmd.name} takes ${min} to ${max} arguments`;
+}
+
+/** One line: "overlay: what went wrong (how to fix it)"; --verbose adds the causes. */
+export function formatError(e: unknown, verbose: boolean): string {
+  const lines: string[] = [];
+  if (e instanceof OverlayError) {
+    lines.push(`overlay: ${e.message}${e.hint ? ` (${e.hint})` : ''}`);
+  } else {
+    lines.push(`overlay: unexpected error: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  if (verbose) {
+    let cause = e instanceof Error ? e.cause : undefined;
+    for (let depth = 0; cause !== undefined && depth < 8; depth++) {
+      lines.push(`  caused by: ${cause instanceof Error ? (cause.stack ?? cause.message) : String(cause)}`);
+      cause = cause instanceof Error ? cause.cause : undefined;
+    }
+    if (!(e instanceof OverlayError) && e instanceof Error && e.stack) lines.push(e.stack);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+function version(): string {
+  const pkg = JSON.parse(fs.readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+    version: string;
+  };
+  return pkg.version;
+}

@@ -1,0 +1,115 @@
+import { OverlayError } from '../errors.js';
+import { SecureStore } from '../store/secureStore.js';
+import { ensureStateDir } from '../store/stateDir.js';
+import { decodeKey, encodeKey, generateKeyPairs, type KeyPairs, verifyKeyPairs } from './keys.js';
+
+/** identity.json as stored: keys in base64, so a person can compare them with `wg` output. */
+type IdentityFile = {
+  version: 1;
+  name: string | null;
+  createdAt: string;
+  wireguard: { privateKey: string; publicKey: string };
+  signing: { secretKey: string; publicKey: string };
+};
+
+export interface Identity {
+  name: string | null;
+  createdAt: string;
+  keys: KeyPairs;
+  /** the file it lives in, for messages */
+  path: string;
+}
+
+const STORE_NAME = 'identity';
+const NAME_PATTERN = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
+
+/** A node name: what peers and DNS-like lookups call it, so hostname rules. */
+export function checkNodeName(name: string): string {
+  if (!NAME_PATTERN.test(name)) {
+    throw new OverlayError('EUSAGE', `"${name}" is not a valid node name`, {
+      hint: 'use 1-63 lowercase letters, digits and dashes, not starting or ending with a dash',
+    });
+  }
+  return name;
+}
+
+function validateIdentityFile(data: unknown): IdentityFile {
+  const d = data as Partial<IdentityFile> | null;
+  if (typeof d !== 'object' || d === null) throw corrupt('not a JSON object');
+  if (d.version !== 1) throw corrupt(`unknown version ${JSON.stringify(d.version)}`);
+  if (d.name !== null && (typeof d.name !== 'string' || !NAME_PATTERN.test(d.name))) {
+    throw corrupt('bad "name"');
+  }
+  if (typeof d.createdAt !== 'string' || Number.isNaN(Date.parse(d.createdAt)))
+    throw corrupt('bad "createdAt"');
+  if (typeof d.wireguard !== 'object' || d.wireguard === null) throw corrupt('missing "wireguard" keys');
+  if (typeof d.signing !== 'object' || d.signing === null) throw corrupt('missing "signing" keys');
+  verifyKeyPairs(decodeKeys(d as IdentityFile));
+  return d as IdentityFile;
+}
+
+function decodeKeys(f: IdentityFile): KeyPairs {
+  return {
+    wireguard: {
+      privateKey: decodeKey(f.wireguard.privateKey, 32, 'wireguard.privateKey'),
+      publicKey: decodeKey(f.wireguard.publicKey, 32, 'wireguard.publicKey'),
+    },
+    signing: {
+      secretKey: decodeKey(f.signing.secretKey, 64, 'signing.secretKey'),
+      publicKey: decodeKey(f.signing.publicKey, 32, 'signing.publicKey'),
+    },
+  };
+}
+
+function corrupt(why: string): OverlayError {
+  return new OverlayError('ESTORE_CORRUPT', why);
+}
+
+function toIdentity(f: IdentityFile, path: string): Identity {
+  return { name: f.name, createdAt: f.createdAt, keys: decodeKeys(f), path };
+}
+
+/**
+ * The node's identity in its state directory: made on first use, then only ever read.
+ * A corrupt or unsafe file is refused (see SecureStore), never replaced.
+ */
+export class IdentityStore {
+  private constructor(private readonly store: SecureStore<IdentityFile>) {}
+
+  static openOrCreate(stateDir: string, now: Date = new Date()): IdentityStore {
+    ensureStateDir(stateDir);
+    const existing = SecureStore.open(stateDir, STORE_NAME, validateIdentityFile);
+    if (existing) return new IdentityStore(existing);
+    const keys = generateKeyPairs();
+    const initial: IdentityFile = {
+      version: 1,
+      name: null,
+      createdAt: now.toISOString(),
+      wireguard: {
+        privateKey: encodeKey(keys.wireguard.privateKey),
+        publicKey: encodeKey(keys.wireguard.publicKey),
+      },
+      signing: { secretKey: encodeKey(keys.signing.secretKey), publicKey: encodeKey(keys.signing.publicKey) },
+    };
+    keys.wireguard.privateKey.fill(0);
+    keys.signing.secretKey.fill(0);
+    const created =
+      SecureStore.createExclusive(stateDir, STORE_NAME, initial, validateIdentityFile) ??
+      // another process created it between our look and our write: theirs is the identity
+      SecureStore.open(stateDir, STORE_NAME, validateIdentityFile);
+    if (!created) throw new OverlayError('EINTERNAL', `identity in ${stateDir} vanished while being created`);
+    return new IdentityStore(created);
+  }
+
+  get path(): string {
+    return this.store.path;
+  }
+
+  load(): Identity {
+    return toIdentity(this.store.read(), this.store.path);
+  }
+
+  setName(name: string): void {
+    this.store.write({ ...this.store.read(), name: checkNodeName(name) });
+  }
+}

@@ -1,0 +1,44 @@
+import nacl from 'tweetnacl';
+import { OverlayError } from '../errors.js';
+
+/** The node's WireGuard key (X25519) and its signing key (Ed25519), raw bytes. */
+export interface KeyPairs {
+  wireguard: { privateKey: Uint8Array; publicKey: Uint8Array };
+  signing: { secretKey: Uint8Array; publicKey: Uint8Array };
+}
+
+export function generateKeyPairs(): KeyPairs {
+  // nacl.box keys are X25519 (Curve25519) keys, the same as WireGuard's; nacl clamps on use.
+  const wg = nacl.box.keyPair();
+  const sign = nacl.sign.keyPair();
+  return {
+    wireguard: { privateKey: wg.secretKey, publicKey: wg.publicKey },
+    signing: { secretKey: sign.secretKey, publicKey: sign.publicKey },
+  };
+}
+
+/** WireGuard's textual key form: standard base64 of the 32 raw bytes (44 characters). */
+export function encodeKey(key: Uint8Array): string {
+  return Buffer.from(key).toString('base64');
+}
+
+export function decodeKey(text: string, length: number, what: string): Uint8Array {
+  const ok = typeof text === 'string' && /^[A-Za-z0-9+/]+={0,2}$/.test(text);
+  const bytes = ok ? new Uint8Array(Buffer.from(text, 'base64')) : new Uint8Array(0);
+  if (bytes.length !== length || encodeKey(bytes) !== text) {
+    throw new OverlayError('ESTORE_CORRUPT', `${what} is not a valid ${length}-byte base64 key`);
+  }
+  return bytes;
+}
+
+/** Checks that each public key belongs to its private key, which catches a damaged key file. */
+export function verifyKeyPairs(keys: KeyPairs): void {
+  const wgPublic = nacl.scalarMult.base(keys.wireguard.privateKey);
+  if (!nacl.verify(wgPublic, keys.wireguard.publicKey)) {
+    throw new OverlayError('ESTORE_CORRUPT', 'the WireGuard public key does not match the private key');
+  }
+  const signPublic = nacl.sign.keyPair.fromSecretKey(keys.signing.secretKey).publicKey;
+  if (!nacl.verify(signPublic, keys.signing.publicKey)) {
+    throw new OverlayError('ESTORE_CORRUPT', 'the signing public key does not match the secret key');
+  }
+}

@@ -1,0 +1,140 @@
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import Conf from 'conf';
+import { OverlayError } from '../errors.js';
+import { errnoOf } from './stateDir.js';
+
+export type Validate<T> = (data: unknown) => T;
+
+/**
+ * A JSON state file holding secrets, kept by conf (atomic writes: temp file + rename, so a crash
+ * mid-write leaves the old file or the new one, never a torn one), always mode 0600.
+ * A file others can read, or one that does not parse or validate, is refused with a message
+ * naming the file and the fix — never regenerated, because that would silently change the
+ * node's identity.
+ */
+export class SecureStore<T extends Record<string, unknown>> {
+  readonly path: string;
+  private readonly conf: Conf<T>;
+  private readonly validate: Validate<T>;
+
+  private constructor(file: string, conf: Conf<T>, validate: Validate<T>) {
+    this.path = file;
+    this.conf = conf;
+    this.validate = validate;
+  }
+
+  static fileFor(dir: string, name: string): string {
+    return path.join(dir, `${name}.json`);
+  }
+
+  /** Opens an existing store; undefined when the file does not exist. */
+  static open<T extends Record<string, unknown>>(
+    dir: string,
+    name: string,
+    validate: Validate<T>,
+  ): SecureStore<T> | undefined {
+    const file = SecureStore.fileFor(dir, name);
+    let stat: fs.Stats;
+    try {
+      stat = fs.lstatSync(file);
+    } catch (e) {
+      if (errnoOf(e) === 'ENOENT') return undefined;
+      throw new OverlayError('ESTORE_CORRUPT', `cannot read ${file}: ${errnoOf(e) ?? String(e)}`, {
+        cause: e,
+      });
+    }
+    if (!stat.isFile()) {
+      throw new OverlayError('ESTORE_CORRUPT', `${file} is not a regular file`, {
+        hint: `move it away; overlay keeps its state in ${file}`,
+      });
+    }
+    if ((stat.mode & 0o077) !== 0) {
+      throw new OverlayError(
+        'ESTORE_PERMS',
+        `${file} holds secret keys but other users can access it (mode ${(stat.mode & 0o777).toString(8)})`,
+        { hint: `chmod 600 ${file}, and consider the key leaked if others could read it` },
+      );
+    }
+    let conf: Conf<T>;
+    try {
+      conf = new Conf<T>({
+        cwd: dir,
+        configName: name,
+        projectSuffix: '',
+        configFileMode: 0o600,
+        clearInvalidConfig: false,
+        accessPropertiesByDotNotation: false,
+        watch: false,
+      });
+    } catch (e) {
+      throw corrupt(file, e);
+    }
+    const store = new SecureStore(file, conf, validate);
+    store.read(); // validate now so a corrupt file fails at open, not at first use
+    return store;
+  }
+
+  /**
+   * Creates the store with its first contents, exclusively: when two processes race to create
+   * it, one wins and the other gets undefined (and should open the winner's).
+   */
+  static createExclusive<T extends Record<string, unknown>>(
+    dir: string,
+    name: string,
+    initial: T,
+    validate: Validate<T>,
+  ): SecureStore<T> | undefined {
+    const file = SecureStore.fileFor(dir, name);
+    const tmp = `${file}.${randomBytes(6).toString('hex')}.tmp`;
+    try {
+      const fd = fs.openSync(tmp, 'wx', 0o600);
+      try {
+        fs.writeSync(fd, `${JSON.stringify(validate(initial), undefined, '\t')}\n`);
+        fs.fsyncSync(fd);
+      } finally {
+        fs.closeSync(fd);
+      }
+      // link() fails if the name exists, which makes creation exclusive and still atomic.
+      fs.linkSync(tmp, file);
+    } catch (e) {
+      if (errnoOf(e) === 'EEXIST') return undefined;
+      throw new OverlayError('ESTATE_DIR', `cannot write ${file}: ${errnoOf(e) ?? String(e)}`, {
+        hint: 'choose a writable --state-dir, or run with sudo if it belongs to root',
+        cause: e,
+      });
+    } finally {
+      fs.rmSync(tmp, { force: true });
+    }
+    return SecureStore.open(dir, name, validate);
+  }
+
+  read(): T {
+    try {
+      return this.validate(this.conf.store);
+    } catch (e) {
+      throw corrupt(this.path, e);
+    }
+  }
+
+  write(value: T): void {
+    const checked = this.validate(value);
+    try {
+      this.conf.store = checked;
+    } catch (e) {
+      throw new OverlayError('ESTATE_DIR', `cannot write ${this.path}: ${errnoOf(e) ?? String(e)}`, {
+        cause: e,
+      });
+    }
+  }
+}
+
+function corrupt(file: string, e: unknown): OverlayError {
+  if (e instanceof OverlayError && e.code !== 'ESTORE_CORRUPT') return e;
+  const why = e instanceof Error ? e.message.split('\n')[0] : String(e);
+  return new OverlayError('ESTORE_CORRUPT', `${file} is corrupt: ${why}`, {
+    hint: `restore it from a backup, or move it away to start over with a new identity (mv ${file} ${file}.bad)`,
+    cause: e,
+  });
+}

@@ -1,0 +1,38 @@
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+/** The compiled CLI, run as a user would run it. */
+export const cliPath = fileURLToPath(new URL('../../cli/main.js', import.meta.url));
+
+export interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `overlay ARGS` in a child process (bounded by a timeout) and collects its output. */
+export function runCli(
+  args: string[],
+  options: { env?: NodeJS.ProcessEnv; timeoutMs?: number; prefix?: string[] } = {},
+): Promise<CliResult> {
+  const [cmd, ...pre] = options.prefix ?? [];
+  const argv = [...pre, process.execPath, cliPath, ...args];
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd ?? argv.shift()!, argv, {
+      env: { ...process.env, NO_COLOR: '1', ...options.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      timeout: options.timeoutMs ?? 20_000,
+      killSignal: 'SIGKILL',
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => {
+      stdout += d;
+    });
+    child.stderr.on('data', (d) => {
+      stderr += d;
+    });
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
