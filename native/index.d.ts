@@ -1,1 +1,156 @@
+/**
+ * tun-napi: overlay's data path as a Node-API addon. This release: the TUN device.
+ *
+ * Packets move in batches through memory the caller allocates once: one buffer divided into
+ * fixed slots of `slotSize` bytes (MTU plus any headroom), and a Uint32Array holding each
+ * slot's packet length. Nothing is allocated per packet.
+ *
+ * @example
+ * const tun = new Tun({ name: 'ovl0' });
+ * tun.setMtu(1420);
+ * tun.up();
+ * tun.addAddress('100.64.0.1/24');
+ * const slot = 1420 + 64;
+ * const buf = Buffer.alloc(64 * slot);
+ * const lens = new Uint32Array(64);
+ * tun.onReadable(() => {
+ *   let n: number;
+ *   do {
+ *     n = tun.readBatch(buf, lens, slot);
+ *     // packet i is buf.subarray(i * slot, i * slot + lens[i])
+ *   } while (n === lens.length);
+ * });
+ */
+
+/** Bumped when this API changes incompatibly. */
 export declare const abiVersion: number;
+
+/** Longest interface name the kernel accepts (15 bytes). */
+export declare const maxNameLength: number;
+
+/**
+ * Why an operation failed:
+ * - `EPERM`: not root and no CAP_NET_ADMIN (or /dev/net/tun not accessible)
+ * - `ENOTUN`: no /dev/net/tun (tun module missing, or hidden in a container)
+ * - `EBUSY`: the interface name is taken (by a TUN in use, or by another kind of link)
+ * - `EINVAL`: bad interface name, address, prefix length or MTU
+ * - `ETUN`: anything else, including use after close(); see `errno` and `syscall`
+ */
+export type TunErrorCode = 'EPERM' | 'ENOTUN' | 'EBUSY' | 'EINVAL' | 'ETUN';
+
+/** Every failure of a Tun operation is thrown as this, with a one-line message naming the device. */
+export interface TunError extends Error {
+  code: TunErrorCode;
+  /** Negative errno (as in Node's own system errors), absent when input validation failed. */
+  errno?: number;
+  /** The system call or rtnetlink request that failed, e.g. `ioctl(TUNSETIFF)`, `RTM_NEWADDR`. */
+  syscall?: string;
+  /** The interface name, or `(kernel-chosen name)` when opening without one failed. */
+  device: string;
+}
+
+/** True when `error` is a TunError thrown by this addon. */
+export declare function isTunError(error: unknown): error is TunError;
+
+export interface TunOptions {
+  /**
+   * Interface name, at most 15 bytes, no '/', ':' or whitespace; a `%d` in it is filled in by
+   * the kernel. Omit it to let the kernel choose (`tunN`). Attaching to an existing persistent
+   * TUN of that name works; any other existing link of that name is EBUSY.
+   */
+  name?: string;
+}
+
+/** Counters kept by the addon (not the kernel's interface counters). */
+export interface TunStats {
+  /** Packets and bytes read from the device by readBatch. */
+  rxPackets: number;
+  rxBytes: number;
+  /** Packets and bytes written to the device by writeBatch. */
+  txPackets: number;
+  txBytes: number;
+  /** Packets writeBatch consumed but the kernel refused (neither IPv4 nor IPv6). */
+  txRejected: number;
+}
+
+/**
+ * A TUN interface (IFF_TUN | IFF_NO_PI: packets are bare IPv4/IPv6, no header) in the network
+ * namespace of the calling process. It lives until close() — or until the object is garbage
+ * collected while not reading; the kernel removes the interface when it closes.
+ *
+ * Configuration is done from C++ (ioctl and rtnetlink), never by running `ip`. Methods throw
+ * TunError for system failures, TypeError (`ERR_INVALID_ARG_TYPE`) for wrong argument types
+ * and RangeError (`ERR_OUT_OF_RANGE`) for slots or counts that do not fit the buffers.
+ * Every method except close(), stopReading(), stats() and the getters throws ETUN after close().
+ */
+export declare class Tun {
+  /** Creates the interface (down, no addresses). Throws TunError. */
+  constructor(options?: TunOptions);
+
+  /** The interface name, as the kernel assigned it. */
+  readonly name: string;
+  /** The kernel's interface index. */
+  readonly ifindex: number;
+  /** True after close(). */
+  readonly closed: boolean;
+
+  /** Sets the MTU (SIOCSIFMTU). Out of the kernel's range (68..65535) is EINVAL. */
+  setMtu(mtu: number): void;
+  /** Reads the MTU back from the kernel. */
+  getMtu(): number;
+  /** Sets IFF_UP. */
+  up(): void;
+  /** Clears IFF_UP. */
+  down(): void;
+  /** Whether IFF_UP is set, read from the kernel. */
+  isUp(): boolean;
+
+  /**
+   * Adds an address with its prefix length, e.g. `100.64.0.1/24` or `fd00:6f76::1/64`
+   * (rtnetlink RTM_NEWADDR; the on-link prefix route comes with it). IPv6 addresses skip
+   * duplicate address detection so they are usable at once. The kernel drops IPv6 addresses
+   * when the link goes down or its MTU falls below 1280, so add them after up() and setMtu().
+   * Malformed input is EINVAL; an address already present is ETUN with errno EEXIST.
+   */
+  addAddress(cidr: string): void;
+  /** Removes an address added with addAddress (rtnetlink RTM_DELADDR). */
+  removeAddress(cidr: string): void;
+
+  /**
+   * Reads up to `maxPackets` waiting packets (default: as many slots as `buf` and `lens` hold)
+   * without blocking; packet i goes to `buf[i * slotSize ...]`, its length to `lens[i]`.
+   * Returns the count, 0 when nothing is waiting. A packet longer than `slotSize` is truncated,
+   * so make slots at least MTU bytes.
+   */
+  readBatch(buf: Uint8Array, lens: Uint32Array, slotSize: number, maxPackets?: number): number;
+
+  /**
+   * Writes packets 0..count-1, laid out as for readBatch, into the host's network stack.
+   * Returns how many were consumed: fewer than `count` only if the kernel would block, or if a
+   * later packet failed (that error is thrown by the next call, which starts with it). Packets
+   * the kernel refuses as malformed are consumed and counted in stats().txRejected.
+   */
+  writeBatch(buf: Uint8Array, lens: Uint32Array, slotSize: number, count: number): number;
+
+  /**
+   * Calls `callback` from the event loop whenever packets are waiting (level-triggered epoll on
+   * the nonblocking fd; no polling, so an idle device costs no CPU). The callback should
+   * readBatch until a batch comes back short; whatever it leaves is announced again on the next
+   * loop turn. A second call replaces the callback. If the watch itself fails, the callback
+   * gets the error and reading stops. While reading, the process stays alive (see unref()) and
+   * the Tun is not garbage collected.
+   */
+  onReadable(callback: (error?: TunError) => void): void;
+  /** Stops calling the onReadable callback; the process no longer stays alive for this Tun. */
+  stopReading(): void;
+  /** While reading, keep the process alive (the default). */
+  ref(): this;
+  /** While reading, do not keep the process alive on this Tun's account. */
+  unref(): this;
+
+  /** Counters of what this Tun has read and written. */
+  stats(): TunStats;
+
+  /** Stops reading and closes the device, which removes the interface. Idempotent. */
+  close(): void;
+}

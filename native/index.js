@@ -1,3 +1,15 @@
 'use strict';
 // node-gyp-build finds build/Release (or a prebuild) next to this file.
-module.exports = require('node-gyp-build')(__dirname);
+const binding = require('node-gyp-build')(__dirname);
+
+const TUN_ERROR_CODES = new Set(['EPERM', 'ENOTUN', 'EBUSY', 'EINVAL', 'ETUN']);
+
+function isTunError(error) {
+  return error instanceof Error && TUN_ERROR_CODES.has(error.code) && typeof error.device === 'string';
+}
+
+// Spelled out one by one so Node's ESM loader can see the names (`import { Tun } from 'tun-napi'`).
+exports.abiVersion = binding.abiVersion;
+exports.maxNameLength = binding.maxNameLength;
+exports.Tun = binding.Tun;
+exports.isTunError = isTunError;

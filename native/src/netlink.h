@@ -1,0 +1,22 @@
+// Interface address configuration over rtnetlink. rtnetlink rather than the SIOCSIFADDR ioctl
+// because the ioctl cannot set IPv6 addresses, and rather than running `ip` because a VPN must
+// not depend on, or be fooled by, whatever binary is on PATH.
+#pragma once
+
+#include <string>
+
+#include "ip_prefix.h"
+
+namespace overlay {
+namespace netlink {
+
+// Adds `prefix` to interface `ifindex` (RTM_NEWADDR). IPv6 addresses are added without
+// duplicate address detection: a TUN is point-to-point, nobody else can hold the address, and
+// DAD would keep the address unusable ("tentative") for a second or more after `up`.
+void AddAddress(int ifindex, const IpPrefix& prefix, const std::string& device);
+
+// Removes `prefix` from interface `ifindex` (RTM_DELADDR).
+void RemoveAddress(int ifindex, const IpPrefix& prefix, const std::string& device);
+
+}  // namespace netlink
+}  // namespace overlay
