@@ -349,3 +349,25 @@ rootTest(
     t.like(ok(t, await agent.call('stats')), { txRejected: 1, txPackets: 1 });
   },
 );
+
+rootTest(test, 'removeAddress takes away exactly the address given', async (t) => {
+  const { ns, agent } = setup(t, 'rmaddr');
+  ok(t, await agent.request('open', { name: 'ovlrm' }));
+  ok(t, await agent.call('up'));
+  ok(t, await agent.call('addAddress', '100.64.0.1/24'));
+  ok(t, await agent.call('addAddress', 'fd00:6f76::1/64'));
+  ok(t, await agent.call('removeAddress', '100.64.0.1/24'));
+  const global = () =>
+    (
+      JSON.parse(ns.ip('-j', 'addr', 'show', 'dev', 'ovlrm')) as {
+        addr_info: { local: string; scope: string }[];
+      }[]
+    )[0]?.addr_info
+      .filter((a) => a.scope === 'global')
+      .map((a) => a.local);
+  t.deepEqual(global(), ['fd00:6f76::1']);
+  t.like(failure(t, await agent.call('removeAddress', '100.64.0.1/24')), {
+    code: 'ETUN',
+    syscall: 'RTM_DELADDR',
+  });
+});
