@@ -29,6 +29,8 @@ export interface DeviceOptions {
   readonly underLoad?: (now: number) => boolean;
   /** Padding never grows an inner packet beyond this (whitepaper §5.4.6). */
   readonly mtu?: number;
+  /** The native data path seals transport messages; see PeerContext.externalTransport. */
+  readonly externalTransport?: boolean;
 }
 
 const keyId = (key: Uint8Array): string => Buffer.from(key).toString('base64');
@@ -56,6 +58,7 @@ export class Device {
       random,
       wallClock: options.wallClock ?? Date.now,
       mtu: options.mtu,
+      externalTransport: options.externalTransport ?? false,
       allocateIndex: (peer) => this.allocateIndex(peer),
       releaseIndex: (index) => {
         this.indices.delete(index);

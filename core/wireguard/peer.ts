@@ -36,6 +36,12 @@ export interface PeerContext {
   /** Wall-clock milliseconds since the Unix epoch, only for TAI64N timestamps (whitepaper §5.1). */
   readonly wallClock: () => number;
   readonly mtu: number | undefined;
+  /**
+   * True when a data path outside TypeScript (the native addon) holds the session keys and their
+   * counters. Then this peer never encrypts: two encryptors with one key would reuse nonces. Its
+   * keepalives go out as Output.outbound for that data path to seal.
+   */
+  readonly externalTransport: boolean;
   allocateIndex(peer: Peer): number;
   releaseIndex(index: number): void;
 }
@@ -55,10 +61,12 @@ export interface Output {
   readonly delivered: { peer: Peer; packet: Uint8Array }[];
   readonly sessions: SessionChange[];
   readonly dropped: DropReason[];
+  /** externalTransport only: inner packets (empty: keepalive) for the data path to seal and send. */
+  readonly outbound: { peer: Peer; packet: Uint8Array }[];
 }
 
 export function emptyOutput(): Output {
-  return { transmit: [], delivered: [], sessions: [], dropped: [] };
+  return { transmit: [], delivered: [], sessions: [], dropped: [], outbound: [] };
 }
 
 /** Packets waiting for a handshake; beyond this the oldest go, like a full queue on a real link. */
@@ -335,9 +343,13 @@ export class Peer {
   }
 
   private sendWith(session: Session, packet: Uint8Array, now: number, out: Output): void {
-    const bytes = session.encrypt(packet, now, this.ctx.mtu);
-    if (!bytes || !this.endpoint) return;
-    out.transmit.push({ to: this.endpoint, bytes });
+    if (this.ctx.externalTransport) {
+      out.outbound.push({ peer: this, packet });
+    } else {
+      const bytes = session.encrypt(packet, now, this.ctx.mtu);
+      if (!bytes || !this.endpoint) return;
+      out.transmit.push({ to: this.endpoint, bytes });
+    }
     if (packet.length > 0) this.timers.on({ kind: 'dataSent' }, now);
     this.timers.on({ kind: 'authenticatedSent' }, now);
   }

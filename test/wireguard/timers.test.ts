@@ -228,7 +228,7 @@ test('traffic reported by an outside data path drives the same timers and key co
   const peerOfB = b.device.peer(a.keys.publicKey)!;
   const next = b.sessions.find((c) => c.kind === 'installed')!;
   t.is(peerOfB.sendingSession, undefined);
-  const out = { transmit: [], delivered: [], sessions: [], dropped: [] };
+  const out = { transmit: [], delivered: [], sessions: [], dropped: [], outbound: [] };
   peerOfB.noteTraffic(
     { direction: 'received', localIndex: next.session.localIndex, empty: false },
     sim.now,
