@@ -154,3 +154,122 @@ export declare class Tun {
   /** Stops reading and closes the device, which removes the interface. Idempotent. */
   close(): void;
 }
+
+// ---- The data path ------------------------------------------------------------------------------
+
+/** Options of a DataPath. Timings exist for tests; leave them out to get WireGuard's. */
+export interface DataPathOptions {
+  /** UDP port to listen on, IPv4 and IPv6 (0 or absent: the kernel picks one; see `port`). */
+  port?: number;
+  /** The TUN device's MTU: the largest inner packet (576..9000, default 1420). */
+  mtu?: number;
+  rekeyAfterTimeMs?: number;
+  rejectAfterTimeMs?: number;
+  keepaliveTimeoutMs?: number;
+  rekeyTimeoutMs?: number;
+}
+
+/** What the data path hands up to JavaScript; transport data never comes this way. */
+export type DataPathEvent =
+  /** A datagram that is not a transport message: a handshake message, or overlay's own. */
+  | { type: 'control'; data: Buffer; from: string }
+  /** Packets for this peer wait with no usable session (or its session is due for a rekey). */
+  | { type: 'handshake-needed'; peer: number }
+  /** A responder's session received its first packet and now sends (whitepaper §5.4.5). */
+  | { type: 'session-confirmed'; peer: number; localIndex: number }
+  /** An authenticated packet came from a new address (roaming). */
+  | { type: 'endpoint-changed'; peer: number; endpoint: string };
+
+export interface DataPathSession {
+  localIndex: number;
+  remoteIndex: number;
+  sendKey: Uint8Array;
+  receiveKey: Uint8Array;
+  /** True if we sent the initiation: the session sends at once; else it waits for a packet. */
+  initiator: boolean;
+}
+
+export interface DataPathPeerStats {
+  rxBytes: number;
+  rxPackets: number;
+  txBytes: number;
+  txPackets: number;
+  /** Milliseconds since the last authenticated packet (null: never); `Data` ones exclude keepalives. */
+  lastRxAgeMs: number | null;
+  lastRxDataAgeMs: number | null;
+  lastTxAgeMs: number | null;
+  lastTxDataAgeMs: number | null;
+  endpoint: string | null;
+  currentIndex: number | null;
+  previousIndex: number | null;
+  nextIndex: number | null;
+  currentAgeMs: number | null;
+  /** Packets waiting for a session. */
+  staged: number;
+}
+
+/** Drop and traffic counters of the whole data path: every discarded datagram lands in one. */
+export interface DataPathStats {
+  rxDatagrams: number;
+  rxTransport: number;
+  rxControl: number;
+  rxJunk: number;
+  rxUnknownIndex: number;
+  rxReplay: number;
+  rxAuthFailed: number;
+  rxExpired: number;
+  rxBadInner: number;
+  rxSourceDenied: number;
+  rxKeepalive: number;
+  tunWriteFailed: number;
+  txPackets: number;
+  txNoRoute: number;
+  txStaged: number;
+  txStagedDropped: number;
+  txNoEndpoint: number;
+  txSendFailed: number;
+  tunReadBad: number;
+  upQueueDropped: number;
+}
+
+/**
+ * WireGuard's transport on two native threads: TUN → encrypt → UDP and UDP → decrypt → TUN, with
+ * no packet passing through JavaScript. JavaScript configures peers (allowed IPs: cryptokey
+ * routing), endpoints and sessions, sends handshake messages with sendControl(), and receives
+ * events. The TUN must not be read from JavaScript while a DataPath uses it.
+ * Endpoints are text: "192.0.2.1:51820" or "[fd00::1]:51820".
+ */
+export declare class DataPath {
+  constructor(tun: Tun, options: DataPathOptions, onEvents: (events: DataPathEvent[]) => void);
+  readonly port: number;
+  /** Adds or replaces a peer's allowed IPs (CIDR text), and optionally its endpoint. */
+  setPeer(peer: number, allowedIps: string[], endpoint?: string | null): void;
+  setEndpoint(peer: number, endpoint: string): void;
+  removePeer(peer: number): void;
+  /** Copies the keys in; the caller should erase its own copies. */
+  installSession(peer: number, session: DataPathSession): void;
+  removeSession(localIndex: number): void;
+  clearSessions(peer: number): void;
+  sendControl(data: Uint8Array, endpoint: string): void;
+  /** Sends an empty transport message on the current session; false if there is none. */
+  sendKeepalive(peer: number): boolean;
+  peerStats(peer: number): DataPathPeerStats | null;
+  stats(): DataPathStats;
+  ref(): void;
+  unref(): void;
+  /** Stops both threads and closes the socket and this DataPath's TUN handle. Idempotent. */
+  close(): void;
+}
+
+/** Pieces of the data path for property tests; core/ does not use these. */
+export declare const testing: {
+  ReplayWindow: new () => { check(counter: bigint): boolean; accept(counter: bigint): boolean };
+  AllowedIps: new () => {
+    insert(prefix: string, peer: number): void;
+    removePeer(peer: number): void;
+    lookup(address: Uint8Array): number;
+  };
+  seal(key: Uint8Array, counter: bigint, plaintext: Uint8Array): Buffer;
+  open(key: Uint8Array, counter: bigint, sealed: Uint8Array): Buffer | null;
+  replayWindowBits: number;
+};

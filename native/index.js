@@ -12,4 +12,6 @@ function isTunError(error) {
 exports.abiVersion = binding.abiVersion;
 exports.maxNameLength = binding.maxNameLength;
 exports.Tun = binding.Tun;
+exports.DataPath = binding.DataPath;
+exports.testing = binding.testing;
 exports.isTunError = isTunError;

@@ -1,6 +1,8 @@
 // Module entry: exports the classes; each lives in its own file by role.
 #include <napi.h>
 
+#include "datapath_wrap.h"
+#include "testing_wrap.h"
 #include "tun_device.h"
 #include "tun_wrap.h"
 
@@ -11,6 +13,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("abiVersion", Napi::Number::New(env, 1));
   exports.Set("maxNameLength", Napi::Number::New(env, static_cast<double>(overlay::kMaxNameLength)));
   exports.Set("Tun", overlay::TunWrap::Define(env));
+  exports.Set("DataPath", overlay::DataPathWrap::Define(env));
+  exports.Set("testing", overlay::DefineTesting(env));
   return exports;
 }
 

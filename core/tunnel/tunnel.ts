@@ -1,0 +1,304 @@
+/**
+ * A WireGuard interface: a TUN device, the native data path that moves its packets, and the
+ * handshake state machines (core/wireguard) that give the data path its keys. The data path does
+ * the per-packet work; this class only answers its events (handshake messages, "a handshake is
+ * needed", "a session is confirmed") and runs the timers.
+ *
+ * Timers need to know when data flowed, but packets never come up to JavaScript: the data path's
+ * per-peer counters are read a few times a second and turned into traffic notes, which is the
+ * precision the whitepaper's timers need (seconds).
+ */
+import { performance } from 'node:perf_hooks';
+import {
+  DataPath,
+  type DataPathEvent,
+  type DataPathPeerStats,
+  type DataPathStats,
+  type Tun,
+} from 'tun-napi';
+import { OverlayError } from '../errors.js';
+import { Device } from '../wireguard/device.js';
+import type { Endpoint } from '../wireguard/endpoint.js';
+import { emptyOutput, type Output, type Peer } from '../wireguard/peer.js';
+import type { Timings } from '../wireguard/constants.js';
+import { keyToBase64 } from '../wireguard/primitives.js';
+import { formatEndpoint, parseEndpoint } from './endpointText.js';
+
+export interface TunnelOptions {
+  /** An open TUN device; the tunnel's data path keeps its own handle on it. */
+  tun: Tun;
+  privateKey: Uint8Array;
+  listenPort?: number;
+  /** The TUN device's MTU: the largest inner packet (WireGuard's default is 1420). */
+  mtu?: number;
+  /** Tests only: shortened whitepaper timings, applied to both the handshake and the data path. */
+  timings?: Partial<Timings>;
+  /** How often the data path's counters are read for the timers. */
+  trafficPollMs?: number;
+}
+
+export interface TunnelPeerConfig {
+  publicKey: Uint8Array;
+  presharedKey?: Uint8Array;
+  endpoint?: Endpoint;
+  /** Inner addresses this peer may send from and is routed to, as CIDR text. */
+  allowedIps: string[];
+  persistentKeepaliveMs?: number;
+}
+
+export interface TunnelPeerStatus {
+  publicKey: string;
+  endpoint: string | null;
+  rxBytes: number;
+  txBytes: number;
+  handshakes: number;
+  /** ms since the last completed handshake, null if none */
+  lastHandshakeAgeMs: number | null;
+}
+
+/** How many handshake messages per second make this node "under load" (whitepaper §5.3). */
+const UNDER_LOAD_PER_SECOND = 64;
+
+interface PeerEntry {
+  id: number;
+  peer: Peer;
+  lastRxPackets: number;
+  lastTxPackets: number;
+  lastHandshakeAt: number | undefined;
+}
+
+export class Tunnel {
+  readonly publicKey: Uint8Array;
+  private readonly datapath: DataPath;
+  private readonly device: Device;
+  private readonly byId = new Map<number, PeerEntry>();
+  private readonly byKey = new Map<string, PeerEntry>();
+  private nextId = 1;
+  private timer: NodeJS.Timeout | undefined;
+  private readonly poll: NodeJS.Timeout;
+  private closed = false;
+  private handshakeMessages = 0;
+  private loadWindowStart = 0;
+  private underLoad = false;
+
+  constructor(options: TunnelOptions) {
+    const t = options.timings ?? {};
+    this.device = new Device({
+      privateKey: options.privateKey,
+      mtu: options.mtu,
+      timings: options.timings,
+      externalTransport: true,
+      underLoad: () => this.underLoad,
+    });
+    this.publicKey = this.device.publicKey;
+    this.datapath = new DataPath(
+      options.tun,
+      {
+        port: options.listenPort ?? 0,
+        mtu: options.mtu ?? 1420,
+        ...(t.rekeyAfterTime ? { rekeyAfterTimeMs: t.rekeyAfterTime } : {}),
+        ...(t.rejectAfterTime ? { rejectAfterTimeMs: t.rejectAfterTime } : {}),
+        ...(t.keepaliveTimeout ? { keepaliveTimeoutMs: t.keepaliveTimeout } : {}),
+        ...(t.rekeyTimeout ? { rekeyTimeoutMs: t.rekeyTimeout } : {}),
+      },
+      (events) => this.onEvents(events),
+    );
+    this.poll = setInterval(() => this.pollTraffic(), options.trafficPollMs ?? 250);
+  }
+
+  /** The UDP port the data path listens on. */
+  get port(): number {
+    return this.datapath.port;
+  }
+
+  addPeer(config: TunnelPeerConfig): void {
+    const key = keyToBase64(config.publicKey);
+    if (this.byKey.has(key)) throw new OverlayError('EUSAGE', `peer ${key} is already configured`);
+    const now = performance.now();
+    const peer = this.device.addPeer(
+      {
+        publicKey: config.publicKey,
+        presharedKey: config.presharedKey,
+        endpoint: config.endpoint,
+        persistentKeepaliveMs: config.persistentKeepaliveMs,
+      },
+      now,
+    );
+    const entry: PeerEntry = { id: this.nextId++, peer, lastRxPackets: 0, lastTxPackets: 0, lastHandshakeAt: undefined };
+    this.datapath.setPeer(entry.id, config.allowedIps, config.endpoint ? formatEndpoint(config.endpoint) : null);
+    this.byId.set(entry.id, entry);
+    this.byKey.set(key, entry);
+    this.schedule();
+  }
+
+  removePeer(publicKey: Uint8Array): void {
+    const entry = this.byKey.get(keyToBase64(publicKey));
+    if (!entry) return;
+    this.apply(this.device.removePeer(publicKey));
+    this.datapath.removePeer(entry.id);
+    this.byId.delete(entry.id);
+    this.byKey.delete(keyToBase64(publicKey));
+  }
+
+  /** Starts a handshake with a peer now, rather than on its first packet. */
+  connect(publicKey: Uint8Array): void {
+    const entry = this.byKey.get(keyToBase64(publicKey));
+    if (!entry) return;
+    const out = emptyOutput();
+    entry.peer.initiate(performance.now(), out, false);
+    this.apply(out);
+  }
+
+  peerStatus(publicKey: Uint8Array): TunnelPeerStatus | undefined {
+    const entry = this.byKey.get(keyToBase64(publicKey));
+    if (!entry) return undefined;
+    const stats = this.datapath.peerStats(entry.id);
+    return {
+      publicKey: keyToBase64(publicKey),
+      endpoint: stats?.endpoint ?? null,
+      rxBytes: stats?.rxBytes ?? 0,
+      txBytes: stats?.txBytes ?? 0,
+      handshakes: entry.peer.handshakes,
+      lastHandshakeAgeMs: entry.lastHandshakeAt === undefined ? null : performance.now() - entry.lastHandshakeAt,
+    };
+  }
+
+  /** The data path's drop and traffic counters. */
+  stats(): DataPathStats {
+    return this.datapath.stats();
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    clearInterval(this.poll);
+    if (this.timer) clearTimeout(this.timer);
+    for (const entry of this.byId.values()) this.device.removePeer(entry.peer.publicKey);
+    this.datapath.close();
+  }
+
+  private onEvents(events: DataPathEvent[]): void {
+    if (this.closed) return;
+    const now = performance.now();
+    const out = emptyOutput();
+    for (const e of events) {
+      switch (e.type) {
+        case 'control': {
+          const from = parseEndpoint(e.from);
+          if (!from) break;
+          this.countHandshake(now);
+          merge(out, this.device.receive(e.data, from, now));
+          break;
+        }
+        case 'handshake-needed':
+          this.byId.get(e.peer)?.peer.initiate(now, out, false);
+          break;
+        case 'session-confirmed': {
+          const entry = this.byId.get(e.peer);
+          entry?.peer.noteTraffic({ direction: 'received', localIndex: e.localIndex, empty: true }, now, out);
+          break;
+        }
+        case 'endpoint-changed': {
+          const entry = this.byId.get(e.peer);
+          const ep = parseEndpoint(e.endpoint);
+          if (entry && ep) entry.peer.endpoint = ep;
+          break;
+        }
+      }
+    }
+    this.apply(out);
+  }
+
+  /** whitepaper §5.3: judge load by the rate of handshake messages over one-second windows. */
+  private countHandshake(now: number): void {
+    if (now - this.loadWindowStart >= 1000) {
+      this.underLoad = this.handshakeMessages >= UNDER_LOAD_PER_SECOND;
+      this.handshakeMessages = 0;
+      this.loadWindowStart = now;
+    }
+    this.handshakeMessages++;
+    if (this.handshakeMessages >= UNDER_LOAD_PER_SECOND) this.underLoad = true;
+  }
+
+  private pollTraffic(): void {
+    const now = performance.now();
+    const out = emptyOutput();
+    for (const entry of this.byId.values()) {
+      const s: DataPathPeerStats | null = this.datapath.peerStats(entry.id);
+      if (!s) continue;
+      const current = s.currentIndex ?? 0;
+      if (s.txPackets !== entry.lastTxPackets) {
+        entry.lastTxPackets = s.txPackets;
+        const data = s.lastTxDataAgeMs !== null && s.lastTxDataAgeMs <= (s.lastTxAgeMs ?? 0);
+        entry.peer.noteTraffic({ direction: 'sent', localIndex: current, empty: !data }, now, out);
+      }
+      if (s.rxPackets !== entry.lastRxPackets) {
+        entry.lastRxPackets = s.rxPackets;
+        const data = s.lastRxDataAgeMs !== null && s.lastRxDataAgeMs <= (s.lastRxAgeMs ?? 0);
+        entry.peer.noteTraffic({ direction: 'received', localIndex: current, empty: !data }, now, out);
+      }
+    }
+    this.apply(out);
+  }
+
+  private apply(out: Output): void {
+    if (this.closed) return;
+    for (const change of out.sessions) {
+      const entry = this.byKey.get(keyToBase64(change.peer.publicKey));
+      if (!entry) continue;
+      if (change.kind === 'installed') {
+        const keys = change.session.keyMaterial();
+        if (change.peer.endpoint) this.datapath.setEndpoint(entry.id, formatEndpoint(change.peer.endpoint));
+        this.datapath.installSession(entry.id, {
+          localIndex: change.session.localIndex,
+          remoteIndex: change.session.remoteIndex,
+          sendKey: keys.sendKey,
+          receiveKey: keys.receiveKey,
+          initiator: change.session.isInitiator,
+        });
+        // The data path has its own copy; the handshake side never encrypts with these
+        // (externalTransport), so erase them here rather than keep a second copy alive.
+        keys.sendKey.fill(0);
+        keys.receiveKey.fill(0);
+        if (change.session.isInitiator) entry.lastHandshakeAt = performance.now();
+      } else if (change.kind === 'sendingWith') {
+        entry.lastHandshakeAt = performance.now();
+      } else {
+        this.datapath.removeSession(change.localIndex);
+      }
+    }
+    for (const { peer, packet } of out.outbound) {
+      const entry = this.byKey.get(keyToBase64(peer.publicKey));
+      // Only keepalives come this way: data packets never leave the native path.
+      if (entry && packet.length === 0) this.datapath.sendKeepalive(entry.id);
+    }
+    for (const { to, bytes } of out.transmit) {
+      try {
+        this.datapath.sendControl(bytes, formatEndpoint(to));
+      } catch {
+        // An unreachable endpoint is a lost datagram; the handshake timers retry.
+      }
+    }
+    this.schedule();
+  }
+
+  private schedule(): void {
+    if (this.closed) return;
+    if (this.timer) clearTimeout(this.timer);
+    const at = this.device.nextWakeAt();
+    if (at === undefined) return;
+    const delay = Math.max(0, Math.ceil(at - performance.now()));
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.apply(this.device.tick(performance.now()));
+    }, delay);
+  }
+}
+
+function merge(into: Output, from: Output): void {
+  into.transmit.push(...from.transmit);
+  into.delivered.push(...from.delivered);
+  into.sessions.push(...from.sessions);
+  into.dropped.push(...from.dropped);
+  into.outbound.push(...from.outbound);
+}

@@ -1,0 +1,139 @@
+// The data path: two threads that move packets between the TUN device and the UDP socket with no
+// trip through JavaScript (DESIGN.md "Layers").
+//
+//   send thread:    TUN read (batch) → route by destination → encrypt → sendmmsg
+//   receive thread: recvmmsg → session by receiver index → replay check → decrypt → source check
+//                   → TUN write
+//
+// Each thread runs its batch to completion with the AEAD inline: on a 2-core machine a hand-off
+// to a worker pool costs more than the ~1 µs of crypto per packet it would spread out.
+// Everything that is not a transport message, and the few events JavaScript must act on
+// (a handshake is needed, a responder's session is confirmed), go up through a bounded queue.
+#pragma once
+
+#include <netinet/in.h>
+
+#include <atomic>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "../ip_prefix.h"
+#include "../unique_fd.h"
+#include "peer_table.h"
+#include "udp_socket.h"
+
+namespace overlay {
+
+struct EngineConfig {
+  uint16_t port = 0;
+  size_t mtu = 1420;  // of the TUN device: the largest plaintext packet
+  size_t batch = 64;
+  size_t staged_per_peer = 128;
+  size_t up_queue_max = 1024;
+  // whitepaper §6.1/§6.2 timers the data path itself enforces; tests shorten them.
+  int64_t rekey_after_time_ms = 120'000;
+  int64_t reject_after_time_ms = 180'000;
+  int64_t keepalive_timeout_ms = 10'000;
+  int64_t rekey_timeout_ms = 5'000;
+  uint64_t rekey_after_messages = 1ull << 60;
+};
+
+struct UpEvent {
+  enum Kind { kControl, kHandshakeNeeded, kSessionConfirmed, kEndpointChanged } kind;
+  PeerId peer = kNoPeer;
+  uint32_t local_index = 0;
+  sockaddr_in6 from{};
+  std::vector<uint8_t> bytes;
+};
+
+// Drops and events, counted so a flood or a bug shows up as a number, never as a crash.
+struct EngineCounters {
+  std::atomic<uint64_t> rx_datagrams{0}, rx_transport{0}, rx_control{0}, rx_junk{0}, rx_unknown_index{0},
+      rx_replay{0}, rx_auth_failed{0}, rx_expired{0}, rx_bad_inner{0}, rx_source_denied{0}, rx_keepalive{0},
+      tun_write_failed{0}, tx_packets{0}, tx_no_route{0}, tx_staged{0}, tx_staged_dropped{0}, tx_no_endpoint{0},
+      tx_send_failed{0}, tun_read_bad{0}, up_queue_dropped{0};
+};
+
+struct SessionParams {
+  uint32_t local_index;
+  uint32_t remote_index;
+  uint8_t send_key[kKeySize];
+  uint8_t recv_key[kKeySize];
+  bool we_initiated;
+};
+
+class Engine {
+ public:
+  // `tun_fd` is duplicated, so the engine keeps the interface alive as long as it runs.
+  // `notify` is called (from any thread) when the up-queue goes from empty to non-empty.
+  Engine(int tun_fd, const EngineConfig& config, std::function<void()> notify);
+  ~Engine();
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+
+  void Start();
+  void Stop();  // joins both threads; idempotent
+  uint16_t port() const { return socket_.port(); }
+
+  // --- called from the JavaScript thread ---
+  void SetPeer(PeerId id, const std::vector<IpPrefix>& allowed, const sockaddr_in6* endpoint);
+  void SetEndpoint(PeerId id, const sockaddr_in6& endpoint);
+  void RemovePeer(PeerId id);
+  // Initiator: the session sends at once. Responder: it waits as `next` until its first packet.
+  // Throws std::invalid_argument for an unknown peer or an index already in use.
+  void InstallSession(PeerId id, const SessionParams& params);
+  void RemoveSession(uint32_t local_index);
+  void ClearSessions(PeerId id);
+  int SendControl(const uint8_t* data, size_t len, const sockaddr_in6& to);
+  bool SendKeepalive(PeerId id);
+  std::deque<UpEvent> DrainEvents();
+
+  struct PeerSnapshot {
+    bool found = false;
+    uint64_t rx_bytes, rx_packets, tx_bytes, tx_packets;
+    int64_t last_rx_ms, last_rx_data_ms, last_tx_ms, last_tx_data_ms;
+    Endpoint endpoint;
+    uint32_t current_index, previous_index, next_index;
+    int64_t current_age_ms;
+    size_t staged;
+  };
+  PeerSnapshot Snapshot(PeerId id);
+  const EngineCounters& counters() const { return counters_; }
+
+ private:
+  void SendLoop();
+  void ReceiveLoop();
+  bool WaitReadable(int fd);  // false when stopping
+  void Push(UpEvent event);
+  void WantHandshake(Peer& peer, int64_t now);
+  // Encrypts one plaintext in place: `slot` holds it at offset kTransportHeader; returns the
+  // datagram length. The caller holds the table lock (shared is enough).
+  size_t Seal(TransportAead& aead, Session& s, uint64_t counter, uint8_t* slot, size_t len);
+  // Sends what waited for a session, once one is current; from the thread that installed or
+  // confirmed the session, with that thread's AEAD context.
+  void FlushStaged(PeerId id, TransportAead& aead);
+  bool Usable(const Session& s, int64_t now) const;
+
+  EngineConfig config_;
+  UniqueFd tun_;
+  UdpSocket socket_;
+  UniqueFd wake_;  // eventfd: Stop() wakes both threads out of poll()
+  std::atomic<bool> stopping_{false};
+  std::thread send_thread_, receive_thread_;
+  std::function<void()> notify_;
+
+  PeerTable table_;
+  EngineCounters counters_;
+  TransportAead js_aead_;  // for staged packets and keepalives sent from the JavaScript thread
+
+  std::mutex up_mu_;
+  std::deque<UpEvent> up_;
+};
+
+}  // namespace overlay

@@ -1,0 +1,164 @@
+// The receive thread: peers → TUN.
+#include <unistd.h>
+
+#include <cerrno>
+#include <algorithm>
+#include <cstring>
+
+#include "engine.h"
+#include "wire.h"
+
+namespace overlay {
+
+namespace {
+
+bool IsControl(const uint8_t* p, size_t len) {
+  if (len < 4) return false;
+  // WireGuard's handshake messages have exact sizes and zero reserved bytes (whitepaper §5.4).
+  bool reserved_zero = p[1] == 0 && p[2] == 0 && p[3] == 0;
+  switch (p[0]) {
+    case wire::kInitiation:
+      return reserved_zero && len == wire::kInitiationSize;
+    case wire::kResponse:
+      return reserved_zero && len == wire::kResponseSize;
+    case wire::kCookieReply:
+      return reserved_zero && len == wire::kCookieReplySize;
+    default:
+      return p[0] >= wire::kOverlayFirst;
+  }
+}
+
+}  // namespace
+
+void Engine::ReceiveLoop() {
+  const size_t batch = config_.batch;
+  // Room for any datagram a peer may send: a full-MTU packet with header, padding and tag, and
+  // overlay's control messages; anything larger is truncated by the kernel and dropped.
+  const size_t slot = std::max<size_t>(wire::kTransportHeader + config_.mtu + wire::kPadding + wire::kTag, 2048);
+  std::vector<uint8_t> buffers(slot * batch);
+  std::vector<uint32_t> len(batch);
+  std::vector<sockaddr_in6> from(batch);
+  std::vector<const uint8_t*> deliver(batch);
+  std::vector<size_t> deliver_len(batch);
+  std::vector<std::shared_ptr<Session>> confirm;
+  TransportAead aead;
+  if (!aead.ok()) return;
+
+  while (WaitReadable(socket_.fd())) {
+    for (;;) {
+      size_t got = socket_.RecvBatch(buffers.data(), slot, len.data(), from.data(), batch);
+      if (got == 0) break;
+      counters_.rx_datagrams.fetch_add(got, std::memory_order_relaxed);
+      size_t ready = 0;
+      int64_t now = MonotonicMs();
+      {
+        std::shared_lock<std::shared_mutex> lock(table_.mu);
+        for (size_t i = 0; i < got; i++) {
+          uint8_t* p = &buffers[i * slot];
+          size_t n = len[i];
+          if (n >= wire::kTransportMin && p[0] == wire::kTransport && p[1] == 0 && p[2] == 0 && p[3] == 0) {
+            counters_.rx_transport.fetch_add(1, std::memory_order_relaxed);
+          } else if (IsControl(p, n)) {
+            counters_.rx_control.fetch_add(1, std::memory_order_relaxed);
+            UpEvent e{UpEvent::kControl, kNoPeer, 0, from[i], std::vector<uint8_t>(p, p + n)};
+            Push(std::move(e));
+            continue;
+          } else {
+            counters_.rx_junk.fetch_add(1, std::memory_order_relaxed);
+            continue;
+          }
+          // whitepaper §5.4.6: the body is a multiple of 16 bytes plus the tag.
+          size_t body = n - wire::kTransportHeader - wire::kTag;
+          if (body % wire::kPadding != 0) {
+            counters_.rx_junk.fetch_add(1, std::memory_order_relaxed);
+            continue;
+          }
+          std::shared_ptr<Session> s = table_.FindSession(wire::ReadLe32(p + 4));
+          if (!s) {
+            counters_.rx_unknown_index.fetch_add(1, std::memory_order_relaxed);
+            continue;
+          }
+          uint64_t counter = wire::ReadLe64(p + 8);
+          if (!s->replay.Check(counter)) {
+            counters_.rx_replay.fetch_add(1, std::memory_order_relaxed);
+            continue;
+          }
+          if (now - s->created_ms >= config_.reject_after_time_ms) {
+            counters_.rx_expired.fetch_add(1, std::memory_order_relaxed);
+            continue;
+          }
+          uint8_t* plain = p + wire::kTransportHeader;
+          if (!aead.Open(s->recv_key, counter, plain, body, plain)) {
+            counters_.rx_auth_failed.fetch_add(1, std::memory_order_relaxed);
+            continue;
+          }
+          if (!s->replay.Accept(counter)) {
+            counters_.rx_replay.fetch_add(1, std::memory_order_relaxed);
+            continue;
+          }
+          Peer* peer = table_.Find(s->peer);
+          if (!peer) continue;
+          peer->stats.rx_packets.fetch_add(1, std::memory_order_relaxed);
+          peer->stats.rx_bytes.fetch_add(n, std::memory_order_relaxed);
+          peer->stats.last_rx_ms.store(now, std::memory_order_relaxed);
+          if (peer->UpdateEndpoint(from[i])) {
+            UpEvent e{UpEvent::kEndpointChanged, peer->id, 0, from[i], {}};
+            Push(std::move(e));
+          }
+          if (s == peer->next) confirm.push_back(s);
+          // whitepaper §6.2: an initiator whose session nears REJECT_AFTER_TIME rekeys on receipt.
+          if (s->we_initiated &&
+              now - s->created_ms >=
+                  config_.reject_after_time_ms - config_.keepalive_timeout_ms - config_.rekey_timeout_ms) {
+            WantHandshake(*peer, now);
+          }
+          if (body == 0) {
+            counters_.rx_keepalive.fetch_add(1, std::memory_order_relaxed);
+            continue;
+          }
+          wire::InnerPacket inner;
+          if (!wire::ParseInner(plain, body, &inner)) {
+            counters_.rx_bad_inner.fetch_add(1, std::memory_order_relaxed);
+            continue;
+          }
+          // Cryptokey routing (whitepaper §2): the inner source must be one the sender owns.
+          if (table_.routes.Lookup(inner.src, inner.addr_bytes) != peer->id) {
+            counters_.rx_source_denied.fetch_add(1, std::memory_order_relaxed);
+            continue;
+          }
+          peer->stats.last_rx_data_ms.store(now, std::memory_order_relaxed);
+          deliver[ready] = plain;
+          deliver_len[ready] = inner.length;
+          ready++;
+        }
+      }
+      if (!confirm.empty()) {
+        std::unique_lock<std::shared_mutex> lock(table_.mu);
+        for (auto& s : confirm) {
+          Peer* peer = table_.Find(s->peer);
+          if (!peer || peer->next != s) continue;
+          // whitepaper §5.4.5: the responder's new session is confirmed by its first packet.
+          table_.Forget(peer->previous);
+          peer->previous = std::move(peer->current);
+          peer->current = std::move(peer->next);
+          UpEvent e{UpEvent::kSessionConfirmed, peer->id, s->local_index, {}, {}};
+          Push(std::move(e));
+        }
+        lock.unlock();
+        for (auto& s : confirm) FlushStaged(s->peer, aead);
+        confirm.clear();
+      }
+      for (size_t i = 0; i < ready; i++) {
+        ssize_t w;
+        do {
+          w = ::write(tun_.Get(), deliver[i], deliver_len[i]);
+        } while (w < 0 && errno == EINTR);
+        if (w < 0) counters_.tun_write_failed.fetch_add(1, std::memory_order_relaxed);
+      }
+      if (got < batch) break;
+      if (stopping_.load(std::memory_order_relaxed)) return;
+    }
+  }
+}
+
+}  // namespace overlay

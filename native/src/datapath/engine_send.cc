@@ -1,0 +1,109 @@
+// The send thread: TUN → peers.
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "engine.h"
+#include "wire.h"
+
+namespace overlay {
+
+void Engine::SendLoop() {
+  const size_t batch = config_.batch;
+  // Each slot: header room, the packet (up to the MTU), padding, the tag. Read with one spare
+  // byte of room so an oversized packet shows as "longer than the MTU" and is dropped.
+  const size_t capacity = config_.mtu + 1;
+  const size_t slot = wire::kTransportHeader + capacity + wire::kPadding + wire::kTag;
+  std::vector<uint8_t> buffers(slot * batch);
+  std::vector<uint8_t*> out(batch);
+  std::vector<uint32_t> out_len(batch);
+  std::vector<sockaddr_in6> out_to(batch);
+  std::vector<uint32_t> len(batch);
+  TransportAead aead;
+  if (!aead.ok()) return;
+
+  while (WaitReadable(tun_.Get())) {
+    // Bounded: at most `batch` reads per round, and each round blocks in poll() when idle.
+    for (;;) {
+      size_t got = 0;
+      while (got < batch) {
+        ssize_t n = ::read(tun_.Get(), &buffers[got * slot + wire::kTransportHeader], capacity);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) break;
+        if (static_cast<size_t>(n) > config_.mtu) {
+          counters_.tun_read_bad.fetch_add(1, std::memory_order_relaxed);
+          continue;
+        }
+        len[got++] = static_cast<uint32_t>(n);
+      }
+      if (got == 0) break;
+
+      size_t count = 0;
+      int64_t now = MonotonicMs();
+      {
+        std::shared_lock<std::shared_mutex> lock(table_.mu);
+        for (size_t i = 0; i < got; i++) {
+          uint8_t* buf = &buffers[i * slot];
+          uint8_t* packet = buf + wire::kTransportHeader;
+          wire::InnerPacket inner;
+          if (!wire::ParseInner(packet, len[i], &inner)) {
+            counters_.tun_read_bad.fetch_add(1, std::memory_order_relaxed);
+            continue;
+          }
+          PeerId id = table_.routes.Lookup(inner.dst, inner.addr_bytes);
+          Peer* peer = id == kNoPeer ? nullptr : table_.Find(id);
+          if (!peer) {
+            counters_.tx_no_route.fetch_add(1, std::memory_order_relaxed);
+            continue;
+          }
+          Session* s = peer->current.get();
+          if (!s || !Usable(*s, now)) {
+            std::lock_guard<std::mutex> staged(peer->staged_mu);
+            if (peer->staged.size() >= config_.staged_per_peer) {
+              peer->staged.pop_front();  // keep the newest, as WireGuard does
+              counters_.tx_staged_dropped.fetch_add(1, std::memory_order_relaxed);
+            }
+            peer->staged.emplace_back(packet, packet + len[i]);
+            counters_.tx_staged.fetch_add(1, std::memory_order_relaxed);
+            WantHandshake(*peer, now);
+            continue;
+          }
+          Endpoint ep = peer->GetEndpoint();
+          if (!ep.set) {
+            counters_.tx_no_endpoint.fetch_add(1, std::memory_order_relaxed);
+            continue;
+          }
+          uint64_t counter = s->send_counter.fetch_add(1, std::memory_order_relaxed);
+          // whitepaper §6.2: the initiator rekeys after REKEY_AFTER_TIME or REKEY_AFTER_MESSAGES.
+          if (counter >= config_.rekey_after_messages ||
+              (s->we_initiated && now - s->created_ms >= config_.rekey_after_time_ms)) {
+            WantHandshake(*peer, now);
+          }
+          size_t n = Seal(aead, *s, counter, buf, len[i]);
+          if (n == 0) {
+            counters_.tx_send_failed.fetch_add(1, std::memory_order_relaxed);
+            continue;
+          }
+          out[count] = buf;
+          out_len[count] = static_cast<uint32_t>(n);
+          out_to[count] = ep.addr;
+          count++;
+          peer->stats.tx_packets.fetch_add(1, std::memory_order_relaxed);
+          peer->stats.tx_bytes.fetch_add(n, std::memory_order_relaxed);
+          peer->stats.last_tx_ms.store(now, std::memory_order_relaxed);
+          peer->stats.last_tx_data_ms.store(now, std::memory_order_relaxed);
+        }
+      }
+      if (count > 0) {
+        size_t sent = socket_.SendBatch(out.data(), out_len.data(), out_to.data(), count);
+        counters_.tx_packets.fetch_add(sent, std::memory_order_relaxed);
+        if (sent < count) counters_.tx_send_failed.fetch_add(count - sent, std::memory_order_relaxed);
+      }
+      if (got < batch) break;  // the device is drained; back to poll()
+      if (stopping_.load(std::memory_order_relaxed)) return;
+    }
+  }
+}
+
+}  // namespace overlay

@@ -1,0 +1,116 @@
+// Peers, their sessions and routes, shared by the two data-path threads and the JavaScript thread.
+//
+// Locking: one reader-writer lock over the whole table. The threads take it shared once per
+// batch, never per packet; JavaScript takes it exclusively to install or remove peers, sessions
+// and routes, which happens a few times a minute per peer. Per-packet state that the threads
+// change — send counters, statistics, a peer's endpoint — is atomic or under a peer's own small
+// lock, so the shared lock is enough for them.
+#pragma once
+
+#include <netinet/in.h>
+#include <openssl/crypto.h>
+
+#include <atomic>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <shared_mutex>
+#include <unordered_map>
+#include <vector>
+
+#include "aead.h"
+#include "allowed_ips.h"
+#include "replay_window.h"
+
+namespace overlay {
+
+int64_t MonotonicMs();
+
+// One direction pair of transport keys from a completed handshake (whitepaper §5.4.5).
+struct Session {
+  uint32_t local_index = 0;   // the receiver index peers put on packets to us
+  uint32_t remote_index = 0;  // the receiver index we put on packets to them
+  uint8_t send_key[kKeySize] = {};
+  uint8_t recv_key[kKeySize] = {};
+  bool we_initiated = false;
+  int64_t created_ms = 0;
+  PeerId peer = kNoPeer;
+  std::atomic<uint64_t> send_counter{0};
+  ReplayWindow replay;  // receive thread only
+
+  ~Session() {
+    // Keys must not outlive the session in memory (whitepaper §5.4.6 "zeroed").
+    OPENSSL_cleanse(send_key, sizeof send_key);
+    OPENSSL_cleanse(recv_key, sizeof recv_key);
+  }
+};
+
+struct Endpoint {
+  sockaddr_in6 addr{};  // IPv4 as v4-mapped, since the socket is dual-stack
+  bool set = false;
+};
+
+struct PeerStats {
+  std::atomic<uint64_t> rx_bytes{0}, rx_packets{0}, tx_bytes{0}, tx_packets{0};
+  std::atomic<int64_t> last_rx_ms{0};       // any authenticated packet, keepalives included
+  std::atomic<int64_t> last_rx_data_ms{0};  // a packet with content
+  std::atomic<int64_t> last_tx_ms{0};
+  std::atomic<int64_t> last_tx_data_ms{0};
+};
+
+struct Peer {
+  explicit Peer(PeerId peer_id) : id(peer_id) {}
+  const PeerId id;
+
+  // Sessions, as in WireGuard: `current` sends; `previous` still receives after a rekey;
+  // `next` is a responder's session that becomes current on the first packet it receives
+  // (whitepaper §5.4.5: the responder may not send first).
+  std::shared_ptr<Session> current, previous, next;
+
+  std::mutex endpoint_mu;
+  Endpoint endpoint;
+
+  // Packets that arrived from the TUN while there was no session, sent once one is installed.
+  std::mutex staged_mu;
+  std::deque<std::vector<uint8_t>> staged;
+  std::atomic<int64_t> handshake_wanted_ms{0};
+
+  PeerStats stats;
+
+  Endpoint GetEndpoint() {
+    std::lock_guard<std::mutex> lock(endpoint_mu);
+    return endpoint;
+  }
+  // Roaming (whitepaper §2.1): follow the source of authenticated packets. True if it changed.
+  bool UpdateEndpoint(const sockaddr_in6& from) {
+    std::lock_guard<std::mutex> lock(endpoint_mu);
+    if (endpoint.set && SameAddress(endpoint.addr, from)) return false;
+    endpoint.addr = from;
+    endpoint.set = true;
+    return true;
+  }
+  static bool SameAddress(const sockaddr_in6& a, const sockaddr_in6& b);
+};
+
+struct PeerTable {
+  std::shared_mutex mu;
+  std::unordered_map<PeerId, std::unique_ptr<Peer>> peers;
+  std::unordered_map<uint32_t, std::shared_ptr<Session>> by_index;
+  AllowedIps routes;
+
+  Peer* Find(PeerId id) {
+    auto it = peers.find(id);
+    return it == peers.end() ? nullptr : it->second.get();
+  }
+  std::shared_ptr<Session> FindSession(uint32_t local_index) {
+    auto it = by_index.find(local_index);
+    return it == by_index.end() ? nullptr : it->second;
+  }
+  // Drops a session from the peer's slots and the index; with the exclusive lock held.
+  void Forget(const std::shared_ptr<Session>& s) {
+    if (s) by_index.erase(s->local_index);
+  }
+};
+
+}  // namespace overlay

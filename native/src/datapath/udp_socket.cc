@@ -1,0 +1,199 @@
+#include "udp_socket.h"
+
+#include <arpa/inet.h>
+#include <cerrno>
+#include <cstring>
+
+#include "../errors.h"
+
+namespace overlay {
+
+namespace {
+
+sockaddr_in ToV4(const sockaddr_in6& a) {
+  sockaddr_in v4{};
+  v4.sin_family = AF_INET;
+  v4.sin_port = a.sin6_port;
+  std::memcpy(&v4.sin_addr, a.sin6_addr.s6_addr + 12, 4);
+  return v4;
+}
+
+void FromV4(const sockaddr_in& v4, sockaddr_in6* out) {
+  *out = sockaddr_in6{};
+  out->sin6_family = AF_INET6;
+  out->sin6_port = v4.sin_port;
+  out->sin6_addr.s6_addr[10] = 0xff;
+  out->sin6_addr.s6_addr[11] = 0xff;
+  std::memcpy(out->sin6_addr.s6_addr + 12, &v4.sin_addr, 4);
+}
+
+}  // namespace
+
+UdpSocket::UdpSocket(uint16_t port) {
+  const std::string what = "udp socket";
+  int fd = ::socket(AF_INET6, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd >= 0) {
+    fd_ = UniqueFd(fd);
+    int off = 0;
+    ::setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof off);
+    sockaddr_in6 any{};
+    any.sin6_family = AF_INET6;
+    any.sin6_port = htons(port);
+    if (::bind(fd, reinterpret_cast<sockaddr*>(&any), sizeof any) != 0) {
+      throw SysError(errno == EADDRINUSE ? code::kBusy : CodeForErrno(errno), errno, "bind", what,
+                     "bind UDP port " + std::to_string(port));
+    }
+  } else if (errno == EAFNOSUPPORT) {
+    dual_stack_ = false;
+    fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) throw SysError(errno, "socket", what, "create UDP socket");
+    fd_ = UniqueFd(fd);
+    sockaddr_in any{};
+    any.sin_family = AF_INET;
+    any.sin_port = htons(port);
+    if (::bind(fd, reinterpret_cast<sockaddr*>(&any), sizeof any) != 0) {
+      throw SysError(errno == EADDRINUSE ? code::kBusy : CodeForErrno(errno), errno, "bind", what,
+                     "bind UDP port " + std::to_string(port));
+    }
+  } else {
+    throw SysError(errno, "socket", what, "create UDP socket");
+  }
+  // Bursts from many peers must not be dropped by a small default buffer while a batch is in
+  // flight; the kernel caps this at net.core.rmem_max unless we are privileged (SO_*BUFFORCE).
+  int size = 4 << 20;
+  if (::setsockopt(fd_.Get(), SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof size) != 0)
+    ::setsockopt(fd_.Get(), SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
+  if (::setsockopt(fd_.Get(), SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof size) != 0)
+    ::setsockopt(fd_.Get(), SOL_SOCKET, SO_SNDBUF, &size, sizeof size);
+  sockaddr_storage bound{};
+  socklen_t len = sizeof bound;
+  ::getsockname(fd_.Get(), reinterpret_cast<sockaddr*>(&bound), &len);
+  port_ = ntohs(bound.ss_family == AF_INET6 ? reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port
+                                            : reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
+}
+
+size_t UdpSocket::RecvBatch(uint8_t* base, size_t slot, uint32_t* lens, sockaddr_in6* from, size_t max) {
+  auto& msgs = recv_.msgs;
+  auto& iovs = recv_.iovs;
+  auto& names = recv_.names;
+  if (msgs.size() < max) {
+    msgs.resize(max);
+    iovs.resize(max);
+    names.resize(max);
+  }
+  for (size_t i = 0; i < max; i++) {
+    msgs[i] = mmsghdr{};
+    iovs[i] = {base + i * slot, slot};
+    msgs[i].msg_hdr.msg_iov = &iovs[i];
+    msgs[i].msg_hdr.msg_iovlen = 1;
+    msgs[i].msg_hdr.msg_name = dual_stack_ ? static_cast<void*>(&from[i]) : static_cast<void*>(&names[i]);
+    msgs[i].msg_hdr.msg_namelen = dual_stack_ ? sizeof(sockaddr_in6) : sizeof(sockaddr_storage);
+  }
+  int n;
+  do {
+    n = ::recvmmsg(fd_.Get(), msgs.data(), static_cast<unsigned>(max), MSG_DONTWAIT, nullptr);
+  } while (n < 0 && errno == EINTR);
+  if (n <= 0) return 0;
+  for (int i = 0; i < n; i++) {
+    // A datagram larger than the slot is truncated by the kernel; mark it so it gets dropped.
+    lens[i] = (msgs[i].msg_hdr.msg_flags & MSG_TRUNC) ? 0 : msgs[i].msg_len;
+    if (!dual_stack_) FromV4(*reinterpret_cast<sockaddr_in*>(&names[i]), &from[i]);
+  }
+  return static_cast<size_t>(n);
+}
+
+size_t UdpSocket::SendBatch(uint8_t* const* bufs, const uint32_t* lens, const sockaddr_in6* to, size_t count) {
+  auto& msgs = send_.msgs;
+  auto& iovs = send_.iovs;
+  auto& names = send_.names;
+  if (msgs.size() < count) {
+    msgs.resize(count);
+    iovs.resize(count);
+    names.resize(count);
+  }
+  for (size_t i = 0; i < count; i++) {
+    msgs[i] = mmsghdr{};
+    iovs[i] = {bufs[i], lens[i]};
+    msgs[i].msg_hdr.msg_iov = &iovs[i];
+    msgs[i].msg_hdr.msg_iovlen = 1;
+    if (dual_stack_) {
+      msgs[i].msg_hdr.msg_name = const_cast<sockaddr_in6*>(&to[i]);
+      msgs[i].msg_hdr.msg_namelen = sizeof(sockaddr_in6);
+    } else {
+      auto* v4 = reinterpret_cast<sockaddr_in*>(&names[i]);
+      *v4 = ToV4(to[i]);
+      msgs[i].msg_hdr.msg_name = v4;
+      msgs[i].msg_hdr.msg_namelen = sizeof(sockaddr_in);
+    }
+  }
+  size_t done = 0;
+  // Bounded: every pass either sends at least one datagram or skips one.
+  while (done < count) {
+    int n = ::sendmmsg(fd_.Get(), msgs.data() + done, static_cast<unsigned>(count - done), 0);
+    if (n > 0) {
+      done += static_cast<size_t>(n);
+    } else if (n < 0 && errno == EINTR) {
+      continue;
+    } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      break;  // socket buffer full: the rest is lost, as a router would drop it
+    } else {
+      done++;  // this destination is refused; do not let it block the rest of the batch
+    }
+  }
+  return done;
+}
+
+int UdpSocket::SendOne(const uint8_t* data, size_t len, const sockaddr_in6& to) {
+  ssize_t n;
+  if (dual_stack_) {
+    n = ::sendto(fd_.Get(), data, len, 0, reinterpret_cast<const sockaddr*>(&to), sizeof to);
+  } else {
+    sockaddr_in v4 = ToV4(to);
+    n = ::sendto(fd_.Get(), data, len, 0, reinterpret_cast<const sockaddr*>(&v4), sizeof v4);
+  }
+  return n < 0 ? errno : 0;
+}
+
+bool ParseEndpoint(const std::string& text, sockaddr_in6* out) {
+  std::string host, port;
+  if (!text.empty() && text[0] == '[') {
+    size_t close = text.find(']');
+    if (close == std::string::npos || close + 1 >= text.size() || text[close + 1] != ':') return false;
+    host = text.substr(1, close - 1);
+    port = text.substr(close + 2);
+  } else {
+    size_t colon = text.rfind(':');
+    if (colon == std::string::npos || text.find(':') != colon) return false;
+    host = text.substr(0, colon);
+    port = text.substr(colon + 1);
+  }
+  if (port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos) return false;
+  unsigned long p = std::stoul(port);
+  if (p == 0 || p > 65535) return false;
+  *out = sockaddr_in6{};
+  out->sin6_family = AF_INET6;
+  out->sin6_port = htons(static_cast<uint16_t>(p));
+  in_addr v4{};
+  if (inet_pton(AF_INET, host.c_str(), &v4) == 1) {
+    out->sin6_addr.s6_addr[10] = 0xff;
+    out->sin6_addr.s6_addr[11] = 0xff;
+    std::memcpy(out->sin6_addr.s6_addr + 12, &v4, 4);
+    return true;
+  }
+  return inet_pton(AF_INET6, host.c_str(), &out->sin6_addr) == 1;
+}
+
+std::string FormatEndpoint(const sockaddr_in6& addr) {
+  char buf[INET6_ADDRSTRLEN] = {};
+  const uint8_t* a = addr.sin6_addr.s6_addr;
+  static const uint8_t kMapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+  std::string port = std::to_string(ntohs(addr.sin6_port));
+  if (std::memcmp(a, kMapped, 12) == 0) {
+    inet_ntop(AF_INET, a + 12, buf, sizeof buf);
+    return std::string(buf) + ":" + port;
+  }
+  inet_ntop(AF_INET6, a, buf, sizeof buf);
+  return "[" + std::string(buf) + "]:" + port;
+}
+
+}  // namespace overlay

@@ -1,0 +1,57 @@
+// The node's UDP socket: one dual-stack IPv6 socket (IPv4 peers appear as v4-mapped addresses),
+// moved in batches with recvmmsg/sendmmsg so a batch costs one system call, not one per packet.
+#pragma once
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "../unique_fd.h"
+
+namespace overlay {
+
+class UdpSocket {
+ public:
+  // Binds [::]:port (0 = kernel's choice), falling back to 0.0.0.0 where IPv6 is off.
+  // Throws TunError on failure (EADDRINUSE as EBUSY).
+  explicit UdpSocket(uint16_t port);
+
+  int fd() const { return fd_.Get(); }
+  uint16_t port() const { return port_; }
+  bool dual_stack() const { return dual_stack_; }
+
+  // Receive thread only. Receives up to `max` datagrams into slots of `slot` bytes; lengths and sources out.
+  // Returns the count, 0 when nothing is waiting.
+  size_t RecvBatch(uint8_t* base, size_t slot, uint32_t* lens, sockaddr_in6* from, size_t max);
+
+  // Send thread only. Sends `count` datagrams (pointers, lengths, destinations). Returns how many the kernel took;
+  // a datagram the kernel refuses outright (unreachable, too big) is skipped, not retried.
+  size_t SendBatch(uint8_t* const* bufs, const uint32_t* lens, const sockaddr_in6* to, size_t count);
+
+  // One datagram from the JavaScript thread (handshakes, discovery). Returns errno or 0.
+  int SendOne(const uint8_t* data, size_t len, const sockaddr_in6& to);
+
+ private:
+  UniqueFd fd_;
+  uint16_t port_ = 0;
+  bool dual_stack_ = true;
+  // Scratch for each batch call, preallocated; the receive and send sides are used by different
+  // threads, so each has its own.
+  struct Scratch {
+    std::vector<mmsghdr> msgs;
+    std::vector<iovec> iovs;
+    std::vector<sockaddr_storage> names;  // only without dual-stack
+  };
+  Scratch recv_, send_;
+};
+
+// "1.2.3.4:51820" / "[fd00::1]:51820" <-> sockaddr_in6 (IPv4 as v4-mapped). Parse returns false on
+// anything else.
+bool ParseEndpoint(const std::string& text, sockaddr_in6* out);
+std::string FormatEndpoint(const sockaddr_in6& addr);
+
+}  // namespace overlay

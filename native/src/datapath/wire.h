@@ -1,0 +1,87 @@
+// Message layouts on the UDP port: WireGuard's four (whitepaper §5.4) and the byte order helpers.
+// overlay's own control messages share the port with type bytes WireGuard never sends; the data
+// path does not read them, it only hands every non-transport datagram up to JavaScript.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+
+namespace overlay::wire {
+
+constexpr uint8_t kInitiation = 1;
+constexpr uint8_t kResponse = 2;
+constexpr uint8_t kCookieReply = 3;
+constexpr uint8_t kTransport = 4;
+
+constexpr size_t kInitiationSize = 148;
+constexpr size_t kResponseSize = 92;
+constexpr size_t kCookieReplySize = 64;
+
+// type(1) reserved(3) receiver(4) counter(8)
+constexpr size_t kTransportHeader = 16;
+constexpr size_t kTag = 16;
+constexpr size_t kTransportMin = kTransportHeader + kTag;  // a keepalive
+// Plaintext is padded to a multiple of 16 bytes (whitepaper §5.4.6), hiding exact lengths.
+constexpr size_t kPadding = 16;
+
+// overlay's own messages: type bytes at or above this, never used by WireGuard.
+constexpr uint8_t kOverlayFirst = 0x80;
+
+// Largest UDP payload we accept or send; anything bigger is not ours.
+constexpr size_t kMaxDatagram = 65535;
+
+inline uint32_t ReadLe32(const uint8_t* p) {
+  return uint32_t(p[0]) | uint32_t(p[1]) << 8 | uint32_t(p[2]) << 16 | uint32_t(p[3]) << 24;
+}
+inline uint64_t ReadLe64(const uint8_t* p) { return uint64_t(ReadLe32(p)) | uint64_t(ReadLe32(p + 4)) << 32; }
+inline void WriteLe32(uint8_t* p, uint32_t v) {
+  for (int i = 0; i < 4; i++) p[i] = static_cast<uint8_t>(v >> (8 * i));
+}
+inline void WriteLe64(uint8_t* p, uint64_t v) {
+  WriteLe32(p, static_cast<uint32_t>(v));
+  WriteLe32(p + 4, static_cast<uint32_t>(v >> 32));
+}
+
+inline void WriteTransportHeader(uint8_t* p, uint32_t receiver, uint64_t counter) {
+  p[0] = kTransport;
+  p[1] = p[2] = p[3] = 0;
+  WriteLe32(p + 4, receiver);
+  WriteLe64(p + 8, counter);
+}
+
+inline size_t PaddedLength(size_t len, size_t mtu) {
+  size_t padded = (len + kPadding - 1) / kPadding * kPadding;
+  return padded > mtu && len <= mtu ? mtu : padded;
+}
+
+// Inner IP packet facts the data path needs: its length from the header (the rest is padding)
+// and where its addresses are. False for anything that is not a well-formed IPv4/IPv6 header.
+struct InnerPacket {
+  size_t length;
+  int addr_bytes;  // 4 or 16
+  const uint8_t* src;
+  const uint8_t* dst;
+};
+
+inline bool ParseInner(const uint8_t* p, size_t len, InnerPacket* out) {
+  if (len < 1) return false;
+  int version = p[0] >> 4;
+  if (version == 4) {
+    if (len < 20 || (p[0] & 0x0f) < 5) return false;
+    size_t total = size_t(p[2]) << 8 | p[3];
+    if (total < 20 || total > len) return false;
+    *out = {total, 4, p + 12, p + 16};
+    return true;
+  }
+  if (version == 6) {
+    if (len < 40) return false;
+    size_t total = 40 + (size_t(p[4]) << 8 | p[5]);
+    if (total > len) return false;
+    *out = {total, 16, p + 8, p + 24};
+    return true;
+  }
+  return false;
+}
+
+}  // namespace overlay::wire

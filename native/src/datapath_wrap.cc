@@ -1,0 +1,343 @@
+#include "datapath_wrap.h"
+
+#include <exception>
+#include <stdexcept>
+
+#include "errors.h"
+#include "ip_prefix.h"
+#include "js_args.h"
+#include "tun_wrap.h"
+
+namespace overlay {
+namespace {
+
+const std::string kWhat = "datapath";
+
+template <typename Body>
+Napi::Value Guard(Napi::Env env, Body&& body) {
+  try {
+    return body();
+  } catch (const TunError& e) {
+    throw ToJsError(env, e, kWhat);
+  } catch (const Napi::Error&) {
+    throw;
+  } catch (const std::invalid_argument& e) {
+    ThrowRangeError(env, e.what());
+  } catch (const std::exception& e) {
+    throw ToJsError(env, TunError(code::kOther, 0, nullptr, kWhat + ": " + e.what()), kWhat);
+  }
+}
+
+sockaddr_in6 EndpointArg(const Napi::CallbackInfo& info, size_t index) {
+  std::string text = StringArg(info, index, "endpoint");
+  sockaddr_in6 addr{};
+  if (!ParseEndpoint(text, &addr)) {
+    ThrowRangeError(info.Env(), "endpoint \"" + text + "\" is not ADDRESS:PORT or [IPV6]:PORT");
+  }
+  return addr;
+}
+
+PeerId PeerArg(const Napi::CallbackInfo& info, size_t index) {
+  return UintArg(info, index, "peer id", 1, 0xffffffffu);
+}
+
+int64_t OptionalMs(Napi::Object options, const char* key, int64_t fallback) {
+  Napi::Value v = options.Get(key);
+  if (v.IsUndefined()) return fallback;
+  if (!v.IsNumber() || v.As<Napi::Number>().DoubleValue() <= 0) {
+    ThrowRangeError(options.Env(), std::string("options.") + key + " must be a positive number");
+  }
+  return v.As<Napi::Number>().Int64Value();
+}
+
+void CopyKey(const Napi::CallbackInfo& info, Napi::Object from, const char* key, uint8_t* out) {
+  Napi::Value v = from.Get(key);
+  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array ||
+      v.As<Napi::Uint8Array>().ByteLength() != kKeySize) {
+    ThrowTypeError(info.Env(), std::string("session.") + key + " must be a 32-byte Uint8Array");
+  }
+  std::memcpy(out, v.As<Napi::Uint8Array>().Data(), kKeySize);
+}
+
+Napi::Value EventToJs(Napi::Env env, const UpEvent& e) {
+  Napi::Object obj = Napi::Object::New(env);
+  switch (e.kind) {
+    case UpEvent::kControl:
+      obj.Set("type", "control");
+      obj.Set("data", Napi::Buffer<uint8_t>::Copy(env, e.bytes.data(), e.bytes.size()));
+      obj.Set("from", FormatEndpoint(e.from));
+      break;
+    case UpEvent::kHandshakeNeeded:
+      obj.Set("type", "handshake-needed");
+      obj.Set("peer", e.peer);
+      break;
+    case UpEvent::kSessionConfirmed:
+      obj.Set("type", "session-confirmed");
+      obj.Set("peer", e.peer);
+      obj.Set("localIndex", e.local_index);
+      break;
+    case UpEvent::kEndpointChanged:
+      obj.Set("type", "endpoint-changed");
+      obj.Set("peer", e.peer);
+      obj.Set("endpoint", FormatEndpoint(e.from));
+      break;
+  }
+  return obj;
+}
+
+}  // namespace
+
+Napi::Function DataPathWrap::Define(Napi::Env env) {
+  return DefineClass(env, "DataPath",
+                     {
+                         InstanceAccessor<&DataPathWrap::Port>("port"),
+                         InstanceMethod<&DataPathWrap::SetPeer>("setPeer"),
+                         InstanceMethod<&DataPathWrap::SetEndpoint>("setEndpoint"),
+                         InstanceMethod<&DataPathWrap::RemovePeer>("removePeer"),
+                         InstanceMethod<&DataPathWrap::InstallSession>("installSession"),
+                         InstanceMethod<&DataPathWrap::RemoveSession>("removeSession"),
+                         InstanceMethod<&DataPathWrap::ClearSessions>("clearSessions"),
+                         InstanceMethod<&DataPathWrap::SendControl>("sendControl"),
+                         InstanceMethod<&DataPathWrap::SendKeepalive>("sendKeepalive"),
+                         InstanceMethod<&DataPathWrap::PeerStats>("peerStats"),
+                         InstanceMethod<&DataPathWrap::Stats>("stats"),
+                         InstanceMethod<&DataPathWrap::Ref>("ref"),
+                         InstanceMethod<&DataPathWrap::Unref>("unref"),
+                         InstanceMethod<&DataPathWrap::Close>("close"),
+                     });
+}
+
+// new DataPath(tun, { port?, mtu?, batch?, rekeyAfterTimeMs?, rejectAfterTimeMs?, ... }, onEvents)
+DataPathWrap::DataPathWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<DataPathWrap>(info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsObject()) ThrowTypeError(env, "tun must be a Tun");
+  int tun_fd = TunWrap::FdOf(info[0].As<Napi::Object>());
+  if (!info[1].IsObject()) ThrowTypeError(env, "options must be an object");
+  Napi::Object options = info[1].As<Napi::Object>();
+  Napi::Function on_events = FunctionArg(info, 2, "onEvents");
+
+  EngineConfig config;
+  Napi::Value port = options.Get("port");
+  if (!port.IsUndefined()) {
+    if (!port.IsNumber() || port.As<Napi::Number>().DoubleValue() < 0 || port.As<Napi::Number>().DoubleValue() > 65535)
+      ThrowRangeError(env, "options.port must be 0..65535");
+    config.port = static_cast<uint16_t>(port.As<Napi::Number>().Uint32Value());
+  }
+  Napi::Value mtu = options.Get("mtu");
+  if (!mtu.IsUndefined()) {
+    if (!mtu.IsNumber() || mtu.As<Napi::Number>().Uint32Value() < 576 || mtu.As<Napi::Number>().Uint32Value() > 9000)
+      ThrowRangeError(env, "options.mtu must be 576..9000");
+    config.mtu = mtu.As<Napi::Number>().Uint32Value();
+  }
+  config.rekey_after_time_ms = OptionalMs(options, "rekeyAfterTimeMs", config.rekey_after_time_ms);
+  config.reject_after_time_ms = OptionalMs(options, "rejectAfterTimeMs", config.reject_after_time_ms);
+  config.keepalive_timeout_ms = OptionalMs(options, "keepaliveTimeoutMs", config.keepalive_timeout_ms);
+  config.rekey_timeout_ms = OptionalMs(options, "rekeyTimeoutMs", config.rekey_timeout_ms);
+
+  events_ = Napi::ThreadSafeFunction::New(env, on_events, "overlay-datapath-events", 0, 1);
+  // Capture a weak copy: the engine may be gone by the time a queued call runs.
+  std::shared_ptr<std::weak_ptr<Engine>> weak = std::make_shared<std::weak_ptr<Engine>>();
+  Napi::ThreadSafeFunction tsfn = events_;
+  Guard(env, [&]() -> Napi::Value {
+    engine_ = std::make_shared<Engine>(tun_fd, config, [tsfn, weak]() mutable {
+      tsfn.NonBlockingCall([weak](Napi::Env env, Napi::Function cb) {
+        auto engine = weak->lock();
+        if (!engine) return;
+        auto events = engine->DrainEvents();
+        if (events.empty()) return;
+        Napi::Array arr = Napi::Array::New(env, events.size());
+        uint32_t i = 0;
+        for (const auto& e : events) arr.Set(i++, EventToJs(env, e));
+        cb.Call({arr});
+      });
+    });
+    return env.Undefined();
+  });
+  *weak = engine_;
+  engine_->Start();
+  napi_add_env_cleanup_hook(env, OnEnvCleanup, this);
+  cleanup_hook_ = true;
+}
+
+DataPathWrap::~DataPathWrap() {
+  Shutdown();
+  if (cleanup_hook_) napi_remove_env_cleanup_hook(Env(), OnEnvCleanup, this);
+}
+
+void DataPathWrap::OnEnvCleanup(void* arg) {
+  auto* self = static_cast<DataPathWrap*>(arg);
+  self->cleanup_hook_ = false;
+  self->Shutdown();
+}
+
+void DataPathWrap::Shutdown() {
+  if (engine_) {
+    engine_->Stop();
+    engine_.reset();
+    events_.Release();
+  }
+}
+
+Engine& DataPathWrap::Running(Napi::Env env) {
+  if (!engine_) {
+    Napi::Error error = Napi::Error::New(env, "datapath: closed");
+    error.Value().Set("code", "ECLOSED");
+    throw error;
+  }
+  return *engine_;
+}
+
+Napi::Value DataPathWrap::Port(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), Running(info.Env()).port());
+}
+
+// setPeer(id, allowedIps: string[], endpoint?: string | null)
+Napi::Value DataPathWrap::SetPeer(const Napi::CallbackInfo& info) {
+  Engine& engine = Running(info.Env());
+  PeerId id = PeerArg(info, 0);
+  if (!info[1].IsArray()) ThrowTypeError(info.Env(), "allowedIps must be an array of CIDR strings");
+  Napi::Array list = info[1].As<Napi::Array>();
+  std::vector<IpPrefix> allowed;
+  return Guard(info.Env(), [&]() -> Napi::Value {
+    for (uint32_t i = 0; i < list.Length(); i++) {
+      Napi::Value v = list.Get(i);
+      if (!v.IsString()) ThrowTypeError(info.Env(), "allowedIps must be an array of CIDR strings");
+      allowed.push_back(ParseIpPrefix(v.As<Napi::String>().Utf8Value(), kWhat));
+    }
+    sockaddr_in6 ep{};
+    bool has_ep = !info[2].IsUndefined() && !info[2].IsNull();
+    if (has_ep) ep = EndpointArg(info, 2);
+    engine.SetPeer(id, allowed, has_ep ? &ep : nullptr);
+    return info.Env().Undefined();
+  });
+}
+
+Napi::Value DataPathWrap::SetEndpoint(const Napi::CallbackInfo& info) {
+  Engine& engine = Running(info.Env());
+  engine.SetEndpoint(PeerArg(info, 0), EndpointArg(info, 1));
+  return info.Env().Undefined();
+}
+
+Napi::Value DataPathWrap::RemovePeer(const Napi::CallbackInfo& info) {
+  Running(info.Env()).RemovePeer(PeerArg(info, 0));
+  return info.Env().Undefined();
+}
+
+// installSession(peer, { localIndex, remoteIndex, sendKey, receiveKey, initiator })
+Napi::Value DataPathWrap::InstallSession(const Napi::CallbackInfo& info) {
+  Engine& engine = Running(info.Env());
+  PeerId id = PeerArg(info, 0);
+  if (!info[1].IsObject()) ThrowTypeError(info.Env(), "session must be an object");
+  Napi::Object s = info[1].As<Napi::Object>();
+  SessionParams params{};
+  Napi::Value local = s.Get("localIndex"), remote = s.Get("remoteIndex"), initiator = s.Get("initiator");
+  if (!local.IsNumber() || !remote.IsNumber() || !initiator.IsBoolean())
+    ThrowTypeError(info.Env(), "session needs localIndex, remoteIndex (numbers) and initiator (boolean)");
+  params.local_index = local.As<Napi::Number>().Uint32Value();
+  params.remote_index = remote.As<Napi::Number>().Uint32Value();
+  params.we_initiated = initiator.As<Napi::Boolean>().Value();
+  CopyKey(info, s, "sendKey", params.send_key);
+  CopyKey(info, s, "receiveKey", params.recv_key);
+  Napi::Value result = Guard(info.Env(), [&]() -> Napi::Value {
+    engine.InstallSession(id, params);
+    return info.Env().Undefined();
+  });
+  OPENSSL_cleanse(&params, sizeof params);
+  return result;
+}
+
+Napi::Value DataPathWrap::RemoveSession(const Napi::CallbackInfo& info) {
+  Running(info.Env()).RemoveSession(UintArg(info, 0, "localIndex", 0, 0xffffffffu));
+  return info.Env().Undefined();
+}
+
+Napi::Value DataPathWrap::ClearSessions(const Napi::CallbackInfo& info) {
+  Running(info.Env()).ClearSessions(PeerArg(info, 0));
+  return info.Env().Undefined();
+}
+
+// sendControl(bytes, endpoint): handshake and discovery messages from core/.
+Napi::Value DataPathWrap::SendControl(const Napi::CallbackInfo& info) {
+  Engine& engine = Running(info.Env());
+  ByteSpan bytes = BytesArg(info, 0, "data");
+  sockaddr_in6 to = EndpointArg(info, 1);
+  if (bytes.size == 0 || bytes.size > 65507) ThrowRangeError(info.Env(), "data must be 1..65507 bytes");
+  int err = engine.SendControl(bytes.data, bytes.size, to);
+  if (err != 0) throw ToJsError(info.Env(), SysError(err, "sendto", kWhat, "send to " + FormatEndpoint(to)), kWhat);
+  return info.Env().Undefined();
+}
+
+Napi::Value DataPathWrap::SendKeepalive(const Napi::CallbackInfo& info) {
+  return Napi::Boolean::New(info.Env(), Running(info.Env()).SendKeepalive(PeerArg(info, 0)));
+}
+
+Napi::Value DataPathWrap::PeerStats(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto snap = Running(env).Snapshot(PeerArg(info, 0));
+  if (!snap.found) return env.Null();
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("rxBytes", Napi::Number::New(env, static_cast<double>(snap.rx_bytes)));
+  o.Set("rxPackets", Napi::Number::New(env, static_cast<double>(snap.rx_packets)));
+  o.Set("txBytes", Napi::Number::New(env, static_cast<double>(snap.tx_bytes)));
+  o.Set("txPackets", Napi::Number::New(env, static_cast<double>(snap.tx_packets)));
+  // Ages in ms (null: never), so JavaScript needs no access to the native monotonic clock.
+  int64_t now = MonotonicMs();
+  auto age = [&](int64_t t) -> Napi::Value { return t == 0 ? env.Null() : Napi::Number::New(env, double(now - t)); };
+  o.Set("lastRxAgeMs", age(snap.last_rx_ms));
+  o.Set("lastRxDataAgeMs", age(snap.last_rx_data_ms));
+  o.Set("lastTxAgeMs", age(snap.last_tx_ms));
+  o.Set("lastTxDataAgeMs", age(snap.last_tx_data_ms));
+  o.Set("endpoint", snap.endpoint.set ? Napi::Value(Napi::String::New(env, FormatEndpoint(snap.endpoint.addr)))
+                                      : env.Null());
+  o.Set("currentIndex", snap.current_index ? Napi::Value(Napi::Number::New(env, snap.current_index)) : env.Null());
+  o.Set("previousIndex", snap.previous_index ? Napi::Value(Napi::Number::New(env, snap.previous_index)) : env.Null());
+  o.Set("nextIndex", snap.next_index ? Napi::Value(Napi::Number::New(env, snap.next_index)) : env.Null());
+  o.Set("currentAgeMs", snap.current_age_ms < 0 ? env.Null() : Napi::Number::New(env, double(snap.current_age_ms)));
+  o.Set("staged", Napi::Number::New(env, double(snap.staged)));
+  return o;
+}
+
+Napi::Value DataPathWrap::Stats(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const EngineCounters& c = Running(env).counters();
+  Napi::Object o = Napi::Object::New(env);
+  auto put = [&](const char* k, const std::atomic<uint64_t>& v) { o.Set(k, Napi::Number::New(env, double(v.load()))); };
+  put("rxDatagrams", c.rx_datagrams);
+  put("rxTransport", c.rx_transport);
+  put("rxControl", c.rx_control);
+  put("rxJunk", c.rx_junk);
+  put("rxUnknownIndex", c.rx_unknown_index);
+  put("rxReplay", c.rx_replay);
+  put("rxAuthFailed", c.rx_auth_failed);
+  put("rxExpired", c.rx_expired);
+  put("rxBadInner", c.rx_bad_inner);
+  put("rxSourceDenied", c.rx_source_denied);
+  put("rxKeepalive", c.rx_keepalive);
+  put("tunWriteFailed", c.tun_write_failed);
+  put("txPackets", c.tx_packets);
+  put("txNoRoute", c.tx_no_route);
+  put("txStaged", c.tx_staged);
+  put("txStagedDropped", c.tx_staged_dropped);
+  put("txNoEndpoint", c.tx_no_endpoint);
+  put("txSendFailed", c.tx_send_failed);
+  put("tunReadBad", c.tun_read_bad);
+  put("upQueueDropped", c.up_queue_dropped);
+  return o;
+}
+
+Napi::Value DataPathWrap::Ref(const Napi::CallbackInfo& info) {
+  if (engine_) events_.Ref(info.Env());
+  return info.Env().Undefined();
+}
+
+Napi::Value DataPathWrap::Unref(const Napi::CallbackInfo& info) {
+  if (engine_) events_.Unref(info.Env());
+  return info.Env().Undefined();
+}
+
+Napi::Value DataPathWrap::Close(const Napi::CallbackInfo& info) {
+  Shutdown();
+  return info.Env().Undefined();
+}
+
+}  // namespace overlay
