@@ -23,12 +23,22 @@ export class Netns {
     return execFileSync('ip', ['-n', this.name, ...args], { encoding: 'utf8' });
   }
 
-  /** Runs a command inside the namespace to completion and returns its stdout. */
+  /**
+   * Runs a command inside the namespace to completion and returns its stdout. Its stderr is kept
+   * out of the test output and put in the error if the command fails.
+   */
   exec(cmd: string, args: string[] = [], timeoutMs = 30_000): string {
-    return execFileSync('ip', ['netns', 'exec', this.name, cmd, ...args], {
-      encoding: 'utf8',
-      timeout: timeoutMs,
-    });
+    try {
+      return execFileSync('ip', ['netns', 'exec', this.name, cmd, ...args], {
+        encoding: 'utf8',
+        timeout: timeoutMs,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+    } catch (e) {
+      const err = e as Error & { stderr?: string };
+      if (err.stderr) err.message += `\n${err.stderr.trim()}`;
+      throw err;
+    }
   }
 
   /** Starts a long-running command inside the namespace; it is killed by destroy(). */

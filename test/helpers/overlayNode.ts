@@ -1,0 +1,67 @@
+import { fileURLToPath } from 'node:url';
+import { generateKeyPair, keyToBase64 } from '../../core/wireguard/primitives.js';
+import { JsonLinesChild } from './jsonLines.js';
+import type { Netns } from './netns.js';
+
+const script = fileURLToPath(new URL('../fixtures/tunnel-node.js', import.meta.url));
+
+export interface Keys {
+  privateKey: string;
+  publicKey: string;
+}
+
+export function newKeys(): Keys {
+  const k = generateKeyPair();
+  return { privateKey: keyToBase64(k.privateKey), publicKey: keyToBase64(k.publicKey) };
+}
+
+export interface TunnelNodeConfig {
+  privateKey: string;
+  listenPort: number;
+  addresses: string[];
+  mtu?: number;
+  timings?: Record<string, number>;
+  peers: {
+    publicKey: string;
+    presharedKey?: string;
+    endpoint?: { address: string; port: number };
+    allowedIps: string[];
+    persistentKeepaliveMs?: number;
+  }[];
+}
+
+/** Starts test/fixtures/tunnel-node in `ns` and waits until its tunnel is up. */
+export async function startTunnelNode(ns: Netns, config: TunnelNodeConfig): Promise<JsonLinesChild> {
+  const child = ns.spawn(process.execPath, [script], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const node = new JsonLinesChild(child, `tunnel node in ${ns.name}`);
+  node.command(config);
+  await node.waitFor('the tunnel to come up', (e) => e.event === 'ready' || e.event === 'error');
+  const err = node.events.find((e) => e.event === 'error');
+  if (err) throw new Error(`tunnel node failed: ${JSON.stringify(err)}`);
+  return node;
+}
+
+export interface PingResult {
+  transmitted: number;
+  received: number;
+  rttsMs: number[];
+  output: string;
+}
+
+/** Runs ping in `ns` (bounded by count and deadline) and parses what it says. */
+export function ping(ns: Netns, target: string, count: number, intervalS = 0.2, source?: string): PingResult {
+  let output: string;
+  const from = source ? ['-I', source] : [];
+  try {
+    output = ns.exec(
+      'ping',
+      ['-n', '-c', String(count), '-i', String(intervalS), '-W', '2', ...from, target],
+      60_000,
+    );
+  } catch (e) {
+    output = String((e as { stdout?: string }).stdout ?? '');
+  }
+  const m = /(\d+) packets transmitted, (\d+) received/.exec(output);
+  const rttsMs = [...output.matchAll(/time=([\d.]+) ms/g)].map((x) => Number(x[1]));
+  return { transmitted: Number(m?.[1] ?? 0), received: Number(m?.[2] ?? 0), rttsMs, output };
+}
