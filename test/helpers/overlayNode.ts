@@ -49,9 +49,19 @@ export interface PingResult {
 }
 
 /** Runs ping in `ns` (bounded by count and deadline) and parses what it says. */
-export function ping(ns: Netns, target: string, count: number, intervalS = 0.2, source?: string): PingResult {
+export function ping(
+  ns: Netns,
+  target: string,
+  count: number,
+  intervalS = 0.2,
+  source?: string,
+  payloadBytes?: number,
+): PingResult {
   let output: string;
-  const from = source ? ['-I', source] : [];
+  const from = [
+    ...(source ? ['-I', source] : []),
+    ...(payloadBytes ? ['-s', String(payloadBytes), '-M', 'do'] : []),
+  ];
   try {
     output = ns.exec(
       'ping',
