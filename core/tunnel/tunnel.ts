@@ -9,18 +9,12 @@
  * precision the whitepaper's timers need (seconds).
  */
 import { performance } from 'node:perf_hooks';
-import {
-  DataPath,
-  type DataPathEvent,
-  type DataPathPeerStats,
-  type DataPathStats,
-  type Tun,
-} from 'tun-napi';
+import { DataPath, type DataPathEvent, type DataPathPeerStats, type DataPathStats, type Tun } from 'tun-napi';
 import { OverlayError } from '../errors.js';
+import type { Timings } from '../wireguard/constants.js';
 import { Device } from '../wireguard/device.js';
 import type { Endpoint } from '../wireguard/endpoint.js';
 import { emptyOutput, type Output, type Peer } from '../wireguard/peer.js';
-import type { Timings } from '../wireguard/constants.js';
 import { keyToBase64 } from '../wireguard/primitives.js';
 import { formatEndpoint, parseEndpoint } from './endpointText.js';
 
@@ -124,8 +118,18 @@ export class Tunnel {
       },
       now,
     );
-    const entry: PeerEntry = { id: this.nextId++, peer, lastRxPackets: 0, lastTxPackets: 0, lastHandshakeAt: undefined };
-    this.datapath.setPeer(entry.id, config.allowedIps, config.endpoint ? formatEndpoint(config.endpoint) : null);
+    const entry: PeerEntry = {
+      id: this.nextId++,
+      peer,
+      lastRxPackets: 0,
+      lastTxPackets: 0,
+      lastHandshakeAt: undefined,
+    };
+    this.datapath.setPeer(
+      entry.id,
+      config.allowedIps,
+      config.endpoint ? formatEndpoint(config.endpoint) : null,
+    );
     this.byId.set(entry.id, entry);
     this.byKey.set(key, entry);
     this.schedule();
@@ -159,7 +163,8 @@ export class Tunnel {
       rxBytes: stats?.rxBytes ?? 0,
       txBytes: stats?.txBytes ?? 0,
       handshakes: entry.peer.handshakes,
-      lastHandshakeAgeMs: entry.lastHandshakeAt === undefined ? null : performance.now() - entry.lastHandshakeAt,
+      lastHandshakeAgeMs:
+        entry.lastHandshakeAt === undefined ? null : performance.now() - entry.lastHandshakeAt,
     };
   }
 
