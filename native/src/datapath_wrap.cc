@@ -11,22 +11,7 @@
 namespace overlay {
 namespace {
 
-const std::string kWhat = "datapath";
-
-template <typename Body>
-Napi::Value Guard(Napi::Env env, Body&& body) {
-  try {
-    return body();
-  } catch (const TunError& e) {
-    throw ToJsError(env, e, kWhat);
-  } catch (const Napi::Error&) {
-    throw;
-  } catch (const std::invalid_argument& e) {
-    ThrowRangeError(env, e.what());
-  } catch (const std::exception& e) {
-    throw ToJsError(env, TunError(code::kOther, 0, nullptr, kWhat + ": " + e.what()), kWhat);
-  }
-}
+const std::string kWhat = "datapath";  // the `device` of its errors
 
 sockaddr_in6 EndpointArg(const Napi::CallbackInfo& info, size_t index) {
   std::string text = StringArg(info, index, "endpoint");
@@ -138,7 +123,7 @@ DataPathWrap::DataPathWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Da
   // Capture a weak copy: the engine may be gone by the time a queued call runs.
   std::shared_ptr<std::weak_ptr<Engine>> weak = std::make_shared<std::weak_ptr<Engine>>();
   Napi::ThreadSafeFunction tsfn = events_;
-  Guard(env, [&]() -> Napi::Value {
+  Guard(env, "datapath", "", [&]() -> Napi::Value {
     engine_ = std::make_shared<Engine>(tun_fd, config, [tsfn, weak]() mutable {
       tsfn.NonBlockingCall([weak](Napi::Env env, Napi::Function cb) {
         auto engine = weak->lock();
@@ -198,7 +183,7 @@ Napi::Value DataPathWrap::SetPeer(const Napi::CallbackInfo& info) {
   if (!info[1].IsArray()) ThrowTypeError(info.Env(), "allowedIps must be an array of CIDR strings");
   Napi::Array list = info[1].As<Napi::Array>();
   std::vector<IpPrefix> allowed;
-  return Guard(info.Env(), [&]() -> Napi::Value {
+  return Guard(info.Env(), "datapath", "", [&]() -> Napi::Value {
     for (uint32_t i = 0; i < list.Length(); i++) {
       Napi::Value v = list.Get(i);
       if (!v.IsString()) ThrowTypeError(info.Env(), "allowedIps must be an array of CIDR strings");
@@ -238,7 +223,7 @@ Napi::Value DataPathWrap::InstallSession(const Napi::CallbackInfo& info) {
   params.we_initiated = initiator.As<Napi::Boolean>().Value();
   CopyKey(info, s, "sendKey", params.send_key);
   CopyKey(info, s, "receiveKey", params.recv_key);
-  Napi::Value result = Guard(info.Env(), [&]() -> Napi::Value {
+  Napi::Value result = Guard(info.Env(), "datapath", "", [&]() -> Napi::Value {
     engine.InstallSession(id, params);
     return info.Env().Undefined();
   });

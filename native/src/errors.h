@@ -4,6 +4,7 @@
 
 #include <napi.h>
 
+#include <exception>
 #include <stdexcept>
 #include <string>
 
@@ -46,5 +47,26 @@ TunError InvalidArgument(const std::string& device, const std::string& message);
 
 // The JavaScript Error for `e`, with .code, .errno (negative, as libuv does), .syscall and .device.
 Napi::Error ToJsError(Napi::Env env, const TunError& e, const std::string& device);
+
+// Runs `body` inside a Node-API callback, turning C++ errors into JavaScript ones: anything that
+// escaped would terminate the process. `kind` and `device` name the object in messages
+// ("tun ovl0: ...", "datapath: ..."); std::invalid_argument becomes a RangeError.
+template <typename Body>
+Napi::Value Guard(Napi::Env env, const char* kind, const std::string& device, Body&& body) {
+  try {
+    return body();
+  } catch (const TunError& e) {
+    throw ToJsError(env, e, device);
+  } catch (const Napi::Error&) {
+    throw;
+  } catch (const std::invalid_argument& e) {
+    Napi::RangeError error = Napi::RangeError::New(env, e.what());
+    error.Value().Set("code", "ERR_OUT_OF_RANGE");
+    throw error;
+  } catch (const std::exception& e) {
+    std::string who = device.empty() ? kind : std::string(kind) + " " + device;
+    throw ToJsError(env, TunError(code::kOther, 0, nullptr, who + ": " + e.what()), device);
+  }
+}
 
 }  // namespace overlay

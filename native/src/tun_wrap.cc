@@ -29,21 +29,6 @@ std::string RequestedName(const Napi::CallbackInfo& info) {
   return name.As<Napi::String>().Utf8Value();
 }
 
-// Runs `body`, turning our C++ errors into JavaScript ones; anything else escaping a Node-API
-// callback would terminate the process.
-template <typename Body>
-Napi::Value Guard(Napi::Env env, const std::string& device, Body&& body) {
-  try {
-    return body();
-  } catch (const TunError& e) {
-    throw ToJsError(env, e, device);
-  } catch (const Napi::Error&) {
-    throw;
-  } catch (const std::exception& e) {
-    throw ToJsError(env, TunError(code::kOther, 0, nullptr, "tun " + device + ": " + e.what()), device);
-  }
-}
-
 }  // namespace
 
 Napi::Function TunWrap::Define(Napi::Env env) {
@@ -74,7 +59,7 @@ TunWrap::TunWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<TunWrap>(inf
   Napi::Env env = info.Env();
   if (!info.IsConstructCall()) ThrowTypeError(env, "Tun must be called with new");
   name_ = RequestedName(info);
-  Guard(env, name_.empty() ? "(kernel-chosen name)" : name_, [&] {
+  Guard(env, "tun", name_.empty() ? "(kernel-chosen name)" : name_, [&] {
     device_ = std::make_unique<TunDevice>(name_);
     return env.Undefined();
   });
@@ -102,7 +87,7 @@ int TunWrap::FdOf(Napi::Value value) {
   if (value.IsObject() && napi_check_object_type_tag(env, value, &kTunTypeTag, &is_tun) != napi_ok) is_tun = false;
   if (!is_tun) ThrowTypeError(env, "expected a Tun");
   TunWrap* tun = Unwrap(value.As<Napi::Object>());
-  return Guard(env, tun->name_, [&] {
+  return Guard(env, "tun", tun->name_, [&] {
            return Napi::Number::New(env, tun->Device("cannot hand over the device").fd());
          })
       .As<Napi::Number>()
@@ -154,37 +139,37 @@ Napi::Value TunWrap::Closed(const Napi::CallbackInfo& info) {
 
 Napi::Value TunWrap::SetMtu(const Napi::CallbackInfo& info) {
   uint32_t mtu = UintArg(info, 0, "mtu", 0, kMaxMtu);
-  return Guard(info.Env(), name_, [&] {
+  return Guard(info.Env(), "tun", name_, [&] {
     Device("cannot set MTU").SetMtu(static_cast<int>(mtu));
     return info.Env().Undefined();
   });
 }
 
 Napi::Value TunWrap::GetMtu(const Napi::CallbackInfo& info) {
-  return Guard(info.Env(), name_, [&] { return Napi::Number::New(info.Env(), Device("cannot read MTU").Mtu()); });
+  return Guard(info.Env(), "tun", name_, [&] { return Napi::Number::New(info.Env(), Device("cannot read MTU").Mtu()); });
 }
 
 Napi::Value TunWrap::Up(const Napi::CallbackInfo& info) {
-  return Guard(info.Env(), name_, [&] {
+  return Guard(info.Env(), "tun", name_, [&] {
     Device("cannot bring device up").SetUp(true);
     return info.Env().Undefined();
   });
 }
 
 Napi::Value TunWrap::Down(const Napi::CallbackInfo& info) {
-  return Guard(info.Env(), name_, [&] {
+  return Guard(info.Env(), "tun", name_, [&] {
     Device("cannot bring device down").SetUp(false);
     return info.Env().Undefined();
   });
 }
 
 Napi::Value TunWrap::IsUp(const Napi::CallbackInfo& info) {
-  return Guard(info.Env(), name_, [&] { return Napi::Boolean::New(info.Env(), Device("cannot read flags").IsUp()); });
+  return Guard(info.Env(), "tun", name_, [&] { return Napi::Boolean::New(info.Env(), Device("cannot read flags").IsUp()); });
 }
 
 Napi::Value TunWrap::AddAddress(const Napi::CallbackInfo& info) {
   std::string cidr = StringArg(info, 0, "address");
-  return Guard(info.Env(), name_, [&] {
+  return Guard(info.Env(), "tun", name_, [&] {
     IpPrefix prefix = ParseIpPrefix(cidr, name_);
     netlink::AddAddress(Device("cannot add address").ifindex(), prefix, name_);
     return info.Env().Undefined();
@@ -193,7 +178,7 @@ Napi::Value TunWrap::AddAddress(const Napi::CallbackInfo& info) {
 
 Napi::Value TunWrap::RemoveAddress(const Napi::CallbackInfo& info) {
   std::string cidr = StringArg(info, 0, "address");
-  return Guard(info.Env(), name_, [&] {
+  return Guard(info.Env(), "tun", name_, [&] {
     IpPrefix prefix = ParseIpPrefix(cidr, name_);
     netlink::RemoveAddress(Device("cannot remove address").ifindex(), prefix, name_);
     return info.Env().Undefined();
@@ -211,7 +196,7 @@ Napi::Value TunWrap::ReadBatch(const Napi::CallbackInfo& info) {
     ThrowRangeError(info.Env(), "maxPackets " + std::to_string(max) + " exceeds the " + std::to_string(capacity) +
                                     " slots that buf and lens hold");
   }
-  return Guard(info.Env(), name_, [&] {
+  return Guard(info.Env(), "tun", name_, [&] {
     size_t n = Device("cannot read").ReadBatch(buf.data, slot, lens.data, max);
     return Napi::Number::New(info.Env(), static_cast<double>(n));
   });
@@ -232,7 +217,7 @@ Napi::Value TunWrap::WriteBatch(const Napi::CallbackInfo& info) {
                                       " exceeds slotSize " + std::to_string(slot));
     }
   }
-  return Guard(info.Env(), name_, [&] {
+  return Guard(info.Env(), "tun", name_, [&] {
     size_t n = Device("cannot write").WriteBatch(buf.data, slot, lens.data, count);
     return Napi::Number::New(info.Env(), static_cast<double>(n));
   });
@@ -241,7 +226,7 @@ Napi::Value TunWrap::WriteBatch(const Napi::CallbackInfo& info) {
 Napi::Value TunWrap::OnReadable(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Napi::Function cb = FunctionArg(info, 0, "callback");
-  return Guard(env, name_, [&] {
+  return Guard(env, "tun", name_, [&] {
     int fd = Device("cannot watch for packets").fd();
     if (poll_ == nullptr) {
       uv_loop_t* loop = nullptr;

@@ -4,14 +4,12 @@
  * the TypeScript peer (test/fixtures/wg-peer.ts) runs over a plain UDP socket in another.
  */
 import type { ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import test, { type ExecutionContext } from 'ava';
 import { generateKeyPair, keyToBase64 } from '../../core/wireguard/primitives.js';
+import { JsonLinesChild } from '../helpers/jsonLines.js';
 import { Netns, vethPair } from '../helpers/netns.js';
 import { rootTest } from '../helpers/root.js';
+import { WireguardGo } from '../helpers/wireguardGo.js';
 
 const WG_UNDERLAY = '192.0.2.1';
 const TS_UNDERLAY = '192.0.2.2';
@@ -21,51 +19,11 @@ const WG_PORT = 51820;
 const TS_PORT = 51821;
 const FIXTURE = new URL('../fixtures/wg-peer.js', import.meta.url).pathname;
 
-type Event = Record<string, unknown> & { event: string };
-
-/** The TypeScript peer as seen from the test: events in arrival order, and a bounded wait for one. */
-class TsPeer {
-  readonly events: Event[] = [];
-  private waiters: (() => void)[] = [];
-  constructor(private readonly child: ChildProcess) {
-    createInterface({ input: child.stdout! }).on('line', (line) => {
-      this.events.push(JSON.parse(line) as Event);
-      for (const w of this.waiters.splice(0)) w();
-    });
-    child.on('exit', () => {
-      for (const w of this.waiters.splice(0)) w();
-    });
-  }
-
-  command(obj: unknown): void {
-    this.child.stdin!.write(`${JSON.stringify(obj)}\n`);
-  }
-
-  async waitFor(what: string, pred: (e: Event) => boolean, timeoutMs = 10_000): Promise<Event> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const found = this.events.find(pred);
-      if (found) return found;
-      if (this.child.exitCode !== null)
-        throw new Error(`TS peer exited (${this.child.exitCode}) before ${what}`);
-      const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`timed out waiting for ${what}; events: ${JSON.stringify(this.events)}`);
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, left);
-        this.waiters.push(() => {
-          clearTimeout(timer);
-          resolve();
-        });
-      });
-    }
-  }
-}
-
 interface Setup {
   wgNs: Netns;
   tsNs: Netns;
-  ifname: string;
-  ts: TsPeer;
+  wg: WireguardGo;
+  ts: JsonLinesChild;
   tsPublic: string;
 }
 
@@ -78,14 +36,6 @@ async function exitOf(child: ChildProcess, timeoutMs: number): Promise<number | 
       resolve(code);
     });
   });
-}
-
-async function until(what: string, check: () => boolean, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 /** Two namespaces on one veth link: wireguard-go in one, the TS peer in the other. */
@@ -104,54 +54,29 @@ async function setUp(
   t.teardown(() => tsNs.destroy());
   vethPair(wgNs, `${WG_UNDERLAY}/24`, tsNs, `${TS_UNDERLAY}/24`);
 
-  const dir = mkdtempSync(join(tmpdir(), 'ovl-wg-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const wgKeys = generateKeyPair();
   const tsKeys = generateKeyPair();
   const psk = options.psk ? generateKeyPair().privateKey : undefined;
-  writeFileSync(join(dir, 'wg.key'), keyToBase64(wgKeys.privateKey), { mode: 0o600 });
-  if (psk) writeFileSync(join(dir, 'psk'), keyToBase64(psk), { mode: 0o600 });
-
-  // Interface names are global to the UAPI socket directory, so make them unique per test.
-  const ifname = `wgi${process.pid.toString(36)}${Math.floor(Math.random() * 1e4).toString(36)}`.slice(0, 15);
-  const wg = wgNs.spawn('wireguard-go', ['-f', ifname], {
-    env: { ...process.env, WG_PROCESS_FOREGROUND: '1' },
-    stdio: ['ignore', 'ignore', 'pipe'],
+  const wg = await WireguardGo.start(wgNs, {
+    privateKey: keyToBase64(wgKeys.privateKey),
+    listenPort: WG_PORT,
+    addresses: [`${WG_OVERLAY}/24`],
+    peers: [
+      {
+        publicKey: keyToBase64(tsKeys.publicKey),
+        allowedIps: [`${TS_OVERLAY}/32`],
+        ...(options.wgKnowsEndpoint ? { endpoint: `${TS_UNDERLAY}:${TS_PORT}` } : {}),
+        ...(psk ? { presharedKey: keyToBase64(psk) } : {}),
+      },
+    ],
   });
-  let wgLog = '';
-  wg.stderr!.on('data', (d: Buffer) => {
-    wgLog += d.toString();
-  });
-  t.teardown(() => {
-    wg.kill('SIGKILL');
-    // Killed, wireguard-go cannot remove its control socket, which lives outside any namespace.
-    rmSync(`/var/run/wireguard/${ifname}.sock`, { force: true });
-  });
-  // wireguard-go opens its control socket once the TUN device exists; `wg` talks to that socket.
-  await until(`wireguard-go to create ${ifname}`, () => {
-    if (wg.exitCode !== null) throw new Error(`wireguard-go exited: ${wgLog}`);
-    return existsSync(`/var/run/wireguard/${ifname}.sock`);
-  });
-  const peerArgs = ['peer', keyToBase64(tsKeys.publicKey), 'allowed-ips', `${TS_OVERLAY}/32`];
-  if (options.wgKnowsEndpoint) peerArgs.push('endpoint', `${TS_UNDERLAY}:${TS_PORT}`);
-  if (psk) peerArgs.push('preshared-key', join(dir, 'psk'));
-  wgNs.exec('wg', [
-    'set',
-    ifname,
-    'listen-port',
-    String(WG_PORT),
-    'private-key',
-    join(dir, 'wg.key'),
-    ...peerArgs,
-  ]);
-  wgNs.ip('addr', 'add', `${WG_OVERLAY}/24`, 'dev', ifname);
-  wgNs.ip('link', 'set', ifname, 'up');
+  t.teardown(() => wg.stop());
 
   const child = tsNs.spawn(process.execPath, [FIXTURE], { stdio: ['pipe', 'pipe', 'inherit'] });
   t.teardown(() => {
     child.kill('SIGKILL');
   });
-  const ts = new TsPeer(child);
+  const ts = new JsonLinesChild(child, 'the TS peer');
   ts.command({
     privateKey: keyToBase64(tsKeys.privateKey),
     peerPublicKey: keyToBase64(wgKeys.publicKey),
@@ -163,19 +88,7 @@ async function setUp(
     lifetimeMs: 60_000,
   });
   await ts.waitFor('the TS peer to bind', (e) => e.event === 'ready');
-  return { wgNs, tsNs, ifname, ts, tsPublic: keyToBase64(tsKeys.publicKey) };
-}
-
-/** wireguard-go's own view of the TS peer: latest handshake (s) and bytes it received/sent. */
-function wgPeerState(s: Setup): { latestHandshake: number; rx: number; tx: number } {
-  const line = s.wgNs
-    .exec('wg', ['show', s.ifname, 'dump'])
-    .split('\n')
-    .find((l) => l.startsWith(s.tsPublic));
-  if (!line) throw new Error('wireguard-go does not list the TS peer');
-  // dump peer line: public-key psk endpoint allowed-ips latest-handshake rx tx keepalive
-  const f = line.split('\t');
-  return { latestHandshake: Number(f[4]), rx: Number(f[5]), tx: Number(f[6]) };
+  return { wgNs, tsNs, wg, ts, tsPublic: keyToBase64(tsKeys.publicKey) };
 }
 
 async function tsInitiates(t: ExecutionContext, psk: boolean): Promise<void> {
@@ -189,7 +102,7 @@ async function tsInitiates(t: ExecutionContext, psk: boolean): Promise<void> {
     seq: 1,
     payload: Buffer.from('overlay interop 1').toString('hex'),
   });
-  const wg = wgPeerState(s);
+  const wg = s.wg.peerState(s.tsPublic);
   t.true(wg.latestHandshake > 0, 'wireguard-go recorded a completed handshake with the TS peer');
   t.true(wg.rx > 0 && wg.tx > 0);
   t.false(
