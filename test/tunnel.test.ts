@@ -3,6 +3,7 @@
  * handshake against another overlay node and against a stock wireguard-go.
  */
 import test, { type ExecutionContext } from 'ava';
+import { until } from './helpers/jsonLines.js';
 import { Netns, vethPair } from './helpers/netns.js';
 import { newKeys, ping, startTunnelNode, type TunnelNodeConfig } from './helpers/overlayNode.js';
 import { rootTest } from './helpers/root.js';
@@ -12,17 +13,17 @@ const A_UNDER = '192.0.2.1';
 const B_UNDER = '192.0.2.2';
 const PORT = 51820;
 
-function twoHosts(t: ExecutionContext, tag: string): { a: Netns; b: Netns } {
+function twoHosts(t: ExecutionContext, tag: string): { a: Netns; b: Netns; ifB: string } {
   const a = new Netns(`${tag}a`);
   t.teardown(() => a.destroy());
   const b = new Netns(`${tag}b`);
   t.teardown(() => b.destroy());
-  vethPair(a, `${A_UNDER}/24`, b, `${B_UNDER}/24`);
-  return { a, b };
+  const { ifB } = vethPair(a, `${A_UNDER}/24`, b, `${B_UNDER}/24`);
+  return { a, b, ifB };
 }
 
 async function overlayPair(t: ExecutionContext, tag: string, timings?: Record<string, number>) {
-  const { a, b } = twoHosts(t, tag);
+  const { a, b, ifB } = twoHosts(t, tag);
   const ka = newKeys();
   const kb = newKeys();
   const cfg = (
@@ -55,7 +56,7 @@ async function overlayPair(t: ExecutionContext, tag: string, timings?: Record<st
     b,
     cfg(kb, ka, '100.64.0.2', 'fd00:6f76::2', '100.64.0.1', 'fd00:6f76::1', A_UNDER),
   );
-  return { a, b, na, nb, ka, kb };
+  return { a, b, ifB, na, nb, ka, kb };
 }
 
 rootTest(
@@ -98,7 +99,7 @@ rootTest(
 async function withWireguardGo(
   t: ExecutionContext,
   tag: string,
-  opts: { psk?: boolean; timings?: Record<string, number> },
+  opts: { psk?: boolean; timings?: Record<string, number>; persistentKeepaliveMs?: number },
 ) {
   const { a, b } = twoHosts(t, tag);
   const ko = newKeys();
@@ -129,6 +130,7 @@ async function withWireguardGo(
         ...(psk ? { presharedKey: psk } : {}),
         endpoint: { address: B_UNDER, port: PORT },
         allowedIps: ['100.64.0.2/32', 'fd00:6f76::2/128'],
+        persistentKeepaliveMs: opts.persistentKeepaliveMs,
       },
     ],
   });
@@ -208,4 +210,32 @@ rootTest(test, 'full-MTU packets pass both ways, overlay to overlay and with wir
   t.is(ping(wg.a, '100.64.0.2', 2, 0.2, undefined, FULL_V4).received, 2);
   t.is(ping(wg.b, '100.64.0.1', 2, 0.2, undefined, FULL_V4).received, 2);
   t.is(ping(wg.b, 'fd00:6f76::1', 2, 0.2, undefined, FULL_V6).received, 2);
+});
+
+rootTest(test, 'roaming: when a peer changes its underlay address, traffic follows it', async (t) => {
+  const { a, b, ifB, na } = await overlayPair(t, 'or');
+  t.is(ping(a, '100.64.0.2', 2).received, 2);
+  b.ip('addr', 'del', `${B_UNDER}/24`, 'dev', ifB);
+  b.ip('addr', 'add', '192.0.2.3/24', 'dev', ifB);
+  // b's next packet comes from 192.0.2.3; a learns it from that authenticated packet alone.
+  t.is(ping(b, '100.64.0.1', 2).received, 2);
+  t.is(ping(a, '100.64.0.2', 2).received, 2);
+  const [peer] = (await na.request({ cmd: 'status' }, 'status'))['peers'] as { endpoint: string }[];
+  t.is(peer!.endpoint, `192.0.2.3:${PORT}`);
+});
+
+rootTest(test, 'persistent keepalive: an idle tunnel handshakes and keeps sending keepalives', async (t) => {
+  const { wg, ko, node } = await withWireguardGo(t, 'wa', { persistentKeepaliveMs: 1_000 });
+  await until(
+    'a handshake started by the keepalive',
+    () => wg.peerState(ko.publicKey).latestHandshake > 0,
+    8_000,
+  );
+  const before = wg.peerState(ko.publicKey).rx;
+  await new Promise((r) => setTimeout(r, 3_200));
+  const grown = wg.peerState(ko.publicKey).rx - before;
+  // three or so 32-byte keepalives in 3.2 s, and nothing else was sent
+  t.true(grown >= 2 * 32 && grown <= 5 * 32, `wireguard-go received ${grown} bytes`);
+  const stats = (await node.request({ cmd: 'status' }, 'status'))['stats'] as Record<string, number>;
+  t.is(stats['txPackets'], 0, 'no data packets, only keepalives from the JavaScript side');
 });
