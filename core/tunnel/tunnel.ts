@@ -14,7 +14,7 @@ import { OverlayError } from '../errors.js';
 import type { Timings } from '../wireguard/constants.js';
 import { Device } from '../wireguard/device.js';
 import type { Endpoint } from '../wireguard/endpoint.js';
-import { emptyOutput, type Output, type Peer } from '../wireguard/peer.js';
+import { emptyOutput, type Output, type Peer, type SessionChange } from '../wireguard/peer.js';
 import { keyToBase64 } from '../wireguard/primitives.js';
 import { formatEndpoint, parseEndpoint } from './endpointText.js';
 
@@ -74,6 +74,8 @@ export class Tunnel {
   private handshakeMessages = 0;
   private loadWindowStart = 0;
   private underLoad = false;
+  /** Sessions the data path refused to install; should stay 0. */
+  private failedInstalls = 0;
 
   constructor(options: TunnelOptions) {
     const t = options.timings ?? {};
@@ -168,9 +170,9 @@ export class Tunnel {
     };
   }
 
-  /** The data path's drop and traffic counters. */
-  stats(): DataPathStats {
-    return this.datapath.stats();
+  /** The data path's drop and traffic counters, and sessions it refused. */
+  stats(): DataPathStats & { sessionInstallFailed: number } {
+    return { ...this.datapath.stats(), sessionInstallFailed: this.failedInstalls };
   }
 
   close(): void {
@@ -250,27 +252,7 @@ export class Tunnel {
     if (this.closed) return;
     for (const change of out.sessions) {
       const entry = this.byKey.get(keyToBase64(change.peer.publicKey));
-      if (!entry) continue;
-      if (change.kind === 'installed') {
-        const keys = change.session.keyMaterial();
-        if (change.peer.endpoint) this.datapath.setEndpoint(entry.id, formatEndpoint(change.peer.endpoint));
-        this.datapath.installSession(entry.id, {
-          localIndex: change.session.localIndex,
-          remoteIndex: change.session.remoteIndex,
-          sendKey: keys.sendKey,
-          receiveKey: keys.receiveKey,
-          initiator: change.session.isInitiator,
-        });
-        // The data path has its own copy; the handshake side never encrypts with these
-        // (externalTransport), so erase them here rather than keep a second copy alive.
-        keys.sendKey.fill(0);
-        keys.receiveKey.fill(0);
-        if (change.session.isInitiator) entry.lastHandshakeAt = performance.now();
-      } else if (change.kind === 'sendingWith') {
-        entry.lastHandshakeAt = performance.now();
-      } else {
-        this.datapath.removeSession(change.localIndex);
-      }
+      if (entry) this.applySession(entry, change);
     }
     for (const { peer, packet } of out.outbound) {
       const entry = this.byKey.get(keyToBase64(peer.publicKey));
@@ -285,6 +267,38 @@ export class Tunnel {
       }
     }
     this.schedule();
+  }
+
+  private applySession(entry: PeerEntry, change: SessionChange): void {
+    if (change.kind === 'removed') {
+      this.datapath.removeSession(change.localIndex);
+      return;
+    }
+    if (change.kind === 'sendingWith') {
+      entry.lastHandshakeAt = performance.now();
+      return;
+    }
+    const keys = change.session.keyMaterial();
+    try {
+      if (change.peer.endpoint) this.datapath.setEndpoint(entry.id, formatEndpoint(change.peer.endpoint));
+      this.datapath.installSession(entry.id, {
+        localIndex: change.session.localIndex,
+        remoteIndex: change.session.remoteIndex,
+        sendKey: keys.sendKey,
+        receiveKey: keys.receiveKey,
+        initiator: change.session.isInitiator,
+      });
+      if (change.session.isInitiator) entry.lastHandshakeAt = performance.now();
+    } catch {
+      // The data path refused it (its peer went away meanwhile): the session is simply not
+      // used, and the timers start a new handshake when traffic needs one.
+      this.failedInstalls++;
+    } finally {
+      // The data path has its own copy; the handshake side never encrypts with these
+      // (externalTransport), so erase them here rather than keep a second copy alive.
+      keys.sendKey.fill(0);
+      keys.receiveKey.fill(0);
+    }
   }
 
   private schedule(): void {

@@ -133,7 +133,13 @@ DataPathWrap::DataPathWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Da
         Napi::Array arr = Napi::Array::New(env, events.size());
         uint32_t i = 0;
         for (const auto& e : events) arr.Set(i++, EventToJs(env, e));
-        cb.Call({arr});
+        try {
+          cb.Call({arr});
+        } catch (const Napi::Error& e) {
+          // A throwing handler is the application's bug: report it as an uncaught JavaScript
+          // exception, as Node does for its own callbacks, instead of letting C++ abort.
+          e.ThrowAsJavaScriptException();
+        }
       });
     });
     return env.Undefined();
