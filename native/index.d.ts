@@ -230,6 +230,9 @@ export interface DataPathStats {
   txSendFailed: number;
   tunReadBad: number;
   upQueueDropped: number;
+  /** Packets forwarded between two peers, and ones dropped because their hop limit ran out. */
+  forwarded: number;
+  forwardHopLimit: number;
 }
 
 /**
@@ -242,8 +245,13 @@ export interface DataPathStats {
 export declare class DataPath {
   constructor(tun: Tun, options: DataPathOptions, onEvents: (events: DataPathEvent[]) => void);
   readonly port: number;
-  /** Adds or replaces a peer's allowed IPs (CIDR text), and optionally its endpoint. */
-  setPeer(peer: number, allowedIps: string[], endpoint?: string | null): void;
+  /**
+   * Adds or replaces a peer's allowed IPs (CIDR text), and optionally its endpoint. With
+   * `forward`, packets from this peer to another peer (or from another peer to it) are forwarded
+   * by the data path itself, hop limit decremented: how a member carries a plain WireGuard device
+   * it hosts to the rest of the mesh, without turning on the host's IP forwarding.
+   */
+  setPeer(peer: number, allowedIps: string[], endpoint?: string | null, options?: { forward?: boolean }): void;
   setEndpoint(peer: number, endpoint: string): void;
   removePeer(peer: number): void;
   /** Copies the keys in; the caller should erase its own copies. */

@@ -56,13 +56,13 @@ rootTest(test, 'a 10 s junk and replay flood leaves the tunnel working and memor
     ],
   });
   // b initiates through the relay; some pings give the relay real traffic to replay.
-  t.is(ping(b, '100.64.0.1', 5, 0.1).received, 5);
-  t.is(ping(a, '100.64.0.2', 5, 0.1).received, 5);
+  t.is(ping(b, '100.64.0.1', 5, { intervalS: 0.1 }).received, 5);
+  t.is(ping(a, '100.64.0.2', 5, { intervalS: 0.1 }).received, 5);
 
   relay.command({ cmd: 'flood', seconds: 10, perTick: 200 });
   await new Promise((r) => setTimeout(r, 1000)); // let allocations from the flood's start settle
   const before = await na.request({ cmd: 'status' }, 'status');
-  const during = ping(a, '100.64.0.2', 80, 0.1); // 8 s of pings while the flood runs
+  const during = ping(a, '100.64.0.2', 80, { intervalS: 0.1 }); // 8 s of pings while the flood runs
   const flooded = await relay.waitFor('the flood to end', (e) => e.event === 'flooded', 20_000);
   const after = await na.request({ cmd: 'status' }, 'status');
 
@@ -85,5 +85,5 @@ rootTest(test, 'a 10 s junk and replay flood leaves the tunnel working and memor
   );
   t.true(growthMb < 16, `rss grew by ${growthMb.toFixed(1)} MB during the flood`);
   // the tunnel still works after the flood, in both directions
-  t.is(ping(b, '100.64.0.1', 3, 0.1).received, 3);
+  t.is(ping(b, '100.64.0.1', 3, { intervalS: 0.1 }).received, 3);
 });

@@ -89,7 +89,7 @@ rootTest(
     // b sends from 100.64.0.3, an address a's routes give to nobody: a must not deliver it.
     const ifname = nb.events.find((e) => e.event === 'ready')!['ifname'] as string;
     b.ip('addr', 'add', '100.64.0.3/32', 'dev', ifname);
-    const spoofed = ping(b, '100.64.0.1', 2, 0.2, '100.64.0.3');
+    const spoofed = ping(b, '100.64.0.1', 2, { source: '100.64.0.3' });
     t.is(spoofed.received, 0, spoofed.output);
     const stats = (await na.request({ cmd: 'status' }, 'status'))['stats'] as Record<string, number>;
     t.is(stats['rxSourceDenied'], 2, JSON.stringify(stats));
@@ -167,7 +167,7 @@ rootTest(test, 'wireguard-go interop: the session survives rekeys without losing
   const { a, node } = await withWireguardGo(t, 'wk', {
     timings: { rekeyAfterTime: 2_000, rekeyTimeout: 1_000 },
   });
-  const r = ping(a, '100.64.0.2', 40, 0.2); // 8 s: several rekeys at 2 s each
+  const r = ping(a, '100.64.0.2', 40, { intervalS: 0.2 }); // 8 s: several rekeys at 2 s each
   t.true(r.received >= 39, r.output);
   const [peer] = (await node.request({ cmd: 'status' }, 'status'))['peers'] as { handshakes: number }[];
   t.true(peer!.handshakes >= 3, `handshakes: ${peer!.handshakes}`);
@@ -203,13 +203,13 @@ const FULL_V6 = 1420 - 48;
 
 rootTest(test, 'full-MTU packets pass both ways, overlay to overlay and with wireguard-go', async (t) => {
   const oo = await overlayPair(t, 'om');
-  t.is(ping(oo.a, '100.64.0.2', 2, 0.2, undefined, FULL_V4).received, 2);
-  t.is(ping(oo.b, '100.64.0.1', 2, 0.2, undefined, FULL_V4).received, 2);
-  t.is(ping(oo.a, 'fd00:6f76::2', 2, 0.2, undefined, FULL_V6).received, 2);
+  t.is(ping(oo.a, '100.64.0.2', 2, { payloadBytes: FULL_V4 }).received, 2);
+  t.is(ping(oo.b, '100.64.0.1', 2, { payloadBytes: FULL_V4 }).received, 2);
+  t.is(ping(oo.a, 'fd00:6f76::2', 2, { payloadBytes: FULL_V6 }).received, 2);
   const wg = await withWireguardGo(t, 'wm', {});
-  t.is(ping(wg.a, '100.64.0.2', 2, 0.2, undefined, FULL_V4).received, 2);
-  t.is(ping(wg.b, '100.64.0.1', 2, 0.2, undefined, FULL_V4).received, 2);
-  t.is(ping(wg.b, 'fd00:6f76::1', 2, 0.2, undefined, FULL_V6).received, 2);
+  t.is(ping(wg.a, '100.64.0.2', 2, { payloadBytes: FULL_V4 }).received, 2);
+  t.is(ping(wg.b, '100.64.0.1', 2, { payloadBytes: FULL_V4 }).received, 2);
+  t.is(ping(wg.b, 'fd00:6f76::1', 2, { payloadBytes: FULL_V6 }).received, 2);
 });
 
 rootTest(test, 'roaming: when a peer changes its underlay address, traffic follows it', async (t) => {
@@ -239,3 +239,71 @@ rootTest(test, 'persistent keepalive: an idle tunnel handshakes and keeps sendin
   const stats = (await node.request({ cmd: 'status' }, 'status'))['stats'] as Record<string, number>;
   t.is(stats['txPackets'], 0, 'no data packets, only keepalives from the JavaScript side');
 });
+
+rootTest(
+  test,
+  'forwarding: a node carries a plain WireGuard device it hosts to another peer, and back',
+  async (t) => {
+    // d (wireguard-go) -- h (overlay) -- c (overlay); d and c share no link and no keys.
+    const h = new Netns('fwh');
+    t.teardown(() => h.destroy());
+    const d = new Netns('fwd');
+    t.teardown(() => d.destroy());
+    const c = new Netns('fwc');
+    t.teardown(() => c.destroy());
+    vethPair(h, '192.0.2.1/24', d, '192.0.2.4/24');
+    vethPair(h, '198.51.100.1/24', c, '198.51.100.3/24');
+    const kh = newKeys();
+    const kd = newKeys();
+    const kc = newKeys();
+    const wg = await WireguardGo.start(d, {
+      privateKey: kd.privateKey,
+      listenPort: PORT,
+      addresses: ['100.64.0.4/16'],
+      peers: [{ publicKey: kh.publicKey, allowedIps: ['100.64.0.0/16'], endpoint: `192.0.2.1:${PORT}` }],
+    });
+    t.teardown(() => wg.stop());
+    const nh = await startTunnelNode(h, {
+      privateKey: kh.privateKey,
+      listenPort: PORT,
+      addresses: ['100.64.0.1/16'],
+      peers: [
+        {
+          publicKey: kd.publicKey,
+          allowedIps: ['100.64.0.4/32'],
+          endpoint: { address: '192.0.2.4', port: PORT },
+          forward: true,
+        },
+        {
+          publicKey: kc.publicKey,
+          allowedIps: ['100.64.0.3/32'],
+          endpoint: { address: '198.51.100.3', port: PORT },
+        },
+      ],
+    });
+    await startTunnelNode(c, {
+      privateKey: kc.privateKey,
+      listenPort: PORT,
+      addresses: ['100.64.0.3/16'],
+      peers: [
+        {
+          publicKey: kh.publicKey,
+          allowedIps: ['100.64.0.1/32', '100.64.0.4/32'],
+          endpoint: { address: '198.51.100.1', port: PORT },
+        },
+      ],
+    });
+    const there = ping(d, '100.64.0.3', 3);
+    t.is(there.received, 3, there.output);
+    t.is(ping(c, '100.64.0.4', 3).received, 3);
+    // the host's kernel never saw these packets: its IP forwarding stays off
+    t.is(h.exec('sysctl', ['-n', 'net.ipv4.ip_forward']).trim(), '0');
+    const stats = (await nh.request({ cmd: 'status' }, 'status'))['stats'] as Record<string, number>;
+    // 12 packets crossed h; the first waited for h's handshake with c and left with the flush
+    t.is(stats['forwarded']! + stats['txStaged']!, 12, JSON.stringify(stats));
+    // a ping with TTL 1 would have to be forwarded with TTL 0: dropped and counted
+    t.is(ping(d, '100.64.0.3', 1, { ttl: 1 }).received, 0);
+    const after = (await nh.request({ cmd: 'status' }, 'status'))['stats'] as Record<string, number>;
+    t.is(after['forwardHopLimit'], 1);
+  },
+);

@@ -38,6 +38,11 @@ export interface TunnelPeerConfig {
   /** Inner addresses this peer may send from and is routed to, as CIDR text. */
   allowedIps: string[];
   persistentKeepaliveMs?: number;
+  /**
+   * This node forwards packets between this peer and its other peers (a plain WireGuard device
+   * it hosts for the mesh); the data path does it without the host's IP forwarding.
+   */
+  forward?: boolean;
 }
 
 export interface TunnelPeerStatus {
@@ -131,6 +136,7 @@ export class Tunnel {
       entry.id,
       config.allowedIps,
       config.endpoint ? formatEndpoint(config.endpoint) : null,
+      { forward: config.forward ?? false },
     );
     this.byId.set(entry.id, entry);
     this.byKey.set(key, entry);

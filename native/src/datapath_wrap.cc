@@ -182,7 +182,7 @@ Napi::Value DataPathWrap::Port(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), Running(info.Env()).port());
 }
 
-// setPeer(id, allowedIps: string[], endpoint?: string | null)
+// setPeer(id, allowedIps: string[], endpoint?: string | null, { forward?: boolean })
 Napi::Value DataPathWrap::SetPeer(const Napi::CallbackInfo& info) {
   Engine& engine = Running(info.Env());
   PeerId id = PeerArg(info, 0);
@@ -198,7 +198,14 @@ Napi::Value DataPathWrap::SetPeer(const Napi::CallbackInfo& info) {
     sockaddr_in6 ep{};
     bool has_ep = !info[2].IsUndefined() && !info[2].IsNull();
     if (has_ep) ep = EndpointArg(info, 2);
-    engine.SetPeer(id, allowed, has_ep ? &ep : nullptr);
+    bool forward = false;
+    if (!info[3].IsUndefined()) {
+      if (!info[3].IsObject()) ThrowTypeError(info.Env(), "options must be an object");
+      Napi::Value f = info[3].As<Napi::Object>().Get("forward");
+      if (!f.IsUndefined() && !f.IsBoolean()) ThrowTypeError(info.Env(), "options.forward must be a boolean");
+      forward = f.IsBoolean() && f.As<Napi::Boolean>().Value();
+    }
+    engine.SetPeer(id, allowed, has_ep ? &ep : nullptr, forward);
     return info.Env().Undefined();
   });
 }
@@ -313,6 +320,8 @@ Napi::Value DataPathWrap::Stats(const Napi::CallbackInfo& info) {
   put("txSendFailed", c.tx_send_failed);
   put("tunReadBad", c.tun_read_bad);
   put("upQueueDropped", c.up_queue_dropped);
+  put("forwarded", c.forwarded);
+  put("forwardHopLimit", c.forward_hop_limit);
   return o;
 }
 

@@ -45,8 +45,8 @@ function cpuSeconds(pid: number): number {
 
 async function measure(a: Netns, b: Netns, pids: number[]): Promise<Sample> {
   // warm up (handshake) and RTT: 40 pings at 50 ms, median
-  ping(a, '100.64.0.2', 3, 0.2);
-  const r = ping(a, '100.64.0.2', 40, 0.05);
+  ping(a, '100.64.0.2', 3, { intervalS: 0.2 });
+  const r = ping(a, '100.64.0.2', 40, { intervalS: 0.05 });
   const server = b.spawn('iperf3', ['-s', '-1', '-B', '100.64.0.2'], { stdio: 'ignore' });
   await sleep(300);
   const before = pids.map(cpuSeconds);

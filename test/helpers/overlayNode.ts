@@ -27,6 +27,7 @@ export interface TunnelNodeConfig {
     endpoint?: { address: string; port: number };
     allowedIps: string[];
     persistentKeepaliveMs?: number;
+    forward?: boolean;
   }[];
 }
 
@@ -49,25 +50,28 @@ export interface PingResult {
 }
 
 /** Runs ping in `ns` (bounded by count and deadline) and parses what it says. */
-export function ping(
-  ns: Netns,
-  target: string,
-  count: number,
-  intervalS = 0.2,
-  source?: string,
-  payloadBytes?: number,
-): PingResult {
+export interface PingOptions {
+  /** seconds between pings (default 0.2) */
+  intervalS?: number;
+  /** source address (-I) */
+  source?: string;
+  /** ICMP payload bytes, sent with don't-fragment (-s, -M do) */
+  payloadBytes?: number;
+  /** IPv4 TTL / IPv6 hop limit (-t) */
+  ttl?: number;
+}
+
+export function ping(ns: Netns, target: string, count: number, options: PingOptions = {}): PingResult {
   let output: string;
   const from = [
-    ...(source ? ['-I', source] : []),
-    ...(payloadBytes ? ['-s', String(payloadBytes), '-M', 'do'] : []),
+    '-i',
+    String(options.intervalS ?? 0.2),
+    ...(options.source ? ['-I', options.source] : []),
+    ...(options.payloadBytes ? ['-s', String(options.payloadBytes), '-M', 'do'] : []),
+    ...(options.ttl ? ['-t', String(options.ttl)] : []),
   ];
   try {
-    output = ns.exec(
-      'ping',
-      ['-n', '-c', String(count), '-i', String(intervalS), '-W', '2', ...from, target],
-      60_000,
-    );
+    output = ns.exec('ping', ['-n', '-c', String(count), '-W', '2', ...from, target], 60_000);
   } catch (e) {
     output = String((e as { stdout?: string }).stdout ?? '');
   }

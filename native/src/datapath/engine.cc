@@ -109,10 +109,11 @@ size_t Engine::Seal(TransportAead& aead, Session& s, uint64_t counter, uint8_t* 
 
 // ---- JavaScript-thread operations --------------------------------------------------------------
 
-void Engine::SetPeer(PeerId id, const std::vector<IpPrefix>& allowed, const sockaddr_in6* endpoint) {
+void Engine::SetPeer(PeerId id, const std::vector<IpPrefix>& allowed, const sockaddr_in6* endpoint, bool forward) {
   std::unique_lock<std::shared_mutex> lock(table_.mu);
   auto& slot = table_.peers[id];
   if (!slot) slot = std::make_unique<Peer>(id);
+  slot->forward = forward;
   table_.routes.RemovePeer(id);
   for (const auto& p : allowed) table_.routes.Insert(p.addr, static_cast<int>(p.AddrSize()), p.length, id);
   if (endpoint) slot->UpdateEndpoint(*endpoint);

@@ -27,6 +27,7 @@
 #include "../unique_fd.h"
 #include "peer_table.h"
 #include "udp_socket.h"
+#include "wire.h"
 
 namespace overlay {
 
@@ -57,7 +58,7 @@ struct EngineCounters {
   std::atomic<uint64_t> rx_datagrams{0}, rx_transport{0}, rx_control{0}, rx_junk{0}, rx_unknown_index{0},
       rx_replay{0}, rx_auth_failed{0}, rx_expired{0}, rx_bad_inner{0}, rx_source_denied{0}, rx_keepalive{0},
       tun_write_failed{0}, tx_packets{0}, tx_no_route{0}, tx_staged{0}, tx_staged_dropped{0}, tx_no_endpoint{0},
-      tx_send_failed{0}, tun_read_bad{0}, up_queue_dropped{0};
+      tx_send_failed{0}, tun_read_bad{0}, up_queue_dropped{0}, forwarded{0}, forward_hop_limit{0};
 };
 
 struct SessionParams {
@@ -82,7 +83,7 @@ class Engine {
   uint16_t port() const { return socket_.port(); }
 
   // --- called from the JavaScript thread ---
-  void SetPeer(PeerId id, const std::vector<IpPrefix>& allowed, const sockaddr_in6* endpoint);
+  void SetPeer(PeerId id, const std::vector<IpPrefix>& allowed, const sockaddr_in6* endpoint, bool forward);
   void SetEndpoint(PeerId id, const sockaddr_in6& endpoint);
   void RemovePeer(PeerId id);
   // Initiator: the session sends at once. Responder: it waits as `next` until its first packet.
@@ -119,6 +120,12 @@ class Engine {
   // confirmed the session, with that thread's AEAD context.
   void FlushStaged(PeerId id, TransportAead& aead);
   bool Usable(const Session& s, int64_t now) const;
+  // Receive thread, shared lock held: the peer a decrypted packet from `from` should be forwarded
+  // to, or null to deliver it to the TUN. Only packets from or to a peer marked `forward` are.
+  Peer* ForwardTarget(const Peer& from, const wire::InnerPacket& inner);
+  // Seals `len` bytes at slot + kTransportHeader for `to`'s current session; 0 if it has none
+  // usable (the packet is then staged and a handshake asked for) or no endpoint.
+  size_t SealForPeer(TransportAead& aead, Peer& to, uint8_t* slot, size_t len, int64_t now, sockaddr_in6* dest);
 
   EngineConfig config_;
   UniqueFd tun_;

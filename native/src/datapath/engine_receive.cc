@@ -34,8 +34,14 @@ void Engine::ReceiveLoop() {
   const size_t batch = config_.batch;
   // Room for any datagram a peer may send: a full-MTU packet with header, padding and tag, and
   // overlay's control messages; anything larger is truncated by the kernel and dropped.
-  const size_t slot = std::max<size_t>(wire::kTransportHeader + config_.mtu + wire::kPadding + wire::kTag, 2048);
+  const size_t capacity =
+      std::max<size_t>(wire::kTransportHeader + config_.mtu + wire::kPadding + wire::kTag, 2048);
+  // A forwarded packet is re-sealed in place, and its padding may round up past what arrived.
+  const size_t slot = capacity + wire::kPadding;
   std::vector<uint8_t> buffers(slot * batch);
+  std::vector<uint8_t*> fwd(batch);
+  std::vector<uint32_t> fwd_len(batch);
+  std::vector<sockaddr_in6> fwd_to(batch);
   std::vector<uint32_t> len(batch);
   std::vector<sockaddr_in6> from(batch);
   std::vector<const uint8_t*> deliver(batch);
@@ -46,10 +52,11 @@ void Engine::ReceiveLoop() {
 
   while (WaitReadable(socket_.fd())) {
     for (;;) {
-      size_t got = socket_.RecvBatch(buffers.data(), slot, len.data(), from.data(), batch);
+      size_t got = socket_.RecvBatch(buffers.data(), slot, capacity, len.data(), from.data(), batch);
       if (got == 0) break;
       counters_.rx_datagrams.fetch_add(got, std::memory_order_relaxed);
       size_t ready = 0;
+      size_t forwards = 0;
       int64_t now = MonotonicMs();
       {
         std::shared_lock<std::shared_mutex> lock(table_.mu);
@@ -123,6 +130,18 @@ void Engine::ReceiveLoop() {
             continue;
           }
           peer->stats.last_rx_data_ms.store(now, std::memory_order_relaxed);
+          if (Peer* to = ForwardTarget(*peer, inner)) {
+            if (!wire::DecrementHopLimit(plain, inner)) {
+              counters_.forward_hop_limit.fetch_add(1, std::memory_order_relaxed);
+              continue;
+            }
+            size_t out = SealForPeer(aead, *to, p, inner.length, now, &fwd_to[forwards]);
+            if (out == 0) continue;
+            fwd[forwards] = p;
+            fwd_len[forwards] = static_cast<uint32_t>(out);
+            forwards++;
+            continue;
+          }
           deliver[ready] = plain;
           deliver_len[ready] = inner.length;
           ready++;
@@ -143,6 +162,12 @@ void Engine::ReceiveLoop() {
         lock.unlock();
         for (auto& s : confirm) FlushStaged(s->peer, aead);
         confirm.clear();
+      }
+      if (forwards > 0) {
+        size_t sent = socket_.SendBatch(fwd.data(), fwd_len.data(), fwd_to.data(), forwards,
+                                        UdpSocket::Caller::kReceiveThread);
+        counters_.forwarded.fetch_add(sent, std::memory_order_relaxed);
+        if (sent < forwards) counters_.tx_send_failed.fetch_add(forwards - sent, std::memory_order_relaxed);
       }
       for (size_t i = 0; i < ready; i++) {
         ssize_t w;

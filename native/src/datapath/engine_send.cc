@@ -57,42 +57,11 @@ void Engine::SendLoop() {
             counters_.tx_no_route.fetch_add(1, std::memory_order_relaxed);
             continue;
           }
-          Session* s = peer->current.get();
-          if (!s || !Usable(*s, now)) {
-            std::lock_guard<std::mutex> staged(peer->staged_mu);
-            if (peer->staged.size() >= config_.staged_per_peer) {
-              peer->staged.pop_front();  // keep the newest, as WireGuard does
-              counters_.tx_staged_dropped.fetch_add(1, std::memory_order_relaxed);
-            }
-            peer->staged.emplace_back(packet, packet + len[i]);
-            counters_.tx_staged.fetch_add(1, std::memory_order_relaxed);
-            WantHandshake(*peer, now);
-            continue;
-          }
-          Endpoint ep = peer->GetEndpoint();
-          if (!ep.set) {
-            counters_.tx_no_endpoint.fetch_add(1, std::memory_order_relaxed);
-            continue;
-          }
-          uint64_t counter = s->send_counter.fetch_add(1, std::memory_order_relaxed);
-          // whitepaper §6.2: the initiator rekeys after REKEY_AFTER_TIME or REKEY_AFTER_MESSAGES.
-          if (counter >= config_.rekey_after_messages ||
-              (s->we_initiated && now - s->created_ms >= config_.rekey_after_time_ms)) {
-            WantHandshake(*peer, now);
-          }
-          size_t n = Seal(aead, *s, counter, buf, len[i]);
-          if (n == 0) {
-            counters_.tx_send_failed.fetch_add(1, std::memory_order_relaxed);
-            continue;
-          }
+          size_t n = SealForPeer(aead, *peer, buf, len[i], now, &out_to[count]);
+          if (n == 0) continue;
           out[count] = buf;
           out_len[count] = static_cast<uint32_t>(n);
-          out_to[count] = ep.addr;
           count++;
-          peer->stats.tx_packets.fetch_add(1, std::memory_order_relaxed);
-          peer->stats.tx_bytes.fetch_add(n, std::memory_order_relaxed);
-          peer->stats.last_tx_ms.store(now, std::memory_order_relaxed);
-          peer->stats.last_tx_data_ms.store(now, std::memory_order_relaxed);
         }
       }
       if (count > 0) {
@@ -104,6 +73,53 @@ void Engine::SendLoop() {
       if (stopping_.load(std::memory_order_relaxed)) return;
     }
   }
+}
+
+size_t Engine::SealForPeer(TransportAead& aead, Peer& peer, uint8_t* slot, size_t len, int64_t now,
+                           sockaddr_in6* dest) {
+  Session* s = peer.current.get();
+  if (!s || !Usable(*s, now)) {
+    uint8_t* packet = slot + wire::kTransportHeader;
+    std::lock_guard<std::mutex> staged(peer.staged_mu);
+    if (peer.staged.size() >= config_.staged_per_peer) {
+      peer.staged.pop_front();  // keep the newest, as WireGuard does
+      counters_.tx_staged_dropped.fetch_add(1, std::memory_order_relaxed);
+    }
+    peer.staged.emplace_back(packet, packet + len);
+    counters_.tx_staged.fetch_add(1, std::memory_order_relaxed);
+    WantHandshake(peer, now);
+    return 0;
+  }
+  Endpoint ep = peer.GetEndpoint();
+  if (!ep.set) {
+    counters_.tx_no_endpoint.fetch_add(1, std::memory_order_relaxed);
+    return 0;
+  }
+  *dest = ep.addr;
+  uint64_t counter = s->send_counter.fetch_add(1, std::memory_order_relaxed);
+  // whitepaper §6.2: the initiator rekeys after REKEY_AFTER_TIME or REKEY_AFTER_MESSAGES.
+  if (counter >= config_.rekey_after_messages || (s->we_initiated && now - s->created_ms >= config_.rekey_after_time_ms)) {
+    WantHandshake(peer, now);
+  }
+  size_t n = Seal(aead, *s, counter, slot, len);
+  if (n == 0) {
+    counters_.tx_send_failed.fetch_add(1, std::memory_order_relaxed);
+    return 0;
+  }
+  peer.stats.tx_packets.fetch_add(1, std::memory_order_relaxed);
+  peer.stats.tx_bytes.fetch_add(n, std::memory_order_relaxed);
+  peer.stats.last_tx_ms.store(now, std::memory_order_relaxed);
+  peer.stats.last_tx_data_ms.store(now, std::memory_order_relaxed);
+  return n;
+}
+
+Peer* Engine::ForwardTarget(const Peer& from, const wire::InnerPacket& inner) {
+  PeerId to_id = table_.routes.Lookup(inner.dst, inner.addr_bytes);
+  // A destination that routes back to the sender can only be addressed to us.
+  if (to_id == kNoPeer || to_id == from.id) return nullptr;
+  Peer* to = table_.Find(to_id);
+  if (!to || !(from.forward || to->forward)) return nullptr;
+  return to;
 }
 
 }  // namespace overlay

@@ -62,6 +62,9 @@ struct PeerStats {
 struct Peer {
   explicit Peer(PeerId peer_id) : id(peer_id) {}
   const PeerId id;
+  // Packets from or to this peer may be forwarded to another peer by this node (a plain
+  // WireGuard device it hosts for the mesh). Written under the table's exclusive lock.
+  bool forward = false;
 
   // Sessions, as in WireGuard: `current` sends; `previous` still receives after a rekey;
   // `next` is a responder's session that becomes current on the first packet it receives

@@ -72,7 +72,8 @@ UdpSocket::UdpSocket(uint16_t port) {
                                             : reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
 }
 
-size_t UdpSocket::RecvBatch(uint8_t* base, size_t slot, uint32_t* lens, sockaddr_in6* from, size_t max) {
+size_t UdpSocket::RecvBatch(uint8_t* base, size_t stride, size_t capacity, uint32_t* lens, sockaddr_in6* from,
+                            size_t max) {
   auto& msgs = recv_.msgs;
   auto& iovs = recv_.iovs;
   auto& names = recv_.names;
@@ -83,7 +84,7 @@ size_t UdpSocket::RecvBatch(uint8_t* base, size_t slot, uint32_t* lens, sockaddr
   }
   for (size_t i = 0; i < max; i++) {
     msgs[i] = mmsghdr{};
-    iovs[i] = {base + i * slot, slot};
+    iovs[i] = {base + i * stride, capacity};
     msgs[i].msg_hdr.msg_iov = &iovs[i];
     msgs[i].msg_hdr.msg_iovlen = 1;
     msgs[i].msg_hdr.msg_name = dual_stack_ ? static_cast<void*>(&from[i]) : static_cast<void*>(&names[i]);
@@ -102,10 +103,12 @@ size_t UdpSocket::RecvBatch(uint8_t* base, size_t slot, uint32_t* lens, sockaddr
   return static_cast<size_t>(n);
 }
 
-size_t UdpSocket::SendBatch(uint8_t* const* bufs, const uint32_t* lens, const sockaddr_in6* to, size_t count) {
-  auto& msgs = send_.msgs;
-  auto& iovs = send_.iovs;
-  auto& names = send_.names;
+size_t UdpSocket::SendBatch(uint8_t* const* bufs, const uint32_t* lens, const sockaddr_in6* to, size_t count,
+                             Caller caller) {
+  Scratch& scratch = caller == Caller::kSendThread ? send_ : forward_;
+  auto& msgs = scratch.msgs;
+  auto& iovs = scratch.iovs;
+  auto& names = scratch.names;
   if (msgs.size() < count) {
     msgs.resize(count);
     iovs.resize(count);

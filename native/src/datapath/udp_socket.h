@@ -26,11 +26,17 @@ class UdpSocket {
 
   // Receive thread only. Receives up to `max` datagrams into slots of `slot` bytes; lengths and sources out.
   // Returns the count, 0 when nothing is waiting.
-  size_t RecvBatch(uint8_t* base, size_t slot, uint32_t* lens, sockaddr_in6* from, size_t max);
+  // Datagram i lands at base + i * stride, at most `capacity` (<= stride) bytes of it.
+  size_t RecvBatch(uint8_t* base, size_t stride, size_t capacity, uint32_t* lens, sockaddr_in6* from, size_t max);
 
-  // Send thread only. Sends `count` datagrams (pointers, lengths, destinations). Returns how many the kernel took;
+  // Which data-path thread calls SendBatch: each has its own scratch (the receive thread sends
+  // what it forwards between peers).
+  enum class Caller { kSendThread, kReceiveThread };
+
+  // Sends `count` datagrams (pointers, lengths, destinations). Returns how many the kernel took;
   // a datagram the kernel refuses outright (unreachable, too big) is skipped, not retried.
-  size_t SendBatch(uint8_t* const* bufs, const uint32_t* lens, const sockaddr_in6* to, size_t count);
+  size_t SendBatch(uint8_t* const* bufs, const uint32_t* lens, const sockaddr_in6* to, size_t count,
+                   Caller caller = Caller::kSendThread);
 
   // One datagram from the JavaScript thread (handshakes, discovery). Returns errno or 0.
   int SendOne(const uint8_t* data, size_t len, const sockaddr_in6& to);
@@ -46,7 +52,7 @@ class UdpSocket {
     std::vector<iovec> iovs;
     std::vector<sockaddr_storage> names;  // only without dual-stack
   };
-  Scratch recv_, send_;
+  Scratch recv_, send_, forward_;
 };
 
 // "1.2.3.4:51820" / "[fd00::1]:51820" <-> sockaddr_in6 (IPv4 as v4-mapped). Parse returns false on

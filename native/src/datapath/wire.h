@@ -84,4 +84,26 @@ inline bool ParseInner(const uint8_t* p, size_t len, InnerPacket* out) {
   return false;
 }
 
+// A router's duty when forwarding between peers: decrement the IPv4 TTL (fixing the header
+// checksum incrementally, RFC 1624 eqn. 3) or the IPv6 hop limit. False when it would reach
+// zero, so a routing loop between misconfigured peers dies out instead of circling.
+inline bool DecrementHopLimit(uint8_t* p, const InnerPacket& inner) {
+  if (inner.addr_bytes == 16) {
+    if (p[7] <= 1) return false;
+    p[7]--;
+    return true;
+  }
+  if (p[8] <= 1) return false;
+  uint32_t old_word = uint32_t(p[8]) << 8 | p[9];
+  p[8]--;
+  uint32_t new_word = uint32_t(p[8]) << 8 | p[9];
+  uint32_t sum = (~(uint32_t(p[10]) << 8 | p[11]) & 0xffff) + (~old_word & 0xffff) + new_word;
+  sum = (sum & 0xffff) + (sum >> 16);
+  sum = (sum & 0xffff) + (sum >> 16);
+  uint16_t checksum = static_cast<uint16_t>(~sum);
+  p[10] = static_cast<uint8_t>(checksum >> 8);
+  p[11] = static_cast<uint8_t>(checksum);
+  return true;
+}
+
 }  // namespace overlay::wire
