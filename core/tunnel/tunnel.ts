@@ -29,7 +29,15 @@ export interface TunnelOptions {
   timings?: Partial<Timings>;
   /** How often the data path's counters are read for the timers. */
   trafficPollMs?: number;
+  /**
+   * overlay's own messages (type byte >= 0x80: discovery, gossip, joins) that arrive on the
+   * WireGuard port; WireGuard's handshake messages are handled here.
+   */
+  onOverlayMessage?: (data: Uint8Array, from: Endpoint) => void;
 }
+
+/** overlay's own message types start here; WireGuard uses 1..4 (DESIGN.md "Wire protocol"). */
+const FIRST_OVERLAY_TYPE = 0x80;
 
 export interface TunnelPeerConfig {
   publicKey: Uint8Array;
@@ -81,6 +89,7 @@ export class Tunnel {
   private underLoad = false;
   /** Sessions the data path refused to install; should stay 0. */
   private failedInstalls = 0;
+  private readonly onOverlayMessage: TunnelOptions['onOverlayMessage'];
 
   constructor(options: TunnelOptions) {
     const t = options.timings ?? {};
@@ -92,6 +101,7 @@ export class Tunnel {
       underLoad: () => this.underLoad,
     });
     this.publicKey = this.device.publicKey;
+    this.onOverlayMessage = options.onOverlayMessage;
     this.datapath = new DataPath(
       options.tun,
       {
@@ -141,6 +151,28 @@ export class Tunnel {
     this.byId.set(entry.id, entry);
     this.byKey.set(key, entry);
     this.schedule();
+  }
+
+  /** Moves a peer to a new endpoint (learned from gossip or discovery, not from its packets). */
+  setPeerEndpoint(publicKey: Uint8Array, endpoint: Endpoint): void {
+    const entry = this.byKey.get(keyToBase64(publicKey));
+    if (!entry) return;
+    entry.peer.endpoint = endpoint;
+    this.datapath.setEndpoint(entry.id, formatEndpoint(endpoint));
+  }
+
+  hasPeer(publicKey: Uint8Array): boolean {
+    return this.byKey.has(keyToBase64(publicKey));
+  }
+
+  /** Sends one of overlay's own messages from the tunnel's port. False if the send failed. */
+  sendOverlayMessage(bytes: Uint8Array, to: Endpoint): boolean {
+    try {
+      this.datapath.sendControl(bytes, formatEndpoint(to));
+      return true;
+    } catch {
+      return false;
+    }
   }
 
   removePeer(publicKey: Uint8Array): void {
@@ -199,6 +231,10 @@ export class Tunnel {
         case 'control': {
           const from = parseEndpoint(e.from);
           if (!from) break;
+          if ((e.data[0] ?? 0) >= FIRST_OVERLAY_TYPE) {
+            this.onOverlayMessage?.(e.data, from);
+            break;
+          }
           this.countHandshake(now);
           merge(out, this.device.receive(e.data, from, now));
           break;
