@@ -1,0 +1,135 @@
+/**
+ * Where a member can be reached right now: its UDP endpoints, signed by the member's own key so
+ * that no relay or gossip peer can redirect its traffic. Encoding (version 1):
+ *
+ *   version u8 = 1 | network key 32 | member signing key 32 | seq u64 (wall-clock ms)
+ *   | count u8 (0..8) | count × (family u8 4|6, address 4|16, port u16) | signature 64
+ *
+ * Ed25519 by the member over "overlay endpoints v1\0" + every byte before the signature.
+ * At most 289 bytes. The network key is inside what is signed so a record cannot be replayed into
+ * another network the same key might belong to.
+ */
+import type { GossipRecord } from '../gossip/recordStore.js';
+import { encodeKey } from '../identity/keys.js';
+import { type Decoded, DecodeFailure, decodeWith, Reader, signedMessage, Writer } from './binary.js';
+import { publicKeyOf, signDetached, verifyDetached } from './ed25519.js';
+import { formatEndpointBytes, parseEndpointText } from './ipAddress.js';
+import { MembershipError } from './membershipError.js';
+
+export const ENDPOINT_RECORD_VERSION = 1;
+export const MAX_ENDPOINTS = 8;
+const CONTEXT = 'overlay endpoints v1';
+const KEY_SIZE = 32;
+const SIGNATURE_SIZE = 64;
+
+export interface UnsignedEndpointRecord {
+  readonly networkKey: Uint8Array;
+  /** Canonical "ip:port" / "[ipv6]:port" texts, at most 8, no duplicates. */
+  readonly endpoints: readonly string[];
+  /** The member's wall-clock ms when it made the record; the gossip version. */
+  readonly seq: number;
+}
+
+export interface EndpointRecord extends UnsignedEndpointRecord {
+  /** The member's signing key: both who the record is about and who signed it. */
+  readonly member: Uint8Array;
+  readonly signature: Uint8Array;
+}
+
+export function endpointRecordId(member: Uint8Array): string {
+  return `endpoints:${encodeKey(member)}`;
+}
+
+function encodeBody(r: UnsignedEndpointRecord, member: Uint8Array): Uint8Array {
+  const bad = (reason: string) => new MembershipError('EUSAGE', `cannot encode endpoint record: ${reason}`);
+  if (!Number.isSafeInteger(r.seq) || r.seq < 0) throw bad('bad seq');
+  if (r.endpoints.length > MAX_ENDPOINTS) throw bad(`more than ${MAX_ENDPOINTS} endpoints`);
+  const w = new Writer();
+  try {
+    w.u8(ENDPOINT_RECORD_VERSION).bytes(r.networkKey, KEY_SIZE).bytes(member, KEY_SIZE).time(r.seq);
+  } catch (e) {
+    throw bad(e instanceof Error ? e.message : String(e));
+  }
+  w.u8(r.endpoints.length);
+  const seen = new Set<string>();
+  for (const text of r.endpoints) {
+    const e = parseEndpointText(text);
+    if (!e) throw bad(`${JSON.stringify(text)} is not an ip:port endpoint`);
+    const canonical = formatEndpointBytes(e);
+    if (canonical !== text) throw bad(`${JSON.stringify(text)} is not in canonical form (${canonical})`);
+    if (seen.has(canonical)) throw bad(`${canonical} is listed twice`);
+    seen.add(canonical);
+    w.u8(e.address.length === 4 ? 4 : 6)
+      .bytes(e.address, e.address.length)
+      .u16(e.port);
+  }
+  return w.finish();
+}
+
+export function signEndpointRecord(
+  fields: UnsignedEndpointRecord,
+  memberSecretKey: Uint8Array,
+): EndpointRecord {
+  const member = publicKeyOf(memberSecretKey);
+  const body = encodeBody(fields, member);
+  return {
+    networkKey: fields.networkKey.slice(),
+    endpoints: [...fields.endpoints],
+    seq: fields.seq,
+    member,
+    signature: signDetached(signedMessage(CONTEXT, body), memberSecretKey),
+  };
+}
+
+export function encodeEndpointRecord(r: EndpointRecord): Uint8Array {
+  const body = encodeBody(r, r.member);
+  const out = new Uint8Array(body.length + SIGNATURE_SIZE);
+  out.set(body, 0);
+  out.set(r.signature, body.length);
+  return out;
+}
+
+/** Strict decode of untrusted bytes; never throws. Does not check the signature. */
+export function decodeEndpointRecord(bytes: Uint8Array): Decoded<EndpointRecord> {
+  return decodeWith(() => {
+    const r = new Reader(bytes);
+    const version = r.u8('version');
+    if (version !== ENDPOINT_RECORD_VERSION)
+      throw new DecodeFailure(`unknown endpoint record version ${version}`);
+    const networkKey = r.bytes(KEY_SIZE, 'network key');
+    const member = r.bytes(KEY_SIZE, 'member key');
+    const seq = r.time('seq');
+    const count = r.u8('count');
+    if (count > MAX_ENDPOINTS) throw new DecodeFailure(`${count} endpoints, at most ${MAX_ENDPOINTS}`);
+    const endpoints: string[] = [];
+    for (let i = 0; i < count; i++) {
+      const family = r.u8('endpoint family');
+      if (family !== 4 && family !== 6) throw new DecodeFailure(`unknown endpoint family ${family}`);
+      const address = r.bytes(family === 4 ? 4 : 16, 'endpoint address');
+      const port = r.u16('endpoint port');
+      if (port === 0) throw new DecodeFailure('endpoint port 0');
+      const text = formatEndpointBytes({ address, port });
+      if (endpoints.includes(text)) throw new DecodeFailure(`endpoint ${text} listed twice`);
+      endpoints.push(text);
+    }
+    const signature = r.bytes(SIGNATURE_SIZE, 'signature');
+    r.end();
+    return { networkKey, endpoints, seq, member, signature } satisfies EndpointRecord;
+  });
+}
+
+/** True iff the member itself signed exactly these endpoints. */
+export function verifyEndpointRecord(r: EndpointRecord): boolean {
+  if (r.member.length !== KEY_SIZE || r.signature.length !== SIGNATURE_SIZE) return false;
+  let body: Uint8Array;
+  try {
+    body = encodeBody(r, r.member);
+  } catch {
+    return false;
+  }
+  return verifyDetached(signedMessage(CONTEXT, body), r.signature, r.member);
+}
+
+export function endpointGossip(r: EndpointRecord): GossipRecord {
+  return { id: endpointRecordId(r.member), version: r.seq, bytes: encodeEndpointRecord(r) };
+}
