@@ -1,0 +1,389 @@
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { OverlayError } from '../errors.js';
+import { errnoOf } from '../store/stateDir.js';
+import { alreadyRunningError, ControlError } from './controlError.js';
+import {
+  encodeLine,
+  errorToWire,
+  LineSplitter,
+  MAX_REQUEST_BYTES,
+  MAX_SOCKET_PATH_BYTES,
+  type Params,
+  parseRequest,
+  type RequestId,
+  type Response,
+} from './protocol.js';
+import { checkSocketDir, removeStaleSocket, trySetUmask } from './socketFile.js';
+
+export interface RequestContext {
+  method: string;
+  /** Aborted when the client goes away or the server closes: a long handler may stop early. */
+  signal: AbortSignal;
+}
+
+export type Handler = (params: Params, ctx: RequestContext) => Promise<unknown>;
+
+/**
+ * A streaming method: calls `emit` for each event until `signal` aborts (the client closed, or
+ * the server is closing). The stream ends when the returned promise settles: resolving sends a
+ * final {"id", "result": null}, rejecting sends the error.
+ */
+export type StreamHandler = (
+  params: Params,
+  emit: (event: unknown) => void,
+  signal: AbortSignal,
+) => Promise<void> | void;
+
+export interface ControlServerOptions {
+  socketPath: string;
+  handlers: Record<string, Handler>;
+  streams?: Record<string, StreamHandler>;
+  /** More clients than this at once are told EBUSY and closed. */
+  maxClients?: number;
+  maxRequestBytes?: number;
+  /** Requests of one client handled at once; further lines wait (and the socket is paused). */
+  maxInflightPerClient?: number;
+  maxStreamsPerClient?: number;
+  /** A client that reads slower than we write is dropped once this much waits in its buffer. */
+  maxUnreadBytesPerClient?: number;
+  /** How long close() lets clients read their last answers before cutting them off. */
+  closeGraceMs?: number;
+  /** Errors that are not the client's fault (a handler bug, a socket error), for the node's log. */
+  onError?: (e: unknown) => void;
+}
+
+type ServerLimits = Required<Omit<ControlServerOptions, 'streams' | 'onError'>> &
+  Pick<ControlServerOptions, 'onError'>;
+
+/**
+ * The running node's local control API, on a Unix socket only its owner can open. One bad client
+ * (garbage, a huge line, too many requests, never reading) costs that client its connection, never
+ * the node.
+ */
+export class ControlServer {
+  readonly socketPath: string;
+  private readonly options: ServerLimits;
+  private readonly streams: Record<string, StreamHandler>;
+  private readonly server: net.Server;
+  private readonly connections = new Set<Connection>();
+  private listening = false;
+  private closing: Promise<void> | undefined;
+  /** The inode we bound: libuv unlinks the path on close, and if it did not, we remove only ours. */
+  private boundIno: number | undefined;
+
+  constructor(options: ControlServerOptions) {
+    this.socketPath = path.resolve(options.socketPath);
+    this.options = {
+      socketPath: this.socketPath,
+      handlers: options.handlers,
+      maxClients: options.maxClients ?? 64,
+      maxRequestBytes: options.maxRequestBytes ?? MAX_REQUEST_BYTES,
+      maxInflightPerClient: options.maxInflightPerClient ?? 16,
+      maxStreamsPerClient: options.maxStreamsPerClient ?? 8,
+      maxUnreadBytesPerClient: options.maxUnreadBytesPerClient ?? 4 * 1024 * 1024,
+      closeGraceMs: options.closeGraceMs ?? 1000,
+      onError: options.onError,
+    };
+    this.streams = options.streams ?? {};
+    // Half-open: a client may send its requests and shut its side (as `socat` does) and still
+    // read the answers.
+    this.server = net.createServer({ allowHalfOpen: true }, (socket) => this.accept(socket));
+  }
+
+  get clientCount(): number {
+    return this.connections.size;
+  }
+
+  /**
+   * Binds the socket, 0600 from the first moment. A socket file left by a killed node is replaced;
+   * one a live node answers on makes this fail with EALREADY.
+   */
+  async listen(): Promise<void> {
+    if (this.listening || this.closing) throw new Error('ControlServer.listen called twice');
+    const file = this.socketPath;
+    if (Buffer.byteLength(file) > MAX_SOCKET_PATH_BYTES) {
+      throw new OverlayError('ESTATE_DIR', `control socket path ${file} is too long for a Unix socket`, {
+        hint: `use a --state-dir path shorter than ${MAX_SOCKET_PATH_BYTES - 14} bytes`,
+      });
+    }
+    checkSocketDir(path.dirname(file));
+    await removeStaleSocket(file);
+    await this.bind(file);
+    this.listening = true;
+  }
+
+  private async bind(file: string): Promise<void> {
+    const listened = new Promise<void>((resolve, reject) => {
+      const onError = (e: Error) => {
+        this.server.off('listening', onListening);
+        reject(
+          errnoOf(e) === 'EADDRINUSE'
+            ? alreadyRunningError(undefined, e)
+            : new OverlayError('EINTERNAL', `cannot listen on ${file}: ${e.message}`, { cause: e }),
+        );
+      };
+      const onListening = () => {
+        this.server.off('error', onError);
+        resolve();
+      };
+      this.server.once('error', onError);
+      this.server.once('listening', onListening);
+    });
+    // bind(2) creates the file with 0777 & ~umask, and Node binds synchronously inside listen():
+    // with umask 0177 the socket is never more open than 0600, not even for an instant.
+    const previous = trySetUmask(0o177);
+    try {
+      this.server.listen(file);
+    } finally {
+      if (previous !== undefined) process.umask(previous);
+    }
+    await listened;
+    this.server.on('error', (e) => this.options.onError?.(e));
+    // Exact mode whatever the umask did (e.g. in a worker thread, where it cannot be set).
+    fs.chmodSync(file, 0o600);
+    this.boundIno = fs.lstatSync(file).ino;
+  }
+
+  /** Stops accepting, ends every stream, lets clients read what was sent, removes the socket. */
+  close(): Promise<void> {
+    this.closing ??= this.shutdown();
+    return this.closing;
+  }
+
+  private async shutdown(): Promise<void> {
+    const closed = this.listening
+      ? new Promise<void>((resolve) => this.server.close(() => resolve()))
+      : Promise.resolve();
+    this.removeSocketFile();
+    for (const c of this.connections) c.end();
+    const grace = setTimeout(() => {
+      for (const c of this.connections) c.destroy();
+    }, this.options.closeGraceMs);
+    try {
+      await closed;
+    } finally {
+      clearTimeout(grace);
+    }
+  }
+
+  private removeSocketFile(): void {
+    if (this.boundIno === undefined) return;
+    try {
+      if (fs.lstatSync(this.socketPath).ino === this.boundIno) fs.unlinkSync(this.socketPath);
+    } catch (e) {
+      if (errnoOf(e) !== 'ENOENT') this.options.onError?.(e);
+    }
+  }
+
+  private accept(socket: net.Socket): void {
+    socket.on('error', () => {
+      // A client that vanishes mid-write (EPIPE, ECONNRESET) is not the node's problem.
+    });
+    if (this.closing) {
+      socket.destroy();
+      return;
+    }
+    if (this.connections.size >= this.options.maxClients) {
+      socket.end(
+        encodeLine({
+          id: null,
+          error: errorToWire(
+            new ControlError('EBUSY', `the node already serves ${this.options.maxClients} control clients`, {
+              hint: 'close another overlay status or script and try again',
+            }),
+          ),
+        }),
+      );
+      // Half-open allows a client to never close its side; it must not keep the descriptor.
+      setTimeout(() => socket.destroy(), this.options.closeGraceMs).unref();
+      return;
+    }
+    const c = new Connection(socket, this.options, this.streams);
+    this.connections.add(c);
+    socket.on('close', () => {
+      this.connections.delete(c);
+      c.closed();
+    });
+  }
+}
+
+/** One client: its line buffer, its requests in flight, its streams. */
+class Connection {
+  private readonly splitter: LineSplitter;
+  private readonly queue: string[] = [];
+  private inflight = 0;
+  private streamCount = 0;
+  private readEnded = false;
+  private dead = false;
+  /** Handlers see this: aborted when the connection is gone. */
+  private readonly gone = new AbortController();
+  /** Streams see this: aborted as soon as the client stops sending (closing its side counts). */
+  private readonly streamsDone = new AbortController();
+
+  constructor(
+    private readonly socket: net.Socket,
+    private readonly options: ServerLimits,
+    private readonly streams: Record<string, StreamHandler>,
+  ) {
+    this.splitter = new LineSplitter(options.maxRequestBytes);
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('end', () => {
+      this.readEnded = true;
+      this.streamsDone.abort();
+      this.finishIfIdle();
+    });
+  }
+
+  end(): void {
+    this.streamsDone.abort();
+    this.gone.abort();
+    this.queue.length = 0;
+    this.dead = true;
+    this.socket.end();
+    // A client that never closes its side would otherwise keep its slot among maxClients.
+    setTimeout(() => this.socket.destroy(), this.options.closeGraceMs).unref();
+  }
+
+  destroy(): void {
+    this.dead = true;
+    this.socket.destroy();
+  }
+
+  closed(): void {
+    this.dead = true;
+    this.streamsDone.abort();
+    this.gone.abort();
+  }
+
+  private onData(chunk: Buffer): void {
+    if (this.dead) return;
+    const lines = this.splitter.push(chunk);
+    if (lines === 'overflow') {
+      // The line's end is lost in bytes we did not keep; nothing after it can be framed.
+      this.send({
+        id: null,
+        error: errorToWire(
+          new ControlError('EBADREQUEST', `request line longer than ${this.options.maxRequestBytes} bytes`),
+        ),
+      });
+      this.end();
+      return;
+    }
+    this.queue.push(...lines);
+    this.pump();
+  }
+
+  private pump(): void {
+    while (!this.dead && this.queue.length > 0 && this.inflight < this.options.maxInflightPerClient) {
+      const line = this.queue.shift()!;
+      if (line.trim() !== '') this.dispatch(line);
+    }
+    // Backpressure: stop reading while lines wait, so a flood stays in the kernel's buffer.
+    if (this.queue.length > 0) this.socket.pause();
+    else if (!this.dead) this.socket.resume();
+    this.finishIfIdle();
+  }
+
+  private finishIfIdle(): void {
+    if (this.readEnded && !this.dead && this.inflight === 0 && this.streamCount === 0 && !this.queue.length) {
+      this.dead = true;
+      this.socket.end();
+    }
+  }
+
+  private dispatch(line: string): void {
+    const req = parseRequest(line);
+    if ('problem' in req) {
+      this.send({ id: req.id, error: errorToWire(new ControlError('EBADREQUEST', req.problem)) });
+      return;
+    }
+    const { id, method, params } = req;
+    if (Object.hasOwn(this.options.handlers, method)) {
+      this.runHandler(id, this.options.handlers[method]!, method, params);
+    } else if (Object.hasOwn(this.streams, method)) {
+      this.runStream(id, this.streams[method]!, params);
+    } else {
+      this.send({
+        id,
+        error: errorToWire(
+          new ControlError('ENOMETHOD', `the node does not serve the control method "${method}"`, {
+            hint: 'the running node may be an older version: overlay down, then overlay up',
+          }),
+        ),
+      });
+    }
+  }
+
+  private runHandler(id: RequestId, handler: Handler, method: string, params: Params): void {
+    this.inflight++;
+    const ctx: RequestContext = { method, signal: this.gone.signal };
+    // Promise.resolve().then: a handler that throws synchronously is answered like one that rejects.
+    Promise.resolve()
+      .then(() => handler(params, ctx))
+      .then(
+        (result) => this.send({ id, result: result ?? null }),
+        (e: unknown) => this.sendError(id, e),
+      )
+      .finally(() => {
+        this.inflight--;
+        this.pump();
+      });
+  }
+
+  private runStream(id: RequestId, stream: StreamHandler, params: Params): void {
+    if (this.streamCount >= this.options.maxStreamsPerClient) {
+      this.send({
+        id,
+        error: errorToWire(
+          new ControlError('EBUSY', `at most ${this.options.maxStreamsPerClient} streams per connection`),
+        ),
+      });
+      return;
+    }
+    this.streamCount++;
+    const signal = this.streamsDone.signal;
+    const emit = (event: unknown) => {
+      if (!signal.aborted) this.send({ id, event });
+    };
+    Promise.resolve()
+      .then(() => stream(params, emit, signal))
+      .then(
+        () => this.send({ id, result: null }),
+        (e: unknown) => {
+          if (!signal.aborted) this.sendError(id, e);
+        },
+      )
+      .finally(() => {
+        this.streamCount--;
+        this.finishIfIdle();
+      });
+  }
+
+  private sendError(id: RequestId, e: unknown): void {
+    // Errors the user can act on travel as they are; anything else is a bug worth logging.
+    if (!(e instanceof OverlayError)) this.options.onError?.(e);
+    this.send({ id, error: errorToWire(e) });
+  }
+
+  private send(message: Response): void {
+    if (this.socket.destroyed || this.socket.writableEnded) return;
+    let line: string;
+    try {
+      line = encodeLine(message);
+    } catch (e) {
+      // A result JSON cannot carry (a cycle, a BigInt): answer with an error, not a crash.
+      this.options.onError?.(e);
+      line = encodeLine({
+        id: message.id,
+        error: { code: 'EINTERNAL', message: 'the node could not encode its answer as JSON' },
+      });
+    }
+    this.socket.write(line);
+    if (this.socket.writableLength > this.options.maxUnreadBytesPerClient) {
+      // A client that does not read (a stalled `status --watch`) must not grow the node's memory.
+      this.destroy();
+    }
+  }
+}

@@ -1,0 +1,172 @@
+import fs from 'node:fs';
+import { alreadyRunningError } from '../control/controlError.js';
+import { controlSocketPath } from '../control/protocol.js';
+import { ControlServer, type Handler, type StreamHandler } from '../control/server.js';
+import { ensureStateDir, errnoOf } from '../store/stateDir.js';
+import { claimPidFile, readPidFile, removePidFile } from './pidFile.js';
+import { isRunning } from './running.js';
+
+export type ShutdownReason = 'down' | 'SIGINT' | 'SIGTERM' | 'error';
+
+/** What the node gives runForeground once it has started. */
+export interface NodeRuntime {
+  /** Control methods the node serves (`status` at least: `overlay up` waits for it to answer). */
+  handlers: Record<string, Handler>;
+  streams?: Record<string, StreamHandler>;
+  /** Stops the node: called once, on `overlay down`, Ctrl-C or SIGTERM. */
+  stop(reason: ShutdownReason): Promise<void>;
+}
+
+export interface ForegroundOptions {
+  stateDir: string;
+  /** Starts the node (interface, sockets, timers). Its control socket opens only after this resolves. */
+  start(): Promise<NodeRuntime>;
+  /** Lifecycle lines ("running", "stopping"); default: stderr, which is the log when detached. */
+  log?: (line: string) => void;
+  /** A stop that takes longer is abandoned (and logged): shutdown must end. Default 10 s. */
+  stopTimeoutMs?: number;
+}
+
+export interface ForegroundNode {
+  readonly pid: number;
+  readonly socketPath: string;
+  /** Settles once the node has stopped and removed its pid file and socket. */
+  readonly stopped: Promise<ShutdownReason>;
+  /** The same graceful shutdown as `overlay down`; later calls return the first one's promise. */
+  shutdown(reason: ShutdownReason): Promise<ShutdownReason>;
+}
+
+const SIGNAL_EXIT_CODE = { SIGINT: 130, SIGTERM: 143 } as const;
+
+/**
+ * The node's side of `overlay up --foreground` (and of the detached node, which is the same command
+ * in a new session): refuse to start next to a running node, write the pid file, start the node,
+ * serve the control API with its `down` method, and shut down once on down/SIGINT/SIGTERM. A second
+ * signal while shutting down exits at once. Pid file and socket are removed on every exit path a
+ * process can observe (not kill -9: the next start detects that and replaces them).
+ */
+export async function runForeground(options: ForegroundOptions): Promise<ForegroundNode> {
+  const { stateDir } = options;
+  const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const stopTimeoutMs = options.stopTimeoutMs ?? 10_000;
+  ensureStateDir(stateDir);
+  const socketPath = controlSocketPath(stateDir);
+
+  // Before touching the pid file: a live node whose pid file someone deleted still counts.
+  if (await isRunning(stateDir)) throw alreadyRunningError(readPidFile(stateDir));
+  claimPidFile(stateDir);
+
+  let server: ControlServer | undefined;
+  let runtime: NodeRuntime | undefined;
+  let shuttingDown: Promise<ShutdownReason> | undefined;
+  let resolveStopped!: (r: ShutdownReason) => void;
+  const stopped = new Promise<ShutdownReason>((resolve) => {
+    resolveStopped = resolve;
+  });
+
+  // Last resort for exits we do not drive (process.exit elsewhere, an uncaught exception).
+  const cleanupSync = () => {
+    if (removePidFile(stateDir)) removeSocketSync(socketPath);
+  };
+  process.on('exit', cleanupSync);
+
+  let pendingSignal: ShutdownReason | undefined;
+  const onSignal = (signal: 'SIGINT' | 'SIGTERM') => {
+    if (shuttingDown || pendingSignal) {
+      log(`overlay: ${signal} again while stopping; exiting now`);
+      cleanupSync();
+      process.exit(SIGNAL_EXIT_CODE[signal]);
+    }
+    if (!runtime || !server) {
+      // Still starting: stop as soon as start finishes, rather than leave a half-built node.
+      pendingSignal = signal;
+      return;
+    }
+    void shutdown(signal);
+  };
+  const onSigint = () => onSignal('SIGINT');
+  const onSigterm = () => onSignal('SIGTERM');
+  process.on('SIGINT', onSigint);
+  process.on('SIGTERM', onSigterm);
+  const uninstall = () => {
+    process.off('SIGINT', onSigint);
+    process.off('SIGTERM', onSigterm);
+    process.off('exit', cleanupSync);
+  };
+
+  const shutdown = (reason: ShutdownReason): Promise<ShutdownReason> => {
+    shuttingDown ??= (async () => {
+      log(`overlay: stopping (${reason})`);
+      // Close the control socket first: from now on `overlay status` says "not running".
+      await server?.close();
+      if (runtime) {
+        const outcome = await settleWithin(runtime.stop(reason), stopTimeoutMs);
+        if (outcome !== 'ok') log(`overlay: stopping the node ${outcome}; exiting anyway`);
+      }
+      removePidFile(stateDir);
+      uninstall();
+      log('overlay: stopped');
+      resolveStopped(reason);
+      return reason;
+    })();
+    return shuttingDown;
+  };
+
+  try {
+    runtime = await options.start();
+  } catch (e) {
+    removePidFile(stateDir);
+    uninstall();
+    throw e;
+  }
+
+  const down: Handler = async () => {
+    // After this answer is written: the handler's result goes out before the socket closes.
+    setImmediate(() => void shutdown('down'));
+    return { pid: process.pid, stopping: true };
+  };
+  server = new ControlServer({
+    socketPath,
+    handlers: { ...runtime.handlers, down },
+    ...(runtime.streams ? { streams: runtime.streams } : {}),
+    onError: (e) => log(`overlay: control API: ${e instanceof Error ? e.message : String(e)}`),
+  });
+  try {
+    await server.listen();
+  } catch (e) {
+    await settleWithin(runtime.stop('error'), stopTimeoutMs);
+    removePidFile(stateDir);
+    uninstall();
+    throw e;
+  }
+
+  log(`overlay: running (pid ${process.pid}), control socket ${socketPath}`);
+  if (pendingSignal) void shutdown(pendingSignal);
+  return { pid: process.pid, socketPath, stopped, shutdown };
+}
+
+async function settleWithin(p: Promise<void>, ms: number): Promise<'ok' | string> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<string>((resolve) => {
+    timer = setTimeout(() => resolve(`took over ${ms} ms`), ms);
+  });
+  try {
+    return await Promise.race([
+      p.then(
+        () => 'ok' as const,
+        (e: unknown) => `failed: ${e instanceof Error ? e.message : String(e)}`,
+      ),
+      timeout,
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function removeSocketSync(file: string): void {
+  try {
+    if (fs.lstatSync(file).isSocket()) fs.unlinkSync(file);
+  } catch (e) {
+    if (errnoOf(e) !== 'ENOENT') throw e;
+  }
+}
