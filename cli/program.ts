@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import type { Writable } from 'node:stream';
 import { type ParseArgsConfig, parseArgs } from 'node:util';
-import { OverlayError } from '../core/errors.js';
+import { OverlayError, userErrorOf } from '../core/errors.js';
 import { type Command, type FlagSpec, globalFlags } from './command.js';
 import { commands } from './commands/index.js';
 import { EXIT, exitCodeFor } from './exitCodes.js';
@@ -20,7 +20,8 @@ export async function runProgram(argv: string[], io: ProgramIo): Promise<number>
     return await dispatch(argv, io);
   } catch (e) {
     io.stderr.write(formatError(e, verbose));
-    return e instanceof OverlayError ? exitCodeFor(e.code) : EXIT.failure;
+    const user = userErrorOf(e);
+    return user ? exitCodeFor(user.code) : EXIT.failure;
   }
 }
 
@@ -98,8 +99,9 @@ function describeArity(cmd: Command): string {
 /** One line: "overlay: what went wrong (how to fix it)"; --verbose adds the causes. */
 export function formatError(e: unknown, verbose: boolean): string {
   const lines: string[] = [];
-  if (e instanceof OverlayError) {
-    lines.push(`overlay: ${e.message}${e.hint ? ` (${e.hint})` : ''}`);
+  const user = userErrorOf(e);
+  if (user) {
+    lines.push(`overlay: ${user.message}${user.hint ? ` (${user.hint})` : ''}`);
   } else {
     lines.push(`overlay: unexpected error: ${e instanceof Error ? e.message : String(e)}`);
   }
@@ -109,7 +111,7 @@ export function formatError(e: unknown, verbose: boolean): string {
       lines.push(`  caused by: ${cause instanceof Error ? (cause.stack ?? cause.message) : String(cause)}`);
       cause = cause instanceof Error ? cause.cause : undefined;
     }
-    if (!(e instanceof OverlayError) && e instanceof Error && e.stack) lines.push(e.stack);
+    if (!user && e instanceof Error && e.stack) lines.push(e.stack);
   }
   return `${lines.join('\n')}\n`;
 }

@@ -28,3 +28,23 @@ export class OverlayError extends Error {
 export function isOverlayError(e: unknown): e is OverlayError {
   return e instanceof OverlayError;
 }
+
+/** What the CLI shows for an error meant for users: a code, a message and maybe a fix. */
+export interface UserError {
+  readonly code: string;
+  readonly message: string;
+  readonly hint?: string | undefined;
+}
+
+/**
+ * The user-facing view of an error: an OverlayError, or an error of a core module with the same
+ * shape (code + hint, like membership's and the control API's). Anything else is a bug, shown
+ * as unexpected.
+ */
+export function userErrorOf(e: unknown): UserError | undefined {
+  if (e instanceof OverlayError) return e;
+  if (e instanceof Error && 'code' in e && typeof e.code === 'string' && 'hint' in e) {
+    return { code: e.code, message: e.message, hint: typeof e.hint === 'string' ? e.hint : undefined };
+  }
+  return undefined;
+}

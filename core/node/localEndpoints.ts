@@ -9,7 +9,10 @@ import type { Endpoint } from '../wireguard/endpoint.js';
  */
 export function localEndpoints(
   port: number,
-  options: { exclude?: (address: string) => boolean; interfaces?: NodeJS.Dict<os.NetworkInterfaceInfo[]> } = {},
+  options: {
+    exclude?: (address: string) => boolean;
+    interfaces?: NodeJS.Dict<os.NetworkInterfaceInfo[]>;
+  } = {},
 ): Endpoint[] {
   const found: Endpoint[] = [];
   const interfaces = options.interfaces ?? os.networkInterfaces();

@@ -1,0 +1,106 @@
+import os from 'node:os';
+import { OverlayError } from '../../core/errors.js';
+import { IdentityStore } from '../../core/identity/identityStore.js';
+import { formatSubnet } from '../../core/membership/addressing.js';
+import { createNetwork } from '../../core/membership/issue.js';
+import { parseEndpointFlag, parsePort } from '../../core/node/flags.js';
+import { DEFAULT_LISTEN_PORT, NodeState } from '../../core/node/nodeState.js';
+import { resolveStateDir } from '../../core/store/stateDir.js';
+import { secureRandom } from '../../core/wireguard/primitives.js';
+import { type Command, flagBool, flagString } from '../command.js';
+
+/** A hostname made into a member name: lowercase letters, digits and single dashes. */
+function defaultName(): string {
+  const cleaned = os
+    .hostname()
+    .toLowerCase()
+    .split('.')[0]!
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-+|-+$/g, '')
+    .slice(0, 63);
+  return cleaned || 'node';
+}
+
+export const init: Command = {
+  name: 'init',
+  summary: 'create a new network with this node as its first member and admin',
+  usage: '[--name NAME] [--subnet CIDR] [--listen PORT] [--endpoint HOST:PORT ...]',
+  flags: {
+    name: {
+      type: 'string',
+      arg: 'NAME',
+      description: "this node's name in the network (default: the hostname)",
+    },
+    subnet: {
+      type: 'string',
+      arg: 'CIDR',
+      description: 'IPv4 overlay subnet inside 100.64.0.0/10 (default: a random /16)',
+    },
+    listen: {
+      type: 'string',
+      arg: 'PORT',
+      description: `UDP port to listen on (default ${DEFAULT_LISTEN_PORT})`,
+    },
+    endpoint: {
+      type: 'string',
+      multiple: true,
+      arg: 'HOST:PORT',
+      description: 'an IP:PORT peers can reach this node at (a public IP, a port forward); repeatable',
+    },
+  },
+  positionals: { min: 0, max: 0 },
+  run(ctx) {
+    const stateDir = resolveStateDir(flagString(ctx, 'state-dir'), ctx.env);
+    const identityStore = IdentityStore.openOrCreate(stateDir);
+    const identity = identityStore.load();
+    const name = flagString(ctx, 'name') ?? identity.name ?? defaultName();
+    const listenPort = parsePort(flagString(ctx, 'listen'), DEFAULT_LISTEN_PORT);
+    const announce = ((ctx.flags['endpoint'] as string[] | undefined) ?? []).map(parseEndpointFlag);
+    if (NodeState.open(stateDir)) {
+      throw new OverlayError('EUSAGE', `this node already belongs to a network (${stateDir})`, {
+        hint: 'use another --state-dir to create a second network',
+      });
+    }
+    const created = createNetwork({
+      name,
+      subnet: flagString(ctx, 'subnet'),
+      member: {
+        wireguardKey: identity.keys.wireguard.publicKey,
+        signingKey: identity.keys.signing.publicKey,
+      },
+      random: secureRandom,
+      now: Date.now(),
+    });
+    NodeState.create(
+      stateDir,
+      { network: created.network, networkSecretKey: created.networkKeyPair.secretKey, listenPort, announce },
+      created.roster,
+    );
+    identityStore.setName(name);
+    const cert = created.founder.certificate;
+    const result = {
+      name,
+      ipv4: cert.ipv4,
+      ipv6: cert.ipv6,
+      ipv4Subnet: formatSubnet(created.network.ipv4Subnet),
+      ipv6Subnet: formatSubnet(created.network.ipv6Subnet),
+      listenPort,
+      stateDir,
+    };
+    if (flagBool(ctx, 'json')) {
+      ctx.stdout.write(`${JSON.stringify(result)}\n`);
+      return;
+    }
+    ctx.stdout.write(
+      [
+        `Created a network: ${result.ipv4Subnet} and ${result.ipv6Subnet}.`,
+        `This node is "${name}", ${cert.ipv4} and ${cert.ipv6}, the network's first admin.`,
+        '',
+        'Next:',
+        '  sudo overlay up        bring this node up',
+        '  overlay invite         make a code for someone to join',
+        '',
+      ].join('\n'),
+    );
+  },
+};

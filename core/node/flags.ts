@@ -1,0 +1,25 @@
+import { OverlayError } from '../errors.js';
+import { canonicalEndpoint } from '../membership/ipAddress.js';
+
+/** A --listen value: a UDP port 1..65535, or `fallback` when absent. */
+export function parsePort(text: string | undefined, fallback: number): number {
+  if (text === undefined) return fallback;
+  const port = Number(text);
+  if (!/^\d{1,5}$/.test(text) || port < 1 || port > 65535) {
+    throw new OverlayError('EUSAGE', `--listen ${JSON.stringify(text)} is not a UDP port`, {
+      hint: 'give a number from 1 to 65535',
+    });
+  }
+  return port;
+}
+
+/** An --endpoint value: IPv4:PORT or [IPv6]:PORT, in its canonical text form. */
+export function parseEndpointFlag(text: string): string {
+  const canonical = canonicalEndpoint(text);
+  if (!canonical) {
+    throw new OverlayError('EUSAGE', `--endpoint ${JSON.stringify(text)} is not IP:PORT`, {
+      hint: 'e.g. --endpoint 203.0.113.7:51820 or --endpoint [2001:db8::7]:51820 (names are not resolved)',
+    });
+  }
+  return canonical;
+}

@@ -1,0 +1,175 @@
+/**
+ * A member's network state in its state directory, beside identity.json:
+ *   network.json  the network (key, subnets), this node's settings, and the network's secret key
+ *                 on the node that created it
+ *   roster.json   every certificate, revocation and endpoint record this node holds
+ *   invites.json  the invites this node issued (secrets only as hashes)
+ * All three are secret-bearing or integrity-critical, so all are SecureStores: 0600, atomic
+ * writes, refused (never reset) when corrupt.
+ */
+
+import { OverlayError } from '../errors.js';
+import { decodeKey, encodeKey } from '../identity/keys.js';
+import { InviteBook, type InviteBookJSON } from '../membership/inviteBook.js';
+import { type Network, type NetworkJSON, networkFromJSON, networkToJSON } from '../membership/network.js';
+import type { Roster } from '../membership/roster.js';
+import { rosterFromJSON, rosterToJSON } from '../membership/rosterFile.js';
+import { SecureStore } from '../store/secureStore.js';
+
+export const DEFAULT_LISTEN_PORT = 51820;
+
+interface NetworkFile {
+  version: 1;
+  network: NetworkJSON;
+  /** base64 Ed25519 secret key; only on the node that ran `init` */
+  networkSecretKey: string | null;
+  listenPort: number;
+  /** --endpoint values: addresses peers may use besides the ones found on interfaces */
+  announce: string[];
+  [key: string]: unknown;
+}
+
+export interface NodeSettings {
+  network: Network;
+  networkSecretKey: Uint8Array | null;
+  listenPort: number;
+  announce: string[];
+}
+
+function validateNetworkFile(data: unknown): NetworkFile {
+  const d = data as Partial<NetworkFile> | null;
+  const bad = (what: string) => new OverlayError('ESTORE_CORRUPT', what);
+  if (typeof d !== 'object' || d === null) throw bad('not a JSON object');
+  if (d.version !== 1) throw bad(`unknown version ${JSON.stringify(d.version)}`);
+  networkFromJSON(d.network, 'network');
+  if (d.networkSecretKey !== null) {
+    try {
+      decodeKey(d.networkSecretKey as string, 64, 'networkSecretKey');
+    } catch {
+      throw bad('networkSecretKey is not a 64-byte base64 key');
+    }
+  }
+  if (!Number.isInteger(d.listenPort) || (d.listenPort as number) < 1 || (d.listenPort as number) > 65535) {
+    throw bad('listenPort is not a port number');
+  }
+  if (!Array.isArray(d.announce) || !d.announce.every((e) => typeof e === 'string')) {
+    throw bad('announce is not a list of endpoints');
+  }
+  return d as NetworkFile;
+}
+
+const asRecord = <T>(value: T) => value as unknown as Record<string, unknown>;
+
+function validateRosterFile(data: unknown): Record<string, unknown> {
+  rosterFromJSON(data, 'roster');
+  return data as Record<string, unknown>;
+}
+
+function validateInvitesFile(data: unknown): Record<string, unknown> {
+  InviteBook.fromJSON(data as InviteBookJSON);
+  return data as Record<string, unknown>;
+}
+
+/** The three stores of a member; `open` returns undefined when this node is in no network yet. */
+export class NodeState {
+  private constructor(
+    private readonly networkStore: SecureStore<NetworkFile>,
+    private readonly rosterStore: SecureStore<Record<string, unknown>>,
+    private readonly invitesStore: SecureStore<Record<string, unknown>>,
+  ) {}
+
+  static open(stateDir: string): NodeState | undefined {
+    const network = SecureStore.open(stateDir, 'network', validateNetworkFile);
+    if (!network) return undefined;
+    const roster = SecureStore.open(stateDir, 'roster', validateRosterFile);
+    const invites = SecureStore.open(stateDir, 'invites', validateInvitesFile);
+    if (!roster || !invites) {
+      throw new OverlayError(
+        'ESTORE_CORRUPT',
+        `${stateDir} has network.json but not roster.json and invites.json`,
+        {
+          hint: 'restore them from a backup, or move network.json away and join again',
+        },
+      );
+    }
+    return new NodeState(network, roster, invites);
+  }
+
+  /** Writes a new member's state; fails if the node already belongs to a network. */
+  static create(stateDir: string, settings: NodeSettings, roster: Roster): NodeState {
+    // roster and invites first: network.json is what marks the node as a member, so a crash
+    // part-way leaves a node that is not yet a member, never one with a missing roster.
+    const rosterStore = writeFresh(stateDir, 'roster', asRecord(rosterToJSON(roster)), validateRosterFile);
+    const invitesStore = writeFresh(
+      stateDir,
+      'invites',
+      asRecord(new InviteBook().toJSON()),
+      validateInvitesFile,
+    );
+    const networkStore = SecureStore.createExclusive(
+      stateDir,
+      'network',
+      toNetworkFile(settings),
+      validateNetworkFile,
+    );
+    if (!networkStore) {
+      throw new OverlayError('EUSAGE', `this node already belongs to a network (${stateDir}/network.json)`, {
+        hint: 'use another --state-dir for a second network',
+      });
+    }
+    return new NodeState(networkStore, rosterStore, invitesStore);
+  }
+
+  settings(): NodeSettings {
+    const f = this.networkStore.read();
+    return {
+      network: networkFromJSON(f.network, this.networkStore.path),
+      networkSecretKey:
+        f.networkSecretKey === null ? null : decodeKey(f.networkSecretKey, 64, 'networkSecretKey'),
+      listenPort: f.listenPort,
+      announce: f.announce,
+    };
+  }
+
+  loadRoster(): Roster {
+    return rosterFromJSON(this.rosterStore.read(), this.rosterStore.path);
+  }
+
+  saveRoster(roster: Roster): void {
+    this.rosterStore.write(asRecord(rosterToJSON(roster)));
+  }
+
+  loadInvites(): InviteBook {
+    return InviteBook.fromJSON(this.invitesStore.read() as unknown as InviteBookJSON);
+  }
+
+  saveInvites(book: InviteBook): void {
+    this.invitesStore.write(asRecord(book.toJSON()));
+  }
+}
+
+function toNetworkFile(s: NodeSettings): NetworkFile {
+  return {
+    version: 1,
+    network: networkToJSON(s.network),
+    networkSecretKey: s.networkSecretKey ? encodeKey(s.networkSecretKey) : null,
+    listenPort: s.listenPort,
+    announce: s.announce,
+  };
+}
+
+function writeFresh(
+  dir: string,
+  name: string,
+  value: Record<string, unknown>,
+  validate: (d: unknown) => Record<string, unknown>,
+): SecureStore<Record<string, unknown>> {
+  const existing = SecureStore.open(dir, name, validate);
+  if (existing) {
+    existing.write(value);
+    return existing;
+  }
+  const created = SecureStore.createExclusive(dir, name, value, validate);
+  if (!created) throw new OverlayError('EINTERNAL', `${dir}/${name}.json appeared while being created`);
+  return created;
+}
