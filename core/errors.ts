@@ -10,6 +10,22 @@ export type ErrorCode =
   | 'EPERM' // not root / no CAP_NET_ADMIN
   | 'ENOTUN' // no /dev/net/tun
   | 'ETUN' // any other TUN failure (name taken, bad address, ...)
+  // the running node and its control socket
+  | 'ENOTRUNNING' // no node answers on the control socket
+  | 'EALREADY' // a node already runs for this state directory
+  | 'ETIMEOUT' // the node did not answer, start or stop in time
+  | 'ECLOSED' // the control connection closed before the answer came
+  | 'EBADREQUEST' // a control request the node cannot parse
+  | 'ENOMETHOD' // the node does not serve that control method
+  | 'EBUSY' // the node serves as many control clients as it allows
+  // membership
+  | 'EINVITE_VERSION' // not an overlay invite code, or one of another format version
+  | 'EINVITE_FORMAT' // characters outside the code's alphabet, or far too short or long
+  | 'EINVITE_TYPO' // the checksum does not match: the code was mistyped
+  | 'EJOIN' // the inviter refused the join, or could not be reached
+  | 'ENAME_TAKEN' // another member already has this name
+  | 'ENOT_ADMIN' // only an admin may do this
+  | 'ESUBNET_FULL' // no free overlay address left
   | 'EINTERNAL';
 
 export class OverlayError extends Error {

@@ -1,10 +1,8 @@
 import { type ErrorCode, OverlayError } from '../errors.js';
 
 /**
- * Codes for failures of the control channel and the node's lifecycle that core/errors.ts does not
- * have yet. Until they move there, a ControlError is an OverlayError (so the CLI prints its message
- * and hint) whose `code` is the nearest existing one and whose `controlCode` says exactly what
- * happened; across the socket the precise `controlCode` is what travels.
+ * Failures of the control channel and the node's lifecycle. A ControlError is an OverlayError
+ * whose code is one of these; `controlCode` narrows the type for callers that switch on it.
  */
 export type ControlErrorCode =
   | 'ENOTRUNNING' // no node answers on the control socket
@@ -35,6 +33,20 @@ const overlayCodes: Record<ErrorCode, true> = {
   EPERM: true,
   ENOTUN: true,
   ETUN: true,
+  ENOTRUNNING: true,
+  EALREADY: true,
+  ETIMEOUT: true,
+  ECLOSED: true,
+  EBADREQUEST: true,
+  ENOMETHOD: true,
+  EBUSY: true,
+  EINVITE_VERSION: true,
+  EINVITE_FORMAT: true,
+  EINVITE_TYPO: true,
+  EJOIN: true,
+  ENAME_TAKEN: true,
+  ENOT_ADMIN: true,
+  ESUBNET_FULL: true,
   EINTERNAL: true,
 };
 
@@ -50,7 +62,7 @@ export class ControlError extends OverlayError {
   readonly controlCode: ControlErrorCode;
 
   constructor(controlCode: ControlErrorCode, message: string, options?: { hint?: string; cause?: unknown }) {
-    super('EINTERNAL', message, options);
+    super(controlCode, message, options);
     this.name = 'ControlError';
     this.controlCode = controlCode;
   }
