@@ -175,7 +175,7 @@ export function parseInviteCode(text: string): Invite {
     throw new MembershipError(
       'EINVITE_FORMAT',
       `the invite code is too ${symbols.length < MIN_SYMBOLS ? 'short' : 'long'} (${symbols.length} characters after ${INVITE_PREFIX}, expected ${MIN_SYMBOLS} to ${MAX_SYMBOLS})`,
-      { hint: 'copy the whole code, from ovl1- to the end' },
+      { hint: 'copy the whole code, from ovl1- to its last character' },
     );
   }
   // From here on, anything that does not add up is a changed character: report it as a typo.
