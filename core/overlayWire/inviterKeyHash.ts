@@ -7,7 +7,11 @@
 import { blake2s } from '@noble/hashes/blake2.js';
 import { INVITER_KEY_HASH_SIZE } from './constants.js';
 
-const DOMAIN = new TextEncoder().encode('overlay v1 inviter key hash\0');
+/**
+ * The same label as core/membership/inviteCode.ts, which also defines inviterKeyHash: the two must
+ * agree byte for byte or no join can succeed (test/overlayWire/inviterKeyHash.test.ts holds them to it).
+ */
+const DOMAIN = new TextEncoder().encode('overlay invite inviter key v1\0');
 
 export function inviterKeyHash(wireguardPublicKey: Uint8Array): Uint8Array {
   const input = new Uint8Array(DOMAIN.length + wireguardPublicKey.length);
