@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import { OverlayError } from '../errors.js';
 import { SecureStore } from '../store/secureStore.js';
 import { ensureStateDir } from '../store/stateDir.js';
@@ -65,6 +66,28 @@ function corrupt(why: string): OverlayError {
   return new OverlayError('ESTORE_CORRUPT', why);
 }
 
+function freshIdentityFile(now: Date): IdentityFile {
+  const keys = generateKeyPairs();
+  const file: IdentityFile = {
+    version: 1,
+    name: null,
+    createdAt: now.toISOString(),
+    wireguard: {
+      privateKey: encodeKey(keys.wireguard.privateKey),
+      publicKey: encodeKey(keys.wireguard.publicKey),
+    },
+    signing: { secretKey: encodeKey(keys.signing.secretKey), publicKey: encodeKey(keys.signing.publicKey) },
+  };
+  keys.wireguard.privateKey.fill(0);
+  keys.signing.secretKey.fill(0);
+  return file;
+}
+
+/** Throws unless `dir` already exists as a directory (without creating or changing it). */
+function ensureExistingDir(dir: string): void {
+  if (!fs.statSync(dir).isDirectory()) throw new Error('not a directory');
+}
+
 function toIdentity(f: IdentityFile, path: string): Identity {
   return { name: f.name, createdAt: f.createdAt, keys: decodeKeys(f), path };
 }
@@ -80,19 +103,42 @@ export class IdentityStore {
     ensureStateDir(stateDir);
     const existing = SecureStore.open(stateDir, STORE_NAME, validateIdentityFile);
     if (existing) return new IdentityStore(existing);
-    const keys = generateKeyPairs();
-    const initial: IdentityFile = {
-      version: 1,
-      name: null,
-      createdAt: now.toISOString(),
-      wireguard: {
-        privateKey: encodeKey(keys.wireguard.privateKey),
-        publicKey: encodeKey(keys.wireguard.publicKey),
+    return IdentityStore.create(stateDir, freshIdentityFile(now));
+  }
+
+  /**
+   * The identity to use for a step that may fail (a join): the stored one, or a new one kept in
+   * memory until `persist` — so that a failed step leaves the state directory exactly as it was.
+   */
+  static openOrPrepare(
+    stateDir: string,
+    now: Date = new Date(),
+  ): { identity: Identity; persist(): IdentityStore } {
+    let dirExists = true;
+    try {
+      ensureExistingDir(stateDir);
+    } catch {
+      dirExists = false;
+    }
+    if (dirExists) {
+      ensureStateDir(stateDir); // refuses an unsafe directory before anything is read from it
+      const existing = SecureStore.open(stateDir, STORE_NAME, validateIdentityFile);
+      if (existing) {
+        const store = new IdentityStore(existing);
+        return { identity: store.load(), persist: () => store };
+      }
+    }
+    const file = freshIdentityFile(now);
+    return {
+      identity: toIdentity(file, SecureStore.fileFor(stateDir, STORE_NAME)),
+      persist: () => {
+        ensureStateDir(stateDir);
+        return IdentityStore.create(stateDir, file);
       },
-      signing: { secretKey: encodeKey(keys.signing.secretKey), publicKey: encodeKey(keys.signing.publicKey) },
     };
-    keys.wireguard.privateKey.fill(0);
-    keys.signing.secretKey.fill(0);
+  }
+
+  private static create(stateDir: string, initial: IdentityFile): IdentityStore {
     const created =
       SecureStore.createExclusive(stateDir, STORE_NAME, initial, validateIdentityFile) ??
       // another process created it between our look and our write: theirs is the identity

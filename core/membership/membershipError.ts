@@ -1,7 +1,8 @@
+import { OverlayError } from '../errors.js';
+
 /**
- * Errors of the membership model that a user can see. The codes are meant for core/errors.ts's
- * ErrorCode; until they are added there this class carries them with the same shape as
- * OverlayError (code, message, hint), so the CLI can map both the same way.
+ * Errors of the membership model that a user can see: OverlayErrors whose codes are the
+ * membership ones (core/errors.ts lists them), so the CLI prints and maps them like any other.
  */
 export type MembershipErrorCode =
   | 'EINVITE_VERSION' // not an overlay invite code, or one from another format version
@@ -14,15 +15,12 @@ export type MembershipErrorCode =
   | 'ESTORE_CORRUPT' // a persisted roster or invite book that does not validate
   | 'EINTERNAL';
 
-export class MembershipError extends Error {
-  readonly code: MembershipErrorCode;
-  readonly hint: string | undefined;
+export class MembershipError extends OverlayError {
+  declare readonly code: MembershipErrorCode;
 
   constructor(code: MembershipErrorCode, message: string, options?: { hint?: string; cause?: unknown }) {
-    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    super(code, message, options);
     this.name = 'MembershipError';
-    this.code = code;
-    this.hint = options?.hint;
   }
 }
 

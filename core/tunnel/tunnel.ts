@@ -61,6 +61,8 @@ export interface TunnelPeerStatus {
   handshakes: number;
   /** ms since the last completed handshake, null if none */
   lastHandshakeAgeMs: number | null;
+  /** round trip of the last handshake this node initiated, null if none */
+  rttMs: number | null;
 }
 
 /** How many handshake messages per second make this node "under load" (whitepaper §5.3). */
@@ -205,6 +207,7 @@ export class Tunnel {
       handshakes: entry.peer.handshakes,
       lastHandshakeAgeMs:
         entry.lastHandshakeAt === undefined ? null : performance.now() - entry.lastHandshakeAt,
+      rttMs: entry.peer.handshakeRttMs ?? null,
     };
   }
 

@@ -89,6 +89,8 @@ export class Peer {
   private next: Session | undefined;
   private queue: Uint8Array[] = [];
   private completedHandshakes = 0;
+  /** Initiation sent to response received, for the last handshake this peer answered (ms). */
+  private lastHandshakeRtt: number | undefined;
 
   constructor(
     config: PeerConfig,
@@ -113,6 +115,11 @@ export class Peer {
   /** Completed handshakes, for status and tests. */
   get handshakes(): number {
     return this.completedHandshakes;
+  }
+
+  /** Round trip of our last answered initiation: the one RTT a WireGuard peer gives for free. */
+  get handshakeRttMs(): number | undefined {
+    return this.lastHandshakeRtt;
   }
 
   get queuedPackets(): number {
@@ -218,6 +225,7 @@ export class Peer {
     }
     this.handshake = undefined;
     this.endpoint = from;
+    if (this.lastInitiationAt !== undefined) this.lastHandshakeRtt = now - this.lastInitiationAt;
     const session = new Session(
       result.value.keys,
       { localIndex: h.localIndex, remoteIndex: result.value.remoteIndex, isInitiator: true, createdAt: now },

@@ -1,0 +1,311 @@
+/**
+ * A running member: the overlay interface and its tunnel, the roster kept in step by gossip,
+ * join requests answered for this node's invites, and the control API's methods. Everything
+ * protocol-shaped is done by the state machines in core/gossip, core/overlayWire and
+ * core/membership; this class feeds them datagrams and time and carries out what they return.
+ */
+import { Tun } from 'tun-napi';
+import { OverlayError } from '../errors.js';
+import { Gossip } from '../gossip/gossip.js';
+import type { GossipRecord } from '../gossip/recordStore.js';
+import { type Identity, IdentityStore } from '../identity/identityStore.js';
+import { encodeKey } from '../identity/keys.js';
+import { ipv4InSubnet, ipv6InSubnet } from '../membership/addressing.js';
+import type { InviteBook } from '../membership/inviteBook.js';
+import { publishEndpoints } from '../membership/issue.js';
+import type { Member, Roster } from '../membership/roster.js';
+import { classifyDatagram, type InnerMessage, JoinResponder, SealedChannel } from '../overlayWire/index.js';
+import { formatEndpoint } from '../tunnel/endpointText.js';
+import { Tunnel } from '../tunnel/tunnel.js';
+import type { Endpoint } from '../wireguard/endpoint.js';
+import { redeemInvite } from './admin.js';
+import { localEndpoints } from './localEndpoints.js';
+import { type NodeSettings, NodeState } from './nodeState.js';
+import { type DesiredPeer, desiredPeers, syncPeers } from './peerSync.js';
+
+export const MTU = 1420;
+/** Roster writes are batched: gossip may bring hundreds of records in a second. */
+const SAVE_DELAY_MS = 500;
+
+export interface NodeOptions {
+  stateDir: string;
+  log: (line: string) => void;
+  /** Tests only: shortened WireGuard timings. */
+  timings?: Record<string, number>;
+}
+
+export class OverlayNode {
+  readonly identity: Identity;
+  readonly settings: NodeSettings;
+  readonly roster: Roster;
+  readonly invites: InviteBook;
+  readonly startedAt = Date.now();
+  /** Endpoints this node announces in its endpoint record. */
+  endpoints: string[] = [];
+  /** When each member (by WireGuard key) last reached us with an authenticated message. */
+  readonly lastHeard = new Map<string, number>();
+  /** Where each member's messages last came from: the address that works, whatever it announces. */
+  readonly observed = new Map<string, Endpoint>();
+  readonly peers = new Map<string, DesiredPeer>();
+  private readonly tun: Tun;
+  readonly tunnel: Tunnel;
+  private readonly channel: SealedChannel;
+  private readonly gossip: Gossip;
+  private readonly responder: JoinResponder;
+  private gossipTimer: NodeJS.Timeout | undefined;
+  private saveTimer: NodeJS.Timeout | undefined;
+  private stopped = false;
+
+  private constructor(
+    private readonly options: NodeOptions,
+    private readonly state: NodeState,
+  ) {
+    const { stateDir } = options;
+    this.identity = IdentityStore.openOrCreate(stateDir).load();
+    this.settings = state.settings();
+    this.roster = state.loadRoster();
+    this.invites = state.loadInvites();
+    const self = this.self();
+    this.tun = openInterface(self, this.settings.network.ipv4Subnet.prefix);
+    const wg = this.identity.keys.wireguard;
+    try {
+      this.tunnel = new Tunnel({
+        tun: this.tun,
+        privateKey: wg.privateKey,
+        listenPort: this.settings.listenPort,
+        mtu: MTU,
+        timings: options.timings,
+        onOverlayMessage: (data, from) => this.onOverlayMessage(data, from),
+      });
+    } catch (e) {
+      this.tun.close();
+      const err = e as { code?: string; message?: string };
+      throw new OverlayError(
+        err.code === 'EBUSY' ? 'EBUSY' : 'ETUN',
+        `cannot listen on UDP port ${this.settings.listenPort}: ${err.message ?? e}`,
+        {
+          hint: 'another program (or node) uses it; pick another with overlay init --listen, or stop it',
+          cause: e,
+        },
+      );
+    }
+    this.channel = new SealedChannel({ privateKey: wg.privateKey, publicKey: wg.publicKey });
+    this.gossip = new Gossip({ self: encodeKey(wg.publicKey), store: this.roster });
+    this.responder = new JoinResponder({
+      publicKey: wg.publicKey,
+      isKnownInvite: (id) => this.invites.list(Date.now()).some((i) => i.id === id),
+      redeem: (id, secret, joiner, now) => redeemInvite(this, id, secret, joiner, now),
+    });
+  }
+
+  static start(options: NodeOptions): OverlayNode {
+    const state = NodeState.open(options.stateDir);
+    if (!state) {
+      throw new OverlayError('EUSAGE', 'this node is not in a network yet', {
+        hint: 'create one with overlay init, or join one with overlay join CODE',
+      });
+    }
+    const node = new OverlayNode(options, state);
+    node.announceEndpoints();
+    node.rosterChanged([]);
+    node.scheduleGossip(0);
+    node.log(
+      `up: ${node.self().certificate.name} ${node.self().certificate.ipv4} on ${node.tun.name}, UDP ${node.tunnel.port}`,
+    );
+    return node;
+  }
+
+  get interfaceName(): string {
+    return this.tun.name;
+  }
+
+  log(line: string): void {
+    this.options.log(line);
+  }
+
+  /** This node's own membership; throws if its certificate is gone (expired, revoked). */
+  self(now = Date.now()): Member {
+    const self = this.roster.memberByWireguardKey(this.identity.keys.wireguard.publicKey, now);
+    if (!self) {
+      throw new OverlayError('EUSAGE', "this node's certificate is expired or revoked", {
+        hint: 'ask an admin of the network for a new invite and join again',
+      });
+    }
+    return self;
+  }
+
+  stop(): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    if (this.gossipTimer) clearTimeout(this.gossipTimer);
+    if (this.saveTimer) clearTimeout(this.saveTimer);
+    this.save();
+    this.tunnel.close();
+    this.tun.close();
+    this.log('stopped');
+  }
+
+  /** A record this node made (a certificate it issued, a revocation, its endpoints): keep and spread it. */
+  publish(record: GossipRecord): void {
+    const { send, result } = this.gossip.publish(record, Date.now());
+    this.sendGossip(send);
+    if (result !== 'invalid') this.rosterChanged([record]);
+  }
+
+  saveInvites(): void {
+    this.state.saveInvites(this.invites);
+  }
+
+  /** Sends one sealed message to a member (by WireGuard key) at its best known address. */
+  sendSealed(publicKey: Uint8Array, message: InnerMessage, to?: Endpoint): void {
+    const target = to ?? this.addressOf(encodeKey(publicKey));
+    if (!target) return;
+    this.tunnel.sendOverlayMessage(this.channel.seal(publicKey, message, Date.now()), target);
+  }
+
+  private addressOf(key: string): Endpoint | undefined {
+    const known = this.peers.get(key);
+    const status = known ? this.tunnel.peerStatus(known.publicKey) : undefined;
+    const fromTunnel = status?.endpoint ? parseTunnelEndpoint(status.endpoint) : undefined;
+    return (
+      fromTunnel ??
+      this.observed.get(key) ??
+      (known?.endpoint ? parseTunnelEndpoint(known.endpoint) : undefined)
+    );
+  }
+
+  private announceEndpoints(): void {
+    const self = this.self();
+    const network = this.settings.network;
+    const found = localEndpoints(this.tunnel.port, {
+      exclude: (a) => ipv4InSubnet(a, network.ipv4Subnet) || ipv6InSubnet(a, network.ipv6Subnet),
+    }).map(formatEndpoint);
+    const endpoints = [...new Set([...this.settings.announce, ...found])].slice(0, 8);
+    this.endpoints = endpoints;
+    if (endpoints.join() === self.endpoints.join()) return;
+    this.publish(publishEndpoints(this.roster, endpoints, this.identity.keys.signing.secretKey, Date.now()));
+  }
+
+  private onOverlayMessage(data: Uint8Array, from: Endpoint): void {
+    if (this.stopped) return;
+    const now = Date.now();
+    const kind = classifyDatagram(data);
+    if (kind === 'joinQuery') {
+      const answer = this.responder.answerQuery(data);
+      if (answer.ok) this.tunnel.sendOverlayMessage(answer.reply, from);
+      return;
+    }
+    if (kind !== 'sealed') return;
+    const opened = this.channel.open(data, now);
+    if (!opened.ok) return;
+    const sender = opened.senderPublicKey;
+    const key = encodeKey(sender);
+    const msg = opened.message;
+    if (msg.kind === 'joinRequest') {
+      const reply = this.responder.answerRequest(sender, msg, formatEndpoint(from), now);
+      this.sendSealed(sender, reply, from);
+      return;
+    }
+    if (msg.kind !== 'gossip') return;
+    // Gossip only among members: a stranger's records are not even looked at.
+    if (!this.roster.memberByWireguardKey(sender, now)) return;
+    this.lastHeard.set(key, now);
+    this.observed.set(key, from);
+    const result = this.gossip.receive(key, msg.body, now);
+    this.sendGossip(result.send);
+    if (result.accepted.length > 0) this.rosterChanged(result.accepted);
+  }
+
+  private sendGossip(sends: { to: string; message: Uint8Array }[]): void {
+    for (const { to, message } of sends) {
+      this.sendSealed(new Uint8Array(Buffer.from(to, 'base64')), { kind: 'gossip', body: message });
+    }
+  }
+
+  private scheduleGossip(delayMs: number): void {
+    if (this.stopped) return;
+    this.gossipTimer = setTimeout(() => {
+      const now = Date.now();
+      const reachable = [...this.peers.values()]
+        .filter((p) => p.member.certificate.kind === 'member')
+        .map((p) => encodeKey(p.publicKey))
+        .filter((k) => this.addressOf(k) !== undefined);
+      const { send, nextWakeAt } = this.gossip.tick(now, reachable);
+      this.sendGossip(send);
+      this.scheduleGossip(Math.max(50, nextWakeAt - Date.now()));
+    }, delayMs);
+  }
+
+  /** New records: bring the tunnel's peers in line, and save the roster soon. */
+  private rosterChanged(records: GossipRecord[]): void {
+    const now = Date.now();
+    let self: Member;
+    try {
+      self = this.self(now);
+    } catch {
+      if (this.peers.size > 0) this.log('this node was removed from the network: dropping all peers');
+      syncPeers(this.tunnel, new Map(), this.peers);
+      this.scheduleSave();
+      return;
+    }
+    const changes = syncPeers(this.tunnel, desiredPeers(this.roster, self, now), this.peers);
+    for (const name of changes.added) this.log(`peer added: ${name}`);
+    for (const name of changes.removed) this.log(`peer removed: ${name}`);
+    if (records.length > 0) this.scheduleSave();
+  }
+
+  private scheduleSave(): void {
+    if (this.saveTimer) return;
+    this.saveTimer = setTimeout(() => {
+      this.saveTimer = undefined;
+      this.save();
+    }, SAVE_DELAY_MS);
+  }
+
+  private save(): void {
+    try {
+      this.state.saveRoster(this.roster);
+    } catch (e) {
+      this.log(`could not save the roster: ${e instanceof Error ? e.message : e}`);
+    }
+  }
+}
+
+function parseTunnelEndpoint(text: string): Endpoint | undefined {
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([\d.]+)):(\d+)$/.exec(text);
+  return m ? { address: (m[1] ?? m[2])!, port: Number(m[3]) } : undefined;
+}
+
+/** The overlay interface: kernel-named ovlN, MTU, up, this member's addresses. */
+function openInterface(self: Member, ipv4Prefix: number): Tun {
+  let tun: Tun;
+  try {
+    tun = new Tun({ name: 'ovl%d' });
+  } catch (e) {
+    const err = e as { code?: string; message?: string };
+    if (err.code === 'EPERM') {
+      throw new OverlayError('EPERM', 'creating the overlay interface needs root (or CAP_NET_ADMIN)', {
+        hint: 'run with sudo',
+        cause: e,
+      });
+    }
+    if (err.code === 'ENOTUN') {
+      throw new OverlayError('ENOTUN', 'this system has no /dev/net/tun', {
+        hint: 'load the tun module (modprobe tun), or give the container the device',
+        cause: e,
+      });
+    }
+    throw new OverlayError('ETUN', `cannot create the overlay interface: ${err.message}`, { cause: e });
+  }
+  try {
+    tun.setMtu(MTU);
+    tun.up();
+    // The subnet's prefix gives the kernel an on-link route for the whole overlay through ovlN.
+    tun.addAddress(`${self.certificate.ipv4}/${ipv4Prefix}`);
+    tun.addAddress(`${self.certificate.ipv6}/64`);
+  } catch (e) {
+    tun.close();
+    throw new OverlayError('ETUN', `cannot configure ${tun.name}: ${(e as Error).message}`, { cause: e });
+  }
+  return tun;
+}

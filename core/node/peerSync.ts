@@ -1,0 +1,107 @@
+/**
+ * Which WireGuard peers the node's tunnel should have, from the roster: every valid member but
+ * this node, each routed to its own addresses plus those of the plain WireGuard devices it hosts;
+ * the devices this node hosts are peers too, marked for forwarding. A node completes handshakes
+ * only with these peers, so a member that is revoked or expires is cut off by the next sync.
+ */
+import { encodeKey } from '../identity/keys.js';
+import type { Member, Roster } from '../membership/roster.js';
+import { parseEndpoint } from '../tunnel/endpointText.js';
+import type { Tunnel } from '../tunnel/tunnel.js';
+
+export interface DesiredPeer {
+  member: Member;
+  publicKey: Uint8Array;
+  allowedIps: string[];
+  endpoint: string | undefined;
+  forward: boolean;
+}
+
+function hostAddresses(m: Member): string[] {
+  return [`${m.certificate.ipv4}/32`, `${m.certificate.ipv6}/128`];
+}
+
+export function desiredPeers(roster: Roster, self: Member, now: number): Map<string, DesiredPeer> {
+  const members = roster.members(now);
+  const selfSigning = self.certificate.signingKey ? encodeKey(self.certificate.signingKey) : '';
+  const hostedBy = new Map<string, Member[]>();
+  for (const m of members) {
+    if (m.certificate.kind !== 'wireguard' || !m.certificate.via) continue;
+    const via = encodeKey(m.certificate.via);
+    hostedBy.set(via, [...(hostedBy.get(via) ?? []), m]);
+  }
+  const out = new Map<string, DesiredPeer>();
+  for (const m of members) {
+    if (m.subject === self.subject) continue;
+    const key = encodeKey(m.certificate.wireguardKey);
+    if (m.certificate.kind === 'wireguard') {
+      // Reached through its host: only the host has it as a peer.
+      if (m.certificate.via && encodeKey(m.certificate.via) === selfSigning) {
+        out.set(key, {
+          member: m,
+          publicKey: m.certificate.wireguardKey,
+          allowedIps: hostAddresses(m),
+          endpoint: undefined,
+          forward: true,
+        });
+      }
+      continue;
+    }
+    const hosted = m.certificate.signingKey ? (hostedBy.get(encodeKey(m.certificate.signingKey)) ?? []) : [];
+    out.set(key, {
+      member: m,
+      publicKey: m.certificate.wireguardKey,
+      allowedIps: [...hostAddresses(m), ...hosted.flatMap(hostAddresses)],
+      endpoint: m.endpoints[0],
+      forward: false,
+    });
+  }
+  return out;
+}
+
+/** What a sync did, for the log. */
+export interface SyncResult {
+  added: string[];
+  removed: string[];
+  moved: string[];
+}
+
+/**
+ * Brings the tunnel's peers in line with `desired`. `current` is the node's own record of what it
+ * configured (name and settings by key), updated in place.
+ */
+export function syncPeers(
+  tunnel: Tunnel,
+  desired: Map<string, DesiredPeer>,
+  current: Map<string, DesiredPeer>,
+): SyncResult {
+  const result: SyncResult = { added: [], removed: [], moved: [] };
+  for (const [key, had] of current) {
+    const want = desired.get(key);
+    if (!want || want.allowedIps.join() !== had.allowedIps.join() || want.forward !== had.forward) {
+      tunnel.removePeer(had.publicKey);
+      current.delete(key);
+      if (!want) result.removed.push(had.member.certificate.name);
+    }
+  }
+  for (const [key, want] of desired) {
+    const had = current.get(key);
+    const endpoint = want.endpoint ? parseEndpoint(want.endpoint) : undefined;
+    if (!had) {
+      tunnel.addPeer({
+        publicKey: want.publicKey,
+        allowedIps: want.allowedIps,
+        endpoint,
+        forward: want.forward,
+      });
+      current.set(key, want);
+      result.added.push(want.member.certificate.name);
+    } else if (want.endpoint !== had.endpoint && endpoint) {
+      // New endpoints from gossip; a peer that roams is followed by the data path on its own.
+      tunnel.setPeerEndpoint(want.publicKey, endpoint);
+      current.set(key, want);
+      result.moved.push(want.member.certificate.name);
+    }
+  }
+  return result;
+}

@@ -1,0 +1,101 @@
+/**
+ * `overlay status --json`: this node and every other member as this node sees them. The shape
+ * is an interface for scripts (issue 4 fixes its fields); add fields, never rename them.
+ */
+import { encodeKey } from '../identity/keys.js';
+import type { Member } from '../membership/roster.js';
+import type { OverlayNode } from './node.js';
+
+export interface PeerStatus {
+  name: string;
+  addresses: string[];
+  publicKey: string;
+  online: boolean;
+  path: 'direct' | 'relay' | null;
+  via: string | null;
+  endpoint: string | null;
+  rttMs: number | null;
+  lastHandshake: string | null;
+  rxBytes: number;
+  txBytes: number;
+  kind: 'member' | 'wireguard';
+  admin: boolean;
+}
+
+export interface NodeStatus {
+  self: {
+    name: string;
+    addresses: string[];
+    publicKey: string;
+    endpoints: string[];
+    interface: string;
+    listenPort: number;
+    admin: boolean;
+    uptimeS: number;
+  };
+  peers: PeerStatus[];
+}
+
+/** A session this recent, or gossip heard this recently, counts as online (whitepaper §6: 180 s). */
+const SESSION_FRESH_MS = 180_000;
+const GOSSIP_FRESH_MS = 30_000;
+
+export function nodeStatus(node: OverlayNode): NodeStatus {
+  const now = Date.now();
+  const self = node.self(now);
+  const members = node.roster.members(now);
+  const nameBySigningKey = new Map(
+    members
+      .filter((m) => m.certificate.signingKey)
+      .map((m) => [encodeKey(m.certificate.signingKey!), m.certificate.name]),
+  );
+  return {
+    self: {
+      name: self.certificate.name,
+      addresses: [self.certificate.ipv4, self.certificate.ipv6],
+      publicKey: encodeKey(node.identity.keys.wireguard.publicKey),
+      endpoints: node.endpoints,
+      interface: node.interfaceName,
+      listenPort: node.tunnel.port,
+      admin: self.certificate.admin,
+      uptimeS: Math.round((now - node.startedAt) / 1000),
+    },
+    peers: members
+      .filter((m) => m.subject !== self.subject)
+      .map((m) => peerStatus(node, m, nameBySigningKey, now)),
+  };
+}
+
+function peerStatus(node: OverlayNode, m: Member, names: Map<string, string>, now: number): PeerStatus {
+  const c = m.certificate;
+  const key = encodeKey(c.wireguardKey);
+  const t = node.tunnel.peerStatus(c.wireguardKey);
+  const heard = node.lastHeard.get(key);
+  const sessionFresh =
+    t?.lastHandshakeAgeMs !== null &&
+    t?.lastHandshakeAgeMs !== undefined &&
+    t.lastHandshakeAgeMs < SESSION_FRESH_MS;
+  const gossipFresh = heard !== undefined && now - heard < GOSSIP_FRESH_MS;
+  // A device hosted by another member is reached through that member, never directly.
+  const hostName = c.kind === 'wireguard' && c.via ? (names.get(encodeKey(c.via)) ?? null) : null;
+  const hostedElsewhere = hostName !== null && hostName !== node.self(now).certificate.name;
+  const online = hostedElsewhere ? false : sessionFresh || gossipFresh;
+  return {
+    name: c.name,
+    addresses: [c.ipv4, c.ipv6],
+    publicKey: key,
+    online,
+    path: hostedElsewhere ? 'relay' : online ? 'direct' : null,
+    via: hostedElsewhere ? hostName : null,
+    endpoint: t?.endpoint ?? null,
+    rttMs: t?.rttMs === null || t?.rttMs === undefined ? null : Math.round(t.rttMs * 100) / 100,
+    lastHandshake:
+      t?.lastHandshakeAgeMs === null || t?.lastHandshakeAgeMs === undefined
+        ? null
+        : new Date(now - t.lastHandshakeAgeMs).toISOString(),
+    rxBytes: t?.rxBytes ?? 0,
+    txBytes: t?.txBytes ?? 0,
+    kind: c.kind,
+    admin: c.admin,
+  };
+}
