@@ -1,25 +1,13 @@
-import os from 'node:os';
 import { OverlayError } from '../../core/errors.js';
 import { IdentityStore } from '../../core/identity/identityStore.js';
 import { formatSubnet } from '../../core/membership/addressing.js';
 import { createNetwork } from '../../core/membership/issue.js';
+import { defaultMemberName } from '../../core/node/defaultName.js';
 import { parseEndpointFlag, parsePort } from '../../core/node/flags.js';
 import { DEFAULT_LISTEN_PORT, NodeState } from '../../core/node/nodeState.js';
 import { resolveStateDir } from '../../core/store/stateDir.js';
 import { secureRandom } from '../../core/wireguard/primitives.js';
 import { type Command, flagBool, flagString } from '../command.js';
-
-/** A hostname made into a member name: lowercase letters, digits and single dashes. */
-function defaultName(): string {
-  const cleaned = os
-    .hostname()
-    .toLowerCase()
-    .split('.')[0]!
-    .replace(/[^a-z0-9]+/g, '-')
-    .replace(/^-+|-+$/g, '')
-    .slice(0, 63);
-  return cleaned || 'node';
-}
 
 export const init: Command = {
   name: 'init',
@@ -53,7 +41,7 @@ export const init: Command = {
     const stateDir = resolveStateDir(flagString(ctx, 'state-dir'), ctx.env);
     const identityStore = IdentityStore.openOrCreate(stateDir);
     const identity = identityStore.load();
-    const name = flagString(ctx, 'name') ?? identity.name ?? defaultName();
+    const name = flagString(ctx, 'name') ?? identity.name ?? defaultMemberName();
     const listenPort = parsePort(flagString(ctx, 'listen'), DEFAULT_LISTEN_PORT);
     const announce = ((ctx.flags['endpoint'] as string[] | undefined) ?? []).map(parseEndpointFlag);
     if (NodeState.open(stateDir)) {

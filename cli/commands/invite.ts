@@ -1,0 +1,109 @@
+import { OverlayError } from '../../core/errors.js';
+import type { InviteSummary } from '../../core/membership/inviteBook.js';
+import type { CreatedInviteCode, WireguardDevice } from '../../core/node/admin.js';
+import { type Command, type CommandContext, flagBool, flagString } from '../command.js';
+import { parseDuration } from '../duration.js';
+import { callNode } from '../nodeClient.js';
+import { isTty, qrText } from '../terminal.js';
+
+function parseUses(text: string | undefined): number {
+  if (text === undefined) return 1;
+  if (!/^\d+$/.test(text) || Number(text) < 1) {
+    throw new OverlayError('EUSAGE', `--uses ${JSON.stringify(text)} is not a whole number of uses`, {
+      hint: 'e.g. --uses 1 (the default) or --uses 10',
+    });
+  }
+  return Number(text);
+}
+
+async function create(ctx: CommandContext): Promise<void> {
+  const device = flagString(ctx, 'wireguard');
+  if (device !== undefined) {
+    const d = await callNode<WireguardDevice>(ctx, 'invite.wireguard', { name: device });
+    if (flagBool(ctx, 'json')) {
+      ctx.stdout.write(`${JSON.stringify(d)}\n`);
+      return;
+    }
+    // The config holds the device's private key: it is printed once, here, and kept nowhere.
+    ctx.stdout.write(`# wg-quick config for "${d.name}" (${d.address}); keep it secret\n${d.config}`);
+    if (isTty(ctx.stdout)) ctx.stdout.write(`\n${qrText(d.config)}\n`);
+    return;
+  }
+  const expires = flagString(ctx, 'expires');
+  const invite = await callNode<CreatedInviteCode>(ctx, 'invite.create', {
+    expiresInMs: expires === undefined ? 24 * 3_600_000 : parseDuration(expires, '--expires'),
+    uses: parseUses(flagString(ctx, 'uses')),
+    label: flagString(ctx, 'name') ?? null,
+  });
+  if (flagBool(ctx, 'json')) {
+    ctx.stdout.write(`${JSON.stringify({ code: invite.code, expires: invite.expires, id: invite.id })}\n`);
+    return;
+  }
+  if (!isTty(ctx.stdout)) {
+    ctx.stdout.write(`${invite.code}\n`);
+    return;
+  }
+  ctx.stdout.write(
+    [
+      invite.code,
+      '',
+      qrText(invite.code),
+      `Valid until ${invite.expires} for ${invite.uses} join${invite.uses === 1 ? '' : 's'} (id ${invite.id}).`,
+      `The joiner runs: overlay join ${invite.code}`,
+      '',
+    ].join('\n'),
+  );
+}
+
+async function list(ctx: CommandContext): Promise<void> {
+  const invites = await callNode<InviteSummary[]>(ctx, 'invite.list');
+  if (flagBool(ctx, 'json')) {
+    ctx.stdout.write(`${JSON.stringify(invites)}\n`);
+    return;
+  }
+  if (invites.length === 0) {
+    ctx.stdout.write('no invites\n');
+    return;
+  }
+  for (const i of invites) {
+    ctx.stdout.write(
+      `${i.id}  ${i.state.padEnd(7)}  ${i.usesLeft}/${i.uses} left  until ${new Date(i.expiresAt).toISOString()}${i.label ? `  ${i.label}` : ''}\n`,
+    );
+  }
+}
+
+export const invite: Command = {
+  name: 'invite',
+  summary: 'make a code that lets someone join (admins); also: invite list, invite revoke ID',
+  usage: '[--expires 24h] [--uses 1] [--name LABEL] [--wireguard NAME] | list | revoke ID',
+  flags: {
+    expires: {
+      type: 'string',
+      arg: 'DURATION',
+      description: 'how long the code works, e.g. 30m, 24h, 7d (default 24h)',
+    },
+    uses: { type: 'string', arg: 'N', description: 'how many joins it allows (default 1)' },
+    name: { type: 'string', arg: 'LABEL', description: 'a label to recognise the invite by in invite list' },
+    wireguard: {
+      type: 'string',
+      arg: 'NAME',
+      description: 'instead: add a plain WireGuard device and print its wg-quick config',
+    },
+  },
+  positionals: { min: 0, max: 2 },
+  async run(ctx) {
+    const [sub, arg] = ctx.args;
+    if (sub === undefined) return create(ctx);
+    if (sub === 'list' && arg === undefined) return list(ctx);
+    if (sub === 'revoke' && arg !== undefined) {
+      await callNode(ctx, 'invite.revoke', { id: arg });
+      ctx.stdout.write(
+        flagBool(ctx, 'json') ? `${JSON.stringify({ id: arg, revoked: true })}\n` : `invite ${arg} revoked\n`,
+      );
+      return;
+    }
+    throw new OverlayError('EUSAGE', `invite: unknown use "${ctx.args.join(' ')}"`, {
+      hint: 'overlay invite, overlay invite list, or overlay invite revoke ID',
+    });
+  },
+};

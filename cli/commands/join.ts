@@ -1,0 +1,52 @@
+import { defaultMemberName } from '../../core/node/defaultName.js';
+import { parsePort } from '../../core/node/flags.js';
+import { join as joinNetwork } from '../../core/node/join.js';
+import { DEFAULT_LISTEN_PORT } from '../../core/node/nodeState.js';
+import { type Command, flagBool, flagString } from '../command.js';
+import { stateDirOf } from '../nodeClient.js';
+import { ProgressLine } from '../terminal.js';
+
+export const join: Command = {
+  name: 'join',
+  summary: 'become a member of a network with an invite code',
+  usage: 'CODE [--name NAME] [--listen PORT]',
+  flags: {
+    name: {
+      type: 'string',
+      arg: 'NAME',
+      description: "this node's name in the network (default: the hostname)",
+    },
+    listen: {
+      type: 'string',
+      arg: 'PORT',
+      description: `UDP port this node will listen on (default ${DEFAULT_LISTEN_PORT})`,
+    },
+  },
+  positionals: { min: 1, max: 1 },
+  async run(ctx) {
+    const progress = new ProgressLine(ctx.stderr);
+    let joined: Awaited<ReturnType<typeof joinNetwork>>;
+    try {
+      joined = await joinNetwork({
+        stateDir: stateDirOf(ctx),
+        code: ctx.args[0]!,
+        name: flagString(ctx, 'name') ?? defaultMemberName(),
+        listenPort: parsePort(flagString(ctx, 'listen'), DEFAULT_LISTEN_PORT),
+        onEvent: (e) => {
+          if (e.kind === 'progress')
+            progress.update(`contacting the inviter (attempt ${e.attempt} of ${e.of})...`);
+          if (e.kind === 'inviterFound') progress.update(`inviter found at ${e.endpoint}; asking to join...`);
+        },
+      });
+    } finally {
+      progress.done();
+    }
+    if (flagBool(ctx, 'json')) {
+      ctx.stdout.write(`${JSON.stringify(joined)}\n`);
+      return;
+    }
+    ctx.stdout.write(
+      `Joined as "${joined.name}", ${joined.ipv4} and ${joined.ipv6} (invited by ${joined.inviter}).\nNext: sudo overlay up\n`,
+    );
+  },
+};

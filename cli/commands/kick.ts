@@ -1,0 +1,19 @@
+import { type Command, flagBool } from '../command.js';
+import { callNode } from '../nodeClient.js';
+
+export const kick: Command = {
+  name: 'kick',
+  summary: 'remove a member from the network for good (admins)',
+  usage: 'NAME',
+  flags: {},
+  positionals: { min: 1, max: 1 },
+  async run(ctx) {
+    const name = ctx.args[0]!;
+    await callNode(ctx, 'kick', { name });
+    if (flagBool(ctx, 'json')) {
+      ctx.stdout.write(`${JSON.stringify({ kicked: name })}\n`);
+      return;
+    }
+    ctx.stdout.write(`${name} is revoked; every member drops it within seconds\n`);
+  },
+};

@@ -1,0 +1,70 @@
+import type { NodeStatus, PeerStatus } from '../../core/node/status.js';
+import { type Command, flagBool } from '../command.js';
+import { callNode } from '../nodeClient.js';
+
+function ago(iso: string | null): string {
+  if (!iso) return '-';
+  const s = Math.max(0, Math.round((Date.now() - Date.parse(iso)) / 1000));
+  return s < 60 ? `${s}s ago` : s < 3600 ? `${Math.floor(s / 60)}m ago` : `${Math.floor(s / 3600)}h ago`;
+}
+
+function bytes(n: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let i = 0;
+  let v = n;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return `${i === 0 ? v : v.toFixed(1)} ${units[i]}`;
+}
+
+function path(p: PeerStatus): string {
+  if (!p.path) return '-';
+  return p.path === 'relay' ? `relay via ${p.via}` : 'direct';
+}
+
+/** A plain table: columns as wide as their widest cell. */
+function table(rows: string[][]): string {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  return rows
+    .map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  '))
+    .join('\n');
+}
+
+export function renderStatus(s: NodeStatus): string {
+  const header = [
+    `${s.self.name}  ${s.self.addresses.join('  ')}  on ${s.self.interface}, UDP ${s.self.listenPort}${s.self.admin ? '  (admin)' : ''}`,
+    `endpoints: ${s.self.endpoints.join(', ') || '-'}`,
+    `key: ${s.self.publicKey}`,
+    '',
+  ];
+  if (s.peers.length === 0) return `${header.join('\n')}no other members yet: overlay invite makes a code\n`;
+  const rows = [['NAME', 'ADDRESS', 'ONLINE', 'PATH', 'ENDPOINT', 'RTT', 'HANDSHAKE', 'RX', 'TX']];
+  for (const p of s.peers) {
+    rows.push([
+      p.name,
+      p.addresses[0] ?? '-',
+      p.online ? 'yes' : 'no',
+      path(p),
+      p.endpoint ?? '-',
+      p.rttMs === null ? '-' : `${p.rttMs.toFixed(1)} ms`,
+      ago(p.lastHandshake),
+      bytes(p.rxBytes),
+      bytes(p.txBytes),
+    ]);
+  }
+  return `${header.join('\n')}${table(rows)}\n`;
+}
+
+export const status: Command = {
+  name: 'status',
+  summary: 'show this node and every member: online, path, endpoint, RTT, traffic',
+  usage: '[--json]',
+  flags: {},
+  positionals: { min: 0, max: 0 },
+  async run(ctx) {
+    const s = await callNode<NodeStatus>(ctx, 'status');
+    ctx.stdout.write(flagBool(ctx, 'json') ? `${JSON.stringify(s)}\n` : renderStatus(s));
+  },
+};

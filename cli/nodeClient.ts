@@ -1,0 +1,25 @@
+import { ControlClient, controlSocketPath } from '../core/control/index.js';
+import { resolveStateDir } from '../core/store/stateDir.js';
+import { type CommandContext, flagString } from './command.js';
+
+/** The state directory a command works on: --state-dir, else $OVERLAY_HOME, else the default. */
+export function stateDirOf(ctx: CommandContext): string {
+  return resolveStateDir(flagString(ctx, 'state-dir'), ctx.env);
+}
+
+/**
+ * Calls a method of the running node. When none runs, the client's error says so and how to
+ * start it (exit code 5).
+ */
+export async function callNode<T>(
+  ctx: CommandContext,
+  method: string,
+  params: Record<string, unknown> = {},
+): Promise<T> {
+  const client = await ControlClient.connect(controlSocketPath(stateDirOf(ctx)), { timeoutMs: 5000 });
+  try {
+    return await client.call<T>(method, params);
+  } finally {
+    client.close();
+  }
+}

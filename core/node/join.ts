@@ -1,0 +1,141 @@
+/**
+ * `overlay join CODE`, the joiner's side: run the join protocol (core/overlayWire's JoinAttempt)
+ * over a UDP socket of its own — no interface, no root — and, only when the inviter accepts, write
+ * the new member's state. Any failure leaves the state directory exactly as it was.
+ */
+import dgram from 'node:dgram';
+import { OverlayError } from '../errors.js';
+import { IdentityStore } from '../identity/identityStore.js';
+import { encodeKey } from '../identity/keys.js';
+import { inviteId, parseInviteCode } from '../membership/inviteCode.js';
+import { Roster } from '../membership/roster.js';
+import { JoinAttempt, type JoinEvent, type JoinRejectReason, type JoinResult } from '../overlayWire/index.js';
+import { parseEndpoint } from '../tunnel/endpointText.js';
+import { decodeJoinAccept } from './joinAccept.js';
+import { NodeState } from './nodeState.js';
+
+export interface JoinOptions {
+  stateDir: string;
+  code: string;
+  name: string;
+  listenPort: number;
+  onEvent?: (e: JoinEvent) => void;
+  retryDelaysMs?: readonly number[];
+}
+
+export interface Joined {
+  name: string;
+  ipv4: string;
+  ipv6: string;
+  inviter: string;
+}
+
+const REJECTIONS: Record<JoinRejectReason, string> = {
+  used: 'this invite code has been used already',
+  expired: 'this invite code has expired',
+  revoked: 'this invite code was revoked',
+  unknown: 'the inviter does not know this invite code',
+  'name-taken': 'another member already has this name',
+  'bad-secret': 'the inviter does not accept this code (is it from another network?)',
+  other: 'the inviter could not admit this node',
+};
+
+export async function join(options: JoinOptions): Promise<Joined> {
+  // The code is checked before anything else, so a typo costs no packet and no file.
+  const invite = parseInviteCode(options.code);
+  if (NodeState.open(options.stateDir)) {
+    throw new OverlayError('EUSAGE', `this node already belongs to a network (${options.stateDir})`, {
+      hint: 'use another --state-dir to join a second network',
+    });
+  }
+  const prepared = IdentityStore.openOrPrepare(options.stateDir);
+  const keys = prepared.identity.keys;
+  const attempt = new JoinAttempt({
+    invite: {
+      inviteId: inviteId(invite.secret),
+      secret: invite.secret,
+      inviterKeyHash: invite.inviterKeyHash,
+      endpoints: invite.endpoints,
+    },
+    keys: { wireguard: keys.wireguard, signing: { publicKey: keys.signing.publicKey } },
+    name: options.name,
+    listenPort: options.listenPort,
+    ...(options.retryDelaysMs ? { retryDelaysMs: options.retryDelaysMs } : {}),
+  });
+  const result = await runAttempt(
+    attempt,
+    invite.endpoints.some((e) => e.startsWith('[')),
+    options.onEvent,
+  );
+  if (!result.ok) {
+    if (result.reason === 'unreachable') {
+      throw new OverlayError('EJOIN', `no answer from the inviter at ${invite.endpoints.join(', ')}`, {
+        hint: "is the inviter's node up (overlay up), and can this machine reach its UDP port?",
+      });
+    }
+    throw new OverlayError('EJOIN', REJECTIONS[result.rejectReason], {
+      hint: result.rejectReason === 'name-taken' ? 'choose another with --name' : 'ask for a new invite code',
+    });
+  }
+  const accepted = decodeJoinAccept(result.accept);
+  if (!accepted.ok) throw new OverlayError('EJOIN', `the inviter's answer is malformed (${accepted.reason})`);
+  const roster = new Roster(accepted.value.network);
+  const now = Date.now();
+  for (const record of accepted.value.records) roster.offer(record, now);
+  const self = roster.memberByWireguardKey(keys.wireguard.publicKey, now);
+  if (!self) throw new OverlayError('EJOIN', "the inviter's answer holds no valid certificate for this node");
+  const store = prepared.persist();
+  NodeState.create(
+    options.stateDir,
+    { network: accepted.value.network, networkSecretKey: null, listenPort: options.listenPort, announce: [] },
+    roster,
+  );
+  store.setName(self.certificate.name);
+  const inviter = roster.memberByWireguardKey(result.inviterPublicKey, now);
+  return {
+    name: self.certificate.name,
+    ipv4: self.certificate.ipv4,
+    ipv6: self.certificate.ipv6,
+    inviter: inviter?.certificate.name ?? encodeKey(result.inviterPublicKey),
+  };
+}
+
+/** Drives the state machine with a real socket and clock until it gives a result. */
+function runAttempt(
+  attempt: JoinAttempt,
+  ipv6: boolean,
+  onEvent: ((e: JoinEvent) => void) | undefined,
+): Promise<JoinResult> {
+  const socket = dgram.createSocket({ type: ipv6 ? 'udp6' : 'udp4', ipv6Only: false });
+  return new Promise((resolve, reject) => {
+    let timer: NodeJS.Timeout | undefined;
+    const finish = (r: JoinResult) => {
+      if (timer) clearTimeout(timer);
+      socket.close();
+      resolve(r);
+    };
+    const apply = (step: ReturnType<JoinAttempt['tick']>) => {
+      for (const e of step.events) onEvent?.(e);
+      for (const { to, bytes } of step.send) {
+        const ep = parseEndpoint(to);
+        if (ep) socket.send(bytes, ep.port, ep.address);
+      }
+      if (step.result) return finish(step.result);
+      if (timer) clearTimeout(timer);
+      if (step.nextWakeAt !== null) {
+        timer = setTimeout(() => apply(attempt.tick(Date.now())), Math.max(0, step.nextWakeAt - Date.now()));
+      }
+    };
+    socket.on('message', (msg, rinfo) => {
+      const from =
+        rinfo.family === 'IPv6' ? `[${rinfo.address}]:${rinfo.port}` : `${rinfo.address}:${rinfo.port}`;
+      apply(attempt.receive(new Uint8Array(msg), from.replace(/^\[::ffff:([\d.]+)\]/, '$1'), Date.now()));
+    });
+    socket.on('error', (e) => {
+      if (timer) clearTimeout(timer);
+      socket.close();
+      reject(new OverlayError('EJOIN', `cannot use a UDP socket: ${e.message}`, { cause: e }));
+    });
+    socket.bind(0, () => apply(attempt.start(Date.now())));
+  });
+}
