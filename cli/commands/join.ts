@@ -6,6 +6,15 @@ import { type Command, flagBool, flagString } from '../command.js';
 import { stateDirOf } from '../nodeClient.js';
 import { ProgressLine } from '../terminal.js';
 
+/**
+ * Tests only: "200,200,200" replaces the retry schedule (6 tries over 15 s), so a test of an
+ * unreachable inviter takes a second, not fifteen.
+ */
+function testRetries(value: string | undefined): { retryDelaysMs?: number[] } {
+  if (!value || !/^\d+(,\d+)*$/.test(value)) return {};
+  return { retryDelaysMs: value.split(',').map(Number) };
+}
+
 export const join: Command = {
   name: 'join',
   summary: 'become a member of a network with an invite code',
@@ -32,6 +41,7 @@ export const join: Command = {
         code: ctx.args[0]!,
         name: flagString(ctx, 'name') ?? defaultMemberName(),
         listenPort: parsePort(flagString(ctx, 'listen'), DEFAULT_LISTEN_PORT),
+        ...testRetries(ctx.env['OVERLAY_TEST_JOIN_RETRY_MS']),
         onEvent: (e) => {
           if (e.kind === 'progress')
             progress.update(`contacting the inviter (attempt ${e.attempt} of ${e.of})...`);

@@ -78,10 +78,14 @@ export function syncPeers(
   const result: SyncResult = { added: [], removed: [], moved: [] };
   for (const [key, had] of current) {
     const want = desired.get(key);
-    if (!want || want.allowedIps.join() !== had.allowedIps.join() || want.forward !== had.forward) {
+    if (!want) {
       tunnel.removePeer(had.publicKey);
       current.delete(key);
-      if (!want) result.removed.push(had.member.certificate.name);
+      result.removed.push(had.member.certificate.name);
+    } else if (want.allowedIps.join() !== had.allowedIps.join() || want.forward !== had.forward) {
+      // A device joined or left behind this member: new routes, same sessions.
+      tunnel.setPeerRoutes(want.publicKey, want.allowedIps, want.forward);
+      current.set(key, { ...had, allowedIps: want.allowedIps, forward: want.forward });
     }
   }
   for (const [key, want] of desired) {

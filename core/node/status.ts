@@ -34,6 +34,8 @@ export interface NodeStatus {
     uptimeS: number;
   };
   peers: PeerStatus[];
+  /** The data path's traffic and drop counters, and handshakes refused from non-members. */
+  counters: Record<string, number>;
 }
 
 /** A session this recent, or gossip heard this recently, counts as online (whitepaper §6: 180 s). */
@@ -63,6 +65,7 @@ export function nodeStatus(node: OverlayNode): NodeStatus {
     peers: members
       .filter((m) => m.subject !== self.subject)
       .map((m) => peerStatus(node, m, nameBySigningKey, now)),
+    counters: { ...node.tunnel.stats() },
   };
 }
 

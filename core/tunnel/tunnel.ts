@@ -91,6 +91,7 @@ export class Tunnel {
   private underLoad = false;
   /** Sessions the data path refused to install; should stay 0. */
   private failedInstalls = 0;
+  private refusedHandshakes = 0;
   private readonly onOverlayMessage: TunnelOptions['onOverlayMessage'];
 
   constructor(options: TunnelOptions) {
@@ -163,6 +164,12 @@ export class Tunnel {
     this.datapath.setEndpoint(entry.id, formatEndpoint(endpoint));
   }
 
+  /** Replaces a peer's routes (allowed IPs) and forwarding, keeping its sessions. */
+  setPeerRoutes(publicKey: Uint8Array, allowedIps: string[], forward: boolean): void {
+    const entry = this.byKey.get(keyToBase64(publicKey));
+    if (entry) this.datapath.setPeer(entry.id, allowedIps, null, { forward });
+  }
+
   hasPeer(publicKey: Uint8Array): boolean {
     return this.byKey.has(keyToBase64(publicKey));
   }
@@ -212,8 +219,12 @@ export class Tunnel {
   }
 
   /** The data path's drop and traffic counters, and sessions it refused. */
-  stats(): DataPathStats & { sessionInstallFailed: number } {
-    return { ...this.datapath.stats(), sessionInstallFailed: this.failedInstalls };
+  stats(): DataPathStats & { sessionInstallFailed: number; handshakesRefused: number } {
+    return {
+      ...this.datapath.stats(),
+      sessionInstallFailed: this.failedInstalls,
+      handshakesRefused: this.refusedHandshakes,
+    };
   }
 
   close(): void {
@@ -239,7 +250,10 @@ export class Tunnel {
             break;
           }
           this.countHandshake(now);
-          merge(out, this.device.receive(e.data, from, now));
+          const result = this.device.receive(e.data, from, now);
+          // A handshake from a key that is not a peer (never was, or revoked) is refused here.
+          if (result.dropped.includes('unknownPeer')) this.refusedHandshakes++;
+          merge(out, result);
           break;
         }
         case 'handshake-needed':

@@ -1,0 +1,77 @@
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import type { ExecutionContext } from 'ava';
+import { type CliResult, runCli } from './cli.js';
+import { Netns } from './netns.js';
+
+/**
+ * Hosts on one LAN segment: a switch namespace with a bridge, and one namespace per host with a
+ * veth into it, addressed 192.0.2.1, .2, ... in order. All are destroyed at the test's end.
+ */
+export function lan(
+  t: ExecutionContext,
+  tag: string,
+  count: number,
+): { hosts: Netns[]; addresses: string[] } {
+  const sw = new Netns(`${tag}sw`);
+  t.teardown(() => sw.destroy());
+  sw.ip('link', 'add', 'br0', 'type', 'bridge');
+  sw.ip('link', 'set', 'br0', 'up');
+  const hosts: Netns[] = [];
+  const addresses: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const host = new Netns(`${tag}h${i}`);
+    t.teardown(() => host.destroy());
+    const id = randomBytes(3).toString('hex');
+    execFileSync('ip', [
+      'link',
+      'add',
+      `e${id}`,
+      'netns',
+      host.name,
+      'type',
+      'veth',
+      'peer',
+      'name',
+      `s${id}`,
+      'netns',
+      sw.name,
+    ]);
+    sw.ip('link', 'set', `s${id}`, 'master', 'br0', 'up');
+    const address = `192.0.2.${i + 1}`;
+    host.ip('addr', 'add', `${address}/24`, 'dev', `e${id}`);
+    host.ip('link', 'set', `e${id}`, 'up');
+    hosts.push(host);
+    addresses.push(address);
+  }
+  return { hosts, addresses };
+}
+
+/** `overlay ...` as a user on one host, with its own state directory. */
+export class OverlayHost {
+  constructor(
+    readonly ns: Netns,
+    readonly stateDir: string,
+  ) {}
+
+  run(args: string[], timeoutMs = 30_000, env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
+    return runCli([...args, '--state-dir', this.stateDir], {
+      prefix: ['ip', 'netns', 'exec', this.ns.name],
+      timeoutMs,
+      env,
+    });
+  }
+
+  /** Runs a command that must succeed and prints JSON; returns it parsed. */
+  async json<T = Record<string, unknown>>(args: string[], timeoutMs?: number): Promise<T> {
+    const r = await this.run([...args, '--json'], timeoutMs);
+    if (r.code !== 0) throw new Error(`overlay ${args.join(' ')} failed (${r.code}): ${r.stderr}`);
+    return JSON.parse(r.stdout) as T;
+  }
+
+  async ok(args: string[], timeoutMs?: number): Promise<CliResult> {
+    const r = await this.run(args, timeoutMs);
+    if (r.code !== 0) throw new Error(`overlay ${args.join(' ')} failed (${r.code}): ${r.stderr}`);
+    return r;
+  }
+}

@@ -1,0 +1,227 @@
+/**
+ * The user's story end to end, as root, on a LAN segment of network namespaces this file makes:
+ * init, invite, join, up; everyone reaches everyone; kick; a plain WireGuard device; restarts.
+ */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import test, { type ExecutionContext } from 'ava';
+import type { NodeStatus } from '../core/node/status.js';
+import { until } from './helpers/jsonLines.js';
+import { lan, OverlayHost } from './helpers/lan.js';
+import { ping } from './helpers/overlayNode.js';
+import { rootTest } from './helpers/root.js';
+import { WireguardGo } from './helpers/wireguardGo.js';
+
+function stateRoot(t: ExecutionContext): string {
+  const dir = mkdtempSync(join(tmpdir(), 'ovl-net-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/** a creates the network and runs; each other host joins with its own code and runs. */
+async function network(t: ExecutionContext, tag: string, names: string[]): Promise<OverlayHost[]> {
+  const { hosts } = lan(t, tag, names.length);
+  const root = stateRoot(t);
+  const nodes = names.map((n, i) => new OverlayHost(hosts[i]!, join(root, n)));
+  const [first, ...rest] = nodes;
+  await first!.ok(['init', '--name', names[0]!]);
+  await first!.ok(['up']);
+  for (const [i, node] of rest.entries()) {
+    const { code } = await first!.json<{ code: string }>(['invite']);
+    await node.ok(['join', code, '--name', names[i + 1]!]);
+    await node.ok(['up']);
+  }
+  return nodes;
+}
+
+async function status(node: OverlayHost): Promise<NodeStatus> {
+  return node.json<NodeStatus>(['status']);
+}
+
+/** Polls until every node lists every other as a member (gossip has spread the certificates). */
+async function everyoneKnowsEveryone(nodes: OverlayHost[], timeoutMs: number): Promise<number> {
+  const start = Date.now();
+  const statuses: NodeStatus[] = [];
+  while (Date.now() - start < timeoutMs) {
+    statuses.splice(0, statuses.length, ...(await Promise.all(nodes.map(status))));
+    const names = statuses.map((s) => s.self.name);
+    const knows = (s: NodeStatus) =>
+      names.every((n) => n === s.self.name || s.peers.some((p) => p.name === n));
+    if (statuses.every(knows)) return Date.now() - start;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(
+    `members did not learn each other in ${timeoutMs} ms: ${JSON.stringify(statuses.map((s) => s.peers.map((p) => p.name)))}`,
+  );
+}
+
+rootTest(
+  test,
+  'three members on a LAN: everyone reaches everyone over IPv4 and IPv6, directly',
+  async (t) => {
+    const nodes = await network(t, 'n3', ['a', 'b', 'c']);
+    const learnMs = await everyoneKnowsEveryone(nodes, 10_000);
+    t.log(`all three knew each other ${learnMs} ms after the last up`);
+    const selves = await Promise.all(nodes.map(status));
+    for (const [i, from] of nodes.entries()) {
+      for (const [j, to] of selves.entries()) {
+        if (i === j) continue;
+        const [v4, v6] = to.self.addresses;
+        const r4 = ping(from.ns, v4!, 2);
+        t.is(r4.received, 2, `${selves[i]!.self.name} -> ${to.self.name} ${v4}: ${r4.output}`);
+        t.is(ping(from.ns, v6!, 2).received, 2, `${selves[i]!.self.name} -> ${to.self.name} ${v6}`);
+      }
+    }
+    for (const node of nodes) {
+      const s = await status(node);
+      t.is(s.peers.length, 2);
+      for (const p of s.peers) {
+        t.like(p, { online: true, path: 'direct', via: null }, `${s.self.name} sees ${p.name}`);
+        t.true(p.rxBytes > 0 && p.lastHandshake !== null);
+      }
+    }
+  },
+);
+
+rootTest(
+  test,
+  'kick: within 10 s no member reaches the kicked one, and its handshakes are refused',
+  async (t) => {
+    const [a, b, c] = await network(t, 'nk', ['a', 'b', 'c']);
+    await everyoneKnowsEveryone([a!, b!, c!], 10_000);
+    const cAddr = (await status(c!)).self.addresses[0]!;
+    const aAddr = (await status(a!)).self.addresses[0]!;
+    t.is(ping(b!.ns, cAddr, 1).received, 1);
+    // c's roster before the kick: a kicked member that ignores its revocation
+    const cRoster = readFileSync(join(c!.stateDir, 'roster.json'));
+    const kickedAt = Date.now();
+    await a!.ok(['kick', 'c']);
+    await until(
+      'b to drop c',
+      () => {
+        const s = JSON.parse(readFileSync(join(b!.stateDir, 'roster.json'), 'utf8')) as {
+          records: { id: string }[];
+        };
+        return s.records.some((r) => r.id.startsWith('revoke:'));
+      },
+      10_000,
+    );
+    const bStatus = await status(b!);
+    t.false(
+      bStatus.peers.some((p) => p.name === 'c'),
+      'b no longer lists c',
+    );
+    t.log(`b dropped c ${Date.now() - kickedAt} ms after the kick`);
+    t.is(ping(a!.ns, cAddr, 2).received, 0);
+    t.is(ping(b!.ns, cAddr, 2).received, 0);
+    // c, restarted with its roster from before the kick (as if it never heard of its
+    // revocation), tries fresh handshakes: a refuses them.
+    await c!.ok(['down']);
+    writeFileSync(join(c!.stateDir, 'roster.json'), cRoster, { mode: 0o600 });
+    await c!.ok(['up']);
+    t.is(ping(c!.ns, aAddr, 3).received, 0);
+    const counters = (await status(a!)).counters;
+    t.true(counters['handshakesRefused']! > 0, JSON.stringify(counters));
+  },
+);
+
+function parseWgQuick(config: string): {
+  privateKey: string;
+  addresses: string[];
+  peer: Record<string, string>;
+} {
+  const get = (key: string) => new RegExp(`^${key} = (.+)$`, 'm').exec(config)?.[1] ?? '';
+  return {
+    privateKey: get('PrivateKey'),
+    addresses: get('Address').split(', '),
+    peer: { publicKey: get('PublicKey'), allowedIps: get('AllowedIPs'), endpoint: get('Endpoint') },
+  };
+}
+
+rootTest(
+  test,
+  'a plain wireguard-go device from invite --wireguard reaches a node and, through it, another member',
+  async (t) => {
+    const { hosts } = lan(t, 'nw', 3);
+    const root = stateRoot(t);
+    const a = new OverlayHost(hosts[0]!, join(root, 'a'));
+    const b = new OverlayHost(hosts[1]!, join(root, 'b'));
+    await a.ok(['init', '--name', 'a']);
+    await a.ok(['up']);
+    await b.ok(['join', (await a.json<{ code: string }>(['invite'])).code, '--name', 'b']);
+    await b.ok(['up']);
+    const device = await a.json<{ config: string; address: string }>(['invite', '--wireguard', 'phone']);
+    const conf = parseWgQuick(device.config);
+    t.regex(conf.peer['endpoint']!, /^192\.0\.2\.1:51820$/);
+    const wg = await WireguardGo.start(hosts[2]!, {
+      privateKey: conf.privateKey,
+      listenPort: 51820,
+      addresses: conf.addresses.map((x) =>
+        x.replace(/\/(32|128)$/, (_m, bits) => (bits === '32' ? '/16' : '/64')),
+      ),
+      peers: [
+        {
+          publicKey: conf.peer['publicKey']!,
+          allowedIps: conf.peer['allowedIps']!.split(', '),
+          endpoint: conf.peer['endpoint']!,
+          persistentKeepalive: 25,
+        },
+      ],
+    });
+    t.teardown(() => wg.stop());
+    await everyoneKnowsEveryone([a, b], 10_000);
+    // b learns of the device by gossip and routes it through a
+    await until('b to know the device', () => true, 1);
+    const [aAddr, bAddr] = [(await status(a)).self.addresses[0]!, (await status(b)).self.addresses[0]!];
+    t.is(ping(hosts[2]!, aAddr, 3).received, 3, 'device -> a');
+    let r = ping(hosts[2]!, bAddr, 3);
+    for (let i = 0; i < 10 && r.received < 3; i++) r = ping(hosts[2]!, bAddr, 3); // until b has the route
+    t.is(r.received, 3, `device -> b through a: ${r.output}`);
+    t.is(ping(b.ns, device.address, 3).received, 3, 'b -> device through a');
+    const bSees = (await status(b)).peers.find((p) => p.name === 'phone');
+    t.like(bSees, { path: 'relay', via: 'a' });
+  },
+);
+
+async function pingsWithin(node: OverlayHost, address: string, ms: number): Promise<number> {
+  const start = Date.now();
+  while (Date.now() - start < ms) {
+    if (ping(node.ns, address, 1, { intervalS: 0.2 }).received === 1) return Date.now() - start;
+  }
+  throw new Error(`no reply from ${address} within ${ms} ms`);
+}
+
+rootTest(
+  test,
+  'restart: down then up, and kill -9 then up, bring the mesh back within 5 s, same addresses and keys',
+  async (t) => {
+    const [a, b] = await network(t, 'nr', ['a', 'b']);
+    const before = await Promise.all([status(a!), status(b!)]);
+    const [aAddr, bAddr] = before.map((s) => s.self.addresses[0]!);
+    t.is(ping(a!.ns, bAddr!, 1).received, 1);
+
+    await a!.ok(['down']);
+    await a!.ok(['up']);
+    const afterDown = await pingsWithin(a!, bAddr!, 5000);
+
+    const pid = Number(readFileSync(join(b!.stateDir, 'overlay.pid'), 'utf8').trim());
+    process.kill(pid, 'SIGKILL');
+    await until('the killed node to be gone', () => {
+      try {
+        process.kill(pid, 0);
+        return false;
+      } catch {
+        return true;
+      }
+    });
+    await b!.ok(['up']);
+    const afterKill = await pingsWithin(b!, aAddr!, 5000);
+    t.log(`pings back ${afterDown} ms after down/up, ${afterKill} ms after kill -9/up`);
+    const after = await Promise.all([status(a!), status(b!)]);
+    for (const [i, s] of after.entries()) {
+      t.deepEqual(s.self.addresses, before[i]!.self.addresses);
+      t.is(s.self.publicKey, before[i]!.self.publicKey);
+    }
+  },
+);
