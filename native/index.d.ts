@@ -251,7 +251,12 @@ export declare class DataPath {
    * by the data path itself, hop limit decremented: how a member carries a plain WireGuard device
    * it hosts to the rest of the mesh, without turning on the host's IP forwarding.
    */
-  setPeer(peer: number, allowedIps: string[], endpoint?: string | null, options?: { forward?: boolean }): void;
+  setPeer(
+    peer: number,
+    allowedIps: string[],
+    endpoint?: string | null,
+    options?: { forward?: boolean },
+  ): void;
   setEndpoint(peer: number, endpoint: string): void;
   removePeer(peer: number): void;
   /** Copies the keys in; the caller should erase its own copies. */
