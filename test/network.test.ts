@@ -2,11 +2,12 @@
  * The user's story end to end, as root, on a LAN segment of network namespaces this file makes:
  * init, invite, join, up; everyone reaches everyone; kick; a plain WireGuard device; restarts.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test, { type ExecutionContext } from 'ava';
 import type { NodeStatus } from '../core/node/status.js';
+import { cliPath } from './helpers/cli.js';
 import { until } from './helpers/jsonLines.js';
 import { lan, OverlayHost } from './helpers/lan.js';
 import { ping } from './helpers/overlayNode.js';
@@ -223,5 +224,36 @@ rootTest(
       t.deepEqual(s.self.addresses, before[i]!.self.addresses);
       t.is(s.self.publicKey, before[i]!.self.publicKey);
     }
+  },
+);
+
+rootTest(
+  test,
+  'a second up says the node runs; a non-admin cannot invite; Ctrl-C in the foreground shuts down cleanly',
+  async (t) => {
+    const [a, b] = await network(t, 'nf', ['a', 'b']);
+    const again = await a!.run(['up']);
+    t.not(again.code, 0);
+    t.regex(again.stderr, /already running \(pid \d+\)/);
+    const notAdmin = await b!.run(['invite']);
+    t.is(notAdmin.code, 1);
+    t.regex(notAdmin.stderr, /only an admin/);
+
+    await b!.ok(['down']);
+    const fg = b!.ns.spawn(process.execPath, [cliPath, 'up', '--foreground', '--state-dir', b!.stateDir], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let log = '';
+    fg.stderr!.on('data', (d: Buffer) => {
+      log += d.toString();
+    });
+    await until('the foreground node to run', () => log.includes('running'), 10_000);
+    t.regex(b!.ns.ip('link', 'show'), /ovl\d+/);
+    fg.kill('SIGINT');
+    const exit = await new Promise<number | null>((resolve) => fg.on('exit', (code) => resolve(code)));
+    t.is(exit, 0, log); // a clean shutdown on request is a success
+    t.notRegex(b!.ns.ip('link', 'show'), /ovl\d+/, 'the interface is gone');
+    t.false(existsSync(join(b!.stateDir, 'control.sock')));
+    t.false(existsSync(join(b!.stateDir, 'overlay.pid')));
   },
 );
