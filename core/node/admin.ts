@@ -96,7 +96,6 @@ export function redeemInvite(
       { random: secureRandom, now },
     );
     node.publish(issued.record);
-    node.observed.set(encodeKey(joiner.publicKey), parseFrom(joiner.from));
     node.log(`joined: ${joiner.name} ${issued.certificate.ipv4} (invite ${id})`);
     const self = node.self(now);
     const records = [
@@ -119,11 +118,6 @@ export function redeemInvite(
       detail: e instanceof MembershipError ? e.message : 'the inviter failed',
     };
   }
-}
-
-function parseFrom(text: string): { address: string; port: number } {
-  const i = text.lastIndexOf(':');
-  return { address: text.slice(0, i).replace(/^\[|\]$/g, ''), port: Number(text.slice(i + 1)) };
 }
 
 export function kick(node: OverlayNode, name: string): { name: string } {

@@ -26,6 +26,11 @@ import { type DesiredPeer, desiredPeers, syncPeers } from './peerSync.js';
 export const MTU = 1420;
 /** Roster writes are batched: gossip may bring hundreds of records in a second. */
 const SAVE_DELAY_MS = 500;
+/**
+ * How often the node looks again at what changes without a message: certificates expiring,
+ * records to prune, its own addresses (a laptop that moved to another network).
+ */
+const MAINTENANCE_MS = 15_000;
 
 export interface NodeOptions {
   stateDir: string;
@@ -54,6 +59,7 @@ export class OverlayNode {
   private readonly responder: JoinResponder;
   private gossipTimer: NodeJS.Timeout | undefined;
   private saveTimer: NodeJS.Timeout | undefined;
+  private readonly maintenanceTimer: NodeJS.Timeout;
   private stopped = false;
 
   private constructor(
@@ -91,6 +97,7 @@ export class OverlayNode {
     }
     this.channel = new SealedChannel({ privateKey: wg.privateKey, publicKey: wg.publicKey });
     this.gossip = new Gossip({ self: encodeKey(wg.publicKey), store: this.roster });
+    this.maintenanceTimer = setInterval(() => this.maintain(), MAINTENANCE_MS);
     this.responder = new JoinResponder({
       publicKey: wg.publicKey,
       isKnownInvite: (id) => this.invites.list(Date.now()).some((i) => i.id === id),
@@ -139,6 +146,7 @@ export class OverlayNode {
     this.stopped = true;
     if (this.gossipTimer) clearTimeout(this.gossipTimer);
     if (this.saveTimer) clearTimeout(this.saveTimer);
+    clearInterval(this.maintenanceTimer);
     this.save();
     this.tunnel.close();
     this.tun.close();
@@ -184,6 +192,19 @@ export class OverlayNode {
     this.endpoints = endpoints;
     if (endpoints.join() === self.endpoints.join()) return;
     this.publish(publishEndpoints(this.roster, endpoints, this.identity.keys.signing.secretKey, Date.now()));
+  }
+
+  private maintain(): void {
+    if (this.stopped) return;
+    const pruned = this.roster.prune(Date.now());
+    try {
+      this.announceEndpoints();
+    } catch (e) {
+      this.log(`could not announce endpoints: ${e instanceof Error ? e.message : e}`);
+    }
+    // Expiries change the member list without any record arriving.
+    this.rosterChanged([]);
+    if (pruned > 0) this.scheduleSave();
   }
 
   private onOverlayMessage(data: Uint8Array, from: Endpoint): void {
