@@ -23,3 +23,25 @@ export async function callNode<T>(
     client.close();
   }
 }
+
+/**
+ * Follows a stream of the running node until it ends, the node stops, or the user interrupts
+ * (Ctrl-C ends it as a success: watching was what they asked for).
+ */
+export async function streamNode(
+  ctx: CommandContext,
+  method: string,
+  onEvent: (event: unknown) => void,
+): Promise<void> {
+  const client = await ControlClient.connect(controlSocketPath(stateDirOf(ctx)), { timeoutMs: 5000 });
+  const stop = () => client.close();
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  try {
+    await client.stream(method, {}, onEvent);
+  } finally {
+    process.off('SIGINT', stop);
+    process.off('SIGTERM', stop);
+    client.close();
+  }
+}

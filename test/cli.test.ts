@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -138,4 +139,39 @@ test('two first uses racing on one directory end with one identity', async (t) =
   const keys = new Set(results.map((r) => JSON.parse(r.stdout).publicKey));
   t.is(keys.size, 1);
   t.deepEqual(fs.readdirSync(dir), ['identity.json']);
+});
+
+test('bash completion completes commands and their flags', async (t) => {
+  const r = await runCli(['completion', 'bash']);
+  t.is(r.code, 0);
+  const complete = (words: string[]) =>
+    execFileSync(
+      'bash',
+      [
+        '-c',
+        `eval "$SCRIPT"; COMP_WORDS=(${words.join(' ')}); COMP_CWORD=${words.length - 1}; _overlay; echo "\${COMPREPLY[@]}"`,
+      ],
+      { env: { ...process.env, SCRIPT: r.stdout }, encoding: 'utf8' },
+    ).trim();
+  t.is(complete(['overlay', 'in']), 'init invite');
+  t.is(complete(['overlay', 'invite', '--ex']), '--expires');
+  t.is(complete(['overlay', 'join', '--li']), '--listen');
+});
+
+test('zsh completion is a compdef script, and other shells are a usage error', async (t) => {
+  const z = await runCli(['completion', 'zsh']);
+  t.regex(z.stdout, /^#compdef overlay/);
+  t.regex(z.stdout, /'status:/);
+  const bad = await runCli(['completion', 'fish']);
+  t.is(bad.code, 2);
+});
+
+test('commands that need the node say it is not running, with exit code 5', async (t) => {
+  const dir = tempDir(t);
+  for (const args of [['status'], ['peers'], ['kick', 'x'], ['invite'], ['down']]) {
+    const r = await runCli([...args, '--state-dir', dir]);
+    t.is(r.code, 5, `${args.join(' ')}: ${r.stderr}`);
+    assertOneLineError(t, r.stderr);
+    t.regex(r.stderr, /not running/);
+  }
 });

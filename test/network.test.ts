@@ -235,6 +235,26 @@ rootTest(
     const again = await a!.run(['up']);
     t.not(again.code, 0);
     t.regex(again.stderr, /already running \(pid \d+\)/);
+    const listed = await a!.json<{ name: string; online: boolean }[]>(['peers']);
+    t.like(listed, [{ name: 'b' }]);
+    // --watch streams: the first line comes at once; the stream runs until interrupted
+    const watch = a!.ns.spawn(
+      process.execPath,
+      [cliPath, 'status', '--json', '--watch', '--state-dir', a!.stateDir],
+      {
+        stdio: ['ignore', 'pipe', 'ignore'],
+      },
+    );
+    const firstLine = await new Promise<string>((resolve) => {
+      let out = '';
+      watch.stdout!.on('data', (d: Buffer) => {
+        out += d.toString();
+        if (out.includes('\n')) resolve(out.split('\n')[0]!);
+      });
+    });
+    t.is((JSON.parse(firstLine) as NodeStatus).self.name, 'a');
+    watch.kill('SIGINT');
+    t.is(await new Promise<number | null>((resolve) => watch.on('exit', (code) => resolve(code))), 0);
     const notAdmin = await b!.run(['invite']);
     t.is(notAdmin.code, 1);
     t.regex(notAdmin.stderr, /only an admin/);

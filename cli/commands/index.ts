@@ -1,12 +1,25 @@
 import type { Command } from '../command.js';
+import { completion } from './completion.js';
 import { down } from './down.js';
 import { init } from './init.js';
 import { invite } from './invite.js';
 import { join } from './join.js';
 import { kick } from './kick.js';
+import { peers } from './peers.js';
 import { status } from './status.js';
 import { up } from './up.js';
 import { whoami } from './whoami.js';
 
 /** Every subcommand, in the order --help lists them: the user's story first. */
-export const commands: readonly Command[] = [init, up, invite, join, status, kick, down, whoami];
+export const commands: readonly Command[] = [
+  init,
+  up,
+  invite,
+  join,
+  status,
+  peers,
+  kick,
+  down,
+  whoami,
+  completion,
+];

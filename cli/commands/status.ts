@@ -1,6 +1,7 @@
+import { OverlayError } from '../../core/errors.js';
 import type { NodeStatus, PeerStatus } from '../../core/node/status.js';
 import { type Command, flagBool } from '../command.js';
-import { callNode } from '../nodeClient.js';
+import { callNode, streamNode } from '../nodeClient.js';
 
 function ago(iso: string | null): string {
   if (!iso) return '-';
@@ -60,10 +61,24 @@ export function renderStatus(s: NodeStatus): string {
 export const status: Command = {
   name: 'status',
   summary: 'show this node and every member: online, path, endpoint, RTT, traffic',
-  usage: '[--json]',
-  flags: {},
+  usage: '[--json [--watch]]',
+  flags: {
+    watch: {
+      type: 'boolean',
+      description: 'with --json: one JSON object per line on every change, until Ctrl-C',
+    },
+  },
   positionals: { min: 0, max: 0 },
   async run(ctx) {
+    if (flagBool(ctx, 'watch')) {
+      if (!flagBool(ctx, 'json')) {
+        throw new OverlayError('EUSAGE', '--watch streams JSON: use it with --json', {
+          hint: 'overlay status --json --watch',
+        });
+      }
+      await streamNode(ctx, 'watch', (event) => ctx.stdout.write(`${JSON.stringify(event)}\n`));
+      return;
+    }
     const s = await callNode<NodeStatus>(ctx, 'status');
     ctx.stdout.write(flagBool(ctx, 'json') ? `${JSON.stringify(s)}\n` : renderStatus(s));
   },

@@ -5,6 +5,7 @@ import { nodeAdminHandlers } from '../../core/node/controlMethods.js';
 import { OverlayNode } from '../../core/node/node.js';
 import { NodeState } from '../../core/node/nodeState.js';
 import { type NodeStatus, nodeStatus } from '../../core/node/status.js';
+import { watchStream } from '../../core/node/watch.js';
 import { type Command, flagBool } from '../command.js';
 import { callNode, stateDirOf } from '../nodeClient.js';
 import { ProgressLine } from '../terminal.js';
@@ -42,6 +43,7 @@ export const up: Command = {
           const node = OverlayNode.start({ stateDir, log: timestamped });
           return {
             handlers: { status: async () => nodeStatus(node), ...nodeAdminHandlers(node) },
+            streams: { watch: watchStream(node) },
             stop: async () => node.stop(),
           };
         },

@@ -1,0 +1,83 @@
+import { OverlayError } from '../../core/errors.js';
+import { type Command, globalFlags } from '../command.js';
+
+/** Lazily imported to avoid a cycle: the command list includes this command. */
+async function allCommands(): Promise<readonly Command[]> {
+  return (await import('./index.js')).commands;
+}
+
+function flagsOf(cmd: Command): string[] {
+  return Object.keys({ ...globalFlags, ...cmd.flags }).map((f) => `--${f}`);
+}
+
+function bash(commands: readonly Command[]): string {
+  const cases = commands.map((c) => `    ${c.name}) opts="${flagsOf(c).join(' ')}" ;;`).join('\n');
+  return `# bash completion for overlay; load with: source <(overlay completion bash)
+_overlay() {
+  local cur=\${COMP_WORDS[COMP_CWORD]}
+  if [ "$COMP_CWORD" -eq 1 ]; then
+    COMPREPLY=($(compgen -W "${commands.map((c) => c.name).join(' ')} --help --version" -- "$cur"))
+    return
+  fi
+  local opts=""
+  case "\${COMP_WORDS[1]}" in
+${cases}
+  esac
+  if [ "\${COMP_WORDS[COMP_CWORD-1]}" = "--state-dir" ]; then
+    COMPREPLY=($(compgen -d -- "$cur"))
+    return
+  fi
+  COMPREPLY=($(compgen -W "$opts" -- "$cur"))
+}
+complete -F _overlay overlay
+`;
+}
+
+function zsh(commands: readonly Command[]): string {
+  const list = commands
+    .map((c) => `    '${c.name}:${c.summary.replace(/'/g, "'\\''").replace(/:/g, '\\:')}'`)
+    .join('\n');
+  const cases = commands
+    .map(
+      (c) =>
+        `      ${c.name}) _values 'flag' ${flagsOf(c)
+          .map((f) => `'${f}'`)
+          .join(' ')} ;;`,
+    )
+    .join('\n');
+  return `#compdef overlay
+# zsh completion for overlay; load with: source <(overlay completion zsh)
+_overlay() {
+  local -a cmds
+  cmds=(
+${list}
+  )
+  if (( CURRENT == 2 )); then
+    _describe 'command' cmds
+    return
+  fi
+  case "\${words[2]}" in
+${cases}
+  esac
+}
+compdef _overlay overlay
+`;
+}
+
+export const completion: Command = {
+  name: 'completion',
+  summary: 'print a shell completion script: overlay completion bash|zsh',
+  usage: 'bash|zsh',
+  flags: {},
+  positionals: { min: 1, max: 1 },
+  async run(ctx) {
+    const shell = ctx.args[0];
+    const commands = await allCommands();
+    if (shell === 'bash') ctx.stdout.write(bash(commands));
+    else if (shell === 'zsh') ctx.stdout.write(zsh(commands));
+    else
+      throw new OverlayError('EUSAGE', `no completion for "${shell}"`, {
+        hint: 'overlay completion bash, or zsh',
+      });
+  },
+};

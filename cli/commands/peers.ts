@@ -1,0 +1,27 @@
+import type { NodeStatus } from '../../core/node/status.js';
+import { type Command, flagBool } from '../command.js';
+import { callNode } from '../nodeClient.js';
+
+export const peers: Command = {
+  name: 'peers',
+  summary: 'list the other members, one line each: name, address, online, path',
+  usage: '[--json]',
+  flags: {},
+  positionals: { min: 0, max: 0 },
+  async run(ctx) {
+    const s = await callNode<NodeStatus>(ctx, 'status');
+    if (flagBool(ctx, 'json')) {
+      ctx.stdout.write(
+        `${JSON.stringify(s.peers.map((p) => ({ name: p.name, address: p.addresses[0], online: p.online, path: p.path, via: p.via })))}\n`,
+      );
+      return;
+    }
+    const width = Math.max(4, ...s.peers.map((p) => p.name.length));
+    for (const p of s.peers) {
+      const path = p.path === 'relay' ? `relay via ${p.via}` : (p.path ?? '-');
+      ctx.stdout.write(
+        `${p.name.padEnd(width)}  ${(p.addresses[0] ?? '-').padEnd(15)}  ${p.online ? 'online ' : 'offline'}  ${path}\n`,
+      );
+    }
+  },
+};
