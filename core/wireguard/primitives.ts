@@ -3,7 +3,18 @@
  * HASH/HMAC/AEAD use Node's OpenSSL (fast); keyed BLAKE2s and XChaCha20-Poly1305 come from @noble.
  * Nothing here throws on bad input from the network: AEAD opens return null instead.
  */
-import { createCipheriv, createDecipheriv, createHash, createHmac, randomBytes } from 'node:crypto';
+import {
+  createCipheriv,
+  createDecipheriv,
+  createHash,
+  createHmac,
+  createPrivateKey,
+  createPublicKey,
+  diffieHellman,
+  generateKeyPairSync,
+  type KeyObject,
+  randomBytes,
+} from 'node:crypto';
 import { xchacha20poly1305 } from '@noble/ciphers/chacha.js';
 import { blake2s } from '@noble/hashes/blake2.js';
 import nacl from 'tweetnacl';
@@ -80,6 +91,16 @@ export interface KeyPair {
 
 /** whitepaper §5.4: DH-GENERATE, a fresh Curve25519 key pair (private key clamped as X25519 expects). */
 export function generateKeyPair(random: RandomSource = secureRandom): KeyPair {
+  if (random === secureRandom) {
+    // OpenSSL makes the pair ~20x faster than scalar multiplication in JavaScript, and hands back
+    // a key object that dh() then uses directly.
+    const { privateKey: keyObject } = generateKeyPairSync('x25519');
+    const jwk = keyObject.export({ format: 'jwk' });
+    const privateKey = new Uint8Array(Buffer.from(jwk.d!, 'base64url'));
+    clamp(privateKey); // X25519 clamps when multiplying, so this names the same key
+    keyObjects.set(privateKey, keyObject);
+    return { privateKey, publicKey: new Uint8Array(Buffer.from(jwk.x!, 'base64url')) };
+  }
   const privateKey = random(KEY_SIZE).slice(0, KEY_SIZE);
   clamp(privateKey);
   return { privateKey, publicKey: publicKeyOf(privateKey) };
@@ -100,10 +121,48 @@ export function publicKeyOf(privateKey: Uint8Array): Uint8Array {
  * with a predictable secret.
  */
 export function dh(privateKey: Uint8Array, publicKey: Uint8Array): Uint8Array | null {
-  const shared = nacl.scalarMult(privateKey, publicKey);
+  if (privateKey.length !== KEY_SIZE || publicKey.length !== KEY_SIZE) return null;
+  // An erased key must not live on through its cached key object.
+  if (privateKey.every((b) => b === 0)) return null;
+  let shared: Uint8Array;
+  try {
+    shared = new Uint8Array(
+      diffieHellman({
+        privateKey: privateKeyObject(privateKey),
+        publicKey: createPublicKey({
+          key: Buffer.concat([SPKI_X25519, publicKey]),
+          format: 'der',
+          type: 'spki',
+        }),
+      }),
+    );
+  } catch {
+    // OpenSSL refuses to derive an all-zero secret (a low-order public key): that is our null.
+    return null;
+  }
   let acc = 0;
   for (const b of shared) acc |= b;
   return acc === 0 ? null : shared;
+}
+
+/** DER wrappings of raw X25519 keys (RFC 8410), the form OpenSSL imports them in. */
+const PKCS8_X25519 = Buffer.from('302e020100300506032b656e04220420', 'hex');
+const SPKI_X25519 = Buffer.from('302a300506032b656e032100', 'hex');
+
+/**
+ * OpenSSL key objects for the private keys in use: importing one costs ~0.4 ms, a DH with it
+ * ~0.15 ms (tweetnacl: ~1 ms). Keyed by the key's array, so a node's static key is imported once
+ * and an ephemeral's object goes away with its array.
+ */
+const keyObjects = new WeakMap<Uint8Array, KeyObject>();
+
+function privateKeyObject(privateKey: Uint8Array): KeyObject {
+  let k = keyObjects.get(privateKey);
+  if (!k) {
+    k = createPrivateKey({ key: Buffer.concat([PKCS8_X25519, privateKey]), format: 'der', type: 'pkcs8' });
+    keyObjects.set(privateKey, k);
+  }
+  return k;
 }
 
 /** whitepaper §5.4: the AEAD nonce is 32 zero bits followed by the 64-bit little-endian counter. */
