@@ -1,0 +1,112 @@
+/**
+ * Our own candidate endpoints: what we announce in our endpoint record and hand to peers in
+ * call-me-maybe. Three sources: the addresses of our interfaces, the ones the user announces
+ * (--endpoint), and reflexive addresses — where peers across the internet see us, learned from pongs.
+ * Also the ranking of a peer's candidates for probing.
+ */
+import { MAX_CANDIDATES, REFLEXIVE_TTL_MS } from './constants.js';
+import { addressScope, isCandidate, parseCandidate } from './endpointClass.js';
+import { type NatBehaviour, NatInference } from './natBehaviour.js';
+
+export type CandidateKind = 'lan' | 'public' | 'reflexive' | 'observed';
+
+export class CandidateSet {
+  private local: string[] = [];
+  private announced: string[] = [];
+  /** Reflexive address → last time a peer confirmed it; newest last. */
+  private readonly reflexive = new Map<string, number>();
+  private readonly nat = new NatInference();
+  private published: string[] = [];
+
+  constructor(local: readonly string[] = [], announced: readonly string[] = []) {
+    this.setLocal(local);
+    this.announced = dedupe(announced);
+    this.published = this.list(0);
+  }
+
+  /** Our interfaces' addresses. Returns true when that changes what we announce. */
+  setLocal(local: readonly string[], now = 0): boolean {
+    const next = dedupe(local);
+    if (next.join() !== this.local.join()) {
+      // Another network: what peers saw of us before no longer holds.
+      this.reflexive.clear();
+      this.nat.reset();
+    }
+    this.local = next;
+    return this.republish(now);
+  }
+
+  /**
+   * A peer at `peerEndpoint` answered our ping and saw us at `observed`. Returns true when that changes
+   * what we announce (a new reflexive address: the node re-announces and tells peers).
+   */
+  noteObserved(peerEndpoint: string, observed: string, now: number): boolean {
+    const peer = parseCandidate(peerEndpoint);
+    if (peer === undefined || !isCandidate(observed)) return false;
+    // Across a LAN a peer sees our LAN address: not news, and not evidence about our NAT.
+    if (addressScope(peer.ip) === 'lan') return false;
+    this.nat.note(peer.ip, observed, this.local, now);
+    if (this.local.includes(observed)) return this.republish(now);
+    this.reflexive.delete(observed);
+    this.reflexive.set(observed, now);
+    return this.republish(now);
+  }
+
+  /** Candidates to announce, best first, at most MAX_CANDIDATES. */
+  list(now: number): string[] {
+    const fresh = [...this.reflexive]
+      .filter(([, at]) => now - at <= REFLEXIVE_TTL_MS)
+      .map(([e]) => e)
+      .reverse();
+    // Behind an endpoint-dependent NAT each peer sees another port: announce only the newest, for its
+    // IP (a peer behind the same NAT recognises it and tries our LAN addresses first).
+    const reflexive =
+      this.nat.behaviour(now) === 'endpoint-dependent' ? fresh.slice(0, 1) : fresh.slice(0, 2);
+    const publicLocal = this.local.filter((e) => addressScope(parseCandidate(e)!.ip) === 'public');
+    const lanLocal = this.local.filter((e) => addressScope(parseCandidate(e)!.ip) === 'lan');
+    return dedupe([...this.announced, ...publicLocal, ...reflexive, ...lanLocal]).slice(0, MAX_CANDIDATES);
+  }
+
+  /** Public IPs peers currently see us at: equal to a peer's means we share its NAT. */
+  reflexiveIps(now: number): Set<string> {
+    const out = new Set<string>();
+    for (const [e, at] of this.reflexive) if (now - at <= REFLEXIVE_TTL_MS) out.add(parseCandidate(e)!.ip);
+    return out;
+  }
+
+  natBehaviour(now: number): NatBehaviour {
+    return this.nat.behaviour(now);
+  }
+
+  private republish(now: number): boolean {
+    const next = this.list(now);
+    if (next.join() === this.published.join()) return false;
+    this.published = next;
+    return true;
+  }
+}
+
+/**
+ * A peer's candidates in the order to try them, with their kinds. Behind the same NAT as us (a public
+ * candidate of theirs is one of our reflexive IPs) their LAN addresses come first — most NATs do not
+ * hairpin, so the public one would not even work; otherwise public ones come first.
+ */
+export function rankPeerCandidates(
+  candidates: readonly string[],
+  ourReflexiveIps: ReadonlySet<string>,
+): { ordered: { endpoint: string; kind: CandidateKind }[]; sameNat: boolean } {
+  const valid = dedupe(candidates.filter(isCandidate));
+  const withScope = valid.map((endpoint) => ({ endpoint, ip: parseCandidate(endpoint)!.ip }));
+  const sameNat = withScope.some((c) => addressScope(c.ip) === 'public' && ourReflexiveIps.has(c.ip));
+  const lan = withScope.filter((c) => addressScope(c.ip) === 'lan');
+  const pub = withScope.filter((c) => addressScope(c.ip) === 'public');
+  const ordered = (sameNat ? [...lan, ...pub] : [...pub, ...lan]).map((c) => ({
+    endpoint: c.endpoint,
+    kind: addressScope(c.ip) as CandidateKind,
+  }));
+  return { ordered, sameNat };
+}
+
+function dedupe(list: readonly string[]): string[] {
+  return [...new Set(list.filter(isCandidate))];
+}

@@ -1,0 +1,89 @@
+/**
+ * Discovery's tunables and size limits in one place. The timings follow from issue 5's promises:
+ * a direct path within ~2 s of an introduction or a relay instead, a dead direct path left for a relay
+ * within 3 s, and a returning direct path taken back within 10 s.
+ */
+import { MAX_ENDPOINT_LENGTH, MAX_ENDPOINTS, PUBLIC_KEY_SIZE } from '../overlayWire/constants.js';
+
+/** Inner message kinds (the first byte of an encoded discovery message), inside 0x20–0x3f. */
+export const KIND_PING = 0x20;
+export const KIND_PONG = 0x21;
+export const KIND_CALL_ME_MAYBE = 0x22;
+export const KIND_INTRODUCE_REQUEST = 0x23;
+export const KIND_INTRODUCE = 0x24;
+export const KIND_RELAY = 0x25;
+export const KIND_RELAYED = 0x26;
+
+export const TXID_SIZE = 12;
+export const PEER_KEY_SIZE = PUBLIC_KEY_SIZE;
+export const MAX_CANDIDATES = MAX_ENDPOINTS;
+export const MAX_CANDIDATE_LENGTH = MAX_ENDPOINT_LENGTH;
+/**
+ * The largest datagram a relay carries. A WireGuard packet of an MTU-1420 tunnel is up to 1452 bytes,
+ * so a relayed path needs a smaller inner MTU (see the report of issue 5): this bound keeps the sealed
+ * relay envelope, with its ~130 bytes of headers, under a 1500-byte Ethernet frame.
+ */
+export const MAX_RELAYED_DATAGRAM = 1400;
+/** [kind][key 32][u16 length][datagram]: the largest discovery message body. */
+export const MAX_DISCOVERY_MESSAGE = 1 + PEER_KEY_SIZE + 2 + MAX_RELAYED_DATAGRAM;
+
+/** Pings of one burst: sent at these offsets from its start, to every candidate at once. */
+export const BURST_OFFSETS_MS: readonly number[] = [0, 400, 800, 1400, 2200];
+/** No direct answer this long after a burst began: take a relay (issue 5: "a short bound"). */
+export const DIRECT_DEADLINE_MS = 2_000;
+/** A burst asked for by the peer (call-me-maybe, introduction) is not restarted more often than this. */
+export const BURST_MIN_GAP_MS = 1_500;
+/** A ping without a pong after this long counts as lost. */
+export const PONG_TIMEOUT_MS = 1_000;
+
+/** The path in use is pinged this often (±10%), so its death is noticed within about two seconds. */
+export const HEARTBEAT_MS = 1_000;
+/** ...and this often when the node says no traffic flows to the peer. */
+export const IDLE_HEARTBEAT_MS = 5_000;
+/** No answer on the path in use for this long (plus its RTT): ping it every SUSPECT_PING_MS. */
+export const SUSPECT_AFTER_MS = 1_300;
+export const SUSPECT_PING_MS = 250;
+/**
+ * No answer for this long (plus twice its RTT): the path is dead and another is taken. With
+ * heartbeats every second, a cut is acted on 2.0–2.3 s after it, inside issue 5's 3 s.
+ */
+export const DEAD_AFTER_MS = 2_000;
+/** Alternatives (other candidates, relays) are probed every 3–4.5 s: a returning path is seen fast. */
+export const ALTERNATIVE_PROBE_MS = 3_000;
+export const ALTERNATIVE_PROBE_JITTER_MS = 1_500;
+/** Candidates that have not answered for this long are probed only every SLOW_PROBE_MS on a direct path. */
+export const STALE_CANDIDATE_MS = 60_000;
+export const SLOW_PROBE_MS = 15_000;
+/** An answer older than this is no longer evidence that a path works. */
+export const EVIDENCE_FRESH_MS = 11_000;
+/** A first answer from a direct candidate while relayed is confirmed by one more ping this soon. */
+export const CONFIRM_PING_MS = 200;
+/** A direct candidate replaces the one in use only when its RTT is lower by both margins. */
+export const SWITCH_RATIO = 0.8;
+export const SWITCH_MIN_GAIN_MS = 2;
+/** Probe outcomes kept per candidate, for loss. */
+export const LOSS_WINDOW = 10;
+/** Relays probed per peer at most (public ones first). */
+export const MAX_RELAYS_PER_PEER = 3;
+/** Unanswered pings remembered per peer at most; older ones count as lost. */
+export const MAX_PENDING_PINGS = 64;
+/** Peer-reflexive candidates (learned from where the peer's pings come from) kept per peer. */
+export const MAX_OBSERVED_CANDIDATES = 4;
+
+/** An introduction is asked for again this often while a peer has no direct path. */
+export const INTRODUCTION_RETRY_MS = 10_000;
+/** Members asked to introduce us at once. */
+export const INTRODUCERS = 2;
+/** An introducer introduces the same pair at most this often (it costs it two messages). */
+export const INTRODUCTION_MIN_GAP_MS = 2_000;
+
+/** Reflexive addresses of our own are forgotten when no peer has confirmed them for this long. */
+export const REFLEXIVE_TTL_MS = 120_000;
+/** Peers' observations of us kept for the NAT inference. */
+export const MAX_NAT_OBSERVATIONS = 16;
+
+/** A relay forwards at most this many datagrams per second per sending member (token bucket). */
+export const RELAY_PACKETS_PER_SECOND = 4_000;
+export const RELAY_BURST = 8_000;
+/** ...and at most this many per second in total. */
+export const RELAY_TOTAL_PACKETS_PER_SECOND = 20_000;

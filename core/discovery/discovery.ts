@@ -1,0 +1,400 @@
+/**
+ * Discovery for one node, as a pure state machine: our own candidates, one PeerPath per member, the
+ * introductions we ask for and make, and the relay we serve. The node feeds it the discovery messages
+ * it opened (sealed, so `from` is an authenticated member) with where they came from, and the time;
+ * it carries out the sends, moves each peer's traffic to `endpointFor(peer)`, and shows `snapshot`.
+ *
+ * A send with `via` travels through a relay member: the node seals `message` for `to`, puts that datagram
+ * in a `relay {to}` message sealed for `via`, and sends it to `endpoint` (the relay's address).
+ */
+import { CandidateSet } from './candidateSet.js';
+import {
+  INTRODUCERS,
+  INTRODUCTION_MIN_GAP_MS,
+  INTRODUCTION_RETRY_MS,
+  MAX_CANDIDATES,
+  MAX_RELAYS_PER_PEER,
+} from './constants.js';
+import { addressScope, ipOf } from './endpointClass.js';
+import type { DiscoveryMessage } from './messages.js';
+import type { NatBehaviour } from './natBehaviour.js';
+import type { PathChanged, PathChoice, PathSnapshot, RelayOption } from './pathTypes.js';
+import { PeerPath, type Probe } from './peerPath.js';
+import { type RelayRefusal, RelayService } from './relayService.js';
+
+export interface DiscoveryPeer {
+  /** WireGuard public key, base64: the id used everywhere in discovery. */
+  readonly id: string;
+  readonly name: string;
+  /** The endpoints in its signed endpoint record. */
+  readonly candidates: readonly string[];
+  /** False when the member opted out of relaying (--no-relay). */
+  readonly relay: boolean;
+}
+
+export interface DiscoveryOptions {
+  readonly self: string;
+  readonly now: number;
+  /** Our interfaces' endpoints (address:listen port). */
+  readonly local: readonly string[];
+  /** Endpoints the user announces (--endpoint), tried by peers first. */
+  readonly announced?: readonly string[];
+  /** Whether we relay for others (false with --no-relay). */
+  readonly relay: boolean;
+  readonly random?: () => number;
+}
+
+/** Where a discovery message came from: a UDP endpoint, or through relay member `via`. */
+export type Source = { readonly endpoint: string } | { readonly via: string };
+
+export interface DiscoverySend {
+  /** The member to seal `message` for. */
+  readonly to: string;
+  /** The UDP endpoint to send to: `to`'s, or the relay's when `via` is set. */
+  readonly endpoint: string;
+  readonly via?: string;
+  readonly message: DiscoveryMessage;
+}
+
+export type DiscoveryEvent =
+  | ({ readonly type: 'pathChanged' } & PathChanged)
+  | { readonly type: 'candidatesChanged'; readonly candidates: readonly string[] }
+  | {
+      readonly type: 'relayRefused';
+      readonly from: string;
+      readonly to: string;
+      readonly reason: RelayRefusal;
+    };
+
+/** A datagram member `from` sent us through relay `via`: sealed (open it, check its sender is `from`) or WireGuard. */
+export interface RelayedDatagram {
+  readonly from: string;
+  readonly via: string;
+  readonly datagram: Uint8Array;
+}
+
+export interface DiscoveryOutput {
+  readonly send: DiscoverySend[];
+  readonly events: DiscoveryEvent[];
+  readonly delivered: RelayedDatagram[];
+  readonly nextWakeAt: number;
+}
+
+export class Discovery {
+  private readonly own: CandidateSet;
+  private readonly peers = new Map<string, DiscoveryPeer>();
+  private readonly paths = new Map<string, PeerPath>();
+  private readonly relay: RelayService;
+  private readonly random: () => number;
+  private readonly introRequestedAt = new Map<string, number>();
+  private readonly introducedAt = new Map<string, number>();
+  private nextWakeAt = Number.NEGATIVE_INFINITY;
+  /** The latest time we were given: paths ask for our reflexive IPs as of then. */
+  private clock: number;
+
+  constructor(private readonly options: DiscoveryOptions) {
+    this.own = new CandidateSet(options.local, options.announced ?? []);
+    this.relay = new RelayService({ self: options.self, enabled: options.relay });
+    this.random = options.random ?? Math.random;
+    this.clock = options.now;
+  }
+
+  /** The members to keep paths to (the roster minus us); a path to a member gone is dropped. */
+  setPeers(peers: readonly DiscoveryPeer[], now: number): DiscoveryOutput {
+    const next = new Map(peers.filter((p) => p.id !== this.options.self).map((p) => [p.id, p]));
+    for (const id of this.peers.keys()) {
+      if (next.has(id)) continue;
+      this.paths.delete(id);
+      this.relay.forget(id);
+      this.introRequestedAt.delete(id);
+    }
+    this.peers.clear();
+    for (const [id, p] of next) {
+      this.peers.set(id, p);
+      let path = this.paths.get(id);
+      if (path === undefined) {
+        path = new PeerPath({
+          peer: id,
+          now,
+          random: this.random,
+          ourReflexiveIps: () => this.own.reflexiveIps(this.clock),
+        });
+        path.startBurst(now);
+        this.paths.set(id, path);
+      }
+      path.setAnnounced(p.candidates, now);
+    }
+    return this.tick(now);
+  }
+
+  /** Our interfaces changed (a laptop on another network): re-announce, and probe again at once. */
+  setLocal(local: readonly string[], now: number): DiscoveryOutput {
+    const events: DiscoveryEvent[] = [];
+    if (this.own.setLocal(local, now))
+      events.push({ type: 'candidatesChanged', candidates: this.candidates(now) });
+    for (const path of this.paths.values()) path.startBurst(now);
+    return this.merge(this.tick(now), { send: [], events, delivered: [] });
+  }
+
+  /** Tells a peer's path whether traffic flows to it: an idle path is checked every 5 s, not every 1 s. */
+  setActive(id: string, active: boolean): void {
+    const path = this.paths.get(id);
+    if (path) path.active = active;
+  }
+
+  /** A discovery message from member `from` (the node opened its seal), and where it came from. */
+  receive(from: string, message: DiscoveryMessage, source: Source, now: number): DiscoveryOutput {
+    const path = this.paths.get(from);
+    if (path === undefined) return this.tick(now);
+    const send: DiscoverySend[] = [];
+    const events: DiscoveryEvent[] = [];
+    const delivered: RelayedDatagram[] = [];
+    const direct = 'endpoint' in source ? source.endpoint : undefined;
+    switch (message.kind) {
+      case 'ping': {
+        const pong: DiscoveryMessage =
+          direct === undefined
+            ? { kind: 'pong', txid: message.txid }
+            : { kind: 'pong', txid: message.txid, observed: direct };
+        this.pushSend(send, from, source, pong);
+        path.pinged(direct, now);
+        break;
+      }
+      case 'pong': {
+        const credited = path.ponged(message.txid, source, now);
+        if (credited?.route.type === 'direct' && message.observed !== undefined) {
+          if (this.own.noteObserved(credited.route.endpoint, message.observed, now)) {
+            events.push({ type: 'candidatesChanged', candidates: this.candidates(now) });
+            send.push(...this.callEveryoneNotDirect(now));
+          }
+        }
+        break;
+      }
+      case 'callMeMaybe':
+        if (path.startBurst(now)) this.pushSend(send, from, source, this.callMeMaybe(now));
+        path.introduce(message.candidates, now);
+        break;
+      case 'introduce': {
+        const other = this.paths.get(keyId(message.peer));
+        if (other !== undefined) other.introduce(message.candidates, now);
+        break;
+      }
+      case 'introduceRequest':
+        send.push(...this.introduce(from, keyId(message.peer), now));
+        break;
+      case 'relay': {
+        // Relays are one hop: a relay envelope that itself came through a relay is refused.
+        const to = keyId(message.to);
+        const toEndpoint = direct === undefined ? undefined : this.directEndpoint(to);
+        const admitted = this.relay.admit(from, to, toEndpoint, (id) => this.peers.has(id), now);
+        if (admitted.ok) {
+          send.push({
+            to,
+            endpoint: admitted.endpoint,
+            message: { kind: 'relayed', from: idKey(from), datagram: message.datagram },
+          });
+        } else events.push({ type: 'relayRefused', from, to, reason: admitted.reason });
+        break;
+      }
+      case 'relayed': {
+        const origin = keyId(message.from);
+        if (direct !== undefined && this.peers.has(origin) && origin !== this.options.self) {
+          delivered.push({ from: origin, via: from, datagram: message.datagram });
+        }
+        break;
+      }
+    }
+    return this.merge(this.tick(now), { send, events, delivered });
+  }
+
+  /** Probes, heartbeats, introductions and path decisions due by `now`. Call again at `nextWakeAt`. */
+  tick(now: number): DiscoveryOutput {
+    this.clock = Math.max(this.clock, now);
+    const send: DiscoverySend[] = [];
+    const events: DiscoveryEvent[] = [];
+    const relays = this.relayOptions();
+    let wake = Number.POSITIVE_INFINITY;
+    for (const [id, path] of this.paths) {
+      path.setRelays(relays.filter((r) => r.id !== id).slice(0, MAX_RELAYS_PER_PEER), now);
+      const out = path.tick(now);
+      for (const probe of out.probes) {
+        const s = this.probeSend(id, probe);
+        if (s) send.push(s);
+      }
+      for (const c of out.changed) events.push({ type: 'pathChanged', ...c });
+      wake = Math.min(wake, out.nextWakeAt);
+    }
+    send.push(...this.askForIntroductions(now));
+    this.nextWakeAt = Number.isFinite(wake) ? wake : now + INTRODUCTION_RETRY_MS;
+    return { send, events, delivered: [], nextWakeAt: this.nextWakeAt };
+  }
+
+  /** A datagram for `to` (e.g. WireGuard) when its path is a relay: the send that carries it, if any. */
+  relayTo(to: string, datagram: Uint8Array): DiscoverySend | undefined {
+    const choice = this.path(to);
+    if (choice.path !== 'relay') return undefined;
+    const endpoint = this.directEndpoint(choice.via);
+    if (endpoint === undefined) return undefined;
+    return { to: choice.via, endpoint, message: { kind: 'relay', to: idKey(to), datagram } };
+  }
+
+  path(id: string): PathChoice {
+    return this.paths.get(id)?.choice() ?? { path: 'none' };
+  }
+
+  /** Where the node's data path sends this peer's packets: its direct endpoint or the relay's. */
+  endpointFor(id: string): string | undefined {
+    const c = this.path(id);
+    if (c.path === 'direct') return c.endpoint;
+    return c.path === 'relay' ? this.directEndpoint(c.via) : undefined;
+  }
+
+  /** Our candidates, best first: what the node announces in its endpoint record. */
+  candidates(now: number): string[] {
+    return this.own.list(now);
+  }
+
+  natBehaviour(now: number): NatBehaviour {
+    return this.own.natBehaviour(now);
+  }
+
+  snapshot(id: string, now: number): PathSnapshot | undefined {
+    const path = this.paths.get(id);
+    if (path === undefined) return undefined;
+    const s = path.snapshot(now);
+    const c = s.choice;
+    const { choice: _, ...rest } = s;
+    return {
+      peer: id,
+      ...rest,
+      path: c.path,
+      ...(c.path === 'direct' && { endpoint: c.endpoint }),
+      ...(c.path === 'relay' && { via: c.via, viaName: this.peers.get(c.via)?.name ?? c.via }),
+      ...(c.path === 'relay' &&
+        this.directEndpoint(c.via) !== undefined && { endpoint: this.directEndpoint(c.via) }),
+      natSelf: this.own.natBehaviour(now),
+    };
+  }
+
+  get relayCounters(): { forwarded: number; refused: number } {
+    return { forwarded: this.relay.forwarded, refused: this.relay.refused };
+  }
+
+  // ---------------------------------------------------------------------------------------------
+
+  private directEndpoint(id: string): string | undefined {
+    const c = this.paths.get(id)?.choice();
+    return c?.path === 'direct' ? c.endpoint : undefined;
+  }
+
+  private probeSend(id: string, probe: Probe): DiscoverySend | undefined {
+    const ping: DiscoveryMessage = { kind: 'ping', txid: probe.txid };
+    if ('endpoint' in probe) return { to: id, endpoint: probe.endpoint, message: ping };
+    const endpoint = this.directEndpoint(probe.via);
+    return endpoint === undefined ? undefined : { to: id, endpoint, via: probe.via, message: ping };
+  }
+
+  private pushSend(send: DiscoverySend[], to: string, source: Source, message: DiscoveryMessage): void {
+    if ('endpoint' in source) {
+      send.push({ to, endpoint: source.endpoint, message });
+      return;
+    }
+    const endpoint = this.directEndpoint(source.via);
+    if (endpoint !== undefined) send.push({ to, endpoint, via: source.via, message });
+  }
+
+  /** Members that may relay: willing, reached directly by us; public ones first, then by RTT. */
+  private relayOptions(): RelayOption[] {
+    const out: { option: RelayOption; rtt: number }[] = [];
+    for (const [id, peer] of this.peers) {
+      const endpoint = this.directEndpoint(id);
+      if (!peer.relay || endpoint === undefined) continue;
+      const isPublic = [endpoint, ...peer.candidates].some((e) => {
+        const ip = ipOf(e);
+        return ip !== undefined && addressScope(ip) === 'public';
+      });
+      const rtt = this.paths.get(id)!.rttMs() ?? 1_000;
+      out.push({ option: { id, name: peer.name, public: isPublic }, rtt });
+    }
+    out.sort((a, b) => Number(b.option.public) - Number(a.option.public) || a.rtt - b.rtt);
+    return out.map((o) => o.option);
+  }
+
+  private callMeMaybe(now: number): DiscoveryMessage {
+    return { kind: 'callMeMaybe', candidates: this.own.list(now) };
+  }
+
+  /** Our reflexive address changed: peers that do not reach us directly hear our new candidates. */
+  private callEveryoneNotDirect(now: number): DiscoverySend[] {
+    const out: DiscoverySend[] = [];
+    for (const [id, path] of this.paths) {
+      const c = path.choice();
+      if (c.path !== 'relay') continue;
+      const endpoint = this.directEndpoint(c.via);
+      if (endpoint !== undefined) out.push({ to: id, endpoint, via: c.via, message: this.callMeMaybe(now) });
+    }
+    return out;
+  }
+
+  /** Peers without a direct path ask up to INTRODUCERS members we reach directly to introduce us. */
+  private askForIntroductions(now: number): DiscoverySend[] {
+    const introducers = [...this.paths].filter(([, p]) => p.choice().path === 'direct').map(([id]) => id);
+    if (introducers.length === 0) return [];
+    const out: DiscoverySend[] = [];
+    for (const [id, path] of this.paths) {
+      if (path.choice().path === 'direct') continue;
+      if (now - (this.introRequestedAt.get(id) ?? Number.NEGATIVE_INFINITY) < INTRODUCTION_RETRY_MS) continue;
+      const asked = introducers.filter((m) => m !== id).slice(0, INTRODUCERS);
+      if (asked.length === 0) continue;
+      this.introRequestedAt.set(id, now);
+      for (const m of asked) {
+        out.push({
+          to: m,
+          endpoint: this.directEndpoint(m)!,
+          message: { kind: 'introduceRequest', peer: idKey(id) },
+        });
+      }
+    }
+    return out;
+  }
+
+  /**
+   * As the mutual member: hand each side the other's candidates at once — first the address we see it
+   * at (its reflexive address, which works for an endpoint-independent NAT), then what it announces.
+   */
+  private introduce(a: string, b: string, now: number): DiscoverySend[] {
+    if (a === b || b === this.options.self || !this.peers.has(b)) return [];
+    const ea = this.directEndpoint(a);
+    const eb = this.directEndpoint(b);
+    if (ea === undefined || eb === undefined) return [];
+    const pair = a < b ? `${a} ${b}` : `${b} ${a}`;
+    if (now - (this.introducedAt.get(pair) ?? Number.NEGATIVE_INFINITY) < INTRODUCTION_MIN_GAP_MS) return [];
+    this.introducedAt.set(pair, now);
+    if (this.introducedAt.size > 4 * this.peers.size + 16)
+      this.introducedAt.delete(this.introducedAt.keys().next().value!);
+    const list = (seen: string, id: string) =>
+      [...new Set([seen, ...(this.peers.get(id)?.candidates ?? [])])].slice(0, MAX_CANDIDATES);
+    return [
+      { to: a, endpoint: ea, message: { kind: 'introduce', peer: idKey(b), candidates: list(eb, b) } },
+      { to: b, endpoint: eb, message: { kind: 'introduce', peer: idKey(a), candidates: list(ea, a) } },
+    ];
+  }
+
+  private merge(a: DiscoveryOutput, b: Omit<DiscoveryOutput, 'nextWakeAt'>): DiscoveryOutput {
+    return {
+      send: [...b.send, ...a.send],
+      events: [...b.events, ...a.events],
+      delivered: [...b.delivered, ...a.delivered],
+      nextWakeAt: a.nextWakeAt,
+    };
+  }
+}
+
+/** Peer ids are WireGuard keys in base64, as the node and gossip name them. */
+function keyId(key: Uint8Array): string {
+  return Buffer.from(key).toString('base64');
+}
+
+function idKey(id: string): Uint8Array {
+  return new Uint8Array(Buffer.from(id, 'base64'));
+}

@@ -1,0 +1,24 @@
+/**
+ * Discovery (issue 5): candidates, hole punching, path choice and relays through members, as pure
+ * state machines. The node feeds `Discovery` the sealed discovery messages it opened and the time,
+ * and carries out what comes back.
+ */
+export { type CandidateKind, CandidateSet, rankPeerCandidates } from './candidateSet.js';
+export * from './constants.js';
+export {
+  Discovery,
+  type DiscoveryEvent,
+  type DiscoveryOptions,
+  type DiscoveryOutput,
+  type DiscoveryPeer,
+  type DiscoverySend,
+  type RelayedDatagram,
+  type Source,
+} from './discovery.js';
+export { addressScope, formatCandidate, isCandidate, parseCandidate } from './endpointClass.js';
+export * from './messages.js';
+export { type NatBehaviour, NatInference } from './natBehaviour.js';
+export type { RouteState } from './pathEvidence.js';
+export * from './pathTypes.js';
+export { PeerPath, type Probe } from './peerPath.js';
+export { type RelayRefusal, RelayService } from './relayService.js';

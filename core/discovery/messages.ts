@@ -1,0 +1,215 @@
+/**
+ * Discovery's messages and their compact encoding. Each travels as the inner message of a sealed
+ * datagram (core/overlayWire/sealed.ts), so only a member can send one and only its addressee can read
+ * it; the first byte of the encoding is its inner kind (0x20–0x3f, reserved for discovery), so the
+ * inner-message union can hand any of those kinds' bytes to decodeDiscovery as they are.
+ *
+ * Decoding junk yields a typed failure and never throws; every field is bounded and checked the same
+ * way on both sides, so what we encode always decodes and nothing oversized ever does.
+ */
+import { OverlayError } from '../errors.js';
+import { ByteReader, ByteWriter } from '../overlayWire/byteCodec.js';
+import {
+  KIND_CALL_ME_MAYBE,
+  KIND_INTRODUCE,
+  KIND_INTRODUCE_REQUEST,
+  KIND_PING,
+  KIND_PONG,
+  KIND_RELAY,
+  KIND_RELAYED,
+  MAX_CANDIDATE_LENGTH,
+  MAX_CANDIDATES,
+  MAX_DISCOVERY_MESSAGE,
+  MAX_RELAYED_DATAGRAM,
+  PEER_KEY_SIZE,
+  TXID_SIZE,
+} from './constants.js';
+import { isCandidate } from './endpointClass.js';
+
+/** "Are you there on this address?" Answered by a pong to wherever the ping came from. */
+export interface Ping {
+  readonly kind: 'ping';
+  readonly txid: Uint8Array;
+  /** The pinger's own idea of the address it sends from, if it knows; lets the peer spot a NAT. */
+  readonly fromHint?: string;
+}
+
+export interface Pong {
+  readonly kind: 'pong';
+  readonly txid: Uint8Array;
+  /** The address the ping came from, as the answerer saw it: the pinger's reflexive address. Absent
+   * when the ping came through a relay (there is no UDP source to report). */
+  readonly observed?: string;
+}
+
+/** "Probe me at these now; I am probing you": starts a burst on both sides at once. */
+export interface CallMeMaybe {
+  readonly kind: 'callMeMaybe';
+  readonly candidates: readonly string[];
+}
+
+/** To a mutual member: "please introduce me to this peer". */
+export interface IntroduceRequest {
+  readonly kind: 'introduceRequest';
+  readonly peer: Uint8Array;
+}
+
+/** From a mutual member to each side at once: the other side's candidates, as the member sees them. */
+export interface Introduce {
+  readonly kind: 'introduce';
+  readonly peer: Uint8Array;
+  readonly candidates: readonly string[];
+}
+
+/** To a relay: forward this opaque datagram (WireGuard, or a datagram sealed for `to`) to member `to`. */
+export interface Relay {
+  readonly kind: 'relay';
+  readonly to: Uint8Array;
+  readonly datagram: Uint8Array;
+}
+
+/** From a relay: member `from` sent this datagram for us through it. */
+export interface Relayed {
+  readonly kind: 'relayed';
+  readonly from: Uint8Array;
+  readonly datagram: Uint8Array;
+}
+
+export type DiscoveryMessage = Ping | Pong | CallMeMaybe | IntroduceRequest | Introduce | Relay | Relayed;
+
+export type DiscoveryDecodeFailure = 'unknownKind' | 'malformed';
+export type DiscoveryDecoded =
+  | { ok: true; message: DiscoveryMessage }
+  | { ok: false; reason: DiscoveryDecodeFailure };
+
+/** Throws only on a message this node built wrongly, never on anything from the network. */
+export function encodeDiscovery(message: DiscoveryMessage): Uint8Array {
+  const problem = invalidField(message);
+  if (problem !== null) throw new OverlayError('EINTERNAL', `cannot encode ${message.kind}: ${problem}`);
+  const w = new ByteWriter(64);
+  switch (message.kind) {
+    case 'ping':
+      w.u8(KIND_PING)
+        .bytes(message.txid)
+        .shortString(message.fromHint ?? '');
+      break;
+    case 'pong':
+      w.u8(KIND_PONG)
+        .bytes(message.txid)
+        .shortString(message.observed ?? '');
+      break;
+    case 'callMeMaybe':
+      w.u8(KIND_CALL_ME_MAYBE);
+      writeCandidates(w, message.candidates);
+      break;
+    case 'introduceRequest':
+      w.u8(KIND_INTRODUCE_REQUEST).bytes(message.peer);
+      break;
+    case 'introduce':
+      w.u8(KIND_INTRODUCE).bytes(message.peer);
+      writeCandidates(w, message.candidates);
+      break;
+    case 'relay':
+      w.u8(KIND_RELAY).bytes(message.to).u16(message.datagram.length).bytes(message.datagram);
+      break;
+    case 'relayed':
+      w.u8(KIND_RELAYED).bytes(message.from).u16(message.datagram.length).bytes(message.datagram);
+      break;
+  }
+  return w.finish();
+}
+
+export function decodeDiscovery(bytes: Uint8Array): DiscoveryDecoded {
+  if (!(bytes instanceof Uint8Array) || bytes.length < 1 || bytes.length > MAX_DISCOVERY_MESSAGE) {
+    return { ok: false, reason: 'malformed' };
+  }
+  const r = new ByteReader(bytes);
+  let message: DiscoveryMessage;
+  switch (r.u8()) {
+    case KIND_PING: {
+      const txid = r.take(TXID_SIZE);
+      const hint = r.shortString(MAX_CANDIDATE_LENGTH, 'ascii');
+      message = hint === '' ? { kind: 'ping', txid } : { kind: 'ping', txid, fromHint: hint };
+      break;
+    }
+    case KIND_PONG: {
+      const txid = r.take(TXID_SIZE);
+      const observed = r.shortString(MAX_CANDIDATE_LENGTH, 'ascii');
+      message = observed === '' ? { kind: 'pong', txid } : { kind: 'pong', txid, observed };
+      break;
+    }
+    case KIND_CALL_ME_MAYBE:
+      message = { kind: 'callMeMaybe', candidates: readCandidates(r) };
+      break;
+    case KIND_INTRODUCE_REQUEST:
+      message = { kind: 'introduceRequest', peer: r.take(PEER_KEY_SIZE) };
+      break;
+    case KIND_INTRODUCE: {
+      const peer = r.take(PEER_KEY_SIZE);
+      message = { kind: 'introduce', peer, candidates: readCandidates(r) };
+      break;
+    }
+    case KIND_RELAY: {
+      const to = r.take(PEER_KEY_SIZE);
+      message = { kind: 'relay', to, datagram: r.take(r.u16()) };
+      break;
+    }
+    case KIND_RELAYED: {
+      const from = r.take(PEER_KEY_SIZE);
+      message = { kind: 'relayed', from, datagram: r.take(r.u16()) };
+      break;
+    }
+    default:
+      return { ok: false, reason: 'unknownKind' };
+  }
+  if (!r.done || invalidField(message) !== null) return { ok: false, reason: 'malformed' };
+  return { ok: true, message };
+}
+
+function writeCandidates(w: ByteWriter, candidates: readonly string[]): void {
+  w.u8(candidates.length);
+  for (const c of candidates) w.shortString(c);
+}
+
+function readCandidates(r: ByteReader): string[] {
+  const count = r.u8();
+  if (count > MAX_CANDIDATES) r.fail();
+  const out: string[] = [];
+  for (let i = 0; i < count && r.ok; i++) out.push(r.shortString(MAX_CANDIDATE_LENGTH, 'ascii'));
+  return out;
+}
+
+/** The same bounds on both sides. */
+function invalidField(m: DiscoveryMessage): string | null {
+  switch (m.kind) {
+    case 'ping':
+      if (m.txid.length !== TXID_SIZE) return 'txid size';
+      return m.fromHint === undefined || isCandidate(m.fromHint) ? null : 'from hint';
+    case 'pong':
+      if (m.txid.length !== TXID_SIZE) return 'txid size';
+      return m.observed === undefined || isCandidate(m.observed) ? null : 'observed address';
+    case 'callMeMaybe':
+      return invalidCandidates(m.candidates);
+    case 'introduceRequest':
+      return m.peer.length === PEER_KEY_SIZE ? null : 'peer key size';
+    case 'introduce':
+      if (m.peer.length !== PEER_KEY_SIZE) return 'peer key size';
+      return invalidCandidates(m.candidates);
+    case 'relay':
+      if (m.to.length !== PEER_KEY_SIZE) return 'peer key size';
+      return invalidDatagram(m.datagram);
+    case 'relayed':
+      if (m.from.length !== PEER_KEY_SIZE) return 'peer key size';
+      return invalidDatagram(m.datagram);
+  }
+}
+
+function invalidCandidates(candidates: readonly string[]): string | null {
+  if (candidates.length > MAX_CANDIDATES) return 'too many candidates';
+  if (new Set(candidates).size !== candidates.length) return 'duplicate candidate';
+  return candidates.every(isCandidate) ? null : 'candidate';
+}
+
+function invalidDatagram(d: Uint8Array): string | null {
+  return d.length >= 1 && d.length <= MAX_RELAYED_DATAGRAM ? null : 'datagram size';
+}

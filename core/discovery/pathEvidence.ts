@@ -1,0 +1,99 @@
+/**
+ * What we know of one way to reach a peer — a direct candidate endpoint or a relay member — from our
+ * own probes: round-trip times, the outcome of the last probes, when it last answered. This is the
+ * evidence `overlay status` shows to explain a path ("why is this link relayed?").
+ */
+import type { CandidateKind } from './candidateSet.js';
+import { EVIDENCE_FRESH_MS, LOSS_WINDOW } from './constants.js';
+
+export type RouteState = 'ok' | 'no-answer' | 'untried';
+
+export type Route =
+  | { readonly type: 'direct'; readonly endpoint: string; kind: CandidateKind }
+  | { readonly type: 'relay'; readonly via: string; readonly name: string; readonly public: boolean };
+
+export function routeKey(r: { type: 'direct'; endpoint: string } | { type: 'relay'; via: string }): string {
+  return r.type === 'direct' ? r.endpoint : `relay:${r.via}`;
+}
+
+export class PathEvidence {
+  /** Outcomes of the last LOSS_WINDOW resolved probes, oldest first. */
+  private readonly outcomes: boolean[] = [];
+  /** Smoothed RTT (RFC 6298's α = 1/8 is for a steadier signal; 1/4 follows a move within a few pings). */
+  srttMs: number | undefined;
+  lastRttMs: number | undefined;
+  lastAnsweredAt: number | undefined;
+  lastSentAt = Number.NEGATIVE_INFINITY;
+  /** Probes sent in all. */
+  tries = 0;
+  /** Answers in a row since the last loss. */
+  streak = 0;
+  /** When a single extra ping should confirm a first answer; undefined when none is due. */
+  confirmAt: number | undefined;
+  /** When to probe at once, outside the regular schedules (a peer's ping came from here). */
+  probeNowAt: number | undefined;
+
+  constructor(
+    readonly route: Route,
+    /** Where we learned of it: the status view says so. */
+    public source: 'announced' | 'introduced' | 'observed' | 'relay',
+    readonly addedAt: number,
+  ) {}
+
+  get key(): string {
+    return routeKey(this.route);
+  }
+
+  sent(now: number): void {
+    this.tries++;
+    this.lastSentAt = now;
+  }
+
+  answered(rttMs: number, now: number): void {
+    this.lastRttMs = rttMs;
+    this.srttMs = this.srttMs === undefined ? rttMs : 0.75 * this.srttMs + 0.25 * rttMs;
+    this.lastAnsweredAt = now;
+    this.streak++;
+    this.record(true);
+  }
+
+  lost(): void {
+    this.streak = 0;
+    this.record(false);
+  }
+
+  /** Fraction of the last probes lost, in [0, 1]; 0 before any probe resolved. */
+  get loss(): number {
+    if (this.outcomes.length === 0) return 0;
+    return this.outcomes.filter((o) => !o).length / this.outcomes.length;
+  }
+
+  /** Answered its last resolved probe, recently. */
+  usable(now: number): boolean {
+    return this.streak > 0 && this.answeredWithin(EVIDENCE_FRESH_MS, now);
+  }
+
+  answeredWithin(ms: number, now: number): boolean {
+    return this.lastAnsweredAt !== undefined && now - this.lastAnsweredAt <= ms;
+  }
+
+  /** Lower is better: RTT inflated by loss (a lossy path costs retransmissions). */
+  score(): number {
+    return (this.srttMs ?? 1_000) * (1 + 2 * this.loss);
+  }
+
+  state(now: number): RouteState {
+    if (this.usable(now)) return 'ok';
+    return this.tries === 0 ? 'untried' : 'no-answer';
+  }
+
+  /** Several probes and not one answer: not worth choosing blind. */
+  get neverAnswered(): boolean {
+    return this.lastAnsweredAt === undefined && this.outcomes.length >= 3;
+  }
+
+  private record(outcome: boolean): void {
+    this.outcomes.push(outcome);
+    if (this.outcomes.length > LOSS_WINDOW) this.outcomes.shift();
+  }
+}

@@ -1,0 +1,65 @@
+/** The shapes discovery hands the node and `overlay status`. Peers are named by WireGuard key (base64). */
+import type { CandidateKind } from './candidateSet.js';
+import type { NatBehaviour } from './natBehaviour.js';
+import type { RouteState } from './pathEvidence.js';
+
+/** Where the node sends a peer's traffic: a direct UDP endpoint, through a relay member, or nowhere yet. */
+export type PathChoice =
+  | { readonly path: 'direct'; readonly endpoint: string }
+  | { readonly path: 'relay'; readonly via: string }
+  | { readonly path: 'none' };
+
+export type PathReason =
+  | 'start'
+  | 'direct-found'
+  | 'direct-returned'
+  | 'better-rtt'
+  | 'roamed'
+  | 'direct-lost'
+  | 'no-direct-answer'
+  | 'relay-lost'
+  | 'peer-removed';
+
+export type PathChanged = PathChoice & {
+  readonly peer: string;
+  readonly reason: PathReason;
+  readonly at: number;
+};
+
+/** A member that may carry traffic for us: not opted out (--no-relay), reached directly by us. */
+export interface RelayOption {
+  readonly id: string;
+  readonly name: string;
+  /** Has a public (non-LAN) address: reachable by most members, so preferred. */
+  readonly public: boolean;
+}
+
+export interface CandidateSnapshot {
+  readonly endpoint: string;
+  readonly kind: CandidateKind | 'relay';
+  readonly via?: string;
+  readonly source: 'announced' | 'introduced' | 'observed' | 'relay';
+  readonly state: RouteState;
+  readonly tries: number;
+  readonly rttMs?: number;
+  readonly lossPct?: number;
+  readonly lastAnswerAgeMs?: number;
+}
+
+/** For `overlay status`: the path in use and the evidence behind it ("why is this link relayed?"). */
+export interface PathSnapshot {
+  readonly peer: string;
+  readonly path: 'direct' | 'relay' | 'none';
+  readonly via?: string;
+  readonly viaName?: string;
+  readonly endpoint?: string;
+  readonly reason: PathReason;
+  readonly sinceMs: number;
+  readonly rttMs?: number;
+  readonly lossPct?: number;
+  readonly evidenceAgeMs?: number;
+  readonly natSelf: NatBehaviour;
+  readonly sameNat: boolean;
+  readonly candidates: readonly CandidateSnapshot[];
+  readonly timeToDirectMs?: number;
+}

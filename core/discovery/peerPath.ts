@@ -1,0 +1,453 @@
+/**
+ * The path to one peer, as a pure state machine: which of its candidate endpoints answers, how fast
+ * and how reliably, and whether to use one of them (direct) or a relay member — re-decided as evidence
+ * arrives. Pings go out in bursts to every candidate at once on an introduction (simultaneous open:
+ * each side's outgoing probe opens its own NAT for the other's), then the path in use is pinged every
+ * second and the alternatives every few seconds, so a dying path is left within 3 s and a returning
+ * direct one is taken back within 10 s.
+ *
+ * Only authenticated evidence moves the path: a pong carrying a txid we sent, from the address we
+ * sent it to. A peer's ping from a new address only makes us probe that address (roaming); it cannot
+ * by itself point our traffic anywhere.
+ */
+import { type CandidateKind, rankPeerCandidates } from './candidateSet.js';
+import {
+  ALTERNATIVE_PROBE_JITTER_MS,
+  ALTERNATIVE_PROBE_MS,
+  BURST_MIN_GAP_MS,
+  BURST_OFFSETS_MS,
+  CONFIRM_PING_MS,
+  DEAD_AFTER_MS,
+  DIRECT_DEADLINE_MS,
+  HEARTBEAT_MS,
+  IDLE_HEARTBEAT_MS,
+  MAX_CANDIDATES,
+  MAX_OBSERVED_CANDIDATES,
+  MAX_PENDING_PINGS,
+  PONG_TIMEOUT_MS,
+  SLOW_PROBE_MS,
+  STALE_CANDIDATE_MS,
+  SUSPECT_AFTER_MS,
+  SUSPECT_PING_MS,
+  SWITCH_MIN_GAIN_MS,
+  SWITCH_RATIO,
+  TXID_SIZE,
+} from './constants.js';
+import { PathEvidence, type Route, routeKey } from './pathEvidence.js';
+import type { CandidateSnapshot, PathChanged, PathChoice, PathReason, RelayOption } from './pathTypes.js';
+
+/** A ping to send: to the peer at `endpoint`, or to the peer through relay member `via`. */
+export type Probe = { txid: Uint8Array } & ({ endpoint: string } | { via: string });
+
+export interface PeerPathOptions {
+  readonly peer: string;
+  readonly now: number;
+  readonly random: () => number;
+  /** Our public IPs as peers see them: a peer candidate among them means we share its NAT. */
+  readonly ourReflexiveIps: () => ReadonlySet<string>;
+}
+
+export class PeerPath {
+  private readonly routes = new Map<string, PathEvidence>();
+  private readonly pending = new Map<string, { key: string; sentAt: number }>();
+  private announced: readonly string[] = [];
+  private current: PathEvidence | undefined;
+  private currentSince: number;
+  private lastReason: PathReason = 'start';
+  private burstAt = Number.NEGATIVE_INFINITY;
+  private burstStep = BURST_OFFSETS_MS.length;
+  private noneSince: number;
+  private alternativesAt: number;
+  private readonly startedAt: number;
+  private firstDirectAt: number | undefined;
+  private sameNat = false;
+  /** The node says whether traffic flows; an idle peer's path is checked less often. */
+  active = true;
+
+  constructor(private readonly options: PeerPathOptions) {
+    this.startedAt = options.now;
+    this.noneSince = options.now;
+    this.currentSince = options.now;
+    this.alternativesAt = options.now + this.alternativeInterval();
+  }
+
+  get peer(): string {
+    return this.options.peer;
+  }
+
+  choice(): PathChoice {
+    const r = this.current?.route;
+    if (r === undefined) return { path: 'none' };
+    return r.type === 'direct' ? { path: 'direct', endpoint: r.endpoint } : { path: 'relay', via: r.via };
+  }
+
+  /** Smoothed RTT of the path in use, if it has answered. */
+  rttMs(): number | undefined {
+    return this.current?.srttMs;
+  }
+
+  /** The peer's announced candidates (its endpoint record): the list replaces the previous one. */
+  setAnnounced(candidates: readonly string[], now: number): void {
+    this.announced = candidates.slice(0, MAX_CANDIDATES);
+    const keep = new Set(this.announced);
+    for (const [key, e] of this.routes) {
+      if (e.source === 'announced' && !keep.has(key) && e !== this.current) this.routes.delete(key);
+    }
+    this.addDirect(this.announced, 'announced', now);
+  }
+
+  /** Candidates from an introduction or a call-me-maybe: add them and probe everything now. */
+  introduce(candidates: readonly string[], now: number): void {
+    this.addDirect(candidates.slice(0, MAX_CANDIDATES), 'introduced', now);
+    this.startBurst(now);
+  }
+
+  /** Relay members we reach directly and the peer may reach too (the Discovery computes them). */
+  setRelays(relays: readonly RelayOption[], now: number): void {
+    const keep = new Set(relays.map((r) => routeKey({ type: 'relay', via: r.id })));
+    for (const [key, e] of this.routes) {
+      if (e.route.type === 'relay' && !keep.has(key)) {
+        this.routes.delete(key);
+        if (e === this.current) this.current = undefined;
+      }
+    }
+    for (const r of relays) {
+      const route: Route = { type: 'relay', via: r.id, name: r.name, public: r.public };
+      const key = routeKey(route);
+      if (this.routes.has(key)) continue;
+      const e = new PathEvidence(route, 'relay', now);
+      e.probeNowAt = now;
+      this.routes.set(key, e);
+    }
+  }
+
+  /** Starts a burst: every route pinged at BURST_OFFSETS_MS from now. Returns false if one just began. */
+  startBurst(now: number): boolean {
+    if (now - this.burstAt < BURST_MIN_GAP_MS) return false;
+    this.burstAt = now;
+    this.burstStep = 0;
+    return true;
+  }
+
+  /** An authenticated ping from the peer arrived from `endpoint` (undefined: through a relay). */
+  pinged(endpoint: string | undefined, now: number): void {
+    if (endpoint === undefined) return;
+    let e = this.routes.get(endpoint);
+    if (e === undefined) {
+      e = this.addObserved(endpoint, now);
+      if (e === undefined) return;
+    }
+    // Roaming: the peer sends from here now; find out at once whether it also answers here.
+    if (!e.answeredWithin(SUSPECT_AFTER_MS, now) && now - e.lastSentAt >= SUSPECT_PING_MS) e.probeNowAt = now;
+  }
+
+  /**
+   * A pong. Credited only to the route the ping went out on, and only when it came back the same way:
+   * anything else is an unknown txid or an asymmetric path, and moves nothing.
+   */
+  ponged(
+    txid: Uint8Array,
+    from: { endpoint: string } | { via: string },
+    now: number,
+  ): PathEvidence | undefined {
+    const id = hex(txid);
+    const p = this.pending.get(id);
+    if (p === undefined) return undefined;
+    const e = this.routes.get(p.key);
+    const fromKey = 'endpoint' in from ? from.endpoint : routeKey({ type: 'relay', via: from.via });
+    if (e === undefined || fromKey !== p.key) return undefined;
+    this.pending.delete(id);
+    e.answered(now - p.sentAt, now);
+    if (e.route.type === 'direct' && this.current?.route.type !== 'direct' && e.streak === 1) {
+      e.confirmAt = now + CONFIRM_PING_MS;
+    }
+    return e;
+  }
+
+  /** Probes due now, path decisions, and when to call again. */
+  tick(now: number): { probes: Probe[]; changed: PathChanged[]; nextWakeAt: number } {
+    this.expirePings(now);
+    this.sameNat = rankPeerCandidates(this.directEndpoints(), this.options.ourReflexiveIps()).sameNat;
+    const changed: PathChanged[] = [];
+    const decided = this.decide(now);
+    if (decided) changed.push(decided);
+    const due = new Set<PathEvidence>();
+    this.dueBurst(now, due);
+    this.dueHeartbeat(now, due);
+    this.dueAlternatives(now, due);
+    for (const e of this.routes.values()) {
+      if (e.confirmAt !== undefined && now >= e.confirmAt) {
+        e.confirmAt = undefined;
+        due.add(e);
+      }
+      if (e.probeNowAt !== undefined && now >= e.probeNowAt) {
+        e.probeNowAt = undefined;
+        due.add(e);
+      }
+    }
+    const probes = [...due].map((e) => this.probe(e, now));
+    return { probes, changed, nextWakeAt: this.nextWakeAt(now) };
+  }
+
+  snapshot(now: number): {
+    choice: PathChoice;
+    reason: PathReason;
+    sinceMs: number;
+    rttMs?: number;
+    lossPct?: number;
+    evidenceAgeMs?: number;
+    sameNat: boolean;
+    candidates: CandidateSnapshot[];
+    timeToDirectMs?: number;
+  } {
+    const c = this.current;
+    const candidates = [...this.routes.values()].map((e): CandidateSnapshot => {
+      const base =
+        e.route.type === 'direct'
+          ? { endpoint: e.route.endpoint, kind: e.route.kind }
+          : { endpoint: `via ${e.route.name}`, kind: 'relay' as const, via: e.route.via };
+      return {
+        ...base,
+        source: e.source,
+        state: e.state(now),
+        tries: e.tries,
+        ...(e.srttMs !== undefined && { rttMs: Math.round(e.srttMs) }),
+        ...(e.tries > 0 && { lossPct: Math.round(e.loss * 100) }),
+        ...(e.lastAnsweredAt !== undefined && { lastAnswerAgeMs: now - e.lastAnsweredAt }),
+      };
+    });
+    return {
+      choice: this.choice(),
+      reason: this.lastReason,
+      sinceMs: now - this.currentSince,
+      ...(c?.srttMs !== undefined && { rttMs: Math.round(c.srttMs) }),
+      ...(c !== undefined && c.tries > 0 && { lossPct: Math.round(c.loss * 100) }),
+      ...(c?.lastAnsweredAt !== undefined && { evidenceAgeMs: now - c.lastAnsweredAt }),
+      sameNat: this.sameNat,
+      candidates,
+      ...(this.firstDirectAt !== undefined && { timeToDirectMs: this.firstDirectAt - this.startedAt }),
+    };
+  }
+
+  // --- decisions -------------------------------------------------------------------------------
+
+  private decide(now: number): PathChanged | undefined {
+    const cur = this.current;
+    const directs = [...this.routes.values()].filter((e) => e.route.type === 'direct');
+    const best = (list: PathEvidence[]) =>
+      list.reduce<PathEvidence | undefined>(
+        (a, b) => (a === undefined || this.cost(b) < this.cost(a) ? b : a),
+        undefined,
+      );
+
+    if (cur?.route.type === 'direct') {
+      if (this.dead(cur, now)) {
+        const next = best(directs.filter((e) => e !== cur && e.usable(now))) ?? this.bestRelay(now);
+        return this.switchTo(next, 'direct-lost', now);
+      }
+      const others = directs.filter((e) => e !== cur && e.usable(now));
+      // The path in use went quiet while another just answered: the peer roamed or a link changed.
+      if (this.suspect(cur, now)) {
+        const alive = best(others.filter((e) => e.answeredWithin(SUSPECT_AFTER_MS, now)));
+        if (alive) return this.switchTo(alive, 'roamed', now);
+        return undefined;
+      }
+      const better = best(others);
+      if (better && this.cost(better) < SWITCH_RATIO * this.cost(cur) - SWITCH_MIN_GAIN_MS) {
+        return this.switchTo(better, 'better-rtt', now);
+      }
+      return undefined;
+    }
+
+    // Relayed or no path: a direct route that answered takes over — twice in a row when it would
+    // replace a working relay, so one stray pong on a flapping link does not bounce the traffic.
+    const needed = cur === undefined ? 1 : 2;
+    const direct = best(directs.filter((e) => e.usable(now) && e.streak >= needed));
+    if (direct) return this.switchTo(direct, cur === undefined ? 'direct-found' : 'direct-returned', now);
+    if (cur === undefined) {
+      if (now - this.noneSince < DIRECT_DEADLINE_MS) return undefined;
+      const relay = this.bestRelay(now);
+      return relay ? this.switchTo(relay, 'no-direct-answer', now) : undefined;
+    }
+    if (this.dead(cur, now)) {
+      const relay = this.bestRelay(now, cur);
+      return this.switchTo(relay, 'relay-lost', now);
+    }
+    return undefined;
+  }
+
+  private switchTo(next: PathEvidence | undefined, reason: PathReason, now: number): PathChanged | undefined {
+    if (next === this.current) return undefined;
+    this.current = next;
+    this.currentSince = now;
+    this.lastReason = reason;
+    if (next === undefined) this.noneSince = now;
+    if (next?.route.type === 'direct' && this.firstDirectAt === undefined) this.firstDirectAt = now;
+    const choice = this.choice();
+    return { peer: this.options.peer, ...choice, reason, at: now };
+  }
+
+  /** Relays: ones that answer first, public members first among them, then by RTT. */
+  private bestRelay(now: number, except?: PathEvidence): PathEvidence | undefined {
+    const relays = [...this.routes.values()].filter(
+      (e) => e.route.type === 'relay' && e !== except && !e.neverAnswered,
+    );
+    const rank = (e: PathEvidence) =>
+      (e.usable(now) ? 0 : 2) + (e.route.type === 'relay' && e.route.public ? 0 : 1);
+    relays.sort((a, b) => rank(a) - rank(b) || a.score() - b.score());
+    return relays[0];
+  }
+
+  /** Cost of a direct route; sharing a NAT makes LAN addresses the preferred kind (rank, not just RTT). */
+  private cost(e: PathEvidence): number {
+    const lanBias = this.sameNat && e.route.type === 'direct' && e.route.kind !== 'lan' ? 10 : 0;
+    return e.score() + lanBias;
+  }
+
+  private silentFor(e: PathEvidence, now: number): number {
+    const since = Math.max(e.lastAnsweredAt ?? Number.NEGATIVE_INFINITY, this.currentSince);
+    return now - since;
+  }
+
+  private suspect(e: PathEvidence, now: number): boolean {
+    return this.silentFor(e, now) > SUSPECT_AFTER_MS + (e.srttMs ?? 0);
+  }
+
+  private dead(e: PathEvidence, now: number): boolean {
+    return this.silentFor(e, now) > DEAD_AFTER_MS + 2 * (e.srttMs ?? 0);
+  }
+
+  // --- probing ---------------------------------------------------------------------------------
+
+  private dueBurst(now: number, due: Set<PathEvidence>): void {
+    let stepped = false;
+    while (
+      this.burstStep < BURST_OFFSETS_MS.length &&
+      now >= this.burstAt + BURST_OFFSETS_MS[this.burstStep]!
+    ) {
+      this.burstStep++;
+      stepped = true;
+    }
+    if (stepped) for (const e of this.routes.values()) due.add(e);
+  }
+
+  private dueHeartbeat(now: number, due: Set<PathEvidence>): void {
+    const c = this.current;
+    if (c === undefined) return;
+    const interval = this.suspect(c, now) ? SUSPECT_PING_MS : this.active ? HEARTBEAT_MS : IDLE_HEARTBEAT_MS;
+    if (now - c.lastSentAt >= interval) due.add(c);
+  }
+
+  private dueAlternatives(now: number, due: Set<PathEvidence>): void {
+    if (now < this.alternativesAt) return;
+    this.alternativesAt = now + this.alternativeInterval();
+    const onDirect = this.current?.route.type === 'direct';
+    for (const e of this.routes.values()) {
+      if (e === this.current) continue;
+      // On a working direct path, long-silent candidates are tried rarely: they cost every peer packets.
+      const stale = !e.answeredWithin(STALE_CANDIDATE_MS, now) && now - e.addedAt > STALE_CANDIDATE_MS;
+      if (onDirect && stale && now - e.lastSentAt < SLOW_PROBE_MS) continue;
+      due.add(e);
+    }
+  }
+
+  private probe(e: PathEvidence, now: number): Probe {
+    const txid = new Uint8Array(TXID_SIZE);
+    for (let i = 0; i < TXID_SIZE; i++) txid[i] = Math.floor(this.options.random() * 256);
+    if (this.pending.size >= MAX_PENDING_PINGS) this.expireOldest();
+    this.pending.set(hex(txid), { key: e.key, sentAt: now });
+    e.sent(now);
+    return e.route.type === 'direct' ? { txid, endpoint: e.route.endpoint } : { txid, via: e.route.via };
+  }
+
+  private expirePings(now: number): void {
+    for (const [id, p] of this.pending) {
+      if (now - p.sentAt < PONG_TIMEOUT_MS) continue;
+      this.pending.delete(id);
+      this.routes.get(p.key)?.lost();
+    }
+  }
+
+  private expireOldest(): void {
+    const [id, p] = this.pending.entries().next().value!;
+    this.pending.delete(id);
+    this.routes.get(p.key)?.lost();
+  }
+
+  private nextWakeAt(now: number): number {
+    const times: number[] = [this.alternativesAt];
+    if (this.burstStep < BURST_OFFSETS_MS.length)
+      times.push(this.burstAt + BURST_OFFSETS_MS[this.burstStep]!);
+    for (const p of this.pending.values()) times.push(p.sentAt + PONG_TIMEOUT_MS);
+    for (const e of this.routes.values()) {
+      if (e.confirmAt !== undefined) times.push(e.confirmAt);
+      if (e.probeNowAt !== undefined) times.push(e.probeNowAt);
+    }
+    const c = this.current;
+    if (c !== undefined) {
+      const interval = this.suspect(c, now)
+        ? SUSPECT_PING_MS
+        : this.active
+          ? HEARTBEAT_MS
+          : IDLE_HEARTBEAT_MS;
+      times.push(c.lastSentAt + interval);
+      const since = Math.max(c.lastAnsweredAt ?? Number.NEGATIVE_INFINITY, this.currentSince);
+      times.push(
+        since + SUSPECT_AFTER_MS + (c.srttMs ?? 0) + 1,
+        since + DEAD_AFTER_MS + 2 * (c.srttMs ?? 0) + 1,
+      );
+    } else times.push(this.noneSince + DIRECT_DEADLINE_MS);
+    return Math.max(now + 1, Math.min(...times.filter((t) => t > now - 1)));
+  }
+
+  private alternativeInterval(): number {
+    return ALTERNATIVE_PROBE_MS + this.options.random() * ALTERNATIVE_PROBE_JITTER_MS;
+  }
+
+  // --- candidates ------------------------------------------------------------------------------
+
+  private directEndpoints(): string[] {
+    return [...this.routes.values()].flatMap((e) => (e.route.type === 'direct' ? [e.route.endpoint] : []));
+  }
+
+  private addDirect(candidates: readonly string[], source: 'announced' | 'introduced', now: number): void {
+    const { ordered } = rankPeerCandidates(candidates, this.options.ourReflexiveIps());
+    for (const { endpoint, kind } of ordered) {
+      const held = this.routes.get(endpoint);
+      if (held !== undefined) {
+        if (held.source === 'observed') held.source = source;
+        continue;
+      }
+      this.routes.set(endpoint, new PathEvidence({ type: 'direct', endpoint, kind }, source, now));
+      if (this.burstStep >= BURST_OFFSETS_MS.length) this.routes.get(endpoint)!.probeNowAt = now;
+    }
+    this.trimIntroduced();
+  }
+
+  private addObserved(endpoint: string, now: number): PathEvidence | undefined {
+    if (rankPeerCandidates([endpoint], new Set()).ordered.length === 0) return undefined;
+    const observed = [...this.routes.values()].filter((e) => e.source === 'observed' && e !== this.current);
+    if (observed.length >= MAX_OBSERVED_CANDIDATES) this.routes.delete(observed[0]!.key);
+    const e = new PathEvidence(
+      { type: 'direct', endpoint, kind: 'observed' as CandidateKind },
+      'observed',
+      now,
+    );
+    this.routes.set(endpoint, e);
+    return e;
+  }
+
+  /** Introductions keep adding addresses; keep the newest so the probe set stays bounded. */
+  private trimIntroduced(): void {
+    const introduced = [...this.routes.values()].filter(
+      (e) => e.source === 'introduced' && e !== this.current,
+    );
+    for (const e of introduced.slice(0, Math.max(0, introduced.length - 2 * MAX_CANDIDATES))) {
+      this.routes.delete(e.key);
+    }
+  }
+}
+
+function hex(bytes: Uint8Array): string {
+  return Buffer.from(bytes).toString('hex');
+}

@@ -1,0 +1,133 @@
+/** Discovery messages: what we encode decodes to itself; junk and oversized fields are typed failures, never throws. */
+import test from 'ava';
+import fc from 'fast-check';
+import {
+  KIND_PING,
+  KIND_RELAY,
+  MAX_DISCOVERY_MESSAGE,
+  MAX_RELAYED_DATAGRAM,
+} from '../../core/discovery/constants.js';
+import { isCandidate } from '../../core/discovery/endpointClass.js';
+import { type DiscoveryMessage, decodeDiscovery, encodeDiscovery } from '../../core/discovery/messages.js';
+import { INNER_DISCOVERY_FIRST, INNER_DISCOVERY_LAST } from '../../core/overlayWire/constants.js';
+
+const bytes = (n: number) => fc.uint8Array({ minLength: n, maxLength: n });
+const octet = fc.integer({ min: 0, max: 255 });
+const port = fc.integer({ min: 1, max: 65535 });
+const v4 = fc.tuple(octet, octet, octet, octet, port).map(([a, b, c, d, p]) => `${a}.${b}.${c}.${d}:${p}`);
+const v6 = fc
+  .tuple(fc.ipV6(), port)
+  .map(([ip, p]) => `[${new URL(`http://[${ip}]/`).hostname.slice(1, -1)}]:${p}`);
+const endpoint = fc.oneof(v4, v6).filter((e) => e.length <= 64);
+const candidates = fc.uniqueArray(endpoint, { maxLength: 8 });
+const datagram = fc.uint8Array({ minLength: 1, maxLength: MAX_RELAYED_DATAGRAM });
+
+const message: fc.Arbitrary<DiscoveryMessage> = fc.oneof(
+  fc.record({ kind: fc.constant('ping' as const), txid: bytes(12) }),
+  fc.record({ kind: fc.constant('ping' as const), txid: bytes(12), fromHint: endpoint }),
+  fc.record({ kind: fc.constant('pong' as const), txid: bytes(12) }),
+  fc.record({ kind: fc.constant('pong' as const), txid: bytes(12), observed: endpoint }),
+  fc.record({ kind: fc.constant('callMeMaybe' as const), candidates }),
+  fc.record({ kind: fc.constant('introduceRequest' as const), peer: bytes(32) }),
+  fc.record({ kind: fc.constant('introduce' as const), peer: bytes(32), candidates }),
+  fc.record({ kind: fc.constant('relay' as const), to: bytes(32), datagram }),
+  fc.record({ kind: fc.constant('relayed' as const), from: bytes(32), datagram }),
+);
+
+test('every discovery message we can build decodes to itself', (t) => {
+  t.notThrows(() =>
+    fc.assert(
+      fc.property(message, (m) => {
+        const decoded = decodeDiscovery(encodeDiscovery(m));
+        return decoded.ok && JSON.stringify(decoded.message) === JSON.stringify(m);
+      }),
+    ),
+  );
+});
+
+test('every encoding starts with an inner kind reserved for discovery and fits the bound', (t) => {
+  t.notThrows(() =>
+    fc.assert(
+      fc.property(message, (m) => {
+        const encoded = encodeDiscovery(m);
+        return (
+          encoded[0]! >= INNER_DISCOVERY_FIRST &&
+          encoded[0]! <= INNER_DISCOVERY_LAST &&
+          encoded.length <= MAX_DISCOVERY_MESSAGE
+        );
+      }),
+    ),
+  );
+});
+
+test('decoding random bytes never throws and anything it accepts re-encodes to the same bytes', (t) => {
+  t.notThrows(() =>
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 1600 }), (junk) => {
+        const decoded = decodeDiscovery(junk);
+        if (!decoded.ok) return decoded.reason === 'malformed' || decoded.reason === 'unknownKind';
+        return Buffer.from(encodeDiscovery(decoded.message)).equals(Buffer.from(junk));
+      }),
+      { numRuns: 5000 },
+    ),
+  );
+});
+
+test('random bytes behind each known kind byte never throw either', (t) => {
+  t.notThrows(() =>
+    fc.assert(
+      fc.property(fc.integer({ min: 0x20, max: 0x26 }), fc.uint8Array({ maxLength: 200 }), (kind, rest) => {
+        const decoded = decodeDiscovery(Uint8Array.of(kind, ...rest));
+        return decoded.ok || decoded.reason === 'malformed';
+      }),
+      { numRuns: 5000 },
+    ),
+  );
+});
+
+test('a truncated or extended valid message is refused', (t) => {
+  const m = encodeDiscovery({ kind: 'pong', txid: new Uint8Array(12), observed: '192.0.2.1:51820' });
+  for (let cut = 0; cut < m.length; cut++) t.false(decodeDiscovery(m.subarray(0, cut)).ok);
+  t.false(decodeDiscovery(Uint8Array.of(...m, 0)).ok);
+});
+
+test('a relayed datagram over 1400 bytes is refused both ways', (t) => {
+  const big = new Uint8Array(MAX_RELAYED_DATAGRAM + 1);
+  t.throws(() => encodeDiscovery({ kind: 'relay', to: new Uint8Array(32), datagram: big }));
+  const raw = Uint8Array.of(
+    KIND_RELAY,
+    ...new Uint8Array(32),
+    (big.length >> 8) & 0xff,
+    big.length & 0xff,
+    ...big,
+  );
+  t.deepEqual(decodeDiscovery(raw), { ok: false, reason: 'malformed' });
+});
+
+test('an empty relayed datagram is refused: nothing to forward is not worth a packet', (t) => {
+  const raw = Uint8Array.of(KIND_RELAY, ...new Uint8Array(32), 0, 0);
+  t.deepEqual(decodeDiscovery(raw), { ok: false, reason: 'malformed' });
+});
+
+test('more than 8 candidates, a duplicate, or a non-canonical endpoint is refused', (t) => {
+  const nine = Array.from({ length: 9 }, (_, i) => `192.0.2.${i + 1}:51820`);
+  t.throws(() => encodeDiscovery({ kind: 'callMeMaybe', candidates: nine }));
+  t.throws(() => encodeDiscovery({ kind: 'callMeMaybe', candidates: ['192.0.2.1:1', '192.0.2.1:1'] }));
+  for (const bad of [
+    '192.0.2.1:051820',
+    '999.0.2.1:1',
+    '192.0.2.1:0',
+    '[FD00::1]:1',
+    'host:1',
+    '192.0.2.1',
+  ]) {
+    t.false(isCandidate(bad), bad);
+    const raw = Uint8Array.of(KIND_PING, ...new Uint8Array(12), bad.length, ...Buffer.from(bad));
+    t.false(decodeDiscovery(raw).ok, bad);
+  }
+});
+
+test('an unknown kind is reported as such, so a newer peer is not called malformed', (t) => {
+  t.deepEqual(decodeDiscovery(Uint8Array.of(0x3f, 1, 2, 3)), { ok: false, reason: 'unknownKind' });
+  t.deepEqual(decodeDiscovery(new Uint8Array(0)), { ok: false, reason: 'malformed' });
+});
