@@ -76,6 +76,10 @@ export const INTRODUCTION_RETRY_MS = 10_000;
 export const INTRODUCERS = 2;
 /** An introducer introduces the same pair at most this often (it costs it two messages). */
 export const INTRODUCTION_MIN_GAP_MS = 2_000;
+/** An introduction we cannot make yet (one side not reached) is kept this long, checked this often. */
+export const PENDING_INTRODUCTION_MS = 5_000;
+export const PENDING_INTRODUCTION_CHECK_MS = 100;
+export const MAX_PENDING_INTRODUCTIONS = 256;
 
 /** Reflexive addresses of our own are forgotten when no peer has confirmed them for this long. */
 export const REFLEXIVE_TTL_MS = 120_000;

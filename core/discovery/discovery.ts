@@ -13,7 +13,10 @@ import {
   INTRODUCTION_MIN_GAP_MS,
   INTRODUCTION_RETRY_MS,
   MAX_CANDIDATES,
+  MAX_PENDING_INTRODUCTIONS,
   MAX_RELAYS_PER_PEER,
+  PENDING_INTRODUCTION_CHECK_MS,
+  PENDING_INTRODUCTION_MS,
 } from './constants.js';
 import { addressScope, ipOf } from './endpointClass.js';
 import type { DiscoveryMessage } from './messages.js';
@@ -88,6 +91,11 @@ export class Discovery {
   private readonly random: () => number;
   private readonly introRequestedAt = new Map<string, number>();
   private readonly introducedAt = new Map<string, number>();
+  /**
+   * Introductions asked of us before we reached both sides (at start-up everyone asks at once, before
+   * our own probes to them have answered): made as soon as we can, or dropped after a while.
+   */
+  private readonly pendingIntroductions = new Map<string, { a: string; b: string; until: number }>();
   private nextWakeAt = Number.NEGATIVE_INFINITY;
   /** The latest time we were given: paths ask for our reflexive IPs as of then. */
   private clock: number;
@@ -225,6 +233,11 @@ export class Discovery {
       wake = Math.min(wake, out.nextWakeAt);
     }
     send.push(...this.askForIntroductions(now));
+    for (const [pair, p] of this.pendingIntroductions) {
+      if (now > p.until) this.pendingIntroductions.delete(pair);
+      else send.push(...this.introduce(p.a, p.b, now));
+    }
+    if (this.pendingIntroductions.size > 0) wake = Math.min(wake, now + PENDING_INTRODUCTION_CHECK_MS);
     this.nextWakeAt = Number.isFinite(wake) ? wake : now + INTRODUCTION_RETRY_MS;
     return { send, events, delivered: [], nextWakeAt: this.nextWakeAt };
   }
@@ -366,8 +379,17 @@ export class Discovery {
     if (a === b || b === this.options.self || !this.peers.has(b)) return [];
     const ea = this.directEndpoint(a);
     const eb = this.directEndpoint(b);
-    if (ea === undefined || eb === undefined) return [];
     const pair = a < b ? `${a} ${b}` : `${b} ${a}`;
+    if (ea === undefined || eb === undefined) {
+      if (
+        !this.pendingIntroductions.has(pair) &&
+        this.pendingIntroductions.size < MAX_PENDING_INTRODUCTIONS
+      ) {
+        this.pendingIntroductions.set(pair, { a, b, until: now + PENDING_INTRODUCTION_MS });
+      }
+      return [];
+    }
+    this.pendingIntroductions.delete(pair);
     if (now - (this.introducedAt.get(pair) ?? Number.NEGATIVE_INFINITY) < INTRODUCTION_MIN_GAP_MS) return [];
     this.introducedAt.set(pair, now);
     if (this.introducedAt.size > 4 * this.peers.size + 16)

@@ -213,19 +213,21 @@ export class PeerPath {
         tries: e.tries,
         ...(e.srttMs !== undefined && { rttMs: Math.round(e.srttMs) }),
         ...(e.tries > 0 && { lossPct: Math.round(e.loss * 100) }),
-        ...(e.lastAnsweredAt !== undefined && { lastAnswerAgeMs: now - e.lastAnsweredAt }),
+        ...(e.lastAnsweredAt !== undefined && { lastAnswerAgeMs: Math.round(now - e.lastAnsweredAt) }),
       };
     });
     return {
       choice: this.choice(),
       reason: this.lastReason,
-      sinceMs: now - this.currentSince,
+      sinceMs: Math.round(now - this.currentSince),
       ...(c?.srttMs !== undefined && { rttMs: Math.round(c.srttMs) }),
       ...(c !== undefined && c.tries > 0 && { lossPct: Math.round(c.loss * 100) }),
-      ...(c?.lastAnsweredAt !== undefined && { evidenceAgeMs: now - c.lastAnsweredAt }),
+      ...(c?.lastAnsweredAt !== undefined && { evidenceAgeMs: Math.round(now - c.lastAnsweredAt) }),
       sameNat: this.sameNat,
       candidates,
-      ...(this.firstDirectAt !== undefined && { timeToDirectMs: this.firstDirectAt - this.startedAt }),
+      ...(this.firstDirectAt !== undefined && {
+        timeToDirectMs: Math.round(this.firstDirectAt - this.startedAt),
+      }),
     };
   }
 
@@ -418,8 +420,10 @@ export class PeerPath {
         if (held.source === 'observed') held.source = source;
         continue;
       }
-      this.routes.set(endpoint, new PathEvidence({ type: 'direct', endpoint, kind }, source, now));
-      if (this.burstStep >= BURST_OFFSETS_MS.length) this.routes.get(endpoint)!.probeNowAt = now;
+      const e = new PathEvidence({ type: 'direct', endpoint, kind }, source, now);
+      // A new address is tried at once, also mid-burst: the other side is probing it right now.
+      e.probeNowAt = now;
+      this.routes.set(endpoint, e);
     }
     this.trimIntroduced();
   }

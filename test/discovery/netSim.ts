@@ -1,0 +1,241 @@
+/**
+ * A simulated internet for discovery tests: hosts with addresses, LANs behind NAT routers, a clock and
+ * an event queue. NATs follow RFC 4787's behaviours: endpoint-independent mapping (one public port per
+ * socket, whatever the destination — Linux MASQUERADE without --random-fully) or endpoint-dependent
+ * mapping (a random public port per destination, like MASQUERADE --random-fully); inbound packets pass
+ * only from where the mapping has sent to (address-and-port-dependent filtering, like conntrack), or
+ * from anywhere at that address (address-dependent). No hairpinning, as with a plain MASQUERADE rule.
+ * Loss, link cuts (a DROP between two public addresses), and hosts that change address.
+ */
+
+export type Mapping = 'endpoint-independent' | 'endpoint-dependent';
+export type Filtering = 'address' | 'address-and-port';
+
+export interface SimHost {
+  readonly name: string;
+  ip: string;
+  readonly port: number;
+  readonly nat: SimNat | undefined;
+  /** Called with each datagram that reaches this host, and its source as the host sees it. */
+  receive: (bytes: Uint8Array, from: string) => void;
+}
+
+interface NatMapping {
+  readonly internal: string;
+  readonly externalPort: number;
+  /** Remote addresses (filtering 'address') or endpoints ('address-and-port') allowed back in. */
+  readonly allowed: Set<string>;
+  lastUsed: number;
+}
+
+/** UDP mappings live this long without traffic (Linux conntrack's default for UDP is 30 s). */
+export const MAPPING_TIMEOUT_MS = 30_000;
+
+export class SimNat {
+  private readonly mappings = new Map<string, NatMapping>();
+  private readonly byPort = new Map<number, NatMapping>();
+  private nextPort = 40_000;
+
+  constructor(
+    readonly name: string,
+    readonly publicIp: string,
+    readonly mapping: Mapping,
+    readonly filtering: Filtering,
+    private readonly random: () => number,
+  ) {}
+
+  /** The public source port for a packet from `internal` to `dest`. */
+  outbound(internal: string, dest: string, now: number): number {
+    const key = this.mapping === 'endpoint-independent' ? internal : `${internal}>${dest}`;
+    let m = this.mappings.get(key);
+    if (m !== undefined && now - m.lastUsed > MAPPING_TIMEOUT_MS) {
+      this.mappings.delete(key);
+      this.byPort.delete(m.externalPort);
+      m = undefined;
+    }
+    if (m === undefined) {
+      const externalPort = this.mapping === 'endpoint-independent' ? this.nextPort++ : this.randomPort();
+      m = { internal, externalPort, allowed: new Set(), lastUsed: now };
+      this.mappings.set(key, m);
+      this.byPort.set(externalPort, m);
+    }
+    m.allowed.add(this.filterKey(dest));
+    m.lastUsed = now;
+    return m.externalPort;
+  }
+
+  /** The internal endpoint a packet from `source` to our public `port` goes to, if the NAT lets it in. */
+  inbound(port: number, source: string, now: number): string | undefined {
+    const m = this.byPort.get(port);
+    if (m === undefined || now - m.lastUsed > MAPPING_TIMEOUT_MS) return undefined;
+    if (!m.allowed.has(this.filterKey(source))) return undefined;
+    m.lastUsed = now;
+    return m.internal;
+  }
+
+  private filterKey(remote: string): string {
+    return this.filtering === 'address' ? remote.slice(0, remote.lastIndexOf(':')) : remote;
+  }
+
+  private randomPort(): number {
+    for (;;) {
+      const p = 1024 + Math.floor(this.random() * 64_000);
+      if (!this.byPort.has(p)) return p;
+    }
+  }
+}
+
+export interface NetOptions {
+  readonly random: () => number;
+  /** One-way latency on a LAN, and across the internet between two public addresses. */
+  readonly lanLatencyMs?: number;
+  readonly internetLatencyMs?: number;
+  /** Probability that any datagram is lost. */
+  readonly loss?: number;
+}
+
+interface Scheduled {
+  readonly at: number;
+  readonly seq: number;
+  readonly run: () => void;
+}
+
+export class SimNet {
+  now = 0;
+  private readonly queue: Scheduled[] = [];
+  private seq = 0;
+  private readonly hosts = new Map<string, SimHost>();
+  private readonly nats: SimNat[] = [];
+  private readonly cuts = new Set<string>();
+  loss: number;
+  delivered = 0;
+  dropped = 0;
+
+  constructor(private readonly options: NetOptions) {
+    this.loss = options.loss ?? 0;
+  }
+
+  addNat(
+    name: string,
+    publicIp: string,
+    mapping: Mapping,
+    filtering: Filtering = 'address-and-port',
+  ): SimNat {
+    const nat = new SimNat(name, publicIp, mapping, filtering, this.options.random);
+    this.nats.push(nat);
+    return nat;
+  }
+
+  addHost(name: string, ip: string, port: number, nat?: SimNat): SimHost {
+    const host: SimHost = { name, ip, port, nat, receive: () => {} };
+    this.hosts.set(name, host);
+    return host;
+  }
+
+  /** iptables DROP between two public addresses (both directions), as on one NAT router. */
+  cut(ipA: string, ipB: string): void {
+    this.cuts.add([ipA, ipB].sort().join(' '));
+  }
+
+  restore(ipA: string, ipB: string): void {
+    this.cuts.delete([ipA, ipB].sort().join(' '));
+  }
+
+  at(time: number, run: () => void): void {
+    const item = { at: Math.max(time, this.now), seq: this.seq++, run };
+    let lo = 0;
+    let hi = this.queue.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      const q = this.queue[mid]!;
+      if (q.at < item.at || (q.at === item.at && q.seq < item.seq)) lo = mid + 1;
+      else hi = mid;
+    }
+    this.queue.splice(lo, 0, item);
+  }
+
+  /** Runs events until `until` (simulated ms); bounded so a bug cannot spin forever. */
+  runUntil(until: number, maxEvents = 5_000_000): void {
+    let n = 0;
+    while (this.queue.length > 0 && this.queue[0]!.at <= until) {
+      if (++n > maxEvents) throw new Error(`simulation did not settle by ${until} ms`);
+      const item = this.queue.shift()!;
+      this.now = item.at;
+      item.run();
+    }
+    this.now = until;
+  }
+
+  /** Sends a UDP datagram from `host`'s socket to `dest` ("ip:port"); false when it is dropped on the way out. */
+  send(host: SimHost, dest: string, bytes: Uint8Array): boolean {
+    if (this.options.random() < this.loss) return this.drop();
+    const src = `${host.ip}:${host.port}`;
+    const destIp = dest.slice(0, dest.lastIndexOf(':'));
+    const lanPeer =
+      host.nat && [...this.hosts.values()].find((h) => h.nat === host.nat && `${h.ip}:${h.port}` === dest);
+    if (lanPeer) return this.deliver(lanPeer, src, bytes, this.options.lanLatencyMs ?? 1);
+    let publicSrc = src;
+    if (host.nat) {
+      // Nothing behind another NAT is routable from here, and our own NAT does not hairpin.
+      if (destIp === host.nat.publicIp || !this.isPublic(destIp)) return this.drop();
+      publicSrc = `${host.nat.publicIp}:${host.nat.outbound(src, dest, this.now)}`;
+    }
+    const publicSrcIp = publicSrc.slice(0, publicSrc.lastIndexOf(':'));
+    if (this.cuts.has([publicSrcIp, destIp].sort().join(' '))) return this.drop();
+    const latency = this.options.internetLatencyMs ?? 20;
+    const target = [...this.hosts.values()].find((h) => h.nat === undefined && `${h.ip}:${h.port}` === dest);
+    if (target) return this.deliver(target, publicSrc, bytes, latency);
+    const nat = this.nats.find((n) => n.publicIp === destIp);
+    if (!nat) return this.drop();
+    // The NAT's decision is made when the packet arrives there, not when it leaves.
+    this.at(this.now + latency, () => {
+      const internal = nat.inbound(Number(dest.slice(dest.lastIndexOf(':') + 1)), publicSrc, this.now);
+      const inside =
+        internal && [...this.hosts.values()].find((h) => h.nat === nat && `${h.ip}:${h.port}` === internal);
+      if (!inside) {
+        this.drop();
+        return;
+      }
+      this.delivered++;
+      inside.receive(bytes, publicSrc);
+    });
+    return true;
+  }
+
+  private deliver(host: SimHost, from: string, bytes: Uint8Array, latency: number): true {
+    const ip = host.ip;
+    this.at(this.now + latency, () => {
+      // A host that moved meanwhile no longer owns the address the packet was sent to.
+      if (host.ip !== ip) {
+        this.drop();
+        return;
+      }
+      this.delivered++;
+      host.receive(bytes, from);
+    });
+    return true;
+  }
+
+  private drop(): false {
+    this.dropped++;
+    return false;
+  }
+
+  private isPublic(ip: string): boolean {
+    return (
+      this.nats.some((n) => n.publicIp === ip) || [...this.hosts.values()].some((h) => !h.nat && h.ip === ip)
+    );
+  }
+}
+
+/** mulberry32: a small seeded generator, uniform in [0, 1), so every run of a scenario is the same. */
+export function seeded(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}

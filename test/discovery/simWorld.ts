@@ -1,0 +1,233 @@
+/**
+ * Members running Discovery over the simulated network: the test plays the node. It "seals" a
+ * discovery message as [0x80][sender index][receiver index][encodeDiscovery bytes] — the real codec,
+ * without the cryptography (sealing is tested in test/overlayWire) — carries relay envelopes, moves
+ * data packets along each peer's chosen path, and gossips a member's candidates to the others with a
+ * delay when they change (as the endpoint record would travel).
+ */
+import {
+  Discovery,
+  type DiscoveryOutput,
+  type DiscoveryPeer,
+  type PathChanged,
+} from '../../core/discovery/index.js';
+import { type DiscoveryMessage, decodeDiscovery, encodeDiscovery } from '../../core/discovery/messages.js';
+import { type SimHost, type SimNat, SimNet, seeded } from './netSim.js';
+
+const SEALED = 0x80;
+const DATA = 0x01;
+export const PORT = 51820;
+
+export interface DataReceipt {
+  readonly from: string;
+  readonly seq: number;
+  readonly at: number;
+  readonly relayedBy?: string;
+}
+
+export interface Member {
+  readonly name: string;
+  readonly id: string;
+  readonly index: number;
+  readonly host: SimHost;
+  readonly relay: boolean;
+  discovery: Discovery;
+  announced: string[];
+  wakeAt: number;
+  readonly changes: (PathChanged & { peerName: string })[];
+  readonly data: DataReceipt[];
+  /** Data datagrams this member forwarded as a relay, by "from>to" names. */
+  readonly relayedData: Map<string, number>;
+}
+
+export class SimWorld {
+  readonly net: SimNet;
+  readonly members: Member[] = [];
+  private readonly random: () => number;
+
+  constructor(
+    seed: number,
+    private readonly gossipDelayMs = 1_000,
+    loss = 0,
+  ) {
+    this.random = seeded(seed);
+    this.net = new SimNet({ random: this.random, loss });
+  }
+
+  nat(name: string, publicIp: string, mapping: 'endpoint-independent' | 'endpoint-dependent'): SimNat {
+    return this.net.addNat(name, publicIp, mapping);
+  }
+
+  /** A member on `ip`, behind `nat` if given. Call start() once all are added. */
+  member(name: string, ip: string, nat?: SimNat, options: { relay?: boolean } = {}): Member {
+    const index = this.members.length;
+    const key = new Uint8Array(32);
+    key[0] = index;
+    key.set(Buffer.from(name), 1);
+    const host = this.net.addHost(name, ip, PORT, nat);
+    const m: Member = {
+      name,
+      id: Buffer.from(key).toString('base64'),
+      index,
+      host,
+      relay: options.relay ?? true,
+      discovery: undefined as unknown as Discovery,
+      announced: [`${ip}:${PORT}`],
+      wakeAt: Number.POSITIVE_INFINITY,
+      changes: [],
+      data: [],
+      relayedData: new Map(),
+    };
+    m.discovery = new Discovery({
+      self: m.id,
+      now: 0,
+      local: m.announced,
+      relay: m.relay,
+      random: this.random,
+    });
+    host.receive = (bytes, from) => this.onDatagram(m, bytes, from);
+    this.members.push(m);
+    return m;
+  }
+
+  /** Every member learns the others' records (as after gossip) and starts probing at `now`. */
+  start(): void {
+    for (const m of this.members) this.handle(m, m.discovery.setPeers(this.peersOf(m), this.net.now));
+  }
+
+  run(untilMs: number): void {
+    this.net.runUntil(untilMs);
+  }
+
+  byName(name: string): Member {
+    return this.members.find((m) => m.name === name)!;
+  }
+
+  /** `from` sends a data packet to `to` every `everyMs` between the two times, along its chosen path. */
+  stream(from: Member, to: Member, everyMs: number, startMs: number, stopMs: number): void {
+    let seq = 0;
+    const tick = () => {
+      if (this.net.now > stopMs) return;
+      this.sendData(from, to, seq++);
+      this.net.at(this.net.now + everyMs, tick);
+    };
+    this.net.at(startMs, tick);
+  }
+
+  /** The member's host moves to another address (another LAN address, say); its node notices. */
+  moveHost(m: Member, ip: string): void {
+    m.host.ip = ip;
+    m.announced = [`${ip}:${PORT}`];
+    this.handle(m, m.discovery.setLocal(m.announced, this.net.now));
+  }
+
+  /** First time `m`'s path to `peer` became `path` (after `afterMs`), or undefined. */
+  firstPath(m: Member, peer: Member, path: 'direct' | 'relay', afterMs = 0): PathChanged | undefined {
+    return m.changes.find((c) => c.peer === peer.id && c.path === path && c.at >= afterMs);
+  }
+
+  /** Largest gap between consecutive data packets `to` received from `from` within the window. */
+  largestGap(to: Member, from: Member, startMs: number, endMs: number): number {
+    const times = to.data
+      .filter((d) => d.from === from.name && d.at >= startMs && d.at <= endMs)
+      .map((d) => d.at);
+    let gap = 0;
+    for (let i = 1; i < times.length; i++) gap = Math.max(gap, times[i]! - times[i - 1]!);
+    if (times.length === 0) return endMs - startMs;
+    return Math.max(gap, times[0]! - startMs, endMs - times[times.length - 1]!);
+  }
+
+  // --- the node's part ---------------------------------------------------------------------------
+
+  private peersOf(m: Member): DiscoveryPeer[] {
+    return this.members
+      .filter((p) => p !== m)
+      .map((p) => ({ id: p.id, name: p.name, candidates: p.announced, relay: p.relay }));
+  }
+
+  private sendData(from: Member, to: Member, seq: number): void {
+    const bytes = Uint8Array.of(DATA, from.index, to.index, ...Buffer.from(String(seq)));
+    const choice = from.discovery.path(to.id);
+    if (choice.path === 'direct') this.net.send(from.host, choice.endpoint, bytes);
+    else if (choice.path === 'relay') {
+      const s = from.discovery.relayTo(to.id, bytes);
+      if (s) this.net.send(from.host, s.endpoint, this.seal(from, this.byId(s.to), s.message));
+    }
+  }
+
+  private seal(from: Member, to: Member, message: DiscoveryMessage): Uint8Array {
+    return Uint8Array.of(SEALED, from.index, to.index, ...encodeDiscovery(message));
+  }
+
+  private open(m: Member, bytes: Uint8Array): { from: Member; message: DiscoveryMessage } | undefined {
+    if (bytes[0] !== SEALED || bytes[2] !== m.index) return undefined;
+    const from = this.members[bytes[1]!];
+    const decoded = decodeDiscovery(bytes.subarray(3));
+    return from && decoded.ok ? { from, message: decoded.message } : undefined;
+  }
+
+  private onDatagram(m: Member, bytes: Uint8Array, from: string, via?: Member): void {
+    if (bytes[0] === DATA) {
+      if (bytes[2] !== m.index) return;
+      const sender = this.members[bytes[1]!]!;
+      const seq = Number(Buffer.from(bytes.subarray(3)).toString());
+      m.data.push({ from: sender.name, seq, at: this.net.now, ...(via && { relayedBy: via.name }) });
+      return;
+    }
+    const opened = this.open(m, bytes);
+    if (!opened) return;
+    const source = via ? { via: via.id } : { endpoint: from };
+    this.handle(m, m.discovery.receive(opened.from.id, opened.message, source, this.net.now));
+  }
+
+  private handle(m: Member, out: DiscoveryOutput): void {
+    for (const s of out.send) {
+      const to = this.byId(s.to);
+      let bytes = this.seal(m, to, s.message);
+      if (s.message.kind === 'relayed' && s.message.datagram[0] === DATA) {
+        const key = `${this.byId(Buffer.from(s.message.from).toString('base64')).name}>${to.name}`;
+        m.relayedData.set(key, (m.relayedData.get(key) ?? 0) + 1);
+      }
+      if (s.via) {
+        const relay = this.byId(s.via);
+        bytes = this.seal(m, relay, { kind: 'relay', to: Buffer.from(s.to, 'base64'), datagram: bytes });
+      }
+      this.net.send(m.host, s.endpoint, bytes);
+    }
+    for (const e of out.events) {
+      if (e.type === 'pathChanged') m.changes.push({ ...e, peerName: this.byId(e.peer).name });
+      if (e.type === 'candidatesChanged') this.gossipCandidates(m, [...e.candidates]);
+    }
+    for (const d of out.delivered) {
+      const sender = this.byId(d.from);
+      const relay = this.byId(d.via);
+      // A sealed datagram through a relay must be from the member the relay names.
+      if (d.datagram[0] === SEALED && d.datagram[1] !== sender.index) continue;
+      this.onDatagram(m, d.datagram, '', relay);
+    }
+    this.schedule(m, out.nextWakeAt);
+  }
+
+  private schedule(m: Member, at: number): void {
+    if (at === m.wakeAt) return;
+    m.wakeAt = at;
+    this.net.at(at, () => {
+      if (m.wakeAt !== at) return;
+      m.wakeAt = Number.POSITIVE_INFINITY;
+      this.handle(m, m.discovery.tick(this.net.now));
+    });
+  }
+
+  private gossipCandidates(m: Member, candidates: string[]): void {
+    this.net.at(this.net.now + this.gossipDelayMs, () => {
+      m.announced = candidates;
+      for (const other of this.members) {
+        if (other !== m) this.handle(other, other.discovery.setPeers(this.peersOf(other), this.net.now));
+      }
+    });
+  }
+
+  private byId(id: string): Member {
+    return this.members.find((p) => p.id === id)!;
+  }
+}
