@@ -1,0 +1,98 @@
+/** Our candidates, the NAT inference, and the order a peer's candidates are tried in. */
+import test from 'ava';
+import { CandidateSet, rankPeerCandidates } from '../../core/discovery/candidateSet.js';
+import { addressScope, isCandidate } from '../../core/discovery/endpointClass.js';
+import { NatInference } from '../../core/discovery/natBehaviour.js';
+
+const LAN = '198.18.1.10:51820';
+
+test('local and announced candidates are deduped, announced first, LAN last', (t) => {
+  const set = new CandidateSet(
+    [LAN, '203.0.113.5:51820', LAN, 'junk'],
+    ['192.0.2.99:51820', '192.0.2.99:51820'],
+  );
+  t.deepEqual(set.list(0), ['192.0.2.99:51820', '203.0.113.5:51820', LAN]);
+});
+
+test('a new reflexive address is news once; the same one again is not', (t) => {
+  const set = new CandidateSet([LAN]);
+  t.true(set.noteObserved('203.0.113.1:51820', '192.0.2.10:40000', 100));
+  t.false(set.noteObserved('203.0.113.1:51820', '192.0.2.10:40000', 200));
+  t.deepEqual(set.list(200), ['192.0.2.10:40000', LAN]);
+  t.deepEqual([...set.reflexiveIps(200)], ['192.0.2.10']);
+});
+
+test('what a peer across our LAN sees is not a reflexive address', (t) => {
+  const set = new CandidateSet([LAN]);
+  t.false(set.noteObserved('198.18.1.11:51820', LAN, 100));
+  t.false(set.noteObserved('198.18.1.11:51820', '198.18.1.99:1234', 100));
+  t.deepEqual(set.list(100), [LAN]);
+});
+
+test('reflexive addresses expire when no peer confirms them, and go when our interfaces change', (t) => {
+  const set = new CandidateSet([LAN]);
+  set.noteObserved('203.0.113.1:51820', '192.0.2.10:40000', 0);
+  t.deepEqual(set.list(121_000), [LAN]);
+  set.noteObserved('203.0.113.1:51820', '192.0.2.10:40000', 200_000);
+  t.true(set.setLocal(['198.18.1.20:51820'], 200_001));
+  t.deepEqual(set.list(200_001), ['198.18.1.20:51820']);
+});
+
+test('two peers seeing us at one ip:port: endpoint-independent mapping', (t) => {
+  const nat = new NatInference();
+  nat.note('203.0.113.1', '192.0.2.10:40000', [LAN], 0);
+  t.is(nat.behaviour(0), 'unknown');
+  nat.note('203.0.113.2', '192.0.2.10:40000', [LAN], 0);
+  t.is(nat.behaviour(0), 'endpoint-independent');
+});
+
+test('two peers seeing us at different ports: endpoint-dependent mapping, announced with one reflexive only', (t) => {
+  const set = new CandidateSet([LAN]);
+  set.noteObserved('203.0.113.1:51820', '192.0.2.10:1111', 0);
+  set.noteObserved('203.0.113.2:51820', '192.0.2.10:2222', 10);
+  t.is(set.natBehaviour(10), 'endpoint-dependent');
+  t.deepEqual(set.list(10), ['192.0.2.10:2222', LAN]);
+});
+
+test('a peer seeing us at our own address: no NAT', (t) => {
+  const set = new CandidateSet(['203.0.113.5:51820']);
+  set.noteObserved('203.0.113.1:51820', '203.0.113.5:51820', 0);
+  t.is(set.natBehaviour(0), 'none');
+});
+
+test("behind the peer's NAT its LAN addresses come first; elsewhere its public ones", (t) => {
+  const peer = ['192.0.2.10:40001', '198.18.1.11:51820'];
+  const same = rankPeerCandidates(peer, new Set(['192.0.2.10']));
+  t.true(same.sameNat);
+  t.deepEqual(
+    same.ordered.map((c) => c.endpoint),
+    ['198.18.1.11:51820', '192.0.2.10:40001'],
+  );
+  const other = rankPeerCandidates(peer, new Set(['198.51.100.20']));
+  t.false(other.sameNat);
+  t.deepEqual(
+    other.ordered.map((c) => [c.endpoint, c.kind]),
+    [
+      ['192.0.2.10:40001', 'public'],
+      ['198.18.1.11:51820', 'lan'],
+    ],
+  );
+});
+
+test('address scopes: private, shared, benchmarking and ULA ranges are LAN', (t) => {
+  for (const ip of [
+    '10.1.2.3',
+    '172.16.0.1',
+    '192.168.1.1',
+    '100.64.0.1',
+    '198.18.0.1',
+    '198.19.255.1',
+    'fd00::1',
+  ])
+    t.is(addressScope(ip), 'lan', ip);
+  for (const ip of ['192.0.2.1', '203.0.113.1', '172.32.0.1', '2001:db8::1'])
+    t.is(addressScope(ip), 'public', ip);
+  t.true(isCandidate('[2001:db8::1]:51820'));
+  t.false(isCandidate('[2001:DB8::1]:51820'));
+  t.false(isCandidate('[2001:db8:0::1]:51820'));
+});
