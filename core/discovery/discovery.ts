@@ -8,20 +8,13 @@
  * in a `relay {to}` message sealed for `via`, and sends it to `endpoint` (the relay's address).
  */
 import { CandidateSet } from './candidateSet.js';
-import {
-  INTRODUCERS,
-  INTRODUCTION_MIN_GAP_MS,
-  INTRODUCTION_RETRY_MS,
-  MAX_CANDIDATES,
-  MAX_PENDING_INTRODUCTIONS,
-  MAX_RELAYS_PER_PEER,
-  PENDING_INTRODUCTION_CHECK_MS,
-  PENDING_INTRODUCTION_MS,
-} from './constants.js';
+import { INTRODUCTION_RETRY_MS, MAX_RELAYS_PER_PEER } from './constants.js';
 import { addressScope, ipOf } from './endpointClass.js';
+import { Introductions } from './introductions.js';
 import type { DiscoveryMessage } from './messages.js';
 import type { NatBehaviour } from './natBehaviour.js';
 import type { PathChanged, PathChoice, PathSnapshot, RelayOption } from './pathTypes.js';
+import { idKey, keyId } from './peerId.js';
 import { PeerPath, type Probe } from './peerPath.js';
 import { type RelayRefusal, RelayService } from './relayService.js';
 
@@ -89,13 +82,7 @@ export class Discovery {
   private readonly paths = new Map<string, PeerPath>();
   private readonly relay: RelayService;
   private readonly random: () => number;
-  private readonly introRequestedAt = new Map<string, number>();
-  private readonly introducedAt = new Map<string, number>();
-  /**
-   * Introductions asked of us before we reached both sides (at start-up everyone asks at once, before
-   * our own probes to them have answered): made as soon as we can, or dropped after a while.
-   */
-  private readonly pendingIntroductions = new Map<string, { a: string; b: string; until: number }>();
+  private readonly introductions: Introductions;
   private nextWakeAt = Number.NEGATIVE_INFINITY;
   /** The latest time we were given: paths ask for our reflexive IPs as of then. */
   private clock: number;
@@ -105,6 +92,11 @@ export class Discovery {
     this.relay = new RelayService({ self: options.self, enabled: options.relay });
     this.random = options.random ?? Math.random;
     this.clock = options.now;
+    this.introductions = new Introductions({
+      self: options.self,
+      directEndpoint: (id) => this.directEndpoint(id),
+      announcedBy: (id) => this.peers.get(id)?.candidates,
+    });
   }
 
   /** The members to keep paths to (the roster minus us); a path to a member gone is dropped. */
@@ -114,7 +106,7 @@ export class Discovery {
       if (next.has(id)) continue;
       this.paths.delete(id);
       this.relay.forget(id);
-      this.introRequestedAt.delete(id);
+      this.introductions.forget(id);
     }
     this.peers.clear();
     for (const [id, p] of next) {
@@ -188,7 +180,7 @@ export class Discovery {
         break;
       }
       case 'introduceRequest':
-        send.push(...this.introduce(from, keyId(message.peer), now));
+        send.push(...this.introductions.requested(from, keyId(message.peer), now));
         break;
       case 'relay': {
         // Relays are one hop: a relay envelope that itself came through a relay is refused.
@@ -232,12 +224,11 @@ export class Discovery {
       for (const c of out.changed) events.push({ type: 'pathChanged', ...c });
       wake = Math.min(wake, out.nextWakeAt);
     }
-    send.push(...this.askForIntroductions(now));
-    for (const [pair, p] of this.pendingIntroductions) {
-      if (now > p.until) this.pendingIntroductions.delete(pair);
-      else send.push(...this.introduce(p.a, p.b, now));
-    }
-    if (this.pendingIntroductions.size > 0) wake = Math.min(wake, now + PENDING_INTRODUCTION_CHECK_MS);
+    const ids = [...this.paths].map(([id, p]) => ({ id, direct: p.choice().path === 'direct' }));
+    send.push(...this.introductions.ask(ids, now));
+    const pending = this.introductions.due(now);
+    send.push(...pending.send);
+    if (pending.wakeAt !== undefined) wake = Math.min(wake, pending.wakeAt);
     this.nextWakeAt = Number.isFinite(wake) ? wake : now + INTRODUCTION_RETRY_MS;
     return { send, events, delivered: [], nextWakeAt: this.nextWakeAt };
   }
@@ -349,59 +340,6 @@ export class Discovery {
     return out;
   }
 
-  /** Peers without a direct path ask up to INTRODUCERS members we reach directly to introduce us. */
-  private askForIntroductions(now: number): DiscoverySend[] {
-    const introducers = [...this.paths].filter(([, p]) => p.choice().path === 'direct').map(([id]) => id);
-    if (introducers.length === 0) return [];
-    const out: DiscoverySend[] = [];
-    for (const [id, path] of this.paths) {
-      if (path.choice().path === 'direct') continue;
-      if (now - (this.introRequestedAt.get(id) ?? Number.NEGATIVE_INFINITY) < INTRODUCTION_RETRY_MS) continue;
-      const asked = introducers.filter((m) => m !== id).slice(0, INTRODUCERS);
-      if (asked.length === 0) continue;
-      this.introRequestedAt.set(id, now);
-      for (const m of asked) {
-        out.push({
-          to: m,
-          endpoint: this.directEndpoint(m)!,
-          message: { kind: 'introduceRequest', peer: idKey(id) },
-        });
-      }
-    }
-    return out;
-  }
-
-  /**
-   * As the mutual member: hand each side the other's candidates at once — first the address we see it
-   * at (its reflexive address, which works for an endpoint-independent NAT), then what it announces.
-   */
-  private introduce(a: string, b: string, now: number): DiscoverySend[] {
-    if (a === b || b === this.options.self || !this.peers.has(b)) return [];
-    const ea = this.directEndpoint(a);
-    const eb = this.directEndpoint(b);
-    const pair = a < b ? `${a} ${b}` : `${b} ${a}`;
-    if (ea === undefined || eb === undefined) {
-      if (
-        !this.pendingIntroductions.has(pair) &&
-        this.pendingIntroductions.size < MAX_PENDING_INTRODUCTIONS
-      ) {
-        this.pendingIntroductions.set(pair, { a, b, until: now + PENDING_INTRODUCTION_MS });
-      }
-      return [];
-    }
-    this.pendingIntroductions.delete(pair);
-    if (now - (this.introducedAt.get(pair) ?? Number.NEGATIVE_INFINITY) < INTRODUCTION_MIN_GAP_MS) return [];
-    this.introducedAt.set(pair, now);
-    if (this.introducedAt.size > 4 * this.peers.size + 16)
-      this.introducedAt.delete(this.introducedAt.keys().next().value!);
-    const list = (seen: string, id: string) =>
-      [...new Set([seen, ...(this.peers.get(id)?.candidates ?? [])])].slice(0, MAX_CANDIDATES);
-    return [
-      { to: a, endpoint: ea, message: { kind: 'introduce', peer: idKey(b), candidates: list(eb, b) } },
-      { to: b, endpoint: eb, message: { kind: 'introduce', peer: idKey(a), candidates: list(ea, a) } },
-    ];
-  }
-
   private merge(a: DiscoveryOutput, b: Omit<DiscoveryOutput, 'nextWakeAt'>): DiscoveryOutput {
     return {
       send: [...b.send, ...a.send],
@@ -410,13 +348,4 @@ export class Discovery {
       nextWakeAt: a.nextWakeAt,
     };
   }
-}
-
-/** Peer ids are WireGuard keys in base64, as the node and gossip name them. */
-function keyId(key: Uint8Array): string {
-  return Buffer.from(key).toString('base64');
-}
-
-function idKey(id: string): Uint8Array {
-  return new Uint8Array(Buffer.from(id, 'base64'));
 }

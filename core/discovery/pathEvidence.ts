@@ -5,6 +5,7 @@
  */
 import type { CandidateKind } from './candidateSet.js';
 import { EVIDENCE_FRESH_MS, LOSS_WINDOW } from './constants.js';
+import type { CandidateSnapshot } from './pathTypes.js';
 
 export type RouteState = 'ok' | 'no-answer' | 'untried';
 
@@ -85,6 +86,22 @@ export class PathEvidence {
   state(now: number): RouteState {
     if (this.usable(now)) return 'ok';
     return this.tries === 0 ? 'untried' : 'no-answer';
+  }
+
+  /** For `overlay status`: this route and the evidence about it. */
+  describe(now: number): CandidateSnapshot {
+    const r = this.route;
+    return {
+      ...(r.type === 'direct'
+        ? { endpoint: r.endpoint, kind: r.kind }
+        : { endpoint: `via ${r.name}`, kind: 'relay' as const, via: r.via }),
+      source: this.source,
+      state: this.state(now),
+      tries: this.tries,
+      ...(this.srttMs !== undefined && { rttMs: Math.round(this.srttMs) }),
+      ...(this.tries > 0 && { lossPct: Math.round(this.loss * 100) }),
+      ...(this.lastAnsweredAt !== undefined && { lastAnswerAgeMs: Math.round(now - this.lastAnsweredAt) }),
+    };
   }
 
   /** Several probes and not one answer: not worth choosing blind. */

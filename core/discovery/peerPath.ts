@@ -201,21 +201,7 @@ export class PeerPath {
     timeToDirectMs?: number;
   } {
     const c = this.current;
-    const candidates = [...this.routes.values()].map((e): CandidateSnapshot => {
-      const base =
-        e.route.type === 'direct'
-          ? { endpoint: e.route.endpoint, kind: e.route.kind }
-          : { endpoint: `via ${e.route.name}`, kind: 'relay' as const, via: e.route.via };
-      return {
-        ...base,
-        source: e.source,
-        state: e.state(now),
-        tries: e.tries,
-        ...(e.srttMs !== undefined && { rttMs: Math.round(e.srttMs) }),
-        ...(e.tries > 0 && { lossPct: Math.round(e.loss * 100) }),
-        ...(e.lastAnsweredAt !== undefined && { lastAnswerAgeMs: Math.round(now - e.lastAnsweredAt) }),
-      };
-    });
+    const candidates = [...this.routes.values()].map((e) => e.describe(now));
     return {
       choice: this.choice(),
       reason: this.lastReason,
