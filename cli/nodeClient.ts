@@ -32,13 +32,14 @@ export async function streamNode(
   ctx: CommandContext,
   method: string,
   onEvent: (event: unknown) => void,
+  params: Record<string, unknown> = {},
 ): Promise<void> {
   const client = await ControlClient.connect(controlSocketPath(stateDirOf(ctx)), { timeoutMs: 5000 });
   const stop = () => client.close();
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
   try {
-    await client.stream(method, {}, onEvent);
+    await client.stream(method, params, onEvent);
   } finally {
     process.off('SIGINT', stop);
     process.off('SIGTERM', stop);

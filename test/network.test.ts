@@ -235,6 +235,19 @@ rootTest(
     const again = await a!.run(['up']);
     t.not(again.code, 0);
     t.regex(again.stderr, /already running \(pid \d+\)/);
+    const pinged = await a!.ok(['ping', 'b', '-c', '2', '--json']);
+    const pongs = pinged.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { seq: number; rttMs: number; endpoint: string; path: string });
+    t.is(pongs.length, 2);
+    for (const p of pongs) t.like(p, { path: 'direct', endpoint: '192.0.2.2:51820' });
+    t.true(pongs.every((p) => p.rttMs > 0 && p.rttMs < 1000));
+    const human = await a!.ok(['ping', 'b', '-c', '1']);
+    t.regex(human.stdout, /^pong from b \(100\.[\d.]+\) via 192\.0\.2\.2:51820 \(direct\) in [\d.]+ ms$/m);
+    const nobody = await a!.run(['ping', 'nobody']);
+    t.is(nobody.code, 2);
+    t.regex(nobody.stderr, /no member is named/);
     const listed = await a!.json<{ name: string; online: boolean }[]>(['peers']);
     t.like(listed, [{ name: 'b' }]);
     // --watch streams: the first line comes at once; the stream runs until interrupted

@@ -6,6 +6,7 @@ import { invite } from './invite.js';
 import { join } from './join.js';
 import { kick } from './kick.js';
 import { peers } from './peers.js';
+import { ping } from './ping.js';
 import { status } from './status.js';
 import { up } from './up.js';
 import { whoami } from './whoami.js';
@@ -18,6 +19,7 @@ export const commands: readonly Command[] = [
   join,
   status,
   peers,
+  ping,
   kick,
   down,
   whoami,

@@ -1,7 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { NodeStartError, runForeground, startDetached } from '../../core/daemon/index.js';
 import { OverlayError } from '../../core/errors.js';
-import { nodeAdminHandlers } from '../../core/node/controlMethods.js';
+import { nodeAdminHandlers, pingStream } from '../../core/node/controlMethods.js';
 import { OverlayNode } from '../../core/node/node.js';
 import { NodeState } from '../../core/node/nodeState.js';
 import { type NodeStatus, nodeStatus } from '../../core/node/status.js';
@@ -43,7 +43,7 @@ export const up: Command = {
           const node = OverlayNode.start({ stateDir, log: timestamped });
           return {
             handlers: { status: async () => nodeStatus(node), ...nodeAdminHandlers(node) },
-            streams: { watch: watchStream(node) },
+            streams: { watch: watchStream(node), ping: pingStream(node) },
             stop: async () => node.stop(),
           };
         },

@@ -22,6 +22,7 @@ import { redeemInvite } from './admin.js';
 import { localEndpoints } from './localEndpoints.js';
 import { type NodeSettings, NodeState } from './nodeState.js';
 import { type DesiredPeer, desiredPeers, syncPeers } from './peerSync.js';
+import { Pinger } from './pinger.js';
 
 export const MTU = 1420;
 /** Roster writes are batched: gossip may bring hundreds of records in a second. */
@@ -57,6 +58,7 @@ export class OverlayNode {
   private readonly channel: SealedChannel;
   private readonly gossip: Gossip;
   private readonly responder: JoinResponder;
+  private readonly pinger = new Pinger();
   private gossipTimer: NodeJS.Timeout | undefined;
   private saveTimer: NodeJS.Timeout | undefined;
   private readonly maintenanceTimer: NodeJS.Timeout;
@@ -147,6 +149,7 @@ export class OverlayNode {
     if (this.gossipTimer) clearTimeout(this.gossipTimer);
     if (this.saveTimer) clearTimeout(this.saveTimer);
     clearInterval(this.maintenanceTimer);
+    this.pinger.close();
     this.save();
     this.tunnel.close();
     this.tun.close();
@@ -158,6 +161,20 @@ export class OverlayNode {
     const { send, result } = this.gossip.publish(record, Date.now());
     this.sendGossip(send);
     if (result !== 'invalid') this.rosterChanged([record]);
+  }
+
+  /**
+   * One ping to a member over the path its traffic takes; null when no pong comes in time or the
+   * member has no known address.
+   */
+  async ping(member: Member, timeoutMs: number): Promise<{ rttMs: number; endpoint: string } | null> {
+    const key = encodeKey(member.certificate.wireguardKey);
+    const to = this.addressOf(key);
+    if (!to) return null;
+    const { body, pong } = this.pinger.ping(timeoutMs);
+    this.sendSealed(member.certificate.wireguardKey, { kind: 'discovery', body }, to);
+    const answer = await pong;
+    return answer ? { rttMs: answer.rttMs, endpoint: formatEndpoint(answer.from) } : null;
   }
 
   saveInvites(): void {
@@ -227,11 +244,16 @@ export class OverlayNode {
       this.sendSealed(sender, reply, from);
       return;
     }
-    if (msg.kind !== 'gossip') return;
-    // Gossip only among members: a stranger's records are not even looked at.
+    // Gossip and discovery only among members: a stranger's messages are not even looked at.
     if (!this.roster.memberByWireguardKey(sender, now)) return;
     this.lastHeard.set(key, now);
     this.observed.set(key, from);
+    if (msg.kind === 'discovery') {
+      const reply = this.pinger.receive(msg.body, from, formatEndpoint(from));
+      if (reply) this.sendSealed(sender, { kind: 'discovery', body: reply }, from);
+      return;
+    }
+    if (msg.kind !== 'gossip') return;
     const result = this.gossip.receive(key, msg.body, now);
     this.sendGossip(result.send);
     if (result.accepted.length > 0) this.rosterChanged(result.accepted);

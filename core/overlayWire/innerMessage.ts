@@ -6,6 +6,8 @@
 import { OverlayError } from '../errors.js';
 import { ByteReader, ByteWriter, isAscii, utf8Length } from './byteCodec.js';
 import {
+  INNER_DISCOVERY_FIRST,
+  INNER_DISCOVERY_LAST,
   INNER_GOSSIP,
   INNER_JOIN_ACCEPT,
   INNER_JOIN_REJECT,
@@ -67,7 +69,16 @@ export interface JoinReject {
   readonly detail: string;
 }
 
-export type InnerMessage = GossipInner | JoinRequest | JoinAccept | JoinReject;
+/**
+ * Discovery (core/discovery): its encoding starts with its own kind byte in 0x20–0x3f, so the
+ * body here is the whole inner message, kind byte included; core/discovery decodes it.
+ */
+export interface DiscoveryInner {
+  readonly kind: 'discovery';
+  readonly body: Uint8Array;
+}
+
+export type InnerMessage = GossipInner | JoinRequest | JoinAccept | JoinReject | DiscoveryInner;
 
 export type InnerDecodeFailure = 'unknownKind' | 'malformed';
 export type InnerDecoded = { ok: true; message: InnerMessage } | { ok: false; reason: InnerDecodeFailure };
@@ -85,6 +96,7 @@ export function encodeInnerMessage(message: InnerMessage): Uint8Array {
   if (problem !== null) {
     throw new OverlayError('EINTERNAL', `cannot encode ${message.kind}: ${problem}`);
   }
+  if (message.kind === 'discovery') return message.body.slice();
   const w = new ByteWriter(128);
   switch (message.kind) {
     case 'gossip':
@@ -118,6 +130,9 @@ export function decodeInnerMessage(bytes: Uint8Array): InnerDecoded {
   if (bytes.length < 1 || bytes.length > MAX_INNER_BODY + 1) return { ok: false, reason: 'malformed' };
   const r = new ByteReader(bytes);
   const kind = r.u8();
+  if (kind >= INNER_DISCOVERY_FIRST && kind <= INNER_DISCOVERY_LAST) {
+    return { ok: true, message: { kind: 'discovery', body: bytes.slice() } };
+  }
   let message: InnerMessage;
   switch (kind) {
     case INNER_GOSSIP: {
@@ -172,6 +187,11 @@ export function decodeInnerMessage(bytes: Uint8Array): InnerDecoded {
 /** The same bounds on both sides, so what we encode always decodes and junk never does. */
 function invalidField(m: InnerMessage): string | null {
   switch (m.kind) {
+    case 'discovery': {
+      const first = m.body[0] ?? 0;
+      if (first < INNER_DISCOVERY_FIRST || first > INNER_DISCOVERY_LAST) return 'discovery kind';
+      return m.body.length <= MAX_INNER_BODY + 1 ? null : 'discovery body size';
+    }
     case 'gossip':
       return m.body.length >= 1 && m.body.length <= MAX_GOSSIP_BODY ? null : 'gossip body size';
     case 'joinRequest':

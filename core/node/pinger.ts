@@ -1,0 +1,62 @@
+/**
+ * `overlay ping NAME`: discovery pings (sealed, so only the member can answer) sent over the same
+ * UDP path the tunnel uses, timed from send to pong — the path's RTT without needing a session,
+ * and an answer that says where the pong came from.
+ */
+import { randomBytes } from 'node:crypto';
+import { decodeDiscovery, encodeDiscovery, TXID_SIZE } from '../discovery/index.js';
+import type { Endpoint } from '../wireguard/endpoint.js';
+
+interface Pending {
+  sentAt: number;
+  resolve: (pong: { rttMs: number; from: Endpoint } | null) => void;
+  timer: NodeJS.Timeout;
+}
+
+export class Pinger {
+  private readonly pending = new Map<string, Pending>();
+
+  /** A ping's encoded body, and a promise of its pong (null after `timeoutMs`). */
+  ping(timeoutMs: number): { body: Uint8Array; pong: Promise<{ rttMs: number; from: Endpoint } | null> } {
+    const txid = new Uint8Array(randomBytes(TXID_SIZE));
+    const key = Buffer.from(txid).toString('hex');
+    const body = encodeDiscovery({ kind: 'ping', txid });
+    const pong = new Promise<{ rttMs: number; from: Endpoint } | null>((resolve) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(key);
+        resolve(null);
+      }, timeoutMs);
+      this.pending.set(key, { sentAt: performance.now(), resolve, timer });
+    });
+    return { body, pong };
+  }
+
+  /**
+   * A discovery message from an authenticated member: a ping is answered (returned: the pong to
+   * send back), a pong settles our ping.
+   */
+  receive(body: Uint8Array, from: Endpoint, fromText: string): Uint8Array | undefined {
+    const decoded = decodeDiscovery(body);
+    if (!decoded.ok) return undefined;
+    const msg = decoded.message;
+    if (msg.kind === 'ping') return encodeDiscovery({ kind: 'pong', txid: msg.txid, observed: fromText });
+    if (msg.kind === 'pong') {
+      const key = Buffer.from(msg.txid).toString('hex');
+      const p = this.pending.get(key);
+      if (p) {
+        this.pending.delete(key);
+        clearTimeout(p.timer);
+        p.resolve({ rttMs: performance.now() - p.sentAt, from });
+      }
+    }
+    return undefined;
+  }
+
+  close(): void {
+    for (const p of this.pending.values()) {
+      clearTimeout(p.timer);
+      p.resolve(null);
+    }
+    this.pending.clear();
+  }
+}
