@@ -1,4 +1,5 @@
 /** Mounts the status view in ink-testing-library with a fixed clock and no colour, and waits for frames. */
+import type { ExecutionContext } from 'ava';
 import { render } from 'ink-testing-library';
 import { createElement } from 'react';
 import type { ViewStatus } from '../../cli/view/evidence.js';
@@ -32,7 +33,11 @@ export interface Harness {
 
 const tick = () => new Promise((r) => setTimeout(r, 5));
 
-export function mount(props: Partial<StatusAppProps> & { actions?: FakeActions } = {}): Harness {
+/** Mounts the view for one test; it is unmounted when the test ends, passed or failed, so no Ink instance outlives it. */
+export function mount(
+  t: ExecutionContext,
+  props: Partial<StatusAppProps> & { actions?: FakeActions } = {},
+): Harness {
   const source = new FakeSource();
   const actions = props.actions ?? new FakeActions();
   const clock = { t: T0 };
@@ -77,6 +82,10 @@ export function mount(props: Partial<StatusAppProps> & { actions?: FakeActions }
     }
   };
   h.unmount = () => app.unmount();
+  t.teardown(() => {
+    app.unmount();
+    app.cleanup();
+  });
   return h;
 }
 

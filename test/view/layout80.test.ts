@@ -6,7 +6,7 @@ import test from 'ava';
 import { KEY, mount, play } from './harness.js';
 
 test('the table at 80 columns after the whole recording', async (t) => {
-  const h = mount({ columns: 80, rows: 30 });
+  const h = mount(t, { columns: 80, rows: 30 });
   await play(h);
   const f = h.frame();
   t.true(
@@ -18,7 +18,7 @@ test('the table at 80 columns after the whole recording', async (t) => {
 });
 
 test("the relayed member's detail panel at 80 columns", async (t) => {
-  const h = mount({ columns: 80, rows: 30 });
+  const h = mount(t, { columns: 80, rows: 30 });
   await play(h);
   await h.press('j', KEY.enter);
   const f = await h.until((x) => x.includes('why'), 'the detail panel');

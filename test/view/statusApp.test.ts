@@ -16,7 +16,7 @@ const row = (frame: string, name: string) =>
   frame.split('\n').find((l) => l.slice(4).startsWith(`${name} `)) ?? '';
 
 test('the table lists every member with address, path, RTT and handshake age, sorted by name', async (t) => {
-  const h = mount();
+  const h = mount(t);
   await play(h, 1);
   const f = h.frame();
   t.regex(f, /^alpha {2}100\.64\.0\.1 {2}fd5a:1f00:0:1::1 {2}up 2h03m {2}admin$/m);
@@ -33,7 +33,7 @@ test('the table lists every member with address, path, RTT and handshake age, so
 });
 
 test('rates and the sparkline appear once two statuses have arrived', async (t) => {
-  const h = mount();
+  const h = mount(t);
   await play(h, 1);
   t.regex(row(h.frame(), 'bravo'), /12ms +- +- /, 'one status: no rate yet');
   t.notRegex(row(h.frame(), 'bravo'), /[▁▂▃▄▅▆▇█]/);
@@ -49,7 +49,7 @@ test('rates and the sparkline appear once two statuses have arrived', async (t) 
 });
 
 test('/ and typing filter by name or address; esc clears the filter', async (t) => {
-  const h = mount();
+  const h = mount(t);
   await play(h, 1);
   await h.press('/', 'c', 'h', 'a');
   let f = await h.until((x) => x.includes('filter: cha'), 'the filter line');
@@ -68,7 +68,7 @@ test('/ and typing filter by name or address; esc clears the filter', async (t) 
 });
 
 test('a filter that matches nobody says so', async (t) => {
-  const h = mount();
+  const h = mount(t);
   await play(h, 1);
   await h.press('/', 'z', 'z', KEY.enter);
   const f = await h.until((x) => x.includes('no member matches "zz"'), 'the empty result');
@@ -77,7 +77,7 @@ test('a filter that matches nobody says so', async (t) => {
 });
 
 test('arrows and j/k move the selection; enter opens the relayed member with its hint; esc closes', async (t) => {
-  const h = mount();
+  const h = mount(t);
   await play(h);
   const selected = (name: string) => (f: string) => row(f, name).startsWith('› ');
   t.true(selected('bravo')(h.frame()), 'the first member starts selected');
@@ -109,7 +109,7 @@ test('arrows and j/k move the selection; enter opens the relayed member with its
 });
 
 test('the detail panel shows NAT behaviour and every candidate tried when the node reports them', async (t) => {
-  const h = mount();
+  const h = mount(t);
   h.source.state('running');
   h.source.emit(withPathEvidence(recordedStream[0]!));
   await h.until((f) => f.includes('charlie'), 'the table');
@@ -128,7 +128,7 @@ test('the detail panel shows NAT behaviour and every candidate tried when the no
 });
 
 test('when the node is not running the view says how to start it, then shows the table once it is up', async (t) => {
-  const h = mount();
+  const h = mount(t);
   t.regex(await h.until((f) => f.includes('connecting'), 'connecting'), /connecting to the overlay node/);
   h.source.state('not-running', 'no socket at /var/lib/overlay/control.sock');
   const f = await h.until((x) => x.includes('not running'), 'the not-running state');
@@ -146,7 +146,7 @@ test('when the node is not running the view says how to start it, then shows the
 });
 
 test('i opens an invite panel with the code and its QR', async (t) => {
-  const h = mount();
+  const h = mount(t);
   await play(h, 1);
   await h.press('i');
   const f = await h.until((x) => x.includes('invite code'), 'the invite panel');
@@ -165,7 +165,7 @@ test('a failed invite says why in the panel', async (t) => {
   actions.createInvite = async () => {
     throw new Error('only an admin member can invite');
   };
-  const h = mount({ actions });
+  const h = mount(t, { actions });
   await play(h, 1);
   await h.press('i');
   t.regex(
@@ -176,7 +176,7 @@ test('a failed invite says why in the panel', async (t) => {
 });
 
 test('p pings the selected member and shows the result under the table', async (t) => {
-  const h = mount();
+  const h = mount(t);
   await play(h, 1);
   await h.press('j', 'j', 'p');
   const f = await h.until((x) => x.includes('ping delta:'), 'the ping result');
@@ -186,7 +186,7 @@ test('p pings the selected member and shows the result under the table', async (
 });
 
 test('a failed ping says why', async (t) => {
-  const h = mount({ actions: new FakeActions(undefined, new Error('no reply within 5 s')) });
+  const h = mount(t, { actions: new FakeActions(undefined, new Error('no reply within 5 s')) });
   await play(h, 1);
   await h.press('p');
   t.regex(
@@ -197,7 +197,7 @@ test('a failed ping says why', async (t) => {
 });
 
 test('q quits through onExit', async (t) => {
-  const h = mount();
+  const h = mount(t);
   await play(h, 1);
   await h.press('q');
   for (let i = 0; i < 100 && h.exits === 0; i++) await new Promise((r) => setTimeout(r, 5));
@@ -205,7 +205,7 @@ test('q quits through onExit', async (t) => {
 });
 
 test('without colour the frame has no escape codes and online is still marked', async (t) => {
-  const h = mount();
+  const h = mount(t);
   await play(h, 1);
   t.notRegex(h.frame(), /\u001B\[/);
   t.regex(row(h.frame(), 'bravo'), /^› \* /);
@@ -214,7 +214,7 @@ test('without colour the frame has no escape codes and online is still marked', 
 });
 
 test('a long member list scrolls to keep the selection on screen', async (t) => {
-  const h = mount({ rows: 14 });
+  const h = mount(t, { rows: 14 });
   const base = recordedStream[0]!;
   const many = Array.from({ length: 30 }, (_, i) => ({
     ...base.peers[1]!,
@@ -229,5 +229,17 @@ test('a long member list scrolls to keep the selection on screen', async (t) => 
   const f = await h.until((x) => row(x, 'm20').startsWith('› '), 'm20 selected');
   t.regex(f, /↑ \d+ more/);
   t.true(f.split('\n').length < 14);
+  h.unmount();
+});
+
+test('between statuses the tick keeps ages counting and lets an idle link fall to zero', async (t) => {
+  const h = mount(t, { tickMs: 10 });
+  await play(h, 2);
+  t.regex(row(h.frame(), 'bravo'), /244K +49K +█ +5s/);
+  // The watch stream sends nothing while nothing changes; three quiet seconds pass.
+  h.clock.t += 3 * STEP_MS;
+  const f = await h.until((x) => / 8s /.test(row(x, 'bravo')), 'the age to move on');
+  t.regex(row(f, 'bravo'), /0B +0B +█▁ +8s/);
+  t.regex(f, /up 2h03m/);
   h.unmount();
 });
