@@ -32,12 +32,15 @@ export function useStatusFeed(source: StatusSource, now: () => number, tickMs: n
   // The clock may be a new function on every render; reading it through a ref keeps the subscription.
   const clock = useRef(now);
   clock.current = now;
+  // A status draws the view with fresh ages anyway; a tick right after it would redraw the same text.
+  const lastStatusAt = useRef<number | null>(null);
 
   useEffect(
     () =>
       source.subscribe(
         (s: NodeStatus) => {
           const at = clock.current();
+          lastStatusAt.current = at;
           // A status is proof the node runs, whatever state was reported before it.
           setFeed((f) => ({
             state: 'running',
@@ -56,7 +59,8 @@ export function useStatusFeed(source: StatusSource, now: () => number, tickMs: n
     if (tickMs <= 0) return;
     const timer = setInterval(() => {
       const at = clock.current();
-      setTick((n) => n + 1);
+      const since = lastStatusAt.current === null ? Number.POSITIVE_INFINITY : at - lastStatusAt.current;
+      if (since >= tickMs / 2) setTick((n) => n + 1);
       setFeed((f) => {
         const traffic = idle(f.traffic, at);
         return traffic === f.traffic ? f : { ...f, traffic };
