@@ -123,11 +123,13 @@ export function StatusApp(props: StatusAppProps) {
   };
 
   // Ink may call a handler from an earlier render; it reads what is on screen now through this ref.
-  const shown = useRef({ keys: visibleKeys, peers });
-  shown.current = { keys: visibleKeys, peers };
+  const shown = useRef({ keys: visibleKeys, peers, live });
+  shown.current = { keys: visibleKeys, peers, live };
 
   useInput((input, key) => {
     const { state, effect } = onKey(uiRef.current, input, key, shown.current.keys);
+    // Without a node there is nothing to select, invite with or ping; only quitting makes sense.
+    if (!shown.current.live && effect !== 'quit') return;
     uiRef.current = state;
     setUi(state);
     if (effect === 'quit') {
@@ -155,7 +157,7 @@ export function StatusApp(props: StatusAppProps) {
   const header = headerLines(status, feed.receivedAt, nowMs, width);
   // A detail panel whose member was filtered away shows the table; the keys shown must match.
   const mode = ui.mode === 'detail' && !selectedPeer ? 'table' : ui.mode;
-  const footer = footerLines(mode, ui.filter);
+  const footer = footerLines(mode, ui.filter).flatMap((l) => wrapText(l, width));
   const notes = [
     ...(feed.state === 'connecting' ? ['lost the node; reconnecting…'] : []),
     ...(ping && mode !== 'detail' ? [pingText(ping)] : []),

@@ -9,11 +9,34 @@ import { duration, wrapText } from './format.js';
 export function headerLines(status: ViewStatus, receivedAt: number, nowMs: number, width: number): string[] {
   const s = status.self;
   const uptime = s.uptimeS + Math.max(0, Math.floor((nowMs - receivedAt) / 1000));
-  const first = [s.name, ...s.addresses, `up ${duration(uptime)}`, ...(s.admin ? ['admin'] : [])].join('  ');
-  const second = [
-    `endpoints ${s.endpoints.join(', ') || 'none yet'}`,
-    `UDP ${s.listenPort} on ${s.interface}`,
-    ...(s.natType ? [`NAT ${s.natType}`] : []),
-  ].join('  ');
-  return [...wrapText(first, width), ...wrapText(second, width)];
+  return [
+    ...pack([s.name, ...s.addresses, `up ${duration(uptime)}`, ...(s.admin ? ['admin'] : [])], width),
+    ...pack(
+      [
+        `endpoints ${s.endpoints.join(', ') || 'none yet'}`,
+        `UDP ${s.listenPort} on ${s.interface}`,
+        ...(s.natType ? [`NAT ${s.natType}`] : []),
+      ],
+      width,
+    ),
+  ];
+}
+
+/** Lays out items two spaces apart, breaking lines between items rather than inside one when it can. */
+function pack(items: string[], width: number): string[] {
+  const lines: string[] = [];
+  let line = '';
+  for (const item of items) {
+    const joined = line ? `${line}  ${item}` : item;
+    if ([...joined].length <= width) {
+      line = joined;
+      continue;
+    }
+    if (line) lines.push(line);
+    const pieces = wrapText(item, width);
+    line = pieces.pop() ?? '';
+    lines.push(...pieces);
+  }
+  if (line) lines.push(line);
+  return lines;
 }

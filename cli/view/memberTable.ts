@@ -8,16 +8,7 @@ import { type ColumnSpec, layoutColumns, type PlacedColumn } from './layout.js';
 import { sparkline } from './sparkline.js';
 import { HISTORY, type TrafficState, trafficOf } from './traffic.js';
 
-export type ColumnId =
-  | 'name'
-  | 'address'
-  | 'path'
-  | 'rtt'
-  | 'rx'
-  | 'tx'
-  | 'handshake'
-  | 'traffic'
-  | 'endpoint';
+export type ColumnId = 'name' | 'address' | 'path' | 'rtt' | 'rates' | 'handshake' | 'traffic' | 'endpoint';
 
 interface ColumnDef {
   id: ColumnId;
@@ -49,24 +40,22 @@ const COLUMNS: readonly ColumnDef[] = [
     header: 'PATH',
     priority: 80,
     required: true,
-    min: 6,
+    // Room for "via NAME", the short form used when "relay via NAME" does not fit.
+    min: 12,
     align: 'left',
     text: (p) => pathLabel(p.path, p.via),
   },
   { id: 'rtt', header: 'RTT', priority: 70, align: 'right', text: (p) => rtt(p.rttMs) },
   {
-    id: 'rx',
-    header: 'RX/s',
+    // One column so received and sent appear and disappear together.
+    id: 'rates',
+    header: ' RX/s   TX/s',
     priority: 50,
     align: 'right',
-    text: (p, t) => compactRate(trafficOf(t, p.publicKey).rx),
-  },
-  {
-    id: 'tx',
-    header: 'TX/s',
-    priority: 50,
-    align: 'right',
-    text: (p, t) => compactRate(trafficOf(t, p.publicKey).tx),
+    text: (p, t) => {
+      const { rx, tx } = trafficOf(t, p.publicKey);
+      return `${fitWidth(compactRate(rx), 5, 'right')}  ${fitWidth(compactRate(tx), 5, 'right')}`;
+    },
   },
   { id: 'traffic', header: 'TRAFFIC', priority: 20, min: 6, align: 'left', text: () => ' '.repeat(HISTORY) },
   {
@@ -137,10 +126,11 @@ export function memberTable(
       key: p.publicKey,
       peer: p,
       cells: placed.map(({ pc, def }) => {
-        const text =
-          def.id === 'traffic'
-            ? sparkline(trafficOf(traffic, p.publicKey).history, pc.width)
-            : raw[r]![COLUMNS.indexOf(def)]!;
+        let text = raw[r]![COLUMNS.indexOf(def)]!;
+        if (def.id === 'traffic') text = sparkline(trafficOf(traffic, p.publicKey).history, pc.width);
+        // "via delta" still says relayed; a clipped "relay …" would hide the relay's name.
+        if (def.id === 'path' && p.path === 'relay' && p.via && [...text].length > pc.width)
+          text = `via ${p.via}`;
         return cell(def, text, pc.width);
       }),
     })),

@@ -12,7 +12,7 @@ const lineWidth = (width: number) => {
 };
 
 test('a wide terminal shows every column', (t) => {
-  t.deepEqual(ids(140), ['name', 'address', 'path', 'rtt', 'rx', 'tx', 'traffic', 'handshake', 'endpoint']);
+  t.deepEqual(ids(140), ['name', 'address', 'path', 'rtt', 'rates', 'traffic', 'handshake', 'endpoint']);
 });
 
 test('at 80 columns the endpoint goes first, then the sparkline narrows', (t) => {
@@ -35,5 +35,22 @@ test('cells are exactly as wide as their column', (t) => {
     row.cells.forEach((c, i) => {
       t.is([...c.text].length, table.columns[i]!.width, `${row.peer.name} ${c.id}`);
     });
+  }
+});
+
+test('a narrow path column says "via NAME" rather than hiding the relay behind an ellipsis', (t) => {
+  for (let width = 40; width <= 100; width++) {
+    const table = memberTable(peers, traffic, T0 + STEP_MS, width);
+    const charlie = table.rows.find((r) => r.peer.name === 'charlie')!;
+    const path = charlie.cells.find((c) => c.id === 'path')!.text.trim();
+    t.true(path === 'relay via delta' || path === 'via delta', `width ${width}: ${path}`);
+  }
+});
+
+test('received and sent rates appear and disappear together', (t) => {
+  for (let width = 40; width <= 100; width++) {
+    const row = memberTable(peers, traffic, T0 + STEP_MS, width).rows.find((r) => r.peer.name === 'bravo')!;
+    const rates = row.cells.find((c) => c.id === 'rates');
+    if (rates) t.regex(rates.text, /244K +49K/, `width ${width}`);
   }
 });

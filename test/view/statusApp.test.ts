@@ -135,8 +135,12 @@ test('when the node is not running the view says how to start it, then shows the
   t.regex(f, /overlay is not running on this machine \(no socket at \/var\/lib\/overlay\/control\.sock\)/);
   t.regex(f, /start it with: {2}sudo overlay up/);
   t.regex(f, /waiting for it to start/);
+  await h.press('i', 'j', 'p');
+  t.is(h.actions.invites, 0, 'no invite is asked of a node that is not there');
+  t.deepEqual(h.actions.pinged, []);
   h.source.emit(recordedStream[0]!);
   const up = await h.until((x) => x.includes('bravo'), 'the table');
+  t.true(row(up, 'bravo').startsWith('› '), 'keys pressed while waiting left no trace');
   t.notRegex(up, /not running/);
   h.source.state('not-running');
   t.regex(await h.until((x) => x.includes('not running'), 'stopped again'), /sudo overlay up/);

@@ -1,0 +1,28 @@
+import test from 'ava';
+import { headerLines } from '../../cli/view/headerLines.js';
+import { STEP_MS, statusAt, T0, withPathEvidence } from './fixtures.js';
+
+test('the header names this node, its addresses, endpoints, port and uptime', (t) => {
+  t.deepEqual(headerLines(statusAt(0), T0, T0, 100), [
+    'alpha  100.64.0.1  fd5a:1f00:0:1::1  up 2h03m  admin',
+    'endpoints 192.0.2.10:51820, 198.18.0.10:51820  UDP 51820 on ovl0',
+  ]);
+});
+
+test('uptime counts on between statuses, since the stream does not send one for uptime alone', (t) => {
+  const [first] = headerLines(statusAt(0), T0, T0 + 125 * STEP_MS, 100);
+  t.regex(first!, /up 2h05m/);
+});
+
+test('the NAT type shows once the node reports it', (t) => {
+  const lines = headerLines(withPathEvidence(statusAt(0)), T0, T0, 120);
+  t.regex(lines[1]!, /NAT endpoint-independent$/);
+});
+
+test('a narrow terminal breaks the header between items, not inside one', (t) => {
+  t.deepEqual(headerLines(statusAt(0), T0, T0, 60), [
+    'alpha  100.64.0.1  fd5a:1f00:0:1::1  up 2h03m  admin',
+    'endpoints 192.0.2.10:51820, 198.18.0.10:51820',
+    'UDP 51820 on ovl0',
+  ]);
+});
