@@ -1,7 +1,8 @@
 import { OverlayError } from '../../core/errors.js';
 import type { NodeStatus, PeerStatus } from '../../core/node/status.js';
 import { type Command, flagBool } from '../command.js';
-import { callNode, streamNode } from '../nodeClient.js';
+import { callNode, stateDirOf, streamNode } from '../nodeClient.js';
+import { isTty } from '../terminal.js';
 
 function ago(iso: string | null): string {
   if (!iso) return '-';
@@ -79,7 +80,34 @@ export const status: Command = {
       await streamNode(ctx, 'watch', (event) => ctx.stdout.write(`${JSON.stringify(event)}\n`));
       return;
     }
+    if (!flagBool(ctx, 'json') && isTty(ctx.stdout) && ctx.stdout === process.stdout) {
+      await liveView(stateDirOf(ctx), ctx.env);
+      return;
+    }
     const s = await callNode<NodeStatus>(ctx, 'status');
     ctx.stdout.write(flagBool(ctx, 'json') ? `${JSON.stringify(s)}\n` : renderStatus(s));
   },
 };
+
+/**
+ * The live view, on a terminal. React and Ink load only here, and in production mode (React's
+ * development checks cost CPU every frame), so other commands start fast.
+ */
+async function liveView(stateDir: string, env: NodeJS.ProcessEnv): Promise<void> {
+  process.env['NODE_ENV'] ??= 'production';
+  const [{ render }, React, { StatusApp }, { controlActions, controlSource }] = await Promise.all([
+    import('ink'),
+    import('react'),
+    import('../view/index.js'),
+    import('../liveSource.js'),
+  ]);
+  const app = render(
+    React.createElement(StatusApp, {
+      source: controlSource(stateDir),
+      actions: controlActions(stateDir),
+      color: env['NO_COLOR'] === undefined || env['NO_COLOR'] === '',
+    }),
+    { exitOnCtrlC: false },
+  );
+  await app.waitUntilExit();
+}

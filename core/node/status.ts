@@ -20,6 +20,8 @@ export interface PeerStatus {
   txBytes: number;
   kind: 'member' | 'wireguard';
   admin: boolean;
+  /** When its certificate stops holding (ISO). */
+  certExpires: string;
 }
 
 export interface NodeStatus {
@@ -100,5 +102,6 @@ function peerStatus(node: OverlayNode, m: Member, names: Map<string, string>, no
     txBytes: t?.txBytes ?? 0,
     kind: c.kind,
     admin: c.admin,
+    certExpires: new Date(c.notAfter).toISOString(),
   };
 }

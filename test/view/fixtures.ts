@@ -25,6 +25,7 @@ function peer(p: Partial<PeerStatus> & Pick<PeerStatus, 'name' | 'addresses' | '
     txBytes: 0,
     kind: 'member',
     admin: false,
+    certExpires: '2026-01-15T12:00:00.000Z',
     ...p,
   };
 }
