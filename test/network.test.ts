@@ -2,60 +2,17 @@
  * The user's story end to end, as root, on a LAN segment of network namespaces this file makes:
  * init, invite, join, up; everyone reaches everyone; kick; a plain WireGuard device; restarts.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import test, { type ExecutionContext } from 'ava';
+import test from 'ava';
 import type { NodeStatus } from '../core/node/status.js';
 import { cliPath } from './helpers/cli.js';
 import { until } from './helpers/jsonLines.js';
 import { lan, OverlayHost } from './helpers/lan.js';
+import { everyoneKnowsEveryone, network, stateRoot, status } from './helpers/overlayNetwork.js';
 import { ping } from './helpers/overlayNode.js';
 import { rootTest } from './helpers/root.js';
 import { WireguardGo } from './helpers/wireguardGo.js';
-
-function stateRoot(t: ExecutionContext): string {
-  const dir = mkdtempSync(join(tmpdir(), 'ovl-net-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
-
-/** a creates the network and runs; each other host joins with its own code and runs. */
-async function network(t: ExecutionContext, tag: string, names: string[]): Promise<OverlayHost[]> {
-  const { hosts } = lan(t, tag, names.length);
-  const root = stateRoot(t);
-  const nodes = names.map((n, i) => new OverlayHost(hosts[i]!, join(root, n)));
-  const [first, ...rest] = nodes;
-  await first!.ok(['init', '--name', names[0]!]);
-  await first!.ok(['up']);
-  for (const [i, node] of rest.entries()) {
-    const { code } = await first!.json<{ code: string }>(['invite']);
-    await node.ok(['join', code, '--name', names[i + 1]!]);
-    await node.ok(['up']);
-  }
-  return nodes;
-}
-
-async function status(node: OverlayHost): Promise<NodeStatus> {
-  return node.json<NodeStatus>(['status']);
-}
-
-/** Polls until every node lists every other as a member (gossip has spread the certificates). */
-async function everyoneKnowsEveryone(nodes: OverlayHost[], timeoutMs: number): Promise<number> {
-  const start = Date.now();
-  const statuses: NodeStatus[] = [];
-  while (Date.now() - start < timeoutMs) {
-    statuses.splice(0, statuses.length, ...(await Promise.all(nodes.map(status))));
-    const names = statuses.map((s) => s.self.name);
-    const knows = (s: NodeStatus) =>
-      names.every((n) => n === s.self.name || s.peers.some((p) => p.name === n));
-    if (statuses.every(knows)) return Date.now() - start;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(
-    `members did not learn each other in ${timeoutMs} ms: ${JSON.stringify(statuses.map((s) => s.peers.map((p) => p.name)))}`,
-  );
-}
 
 rootTest(
   test,
