@@ -5,6 +5,7 @@
  * core/membership; this class feeds them datagrams and time and carries out what they return.
  */
 import { Tun } from 'tun-napi';
+import { decodeDiscovery } from '../discovery/index.js';
 import { OverlayError } from '../errors.js';
 import { Gossip } from '../gossip/gossip.js';
 import type { GossipRecord } from '../gossip/recordStore.js';
@@ -21,6 +22,7 @@ import type { Endpoint } from '../wireguard/endpoint.js';
 import { redeemInvite } from './admin.js';
 import { localEndpoints } from './localEndpoints.js';
 import { type NodeSettings, NodeState } from './nodeState.js';
+import { NodePaths } from './paths.js';
 import { type DesiredPeer, desiredPeers, syncPeers } from './peerSync.js';
 import { Pinger } from './pinger.js';
 
@@ -59,6 +61,7 @@ export class OverlayNode {
   private readonly gossip: Gossip;
   private readonly responder: JoinResponder;
   private readonly pinger = new Pinger();
+  readonly paths: NodePaths;
   private gossipTimer: NodeJS.Timeout | undefined;
   private saveTimer: NodeJS.Timeout | undefined;
   private readonly maintenanceTimer: NodeJS.Timeout;
@@ -98,6 +101,18 @@ export class OverlayNode {
       );
     }
     this.channel = new SealedChannel({ privateKey: wg.privateKey, publicKey: wg.publicKey });
+    this.paths = new NodePaths(encodeKey(wg.publicKey), this.localCandidates(), this.settings.announce, {
+      send: (to, body, endpoint) => {
+        const ep = parseTunnelEndpoint(endpoint);
+        if (ep) this.sendSealed(new Uint8Array(Buffer.from(to, 'base64')), { kind: 'discovery', body }, ep);
+      },
+      routeTo: (peer, endpoint) => {
+        const ep = parseTunnelEndpoint(endpoint);
+        if (ep && this.peers.has(peer)) this.tunnel.setPeerEndpoint(this.peers.get(peer)!.publicKey, ep);
+      },
+      candidatesChanged: () => this.announceEndpoints(),
+      log: (line) => this.log(line),
+    });
     this.gossip = new Gossip({ self: encodeKey(wg.publicKey), store: this.roster });
     this.maintenanceTimer = setInterval(() => this.maintain(), MAINTENANCE_MS);
     this.responder = new JoinResponder({
@@ -150,6 +165,7 @@ export class OverlayNode {
     if (this.saveTimer) clearTimeout(this.saveTimer);
     clearInterval(this.maintenanceTimer);
     this.pinger.close();
+    this.paths.stop();
     this.save();
     this.tunnel.close();
     this.tun.close();
@@ -199,13 +215,22 @@ export class OverlayNode {
     );
   }
 
-  private announceEndpoints(): void {
-    const self = this.self();
+  /** This machine's interface addresses with the node's port, the overlay's own left out. */
+  private localCandidates(): string[] {
     const network = this.settings.network;
-    const found = localEndpoints(this.tunnel.port, {
+    return localEndpoints(this.tunnel.port, {
       exclude: (a) => ipv4InSubnet(a, network.ipv4Subnet) || ipv6InSubnet(a, network.ipv6Subnet),
     }).map(formatEndpoint);
-    const endpoints = [...new Set([...this.settings.announce, ...found])].slice(0, 8);
+  }
+
+  /**
+   * Publishes this node's endpoint record when what it can be reached at has changed: announced
+   * addresses first, then discovery's candidates (interfaces and the reflexive addresses peers see).
+   */
+  private announceEndpoints(): void {
+    const self = this.self();
+    const candidates = this.paths ? this.paths.candidates() : this.localCandidates();
+    const endpoints = [...new Set([...this.settings.announce, ...candidates])].slice(0, 8);
     this.endpoints = endpoints;
     if (endpoints.join() === self.endpoints.join()) return;
     this.publish(publishEndpoints(this.roster, endpoints, this.identity.keys.signing.secretKey, Date.now()));
@@ -214,6 +239,7 @@ export class OverlayNode {
   private maintain(): void {
     if (this.stopped) return;
     const pruned = this.roster.prune(Date.now());
+    this.paths.setLocal(this.localCandidates());
     try {
       this.announceEndpoints();
     } catch (e) {
@@ -249,8 +275,15 @@ export class OverlayNode {
     this.lastHeard.set(key, now);
     this.observed.set(key, from);
     if (msg.kind === 'discovery') {
-      const reply = this.pinger.receive(msg.body, from, formatEndpoint(from));
-      if (reply) this.sendSealed(sender, { kind: 'discovery', body: reply }, from);
+      // Our own `overlay ping`s are settled here; everything else is discovery's.
+      const decoded = decodeDiscovery(msg.body);
+      if (
+        decoded.ok &&
+        decoded.message.kind === 'pong' &&
+        this.pinger.receivePong(decoded.message.txid, from)
+      )
+        return;
+      this.paths.receive(key, msg.body, formatEndpoint(from));
       return;
     }
     if (msg.kind !== 'gossip') return;
@@ -292,6 +325,16 @@ export class OverlayNode {
       return;
     }
     const changes = syncPeers(this.tunnel, desiredPeers(this.roster, self, now), this.peers);
+    this.paths?.setPeers(
+      [...this.peers.values()]
+        .filter((p) => p.member.certificate.kind === 'member')
+        .map((p) => ({
+          id: encodeKey(p.publicKey),
+          name: p.member.certificate.name,
+          candidates: p.member.endpoints,
+          relay: true,
+        })),
+    );
     for (const name of changes.added) this.log(`peer added: ${name}`);
     for (const name of changes.removed) this.log(`peer removed: ${name}`);
     if (records.length > 0) this.scheduleSave();

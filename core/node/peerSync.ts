@@ -63,7 +63,6 @@ export function desiredPeers(roster: Roster, self: Member, now: number): Map<str
 export interface SyncResult {
   added: string[];
   removed: string[];
-  moved: string[];
 }
 
 /**
@@ -75,7 +74,7 @@ export function syncPeers(
   desired: Map<string, DesiredPeer>,
   current: Map<string, DesiredPeer>,
 ): SyncResult {
-  const result: SyncResult = { added: [], removed: [], moved: [] };
+  const result: SyncResult = { added: [], removed: [] };
   for (const [key, had] of current) {
     const want = desired.get(key);
     if (!want) {
@@ -100,11 +99,9 @@ export function syncPeers(
       });
       current.set(key, want);
       result.added.push(want.member.certificate.name);
-    } else if (want.endpoint !== had.endpoint && endpoint) {
-      // New endpoints from gossip; a peer that roams is followed by the data path on its own.
-      tunnel.setPeerEndpoint(want.publicKey, endpoint);
-      current.set(key, want);
-      result.moved.push(want.member.certificate.name);
+    } else if (want.member !== had.member) {
+      // New certificate or endpoint record: keep it; where traffic goes is discovery's choice.
+      current.set(key, { ...had, member: want.member });
     }
   }
   return result;

@@ -4,7 +4,7 @@
  * and an answer that says where the pong came from.
  */
 import { randomBytes } from 'node:crypto';
-import { decodeDiscovery, encodeDiscovery, TXID_SIZE } from '../discovery/index.js';
+import { encodeDiscovery, TXID_SIZE } from '../discovery/index.js';
 import type { Endpoint } from '../wireguard/endpoint.js';
 
 interface Pending {
@@ -31,25 +31,15 @@ export class Pinger {
     return { body, pong };
   }
 
-  /**
-   * A discovery message from an authenticated member: a ping is answered (returned: the pong to
-   * send back), a pong settles our ping.
-   */
-  receive(body: Uint8Array, from: Endpoint, fromText: string): Uint8Array | undefined {
-    const decoded = decodeDiscovery(body);
-    if (!decoded.ok) return undefined;
-    const msg = decoded.message;
-    if (msg.kind === 'ping') return encodeDiscovery({ kind: 'pong', txid: msg.txid, observed: fromText });
-    if (msg.kind === 'pong') {
-      const key = Buffer.from(msg.txid).toString('hex');
-      const p = this.pending.get(key);
-      if (p) {
-        this.pending.delete(key);
-        clearTimeout(p.timer);
-        p.resolve({ rttMs: performance.now() - p.sentAt, from });
-      }
-    }
-    return undefined;
+  /** A pong for one of our pings settles it; true if it was ours. */
+  receivePong(txid: Uint8Array, from: Endpoint): boolean {
+    const key = Buffer.from(txid).toString('hex');
+    const p = this.pending.get(key);
+    if (!p) return false;
+    this.pending.delete(key);
+    clearTimeout(p.timer);
+    p.resolve({ rttMs: performance.now() - p.sentAt, from });
+    return true;
   }
 
   close(): void {

@@ -22,6 +22,17 @@ export interface PeerStatus {
   admin: boolean;
   /** When its certificate stops holding (ISO). */
   certExpires: string;
+  /** Path evidence from discovery (issue 5): what was tried and how the path in use measures. */
+  candidates?: {
+    endpoint: string;
+    kind?: string;
+    result: string;
+    rttMs?: number | null;
+    at?: string | null;
+  }[];
+  lossPct?: number | null;
+  measuredAt?: string | null;
+  directAfterMs?: number | null;
 }
 
 export interface NodeStatus {
@@ -34,6 +45,8 @@ export interface NodeStatus {
     listenPort: number;
     admin: boolean;
     uptimeS: number;
+    /** The NAT in front of this node, as discovery infers it from what peers see. */
+    natType?: string;
   };
   peers: PeerStatus[];
   /** The data path's traffic and drop counters, and handshakes refused from non-members. */
@@ -63,6 +76,7 @@ export function nodeStatus(node: OverlayNode): NodeStatus {
       listenPort: node.tunnel.port,
       admin: self.certificate.admin,
       uptimeS: Math.round((now - node.startedAt) / 1000),
+      natType: node.paths.natBehaviour(),
     },
     peers: members
       .filter((m) => m.subject !== self.subject)
@@ -103,5 +117,25 @@ function peerStatus(node: OverlayNode, m: Member, names: Map<string, string>, no
     kind: c.kind,
     admin: c.admin,
     certExpires: new Date(c.notAfter).toISOString(),
+    ...evidence(node, key, now),
+  };
+}
+
+const STATE_TEXT = { ok: 'ok', 'no-answer': 'no answer', untried: 'not tried yet' } as const;
+
+function evidence(node: OverlayNode, key: string, now: number): Partial<PeerStatus> {
+  const snap = node.paths.snapshot(key);
+  if (!snap) return {};
+  return {
+    candidates: snap.candidates.map((c) => ({
+      endpoint: c.via ? `via ${c.via.slice(0, 8)}` : c.endpoint,
+      kind: c.kind,
+      result: STATE_TEXT[c.state as keyof typeof STATE_TEXT] ?? c.state,
+      rttMs: c.rttMs ?? null,
+      at: c.lastAnswerAgeMs === undefined ? null : new Date(now - c.lastAnswerAgeMs).toISOString(),
+    })),
+    lossPct: snap.lossPct ?? null,
+    measuredAt: snap.evidenceAgeMs === undefined ? null : new Date(now - snap.evidenceAgeMs).toISOString(),
+    directAfterMs: snap.timeToDirectMs ?? null,
   };
 }

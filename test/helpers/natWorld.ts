@@ -1,0 +1,131 @@
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import type { ExecutionContext } from 'ava';
+import { Netns } from './netns.js';
+
+/**
+ * A small internet in namespaces: a switch for 203.0.113.0/24 ("the internet"), public hosts on
+ * it, and NAT routers each with a LAN in 198.18.0.0/15 behind it. MASQUERADE keeps a flow's source
+ * port when it can (endpoint-independent mapping); with `randomFully`, every destination gets a
+ * fresh random port (endpoint-dependent: hole punching cannot work through it).
+ */
+export class NatWorld {
+  private readonly inet: Netns;
+  private nextNat = 1;
+
+  constructor(
+    private readonly t: ExecutionContext,
+    private readonly tag: string,
+  ) {
+    this.inet = this.ns('inet');
+    this.inet.ip('link', 'add', 'br0', 'type', 'bridge');
+    this.inet.ip('link', 'set', 'br0', 'up');
+  }
+
+  private ns(name: string): Netns {
+    const ns = new Netns(`${this.tag}${name}`);
+    this.t.teardown(() => ns.destroy());
+    return ns;
+  }
+
+  /** Plugs `ns` into the internet switch with `address` (CIDR in 203.0.113.0/24). */
+  private plug(ns: Netns, address: string): string {
+    const id = randomBytes(3).toString('hex');
+    execFileSync('ip', [
+      'link',
+      'add',
+      `w${id}`,
+      'netns',
+      ns.name,
+      'type',
+      'veth',
+      'peer',
+      'name',
+      `i${id}`,
+      'netns',
+      this.inet.name,
+    ]);
+    this.inet.ip('link', 'set', `i${id}`, 'master', 'br0', 'up');
+    ns.ip('addr', 'add', address, 'dev', `w${id}`);
+    ns.ip('link', 'set', `w${id}`, 'up');
+    return `w${id}`;
+  }
+
+  /** A host with a public address on the internet. */
+  publicHost(name: string, address: string): Netns {
+    const host = this.ns(name);
+    this.plug(host, `${address}/24`);
+    return host;
+  }
+
+  /** A NAT router with public address `wan` and a LAN 198.18.N.0/24; returns a function adding hosts behind it. */
+  nat(
+    name: string,
+    wan: string,
+    options: { randomFully?: boolean } = {},
+  ): { router: Netns; wanIf: string; host(name: string): Netns } {
+    const router = this.ns(name);
+    const wanIf = this.plug(router, `${wan}/24`);
+    const n = this.nextNat++;
+    router.ip('link', 'add', 'lan0', 'type', 'bridge');
+    router.ip('addr', 'add', `198.18.${n}.1/24`, 'dev', 'lan0');
+    router.ip('link', 'set', 'lan0', 'up');
+    router.exec('sysctl', ['-qw', 'net.ipv4.ip_forward=1']);
+    router.exec('iptables', [
+      '-t',
+      'nat',
+      '-A',
+      'POSTROUTING',
+      '-o',
+      wanIf,
+      '-j',
+      'MASQUERADE',
+      ...(options.randomFully ? ['--random-fully'] : []),
+    ]);
+    // A home router's firewall: nothing unsolicited from the internet, to it or through it. Dropped
+    // before conntrack confirms them, such packets leave no state behind that would later make the
+    // NAT pick another port for a hole being punched (as a router without a firewall would).
+    for (const chain of ['INPUT', 'FORWARD']) {
+      router.exec('iptables', [
+        '-A',
+        chain,
+        '-i',
+        wanIf,
+        '-m',
+        'conntrack',
+        '--ctstate',
+        'NEW,INVALID',
+        '-j',
+        'DROP',
+      ]);
+    }
+    let hosts = 0;
+    return {
+      router,
+      wanIf,
+      host: (hostName: string) => {
+        const host = this.ns(hostName);
+        const id = randomBytes(3).toString('hex');
+        execFileSync('ip', [
+          'link',
+          'add',
+          `l${id}`,
+          'netns',
+          host.name,
+          'type',
+          'veth',
+          'peer',
+          'name',
+          `r${id}`,
+          'netns',
+          router.name,
+        ]);
+        router.ip('link', 'set', `r${id}`, 'master', 'lan0', 'up');
+        host.ip('addr', 'add', `198.18.${n}.${10 + hosts++}/24`, 'dev', `l${id}`);
+        host.ip('link', 'set', `l${id}`, 'up');
+        host.ip('route', 'add', 'default', 'via', `198.18.${n}.1`);
+        return host;
+      },
+    };
+  }
+}
