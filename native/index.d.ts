@@ -171,8 +171,12 @@ export interface DataPathOptions {
 
 /** What the data path hands up to JavaScript; transport data never comes this way. */
 export type DataPathEvent =
-  /** A datagram that is not a transport message: a handshake message, or overlay's own. */
-  | { type: 'control'; data: Buffer; from: string }
+  /**
+   * A datagram that is not a transport message: a handshake message, or overlay's own. `from` is
+   * the UDP source. When it came in a relay envelope, `via` is the relay member's peer id and
+   * `peer` the member the envelope names as its original sender (`from` is then the relay's).
+   */
+  | { type: 'control'; data: Buffer; from: string; via?: number; peer?: number }
   /** Packets for this peer wait with no usable session (or its session is due for a rekey). */
   | { type: 'handshake-needed'; peer: number }
   /** A responder's session received its first packet and now sends (whitepaper §5.4.5). */
@@ -206,7 +210,26 @@ export interface DataPathPeerStats {
   currentAgeMs: number | null;
   /** Packets waiting for a session. */
   staged: number;
+  /** The relay member this peer's datagrams go through (setPeerPath), null when direct. */
+  relayVia: number | null;
+  /** Whether a relay key is installed for this peer (setRelayKey). */
+  relayKey: boolean;
 }
+
+/**
+ * The tags of a relay pair, 8 bytes each. `remote` names `peer` in envelopes this node receives
+ * and sends, including as the destination or original sender of envelopes that pass through a
+ * third member, so it must be the same on every node: derive it network-wide from the member's
+ * identity (e.g. the first 8 bytes of a hash of its public key). `local` names this node to
+ * `peer`, i.e. it is `peer`'s `remote` tag for this node. The two must differ.
+ */
+export interface DataPathRelayTags {
+  local: Uint8Array;
+  remote: Uint8Array;
+}
+
+/** Where a peer's datagrams go: straight to an endpoint, or through relay member `relay`. */
+export type DataPathPeerPath = { direct: string } | { relay: number };
 
 /** Drop and traffic counters of the whole data path: every discarded datagram lands in one. */
 export interface DataPathStats {
@@ -233,6 +256,35 @@ export interface DataPathStats {
   /** Packets forwarded between two peers, and ones dropped because their hop limit ran out. */
   forwarded: number;
   forwardHopLimit: number;
+  /** Datagrams this node wrapped for a relay, and envelopes from a relay it accepted. */
+  relayedOut: number;
+  relayedIn: number;
+  /** Envelopes this node forwarded as relay service. */
+  relayForwarded: number;
+  /**
+   * Relayed datagrams over 1472 bytes of UDP payload: on an IPv4 underlay with a 1500-byte MTU
+   * the kernel sends them as fragments. The envelope adds 44 bytes, so full-size packets of a
+   * 1420-byte TUN MTU are fragmented on a relayed path; a TUN MTU of 1376 (1356 over IPv6) avoids it.
+   */
+  relayFragmented: number;
+  /** Envelopes dropped: MAC did not verify (forged, or a key mismatch). */
+  relayDroppedBadMac: number;
+  /** Counter already seen or too old for the window of that relay key. */
+  relayDroppedReplay: number;
+  /** The MAC tag, or the sender named by a relay, has no relay key here. */
+  relayDroppedUnknownTag: number;
+  /** Relay service: the destination has no relay key here, or is the sender. */
+  relayDroppedNotMember: number;
+  /** Relay service: the sender exceeded ratePerSecondPerSender. */
+  relayDroppedRate: number;
+  /** Asked to relay while setRelayService(false) (the default). */
+  relayDroppedDisabled: number;
+  /** Bad flags or reserved bytes, too short, or an envelope inside an envelope. */
+  relayDroppedMalformed: number;
+  /** Nothing sent: a relayed peer's relay is unknown, lacks a key or endpoint, or the peer lacks a key. */
+  relayDroppedNoPath: number;
+  /** A relayed transport message whose session belongs to another peer than the envelope names. */
+  relayDroppedWrongSender: number;
 }
 
 /**
@@ -264,8 +316,52 @@ export declare class DataPath {
   removeSession(localIndex: number): void;
   clearSessions(peer: number): void;
   sendControl(data: Uint8Array, endpoint: string): void;
-  /** Sends an empty transport message on the current session; false if there is none. */
+  /**
+   * Sends `data` (a handshake or discovery message) along `peer`'s path: to its endpoint, or in a
+   * relay envelope through its relay. False when the peer is unknown or has no usable path;
+   * throws a system error when the socket refuses it. At most 65463 bytes.
+   */
+  sendControlToPeer(data: Uint8Array, peer: number): boolean;
+  /** Sends an empty transport message on the current session (along its path); false if there is none. */
   sendKeepalive(peer: number): boolean;
+  /**
+   * Installs the 32-byte key this node shares with member `peer` for relay envelopes, and the
+   * pair's tags; the key is copied (erase your copy) and wiped here when replaced or removed.
+   * Installing the same key and tags again keeps its counters; a key once replaced must never
+   * be installed again (its nonces would repeat): derive a fresh one instead.
+   *
+   * A relayed path needs keys on all three: the sender with the relay and with the destination
+   * (for its tag), the relay with both, the destination with the relay and with the sender.
+   *
+   * Envelope: `[0x84][flags: 0 to relay, 1 from relay][0 0][MAC tag: 8][other tag: 8]
+   * [counter: u64 LE][MAC: 16][WireGuard datagram]`. The MAC tag names the member that MACed it
+   * (sender to the relay, relay to the destination); the other tag names the destination (to
+   * relay) or the original sender (from relay). MAC: ChaCha20-Poly1305 of an empty plaintext, the
+   * first 28 bytes and the datagram as associated data, nonce = direction u32 LE (0 from the
+   * member whose tag, read as u64 LE, is lower; 1 from the other) || counter u64 LE. Receivers
+   * keep a replay window per key.
+   * Throws TypeError (`ERR_INVALID_ARG_TYPE`) for a key or tag of the wrong type or size, and
+   * RangeError (`ERR_OUT_OF_RANGE`) for an unknown peer, equal tags or a `remote` tag another
+   * peer has.
+   */
+  setRelayKey(peer: number, key: Uint8Array, tags: DataPathRelayTags): void;
+  /** Removes and wipes `peer`'s relay key; its envelopes are then dropped as unknown tags. */
+  removeRelayKey(peer: number): void;
+  /**
+   * Where `peer`'s datagrams go. `{ direct }`: to that endpoint (it becomes the peer's endpoint,
+   * as setEndpoint). `{ relay }`: wrapped in envelopes to member `relay`, at the relay's endpoint;
+   * the peer's own endpoint is kept, and transport from the peer that arrives inside envelopes
+   * does not move it (only direct authenticated packets roam). One hop only: a relay forwards to
+   * its members' endpoints, never along their paths. RangeError for an unknown peer or relay, or
+   * a peer as its own relay.
+   */
+  setPeerPath(peer: number, path: DataPathPeerPath): void;
+  /**
+   * Whether this node forwards envelopes for others (off by default): only from a member with a
+   * relay key to another member with one, at most `ratePerSecondPerSender` envelopes per second
+   * from each sender (a token bucket holding one second's worth; 1..10000000).
+   */
+  setRelayService(enabled: boolean, ratePerSecondPerSender: number): void;
   peerStats(peer: number): DataPathPeerStats | null;
   stats(): DataPathStats;
   ref(): void;

@@ -51,6 +51,10 @@ Napi::Value EventToJs(Napi::Env env, const UpEvent& e) {
       obj.Set("type", "control");
       obj.Set("data", Napi::Buffer<uint8_t>::Copy(env, e.bytes.data(), e.bytes.size()));
       obj.Set("from", FormatEndpoint(e.from));
+      if (e.via != kNoPeer) {
+        obj.Set("via", e.via);
+        obj.Set("peer", e.peer);
+      }
       break;
     case UpEvent::kHandshakeNeeded:
       obj.Set("type", "handshake-needed");
@@ -84,6 +88,11 @@ Napi::Function DataPathWrap::Define(Napi::Env env) {
                          InstanceMethod<&DataPathWrap::ClearSessions>("clearSessions"),
                          InstanceMethod<&DataPathWrap::SendControl>("sendControl"),
                          InstanceMethod<&DataPathWrap::SendKeepalive>("sendKeepalive"),
+                         InstanceMethod<&DataPathWrap::SetRelayKey>("setRelayKey"),
+                         InstanceMethod<&DataPathWrap::RemoveRelayKey>("removeRelayKey"),
+                         InstanceMethod<&DataPathWrap::SetPeerPath>("setPeerPath"),
+                         InstanceMethod<&DataPathWrap::SetRelayService>("setRelayService"),
+                         InstanceMethod<&DataPathWrap::SendControlToPeer>("sendControlToPeer"),
                          InstanceMethod<&DataPathWrap::PeerStats>("peerStats"),
                          InstanceMethod<&DataPathWrap::Stats>("stats"),
                          InstanceMethod<&DataPathWrap::Ref>("ref"),
@@ -269,6 +278,91 @@ Napi::Value DataPathWrap::SendKeepalive(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(info.Env(), Running(info.Env()).SendKeepalive(PeerArg(info, 0)));
 }
 
+namespace {
+
+uint64_t TagOf(const Napi::CallbackInfo& info, Napi::Object tags, const char* key) {
+  Napi::Value v = tags.Get(key);
+  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array ||
+      v.As<Napi::Uint8Array>().ByteLength() != wire::kEnvelopeTagSize) {
+    ThrowTypeError(info.Env(), std::string("tags.") + key + " must be an 8-byte Uint8Array");
+  }
+  return wire::ReadLe64(v.As<Napi::Uint8Array>().Data());
+}
+
+}  // namespace
+
+// setRelayKey(peer, key: Uint8Array(32), { local: Uint8Array(8), remote: Uint8Array(8) })
+Napi::Value DataPathWrap::SetRelayKey(const Napi::CallbackInfo& info) {
+  Engine& engine = Running(info.Env());
+  PeerId id = PeerArg(info, 0);
+  ByteSpan key = BytesArg(info, 1, "key");
+  if (key.size != kKeySize) ThrowTypeError(info.Env(), "key must be a 32-byte Uint8Array");
+  if (!info[2].IsObject()) ThrowTypeError(info.Env(), "tags must be an object { local, remote }");
+  Napi::Object tags = info[2].As<Napi::Object>();
+  uint64_t local = TagOf(info, tags, "local");
+  uint64_t remote = TagOf(info, tags, "remote");
+  return Guard(info.Env(), "datapath", "", [&]() -> Napi::Value {
+    engine.SetRelayKey(id, key.data, local, remote);
+    return info.Env().Undefined();
+  });
+}
+
+Napi::Value DataPathWrap::RemoveRelayKey(const Napi::CallbackInfo& info) {
+  Running(info.Env()).RemoveRelayKey(PeerArg(info, 0));
+  return info.Env().Undefined();
+}
+
+// setPeerPath(peer, { direct: endpoint } | { relay: peerId })
+Napi::Value DataPathWrap::SetPeerPath(const Napi::CallbackInfo& info) {
+  Engine& engine = Running(info.Env());
+  PeerId id = PeerArg(info, 0);
+  if (!info[1].IsObject()) ThrowTypeError(info.Env(), "path must be { direct: endpoint } or { relay: peer }");
+  Napi::Object path = info[1].As<Napi::Object>();
+  Napi::Value direct = path.Get("direct"), relay = path.Get("relay");
+  if (direct.IsUndefined() == relay.IsUndefined())
+    ThrowTypeError(info.Env(), "path must be { direct: endpoint } or { relay: peer }");
+  sockaddr_in6 ep{};
+  PeerId via = kNoPeer;
+  if (!direct.IsUndefined()) {
+    std::string text = direct.IsString() ? direct.As<Napi::String>().Utf8Value() : "";
+    if (!ParseEndpoint(text, &ep))
+      ThrowRangeError(info.Env(), "path.direct \"" + text + "\" is not ADDRESS:PORT or [IPV6]:PORT");
+  } else {
+    if (!relay.IsNumber() || relay.As<Napi::Number>().DoubleValue() < 1 ||
+        relay.As<Napi::Number>().DoubleValue() > 0xffffffffu ||
+        relay.As<Napi::Number>().DoubleValue() != double(relay.As<Napi::Number>().Uint32Value()))
+      ThrowRangeError(info.Env(), "path.relay must be a peer id");
+    via = relay.As<Napi::Number>().Uint32Value();
+  }
+  return Guard(info.Env(), "datapath", "", [&]() -> Napi::Value {
+    engine.SetPeerPath(id, via == kNoPeer ? &ep : nullptr, via);
+    return info.Env().Undefined();
+  });
+}
+
+// setRelayService(enabled, ratePerSecondPerSender)
+Napi::Value DataPathWrap::SetRelayService(const Napi::CallbackInfo& info) {
+  Engine& engine = Running(info.Env());
+  if (!info[0].IsBoolean()) ThrowTypeError(info.Env(), "enabled must be a boolean");
+  uint32_t rate = UintArg(info, 1, "ratePerSecondPerSender", 1, 10'000'000);
+  engine.SetRelayService(info[0].As<Napi::Boolean>().Value(), rate);
+  return info.Env().Undefined();
+}
+
+// sendControlToPeer(bytes, peer): like sendControl, along the peer's path (wrapped if relayed).
+Napi::Value DataPathWrap::SendControlToPeer(const Napi::CallbackInfo& info) {
+  Engine& engine = Running(info.Env());
+  ByteSpan bytes = BytesArg(info, 0, "data");
+  PeerId id = PeerArg(info, 1);
+  if (bytes.size == 0 || bytes.size > 65507 - wire::kEnvelopeHeader)
+    ThrowRangeError(info.Env(), "data must be 1..65463 bytes");
+  int err = engine.SendControlToPeer(bytes.data, bytes.size, id);
+  if (err < 0) return Napi::Boolean::New(info.Env(), false);
+  if (err != 0)
+    throw ToJsError(info.Env(), SysError(err, "sendto", kWhat, "send to peer " + std::to_string(id)), kWhat);
+  return Napi::Boolean::New(info.Env(), true);
+}
+
 Napi::Value DataPathWrap::PeerStats(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   auto snap = Running(env).Snapshot(PeerArg(info, 0));
@@ -292,6 +386,8 @@ Napi::Value DataPathWrap::PeerStats(const Napi::CallbackInfo& info) {
   o.Set("nextIndex", snap.next_index ? Napi::Value(Napi::Number::New(env, snap.next_index)) : env.Null());
   o.Set("currentAgeMs", snap.current_age_ms < 0 ? env.Null() : Napi::Number::New(env, double(snap.current_age_ms)));
   o.Set("staged", Napi::Number::New(env, double(snap.staged)));
+  o.Set("relayVia", snap.relay_via == kNoPeer ? env.Null() : Napi::Number::New(env, snap.relay_via));
+  o.Set("relayKey", Napi::Boolean::New(env, snap.has_relay_key));
   return o;
 }
 
@@ -322,6 +418,19 @@ Napi::Value DataPathWrap::Stats(const Napi::CallbackInfo& info) {
   put("upQueueDropped", c.up_queue_dropped);
   put("forwarded", c.forwarded);
   put("forwardHopLimit", c.forward_hop_limit);
+  put("relayedOut", c.relay_out);
+  put("relayedIn", c.relay_in);
+  put("relayForwarded", c.relay_forwarded);
+  put("relayFragmented", c.relay_fragmented);
+  put("relayDroppedBadMac", c.relay_bad_mac);
+  put("relayDroppedReplay", c.relay_replay);
+  put("relayDroppedUnknownTag", c.relay_unknown_tag);
+  put("relayDroppedNotMember", c.relay_not_member);
+  put("relayDroppedRate", c.relay_rate);
+  put("relayDroppedDisabled", c.relay_disabled);
+  put("relayDroppedMalformed", c.relay_malformed);
+  put("relayDroppedNoPath", c.relay_no_path);
+  put("relayDroppedWrongSender", c.relay_wrong_sender);
   return o;
 }
 

@@ -130,6 +130,7 @@ void Engine::RemovePeer(PeerId id) {
   if (!p) return;
   for (auto* s : {&p->current, &p->previous, &p->next}) table_.Forget(*s);
   table_.routes.RemovePeer(id);
+  if (p->relay) table_.by_relay_tag.erase(p->relay->remote_tag);
   table_.peers.erase(id);
 }
 
@@ -199,17 +200,18 @@ void Engine::FlushStaged(PeerId id, TransportAead& aead) {
     std::lock_guard<std::mutex> guard(peer->staged_mu);
     staged.swap(peer->staged);
   }
-  Endpoint ep = peer->GetEndpoint();
-  if (!ep.set || staged.empty()) return;
+  if (staged.empty()) return;
   Session& s = *peer->current;
-  std::vector<uint8_t> buf(wire::kTransportHeader + config_.mtu + wire::kPadding + wire::kTag);
+  // Headroom for a relay envelope (relay.cc) in front of the datagram.
+  std::vector<uint8_t> buf(wire::kEnvelopeHeader + wire::kTransportHeader + config_.mtu + wire::kPadding + wire::kTag);
+  uint8_t* datagram = buf.data() + wire::kEnvelopeHeader;
   int64_t now = MonotonicMs();
   for (auto& packet : staged) {
     if (packet.size() > config_.mtu) continue;
-    std::memcpy(buf.data() + wire::kTransportHeader, packet.data(), packet.size());
+    std::memcpy(datagram + wire::kTransportHeader, packet.data(), packet.size());
     uint64_t counter = s.send_counter.fetch_add(1, std::memory_order_relaxed);
-    size_t n = Seal(aead, s, counter, buf.data(), packet.size());
-    if (n == 0 || socket_.SendOne(buf.data(), n, ep.addr) != 0) {
+    size_t n = Seal(aead, s, counter, datagram, packet.size());
+    if (n == 0 || SendOneToPeer(aead, *peer, datagram, n) != 0) {
       counters_.tx_send_failed.fetch_add(1, std::memory_order_relaxed);
       continue;
     }
@@ -225,13 +227,12 @@ bool Engine::SendKeepalive(PeerId id) {
   Peer* peer = table_.Find(id);
   int64_t now = MonotonicMs();
   if (!peer || !peer->current || !Usable(*peer->current, now)) return false;
-  Endpoint ep = peer->GetEndpoint();
-  if (!ep.set) return false;
-  uint8_t buf[wire::kTransportMin];
+  uint8_t buf[wire::kEnvelopeHeader + wire::kTransportMin];
+  uint8_t* datagram = buf + wire::kEnvelopeHeader;  // headroom for a relay envelope
   Session& s = *peer->current;
   // whitepaper §6.5: a keepalive is a transport message with an empty (unpadded) payload.
-  size_t n = Seal(js_aead_, s, s.send_counter.fetch_add(1, std::memory_order_relaxed), buf, 0);
-  if (n == 0 || socket_.SendOne(buf, n, ep.addr) != 0) return false;
+  size_t n = Seal(js_aead_, s, s.send_counter.fetch_add(1, std::memory_order_relaxed), datagram, 0);
+  if (n == 0 || SendOneToPeer(js_aead_, *peer, datagram, n) != 0) return false;
   peer->stats.tx_packets.fetch_add(1, std::memory_order_relaxed);
   peer->stats.tx_bytes.fetch_add(n, std::memory_order_relaxed);
   peer->stats.last_tx_ms.store(now, std::memory_order_relaxed);
@@ -257,6 +258,8 @@ Engine::PeerSnapshot Engine::Snapshot(PeerId id) {
   snap.previous_index = p->previous ? p->previous->local_index : 0;
   snap.next_index = p->next ? p->next->local_index : 0;
   snap.current_age_ms = p->current ? MonotonicMs() - p->current->created_ms : -1;
+  snap.relay_via = p->relay_via;
+  snap.has_relay_key = p->relay != nullptr;
   std::lock_guard<std::mutex> staged(p->staged_mu);
   snap.staged = p->staged.size();
   return snap;

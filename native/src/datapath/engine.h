@@ -51,6 +51,7 @@ struct UpEvent {
   uint32_t local_index = 0;
   sockaddr_in6 from{};
   std::vector<uint8_t> bytes;
+  PeerId via = kNoPeer;  // a control datagram that came in a relay envelope: the relay member
 };
 
 // Drops and events, counted so a flood or a bug shows up as a number, never as a crash.
@@ -59,6 +60,12 @@ struct EngineCounters {
       rx_replay{0}, rx_auth_failed{0}, rx_expired{0}, rx_bad_inner{0}, rx_source_denied{0}, rx_keepalive{0},
       tun_write_failed{0}, tx_packets{0}, tx_no_route{0}, tx_staged{0}, tx_staged_dropped{0}, tx_no_endpoint{0},
       tx_send_failed{0}, tun_read_bad{0}, up_queue_dropped{0}, forwarded{0}, forward_hop_limit{0};
+  // Relay envelopes (relay.cc): wrapped and sent by us, unwrapped for us, forwarded for others,
+  // relayed datagrams whose IPv4 packet exceeds 1500 bytes (the kernel fragments them), and
+  // drops by reason.
+  std::atomic<uint64_t> relay_out{0}, relay_in{0}, relay_forwarded{0}, relay_fragmented{0}, relay_bad_mac{0},
+      relay_replay{0}, relay_unknown_tag{0}, relay_not_member{0}, relay_rate{0}, relay_disabled{0},
+      relay_malformed{0}, relay_no_path{0}, relay_wrong_sender{0};
 };
 
 struct SessionParams {
@@ -95,6 +102,17 @@ class Engine {
   bool SendKeepalive(PeerId id);
   std::deque<UpEvent> DrainEvents();
 
+  // Relays (relay.cc). Throw std::invalid_argument for an unknown peer, equal tags or a remote
+  // tag another peer has. Reinstalling the same key keeps its counter and replay window, so a
+  // nonce is never used twice; any other key starts both afresh.
+  void SetRelayKey(PeerId id, const uint8_t key[kKeySize], uint64_t local_tag, uint64_t remote_tag);
+  void RemoveRelayKey(PeerId id);
+  // `via` == kNoPeer: straight to `direct` (which becomes the endpoint); else through member `via`.
+  void SetPeerPath(PeerId id, const sockaddr_in6* direct, PeerId via);
+  void SetRelayService(bool enabled, uint32_t rate_per_second);
+  // 0, an errno from sendto, or -1 when the peer is unknown or has no usable path.
+  int SendControlToPeer(const uint8_t* data, size_t len, PeerId id);
+
   struct PeerSnapshot {
     bool found = false;
     uint64_t rx_bytes, rx_packets, tx_bytes, tx_packets;
@@ -103,6 +121,8 @@ class Engine {
     uint32_t current_index, previous_index, next_index;
     int64_t current_age_ms;
     size_t staged;
+    PeerId relay_via;
+    bool has_relay_key;
   };
   PeerSnapshot Snapshot(PeerId id);
   const EngineCounters& counters() const { return counters_; }
@@ -125,7 +145,28 @@ class Engine {
   Peer* ForwardTarget(const Peer& from, const wire::InnerPacket& inner);
   // Seals `len` bytes at slot + kTransportHeader for `to`'s current session; 0 if it has none
   // usable (the packet is then staged and a handshake asked for) or no endpoint.
-  size_t SealForPeer(TransportAead& aead, Peer& to, uint8_t* slot, size_t len, int64_t now, sockaddr_in6* dest);
+  // The datagram then starts at *start: `slot` itself, or kEnvelopeHeader bytes before it when
+  // `to` is relayed, so every caller leaves that much headroom in front of `slot`.
+  size_t SealForPeer(TransportAead& aead, Peer& to, uint8_t* slot, size_t len, int64_t now, sockaddr_in6* dest,
+                     uint8_t** start);
+  // Where a datagram for `peer` goes: its endpoint, or wrapped in an envelope for its relay
+  // (written into the kEnvelopeHeader bytes before `datagram`). Returns the length from *start,
+  // 0 (counted) when there is no path. Shared table lock held.
+  size_t Address(TransportAead& aead, Peer& peer, uint8_t* datagram, size_t len, sockaddr_in6* dest,
+                 uint8_t** start);
+  // Address + sendto, for the JavaScript thread and staged packets: 0, errno, or -1 (no path).
+  int SendOneToPeer(TransportAead& aead, Peer& peer, uint8_t* datagram, size_t len);
+
+  // Receive thread, shared lock held: a relay envelope at `p`. Either forwarded for another
+  // member (re-wrapped in place, destination in *fwd_to), opened for us (the inner datagram at
+  // p + kEnvelopeHeader, from `sender`, carried by `via`), or dropped and counted.
+  struct RelayHop {
+    enum Action { kDrop, kForward, kInner } action = kDrop;
+    PeerId via = kNoPeer;
+    PeerId sender = kNoPeer;
+  };
+  RelayHop HandleEnvelope(TransportAead& aead, uint8_t* p, size_t n, int64_t now, sockaddr_in6* fwd_to);
+  bool TakeRelayToken(RelayKey& k, int64_t now);
 
   EngineConfig config_;
   UniqueFd tun_;
@@ -138,6 +179,9 @@ class Engine {
   PeerTable table_;
   EngineCounters counters_;
   TransportAead js_aead_;  // for staged packets and keepalives sent from the JavaScript thread
+
+  std::atomic<bool> relay_service_{false};
+  std::atomic<uint32_t> relay_rate_{0};
 
   std::mutex up_mu_;
   std::deque<UpEvent> up_;

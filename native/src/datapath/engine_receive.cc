@@ -34,10 +34,13 @@ void Engine::ReceiveLoop() {
   const size_t batch = config_.batch;
   // Room for any datagram a peer may send: a full-MTU packet with header, padding and tag, and
   // overlay's control messages; anything larger is truncated by the kernel and dropped.
-  const size_t capacity =
-      std::max<size_t>(wire::kTransportHeader + config_.mtu + wire::kPadding + wire::kTag, 2048);
-  // A forwarded packet is re-sealed in place, and its padding may round up past what arrived.
-  const size_t slot = capacity + wire::kPadding;
+  // A relayed one comes inside an envelope.
+  const size_t capacity = std::max<size_t>(
+      wire::kEnvelopeHeader + wire::kTransportHeader + config_.mtu + wire::kPadding + wire::kTag, 2048);
+  // A forwarded packet is re-sealed in place, and its padding may round up past what arrived;
+  // in front, room for the envelope if the peer it goes to is relayed.
+  const size_t head = wire::kEnvelopeHeader;
+  const size_t slot = head + capacity + wire::kPadding;
   std::vector<uint8_t> buffers(slot * batch);
   std::vector<uint8_t*> fwd(batch);
   std::vector<uint32_t> fwd_len(batch);
@@ -52,22 +55,46 @@ void Engine::ReceiveLoop() {
 
   while (WaitReadable(socket_.fd())) {
     for (;;) {
-      size_t got = socket_.RecvBatch(buffers.data(), slot, capacity, len.data(), from.data(), batch);
+      size_t got = socket_.RecvBatch(buffers.data() + head, slot, capacity, len.data(), from.data(), batch);
       if (got == 0) break;
       counters_.rx_datagrams.fetch_add(got, std::memory_order_relaxed);
       size_t ready = 0;
       size_t forwards = 0;
+      size_t relays = 0;  // of the forwards, relay envelopes (counted on their own)
       int64_t now = MonotonicMs();
       {
         std::shared_lock<std::shared_mutex> lock(table_.mu);
         for (size_t i = 0; i < got; i++) {
-          uint8_t* p = &buffers[i * slot];
+          uint8_t* p = &buffers[i * slot + head];
           size_t n = len[i];
+          // A relay envelope is forwarded for another member, or opened: then what it carries is
+          // handled as if it had come from the peer it names (`sender`), with two differences:
+          // the envelope's source is the relay's, so it is no roaming endpoint of the sender's,
+          // and a control message goes up saying which relay brought it.
+          PeerId via = kNoPeer, sender = kNoPeer;
+          if (n >= 1 && p[0] == wire::kEnvelope) {
+            RelayHop hop = HandleEnvelope(aead, p, n, now, &fwd_to[forwards]);
+            if (hop.action == RelayHop::kForward) {
+              fwd[forwards] = p;
+              fwd_len[forwards] = static_cast<uint32_t>(n);
+              forwards++;
+              relays++;
+            }
+            if (hop.action != RelayHop::kInner) continue;
+            via = hop.via;
+            sender = hop.sender;
+            p += wire::kEnvelopeHeader;
+            n -= wire::kEnvelopeHeader;
+            if (n >= 1 && p[0] == wire::kEnvelope) {  // envelopes in envelopes: one hop only
+              counters_.relay_malformed.fetch_add(1, std::memory_order_relaxed);
+              continue;
+            }
+          }
           if (n >= wire::kTransportMin && p[0] == wire::kTransport && p[1] == 0 && p[2] == 0 && p[3] == 0) {
             counters_.rx_transport.fetch_add(1, std::memory_order_relaxed);
           } else if (IsControl(p, n)) {
             counters_.rx_control.fetch_add(1, std::memory_order_relaxed);
-            UpEvent e{UpEvent::kControl, kNoPeer, 0, from[i], std::vector<uint8_t>(p, p + n)};
+            UpEvent e{UpEvent::kControl, sender, 0, from[i], std::vector<uint8_t>(p, p + n), via};
             Push(std::move(e));
             continue;
           } else {
@@ -79,6 +106,11 @@ void Engine::ReceiveLoop() {
           std::shared_ptr<Session> s = table_.FindSession(wire::ReadLe32(p + 4));
           if (!s) {
             counters_.rx_unknown_index.fetch_add(1, std::memory_order_relaxed);
+            continue;
+          }
+          if (via != kNoPeer && s->peer != sender) {
+            // The session is another peer's than the envelope claims: a confused or lying relay.
+            counters_.relay_wrong_sender.fetch_add(1, std::memory_order_relaxed);
             continue;
           }
           uint64_t counter = wire::ReadLe64(p + 8);
@@ -104,7 +136,7 @@ void Engine::ReceiveLoop() {
           peer->stats.rx_packets.fetch_add(1, std::memory_order_relaxed);
           peer->stats.rx_bytes.fetch_add(n, std::memory_order_relaxed);
           peer->stats.last_rx_ms.store(now, std::memory_order_relaxed);
-          if (peer->UpdateEndpoint(from[i])) {
+          if (via == kNoPeer && peer->UpdateEndpoint(from[i])) {
             UpEvent e{UpEvent::kEndpointChanged, peer->id, 0, from[i], {}};
             Push(std::move(e));
           }
@@ -135,9 +167,8 @@ void Engine::ReceiveLoop() {
               counters_.forward_hop_limit.fetch_add(1, std::memory_order_relaxed);
               continue;
             }
-            size_t out = SealForPeer(aead, *to, p, inner.length, now, &fwd_to[forwards]);
+            size_t out = SealForPeer(aead, *to, p, inner.length, now, &fwd_to[forwards], &fwd[forwards]);
             if (out == 0) continue;
-            fwd[forwards] = p;
             fwd_len[forwards] = static_cast<uint32_t>(out);
             forwards++;
             continue;
@@ -166,7 +197,7 @@ void Engine::ReceiveLoop() {
       if (forwards > 0) {
         size_t sent = socket_.SendBatch(fwd.data(), fwd_len.data(), fwd_to.data(), forwards,
                                         UdpSocket::Caller::kReceiveThread);
-        counters_.forwarded.fetch_add(sent, std::memory_order_relaxed);
+        counters_.forwarded.fetch_add(sent > relays ? sent - relays : 0, std::memory_order_relaxed);
         if (sent < forwards) counters_.tx_send_failed.fetch_add(forwards - sent, std::memory_order_relaxed);
       }
       for (size_t i = 0; i < ready; i++) {

@@ -14,7 +14,9 @@ void Engine::SendLoop() {
   // Each slot: header room, the packet (up to the MTU), padding, the tag. Read with one spare
   // byte of room so an oversized packet shows as "longer than the MTU" and is dropped.
   const size_t capacity = config_.mtu + 1;
-  const size_t slot = wire::kTransportHeader + capacity + wire::kPadding + wire::kTag;
+  // In front, room for a relay envelope's header, so wrapping a datagram never copies it.
+  const size_t head = wire::kEnvelopeHeader;
+  const size_t slot = head + wire::kTransportHeader + capacity + wire::kPadding + wire::kTag;
   std::vector<uint8_t> buffers(slot * batch);
   std::vector<uint8_t*> out(batch);
   std::vector<uint32_t> out_len(batch);
@@ -28,7 +30,7 @@ void Engine::SendLoop() {
     for (;;) {
       size_t got = 0;
       while (got < batch) {
-        ssize_t n = ::read(tun_.Get(), &buffers[got * slot + wire::kTransportHeader], capacity);
+        ssize_t n = ::read(tun_.Get(), &buffers[got * slot + head + wire::kTransportHeader], capacity);
         if (n < 0 && errno == EINTR) continue;
         if (n <= 0) break;
         if (static_cast<size_t>(n) > config_.mtu) {
@@ -44,7 +46,7 @@ void Engine::SendLoop() {
       {
         std::shared_lock<std::shared_mutex> lock(table_.mu);
         for (size_t i = 0; i < got; i++) {
-          uint8_t* buf = &buffers[i * slot];
+          uint8_t* buf = &buffers[i * slot + head];
           uint8_t* packet = buf + wire::kTransportHeader;
           wire::InnerPacket inner;
           if (!wire::ParseInner(packet, len[i], &inner)) {
@@ -57,9 +59,8 @@ void Engine::SendLoop() {
             counters_.tx_no_route.fetch_add(1, std::memory_order_relaxed);
             continue;
           }
-          size_t n = SealForPeer(aead, *peer, buf, len[i], now, &out_to[count]);
+          size_t n = SealForPeer(aead, *peer, buf, len[i], now, &out_to[count], &out[count]);
           if (n == 0) continue;
-          out[count] = buf;
           out_len[count] = static_cast<uint32_t>(n);
           count++;
         }
@@ -76,7 +77,7 @@ void Engine::SendLoop() {
 }
 
 size_t Engine::SealForPeer(TransportAead& aead, Peer& peer, uint8_t* slot, size_t len, int64_t now,
-                           sockaddr_in6* dest) {
+                           sockaddr_in6* dest, uint8_t** start) {
   Session* s = peer.current.get();
   if (!s || !Usable(*s, now)) {
     uint8_t* packet = slot + wire::kTransportHeader;
@@ -90,12 +91,6 @@ size_t Engine::SealForPeer(TransportAead& aead, Peer& peer, uint8_t* slot, size_
     WantHandshake(peer, now);
     return 0;
   }
-  Endpoint ep = peer.GetEndpoint();
-  if (!ep.set) {
-    counters_.tx_no_endpoint.fetch_add(1, std::memory_order_relaxed);
-    return 0;
-  }
-  *dest = ep.addr;
   uint64_t counter = s->send_counter.fetch_add(1, std::memory_order_relaxed);
   // whitepaper §6.2: the initiator rekeys after REKEY_AFTER_TIME or REKEY_AFTER_MESSAGES.
   if (counter >= config_.rekey_after_messages || (s->we_initiated && now - s->created_ms >= config_.rekey_after_time_ms)) {
@@ -106,6 +101,9 @@ size_t Engine::SealForPeer(TransportAead& aead, Peer& peer, uint8_t* slot, size_
     counters_.tx_send_failed.fetch_add(1, std::memory_order_relaxed);
     return 0;
   }
+  // After sealing: a counter spent on a datagram with no path is a harmless gap for the receiver.
+  n = Address(aead, peer, slot, n, dest, start);
+  if (n == 0) return 0;
   peer.stats.tx_packets.fetch_add(1, std::memory_order_relaxed);
   peer.stats.tx_bytes.fetch_add(n, std::memory_order_relaxed);
   peer.stats.last_tx_ms.store(now, std::memory_order_relaxed);

@@ -46,6 +46,21 @@ struct Session {
   }
 };
 
+// The key and tags this node shares with one member for relay envelopes (wire.h).
+struct RelayKey {
+  uint8_t key[kKeySize] = {};
+  uint64_t local_tag = 0;   // names this node in envelopes we MAC for that member
+  uint64_t remote_tag = 0;  // names that member: as MAC holder, as destination, as original sender
+  std::atomic<uint64_t> send_counter{0};  // the nonce: never reused, whichever thread sends
+  ReplayWindow replay;                    // receive thread only
+  // Token bucket of the relay service for envelopes this member asks us to forward; receive
+  // thread only.
+  double tokens = 0;
+  int64_t tokens_ms = 0;
+
+  ~RelayKey() { OPENSSL_cleanse(key, sizeof key); }
+};
+
 struct Endpoint {
   sockaddr_in6 addr{};  // IPv4 as v4-mapped, since the socket is dual-stack
   bool set = false;
@@ -74,6 +89,11 @@ struct Peer {
   std::mutex endpoint_mu;
   Endpoint endpoint;
 
+  // Relay: this peer's key and tags (null: none), and the member our datagrams for it go
+  // through (kNoPeer: straight to `endpoint`). Written under the table's exclusive lock.
+  std::unique_ptr<RelayKey> relay;
+  PeerId relay_via = kNoPeer;
+
   // Packets that arrived from the TUN while there was no session, sent once one is installed.
   std::mutex staged_mu;
   std::deque<std::vector<uint8_t>> staged;
@@ -101,10 +121,18 @@ struct PeerTable {
   std::unordered_map<PeerId, std::unique_ptr<Peer>> peers;
   std::unordered_map<uint32_t, std::shared_ptr<Session>> by_index;
   AllowedIps routes;
+  std::unordered_map<uint64_t, PeerId> by_relay_tag;  // RelayKey::remote_tag → peer
 
   Peer* Find(PeerId id) {
     auto it = peers.find(id);
     return it == peers.end() ? nullptr : it->second.get();
+  }
+  // The peer an envelope's tag names, if it has a relay key.
+  Peer* FindByRelayTag(uint64_t tag) {
+    auto it = by_relay_tag.find(tag);
+    if (it == by_relay_tag.end()) return nullptr;
+    Peer* p = Find(it->second);
+    return p && p->relay ? p : nullptr;
   }
   std::shared_ptr<Session> FindSession(uint32_t local_index) {
     auto it = by_index.find(local_index);

@@ -28,6 +28,26 @@ constexpr size_t kPadding = 16;
 // overlay's own messages: type bytes at or above this, never used by WireGuard.
 constexpr uint8_t kOverlayFirst = 0x80;
 
+// Relay envelope: a WireGuard datagram carried through a third member (DESIGN.md "NAT traversal
+// and paths"). The member that wraps it MACs it with the 32-byte key it shares with the next hop;
+// the inner datagram stays end-to-end encrypted and the relay cannot read it.
+//
+//   [0x84][flags][0 0][mac tag: 8][other tag: 8][counter: u64 LE][mac: 16][WireGuard datagram]
+//
+// flags 0, "to relay" (A → M): mac tag names A (the sender), other tag the destination B.
+// flags 1, "from relay" (M → B): mac tag names M (the relay), other tag the original sender A.
+// Either way the first tag names the holder of the MAC key, so the receiver finds the key with
+// one hash lookup and never tries keys in turn. The MAC is ChaCha20-Poly1305 over an empty
+// plaintext, with the header up to the counter and the whole inner datagram as associated data;
+// the nonce is the counter, strictly increasing per key and direction, checked against a
+// replay window like transport counters.
+constexpr uint8_t kEnvelope = 0x84;
+constexpr uint8_t kEnvelopeToRelay = 0;
+constexpr uint8_t kEnvelopeFromRelay = 1;
+constexpr size_t kEnvelopeTagSize = 8;
+constexpr size_t kEnvelopeAad = 28;  // type, flags, reserved, both tags, counter: all before the MAC
+constexpr size_t kEnvelopeHeader = kEnvelopeAad + 16;
+
 // Largest UDP payload we accept or send; anything bigger is not ours.
 constexpr size_t kMaxDatagram = 65535;
 
@@ -48,6 +68,15 @@ inline void WriteTransportHeader(uint8_t* p, uint32_t receiver, uint64_t counter
   p[1] = p[2] = p[3] = 0;
   WriteLe32(p + 4, receiver);
   WriteLe64(p + 8, counter);
+}
+
+inline void WriteEnvelopeHeader(uint8_t* p, uint8_t flags, uint64_t mac_tag, uint64_t other_tag, uint64_t counter) {
+  p[0] = kEnvelope;
+  p[1] = flags;
+  p[2] = p[3] = 0;
+  WriteLe64(p + 4, mac_tag);
+  WriteLe64(p + 12, other_tag);
+  WriteLe64(p + 20, counter);
 }
 
 inline size_t PaddedLength(size_t len, size_t mtu) {

@@ -1,0 +1,233 @@
+// Relays: WireGuard datagrams carried through a third member when two members cannot reach each
+// other (DESIGN.md "NAT traversal and paths"). JavaScript chooses the path and installs the pair
+// keys; the data path wraps, forwards and unwraps with no packet going through JavaScript. The
+// relay only authenticates the envelope; the WireGuard session inside stays between the two ends.
+#include <algorithm>
+#include <cstring>
+#include <stdexcept>
+#include <string>
+
+#include "engine.h"
+#include "wire.h"
+
+namespace overlay {
+
+namespace {
+
+// Both members of a pair MAC with one key and count from 0; the one with the lower tag uses
+// nonce direction 0, the other 1, so their nonces never meet (aead.h).
+uint32_t DirectionOf(uint64_t sender_tag, uint64_t receiver_tag) { return sender_tag < receiver_tag ? 0 : 1; }
+
+// An IPv4 underlay with a 1500-byte MTU: above this the kernel fragments the datagram.
+constexpr size_t kUnfragmentedUdpPayload = 1500 - 20 - 8;
+
+}  // namespace
+
+// ---- JavaScript-thread operations --------------------------------------------------------------
+
+void Engine::SetRelayKey(PeerId id, const uint8_t key[kKeySize], uint64_t local_tag, uint64_t remote_tag) {
+  if (local_tag == remote_tag) throw std::invalid_argument("relay tags local and remote must differ");
+  std::unique_lock<std::shared_mutex> lock(table_.mu);
+  Peer* peer = table_.Find(id);
+  if (!peer) throw std::invalid_argument("unknown peer " + std::to_string(id));
+  auto owner = table_.by_relay_tag.find(remote_tag);
+  if (owner != table_.by_relay_tag.end() && owner->second != id)
+    throw std::invalid_argument("relay tag is already peer " + std::to_string(owner->second) + "'s");
+  if (peer->relay && CRYPTO_memcmp(peer->relay->key, key, kKeySize) == 0 && peer->relay->local_tag == local_tag &&
+      peer->relay->remote_tag == remote_tag) {
+    return;  // the same key again: its counter and window must go on, or nonces would repeat
+  }
+  if (peer->relay) table_.by_relay_tag.erase(peer->relay->remote_tag);
+  auto k = std::make_unique<RelayKey>();
+  std::memcpy(k->key, key, kKeySize);
+  k->local_tag = local_tag;
+  k->remote_tag = remote_tag;
+  peer->relay = std::move(k);  // the old one's destructor wipes its key
+  table_.by_relay_tag[remote_tag] = id;
+}
+
+void Engine::RemoveRelayKey(PeerId id) {
+  std::unique_lock<std::shared_mutex> lock(table_.mu);
+  Peer* peer = table_.Find(id);
+  if (!peer || !peer->relay) return;
+  table_.by_relay_tag.erase(peer->relay->remote_tag);
+  peer->relay.reset();
+}
+
+void Engine::SetPeerPath(PeerId id, const sockaddr_in6* direct, PeerId via) {
+  std::unique_lock<std::shared_mutex> lock(table_.mu);
+  Peer* peer = table_.Find(id);
+  if (!peer) throw std::invalid_argument("unknown peer " + std::to_string(id));
+  if (via != kNoPeer) {
+    // One hop only: a relay forwards to its members' endpoints, never along their paths, so
+    // envelopes cannot circle.
+    if (via == id) throw std::invalid_argument("peer " + std::to_string(id) + " cannot relay for itself");
+    if (!table_.Find(via)) throw std::invalid_argument("unknown relay peer " + std::to_string(via));
+  }
+  peer->relay_via = via;
+  if (direct) peer->UpdateEndpoint(*direct);
+}
+
+void Engine::SetRelayService(bool enabled, uint32_t rate_per_second) {
+  relay_rate_.store(rate_per_second);
+  relay_service_.store(enabled);
+}
+
+int Engine::SendControlToPeer(const uint8_t* data, size_t len, PeerId id) {
+  std::vector<uint8_t> buf(wire::kEnvelopeHeader + len);
+  std::memcpy(buf.data() + wire::kEnvelopeHeader, data, len);
+  std::shared_lock<std::shared_mutex> lock(table_.mu);
+  Peer* peer = table_.Find(id);
+  if (!peer) return -1;
+  return SendOneToPeer(js_aead_, *peer, buf.data() + wire::kEnvelopeHeader, len);
+}
+
+// ---- Both threads ------------------------------------------------------------------------------
+
+size_t Engine::Address(TransportAead& aead, Peer& peer, uint8_t* datagram, size_t len, sockaddr_in6* dest,
+                       uint8_t** start) {
+  if (peer.relay_via == kNoPeer) {
+    Endpoint ep = peer.GetEndpoint();
+    if (!ep.set) {
+      counters_.tx_no_endpoint.fetch_add(1, std::memory_order_relaxed);
+      return 0;
+    }
+    *dest = ep.addr;
+    *start = datagram;
+    return len;
+  }
+  Peer* relay = table_.Find(peer.relay_via);
+  if (!relay || !relay->relay || !peer.relay) {
+    counters_.relay_no_path.fetch_add(1, std::memory_order_relaxed);
+    return 0;
+  }
+  Endpoint ep = relay->GetEndpoint();
+  if (!ep.set || len + wire::kEnvelopeHeader > wire::kMaxDatagram) {
+    counters_.relay_no_path.fetch_add(1, std::memory_order_relaxed);
+    return 0;
+  }
+  RelayKey& k = *relay->relay;
+  uint64_t counter = k.send_counter.fetch_add(1, std::memory_order_relaxed);
+  if (counter >= ReplayWindow::kRejectAfterMessages) {
+    counters_.relay_no_path.fetch_add(1, std::memory_order_relaxed);
+    return 0;
+  }
+  uint8_t* h = datagram - wire::kEnvelopeHeader;
+  wire::WriteEnvelopeHeader(h, wire::kEnvelopeToRelay, k.local_tag, peer.relay->remote_tag, counter);
+  if (!aead.Mac(k.key, DirectionOf(k.local_tag, k.remote_tag), counter, h, wire::kEnvelopeAad, datagram, len,
+                h + wire::kEnvelopeAad)) {
+    counters_.tx_send_failed.fetch_add(1, std::memory_order_relaxed);
+    return 0;
+  }
+  counters_.relay_out.fetch_add(1, std::memory_order_relaxed);
+  if (len + wire::kEnvelopeHeader > kUnfragmentedUdpPayload)
+    counters_.relay_fragmented.fetch_add(1, std::memory_order_relaxed);
+  *dest = ep.addr;
+  *start = h;
+  return len + wire::kEnvelopeHeader;
+}
+
+int Engine::SendOneToPeer(TransportAead& aead, Peer& peer, uint8_t* datagram, size_t len) {
+  sockaddr_in6 to{};
+  uint8_t* start = nullptr;
+  size_t n = Address(aead, peer, datagram, len, &to, &start);
+  if (n == 0) return -1;
+  return socket_.SendOne(start, n, to);
+}
+
+// ---- Receive thread ----------------------------------------------------------------------------
+
+bool Engine::TakeRelayToken(RelayKey& k, int64_t now) {
+  // A bucket of one second's worth: a member may burst, but cannot make us its bulk carrier.
+  double rate = std::max<uint32_t>(relay_rate_.load(std::memory_order_relaxed), 1);
+  if (k.tokens_ms == 0) {
+    k.tokens = rate;
+  } else {
+    k.tokens = std::min(rate, k.tokens + double(now - k.tokens_ms) * rate / 1000.0);
+  }
+  k.tokens_ms = now;
+  if (k.tokens < 1) return false;
+  k.tokens -= 1;
+  return true;
+}
+
+Engine::RelayHop Engine::HandleEnvelope(TransportAead& aead, uint8_t* p, size_t n, int64_t now,
+                                        sockaddr_in6* fwd_to) {
+  RelayHop hop;
+  if (n <= wire::kEnvelopeHeader || p[1] > wire::kEnvelopeFromRelay || p[2] != 0 || p[3] != 0) {
+    counters_.relay_malformed.fetch_add(1, std::memory_order_relaxed);
+    return hop;
+  }
+  bool to_relay = p[1] == wire::kEnvelopeToRelay;
+  if (to_relay && !relay_service_.load(std::memory_order_relaxed)) {
+    counters_.relay_disabled.fetch_add(1, std::memory_order_relaxed);
+    return hop;
+  }
+  uint64_t mac_tag = wire::ReadLe64(p + 4);
+  uint64_t other_tag = wire::ReadLe64(p + 12);
+  uint64_t counter = wire::ReadLe64(p + 20);
+  Peer* signer = table_.FindByRelayTag(mac_tag);
+  if (!signer) {
+    counters_.relay_unknown_tag.fetch_add(1, std::memory_order_relaxed);
+    return hop;
+  }
+  RelayKey& in = *signer->relay;
+  // As for transport: the window first, so replays cost no MAC work; Accept after it verifies.
+  if (!in.replay.Check(counter)) {
+    counters_.relay_replay.fetch_add(1, std::memory_order_relaxed);
+    return hop;
+  }
+  uint8_t* inner = p + wire::kEnvelopeHeader;
+  size_t inner_len = n - wire::kEnvelopeHeader;
+  if (!aead.VerifyMac(in.key, DirectionOf(in.remote_tag, in.local_tag), counter, p, wire::kEnvelopeAad, inner,
+                      inner_len, p + wire::kEnvelopeAad)) {
+    counters_.relay_bad_mac.fetch_add(1, std::memory_order_relaxed);
+    return hop;
+  }
+  if (!in.replay.Accept(counter)) {
+    counters_.relay_replay.fetch_add(1, std::memory_order_relaxed);
+    return hop;
+  }
+  Peer* other = table_.FindByRelayTag(other_tag);
+  if (!to_relay) {
+    // For us: the relay vouches only for having carried it; the inner datagram proves itself.
+    if (!other || other == signer) {
+      counters_.relay_unknown_tag.fetch_add(1, std::memory_order_relaxed);
+      return hop;
+    }
+    counters_.relay_in.fetch_add(1, std::memory_order_relaxed);
+    hop.action = RelayHop::kInner;
+    hop.via = signer->id;
+    hop.sender = other->id;
+    return hop;
+  }
+  // Relay service: only between two members we hold keys with, never back to the sender.
+  if (!other || other == signer) {
+    counters_.relay_not_member.fetch_add(1, std::memory_order_relaxed);
+    return hop;
+  }
+  if (!TakeRelayToken(in, now)) {
+    counters_.relay_rate.fetch_add(1, std::memory_order_relaxed);
+    return hop;
+  }
+  Endpoint ep = other->GetEndpoint();
+  RelayKey& out = *other->relay;
+  uint64_t out_counter = out.send_counter.fetch_add(1, std::memory_order_relaxed);
+  if (!ep.set || out_counter >= ReplayWindow::kRejectAfterMessages) {
+    counters_.relay_no_path.fetch_add(1, std::memory_order_relaxed);
+    return hop;
+  }
+  // Re-wrapped in place: same length, so the datagram never moves.
+  wire::WriteEnvelopeHeader(p, wire::kEnvelopeFromRelay, out.local_tag, in.remote_tag, out_counter);
+  if (!aead.Mac(out.key, DirectionOf(out.local_tag, out.remote_tag), out_counter, p, wire::kEnvelopeAad, inner,
+                inner_len, p + wire::kEnvelopeAad)) {
+    counters_.tx_send_failed.fetch_add(1, std::memory_order_relaxed);
+    return hop;
+  }
+  counters_.relay_forwarded.fetch_add(1, std::memory_order_relaxed);
+  *fwd_to = ep.addr;
+  hop.action = RelayHop::kForward;
+  return hop;
+}
+
+}  // namespace overlay
