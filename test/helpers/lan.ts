@@ -1,8 +1,6 @@
-import { execFileSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import type { ExecutionContext } from 'ava';
 import { type CliResult, runCli } from './cli.js';
-import { Netns } from './netns.js';
+import { Netns, plugIntoBridge } from './netns.js';
 
 /**
  * Hosts on one LAN segment: a switch namespace with a bridge, and one namespace per host with a
@@ -22,25 +20,8 @@ export function lan(
   for (let i = 0; i < count; i++) {
     const host = new Netns(`${tag}h${i}`);
     t.teardown(() => host.destroy());
-    const id = randomBytes(3).toString('hex');
-    execFileSync('ip', [
-      'link',
-      'add',
-      `e${id}`,
-      'netns',
-      host.name,
-      'type',
-      'veth',
-      'peer',
-      'name',
-      `s${id}`,
-      'netns',
-      sw.name,
-    ]);
-    sw.ip('link', 'set', `s${id}`, 'master', 'br0', 'up');
     const address = `192.0.2.${i + 1}`;
-    host.ip('addr', 'add', `${address}/24`, 'dev', `e${id}`);
-    host.ip('link', 'set', `e${id}`, 'up');
+    plugIntoBridge(host, sw, 'br0', `${address}/24`);
     hosts.push(host);
     addresses.push(address);
   }

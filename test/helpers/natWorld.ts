@@ -1,7 +1,5 @@
-import { execFileSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import type { ExecutionContext } from 'ava';
-import { Netns } from './netns.js';
+import { Netns, plugIntoBridge } from './netns.js';
 
 /**
  * A small internet in namespaces: a switch for 203.0.113.0/24 ("the internet"), public hosts on
@@ -30,25 +28,7 @@ export class NatWorld {
 
   /** Plugs `ns` into the internet switch with `address` (CIDR in 203.0.113.0/24). */
   private plug(ns: Netns, address: string): string {
-    const id = randomBytes(3).toString('hex');
-    execFileSync('ip', [
-      'link',
-      'add',
-      `w${id}`,
-      'netns',
-      ns.name,
-      'type',
-      'veth',
-      'peer',
-      'name',
-      `i${id}`,
-      'netns',
-      this.inet.name,
-    ]);
-    this.inet.ip('link', 'set', `i${id}`, 'master', 'br0', 'up');
-    ns.ip('addr', 'add', address, 'dev', `w${id}`);
-    ns.ip('link', 'set', `w${id}`, 'up');
-    return `w${id}`;
+    return plugIntoBridge(ns, this.inet, 'br0', address);
   }
 
   /** A host with a public address on the internet. */
@@ -105,24 +85,7 @@ export class NatWorld {
       wanIf,
       host: (hostName: string) => {
         const host = this.ns(hostName);
-        const id = randomBytes(3).toString('hex');
-        execFileSync('ip', [
-          'link',
-          'add',
-          `l${id}`,
-          'netns',
-          host.name,
-          'type',
-          'veth',
-          'peer',
-          'name',
-          `r${id}`,
-          'netns',
-          router.name,
-        ]);
-        router.ip('link', 'set', `r${id}`, 'master', 'lan0', 'up');
-        host.ip('addr', 'add', `198.18.${n}.${10 + hosts++}/24`, 'dev', `l${id}`);
-        host.ip('link', 'set', `l${id}`, 'up');
+        plugIntoBridge(host, router, 'lan0', `198.18.${n}.${10 + hosts++}/24`);
         host.ip('route', 'add', 'default', 'via', `198.18.${n}.1`);
         return host;
       },

@@ -110,3 +110,30 @@ const live = new Set<Netns>();
 process.on('exit', () => {
   for (const ns of live) ns.destroy();
 });
+
+/**
+ * Plugs `host` into bridge `bridge` of namespace `sw` with a veth pair, gives the host's end
+ * `address` (CIDR) and brings it up. Returns the host's interface name.
+ */
+export function plugIntoBridge(host: Netns, sw: Netns, bridge: string, address: string): string {
+  const id = randomBytes(3).toString('hex');
+  const [hostIf, swIf] = [`h${id}`, `s${id}`];
+  execFileSync('ip', [
+    'link',
+    'add',
+    hostIf,
+    'netns',
+    host.name,
+    'type',
+    'veth',
+    'peer',
+    'name',
+    swIf,
+    'netns',
+    sw.name,
+  ]);
+  sw.ip('link', 'set', swIf, 'master', bridge, 'up');
+  host.ip('addr', 'add', address, 'dev', hostIf);
+  host.ip('link', 'set', hostIf, 'up');
+  return hostIf;
+}
