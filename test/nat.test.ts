@@ -85,3 +85,42 @@ rootTest(test, 'two members behind the same NAT talk over their LAN addresses', 
   t.regex(toC.endpoint!, /^198\.18\.1\.\d+:51820$/, 'over the LAN');
   t.is(ping(a.ns, toC.addresses[0]!, 3, { intervalS: 0.1 }).received, 3);
 });
+
+/** The longest run of missing replies in ping's output, in seconds (interval × missing seqs). */
+function longestGapS(output: string, intervalS: number): number {
+  const seqs = [...output.matchAll(/icmp_seq=(\d+)/g)].map((m) => Number(m[1]));
+  let gap = 0;
+  for (let i = 1; i < seqs.length; i++) gap = Math.max(gap, seqs[i]! - seqs[i - 1]! - 1);
+  return gap * intervalS;
+}
+
+rootTest(test, "a member's underlay address changes mid-stream: traffic continues within 3 s", async (t) => {
+  const { w, root, p } = await world(t, 'nm');
+  const natA = w.nat('nata', '203.0.113.1');
+  const aNs = natA.host('a');
+  const a = new OverlayHost(aNs, join(root, 'a'));
+  const b = new OverlayHost(w.nat('natb', '203.0.113.2').host('b'), join(root, 'b'));
+  await joinVia(p, a, 'a');
+  await joinVia(p, b, 'b');
+  const { status } = await directWithin(b, 'a', 5000);
+  const aAddr = status.peers.find((x) => x.name === 'a')!.addresses[0]!;
+  const pinging = b.ns.spawn('ping', ['-n', '-c', '60', '-i', '0.1', '-W', '1', aAddr], {
+    stdio: ['ignore', 'pipe', 'ignore'],
+  });
+  let output = '';
+  pinging.stdout!.on('data', (d: Buffer) => {
+    output += d.toString();
+  });
+  await new Promise((r) => setTimeout(r, 1500));
+  // a moves to another address on its LAN: its NAT must give it a new mapping
+  const ifname = /^\d+: (h[0-9a-f]+)@/m.exec(aNs.ip('-o', 'link', 'show'))![1]!;
+  aNs.ip('addr', 'del', '198.18.1.10/24', 'dev', ifname);
+  aNs.ip('addr', 'add', '198.18.1.99/24', 'dev', ifname);
+  aNs.ip('route', 'add', 'default', 'via', '198.18.1.1');
+  await new Promise<void>((resolve) => pinging.on('exit', () => resolve()));
+  const gap = longestGapS(output, 0.1);
+  const received = [...output.matchAll(/icmp_seq=/g)].length;
+  t.log(`after the move: longest gap ${gap.toFixed(1)} s, ${received}/60 replies`);
+  t.true(gap <= 3, `gap ${gap} s\n${output.split('\n').slice(-4).join('\n')}`);
+  t.true(received >= 40);
+});
