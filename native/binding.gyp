@@ -15,6 +15,7 @@
         "src/tun_device.cc",
         "src/tun_wrap.cc",
         "src/datapath_wrap.cc",
+        "src/datapath_relay_wrap.cc",
         "src/testing_wrap.cc",
         "src/datapath/engine.cc",
         "src/datapath/engine_receive.cc",

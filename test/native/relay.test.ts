@@ -4,182 +4,30 @@
  * envelopes, with no packet going through JavaScript on any of the three. Sessions and relay keys
  * are fixed test keys installed by hand (test/fixtures/relay-node), so no handshake is involved.
  */
-import { createCipheriv, randomBytes } from 'node:crypto';
-import { fileURLToPath } from 'node:url';
-import test, { type ExecutionContext } from 'ava';
-import { type JsonEvent, JsonLinesChild, until } from '../helpers/jsonLines.js';
+import { randomBytes } from 'node:crypto';
+import test from 'ava';
+import {
+  A_OVER,
+  A_UNDER,
+  B_OVER,
+  B_UNDER,
+  envelope,
+  hex,
+  ID_A,
+  ID_B,
+  ID_M,
+  M_UNDER_A,
+  M_UNDER_B,
+  PORT,
+  RelayNode,
+  relayWorld,
+  settledStats,
+  TAG,
+} from '../fixtures/relay-world.js';
+import { until } from '../helpers/jsonLines.js';
 import { Netns, vethPair } from '../helpers/netns.js';
 import { ping } from '../helpers/overlayNode.js';
 import { rootTest } from '../helpers/root.js';
-
-const script = fileURLToPath(new URL('../fixtures/relay-node.js', import.meta.url));
-const PORT = 51820;
-const A_UNDER = '192.0.2.1';
-const M_UNDER_A = '192.0.2.2';
-const M_UNDER_B = '198.51.100.2';
-const B_UNDER = '198.51.100.1';
-const A_OVER = '100.64.0.1';
-const B_OVER = '100.64.0.2';
-// Peer ids, the same on every node.
-const ID_A = 1;
-const ID_M = 2;
-const ID_B = 3;
-const TAG = {
-  a: Buffer.from('a1a1a1a1a1a1a1a1', 'hex'),
-  m: Buffer.from('b2b2b2b2b2b2b2b2', 'hex'),
-  b: Buffer.from('c3c3c3c3c3c3c3c3', 'hex'),
-  stranger: Buffer.from('d4d4d4d4d4d4d4d4', 'hex'),
-};
-
-const hex = (b: Uint8Array) => ({ hex: Buffer.from(b).toString('hex') });
-
-class RelayNode {
-  private nextId = 1;
-  constructor(
-    readonly ns: Netns,
-    readonly io: JsonLinesChild,
-    readonly ifname: string,
-  ) {}
-
-  static async start(ns: Netns, address: string): Promise<RelayNode> {
-    const child = ns.spawn(process.execPath, [script], { stdio: ['pipe', 'pipe', 'inherit'] });
-    const io = new JsonLinesChild(child, `relay node in ${ns.name}`);
-    io.command({ address, port: PORT });
-    const ready = await io.waitFor(
-      'the data path to start',
-      (e) => e.event === 'ready' || e.event === 'error',
-    );
-    if (ready.event !== 'ready') throw new Error(`relay node failed: ${JSON.stringify(ready)}`);
-    return new RelayNode(ns, io, ready['ifname'] as string);
-  }
-
-  async call(method: string, ...args: unknown[]): Promise<unknown> {
-    const id = this.nextId++;
-    const since = this.io.events.length;
-    this.io.command({ id, method, args });
-    const reply = await this.io.waitFor(
-      `${method} to answer`,
-      (e) => e.event === 'result' && e['id'] === id,
-      10_000,
-      since,
-    );
-    if (reply['error']) throw new Error(`${method}: ${JSON.stringify(reply['error'])}`);
-    return reply['value'];
-  }
-
-  async stats(): Promise<Record<string, number>> {
-    return (await this.call('stats')) as Record<string, number>;
-  }
-
-  /** Control events this node's data path handed up so far. */
-  controls(): Record<string, unknown>[] {
-    return this.io.events
-      .filter((e: JsonEvent) => e.event === 'datapath')
-      .flatMap((e) => e['events'] as Record<string, unknown>[])
-      .filter((e) => e['type'] === 'control');
-  }
-
-  /** Packets the kernel received from the TUN (what the data path wrote into this host). */
-  tunRxPackets(): number {
-    const [link] = JSON.parse(this.ns.ip('-s', '-j', 'link', 'show', 'dev', this.ifname)) as {
-      stats64: { rx: { packets: number } };
-    }[];
-    return link!.stats64.rx.packets;
-  }
-}
-
-/**
- * A relay envelope made here, independently of the C++ (wire.h): the test's own reading of the
- * format, so a mismatch between the two fails the test.
- */
-function envelope(opts: {
-  flags: number;
-  macTag: Buffer;
-  otherTag: Buffer;
-  receiverTag: Buffer;
-  counter: bigint;
-  key: Uint8Array;
-  inner: Buffer;
-}): Buffer {
-  const h = Buffer.alloc(44);
-  h[0] = 0x84;
-  h[1] = opts.flags;
-  opts.macTag.copy(h, 4);
-  opts.otherTag.copy(h, 12);
-  h.writeBigUInt64LE(opts.counter, 20);
-  const nonce = Buffer.alloc(12);
-  nonce.writeUInt32LE(opts.macTag.readBigUInt64LE(0) < opts.receiverTag.readBigUInt64LE(0) ? 0 : 1, 0);
-  nonce.writeBigUInt64LE(opts.counter, 4);
-  const cipher = createCipheriv('chacha20-poly1305', opts.key, nonce, { authTagLength: 16 });
-  cipher.setAAD(Buffer.concat([h.subarray(0, 28), opts.inner]), { plaintextLength: 0 });
-  cipher.final();
-  cipher.getAuthTag().copy(h, 28);
-  return Buffer.concat([h, opts.inner]);
-}
-
-interface World {
-  a: RelayNode;
-  m: RelayNode;
-  b: RelayNode;
-  keys: { am: Buffer; mb: Buffer; ab: Buffer };
-  nsA: Netns;
-  nsB: Netns;
-}
-
-/** Three namespaces A — M — B, M's kernel not forwarding; A's and B's paths to each other via M. */
-async function relayWorld(t: ExecutionContext, tag: string): Promise<World> {
-  const nsA = new Netns(`${tag}a`);
-  t.teardown(() => nsA.destroy());
-  const nsM = new Netns(`${tag}m`);
-  t.teardown(() => nsM.destroy());
-  const nsB = new Netns(`${tag}b`);
-  t.teardown(() => nsB.destroy());
-  vethPair(nsA, `${A_UNDER}/24`, nsM, `${M_UNDER_A}/24`);
-  vethPair(nsM, `${M_UNDER_B}/24`, nsB, `${B_UNDER}/24`);
-  nsM.exec('sysctl', ['-qw', 'net.ipv4.ip_forward=0']);
-
-  const [a, m, b] = await Promise.all([
-    RelayNode.start(nsA, `${A_OVER}/24`),
-    RelayNode.start(nsM, '100.64.0.3/24'),
-    RelayNode.start(nsB, `${B_OVER}/24`),
-  ]);
-  const keys = { am: randomBytes(32), mb: randomBytes(32), ab: randomBytes(32) };
-  const aToB = randomBytes(32);
-  const bToA = randomBytes(32);
-
-  await a.call('setPeer', ID_M, [], `${M_UNDER_A}:${PORT}`);
-  await a.call('setPeer', ID_B, [`${B_OVER}/32`], null);
-  await a.call('setRelayKey', ID_M, hex(keys.am), { local: hex(TAG.a), remote: hex(TAG.m) });
-  await a.call('setRelayKey', ID_B, hex(keys.ab), { local: hex(TAG.a), remote: hex(TAG.b) });
-  await a.call('setPeerPath', ID_B, { relay: ID_M });
-  await a.call('installSession', ID_B, {
-    localIndex: 0x1111,
-    remoteIndex: 0x2222,
-    sendKey: hex(aToB),
-    receiveKey: hex(bToA),
-    initiator: true,
-  });
-
-  await b.call('setPeer', ID_M, [], `${M_UNDER_B}:${PORT}`);
-  await b.call('setPeer', ID_A, [`${A_OVER}/32`], null);
-  await b.call('setRelayKey', ID_M, hex(keys.mb), { local: hex(TAG.b), remote: hex(TAG.m) });
-  await b.call('setRelayKey', ID_A, hex(keys.ab), { local: hex(TAG.b), remote: hex(TAG.a) });
-  await b.call('setPeerPath', ID_A, { relay: ID_M });
-  await b.call('installSession', ID_A, {
-    localIndex: 0x2222,
-    remoteIndex: 0x1111,
-    sendKey: hex(bToA),
-    receiveKey: hex(aToB),
-    initiator: true,
-  });
-
-  await m.call('setPeer', ID_A, [], `${A_UNDER}:${PORT}`);
-  await m.call('setPeer', ID_B, [], `${B_UNDER}:${PORT}`);
-  await m.call('setRelayKey', ID_A, hex(keys.am), { local: hex(TAG.m), remote: hex(TAG.a) });
-  await m.call('setRelayKey', ID_B, hex(keys.mb), { local: hex(TAG.m), remote: hex(TAG.b) });
-  await m.call('setRelayService', true, 1000);
-  return { a, m, b, keys, nsA, nsB };
-}
 
 rootTest(
   test,
@@ -275,34 +123,20 @@ rootTest(test, 'a relay drops forged, replayed and non-member envelopes, and cou
   // A relays for no one: setRelayService was never called there.
   await m.call('sendControl', hex(valid(7n)), `${A_UNDER}:${PORT}`);
 
-  // Bounded wait for the last datagrams to land; then every count must be exact.
-  let sm: Record<string, number> = {};
-  const deadline = Date.now() + 5_000;
-  for (;;) {
-    sm = await m.stats();
-    const sb = await b.stats();
-    const sa = await a.stats();
-    const done =
-      sm['relayDroppedBadMac'] === 1 &&
-      sm['relayDroppedReplay'] === 1 &&
-      sm['relayDroppedUnknownTag'] === 1 &&
-      sm['relayDroppedNotMember'] === 1 &&
-      sb['relayDroppedBadMac'] === 1 &&
-      sa['relayDroppedDisabled'] === 1;
-    if (done || Date.now() > deadline) {
-      t.like(sm, {
-        relayForwarded: 1,
-        relayDroppedBadMac: 1,
-        relayDroppedReplay: 1,
-        relayDroppedUnknownTag: 1,
-        relayDroppedNotMember: 1,
-      });
-      t.like(sb, { relayedIn: 1, relayDroppedBadMac: 1 });
-      t.like(sa, { relayDroppedDisabled: 1 });
-      break;
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  // Each count must be exact once the last datagrams have landed.
+  const expectM = {
+    relayForwarded: 1,
+    relayDroppedBadMac: 1,
+    relayDroppedReplay: 1,
+    relayDroppedUnknownTag: 1,
+    relayDroppedNotMember: 1,
+  };
+  t.like(await settledStats(m, expectM), expectM);
+  t.like(await settledStats(b, { relayedIn: 1, relayDroppedBadMac: 1 }), {
+    relayedIn: 1,
+    relayDroppedBadMac: 1,
+  });
+  t.like(await settledStats(a, { relayDroppedDisabled: 1 }), { relayDroppedDisabled: 1 });
   t.is(b.controls().length, 1, 'only the one valid envelope reached B');
 });
 
@@ -329,3 +163,101 @@ rootTest(
     t.true((await m.stats())['relayForwarded']! >= before + 10);
   },
 );
+
+rootTest(test, 'a relay holds each sender to its rate and counts what it drops', async (t) => {
+  const { a, m, b, keys } = await relayWorld(t, 'rlr');
+  await m.call('setRelayService', true, 3);
+  const inner = Buffer.from('82aa0102030405', 'hex');
+  const send = (counter: bigint) =>
+    a.call(
+      'sendControl',
+      hex(
+        envelope({
+          flags: 0,
+          macTag: TAG.a,
+          otherTag: TAG.b,
+          receiverTag: TAG.m,
+          counter,
+          key: keys.am,
+          inner,
+        }),
+      ),
+      `${M_UNDER_A}:${PORT}`,
+    );
+  for (let i = 0n; i < 20n; i++) await send(100n + i);
+  const sm = await settledStats(m, { relayForwarded: 3, relayDroppedRate: 17 });
+  // A bucket of one second's worth (3) passes at once; the rest of a burst this fast is dropped.
+  t.true(sm['relayForwarded']! >= 3 && sm['relayForwarded']! <= 4, JSON.stringify(sm));
+  t.is(sm['relayForwarded']! + sm['relayDroppedRate']!, 20);
+  // The bucket refills with time.
+  await new Promise((r) => setTimeout(r, 700));
+  await send(200n);
+  const later = await settledStats(m, { relayForwarded: sm['relayForwarded']! + 1 });
+  t.is(later['relayForwarded'], sm['relayForwarded']! + 1);
+  await until('B to get what M forwarded', () => b.controls().length === later['relayForwarded']);
+});
+
+rootTest(
+  test,
+  "a destination drops relayed transport whose session is another peer's than the envelope names",
+  async (t) => {
+    const { m, b, keys } = await relayWorld(t, 'rlw');
+    // B also has a session with M (index 0x3333); an envelope "from A" carrying M's transport is a lie.
+    await b.call('installSession', ID_M, {
+      localIndex: 0x3333,
+      remoteIndex: 0x4444,
+      sendKey: hex(randomBytes(32)),
+      receiveKey: hex(randomBytes(32)),
+      initiator: true,
+    });
+    const transport = Buffer.alloc(32);
+    transport.writeUInt32LE(4, 0);
+    transport.writeUInt32LE(0x3333, 4);
+    const lie = envelope({
+      flags: 1,
+      macTag: TAG.m,
+      otherTag: TAG.a,
+      receiverTag: TAG.b,
+      counter: 1_000n,
+      key: keys.mb,
+      inner: transport,
+    });
+    await m.call('sendControl', hex(lie), `${B_UNDER}:${PORT}`);
+    const sb = await settledStats(b, { relayDroppedWrongSender: 1 });
+    t.like(sb, { relayedIn: 1, relayDroppedWrongSender: 1, rxAuthFailed: 0 });
+  },
+);
+
+rootTest(test, 'relay settings reject bad arguments with typed errors', async (t) => {
+  const ns = new Netns('rlv');
+  t.teardown(() => ns.destroy());
+  const node = await RelayNode.start(ns, `${A_OVER}/24`);
+  await node.call('setPeer', ID_M, [], `${M_UNDER_A}:${PORT}`);
+  const key = hex(randomBytes(32));
+  const tags = { local: hex(TAG.a), remote: hex(TAG.m) };
+  const fails = async (code: string, method: string, ...args: unknown[]) => {
+    const error = await t.throwsAsync(() => node.call(method, ...args));
+    t.regex(error?.message ?? '', new RegExp(code), `${method} ${JSON.stringify(args)}`);
+  };
+  await fails('ERR_INVALID_ARG_TYPE', 'setRelayKey', ID_M, hex(randomBytes(16)), tags);
+  await fails('ERR_INVALID_ARG_TYPE', 'setRelayKey', ID_M, key, {
+    local: hex(TAG.a),
+    remote: hex(Buffer.alloc(4)),
+  });
+  await fails('ERR_OUT_OF_RANGE', 'setRelayKey', ID_M, key, { local: hex(TAG.a), remote: hex(TAG.a) });
+  await fails('ERR_OUT_OF_RANGE', 'setRelayKey', 9, key, tags);
+  await node.call('setRelayKey', ID_M, key, tags);
+  await node.call('setPeer', ID_B, [], null);
+  await fails('ERR_OUT_OF_RANGE', 'setRelayKey', ID_B, key, { local: hex(TAG.a), remote: hex(TAG.m) });
+  await fails('ERR_OUT_OF_RANGE', 'setPeerPath', ID_B, { relay: 9 });
+  await fails('ERR_OUT_OF_RANGE', 'setPeerPath', ID_B, { relay: ID_B });
+  await fails('ERR_INVALID_ARG_TYPE', 'setPeerPath', ID_B, { relay: ID_M, direct: '192.0.2.9:1' });
+  await fails('ERR_OUT_OF_RANGE', 'setPeerPath', ID_B, { direct: 'nowhere' });
+  await fails('ERR_OUT_OF_RANGE', 'setRelayService', true, 0);
+  // B is relayed through M, but B has no relay key here: nothing can be sent, and that is counted.
+  await node.call('setPeerPath', ID_B, { relay: ID_M });
+  t.false((await node.call('sendControlToPeer', hex(Buffer.from('80000000', 'hex')), ID_B)) as boolean);
+  t.false((await node.call('sendControlToPeer', hex(Buffer.from('80000000', 'hex')), 42)) as boolean);
+  t.like(await node.stats(), { relayDroppedNoPath: 1, relayedOut: 0 });
+  t.like(await node.call('peerStats', ID_B), { relayVia: ID_M, relayKey: false });
+});
