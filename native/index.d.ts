@@ -359,7 +359,8 @@ export declare class DataPath {
   /**
    * Whether this node forwards envelopes for others (off by default): only from a member with a
    * relay key to another member with one, at most `ratePerSecondPerSender` envelopes per second
-   * from each sender (a token bucket holding one second's worth; 1..10000000).
+   * from each sender (a token bucket holding one second's worth; 1..10000000, or 0 when
+   * turning the service off).
    */
   setRelayService(enabled: boolean, ratePerSecondPerSender: number): void;
   peerStats(peer: number): DataPathPeerStats | null;

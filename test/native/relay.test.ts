@@ -254,6 +254,7 @@ rootTest(test, 'relay settings reject bad arguments with typed errors', async (t
   await fails('ERR_INVALID_ARG_TYPE', 'setPeerPath', ID_B, { relay: ID_M, direct: '192.0.2.9:1' });
   await fails('ERR_OUT_OF_RANGE', 'setPeerPath', ID_B, { direct: 'nowhere' });
   await fails('ERR_OUT_OF_RANGE', 'setRelayService', true, 0);
+  await node.call('setRelayService', false, 0);
   // B is relayed through M, but B has no relay key here: nothing can be sent, and that is counted.
   await node.call('setPeerPath', ID_B, { relay: ID_M });
   t.false((await node.call('sendControlToPeer', hex(Buffer.from('80000000', 'hex')), ID_B)) as boolean);

@@ -7,7 +7,9 @@
 //
 // Each thread runs its batch to completion with the AEAD inline: on a 2-core machine a hand-off
 // to a worker pool costs more than the ~1 µs of crypto per packet it would spread out.
-// Everything that is not a transport message, and the few events JavaScript must act on
+// A peer may be reached through a relay member instead of directly: its datagrams then travel in
+// relay envelopes, which the receive thread forwards for others or opens (relay.cc).
+// Everything else that is not a transport message, and the few events JavaScript must act on
 // (a handshake is needed, a responder's session is confirmed), go up through a bounded queue.
 #pragma once
 

@@ -1,6 +1,7 @@
 // Message layouts on the UDP port: WireGuard's four (whitepaper §5.4) and the byte order helpers.
 // overlay's own control messages share the port with type bytes WireGuard never sends; the data
-// path does not read them, it only hands every non-transport datagram up to JavaScript.
+// path does not read them, it only hands them up to JavaScript. The one exception is the relay
+// envelope (0x84), which the data path itself forwards and opens (relay.cc).
 #pragma once
 
 #include <cstddef>
