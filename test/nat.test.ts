@@ -124,3 +124,45 @@ rootTest(test, "a member's underlay address changes mid-stream: traffic continue
   t.true(gap <= 3, `gap ${gap} s\n${output.split('\n').slice(-4).join('\n')}`);
   t.true(received >= 40);
 });
+
+rootTest(
+  test,
+  'two members behind endpoint-dependent NATs reach each other through the public member',
+  async (t) => {
+    const { w, root, p } = await world(t, 'nr');
+    const b = new OverlayHost(w.nat('natb', '203.0.113.2', { randomFully: true }).host('b'), join(root, 'b'));
+    const c = new OverlayHost(w.nat('natc', '203.0.113.3', { randomFully: true }).host('c'), join(root, 'c'));
+    await joinVia(p, b, 'b');
+    await joinVia(p, c, 'c');
+    const start = Date.now();
+    let last: NodeStatus | undefined;
+    let toC: NodeStatus['peers'][number] | undefined;
+    while (Date.now() - start < 10_000) {
+      last = await b.json<NodeStatus>(['status']);
+      toC = last.peers.find((x) => x.name === 'c');
+      if (toC?.path === 'relay') break;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    t.is(toC?.path, 'relay', JSON.stringify(toC));
+    t.is(toC?.via, 'p');
+    t.log(`b -> c relayed via p ${Date.now() - start} ms after both were up`);
+    // Replies need c to route back through p as well; the two ends decide a moment apart.
+    let toB: NodeStatus['peers'][number] | undefined;
+    while (Date.now() - start < 10_000) {
+      toB = (await c.json<NodeStatus>(['status'])).peers.find((x) => x.name === 'b');
+      if (toB?.path === 'relay') break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    t.is(toB?.via, 'p', JSON.stringify(toB));
+    t.log(`c -> b relayed via p ${Date.now() - start} ms after both were up`);
+    const before = (await p.json<NodeStatus>(['status'])).counters;
+    const firstReply = Date.now();
+    const r = ping(b.ns, toC!.addresses[0]!, 5, { intervalS: 0.2 });
+    t.is(r.received, 5, r.output);
+    t.log(`5 pings b -> c through p in ${Date.now() - firstReply} ms`);
+    const after = (await p.json<NodeStatus>(['status'])).counters;
+    // Each echo and each reply crosses p once in an envelope.
+    t.true(after['relayForwarded']! - before['relayForwarded']! >= 10, JSON.stringify(after));
+    t.is(after['forwarded'], before['forwarded'], 'p forwards envelopes, never decrypted packets');
+  },
+);

@@ -5,7 +5,7 @@
  * core/membership; this class feeds them datagrams and time and carries out what they return.
  */
 import { Tun } from 'tun-napi';
-import { decodeDiscovery } from '../discovery/index.js';
+import { decodeDiscovery, encodeDiscovery, type Source } from '../discovery/index.js';
 import { OverlayError } from '../errors.js';
 import { Gossip } from '../gossip/gossip.js';
 import type { GossipRecord } from '../gossip/recordStore.js';
@@ -25,6 +25,7 @@ import { type NodeSettings, NodeState } from './nodeState.js';
 import { NodePaths } from './paths.js';
 import { type DesiredPeer, desiredPeers, syncPeers } from './peerSync.js';
 import { Pinger } from './pinger.js';
+import { relayPairKey, relayTag } from './relayKeys.js';
 
 export const MTU = 1420;
 /** Roster writes are batched: gossip may bring hundreds of records in a second. */
@@ -86,7 +87,7 @@ export class OverlayNode {
         listenPort: this.settings.listenPort,
         mtu: MTU,
         timings: options.timings,
-        onOverlayMessage: (data, from) => this.onOverlayMessage(data, from),
+        onOverlayMessage: (data, from, via) => this.onOverlayMessage(data, from, via),
       });
     } catch (e) {
       this.tun.close();
@@ -106,9 +107,26 @@ export class OverlayNode {
         const ep = parseTunnelEndpoint(endpoint);
         if (ep) this.sendSealed(new Uint8Array(Buffer.from(to, 'base64')), { kind: 'discovery', body }, ep);
       },
+      sendVia: (to, body, via, endpoint) => {
+        const ep = parseTunnelEndpoint(endpoint);
+        if (!ep) return;
+        const toKey = keyBytes(to);
+        const inner = this.channel.seal(toKey, { kind: 'discovery', body }, Date.now());
+        const wrapped = encodeDiscovery({ kind: 'relay', to: toKey, datagram: inner });
+        this.sendSealed(keyBytes(via), { kind: 'discovery', body: wrapped }, ep);
+      },
+      delivered: (from, via, datagram) => this.onRelayedSealed(from, via, datagram),
       routeTo: (peer, endpoint) => {
         const ep = parseTunnelEndpoint(endpoint);
-        if (ep && this.peers.has(peer)) this.tunnel.setPeerEndpoint(this.peers.get(peer)!.publicKey, ep);
+        const known = this.peers.get(peer);
+        if (ep && known) this.tunnel.setPeerPath(known.publicKey, { direct: ep });
+      },
+      routeVia: (peer, via) => {
+        const known = this.peers.get(peer);
+        const relay = this.peers.get(via);
+        if (!known || !relay) return;
+        if (!this.tunnel.setPeerPath(known.publicKey, { relayVia: relay.publicKey }))
+          this.log(`could not route ${peer.slice(0, 8)} through ${via.slice(0, 8)}`);
       },
       candidatesChanged: () => this.announceEndpoints(),
       log: (line) => this.log(line),
@@ -188,7 +206,7 @@ export class OverlayNode {
     const to = this.addressOf(key);
     if (!to) return null;
     const { body, pong } = this.pinger.ping(timeoutMs);
-    this.sendSealed(member.certificate.wireguardKey, { kind: 'discovery', body }, to);
+    this.sendSealed(member.certificate.wireguardKey, { kind: 'discovery', body });
     const answer = await pong;
     return answer ? { rttMs: answer.rttMs, endpoint: formatEndpoint(answer.from) } : null;
   }
@@ -197,11 +215,31 @@ export class OverlayNode {
     this.state.saveInvites(this.invites);
   }
 
-  /** Sends one sealed message to a member (by WireGuard key) at its best known address. */
+  /**
+   * Sends one sealed message to a member (by WireGuard key): to `to` when given, else along the
+   * path its traffic takes (through its relay when relayed), else at its best known address.
+   */
   sendSealed(publicKey: Uint8Array, message: InnerMessage, to?: Endpoint): void {
+    if (!to && this.tunnel.peerRelay(publicKey) !== undefined) {
+      this.tunnel.sendOverlayMessageToPeer(this.channel.seal(publicKey, message, Date.now()), publicKey);
+      return;
+    }
     const target = to ?? this.addressOf(encodeKey(publicKey));
     if (!target) return;
     this.tunnel.sendOverlayMessage(this.channel.seal(publicKey, message, Date.now()), target);
+  }
+
+  /**
+   * A sealed datagram member `from` sent through relay `via` (discovery's relay messages): only a
+   * discovery message sealed by `from` itself is taken, so a relay cannot speak for another member.
+   */
+  private onRelayedSealed(from: string, via: string, datagram: Uint8Array): void {
+    if (this.stopped) return;
+    const opened = this.channel.open(datagram, Date.now());
+    if (!opened.ok || encodeKey(opened.senderPublicKey) !== from) return;
+    if (opened.message.kind !== 'discovery') return;
+    this.lastHeard.set(from, Date.now());
+    this.paths.receive(from, opened.message.body, { via });
   }
 
   private addressOf(key: string): Endpoint | undefined {
@@ -250,7 +288,7 @@ export class OverlayNode {
     if (pruned > 0) this.scheduleSave();
   }
 
-  private onOverlayMessage(data: Uint8Array, from: Endpoint): void {
+  private onOverlayMessage(data: Uint8Array, from: Endpoint, via?: Uint8Array): void {
     if (this.stopped) return;
     const now = Date.now();
     const kind = classifyDatagram(data);
@@ -273,7 +311,9 @@ export class OverlayNode {
     // Gossip and discovery only among members: a stranger's messages are not even looked at.
     if (!this.roster.memberByWireguardKey(sender, now)) return;
     this.lastHeard.set(key, now);
-    this.observed.set(key, from);
+    // Through a relay, `from` is the relay's address, not where this member can be reached.
+    if (!via) this.observed.set(key, from);
+    const source: Source = via ? { via: encodeKey(via) } : { endpoint: formatEndpoint(from) };
     if (msg.kind === 'discovery') {
       // Our own `overlay ping`s are settled here; everything else is discovery's.
       const decoded = decodeDiscovery(msg.body);
@@ -283,7 +323,7 @@ export class OverlayNode {
         this.pinger.receivePong(decoded.message.txid, from)
       )
         return;
-      this.paths.receive(key, msg.body, formatEndpoint(from));
+      this.paths.receive(key, msg.body, source);
       return;
     }
     if (msg.kind !== 'gossip') return;
@@ -325,6 +365,7 @@ export class OverlayNode {
       return;
     }
     const changes = syncPeers(this.tunnel, desiredPeers(this.roster, self, now), this.peers);
+    this.installRelayKeys();
     this.paths?.setPeers(
       [...this.peers.values()]
         .filter((p) => p.member.certificate.kind === 'member')
@@ -338,6 +379,27 @@ export class OverlayNode {
     for (const name of changes.added) this.log(`peer added: ${name}`);
     for (const name of changes.removed) this.log(`peer removed: ${name}`);
     if (records.length > 0) this.scheduleSave();
+  }
+
+  /**
+   * Every member peer gets a relay key, so any of them can relay for us, be relayed to, or use us
+   * as its relay. A removed peer's key goes with it (the data path wipes it on removePeer).
+   */
+  private installRelayKeys(): void {
+    const wg = this.identity.keys.wireguard;
+    const local = relayTag(wg.publicKey);
+    for (const p of this.peers.values()) {
+      if (p.member.certificate.kind !== 'member' || this.tunnel.hasRelayKey(p.publicKey)) continue;
+      const key = relayPairKey(wg.privateKey, p.publicKey);
+      if (!key) continue;
+      try {
+        this.tunnel.setRelayKey(p.publicKey, key, { local, remote: relayTag(p.publicKey) });
+      } catch (e) {
+        this.log(`no relay key for ${p.member.certificate.name}: ${e instanceof Error ? e.message : e}`);
+      } finally {
+        key.fill(0);
+      }
+    }
   }
 
   private scheduleSave(): void {
@@ -355,6 +417,10 @@ export class OverlayNode {
       this.log(`could not save the roster: ${e instanceof Error ? e.message : e}`);
     }
   }
+}
+
+function keyBytes(id: string): Uint8Array {
+  return new Uint8Array(Buffer.from(id, 'base64'));
 }
 
 function parseTunnelEndpoint(text: string): Endpoint | undefined {

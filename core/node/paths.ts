@@ -3,8 +3,10 @@
  * that arrive sealed, carries out its sends, and moves each member's WireGuard traffic to the
  * endpoint it chooses. Pure decisions stay in core/discovery; this is the glue with I/O.
  *
- * Relayed paths need the data path to carry WireGuard datagrams through a member; until it does,
- * a member with no direct path keeps its last endpoint and shows as not direct.
+ * A relayed path has two halves: WireGuard traffic goes through the relay member in the data
+ * path's envelopes (routeVia), while discovery's own probes of relay routes travel as discovery
+ * `relay` messages that the relay's discovery forwards (sendVia) — those must be able to probe a
+ * relay route while the traffic still goes direct, which the data path's per-peer path cannot.
  */
 import {
   Discovery,
@@ -13,13 +15,23 @@ import {
   decodeDiscovery,
   encodeDiscovery,
   type PathSnapshot,
+  type Source,
 } from '../discovery/index.js';
 
 export interface PathsHooks {
   /** Seals `body` (a discovery message) for member `to` (WireGuard key, base64) and sends it. */
   send(to: string, body: Uint8Array, endpoint: string): void;
+  /**
+   * Seals `body` for member `to`, and sends that datagram inside a discovery `relay` message
+   * sealed for member `via`, to the relay's `endpoint`.
+   */
+  sendVia(to: string, body: Uint8Array, via: string, endpoint: string): void;
+  /** A datagram member `from` sent us through relay `via`: open it and hand it back with receive(). */
+  delivered(from: string, via: string, datagram: Uint8Array): void;
   /** Traffic to `peer` should go to this direct endpoint now. */
   routeTo(peer: string, endpoint: string): void;
+  /** Traffic to `peer` should go through relay member `via` now. */
+  routeVia(peer: string, via: string): void;
   /** Our own candidates changed (a new reflexive address): announce them. */
   candidatesChanged(candidates: readonly string[]): void;
   log(line: string): void;
@@ -47,11 +59,11 @@ export class NodePaths {
     this.apply(this.discovery.setLocal(local, Date.now()));
   }
 
-  /** A discovery message from authenticated member `from`, arrived from UDP `endpoint`. */
-  receive(from: string, body: Uint8Array, endpoint: string): void {
+  /** A discovery message from authenticated member `from`, arrived from a UDP endpoint or through a relay. */
+  receive(from: string, body: Uint8Array, source: Source): void {
     const decoded = decodeDiscovery(body);
     if (!decoded.ok) return;
-    this.apply(this.discovery.receive(from, decoded.message, { endpoint }, Date.now()));
+    this.apply(this.discovery.receive(from, decoded.message, source, Date.now()));
   }
 
   snapshot(peer: string): PathSnapshot | undefined {
@@ -74,12 +86,14 @@ export class NodePaths {
   private apply(out: DiscoveryOutput): void {
     if (this.stopped) return;
     for (const s of out.send) {
-      if (s.via !== undefined) continue; // through a relay: waits for the data path's relay support
-      this.hooks.send(s.to, encodeDiscovery(s.message), s.endpoint);
+      if (s.via !== undefined) this.hooks.sendVia(s.to, encodeDiscovery(s.message), s.via, s.endpoint);
+      else this.hooks.send(s.to, encodeDiscovery(s.message), s.endpoint);
     }
+    for (const d of out.delivered) this.hooks.delivered(d.from, d.via, d.datagram);
     for (const e of out.events) {
       if (e.type === 'pathChanged') {
         if (e.path === 'direct') this.hooks.routeTo(e.peer, e.endpoint);
+        else if (e.path === 'relay') this.hooks.routeVia(e.peer, e.via);
         this.hooks.log(
           `path to ${e.peer.slice(0, 8)}: ${e.path}${e.path === 'direct' ? ` ${e.endpoint}` : e.path === 'relay' ? ` via ${e.via.slice(0, 8)}` : ''} (${e.reason})`,
         );

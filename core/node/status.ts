@@ -99,13 +99,16 @@ function peerStatus(node: OverlayNode, m: Member, names: Map<string, string>, no
   const hostName = c.kind === 'wireguard' && c.via ? (names.get(encodeKey(c.via)) ?? null) : null;
   const hostedElsewhere = hostName !== null && hostName !== node.self(now).certificate.name;
   const online = hostedElsewhere ? false : sessionFresh || gossipFresh;
+  // Discovery's choice (issue 5): a member it routes through a relay shows as relayed via that relay.
+  const snap = hostedElsewhere ? undefined : node.paths.snapshot(key);
+  const relayedVia = snap?.path === 'relay' ? (snap.viaName ?? snap.via ?? null) : null;
   return {
     name: c.name,
     addresses: [c.ipv4, c.ipv6],
     publicKey: key,
     online,
-    path: hostedElsewhere ? 'relay' : online ? 'direct' : null,
-    via: hostedElsewhere ? hostName : null,
+    path: hostedElsewhere || relayedVia !== null ? 'relay' : online ? 'direct' : null,
+    via: hostedElsewhere ? hostName : relayedVia,
     endpoint: t?.endpoint ?? null,
     rttMs: t?.rttMs === null || t?.rttMs === undefined ? null : Math.round(t.rttMs * 100) / 100,
     lastHandshake:

@@ -31,10 +31,22 @@ export interface TunnelOptions {
   trafficPollMs?: number;
   /**
    * overlay's own messages (type byte >= 0x80: discovery, gossip, joins) that arrive on the
-   * WireGuard port; WireGuard's handshake messages are handled here.
+   * WireGuard port; WireGuard's handshake messages are handled here. `via` is the relay member's
+   * public key when the datagram came in a relay envelope (`from` is then the relay's address).
    */
-  onOverlayMessage?: (data: Uint8Array, from: Endpoint) => void;
+  onOverlayMessage?: (data: Uint8Array, from: Endpoint, via?: Uint8Array) => void;
+  /**
+   * Envelopes per second this node forwards for each sending member as a relay (issue 5: any
+   * member may relay); 0 turns the relay service off (--no-relay).
+   */
+  relayRatePerSecond?: number;
 }
+
+/** Enough for a relayed pair's full-rate traffic, yet a bound on what one member can make us send. */
+export const DEFAULT_RELAY_RATE_PER_SECOND = 20_000;
+
+/** Where a peer's datagrams go: straight to an endpoint, or in envelopes through relay member `relayVia`. */
+export type TunnelPeerPath = { direct: Endpoint } | { relayVia: Uint8Array };
 
 /** overlay's own message types start here; WireGuard uses 1..4 (DESIGN.md "Wire protocol"). */
 const FIRST_OVERLAY_TYPE = 0x80;
@@ -74,6 +86,8 @@ interface PeerEntry {
   lastRxPackets: number;
   lastTxPackets: number;
   lastHandshakeAt: number | undefined;
+  /** The relay member (base64 key) this peer's datagrams go through; undefined when direct. */
+  relayVia: string | undefined;
 }
 
 export class Tunnel {
@@ -117,6 +131,8 @@ export class Tunnel {
       },
       (events) => this.onEvents(events),
     );
+    const relayRate = options.relayRatePerSecond ?? DEFAULT_RELAY_RATE_PER_SECOND;
+    if (relayRate > 0) this.datapath.setRelayService(true, relayRate);
     this.poll = setInterval(() => this.pollTraffic(), options.trafficPollMs ?? 250);
   }
 
@@ -144,6 +160,7 @@ export class Tunnel {
       lastRxPackets: 0,
       lastTxPackets: 0,
       lastHandshakeAt: undefined,
+      relayVia: undefined,
     };
     this.datapath.setPeer(
       entry.id,
@@ -161,7 +178,75 @@ export class Tunnel {
     const entry = this.byKey.get(keyToBase64(publicKey));
     if (!entry) return;
     entry.peer.endpoint = endpoint;
-    this.datapath.setEndpoint(entry.id, formatEndpoint(endpoint));
+    // A relayed peer keeps its path; the endpoint is remembered for when it goes direct again.
+    if (entry.relayVia === undefined) this.datapath.setEndpoint(entry.id, formatEndpoint(endpoint));
+  }
+
+  /**
+   * Installs the relay key this node shares with a peer and the pair's tags (see
+   * core/node/relayKeys.ts). The data path copies the key; the caller erases its own.
+   */
+  setRelayKey(publicKey: Uint8Array, key: Uint8Array, tags: { local: Uint8Array; remote: Uint8Array }): void {
+    const entry = this.byKey.get(keyToBase64(publicKey));
+    if (entry) this.datapath.setRelayKey(entry.id, key, tags);
+  }
+
+  removeRelayKey(publicKey: Uint8Array): void {
+    const entry = this.byKey.get(keyToBase64(publicKey));
+    if (entry) this.datapath.removeRelayKey(entry.id);
+  }
+
+  hasRelayKey(publicKey: Uint8Array): boolean {
+    const entry = this.byKey.get(keyToBase64(publicKey));
+    return entry ? (this.datapath.peerStats(entry.id)?.relayKey ?? false) : false;
+  }
+
+  /**
+   * Where a peer's datagrams (transport and handshakes) go. False when the data path refused it
+   * (the relay is not a peer here); the peer then keeps its previous path.
+   */
+  setPeerPath(publicKey: Uint8Array, path: TunnelPeerPath): boolean {
+    const entry = this.byKey.get(keyToBase64(publicKey));
+    if (!entry) return false;
+    if ('direct' in path) {
+      entry.peer.endpoint = path.direct;
+      this.datapath.setPeerPath(entry.id, { direct: formatEndpoint(path.direct) });
+      entry.relayVia = undefined;
+      return true;
+    }
+    const relayKey = keyToBase64(path.relayVia);
+    const relay = this.byKey.get(relayKey);
+    if (!relay || relay === entry) return false;
+    try {
+      this.datapath.setPeerPath(entry.id, { relay: relay.id });
+    } catch {
+      return false;
+    }
+    entry.relayVia = relayKey;
+    // The handshake side only starts a handshake toward a known endpoint; a peer behind a NAT we
+    // never reached may have none. Its datagrams go through the relay anyway, so the relay's
+    // address stands in (the data path is not told: its relayed peers keep their own endpoint).
+    if (!entry.peer.endpoint && relay.peer.endpoint) entry.peer.endpoint = relay.peer.endpoint;
+    return true;
+  }
+
+  /** The relay (base64 key) a peer's datagrams go through, undefined when direct or unknown. */
+  peerRelay(publicKey: Uint8Array): string | undefined {
+    return this.byKey.get(keyToBase64(publicKey))?.relayVia;
+  }
+
+  /**
+   * Sends one of overlay's own messages along a peer's path (direct, or in an envelope through its
+   * relay). False when the peer is unknown, has no usable path, or the socket refused it.
+   */
+  sendOverlayMessageToPeer(bytes: Uint8Array, publicKey: Uint8Array): boolean {
+    const entry = this.byKey.get(keyToBase64(publicKey));
+    if (!entry) return false;
+    try {
+      return this.datapath.sendControlToPeer(bytes, entry.id);
+    } catch {
+      return false;
+    }
   }
 
   /** Replaces a peer's routes (allowed IPs) and forwarding, keeping its sessions. */
@@ -243,14 +328,23 @@ export class Tunnel {
     for (const e of events) {
       switch (e.type) {
         case 'control': {
+          const relayed = e.via !== undefined ? this.byId.get(e.via) : undefined;
+          if (e.via !== undefined && !relayed) break;
           const from = parseEndpoint(e.from);
           if (!from) break;
           if ((e.data[0] ?? 0) >= FIRST_OVERLAY_TYPE) {
-            this.onOverlayMessage?.(e.data, from);
+            this.onOverlayMessage?.(e.data, from, relayed?.peer.publicKey);
             break;
           }
           this.countHandshake(now);
-          const result = this.device.receive(e.data, from, now);
+          // A relayed handshake's UDP source is the relay: the sender's own endpoint must not move
+          // there, or its traffic would go to the relay unwrapped once the path turns direct.
+          const sender = e.peer !== undefined ? this.byId.get(e.peer) : undefined;
+          const source = relayed ? (sender?.peer.endpoint ?? from) : from;
+          if (!source) break;
+          const result = this.device.receive(e.data, source, now);
+          if (relayed && sender && sender.relayVia === undefined)
+            this.answerThroughRelay(result, sender, relayed);
           // A handshake from a key that is not a peer (never was, or revoked) is refused here.
           if (result.dropped.includes('unknownPeer')) this.refusedHandshakes++;
           merge(out, result);
@@ -273,6 +367,28 @@ export class Tunnel {
       }
     }
     this.apply(out);
+  }
+
+  /**
+   * The peer reached us through a relay before our own discovery chose that relay for it (the two
+   * ends decide a moment apart): a handshake response sent to its direct endpoint would be lost and
+   * cost a whole REKEY_TIMEOUT, so it goes back the way the initiation came.
+   */
+  private answerThroughRelay(result: Output, sender: PeerEntry, relay: PeerEntry): void {
+    const key = keyToBase64(sender.peer.publicKey);
+    const mine = result.transmit.filter((t) => t.peer && keyToBase64(t.peer) === key);
+    if (mine.length === 0) return;
+    result.transmit.splice(0, result.transmit.length, ...result.transmit.filter((t) => !mine.includes(t)));
+    const previous = this.datapath.peerStats(sender.id)?.endpoint ?? null;
+    try {
+      this.datapath.setPeerPath(sender.id, { relay: relay.id });
+      for (const t of mine) this.datapath.sendControlToPeer(t.bytes, sender.id);
+      // With no direct endpoint at all the relay is the only way, so the peer stays on it.
+      if (previous) this.datapath.setPeerPath(sender.id, { direct: previous });
+      else sender.relayVia = keyToBase64(relay.peer.publicKey);
+    } catch {
+      // A lost response: the initiator's retry timer sends another.
+    }
   }
 
   /** whitepaper §5.3: judge load by the rate of handshake messages over one-second windows. */
@@ -318,9 +434,12 @@ export class Tunnel {
       // Only keepalives come this way: data packets never leave the native path.
       if (entry && packet.length === 0) this.datapath.sendKeepalive(entry.id);
     }
-    for (const { to, bytes } of out.transmit) {
+    for (const { to, bytes, peer } of out.transmit) {
+      const entry = peer ? this.byKey.get(keyToBase64(peer)) : undefined;
       try {
-        this.datapath.sendControl(bytes, formatEndpoint(to));
+        // A relayed peer's handshakes travel its path like its transport does.
+        if (entry?.relayVia !== undefined) this.datapath.sendControlToPeer(bytes, entry.id);
+        else this.datapath.sendControl(bytes, formatEndpoint(to));
       } catch {
         // An unreachable endpoint is a lost datagram; the handshake timers retry.
       }
@@ -339,7 +458,8 @@ export class Tunnel {
     }
     const keys = change.session.keyMaterial();
     try {
-      if (change.peer.endpoint) this.datapath.setEndpoint(entry.id, formatEndpoint(change.peer.endpoint));
+      if (change.peer.endpoint && entry.relayVia === undefined)
+        this.datapath.setEndpoint(entry.id, formatEndpoint(change.peer.endpoint));
       this.datapath.installSession(entry.id, {
         localIndex: change.session.localIndex,
         remoteIndex: change.session.remoteIndex,

@@ -56,7 +56,11 @@ export type SessionChange =
 
 /** Everything one call asks the caller to do. */
 export interface Output {
-  readonly transmit: { to: Endpoint; bytes: Uint8Array }[];
+  /**
+   * Datagrams to send. `peer` (its public key) is set on handshake messages a Peer makes, so a
+   * caller whose peers may be reached through a relay can send them along that peer's path.
+   */
+  readonly transmit: { to: Endpoint; bytes: Uint8Array; peer?: Uint8Array }[];
   /** Decrypted inner packets (still zero-padded to 16 bytes; the IP header says the real length). */
   readonly delivered: { peer: Peer; packet: Uint8Array }[];
   readonly sessions: SessionChange[];
@@ -173,7 +177,7 @@ export class Peer {
     this.handshake = created.handshake;
     this.cookies.stamp(created.message, now);
     this.lastInitiationAt = now;
-    out.transmit.push({ to: this.endpoint, bytes: created.message });
+    out.transmit.push({ to: this.endpoint, bytes: created.message, peer: this.publicKey });
     this.timers.on({ kind: 'initiationSent', retry }, now);
     this.timers.on({ kind: 'authenticatedSent' }, now);
   }
@@ -197,7 +201,7 @@ export class Peer {
     this.greatestTimestamp = h.timestamp;
     this.endpoint = from;
     this.cookies.stamp(created.message, now);
-    out.transmit.push({ to: from, bytes: created.message });
+    out.transmit.push({ to: from, bytes: created.message, peer: this.publicKey });
     const session = new Session(
       created.keys,
       { localIndex, remoteIndex: h.remoteIndex, isInitiator: false, createdAt: now },
