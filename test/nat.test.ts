@@ -166,3 +166,57 @@ rootTest(
     t.is(after['forwarded'], before['forwarded'], 'p forwards envelopes, never decrypted packets');
   },
 );
+
+/** Polls `a`'s status until its path to `peer` satisfies `ok`; returns how long it took, or throws. */
+async function pathWithin(
+  a: OverlayHost,
+  peer: string,
+  ms: number,
+  ok: (p: NodeStatus['peers'][number]) => boolean,
+): Promise<number> {
+  const start = Date.now();
+  let last: NodeStatus['peers'][number] | undefined;
+  while (Date.now() - start < ms) {
+    last = (await a.json<NodeStatus>(['status'])).peers.find((x) => x.name === peer);
+    if (last && ok(last)) return Date.now() - start;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`path to ${peer} not as expected in ${ms} ms: ${JSON.stringify(last)}`);
+}
+
+rootTest(
+  test,
+  'the direct path between two members is cut: traffic moves to a relay within 3 s, and back when it returns',
+  async (t) => {
+    const { w, root, p } = await world(t, 'nh');
+    const natA = w.nat('nata', '203.0.113.1');
+    const a = new OverlayHost(natA.host('a'), join(root, 'a'));
+    const b = new OverlayHost(w.nat('natb', '203.0.113.2').host('b'), join(root, 'b'));
+    await joinVia(p, a, 'a');
+    await joinVia(p, b, 'b');
+    const { status } = await directWithin(a, 'b', 5000);
+    const bAddr = status.peers.find((x) => x.name === 'b')!.addresses[0]!;
+    const pinging = a.ns.spawn('ping', ['-n', '-c', '75', '-i', '0.2', '-W', '1', bAddr], {
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
+    let output = '';
+    pinging.stdout!.on('data', (d: Buffer) => {
+      output += d.toString();
+    });
+    await new Promise((r) => setTimeout(r, 2000));
+    // Only a and b lose each other: both still reach p.
+    const rule = ['FORWARD', '-i', natA.wanIf, '-s', '203.0.113.2', '-j', 'DROP'];
+    natA.router.exec('iptables', ['-I', ...rule]);
+    const relayMs = await pathWithin(a, 'b', 10_000, (x) => x.path === 'relay' && x.via === 'p');
+    t.log(`cut: a shows b relayed via p after ${relayMs} ms`);
+    await new Promise((r) => setTimeout(r, 3000));
+    natA.router.exec('iptables', ['-D', ...rule]);
+    const directMs = await pathWithin(a, 'b', 10_000, (x) => x.path === 'direct');
+    t.log(`restored: a shows b direct after ${directMs} ms`);
+    await new Promise<void>((resolve) => pinging.on('exit', () => resolve()));
+    const gap = longestGapS(output, 0.2);
+    const received = [...output.matchAll(/icmp_seq=/g)].length;
+    t.log(`longest gap in replies ${gap.toFixed(1)} s, ${received}/75 replies`);
+    t.true(gap <= 3, `gap ${gap} s\n${output.split('\n').slice(-4).join('\n')}`);
+  },
+);
