@@ -67,7 +67,9 @@ export function controlActions(stateDir: string): ViewActions {
         let result: PingResult | undefined;
         await c.stream('ping', { target: name, count: 1 }, (e) => {
           const p = e as { rttMs?: number; path?: string; endpoint?: string; timeout?: boolean };
-          if (!p.timeout && p.rttMs !== undefined) result = { rttMs: p.rttMs, path: p.path ?? 'direct' };
+          if (!p.timeout && p.rttMs !== undefined) {
+            result = { rttMs: p.rttMs, path: p.path === 'relay' ? `relay ${p.endpoint}` : 'direct' };
+          }
         });
         if (!result) throw new Error(`no answer from ${name} in 2 s`);
         return result;

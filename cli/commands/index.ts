@@ -1,5 +1,6 @@
 import type { Command } from '../command.js';
 import { completion } from './completion.js';
+import { demo } from './demo.js';
 import { down } from './down.js';
 import { init } from './init.js';
 import { invite } from './invite.js';
@@ -23,5 +24,6 @@ export const commands: readonly Command[] = [
   kick,
   down,
   whoami,
+  demo,
   completion,
 ];

@@ -38,7 +38,7 @@ export const ping: Command = {
         } else {
           answered++;
           ctx.stdout.write(
-            `pong from ${p.name} (${p.address}) via ${p.endpoint} (${p.path}) in ${p.rttMs!.toFixed(2)} ms\n`,
+            `pong from ${p.name} (${p.address}) ${p.path === 'relay' ? `${p.endpoint} (relay)` : `via ${p.endpoint} (direct)`} in ${p.rttMs!.toFixed(2)} ms\n`,
           );
         }
       },

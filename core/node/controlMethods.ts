@@ -77,7 +77,7 @@ export function pingStream(node: OverlayNode): StreamHandler {
       if (signal.aborted) return;
       emit(
         pong
-          ? { seq, name: member.certificate.name, address: member.certificate.ipv4, path: 'direct', ...pong }
+          ? { seq, name: member.certificate.name, address: member.certificate.ipv4, ...pong }
           : { seq, name: member.certificate.name, address: member.certificate.ipv4, timeout: true },
       );
       const wait = 1000 - (Date.now() - started);

@@ -201,14 +201,19 @@ export class OverlayNode {
    * One ping to a member over the path its traffic takes; null when no pong comes in time or the
    * member has no known address.
    */
-  async ping(member: Member, timeoutMs: number): Promise<{ rttMs: number; endpoint: string } | null> {
+  async ping(
+    member: Member,
+    timeoutMs: number,
+  ): Promise<{ rttMs: number; endpoint: string; path: 'direct' | 'relay' } | null> {
     const key = encodeKey(member.certificate.wireguardKey);
     const to = this.addressOf(key);
     if (!to) return null;
     const { body, pong } = this.pinger.ping(timeoutMs);
     this.sendSealed(member.certificate.wireguardKey, { kind: 'discovery', body });
     const answer = await pong;
-    return answer ? { rttMs: answer.rttMs, endpoint: formatEndpoint(answer.from) } : null;
+    if (!answer) return null;
+    const relayed = answer.from.startsWith('via ');
+    return { rttMs: answer.rttMs, endpoint: answer.from, path: relayed ? 'relay' : 'direct' };
   }
 
   saveInvites(): void {
@@ -239,6 +244,15 @@ export class OverlayNode {
     if (!opened.ok || encodeKey(opened.senderPublicKey) !== from) return;
     if (opened.message.kind !== 'discovery') return;
     this.lastHeard.set(from, Date.now());
+    const decoded = decodeDiscovery(opened.message.body);
+    const viaName = this.peers.get(via)?.member.certificate.name ?? via.slice(0, 8);
+    if (
+      decoded.ok &&
+      decoded.message.kind === 'pong' &&
+      this.pinger.receivePong(decoded.message.txid, `via ${viaName}`)
+    ) {
+      return;
+    }
     this.paths.receive(from, opened.message.body, { via });
   }
 
@@ -320,7 +334,7 @@ export class OverlayNode {
       if (
         decoded.ok &&
         decoded.message.kind === 'pong' &&
-        this.pinger.receivePong(decoded.message.txid, from)
+        this.pinger.receivePong(decoded.message.txid, formatEndpoint(from))
       )
         return;
       this.paths.receive(key, msg.body, source);

@@ -5,11 +5,10 @@
  */
 import { randomBytes } from 'node:crypto';
 import { encodeDiscovery, TXID_SIZE } from '../discovery/index.js';
-import type { Endpoint } from '../wireguard/endpoint.js';
 
 interface Pending {
   sentAt: number;
-  resolve: (pong: { rttMs: number; from: Endpoint } | null) => void;
+  resolve: (pong: { rttMs: number; from: string } | null) => void;
   timer: NodeJS.Timeout;
 }
 
@@ -17,11 +16,11 @@ export class Pinger {
   private readonly pending = new Map<string, Pending>();
 
   /** A ping's encoded body, and a promise of its pong (null after `timeoutMs`). */
-  ping(timeoutMs: number): { body: Uint8Array; pong: Promise<{ rttMs: number; from: Endpoint } | null> } {
+  ping(timeoutMs: number): { body: Uint8Array; pong: Promise<{ rttMs: number; from: string } | null> } {
     const txid = new Uint8Array(randomBytes(TXID_SIZE));
     const key = Buffer.from(txid).toString('hex');
     const body = encodeDiscovery({ kind: 'ping', txid });
-    const pong = new Promise<{ rttMs: number; from: Endpoint } | null>((resolve) => {
+    const pong = new Promise<{ rttMs: number; from: string } | null>((resolve) => {
       const timer = setTimeout(() => {
         this.pending.delete(key);
         resolve(null);
@@ -32,7 +31,8 @@ export class Pinger {
   }
 
   /** A pong for one of our pings settles it; true if it was ours. */
-  receivePong(txid: Uint8Array, from: Endpoint): boolean {
+  /** `from`: the endpoint the pong came from, or `via NAME` when it came through a relay. */
+  receivePong(txid: Uint8Array, from: string): boolean {
     const key = Buffer.from(txid).toString('hex');
     const p = this.pending.get(key);
     if (!p) return false;

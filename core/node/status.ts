@@ -107,7 +107,14 @@ function peerStatus(node: OverlayNode, m: Member, names: Map<string, string>, no
     addresses: [c.ipv4, c.ipv6],
     publicKey: key,
     online,
-    path: hostedElsewhere || relayedVia !== null ? 'relay' : online ? 'direct' : null,
+    // Direct only when discovery has a direct path (or, for a peer it does not track, when the
+    // member is online): hearing a member's gossip is not a path for its traffic.
+    path:
+      hostedElsewhere || relayedVia !== null
+        ? 'relay'
+        : (snap ? snap.path === 'direct' : online)
+          ? 'direct'
+          : null,
     via: hostedElsewhere ? hostName : relayedVia,
     endpoint: t?.endpoint ?? null,
     rttMs: t?.rttMs === null || t?.rttMs === undefined ? null : Math.round(t.rttMs * 100) / 100,

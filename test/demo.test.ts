@@ -1,0 +1,33 @@
+/** `sudo overlay demo --ci` runs the whole story to completion and leaves nothing behind. */
+import { execFileSync } from 'node:child_process';
+import test from 'ava';
+import { runCli } from './helpers/cli.js';
+import { rootTest } from './helpers/root.js';
+
+rootTest(
+  test,
+  'overlay demo --ci: NATs, a hole punched, a relay, pings across; then every namespace is gone',
+  async (t) => {
+    const r = await runCli(['demo', '--ci'], { timeoutMs: 120_000 });
+    t.is(r.code, 0, r.stderr);
+    t.regex(r.stdout, /^p\s+100\.\S+\s+yes\s+direct\s+203\.0\.113\.10:51820/m, 'a reaches p directly');
+    t.regex(r.stdout, /^b\s+100\.\S+\s+yes\s+relay via p/m, 'a reaches b through p');
+    t.is([...r.stdout.matchAll(/3 packets transmitted, 3 received/g)].length, 2, r.stdout);
+    t.regex(r.stdout, /nothing of the demo is left/);
+    const left = execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' });
+    t.notRegex(left, /ovldemo/);
+  },
+);
+
+test('overlay demo needs root, and says so in one line', async (t) => {
+  if (process.getuid?.() === 0) {
+    const r = await runCli(['demo', '--ci'], {
+      prefix: ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups'],
+    });
+    t.is(r.code, 3, r.stderr);
+    t.regex(r.stderr, /needs root.*sudo overlay demo/);
+  } else {
+    const r = await runCli(['demo', '--ci']);
+    t.is(r.code, 3);
+  }
+});
