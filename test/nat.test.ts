@@ -67,7 +67,8 @@ rootTest(
     const r = ping(a.ns, bAddr, 5, { intervalS: 0.1 });
     t.is(r.received, 5, r.output);
     const after = (await p.json<NodeStatus>(['status'])).counters;
-    t.is(after['forwarded'], before['forwarded'], 'p forwarded nothing');
+    t.is(after['forwarded'], before['forwarded'], 'p forwarded no packet');
+    t.is(after['relayForwarded'], before['relayForwarded'], 'p relayed no envelope: the path is direct');
     t.true(Date.now() - upAt < 15_000);
   },
 );
