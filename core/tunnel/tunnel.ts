@@ -212,6 +212,7 @@ export class Tunnel {
       entry.peer.endpoint = path.direct;
       this.datapath.setPeerPath(entry.id, { direct: formatEndpoint(path.direct) });
       entry.relayVia = undefined;
+      this.resendHandshake(entry);
       return true;
     }
     const relayKey = keyToBase64(path.relayVia);
@@ -227,7 +228,19 @@ export class Tunnel {
     // never reached may have none. Its datagrams go through the relay anyway, so the relay's
     // address stands in (the data path is not told: its relayed peers keep their own endpoint).
     if (!entry.peer.endpoint && relay.peer.endpoint) entry.peer.endpoint = relay.peer.endpoint;
+    this.resendHandshake(entry);
     return true;
+  }
+
+  /**
+   * A handshake in flight went out on the old path and is likely lost: send it again now on the
+   * new one rather than wait for the retry timer (whitepaper §6.4's 5 s).
+   */
+  private resendHandshake(entry: PeerEntry): void {
+    if (!entry.peer.handshakeInFlight) return;
+    const out = emptyOutput();
+    entry.peer.initiate(performance.now(), out, true);
+    this.apply(out);
   }
 
   /** The relay (base64 key) a peer's datagrams go through, undefined when direct or unknown. */
