@@ -97,6 +97,8 @@ export class NodePaths {
         this.hooks.log(
           `path to ${e.peer.slice(0, 8)}: ${e.path}${e.path === 'direct' ? ` ${e.endpoint}` : e.path === 'relay' ? ` via ${e.via.slice(0, 8)}` : ''} (${e.reason})`,
         );
+      } else if (e.type === 'relayRefused') {
+        this.hooks.log(`relay refused: ${e.from.slice(0, 8)} -> ${e.to.slice(0, 8)} (${e.reason})`);
       } else if (e.type === 'candidatesChanged') {
         this.hooks.candidatesChanged(e.candidates);
       }
