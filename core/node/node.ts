@@ -16,7 +16,7 @@ import type { InviteBook } from '../membership/inviteBook.js';
 import { publishEndpoints } from '../membership/issue.js';
 import type { Member, Roster } from '../membership/roster.js';
 import { classifyDatagram, type InnerMessage, JoinResponder, SealedChannel } from '../overlayWire/index.js';
-import { formatEndpoint } from '../tunnel/endpointText.js';
+import { formatEndpoint, parseEndpoint } from '../tunnel/endpointText.js';
 import { Tunnel } from '../tunnel/tunnel.js';
 import type { Endpoint } from '../wireguard/endpoint.js';
 import { redeemInvite } from './admin.js';
@@ -104,11 +104,11 @@ export class OverlayNode {
     this.channel = new SealedChannel({ privateKey: wg.privateKey, publicKey: wg.publicKey });
     this.paths = new NodePaths(encodeKey(wg.publicKey), this.localCandidates(), this.settings.announce, {
       send: (to, body, endpoint) => {
-        const ep = parseTunnelEndpoint(endpoint);
+        const ep = parseEndpoint(endpoint);
         if (ep) this.sendSealed(new Uint8Array(Buffer.from(to, 'base64')), { kind: 'discovery', body }, ep);
       },
       sendVia: (to, body, via, endpoint) => {
-        const ep = parseTunnelEndpoint(endpoint);
+        const ep = parseEndpoint(endpoint);
         if (!ep) return;
         const toKey = keyBytes(to);
         const inner = this.channel.seal(toKey, { kind: 'discovery', body }, Date.now());
@@ -117,7 +117,7 @@ export class OverlayNode {
       },
       delivered: (from, via, datagram) => this.onRelayedSealed(from, via, datagram),
       routeTo: (peer, endpoint) => {
-        const ep = parseTunnelEndpoint(endpoint);
+        const ep = parseEndpoint(endpoint);
         const known = this.peers.get(peer);
         if (ep && known) this.tunnel.setPeerPath(known.publicKey, { direct: ep });
       },
@@ -259,11 +259,9 @@ export class OverlayNode {
   private addressOf(key: string): Endpoint | undefined {
     const known = this.peers.get(key);
     const status = known ? this.tunnel.peerStatus(known.publicKey) : undefined;
-    const fromTunnel = status?.endpoint ? parseTunnelEndpoint(status.endpoint) : undefined;
+    const fromTunnel = status?.endpoint ? parseEndpoint(status.endpoint) : undefined;
     return (
-      fromTunnel ??
-      this.observed.get(key) ??
-      (known?.endpoint ? parseTunnelEndpoint(known.endpoint) : undefined)
+      fromTunnel ?? this.observed.get(key) ?? (known?.endpoint ? parseEndpoint(known.endpoint) : undefined)
     );
   }
 
@@ -435,11 +433,6 @@ export class OverlayNode {
 
 function keyBytes(id: string): Uint8Array {
   return new Uint8Array(Buffer.from(id, 'base64'));
-}
-
-function parseTunnelEndpoint(text: string): Endpoint | undefined {
-  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([\d.]+)):(\d+)$/.exec(text);
-  return m ? { address: (m[1] ?? m[2])!, port: Number(m[3]) } : undefined;
 }
 
 /** The overlay interface: kernel-named ovlN, MTU, up, this member's addresses. */

@@ -12,7 +12,8 @@ import {
   type PathChanged,
 } from '../../core/discovery/index.js';
 import { type DiscoveryMessage, decodeDiscovery, encodeDiscovery } from '../../core/discovery/messages.js';
-import { type SimHost, type SimNat, SimNet, seeded } from './netSim.js';
+import { seededUniform } from '../helpers/seeded.js';
+import { type SimHost, type SimNat, SimNet } from './netSim.js';
 
 const SEALED = 0x80;
 const DATA = 0x01;
@@ -50,7 +51,7 @@ export class SimWorld {
     private readonly gossipDelayMs = 1_000,
     loss = 0,
   ) {
-    this.random = seeded(seed);
+    this.random = seededUniform(seed);
     this.net = new SimNet({ random: this.random, loss });
   }
 

@@ -10,7 +10,8 @@ import {
   encodeSummaries,
 } from '../../core/gossip/gossipMessages.js';
 import type { GossipRecord } from '../../core/gossip/recordStore.js';
-import { certificate, MapStore, seededUniform } from './simulator.js';
+import { seededUniform } from '../helpers/seeded.js';
+import { certificate, MapStore } from './simulator.js';
 
 const NOW = 1_750_000_000_000;
 

@@ -6,18 +6,7 @@ import type { ExecutionContext } from 'ava';
 import { Gossip, type GossipSend } from '../../core/gossip/gossip.js';
 import type { GossipRecord, OfferResult, RecordStore } from '../../core/gossip/recordStore.js';
 import { INNER_HEADER_SIZE, SEALED_OVERHEAD } from '../../core/overlayWire/constants.js';
-
-/** mulberry32: a small seeded generator, uniform in [0, 1). */
-export function seededUniform(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededUniform } from '../helpers/seeded.js';
 
 /** Records whose first byte is this are "validly signed" in the simulation; anything else is not. */
 export const VALID_MARK = 0xce;
