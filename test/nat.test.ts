@@ -165,6 +165,21 @@ rootTest(
     // Each echo and each reply crosses p once in an envelope.
     t.true(after['relayForwarded']! - before['relayForwarded']! >= 10, JSON.stringify(after));
     t.is(after['forwarded'], before['forwarded'], 'p forwards envelopes, never decrypted packets');
+    // overlay ping answers over the relayed path too, in both directions
+    for (const [from, to] of [
+      [b, 'c'],
+      [c, 'b'],
+    ] as const) {
+      const pongs = (await from.ok(['ping', to, '-c', '3', '--json'])).stdout
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as { path?: string; endpoint?: string; timeout?: boolean });
+      t.true(
+        pongs.some((x) => x.path === 'relay' && x.endpoint === 'via p'),
+        `overlay ping ${to}: ${JSON.stringify(pongs)}`,
+      );
+      t.true(pongs.filter((x) => !x.timeout).length >= 2, JSON.stringify(pongs));
+    }
   },
 );
 

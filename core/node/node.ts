@@ -205,9 +205,7 @@ export class OverlayNode {
     member: Member,
     timeoutMs: number,
   ): Promise<{ rttMs: number; endpoint: string; path: 'direct' | 'relay' } | null> {
-    const key = encodeKey(member.certificate.wireguardKey);
-    const to = this.addressOf(key);
-    if (!to) return null;
+    if (!this.reachable(member.certificate.wireguardKey)) return null;
     const { body, pong } = this.pinger.ping(timeoutMs);
     this.sendSealed(member.certificate.wireguardKey, { kind: 'discovery', body });
     const answer = await pong;
@@ -254,6 +252,13 @@ export class OverlayNode {
       return;
     }
     this.paths.receive(from, opened.message.body, { via });
+  }
+
+  /** Whether sendSealed has anywhere to send: a relay the peer's traffic goes through, or an address. */
+  private reachable(publicKey: Uint8Array): boolean {
+    return (
+      this.tunnel.peerRelay(publicKey) !== undefined || this.addressOf(encodeKey(publicKey)) !== undefined
+    );
   }
 
   private addressOf(key: string): Endpoint | undefined {
@@ -356,8 +361,8 @@ export class OverlayNode {
       const now = Date.now();
       const reachable = [...this.peers.values()]
         .filter((p) => p.member.certificate.kind === 'member')
-        .map((p) => encodeKey(p.publicKey))
-        .filter((k) => this.addressOf(k) !== undefined);
+        .filter((p) => this.reachable(p.publicKey))
+        .map((p) => encodeKey(p.publicKey));
       const { send, nextWakeAt } = this.gossip.tick(now, reachable);
       this.sendGossip(send);
       this.scheduleGossip(Math.max(50, nextWakeAt - Date.now()));
