@@ -175,3 +175,13 @@ test('commands that need the node say it is not running, with exit code 5', asyn
     t.regex(r.stderr, /not running/);
   }
 });
+
+test('up --stun refuses what is not HOST:PORT with one line, before anything starts', async (t) => {
+  const dir = tempDir(t);
+  for (const bad of ['stun.example.net', '999.1.1.1:3478', 'host name:3478', 'stun.example.net:0', ':3478']) {
+    const r = await runCli(['up', '--stun', bad, '--state-dir', dir]);
+    t.is(r.code, 2, `${bad}: ${r.stderr}`);
+    assertOneLineError(t, r.stderr);
+    t.regex(r.stderr, /is not HOST:PORT/);
+  }
+});

@@ -236,3 +236,30 @@ rootTest(
     t.true(gap <= 3, `gap ${gap} s\n${output.split('\n').slice(-4).join('\n')}`);
   },
 );
+
+rootTest(
+  test,
+  'a member up with --no-relay is never chosen as a relay; another public member is',
+  async (t) => {
+    const w = new NatWorld(t, 'nn');
+    const root = stateRoot(t);
+    const p = new OverlayHost(w.publicHost('p', '203.0.113.10'), join(root, 'p'));
+    await p.ok(['init', '--name', 'p']);
+    await p.ok(['up', '--no-relay']);
+    const q = new OverlayHost(w.publicHost('q', '203.0.113.11'), join(root, 'q'));
+    await joinVia(p, q, 'q');
+    const b = new OverlayHost(w.nat('natb', '203.0.113.2', { randomFully: true }).host('b'), join(root, 'b'));
+    const c = new OverlayHost(w.nat('natc', '203.0.113.3', { randomFully: true }).host('c'), join(root, 'c'));
+    await joinVia(p, b, 'b');
+    await joinVia(p, c, 'c');
+    const self = (await p.json<NodeStatus>(['status'])).self;
+    t.is(self.relay, false, 'p says it relays for no one');
+    await pathWithin(b, 'c', 10_000, (x) => x.path === 'relay' && x.via === 'q');
+    await pathWithin(c, 'b', 10_000, (x) => x.path === 'relay' && x.via === 'q');
+    const toC = (await b.json<NodeStatus>(['status'])).peers.find((x) => x.name === 'c')!;
+    const r = ping(b.ns, toC.addresses[0]!, 3, { intervalS: 0.2 });
+    t.is(r.received, 3, r.output);
+    t.is((await p.json<NodeStatus>(['status'])).counters['relayForwarded'] ?? 0, 0, 'p carried no envelope');
+    t.true(((await q.json<NodeStatus>(['status'])).counters['relayForwarded'] ?? 0) >= 6);
+  },
+);

@@ -2,6 +2,7 @@ import { fileURLToPath } from 'node:url';
 import { NodeStartError, runForeground, startDetached } from '../../core/daemon/index.js';
 import { OverlayError } from '../../core/errors.js';
 import { nodeAdminHandlers, pingStream } from '../../core/node/controlMethods.js';
+import { parseStunFlag } from '../../core/node/flags.js';
 import { OverlayNode } from '../../core/node/node.js';
 import { NodeState } from '../../core/node/nodeState.js';
 import { type NodeStatus, nodeStatus } from '../../core/node/status.js';
@@ -19,16 +20,28 @@ function timestamped(line: string): void {
 export const up: Command = {
   name: 'up',
   summary: 'bring this node up: the overlay interface, its peers, gossip (needs root)',
-  usage: '[--foreground]',
+  usage: '[--foreground] [--no-relay] [--stun HOST:PORT ...]',
   flags: {
     foreground: {
       type: 'boolean',
       description: 'stay in this terminal and log here (default: run in the background, log to overlay.log)',
     },
+    'no-relay': {
+      type: 'boolean',
+      description: 'carry no traffic between other members (they will not pick this node as their relay)',
+    },
+    stun: {
+      type: 'string',
+      multiple: true,
+      arg: 'HOST:PORT',
+      description: "a STUN server to learn this node's public address from; repeatable",
+    },
   },
   positionals: { min: 0, max: 0 },
   async run(ctx) {
     const stateDir = stateDirOf(ctx);
+    const relay = !flagBool(ctx, 'no-relay');
+    const stun = ((ctx.flags['stun'] as string[] | undefined) ?? []).map(parseStunFlag);
     // Refused here, before anything starts, so the message needs no trip through a log file.
     if (!NodeState.open(stateDir)) {
       throw new OverlayError('EUSAGE', 'this node is not in a network yet', {
@@ -40,7 +53,7 @@ export const up: Command = {
         stateDir,
         log: timestamped,
         start: async () => {
-          const node = OverlayNode.start({ stateDir, log: timestamped });
+          const node = OverlayNode.start({ stateDir, log: timestamped, relay, stun });
           return {
             handlers: { status: async () => nodeStatus(node), ...nodeAdminHandlers(node) },
             streams: { watch: watchStream(node), ping: pingStream(node) },
@@ -55,7 +68,16 @@ export const up: Command = {
     progress.update('starting overlay...');
     try {
       await startDetached({
-        argv: [process.execPath, mainScript, 'up', '--foreground', '--state-dir', stateDir],
+        argv: [
+          process.execPath,
+          mainScript,
+          'up',
+          '--foreground',
+          '--state-dir',
+          stateDir,
+          ...(relay ? [] : ['--no-relay']),
+          ...stun.flatMap((s) => ['--stun', s]),
+        ],
         stateDir,
         onProgress: (p) => {
           if (p.stage === 'waiting')

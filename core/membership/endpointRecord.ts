@@ -5,6 +5,10 @@
  *   version u8 = 1 | network key 32 | member signing key 32 | seq u64 (wall-clock ms)
  *   | count u8 (0..8) | count × (family u8 4|6, address 4|16, port u16) | signature 64
  *
+ * Version 2 adds `flags u8` after seq; bit 0: the member does not relay for others (--no-relay).
+ * It is written only when a flag is set, so a record without flags stays readable by version-1
+ * nodes, and a version-2 record with no flag set is refused: every record has one encoding.
+ *
  * Ed25519 by the member over "overlay endpoints v1\0" + every byte before the signature.
  * At most 289 bytes. The network key is inside what is signed so a record cannot be replayed into
  * another network the same key might belong to.
@@ -17,6 +21,8 @@ import { formatEndpointBytes, parseEndpointText } from './ipAddress.js';
 import { MembershipError } from './membershipError.js';
 
 export const ENDPOINT_RECORD_VERSION = 1;
+const FLAGS_VERSION = 2;
+const FLAG_NO_RELAY = 1;
 export const MAX_ENDPOINTS = 8;
 const CONTEXT = 'overlay endpoints v1';
 const KEY_SIZE = 32;
@@ -28,6 +34,8 @@ export interface UnsignedEndpointRecord {
   readonly endpoints: readonly string[];
   /** The member's wall-clock ms when it made the record; the gossip version. */
   readonly seq: number;
+  /** The member serves as no relay (--no-relay): peers should not pick it. */
+  readonly noRelay?: boolean;
 }
 
 export interface EndpointRecord extends UnsignedEndpointRecord {
@@ -46,7 +54,11 @@ function encodeBody(r: UnsignedEndpointRecord, member: Uint8Array): Uint8Array {
   if (r.endpoints.length > MAX_ENDPOINTS) throw bad(`more than ${MAX_ENDPOINTS} endpoints`);
   const w = new Writer();
   try {
-    w.u8(ENDPOINT_RECORD_VERSION).bytes(r.networkKey, KEY_SIZE).bytes(member, KEY_SIZE).time(r.seq);
+    w.u8(r.noRelay ? FLAGS_VERSION : ENDPOINT_RECORD_VERSION)
+      .bytes(r.networkKey, KEY_SIZE)
+      .bytes(member, KEY_SIZE)
+      .time(r.seq);
+    if (r.noRelay) w.u8(FLAG_NO_RELAY);
   } catch (e) {
     throw bad(e instanceof Error ? e.message : String(e));
   }
@@ -76,6 +88,7 @@ export function signEndpointRecord(
     networkKey: fields.networkKey.slice(),
     endpoints: [...fields.endpoints],
     seq: fields.seq,
+    ...(fields.noRelay && { noRelay: true }),
     member,
     signature: signDetached(signedMessage(CONTEXT, body), memberSecretKey),
   };
@@ -94,11 +107,14 @@ export function decodeEndpointRecord(bytes: Uint8Array): Decoded<EndpointRecord>
   return decodeWith(() => {
     const r = new Reader(bytes);
     const version = r.u8('version');
-    if (version !== ENDPOINT_RECORD_VERSION)
+    if (version !== ENDPOINT_RECORD_VERSION && version !== FLAGS_VERSION)
       throw new DecodeFailure(`unknown endpoint record version ${version}`);
     const networkKey = r.bytes(KEY_SIZE, 'network key');
     const member = r.bytes(KEY_SIZE, 'member key');
     const seq = r.time('seq');
+    const flags = version === FLAGS_VERSION ? r.u8('flags') : 0;
+    if (version === FLAGS_VERSION && flags !== FLAG_NO_RELAY)
+      throw new DecodeFailure(`unknown endpoint record flags ${flags}`);
     const count = r.u8('count');
     if (count > MAX_ENDPOINTS) throw new DecodeFailure(`${count} endpoints, at most ${MAX_ENDPOINTS}`);
     const endpoints: string[] = [];
@@ -114,7 +130,14 @@ export function decodeEndpointRecord(bytes: Uint8Array): Decoded<EndpointRecord>
     }
     const signature = r.bytes(SIGNATURE_SIZE, 'signature');
     r.end();
-    return { networkKey, endpoints, seq, member, signature } satisfies EndpointRecord;
+    return {
+      networkKey,
+      endpoints,
+      seq,
+      ...(flags & FLAG_NO_RELAY && { noRelay: true }),
+      member,
+      signature,
+    } satisfies EndpointRecord;
   });
 }
 

@@ -233,6 +233,7 @@ export function publishEndpoints(
   endpoints: readonly string[],
   memberSecretKey: Uint8Array,
   now: number,
+  options: { noRelay?: boolean } = {},
 ): GossipRecord {
   const member = publicKeyOf(memberSecretKey);
   const canonical: string[] = [];
@@ -244,7 +245,12 @@ export function publishEndpoints(
   const previous = roster.get(`endpoints:${encodeKey(member)}`)?.version ?? -1;
   const record = endpointGossip(
     signEndpointRecord(
-      { networkKey: roster.network.key, endpoints: canonical, seq: Math.max(now, previous + 1) },
+      {
+        networkKey: roster.network.key,
+        endpoints: canonical,
+        seq: Math.max(now, previous + 1),
+        ...(options.noRelay && { noRelay: true }),
+      },
       memberSecretKey,
     ),
   );

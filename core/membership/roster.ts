@@ -43,6 +43,8 @@ export interface Member {
   /** The member's own signed endpoints, newest known; [] if none yet (and always for devices). */
   readonly endpoints: readonly string[];
   readonly endpointsSeq: number | null;
+  /** False when the member's endpoint record says it relays for no one (--no-relay). */
+  readonly relay: boolean;
 }
 
 export interface OfferOutcome {
@@ -341,7 +343,13 @@ export class Roster implements RecordStore {
   private memberOf(cert: Certificate): Member {
     const subject = subjectOf(cert);
     const ep = cert.kind === 'member' ? this.endpoints.get(subject)?.value : undefined;
-    return { subject, certificate: cert, endpoints: ep?.endpoints ?? [], endpointsSeq: ep?.seq ?? null };
+    return {
+      subject,
+      certificate: cert,
+      endpoints: ep?.endpoints ?? [],
+      endpointsSeq: ep?.seq ?? null,
+      relay: !ep?.noRelay,
+    };
   }
 
   private lookup(subject: string | undefined, now: number): Member | undefined {

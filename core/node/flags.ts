@@ -23,3 +23,22 @@ export function parseEndpointFlag(text: string): string {
   }
   return canonical;
 }
+
+/**
+ * A --stun value: HOST:PORT, where HOST is an IP address ([IPv6] in brackets) or a DNS name that
+ * the node resolves when it starts. Returned as given once checked.
+ */
+export function parseStunFlag(text: string): string {
+  const bad = () =>
+    new OverlayError('EUSAGE', `--stun ${JSON.stringify(text)} is not HOST:PORT`, {
+      hint: 'e.g. --stun stun.example.net:3478 or --stun 203.0.113.5:3478',
+    });
+  if (canonicalEndpoint(text)) return text;
+  const m = /^([A-Za-z0-9](?:[A-Za-z0-9-]{0,62})(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}))*\.?):(\d{1,5})$/.exec(
+    text,
+  );
+  // All digits and dots is a mistyped IPv4 address, not a name.
+  if (!m || /^[\d.]+$/.test(m[1]!) || m[1]!.length > 253 || Number(m[2]) < 1 || Number(m[2]) > 65535)
+    throw bad();
+  return text;
+}

@@ -41,6 +41,10 @@ export interface NodeOptions {
   log: (line: string) => void;
   /** Tests only: shortened WireGuard timings. */
   timings?: Record<string, number>;
+  /** False (--no-relay): carry no traffic between other members, and say so in the endpoint record. */
+  relay?: boolean;
+  /** --stun servers (HOST:PORT) to learn this node's reflexive address from. */
+  stun?: readonly string[];
 }
 
 export class OverlayNode {
@@ -49,6 +53,8 @@ export class OverlayNode {
   readonly roster: Roster;
   readonly invites: InviteBook;
   readonly startedAt = Date.now();
+  /** Whether this node relays between other members (not with --no-relay). */
+  readonly relays: boolean;
   /** Endpoints this node announces in its endpoint record. */
   endpoints: string[] = [];
   /** When each member (by WireGuard key) last reached us with an authenticated message. */
@@ -73,6 +79,7 @@ export class OverlayNode {
     private readonly state: NodeState,
   ) {
     const { stateDir } = options;
+    this.relays = options.relay !== false;
     this.identity = IdentityStore.openOrCreate(stateDir).load();
     this.settings = state.settings();
     this.roster = state.loadRoster();
@@ -87,6 +94,7 @@ export class OverlayNode {
         listenPort: this.settings.listenPort,
         mtu: MTU,
         timings: options.timings,
+        ...(options.relay === false && { relayRatePerSecond: 0 }),
         onOverlayMessage: (data, from, via) => this.onOverlayMessage(data, from, via),
       });
     } catch (e) {
@@ -102,35 +110,41 @@ export class OverlayNode {
       );
     }
     this.channel = new SealedChannel({ privateKey: wg.privateKey, publicKey: wg.publicKey });
-    this.paths = new NodePaths(encodeKey(wg.publicKey), this.localCandidates(), this.settings.announce, {
-      send: (to, body, endpoint) => {
-        const ep = parseEndpoint(endpoint);
-        if (ep) this.sendSealed(new Uint8Array(Buffer.from(to, 'base64')), { kind: 'discovery', body }, ep);
+    this.paths = new NodePaths(
+      encodeKey(wg.publicKey),
+      this.localCandidates(),
+      this.settings.announce,
+      this.relays,
+      {
+        send: (to, body, endpoint) => {
+          const ep = parseEndpoint(endpoint);
+          if (ep) this.sendSealed(new Uint8Array(Buffer.from(to, 'base64')), { kind: 'discovery', body }, ep);
+        },
+        sendVia: (to, body, via, endpoint) => {
+          const ep = parseEndpoint(endpoint);
+          if (!ep) return;
+          const toKey = keyBytes(to);
+          const inner = this.channel.seal(toKey, { kind: 'discovery', body }, Date.now());
+          const wrapped = encodeDiscovery({ kind: 'relay', to: toKey, datagram: inner });
+          this.sendSealed(keyBytes(via), { kind: 'discovery', body: wrapped }, ep);
+        },
+        delivered: (from, via, datagram) => this.onRelayedSealed(from, via, datagram),
+        routeTo: (peer, endpoint) => {
+          const ep = parseEndpoint(endpoint);
+          const known = this.peers.get(peer);
+          if (ep && known) this.tunnel.setPeerPath(known.publicKey, { direct: ep });
+        },
+        routeVia: (peer, via) => {
+          const known = this.peers.get(peer);
+          const relay = this.peers.get(via);
+          if (!known || !relay) return;
+          if (!this.tunnel.setPeerPath(known.publicKey, { relayVia: relay.publicKey }))
+            this.log(`could not route ${peer.slice(0, 8)} through ${via.slice(0, 8)}`);
+        },
+        candidatesChanged: () => this.announceEndpoints(),
+        log: (line) => this.log(line),
       },
-      sendVia: (to, body, via, endpoint) => {
-        const ep = parseEndpoint(endpoint);
-        if (!ep) return;
-        const toKey = keyBytes(to);
-        const inner = this.channel.seal(toKey, { kind: 'discovery', body }, Date.now());
-        const wrapped = encodeDiscovery({ kind: 'relay', to: toKey, datagram: inner });
-        this.sendSealed(keyBytes(via), { kind: 'discovery', body: wrapped }, ep);
-      },
-      delivered: (from, via, datagram) => this.onRelayedSealed(from, via, datagram),
-      routeTo: (peer, endpoint) => {
-        const ep = parseEndpoint(endpoint);
-        const known = this.peers.get(peer);
-        if (ep && known) this.tunnel.setPeerPath(known.publicKey, { direct: ep });
-      },
-      routeVia: (peer, via) => {
-        const known = this.peers.get(peer);
-        const relay = this.peers.get(via);
-        if (!known || !relay) return;
-        if (!this.tunnel.setPeerPath(known.publicKey, { relayVia: relay.publicKey }))
-          this.log(`could not route ${peer.slice(0, 8)} through ${via.slice(0, 8)}`);
-      },
-      candidatesChanged: () => this.announceEndpoints(),
-      log: (line) => this.log(line),
-    });
+    );
     this.gossip = new Gossip({ self: encodeKey(wg.publicKey), store: this.roster });
     this.maintenanceTimer = setInterval(() => this.maintain(), MAINTENANCE_MS);
     this.responder = new JoinResponder({
@@ -287,8 +301,12 @@ export class OverlayNode {
     const candidates = this.paths ? this.paths.candidates() : this.localCandidates();
     const endpoints = [...new Set([...this.settings.announce, ...candidates])].slice(0, 8);
     this.endpoints = endpoints;
-    if (endpoints.join() === self.endpoints.join()) return;
-    this.publish(publishEndpoints(this.roster, endpoints, this.identity.keys.signing.secretKey, Date.now()));
+    if (endpoints.join() === self.endpoints.join() && self.relay === this.relays) return;
+    this.publish(
+      publishEndpoints(this.roster, endpoints, this.identity.keys.signing.secretKey, Date.now(), {
+        noRelay: !this.relays,
+      }),
+    );
   }
 
   private maintain(): void {
@@ -390,7 +408,7 @@ export class OverlayNode {
           id: encodeKey(p.publicKey),
           name: p.member.certificate.name,
           candidates: p.member.endpoints,
-          relay: true,
+          relay: p.member.relay,
         })),
     );
     for (const name of changes.added) this.log(`peer added: ${name}`);

@@ -46,9 +46,10 @@ export class NodePaths {
     self: string,
     local: readonly string[],
     announced: readonly string[],
+    relay: boolean,
     private readonly hooks: PathsHooks,
   ) {
-    this.discovery = new Discovery({ self, now: Date.now(), local, announced, relay: true });
+    this.discovery = new Discovery({ self, now: Date.now(), local, announced, relay });
   }
 
   setPeers(peers: readonly DiscoveryPeer[]): void {

@@ -47,6 +47,8 @@ export interface NodeStatus {
     uptimeS: number;
     /** The NAT in front of this node, as discovery infers it from what peers see. */
     natType?: string;
+    /** Whether this node relays between other members (false with --no-relay). */
+    relay?: boolean;
   };
   peers: PeerStatus[];
   /** The data path's traffic and drop counters, and handshakes refused from non-members. */
@@ -77,6 +79,7 @@ export function nodeStatus(node: OverlayNode): NodeStatus {
       admin: self.certificate.admin,
       uptimeS: Math.round((now - node.startedAt) / 1000),
       natType: node.paths.natBehaviour(),
+      relay: node.relays,
     },
     peers: members
       .filter((m) => m.subject !== self.subject)

@@ -182,6 +182,42 @@ test('an endpoint record round-trips with IPv4 and IPv6 endpoints, and any bit f
   );
 });
 
+test('a --no-relay endpoint record is version 2 with its flag signed; without the flag it stays version 1', (t) => {
+  const fieldsOf = (noRelay: boolean) => ({
+    networkKey: networkKey.publicKey,
+    endpoints: ['192.0.2.1:51820'],
+    seq: NOW,
+    ...(noRelay && { noRelay: true }),
+  });
+  const plain = encodeEndpointRecord(signEndpointRecord(fieldsOf(false), member.secretKey));
+  const flagged = encodeEndpointRecord(signEndpointRecord(fieldsOf(true), member.secretKey));
+  t.is(plain[0], 1);
+  t.is(flagged[0], 2);
+  t.is(flagged.length, plain.length + 1);
+  const back = decodeEndpointRecord(flagged);
+  if (!back.ok) return t.fail(back.reason);
+  t.true(back.value.noRelay);
+  t.true(verifyEndpointRecord(back.value));
+  const plainBack = decodeEndpointRecord(plain);
+  t.true(plainBack.ok && plainBack.value.noRelay === undefined);
+  // Dropping the flag (a relay lying about the member) breaks the signature.
+  if (plainBack.ok) t.false(verifyEndpointRecord({ ...back.value, noRelay: undefined }));
+  // A version-2 record with no flag set, or an unknown flag, is refused.
+  const flagOffset = 1 + 32 + 32 + 8;
+  for (const flags of [0, 2, 0x81]) {
+    const bad = flagged.slice();
+    bad[flagOffset] = flags;
+    t.false(decodeEndpointRecord(bad).ok, `flags ${flags}`);
+  }
+  t.is(
+    flipEveryBit(flagged, (b) => {
+      const d = decodeEndpointRecord(b);
+      return d.ok && verifyEndpointRecord(d.value);
+    }),
+    0,
+  );
+});
+
 test('an endpoint record holds at most 8 endpoints, in canonical form, without repeats', (t) => {
   const sign = (endpoints: string[]) =>
     signEndpointRecord({ networkKey: networkKey.publicKey, endpoints, seq: NOW }, member.secretKey);
