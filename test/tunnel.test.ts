@@ -22,7 +22,12 @@ function twoHosts(t: ExecutionContext, tag: string): { a: Netns; b: Netns; ifB: 
   return { a, b, ifB };
 }
 
-async function overlayPair(t: ExecutionContext, tag: string, timings?: Record<string, number>) {
+async function overlayPair(
+  t: ExecutionContext,
+  tag: string,
+  timings?: Record<string, number>,
+  options: { aWithoutEndpoint?: boolean } = {},
+) {
   const { a, b, ifB } = twoHosts(t, tag);
   const ka = newKeys();
   const kb = newKeys();
@@ -33,7 +38,7 @@ async function overlayPair(t: ExecutionContext, tag: string, timings?: Record<st
     addr6: string,
     peer4: string,
     peer6: string,
-    ep: string,
+    ep: string | undefined,
   ) =>
     ({
       privateKey: self.privateKey,
@@ -43,14 +48,22 @@ async function overlayPair(t: ExecutionContext, tag: string, timings?: Record<st
       peers: [
         {
           publicKey: peer.publicKey,
-          endpoint: { address: ep, port: PORT },
+          ...(ep !== undefined && { endpoint: { address: ep, port: PORT } }),
           allowedIps: [`${peer4}/32`, `${peer6}/128`],
         },
       ],
     }) satisfies TunnelNodeConfig;
   const na = await startTunnelNode(
     a,
-    cfg(ka, kb, '100.64.0.1', 'fd00:6f76::1', '100.64.0.2', 'fd00:6f76::2', B_UNDER),
+    cfg(
+      ka,
+      kb,
+      '100.64.0.1',
+      'fd00:6f76::1',
+      '100.64.0.2',
+      'fd00:6f76::2',
+      options.aWithoutEndpoint ? undefined : B_UNDER,
+    ),
   );
   const nb = await startTunnelNode(
     b,
@@ -211,6 +224,29 @@ rootTest(test, 'full-MTU packets pass both ways, overlay to overlay and with wir
   t.is(ping(wg.b, '100.64.0.1', 2, { payloadBytes: FULL_V4 }).received, 2);
   t.is(ping(wg.b, 'fd00:6f76::1', 2, { payloadBytes: FULL_V6 }).received, 2);
 });
+
+rootTest(
+  test,
+  'a handshake the data path wanted before its peer had any endpoint starts the moment a path is set',
+  async (t) => {
+    const { a, na } = await overlayPair(t, 'ow', undefined, { aWithoutEndpoint: true });
+    const pinging = a.spawn('ping', ['-n', '-c', '20', '-i', '0.2', '-W', '1', '100.64.0.2'], {
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
+    let output = '';
+    pinging.stdout!.on('data', (d: Buffer) => {
+      output += d.toString();
+    });
+    // The first pings ask for a handshake that cannot go anywhere yet; then discovery finds b.
+    await new Promise((r) => setTimeout(r, 1000));
+    const set = await na.request({ cmd: 'setPath', direct: { address: B_UNDER, port: PORT } }, 'pathSet');
+    t.true(set['ok']);
+    await new Promise<void>((resolve) => pinging.on('exit', () => resolve()));
+    const first = Number(/icmp_seq=(\d+)/.exec(output)?.[1] ?? Number.NaN);
+    // Waiting for the 5 s handshake retry instead would answer no ping of these 4 s.
+    t.true(first <= 10, `first reply icmp_seq=${first}\n${output}`);
+  },
+);
 
 rootTest(test, 'roaming: when a peer changes its underlay address, traffic follows it', async (t) => {
   const { a, b, ifB, na } = await overlayPair(t, 'or');

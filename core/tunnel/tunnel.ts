@@ -88,6 +88,11 @@ interface PeerEntry {
   lastHandshakeAt: number | undefined;
   /** The relay member (base64 key) this peer's datagrams go through; undefined when direct. */
   relayVia: string | undefined;
+  /**
+   * The data path asked for a handshake that could not start (no endpoint yet): packets wait in
+   * its staging queue until a path appears, and the path change should start it at once.
+   */
+  handshakeWanted: boolean;
 }
 
 export class Tunnel {
@@ -161,6 +166,7 @@ export class Tunnel {
       lastTxPackets: 0,
       lastHandshakeAt: undefined,
       relayVia: undefined,
+      handshakeWanted: false,
     };
     this.datapath.setPeer(
       entry.id,
@@ -237,9 +243,10 @@ export class Tunnel {
    * new one rather than wait for the retry timer (whitepaper §6.4's 5 s).
    */
   private resendHandshake(entry: PeerEntry): void {
-    if (!entry.peer.handshakeInFlight) return;
+    if (!entry.peer.handshakeInFlight && !entry.handshakeWanted) return;
     const out = emptyOutput();
     entry.peer.initiate(performance.now(), out, true);
+    if (entry.peer.handshakeInFlight) entry.handshakeWanted = false;
     this.apply(out);
   }
 
@@ -363,9 +370,13 @@ export class Tunnel {
           merge(out, result);
           break;
         }
-        case 'handshake-needed':
-          this.byId.get(e.peer)?.peer.initiate(now, out, false);
+        case 'handshake-needed': {
+          const entry = this.byId.get(e.peer);
+          if (!entry) break;
+          entry.peer.initiate(now, out, false);
+          if (!entry.peer.handshakeInFlight) entry.handshakeWanted = true;
           break;
+        }
         case 'session-confirmed': {
           const entry = this.byId.get(e.peer);
           entry?.peer.noteTraffic({ direction: 'received', localIndex: e.localIndex, empty: true }, now, out);
