@@ -16,6 +16,7 @@ export type PathReason =
   | 'better-rtt'
   | 'roamed'
   | 'direct-lost'
+  | 'relay-while-probing'
   | 'no-direct-answer'
   | 'relay-lost'
   | 'peer-removed';

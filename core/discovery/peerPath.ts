@@ -253,8 +253,13 @@ export class PeerPath {
     const direct = best(directs.filter((e) => e.usable(now) && e.streak >= needed));
     if (direct) return this.switchTo(direct, cur === undefined ? 'direct-found' : 'direct-returned', now);
     if (cur === undefined) {
-      if (now - this.noneSince < DIRECT_DEADLINE_MS) return undefined;
       const relay = this.bestRelay(now);
+      if (now - this.noneSince < DIRECT_DEADLINE_MS) {
+        // A relay that answers carries the first packets while the direct candidates are still
+        // being punched: the first reply need not wait for the deadline, and a direct route that
+        // answers twice takes over moments later.
+        return relay?.usable(now) ? this.switchTo(relay, 'relay-while-probing', now) : undefined;
+      }
       return relay ? this.switchTo(relay, 'no-direct-answer', now) : undefined;
     }
     if (this.dead(cur, now)) {

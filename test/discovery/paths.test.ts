@@ -196,6 +196,7 @@ test('with 5% loss each way, A and B still go direct within 5 s and stay there',
     w.run(60_000);
     const first = w.firstPath(a, b, 'direct');
     t.true(first !== undefined && first.at <= 5_000, `seed ${seed}: ${first?.at}`);
-    t.is(w.firstPath(a, b, 'relay'), undefined, `seed ${seed}: no needless relay`);
+    // A relay may carry the first packets while the holes are punched; once direct, it stays.
+    t.is(w.firstPath(a, b, 'relay', first!.at), undefined, `seed ${seed}: no needless relay`);
   }
 });
