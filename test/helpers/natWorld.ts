@@ -12,7 +12,8 @@ export class NatWorld {
   private nextNat = 1;
 
   constructor(
-    private readonly t: ExecutionContext,
+    /** Whoever cleans up: an AVA test, or a benchmark's own list. */
+    private readonly t: Pick<ExecutionContext, 'teardown'>,
     private readonly tag: string,
   ) {
     this.inet = this.ns('inet');

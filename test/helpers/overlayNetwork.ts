@@ -9,7 +9,7 @@ import type { ExecutionContext } from 'ava';
 import type { NodeStatus } from '../../core/node/status.js';
 import { lan, OverlayHost } from './lan.js';
 
-export function stateRoot(t: ExecutionContext): string {
+export function stateRoot(t: Pick<ExecutionContext, 'teardown'>): string {
   const dir = mkdtempSync(join(tmpdir(), 'ovl-net-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   return dir;

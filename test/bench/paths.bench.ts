@@ -1,0 +1,150 @@
+/**
+ * Paths benchmark (issue 5): how long after `overlay up` the first reply comes back, for each
+ * kind of pair, in an internet of namespaces made here (test/helpers/natWorld.ts):
+ *   direct       a (behind an endpoint-independent NAT) pings public member p
+ *   hole-punched b pings a, each behind its own endpoint-independent NAT
+ *   relayed      d pings c, each behind an endpoint-dependent NAT: only p can carry them
+ * The peer is already up; the clock starts when the second member's `overlay up` is run. A ping
+ * every 10 ms runs from the moment `up` returns; the first reply's timestamp (ping -D) ends it.
+ * For the hole-punched pair it also times until status shows the path `direct`. Medians of the
+ * rounds, as root:
+ *
+ *   npm run bench:paths
+ *   npm run bench:paths -- --rounds 5
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { parseArgs } from 'node:util';
+import type { NodeStatus } from '../../core/node/status.js';
+import { OverlayHost } from '../helpers/lan.js';
+import { NatWorld } from '../helpers/natWorld.js';
+import { stateRoot } from '../helpers/overlayNetwork.js';
+
+const { values } = parseArgs({
+  options: { rounds: { type: 'string', default: '3' }, logs: { type: 'boolean', default: false } },
+});
+const ROUNDS = Math.max(1, Math.min(10, Number(values.rounds)));
+const PING_LIMIT_S = 15;
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+};
+
+interface Sample {
+  upMs: number;
+  firstReplyMs: number | null;
+  directMs?: number | null;
+}
+
+/**
+ * Runs `overlay up` on `from`, then pings `target` every 10 ms until the first reply; times both
+ * from the moment up was started.
+ */
+async function upToFirstReply(from: OverlayHost, target: string): Promise<Sample> {
+  const start = Date.now();
+  await from.ok(['up']);
+  const upMs = Date.now() - start;
+  const pinging = from.ns.spawn('ping', ['-n', '-D', '-i', '0.01', '-w', String(PING_LIMIT_S), target], {
+    stdio: ['ignore', 'pipe', 'ignore'],
+  });
+  let output = '';
+  const firstReply = new Promise<number | null>((resolve) => {
+    pinging.stdout!.on('data', (d: Buffer) => {
+      output += d.toString();
+      const m = /^\[(\d+\.\d+)\] \d+ bytes from/m.exec(output);
+      if (m) resolve(Math.round(Number(m[1]) * 1000) - start);
+    });
+    pinging.on('exit', () => resolve(null));
+  });
+  const firstReplyMs = await firstReply;
+  pinging.kill('SIGINT');
+  return { upMs, firstReplyMs };
+}
+
+/** From `since`, polls status until `from`'s path to `peer` is direct (every 100 ms, up to 15 s). */
+async function directAfter(from: OverlayHost, peer: string, since: number): Promise<number | null> {
+  while (Date.now() - since < 15_000) {
+    const s = await from.json<NodeStatus>(['status']);
+    if (s.peers.find((p) => p.name === peer)?.path === 'direct') return Date.now() - since;
+    await sleep(100);
+  }
+  return null;
+}
+
+async function round(n: number): Promise<Record<'direct' | 'holePunched' | 'relayed', Sample>> {
+  const cleanups: (() => void)[] = [];
+  const t = { teardown: (fn: () => void) => cleanups.push(fn) };
+  try {
+    const w = new NatWorld(t, `bp${n}`);
+    const root = stateRoot(t);
+    const host = (ns: ReturnType<NatWorld['publicHost']>, name: string) =>
+      new OverlayHost(ns, join(root, name));
+    const p = host(w.publicHost('p', '203.0.113.10'), 'p');
+    const a = host(w.nat('nata', '203.0.113.1').host('a'), 'a');
+    const b = host(w.nat('natb', '203.0.113.2').host('b'), 'b');
+    const c = host(w.nat('natc', '203.0.113.3', { randomFully: true }).host('c'), 'c');
+    const d = host(w.nat('natd', '203.0.113.4', { randomFully: true }).host('d'), 'd');
+    await p.ok(['init', '--name', 'p']);
+    await p.ok(['up']);
+    for (const [m, name] of [
+      [a, 'a'],
+      [b, 'b'],
+      [c, 'c'],
+      [d, 'd'],
+    ] as const) {
+      const { code } = await p.json<{ code: string }>(['invite']);
+      await m.ok(['join', code, '--name', name]);
+    }
+    const pStatus = await p.json<NodeStatus>(['status']);
+    const addr = (name: string) => pStatus.peers.find((x) => x.name === name)?.addresses[0];
+    const pAddr = pStatus.self.addresses[0]!;
+    const direct = await upToFirstReply(a, pAddr);
+    const bStart = Date.now();
+    const holePunched = await upToFirstReply(b, addr('a')!);
+    holePunched.directMs = await directAfter(b, 'a', bStart);
+    await c.ok(['up']);
+    await sleep(1000);
+    const relayed = await upToFirstReply(d, addr('c')!);
+    // --logs: what the relayed pair's nodes said, to see where the time went
+    if (values.logs) {
+      for (const m of [c, d]) console.log(readFileSync(join(m.stateDir, 'overlay.log'), 'utf8'));
+    }
+    return { direct, holePunched, relayed };
+  } finally {
+    for (const fn of cleanups.reverse()) {
+      try {
+        fn();
+      } catch {
+        // best effort: the namespaces' own exit hook catches what is left
+      }
+    }
+  }
+}
+
+if (process.getuid?.() !== 0) {
+  console.error('bench:paths needs root (it makes network namespaces)');
+  process.exit(3);
+}
+const samples: Awaited<ReturnType<typeof round>>[] = [];
+for (let i = 0; i < ROUNDS; i++) {
+  const r = await round(i);
+  samples.push(r);
+  console.log(`round ${i + 1}: ${JSON.stringify(r)}`);
+}
+const fmt = (xs: (number | null | undefined)[]) => {
+  const got = xs.filter((x): x is number => typeof x === 'number');
+  return got.length === xs.length
+    ? `${median(got)} ms`
+    : `${median(got)} ms (${xs.length - got.length} failed)`;
+};
+console.log('\nmedians over', ROUNDS, 'rounds (clock starts when `overlay up` is run):');
+for (const kind of ['direct', 'holePunched', 'relayed'] as const) {
+  const s = samples.map((x) => x[kind]);
+  console.log(
+    `  ${kind.padEnd(12)} up returned ${fmt(s.map((x) => x.upMs))}, first reply ${fmt(s.map((x) => x.firstReplyMs))}` +
+      (kind === 'holePunched' ? `, status direct ${fmt(s.map((x) => x.directMs))}` : ''),
+  );
+}
