@@ -37,8 +37,13 @@ export interface PathsHooks {
   log(line: string): void;
 }
 
+/** A refused relay (same sender, target and reason) is logged once in this long: probes repeat. */
+const REFUSAL_LOG_GAP_MS = 60_000;
+const MAX_REFUSALS_REMEMBERED = 256;
+
 export class NodePaths {
   private readonly discovery: Discovery;
+  private readonly refusalsLogged = new Map<string, number>();
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
 
@@ -84,6 +89,15 @@ export class NodePaths {
     if (this.timer) clearTimeout(this.timer);
   }
 
+  private firstRefusalInAWhile(key: string): boolean {
+    const now = Date.now();
+    const last = this.refusalsLogged.get(key);
+    if (last !== undefined && now - last < REFUSAL_LOG_GAP_MS) return false;
+    if (this.refusalsLogged.size >= MAX_REFUSALS_REMEMBERED) this.refusalsLogged.clear();
+    this.refusalsLogged.set(key, now);
+    return true;
+  }
+
   private apply(out: DiscoveryOutput): void {
     if (this.stopped) return;
     for (const s of out.send) {
@@ -99,7 +113,8 @@ export class NodePaths {
           `path to ${e.peer.slice(0, 8)}: ${e.path}${e.path === 'direct' ? ` ${e.endpoint}` : e.path === 'relay' ? ` via ${e.via.slice(0, 8)}` : ''} (${e.reason})`,
         );
       } else if (e.type === 'relayRefused') {
-        this.hooks.log(`relay refused: ${e.from.slice(0, 8)} -> ${e.to.slice(0, 8)} (${e.reason})`);
+        if (this.firstRefusalInAWhile(`${e.from} ${e.to} ${e.reason}`))
+          this.hooks.log(`relay refused: ${e.from.slice(0, 8)} -> ${e.to.slice(0, 8)} (${e.reason})`);
       } else if (e.type === 'candidatesChanged') {
         this.hooks.candidatesChanged(e.candidates);
       }
