@@ -136,6 +136,20 @@ export class Discovery {
     return this.merge(this.tick(now), { send: [], events, delivered: [] });
   }
 
+  /**
+   * A STUN server at `server` saw us at `observed` (--stun): the same evidence as a peer's pong,
+   * from a machine that is no member. A new reflexive address is announced and told to peers.
+   */
+  noteReflexive(server: string, observed: string, now: number): DiscoveryOutput {
+    const events: DiscoveryEvent[] = [];
+    const send: DiscoverySend[] = [];
+    if (this.own.noteObserved(server, observed, now)) {
+      events.push({ type: 'candidatesChanged', candidates: this.candidates(now) });
+      send.push(...this.callEveryoneNotDirect(now));
+    }
+    return this.merge(this.tick(now), { send, events, delivered: [] });
+  }
+
   /** Tells a peer's path whether traffic flows to it: an idle path is checked every 5 s, not every 1 s. */
   setActive(id: string, active: boolean): void {
     const path = this.paths.get(id);

@@ -1,6 +1,7 @@
 /** Our candidates, the NAT inference, and the order a peer's candidates are tried in. */
 import test from 'ava';
 import { CandidateSet, rankPeerCandidates } from '../../core/discovery/candidateSet.js';
+import { Discovery } from '../../core/discovery/discovery.js';
 import { addressScope, isCandidate } from '../../core/discovery/endpointClass.js';
 import { NatInference } from '../../core/discovery/natBehaviour.js';
 
@@ -95,4 +96,25 @@ test('address scopes: private, shared, benchmarking and ULA ranges are LAN', (t)
   t.true(isCandidate('[2001:db8::1]:51820'));
   t.false(isCandidate('[2001:DB8::1]:51820'));
   t.false(isCandidate('[2001:db8:0::1]:51820'));
+});
+
+test('a STUN server seeing us at a new address makes it a candidate, announced once; a LAN "server" is no evidence', (t) => {
+  const d = new Discovery({
+    self: 'self',
+    now: 0,
+    local: ['198.18.1.10:51820'],
+    relay: true,
+    random: () => 0.5,
+  });
+  const changed = (out: ReturnType<Discovery['noteReflexive']>) =>
+    out.events.find((e) => e.type === 'candidatesChanged');
+  const first = changed(d.noteReflexive('203.0.113.50:3478', '203.0.113.1:40001', 100));
+  t.truthy(first);
+  t.deepEqual(d.candidates(100), ['203.0.113.1:40001', '198.18.1.10:51820']);
+  t.is(changed(d.noteReflexive('203.0.113.50:3478', '203.0.113.1:40001', 200)), undefined, 'nothing new');
+  t.is(changed(d.noteReflexive('198.18.1.1:3478', '198.18.1.10:51820', 300)), undefined);
+  t.is(changed(d.noteReflexive('203.0.113.50:3478', 'not an endpoint', 300)), undefined);
+  // The NAT gave us another port: the new one is announced first.
+  t.truthy(changed(d.noteReflexive('203.0.113.50:3478', '203.0.113.1:40002', 400)));
+  t.is(d.candidates(400)[0], '203.0.113.1:40002');
 });
