@@ -4,6 +4,7 @@
  * bound and throws DecodeFailure, which each record's decode turns into a typed result — network
  * bytes never reach a caller as an exception.
  */
+import { ByteReader, ByteWriter } from '../overlayWire/byteCodec.js';
 
 /** What decoding untrusted bytes yields: the value, or why it was refused. */
 export type Decoded<T> =
@@ -27,106 +28,99 @@ export function decodeWith<T>(decode: () => T): Decoded<T> {
   }
 }
 
-/** Largest wall-clock ms we accept: JavaScript numbers stay exact below 2^53. */
-const MAX_TIME = Number.MAX_SAFE_INTEGER;
-
+/**
+ * The membership records' view of the shared codec (core/overlayWire/byteCodec.ts): the same
+ * bytes, but a Writer that refuses out-of-range values and a Reader that throws DecodeFailure
+ * naming the field, so a record's decoder reads straight through and its caller gets a reason.
+ */
 export class Writer {
-  private readonly parts: number[] = [];
+  private readonly w = new ByteWriter();
 
   u8(value: number): this {
     if (!Number.isInteger(value) || value < 0 || value > 0xff)
       throw new RangeError(`u8 out of range: ${value}`);
-    this.parts.push(value);
+    this.w.u8(value);
     return this;
   }
 
   u16(value: number): this {
     if (!Number.isInteger(value) || value < 0 || value > 0xffff)
       throw new RangeError(`u16 out of range: ${value}`);
-    this.parts.push(value >>> 8, value & 0xff);
+    this.w.u16(value);
     return this;
   }
 
   /** Wall-clock milliseconds as 8 bytes big-endian. */
   time(value: number): this {
     if (!Number.isSafeInteger(value) || value < 0) throw new RangeError(`time out of range: ${value}`);
-    const high = Math.floor(value / 2 ** 32);
-    const low = value >>> 0;
-    for (const word of [high, low])
-      this.parts.push(word >>> 24, (word >>> 16) & 0xff, (word >>> 8) & 0xff, word & 0xff);
+    this.w.u53(value);
     return this;
   }
 
   bytes(value: Uint8Array, length: number): this {
     if (value.length !== length) throw new RangeError(`expected ${length} bytes, got ${value.length}`);
-    for (const b of value) this.parts.push(b);
+    this.w.bytes(value);
     return this;
   }
 
   /** A one-byte length, then the bytes. */
   short(value: Uint8Array): this {
-    this.u8(value.length);
-    for (const b of value) this.parts.push(b);
-    return this;
+    return this.u8(value.length).bytes(value, value.length);
   }
 
   finish(): Uint8Array {
-    return Uint8Array.from(this.parts);
+    return this.w.finish();
   }
 }
 
 export class Reader {
-  private at = 0;
+  private readonly r: ByteReader;
 
   constructor(private readonly input: Uint8Array) {
     if (!(input instanceof Uint8Array)) throw new DecodeFailure('not a byte array');
+    this.r = new ByteReader(input);
   }
 
   get offset(): number {
-    return this.at;
+    return this.input.length - this.r.remaining;
   }
 
-  private take(length: number, what: string): Uint8Array {
-    if (this.at + length > this.input.length) throw new DecodeFailure(`truncated in ${what}`);
-    const out = this.input.slice(this.at, this.at + length);
-    this.at += length;
-    return out;
+  /** Throws for the field being read when the shared reader has failed. */
+  private checked<T>(value: T, what: string): T {
+    if (!this.r.ok) throw new DecodeFailure(`truncated in ${what}`);
+    return value;
   }
 
   u8(what: string): number {
-    return this.take(1, what)[0]!;
+    return this.checked(this.r.u8(), what);
   }
 
   u16(what: string): number {
-    const b = this.take(2, what);
-    return (b[0]! << 8) | b[1]!;
+    return this.checked(this.r.u16(), what);
   }
 
   time(what: string): number {
-    const b = this.take(8, what);
-    const high = ((b[0]! << 24) | (b[1]! << 16) | (b[2]! << 8) | b[3]!) >>> 0;
-    const low = ((b[4]! << 24) | (b[5]! << 16) | (b[6]! << 8) | b[7]!) >>> 0;
-    const value = high * 2 ** 32 + low;
-    if (value > MAX_TIME) throw new DecodeFailure(`${what} out of range`);
+    if (this.r.remaining < 8) throw new DecodeFailure(`truncated in ${what}`);
+    const value = this.r.u53();
+    if (!this.r.ok) throw new DecodeFailure(`${what} out of range`);
     return value;
   }
 
   bytes(length: number, what: string): Uint8Array {
-    return this.take(length, what);
+    return this.checked(this.r.take(length), what);
   }
 
   short(what: string): Uint8Array {
-    return this.take(this.u8(what), what);
+    return this.bytes(this.u8(what), what);
   }
 
   /** The bytes consumed so far: what a signature covers when it comes last. */
   consumed(): Uint8Array {
-    return this.input.slice(0, this.at);
+    return this.input.slice(0, this.offset);
   }
 
   end(): void {
-    if (this.at !== this.input.length)
-      throw new DecodeFailure(`${this.input.length - this.at} trailing bytes`);
+    if (this.r.remaining !== 0) throw new DecodeFailure(`${this.r.remaining} trailing bytes`);
   }
 }
 
