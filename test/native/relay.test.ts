@@ -6,6 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import test from 'ava';
+import { encodeBindingSuccess } from '../../core/stun/index.js';
 import {
   A_OVER,
   A_UNDER,
@@ -262,3 +263,45 @@ rootTest(test, 'relay settings reject bad arguments with typed errors', async (t
   t.like(await node.stats(), { relayDroppedNoPath: 1, relayedOut: 0 });
   t.like(await node.call('peerStats', ID_B), { relayVia: ID_M, relayKey: false });
 });
+
+rootTest(
+  test,
+  'a STUN response straight from the network goes up as control; a relayed one, or one with a bad cookie, is junk',
+  async (t) => {
+    const { a, m, b, keys } = await relayWorld(t, 'rls');
+    const toM = `${M_UNDER_A}:${PORT}`;
+    // A Binding success response: first byte 0x01 like a WireGuard initiation, bytes 1..3 not zero.
+    const stun = Buffer.from(encodeBindingSuccess(randomBytes(12), { address: '203.0.113.5', port: 40000 }));
+    t.is(stun[0], 0x01);
+    const before = await m.stats();
+    await a.call('sendControl', hex(stun), toM);
+    await until('M to get the STUN response', () => m.controls().length > 0);
+    const [up] = m.controls();
+    t.like(up, { data: stun.toString('hex'), from: `${A_UNDER}:${PORT}` });
+    t.false('via' in up!, 'it came from no relay');
+
+    // The same bytes with one cookie byte wrong are neither STUN nor WireGuard.
+    const badCookie = Buffer.from(stun);
+    badCookie[7]! ^= 0xff;
+    await a.call('sendControl', hex(badCookie), toM);
+    const expectM = { rxControl: before['rxControl']! + 1, rxJunk: before['rxJunk']! + 1 };
+    t.like(await settledStats(m, expectM), expectM);
+
+    // Relayed to B through M: STUN servers are no members, so STUN inside an envelope is junk.
+    const beforeB = await b.stats();
+    const relayed = envelope({
+      flags: 0,
+      macTag: TAG.a,
+      otherTag: TAG.b,
+      receiverTag: TAG.m,
+      counter: 1_000_000n,
+      key: keys.am,
+      inner: stun,
+    });
+    await a.call('sendControl', hex(relayed), toM);
+    const expectB = { relayedIn: beforeB['relayedIn']! + 1, rxJunk: beforeB['rxJunk']! + 1 };
+    t.like(await settledStats(b, expectB), expectB);
+    t.is(b.controls().length, 0);
+    t.is(m.controls().length, 1);
+  },
+);

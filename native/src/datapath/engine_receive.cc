@@ -12,7 +12,10 @@ namespace overlay {
 
 namespace {
 
-bool IsControl(const uint8_t* p, size_t len) {
+// What goes up to JavaScript: WireGuard handshakes, overlay's own messages, and STUN answers.
+// STUN only straight from the network: a STUN server is no member, so it never comes relayed.
+bool IsControl(const uint8_t* p, size_t len, bool relayed) {
+  if (!relayed && wire::IsStunMessage(p, len)) return true;
   if (len < 4) return false;
   // WireGuard's handshake messages have exact sizes and zero reserved bytes (whitepaper §5.4).
   bool reserved_zero = p[1] == 0 && p[2] == 0 && p[3] == 0;
@@ -92,7 +95,7 @@ void Engine::ReceiveLoop() {
           }
           if (n >= wire::kTransportMin && p[0] == wire::kTransport && p[1] == 0 && p[2] == 0 && p[3] == 0) {
             counters_.rx_transport.fetch_add(1, std::memory_order_relaxed);
-          } else if (IsControl(p, n)) {
+          } else if (IsControl(p, n, via != kNoPeer)) {
             counters_.rx_control.fetch_add(1, std::memory_order_relaxed);
             UpEvent e{UpEvent::kControl, sender, 0, from[i], std::vector<uint8_t>(p, p + n), via};
             Push(std::move(e));

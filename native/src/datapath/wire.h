@@ -49,6 +49,22 @@ constexpr size_t kEnvelopeTagSize = 8;
 constexpr size_t kEnvelopeAad = 28;  // type, flags, reserved, both tags, counter: all before the MAC
 constexpr size_t kEnvelopeHeader = kEnvelopeAad + 16;
 
+// STUN (RFC 8489 §5): core/stun asks STUN servers for our reflexive address from this port, and
+// their answers go up to JavaScript like control messages. A STUN message starts with two zero
+// bits, has the magic cookie at bytes 4..7 and a length field (a multiple of 4) counting what
+// follows its 20-byte header. A Binding response's first byte (0x01) is WireGuard's initiation
+// type, but its bytes 1..3 are never all zero, so the two are told apart.
+constexpr uint32_t kStunMagicCookie = 0x2112a442;
+constexpr size_t kStunHeader = 20;
+
+// The same cheap test as core/stun's isStunMessage: true for any well-framed STUN message.
+inline bool IsStunMessage(const uint8_t* p, size_t len) {
+  if (len < kStunHeader || (p[0] & 0xc0) != 0) return false;
+  uint32_t cookie = uint32_t(p[4]) << 24 | uint32_t(p[5]) << 16 | uint32_t(p[6]) << 8 | p[7];
+  size_t length = size_t(p[2]) << 8 | p[3];
+  return cookie == kStunMagicCookie && length % 4 == 0 && kStunHeader + length == len;
+}
+
 // Largest UDP payload we accept or send; anything bigger is not ours.
 constexpr size_t kMaxDatagram = 65535;
 
