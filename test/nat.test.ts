@@ -3,7 +3,10 @@
  * reflexive addresses, members behind NATs punch holes to each other, members behind one NAT
  * talk over their LAN.
  */
+import { once } from 'node:events';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
 import test, { type ExecutionContext } from 'ava';
 import type { NodeStatus } from '../core/node/status.js';
 import { OverlayHost } from './helpers/lan.js';
@@ -261,5 +264,45 @@ rootTest(
     t.is(r.received, 3, r.output);
     t.is((await p.json<NodeStatus>(['status'])).counters['relayForwarded'] ?? 0, 0, 'p carried no envelope');
     t.true(((await q.json<NodeStatus>(['status'])).counters['relayForwarded'] ?? 0) >= 6);
+  },
+);
+
+rootTest(
+  test,
+  'up --stun: a member with no peers learns its public address from a STUN server and announces it',
+  async (t) => {
+    const w = new NatWorld(t, 'nt');
+    const root = stateRoot(t);
+    const stunHost = w.publicHost('s', '203.0.113.20');
+    const server = stunHost.spawn(
+      process.execPath,
+      [fileURLToPath(new URL('./fixtures/stun-server.js', import.meta.url)), '--listen', '203.0.113.20:3478'],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    const lines = createInterface({ input: server.stdout! });
+    const [first] = (await once(lines, 'line')) as [string];
+    t.is(first, 'listening 203.0.113.20:3478');
+    const a = new OverlayHost(w.nat('nata', '203.0.113.1').host('a'), join(root, 'a'));
+    await a.ok(['init', '--name', 'a']);
+    // A second server that never answers: it is reported, and does not hold up the first.
+    await a.ok(['up', '--stun', '203.0.113.20:3478', '--stun', '203.0.113.21:3478']);
+    const start = Date.now();
+    let self: NodeStatus['self'] | undefined;
+    while (Date.now() - start < 5000) {
+      self = (await a.json<NodeStatus>(['status'])).self;
+      if (self.stun?.[0]?.reflexive) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const reflexive = self?.stun?.[0]?.reflexive;
+    t.regex(reflexive ?? '', /^203\.0\.113\.1:\d+$/, JSON.stringify(self?.stun));
+    t.log(`a learned ${reflexive} from STUN ${Date.now() - start} ms after up`);
+    t.like(self?.stun?.[1], { server: '203.0.113.21:3478', reflexive: null });
+    // It is a candidate now: announced in a's signed endpoint record (what peers will punch to).
+    let endpoints: string[] = [];
+    while (Date.now() - start < 5000 && !endpoints.includes(reflexive!)) {
+      endpoints = (await a.json<NodeStatus>(['status'])).self.endpoints;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    t.true(endpoints.includes(reflexive!), JSON.stringify(endpoints));
   },
 );

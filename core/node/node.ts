@@ -26,6 +26,7 @@ import { NodePaths } from './paths.js';
 import { type DesiredPeer, desiredPeers, syncPeers } from './peerSync.js';
 import { Pinger } from './pinger.js';
 import { relayPairKey, relayTag } from './relayKeys.js';
+import { StunProbe } from './stunProbe.js';
 
 export const MTU = 1420;
 /** Roster writes are batched: gossip may bring hundreds of records in a second. */
@@ -69,6 +70,8 @@ export class OverlayNode {
   private readonly responder: JoinResponder;
   private readonly pinger = new Pinger();
   readonly paths: NodePaths;
+  /** --stun: undefined when no server was given. */
+  readonly stun: StunProbe | undefined;
   private gossipTimer: NodeJS.Timeout | undefined;
   private saveTimer: NodeJS.Timeout | undefined;
   private readonly maintenanceTimer: NodeJS.Timeout;
@@ -96,6 +99,7 @@ export class OverlayNode {
         timings: options.timings,
         ...(options.relay === false && { relayRatePerSecond: 0 }),
         onOverlayMessage: (data, from, via) => this.onOverlayMessage(data, from, via),
+        onStunMessage: (data, from) => this.stun?.receive(data, from),
       });
     } catch (e) {
       this.tun.close();
@@ -145,6 +149,14 @@ export class OverlayNode {
         log: (line) => this.log(line),
       },
     );
+    this.stun =
+      options.stun && options.stun.length > 0
+        ? new StunProbe(options.stun, {
+            send: (datagram, to) => this.tunnel.sendOverlayMessage(datagram, to),
+            reflexive: (server, endpoint) => this.paths.noteReflexive(server, endpoint),
+            log: (line) => this.log(line),
+          })
+        : undefined;
     this.gossip = new Gossip({ self: encodeKey(wg.publicKey), store: this.roster });
     this.maintenanceTimer = setInterval(() => this.maintain(), MAINTENANCE_MS);
     this.responder = new JoinResponder({
@@ -165,6 +177,7 @@ export class OverlayNode {
     node.announceEndpoints();
     node.rosterChanged([]);
     node.scheduleGossip(0);
+    void node.stun?.start();
     node.log(
       `up: ${node.self().certificate.name} ${node.self().certificate.ipv4} on ${node.tun.name}, UDP ${node.tunnel.port}`,
     );
@@ -198,6 +211,7 @@ export class OverlayNode {
     clearInterval(this.maintenanceTimer);
     this.pinger.close();
     this.paths.stop();
+    this.stun?.stop();
     this.save();
     this.tunnel.close();
     this.tun.close();

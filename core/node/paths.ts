@@ -65,6 +65,11 @@ export class NodePaths {
     this.apply(this.discovery.setLocal(local, Date.now()));
   }
 
+  /** A STUN server (--stun) at `server` sees us at `observed`. */
+  noteReflexive(server: string, observed: string): void {
+    this.apply(this.discovery.noteReflexive(server, observed, Date.now()));
+  }
+
   /** A discovery message from authenticated member `from`, arrived from a UDP endpoint or through a relay. */
   receive(from: string, body: Uint8Array, source: Source): void {
     const decoded = decodeDiscovery(body);

@@ -49,6 +49,8 @@ export interface NodeStatus {
     natType?: string;
     /** Whether this node relays between other members (false with --no-relay). */
     relay?: boolean;
+    /** --stun servers, and where each sees this node (null: no answer yet, or it stopped answering). */
+    stun?: { server: string; resolved: string | null; reflexive: string | null }[];
   };
   peers: PeerStatus[];
   /** The data path's traffic and drop counters, and handshakes refused from non-members. */
@@ -80,6 +82,7 @@ export function nodeStatus(node: OverlayNode): NodeStatus {
       uptimeS: Math.round((now - node.startedAt) / 1000),
       natType: node.paths.natBehaviour(),
       relay: node.relays,
+      ...(node.stun && { stun: node.stun.status() }),
     },
     peers: members
       .filter((m) => m.subject !== self.subject)

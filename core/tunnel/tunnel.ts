@@ -8,9 +8,11 @@
  * per-peer counters are read a few times a second and turned into traffic notes, which is the
  * precision the whitepaper's timers need (seconds).
  */
+
 import { performance } from 'node:perf_hooks';
 import { DataPath, type DataPathEvent, type DataPathPeerStats, type DataPathStats, type Tun } from 'tun-napi';
 import { OverlayError } from '../errors.js';
+import { isStunMessage } from '../stun/message.js';
 import type { Timings } from '../wireguard/constants.js';
 import { Device } from '../wireguard/device.js';
 import type { Endpoint } from '../wireguard/endpoint.js';
@@ -35,6 +37,8 @@ export interface TunnelOptions {
    * public key when the datagram came in a relay envelope (`from` is then the relay's address).
    */
   onOverlayMessage?: (data: Uint8Array, from: Endpoint, via?: Uint8Array) => void;
+  /** STUN messages on the WireGuard port (answers to --stun queries); never ones from a relay. */
+  onStunMessage?: (data: Uint8Array, from: Endpoint) => void;
   /**
    * Envelopes per second this node forwards for each sending member as a relay (issue 5: any
    * member may relay); 0 turns the relay service off (--no-relay).
@@ -112,6 +116,7 @@ export class Tunnel {
   private failedInstalls = 0;
   private refusedHandshakes = 0;
   private readonly onOverlayMessage: TunnelOptions['onOverlayMessage'];
+  private readonly onStunMessage: TunnelOptions['onStunMessage'];
 
   constructor(options: TunnelOptions) {
     const t = options.timings ?? {};
@@ -124,6 +129,7 @@ export class Tunnel {
     });
     this.publicKey = this.device.publicKey;
     this.onOverlayMessage = options.onOverlayMessage;
+    this.onStunMessage = options.onStunMessage;
     this.datapath = new DataPath(
       options.tun,
       {
@@ -354,6 +360,11 @@ export class Tunnel {
           if (!from) break;
           if ((e.data[0] ?? 0) >= FIRST_OVERLAY_TYPE) {
             this.onOverlayMessage?.(e.data, from, relayed?.peer.publicKey);
+            break;
+          }
+          // A STUN answer starts with 0x01 like an initiation; its magic cookie tells them apart.
+          if (isStunMessage(e.data)) {
+            if (!relayed) this.onStunMessage?.(e.data, from);
             break;
           }
           this.countHandshake(now);
