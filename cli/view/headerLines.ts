@@ -16,6 +16,8 @@ export function headerLines(status: ViewStatus, receivedAt: number, nowMs: numbe
         `endpoints ${s.endpoints.join(', ') || 'none yet'}`,
         `UDP ${s.listenPort} on ${s.interface}`,
         ...(s.natType ? [`NAT ${s.natType}`] : []),
+        ...(s.relay === false ? ['relays for no one'] : []),
+        ...(s.stun ?? []).map((x) => `STUN ${x.server} ${x.reflexive ? `sees ${x.reflexive}` : 'no answer'}`),
       ],
       width,
     ),

@@ -108,9 +108,16 @@ async function round(n: number): Promise<Record<'direct' | 'holePunched' | 'rela
     await c.ok(['up']);
     await sleep(1000);
     const relayed = await upToFirstReply(d, addr('c')!);
-    // --logs: what the relayed pair's nodes said, to see where the time went
+    // --logs: what the nodes of a pair slower than 3 s said, to see where the time went
     if (values.logs) {
-      for (const m of [c, d]) console.log(readFileSync(join(m.stateDir, 'overlay.log'), 'utf8'));
+      for (const [s, pair] of [
+        [direct, [p, a]],
+        [holePunched, [a, b]],
+        [relayed, [c, d]],
+      ] as const) {
+        if ((s.firstReplyMs ?? Number.POSITIVE_INFINITY) <= 3000) continue;
+        for (const m of pair) console.log(readFileSync(join(m.stateDir, 'overlay.log'), 'utf8'));
+      }
     }
     return { direct, holePunched, relayed };
   } finally {

@@ -26,3 +26,27 @@ test('a narrow terminal breaks the header between items, not inside one', (t) =>
     'UDP 51820 on ovl0',
   ]);
 });
+
+test('--no-relay and the --stun servers show in the header, with what each server sees', (t) => {
+  const s = statusAt(0);
+  const lines = headerLines(
+    {
+      ...s,
+      self: {
+        ...s.self,
+        relay: false,
+        stun: [
+          { server: 'stun.example.net:3478', resolved: '203.0.113.20:3478', reflexive: '192.0.2.10:40001' },
+          { server: '203.0.113.21:3478', resolved: '203.0.113.21:3478', reflexive: null },
+        ],
+      },
+    },
+    T0,
+    T0,
+    200,
+  );
+  t.regex(
+    lines[1]!,
+    /relays for no one {2}STUN stun\.example\.net:3478 sees 192\.0\.2\.10:40001 {2}STUN 203\.0\.113\.21:3478 no answer$/,
+  );
+});
