@@ -15,9 +15,9 @@ import { OverlayError } from '../errors.js';
 import { isStunMessage } from '../stun/message.js';
 import type { Timings } from '../wireguard/constants.js';
 import { Device } from '../wireguard/device.js';
-import type { Endpoint } from '../wireguard/endpoint.js';
+import { type Endpoint, sameEndpoint } from '../wireguard/endpoint.js';
 import { emptyOutput, type Output, type Peer, type SessionChange } from '../wireguard/peer.js';
-import { keyToBase64 } from '../wireguard/primitives.js';
+import { keyToBase64, TIMESTAMP_GRANULARITY_MS } from '../wireguard/primitives.js';
 import { formatEndpoint, parseEndpoint } from './endpointText.js';
 
 export interface TunnelOptions {
@@ -97,6 +97,8 @@ interface PeerEntry {
    * its staging queue until a path appears, and the path change should start it at once.
    */
   handshakeWanted: boolean;
+  /** A resend that had to wait out the timestamp granularity. */
+  resendTimer?: NodeJS.Timeout;
 }
 
 export class Tunnel {
@@ -221,10 +223,12 @@ export class Tunnel {
     const entry = this.byKey.get(keyToBase64(publicKey));
     if (!entry) return false;
     if ('direct' in path) {
+      // Confirming the path the handshake already took is no reason to send it again.
+      const moved = entry.relayVia !== undefined || !sameEndpoint(entry.peer.endpoint, path.direct);
       entry.peer.endpoint = path.direct;
       this.datapath.setPeerPath(entry.id, { direct: formatEndpoint(path.direct) });
       entry.relayVia = undefined;
-      this.resendHandshake(entry);
+      if (moved) this.resendHandshake(entry);
       return true;
     }
     const relayKey = keyToBase64(path.relayVia);
@@ -235,12 +239,13 @@ export class Tunnel {
     } catch {
       return false;
     }
+    const moved = entry.relayVia !== relayKey;
     entry.relayVia = relayKey;
     // The handshake side only starts a handshake toward a known endpoint; a peer behind a NAT we
     // never reached may have none. Its datagrams go through the relay anyway, so the relay's
     // address stands in (the data path is not told: its relayed peers keep their own endpoint).
     if (!entry.peer.endpoint && relay.peer.endpoint) entry.peer.endpoint = relay.peer.endpoint;
-    this.resendHandshake(entry);
+    if (moved) this.resendHandshake(entry);
     return true;
   }
 
@@ -250,8 +255,22 @@ export class Tunnel {
    */
   private resendHandshake(entry: PeerEntry): void {
     if (!entry.peer.handshakeInFlight && !entry.handshakeWanted) return;
+    const now = performance.now();
+    const age = now - (entry.peer.lastInitiationSentAt ?? Number.NEGATIVE_INFINITY);
+    if (age < TIMESTAMP_GRANULARITY_MS) {
+      // Sent again at once, it could carry the same timestamp and be refused as a replay.
+      clearTimeout(entry.resendTimer);
+      entry.resendTimer = setTimeout(
+        () => {
+          if (!this.closed && this.byKey.get(keyToBase64(entry.peer.publicKey)) === entry)
+            this.resendHandshake(entry);
+        },
+        TIMESTAMP_GRANULARITY_MS - age + 1,
+      );
+      return;
+    }
     const out = emptyOutput();
-    entry.peer.initiate(performance.now(), out, true);
+    entry.peer.initiate(now, out, true);
     if (entry.peer.handshakeInFlight) entry.handshakeWanted = false;
     this.apply(out);
   }
@@ -298,6 +317,7 @@ export class Tunnel {
   removePeer(publicKey: Uint8Array): void {
     const entry = this.byKey.get(keyToBase64(publicKey));
     if (!entry) return;
+    clearTimeout(entry.resendTimer);
     this.apply(this.device.removePeer(publicKey));
     this.datapath.removePeer(entry.id);
     this.byId.delete(entry.id);
@@ -343,7 +363,10 @@ export class Tunnel {
     this.closed = true;
     clearInterval(this.poll);
     if (this.timer) clearTimeout(this.timer);
-    for (const entry of this.byId.values()) this.device.removePeer(entry.peer.publicKey);
+    for (const entry of this.byId.values()) {
+      clearTimeout(entry.resendTimer);
+      this.device.removePeer(entry.peer.publicKey);
+    }
     this.datapath.close();
   }
 

@@ -130,6 +130,11 @@ export class Peer {
     return this.queue.length;
   }
 
+  /** When the last initiation was sent (the clock `initiate` was given), if ever. */
+  get lastInitiationSentAt(): number | undefined {
+    return this.lastInitiationAt;
+  }
+
   get handshakeInFlight(): boolean {
     return this.handshake !== undefined;
   }

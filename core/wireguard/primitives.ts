@@ -240,6 +240,11 @@ const TAI64_EPOCH = (1n << 62n) + 10n;
  * precisely; ordering per peer still holds because initiations are at least REKEY_TIMEOUT apart.
  */
 const TIMESTAMP_GRANULARITY_NS = 1 << 24;
+/**
+ * Two initiations closer than this may carry the same timestamp, and the responder then takes the
+ * second for a replay (whitepaper §5.1): a deliberate resend must wait at least this long.
+ */
+export const TIMESTAMP_GRANULARITY_MS = Math.ceil(TIMESTAMP_GRANULARITY_NS / 1_000_000);
 
 /** whitepaper §5.4: TAI64N() for a wall-clock time in milliseconds since the Unix epoch. */
 export function tai64n(unixMs: number): Uint8Array {
