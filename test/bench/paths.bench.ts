@@ -11,6 +11,7 @@
  *
  *   npm run bench:paths
  *   npm run bench:paths -- --rounds 5
+ *   npm run bench:paths -- --throughput    # and iperf3 TCP over each settled path, 5 s
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -22,7 +23,11 @@ import { NatWorld } from '../helpers/natWorld.js';
 import { stateRoot } from '../helpers/overlayNetwork.js';
 
 const { values } = parseArgs({
-  options: { rounds: { type: 'string', default: '3' }, logs: { type: 'boolean', default: false } },
+  options: {
+    rounds: { type: 'string', default: '3' },
+    logs: { type: 'boolean', default: false },
+    throughput: { type: 'boolean', default: false },
+  },
 });
 const ROUNDS = Math.max(1, Math.min(10, Number(values.rounds)));
 const PING_LIMIT_S = 15;
@@ -37,6 +42,21 @@ interface Sample {
   upMs: number;
   firstReplyMs: number | null;
   directMs?: number | null;
+  /** --throughput: iperf3 TCP over the pair's path once it settled, Mbit/s. */
+  mbps?: number;
+}
+
+/** iperf3 TCP from `from` to `to` (overlay address) for 5 s; Mbit/s received. */
+async function iperf(from: OverlayHost, to: OverlayHost, toAddress: string): Promise<number> {
+  const server = to.ns.spawn('iperf3', ['-s', '-1', '-B', toAddress], { stdio: 'ignore' });
+  await sleep(300);
+  try {
+    const out = from.ns.exec('iperf3', ['-c', toAddress, '-t', '5', '-J'], 30_000);
+    const j = JSON.parse(out) as { end: { sum_received: { bits_per_second: number } } };
+    return Math.round(j.end.sum_received.bits_per_second / 1e6);
+  } finally {
+    server.kill('SIGKILL');
+  }
 }
 
 /**
@@ -119,6 +139,12 @@ async function round(n: number): Promise<Record<'direct' | 'holePunched' | 'rela
         for (const m of pair) console.log(readFileSync(join(m.stateDir, 'overlay.log'), 'utf8'));
       }
     }
+    if (values.throughput) {
+      await sleep(2000);
+      direct.mbps = await iperf(a, p, pAddr);
+      holePunched.mbps = await iperf(b, a, addr('a')!);
+      relayed.mbps = await iperf(d, c, addr('c')!);
+    }
     return { direct, holePunched, relayed };
   } finally {
     for (const fn of cleanups.reverse()) {
@@ -152,6 +178,7 @@ for (const kind of ['direct', 'holePunched', 'relayed'] as const) {
   const s = samples.map((x) => x[kind]);
   console.log(
     `  ${kind.padEnd(12)} up returned ${fmt(s.map((x) => x.upMs))}, first reply ${fmt(s.map((x) => x.firstReplyMs))}` +
-      (kind === 'holePunched' ? `, status direct ${fmt(s.map((x) => x.directMs))}` : ''),
+      (kind === 'holePunched' ? `, status direct ${fmt(s.map((x) => x.directMs))}` : '') +
+      (values.throughput ? `, iperf3 ${median(s.map((x) => x.mbps ?? 0))} Mbit/s` : ''),
   );
 }
