@@ -117,6 +117,18 @@ export declare class Tun {
   removeAddress(cidr: string): void;
 
   /**
+   * Gives destinations in `prefix` (e.g. `100.64.1.2/32`, `fd00::1/128`) a path MTU smaller than
+   * the interface's: a peer reached through a relay, whose envelope adds 44 bytes, gets one so
+   * its full-size packets are not fragmented on the underlay. Installs or replaces a main-table
+   * route out this device with that MTU metric (rtnetlink RTM_NEWROUTE; more specific than the
+   * on-link prefix route, which stays). `null` removes it again; removing one that is not there
+   * is not an error. The kernel flushes the route when the link goes down, so set it after up().
+   * A malformed prefix, one with bits set past its length, or an MTU outside 576..65535 (IPv4)
+   * or 1280..65535 (IPv6) is EINVAL; an `mtu` that is neither a number nor null a TypeError.
+   */
+  setRouteMtu(prefix: string, mtu: number | null): void;
+
+  /**
    * Reads up to `maxPackets` waiting packets (default: as many slots as `buf` and `lens` hold)
    * without blocking; packet i goes to `buf[i * slotSize ...]`, its length to `lens[i]`.
    * Returns the count, 0 when nothing is waiting. A packet longer than `slotSize` is truncated,

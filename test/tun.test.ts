@@ -371,3 +371,65 @@ rootTest(test, 'removeAddress takes away exactly the address given', async (t) =
     syscall: 'RTM_DELADDR',
   });
 });
+
+rootTest(
+  test,
+  'setRouteMtu gives one destination a smaller path MTU, replaces it, and removes it',
+  async (t) => {
+    const { ns, agent } = setup(t, 'rtmtu');
+    ok(t, await agent.request('open', { name: 'ovlrtmtu' }));
+    ok(t, await agent.call('setMtu', 1420));
+    ok(t, await agent.call('up'));
+    ok(t, await agent.call('addAddress', '100.64.0.1/16'));
+    ok(t, await agent.call('addAddress', 'fd00:6f76::1/64'));
+    const routeGet = (address: string) =>
+      ns.ip(...(address.includes(':') ? ['-6'] : []), 'route', 'get', address);
+    const hostRoutes = (family: '-4' | '-6', dst: string) =>
+      (JSON.parse(ns.ip(family, '-j', 'route', 'show', 'dev', 'ovlrtmtu')) as { dst: string }[]).filter(
+        (r) => r.dst === dst,
+      );
+
+    ok(t, await agent.call('setRouteMtu', '100.64.0.9/32', 1376));
+    ok(t, await agent.call('setRouteMtu', 'fd00:6f76::9/128', 1356));
+    t.regex(routeGet('100.64.0.9'), /\bmtu 1376\b/);
+    t.regex(routeGet('fd00:6f76::9'), /\bmtu 1356\b/);
+    t.notRegex(routeGet('100.64.0.10'), /\bmtu\b/, 'the rest of the subnet keeps the interface MTU');
+
+    ok(t, await agent.call('setRouteMtu', '100.64.0.9/32', 1400));
+    ok(t, await agent.call('setRouteMtu', 'fd00:6f76::9/128', 1400));
+    t.regex(routeGet('100.64.0.9'), /\bmtu 1400\b/);
+    t.regex(routeGet('fd00:6f76::9'), /\bmtu 1400\b/);
+    t.is(hostRoutes('-4', '100.64.0.9').length, 1, 'replaced, not added beside');
+    t.is(hostRoutes('-6', 'fd00:6f76::9').length, 1, 'replaced, not added beside');
+
+    ok(t, await agent.call('setRouteMtu', '100.64.0.9/32', null));
+    ok(t, await agent.call('setRouteMtu', 'fd00:6f76::9/128', null));
+    t.notRegex(routeGet('100.64.0.9'), /\bmtu\b/);
+    t.notRegex(routeGet('fd00:6f76::9'), /\bmtu\b/);
+    t.deepEqual(hostRoutes('-4', '100.64.0.9'), []);
+    t.is(hostRoutes('-4', '100.64.0.0/16').length, 1, 'the on-link subnet route stays');
+    ok(t, await agent.call('setRouteMtu', '100.64.0.9/32', null));
+    ok(t, await agent.call('setRouteMtu', 'fd00:6f76::9/128', null));
+  },
+);
+
+rootTest(test, 'setRouteMtu rejects a bad prefix or MTU with EINVAL', async (t) => {
+  const { agent } = setup(t, 'rtmtubad');
+  ok(t, await agent.request('open', { name: 'ovlrtbad' }));
+  ok(t, await agent.call('up'));
+  const bad: [string, number][] = [
+    ['100.64.0.9', 1376],
+    ['not a prefix/32', 1376],
+    ['100.64.0.9/16', 1376],
+    ['100.64.0.9/32', 100],
+    ['100.64.0.9/32', 65536],
+    ['100.64.0.9/32', 1376.5],
+    ['fd00:6f76::9/128', 1279],
+  ];
+  for (const [prefix, mtu] of bad) {
+    const error = failure(t, await agent.call('setRouteMtu', prefix, mtu));
+    t.is(error.code, 'EINVAL', `${prefix} ${mtu}`);
+    t.regex(error.message, /ovlrtbad/);
+  }
+  t.is(failure(t, await agent.call('setRouteMtu', '100.64.0.9/32', '1376')).name, 'TypeError');
+});

@@ -1,6 +1,9 @@
 #include "tun_wrap.h"
 
+#include <sys/socket.h>
+
 #include <algorithm>
+#include <cmath>
 #include <exception>
 #include <vector>
 
@@ -29,6 +32,15 @@ std::string RequestedName(const Napi::CallbackInfo& info) {
   return name.As<Napi::String>().Utf8Value();
 }
 
+// A route's destination must be the network itself: the kernel refuses "100.64.0.9/16".
+bool HostBitsClear(const IpPrefix& prefix) {
+  for (size_t i = 0; i < prefix.AddrSize(); i++) {
+    int bits = std::clamp(prefix.length - static_cast<int>(i) * 8, 0, 8);
+    if ((prefix.addr[i] & (0xffu >> bits)) != 0) return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 Napi::Function TunWrap::Define(Napi::Env env) {
@@ -44,6 +56,7 @@ Napi::Function TunWrap::Define(Napi::Env env) {
                          InstanceMethod<&TunWrap::IsUp>("isUp"),
                          InstanceMethod<&TunWrap::AddAddress>("addAddress"),
                          InstanceMethod<&TunWrap::RemoveAddress>("removeAddress"),
+                         InstanceMethod<&TunWrap::SetRouteMtu>("setRouteMtu"),
                          InstanceMethod<&TunWrap::ReadBatch>("readBatch"),
                          InstanceMethod<&TunWrap::WriteBatch>("writeBatch"),
                          InstanceMethod<&TunWrap::OnReadable>("onReadable"),
@@ -181,6 +194,32 @@ Napi::Value TunWrap::RemoveAddress(const Napi::CallbackInfo& info) {
   return Guard(info.Env(), "tun", name_, [&] {
     IpPrefix prefix = ParseIpPrefix(cidr, name_);
     netlink::RemoveAddress(Device("cannot remove address").ifindex(), prefix, name_);
+    return info.Env().Undefined();
+  });
+}
+
+// setRouteMtu(prefix, mtu | null)
+Napi::Value TunWrap::SetRouteMtu(const Napi::CallbackInfo& info) {
+  std::string cidr = StringArg(info, 0, "prefix");
+  Napi::Value mtu_value = info[1];
+  if (!mtu_value.IsNull() && !mtu_value.IsNumber()) ThrowTypeError(info.Env(), "mtu must be a number or null");
+  return Guard(info.Env(), "tun", name_, [&] {
+    IpPrefix prefix = ParseIpPrefix(cidr, name_);
+    if (!HostBitsClear(prefix)) {
+      throw InvalidArgument(name_, "bad route prefix \"" + cidr + "\": address bits set past the prefix length");
+    }
+    if (mtu_value.IsNull()) {
+      netlink::RemoveRouteMtu(Device("cannot remove route").ifindex(), prefix, name_);
+      return info.Env().Undefined();
+    }
+    // The smallest MTU each family's hosts must accept (RFC 791: 576; RFC 8200 §5: 1280).
+    uint32_t min = prefix.family == AF_INET ? 576 : 1280;
+    double mtu = mtu_value.As<Napi::Number>().DoubleValue();
+    if (!(mtu >= min && mtu <= kMaxMtu) || std::floor(mtu) != mtu) {
+      throw InvalidArgument(name_, "route MTU for " + cidr + " must be an integer from " + std::to_string(min) +
+                                       " to " + std::to_string(kMaxMtu));
+    }
+    netlink::SetRouteMtu(Device("cannot set route MTU").ifindex(), prefix, static_cast<uint32_t>(mtu), name_);
     return info.Env().Undefined();
   });
 }

@@ -33,6 +33,7 @@ class TunWrap : public Napi::ObjectWrap<TunWrap> {
   Napi::Value IsUp(const Napi::CallbackInfo& info);
   Napi::Value AddAddress(const Napi::CallbackInfo& info);
   Napi::Value RemoveAddress(const Napi::CallbackInfo& info);
+  Napi::Value SetRouteMtu(const Napi::CallbackInfo& info);
   Napi::Value ReadBatch(const Napi::CallbackInfo& info);
   Napi::Value WriteBatch(const Napi::CallbackInfo& info);
   Napi::Value OnReadable(const Napi::CallbackInfo& info);
