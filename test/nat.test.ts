@@ -168,6 +168,15 @@ rootTest(
     // Each echo and each reply crosses p once in an envelope.
     t.true(after['relayForwarded']! - before['relayForwarded']! >= 10, JSON.stringify(after));
     t.is(after['forwarded'], before['forwarded'], 'p forwards envelopes, never decrypted packets');
+    // The route to a relayed member has room for the envelope: full-size packets are not
+    // fragmented on the underlay, and anything larger is refused at the sender.
+    const cAddr = toC!.addresses[0]!;
+    t.regex(b.ns.ip('route', 'get', cAddr), /mtu 1376/);
+    const fragmentedBefore = (await b.json<NodeStatus>(['status'])).counters['relayFragmented'] ?? 0;
+    const full = ping(b.ns, cAddr, 3, { intervalS: 0.2, payloadBytes: 1376 - 28 });
+    t.is(full.received, 3, full.output);
+    t.is((await b.json<NodeStatus>(['status'])).counters['relayFragmented'] ?? 0, fragmentedBefore);
+    t.is(ping(b.ns, cAddr, 1, { payloadBytes: 1420 - 28 }).received, 0);
     // overlay ping answers over the relayed path too, in both directions
     for (const [from, to] of [
       [b, 'c'],
@@ -232,6 +241,7 @@ rootTest(
     natA.router.exec('iptables', ['-D', ...rule]);
     const directMs = await pathWithin(a, 'b', 10_000, (x) => x.path === 'direct');
     t.log(`restored: a shows b direct after ${directMs} ms`);
+    t.notRegex(a.ns.ip('route', 'get', bAddr), /mtu/, 'direct again: the full MTU is back');
     await new Promise<void>((resolve) => pinging.on('exit', () => resolve()));
     const gap = longestGapS(output, 0.2);
     const received = [...output.matchAll(/icmp_seq=/g)].length;

@@ -29,6 +29,12 @@ import { relayPairKey, relayTag } from './relayKeys.js';
 import { StunProbe } from './stunProbe.js';
 
 export const MTU = 1420;
+/**
+ * The path MTU to a relayed member: a relay envelope adds 44 bytes to the 32 of WireGuard, and
+ * with 48 of IPv6 and UDP under them a 1500-byte underlay leaves 1376 (a multiple of 16, so
+ * WireGuard's padding adds nothing). Full 1420-byte packets would be fragmented on the way.
+ */
+export const RELAYED_MTU = 1376;
 /** Roster writes are batched: gossip may bring hundreds of records in a second. */
 const SAVE_DELAY_MS = 500;
 /**
@@ -69,6 +75,8 @@ export class OverlayNode {
   private readonly gossip: Gossip;
   private readonly responder: JoinResponder;
   private readonly pinger = new Pinger();
+  /** Members (WireGuard key) whose overlay addresses have a RELAYED_MTU route, and those prefixes. */
+  private readonly relayedRoutes = new Map<string, string[]>();
   readonly paths: NodePaths;
   /** --stun: undefined when no server was given. */
   readonly stun: StunProbe | undefined;
@@ -136,7 +144,8 @@ export class OverlayNode {
         routeTo: (peer, endpoint) => {
           const ep = parseEndpoint(endpoint);
           const known = this.peers.get(peer);
-          if (ep && known) this.tunnel.setPeerPath(known.publicKey, { direct: ep });
+          if (ep && known && this.tunnel.setPeerPath(known.publicKey, { direct: ep }))
+            this.setRelayedMtu(peer, false);
         },
         routeVia: (peer, via) => {
           const known = this.peers.get(peer);
@@ -144,6 +153,7 @@ export class OverlayNode {
           if (!known || !relay) return;
           if (!this.tunnel.setPeerPath(known.publicKey, { relayVia: relay.publicKey }))
             this.log(`could not route ${peer.slice(0, 8)} through ${via.slice(0, 8)}`);
+          else this.setRelayedMtu(peer, true);
         },
         candidatesChanged: () => this.announceEndpoints(),
         log: (line) => this.log(line),
@@ -414,6 +424,7 @@ export class OverlayNode {
       return;
     }
     const changes = syncPeers(this.tunnel, desiredPeers(this.roster, self, now), this.peers);
+    for (const peer of this.relayedRoutes.keys()) if (!this.peers.has(peer)) this.dropRelayedMtu(peer);
     this.installRelayKeys();
     this.paths?.setPeers(
       [...this.peers.values()]
@@ -447,6 +458,40 @@ export class OverlayNode {
         this.log(`no relay key for ${p.member.certificate.name}: ${e instanceof Error ? e.message : e}`);
       } finally {
         key.fill(0);
+      }
+    }
+  }
+
+  /**
+   * A relayed member's addresses get a route with the smaller MTU, so the kernel sizes packets
+   * (and TCP segments) for the envelope; a direct path takes the interface's MTU back.
+   */
+  private setRelayedMtu(peer: string, relayed: boolean): void {
+    const known = this.peers.get(peer);
+    if (relayed && known && !this.relayedRoutes.has(peer)) {
+      const prefixes = [`${known.member.certificate.ipv4}/32`, `${known.member.certificate.ipv6}/128`];
+      try {
+        for (const prefix of prefixes) this.tun.setRouteMtu(prefix, RELAYED_MTU);
+        this.relayedRoutes.set(peer, prefixes);
+      } catch (e) {
+        this.log(
+          `could not lower the MTU to ${known.member.certificate.name}: ${e instanceof Error ? e.message : e}`,
+        );
+      }
+    } else if (!relayed) {
+      this.dropRelayedMtu(peer);
+    }
+  }
+
+  private dropRelayedMtu(peer: string): void {
+    const prefixes = this.relayedRoutes.get(peer);
+    if (!prefixes) return;
+    this.relayedRoutes.delete(peer);
+    for (const prefix of prefixes) {
+      try {
+        this.tun.setRouteMtu(prefix, null);
+      } catch (e) {
+        this.log(`could not remove the route to ${prefix}: ${e instanceof Error ? e.message : e}`);
       }
     }
   }
