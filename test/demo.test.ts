@@ -13,6 +13,8 @@ rootTest(
     t.regex(r.stdout, /^p\s+100\.\S+\s+yes\s+direct\s+203\.0\.113\.10:51820/m, 'a reaches p directly');
     t.regex(r.stdout, /^b\s+100\.\S+\s+yes\s+relay via p/m, 'a reaches b through p');
     t.is([...r.stdout.matchAll(/3 packets transmitted, 3 received/g)].length, 2, r.stdout);
+    t.regex(r.stdout, /^pong from p \(100\.\S+\) via 203\.0\.113\.10:51820 \(direct\) in [\d.]+ ms$/m);
+    t.regex(r.stdout, /^pong from b \(100\.\S+\) via p \(relay\) in [\d.]+ ms$/m);
     t.regex(r.stdout, /nothing of the demo is left/);
     const left = execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' });
     t.notRegex(left, /ovldemo/);

@@ -105,6 +105,8 @@ export const demo: Command = {
         ctx.stdout.write(r.stdout);
         if (r.status !== 0) throw new OverlayError('EINTERNAL', `demo: a could not reach ${target}`);
       }
+      step(ctx, 'overlay ping says which path answers: p directly, b through p');
+      for (const target of ['p', 'b']) ctx.stdout.write(overlayIn(ns.a, dir.a, ['ping', target, '-c', '2']));
       if (!flagBool(ctx, 'ci')) {
         step(ctx, "a's live view (q to quit; the demo then removes everything)");
         spawnSync(
