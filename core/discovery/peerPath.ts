@@ -206,7 +206,7 @@ export class PeerPath {
       choice: this.choice(),
       reason: this.lastReason,
       sinceMs: Math.round(now - this.currentSince),
-      ...(c?.srttMs !== undefined && { rttMs: Math.round(c.srttMs) }),
+      ...(c?.srttMs !== undefined && { rttMs: Math.round(c.srttMs * 100) / 100 }),
       ...(c !== undefined && c.tries > 0 && { lossPct: Math.round(c.loss * 100) }),
       ...(c?.lastAnsweredAt !== undefined && { evidenceAgeMs: Math.round(now - c.lastAnsweredAt) }),
       sameNat: this.sameNat,

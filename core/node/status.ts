@@ -123,7 +123,8 @@ function peerStatus(node: OverlayNode, m: Member, names: Map<string, string>, no
           : null,
     via: hostedElsewhere ? hostName : relayedVia,
     endpoint: t?.endpoint ?? null,
-    rttMs: t?.rttMs === null || t?.rttMs === undefined ? null : Math.round(t.rttMs * 100) / 100,
+    // The path's RTT as discovery keeps measuring it; before discovery has one, the handshake's.
+    rttMs: roundRtt(snap?.rttMs ?? t?.rttMs ?? null),
     lastHandshake:
       t?.lastHandshakeAgeMs === null || t?.lastHandshakeAgeMs === undefined
         ? null
@@ -135,6 +136,10 @@ function peerStatus(node: OverlayNode, m: Member, names: Map<string, string>, no
     certExpires: new Date(c.notAfter).toISOString(),
     ...evidence(node, key, now),
   };
+}
+
+function roundRtt(ms: number | null): number | null {
+  return ms === null ? null : Math.round(ms * 100) / 100;
 }
 
 const STATE_TEXT = { ok: 'ok', 'no-answer': 'no answer', untried: 'not tried yet' } as const;
