@@ -70,6 +70,9 @@ export const up: Command = {
       await startDetached({
         argv: [
           process.execPath,
+          // The node's JavaScript does little (handshakes, gossip, discovery; packets stay native):
+          // V8's default 16 MB young generation only costs memory. About 14 MB less RSS.
+          '--max-semi-space-size=1',
           mainScript,
           'up',
           '--foreground',
