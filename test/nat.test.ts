@@ -316,3 +316,44 @@ rootTest(
     t.true(endpoints.includes(reflexive!), JSON.stringify(endpoints));
   },
 );
+
+rootTest(test, 'with 5% loss on both NATs, two members still go direct and stay direct', async (t) => {
+  const { w, root, p } = await world(t, 'nl');
+  const natA = w.nat('nata', '203.0.113.1');
+  const natB = w.nat('natb', '203.0.113.2');
+  for (const nat of [natA, natB]) {
+    // Every UDP datagram crossing the NAT, either way, is dropped with probability 5%.
+    nat.router.exec('iptables', [
+      '-I',
+      'FORWARD',
+      '-p',
+      'udp',
+      '-m',
+      'statistic',
+      '--mode',
+      'random',
+      '--probability',
+      '0.05',
+      '-j',
+      'DROP',
+    ]);
+  }
+  const a = new OverlayHost(natA.host('a'), join(root, 'a'));
+  const b = new OverlayHost(natB.host('b'), join(root, 'b'));
+  await joinVia(p, a, 'a');
+  await joinVia(p, b, 'b');
+  const { ms, status } = await directWithin(a, 'b', 8000);
+  t.log(`a -> b direct ${ms} ms after both were up, through 5% loss at each NAT`);
+  // Ten seconds of watching: lost probes must not bounce the path to the relay.
+  const paths = new Set<string>();
+  for (let i = 0; i < 20; i++) {
+    const toB = (await a.json<NodeStatus>(['status'])).peers.find((x) => x.name === 'b');
+    paths.add(`${toB?.path}${toB?.via ? ` via ${toB.via}` : ''}`);
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  t.deepEqual([...paths], ['direct']);
+  const r = ping(a.ns, status.peers.find((x) => x.name === 'b')!.addresses[0]!, 50, { intervalS: 0.05 });
+  // Echo and reply cross two lossy NATs each: 0.95^4, about 41 of 50 expected.
+  t.log(`50 pings a -> b: ${r.received} answered`);
+  t.true(r.received >= 30, r.output.split('\n').slice(-3).join('\n'));
+});
