@@ -5,7 +5,9 @@
  * (endpoint-dependent, `MASQUERADE --random-fully`), so that one pair needs a relay. Everything is
  * named with one prefix and removed by destroy(), also after a crash of an earlier run.
  */
+
 import { execFileSync } from 'node:child_process';
+import { natRouterRules } from './natRouter.js';
 
 function run(cmd: string, args: string[]): string {
   return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 15_000 });
@@ -62,33 +64,8 @@ export class DemoWorld {
     const wan = this.plug(router, inet, 'br0', `203.0.113.${n}/24`);
     this.bridge(router, 'lan0', `198.18.${n}.1/24`);
     run('ip', ['netns', 'exec', router, 'sysctl', '-qw', 'net.ipv4.ip_forward=1']);
-    const masquerade = ['-t', 'nat', '-A', 'POSTROUTING', '-o', wan, '-j', 'MASQUERADE'];
-    run('ip', [
-      'netns',
-      'exec',
-      router,
-      'iptables',
-      ...masquerade,
-      ...(randomFully ? ['--random-fully'] : []),
-    ]);
-    // A home router's firewall: nothing unsolicited from the internet.
-    for (const chain of ['INPUT', 'FORWARD']) {
-      run('ip', [
-        'netns',
-        'exec',
-        router,
-        'iptables',
-        '-A',
-        chain,
-        '-i',
-        wan,
-        '-m',
-        'conntrack',
-        '--ctstate',
-        'NEW,INVALID',
-        '-j',
-        'DROP',
-      ]);
+    for (const rule of natRouterRules(wan, { randomFully })) {
+      run('ip', ['netns', 'exec', router, 'iptables', ...rule]);
     }
     const host = this.ns(name);
     this.plug(host, router, 'lan0', `198.18.${n}.10/24`);

@@ -1,4 +1,5 @@
 import type { ExecutionContext } from 'ava';
+import { natRouterRules } from '../../cli/demo/natRouter.js';
 import { Netns, plugIntoBridge } from './netns.js';
 
 /**
@@ -52,34 +53,7 @@ export class NatWorld {
     router.ip('addr', 'add', `198.18.${n}.1/24`, 'dev', 'lan0');
     router.ip('link', 'set', 'lan0', 'up');
     router.exec('sysctl', ['-qw', 'net.ipv4.ip_forward=1']);
-    router.exec('iptables', [
-      '-t',
-      'nat',
-      '-A',
-      'POSTROUTING',
-      '-o',
-      wanIf,
-      '-j',
-      'MASQUERADE',
-      ...(options.randomFully ? ['--random-fully'] : []),
-    ]);
-    // A home router's firewall: nothing unsolicited from the internet, to it or through it. Dropped
-    // before conntrack confirms them, such packets leave no state behind that would later make the
-    // NAT pick another port for a hole being punched (as a router without a firewall would).
-    for (const chain of ['INPUT', 'FORWARD']) {
-      router.exec('iptables', [
-        '-A',
-        chain,
-        '-i',
-        wanIf,
-        '-m',
-        'conntrack',
-        '--ctstate',
-        'NEW,INVALID',
-        '-j',
-        'DROP',
-      ]);
-    }
+    for (const rule of natRouterRules(wanIf, options)) router.exec('iptables', rule);
     let hosts = 0;
     return {
       router,
