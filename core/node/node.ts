@@ -299,13 +299,21 @@ export class OverlayNode {
     );
   }
 
+  /**
+   * Where to send a member's sealed messages: the direct path discovery chose; before it has one,
+   * where the member's messages last came from (a member that just came up announces only its LAN
+   * address until peers tell it its public one, so its record would send our answers nowhere);
+   * then the tunnel's endpoint, then the record's.
+   */
   private addressOf(key: string): Endpoint | undefined {
+    const chosen = this.paths?.directEndpoint(key);
+    if (chosen) return parseEndpoint(chosen);
+    const observed = this.observed.get(key);
+    if (observed) return observed;
     const known = this.peers.get(key);
     const status = known ? this.tunnel.peerStatus(known.publicKey) : undefined;
     const fromTunnel = status?.endpoint ? parseEndpoint(status.endpoint) : undefined;
-    return (
-      fromTunnel ?? this.observed.get(key) ?? (known?.endpoint ? parseEndpoint(known.endpoint) : undefined)
-    );
+    return fromTunnel ?? (known?.endpoint ? parseEndpoint(known.endpoint) : undefined);
   }
 
   /** This machine's interface addresses with the node's port, the overlay's own left out. */
@@ -387,13 +395,19 @@ export class OverlayNode {
     }
     if (msg.kind !== 'gossip') return;
     const result = this.gossip.receive(key, msg.body, now);
-    this.sendGossip(result.send);
+    // Answers go back the way the question came: our path to a member that just came up may still
+    // be a guess (a relay chosen blind while it was down) when its first digest arrives.
+    this.sendGossip(result.send, via ? undefined : { to: key, endpoint: from });
     if (result.accepted.length > 0) this.rosterChanged(result.accepted);
   }
 
-  private sendGossip(sends: { to: string; message: Uint8Array }[]): void {
+  private sendGossip(
+    sends: { to: string; message: Uint8Array }[],
+    replyTo?: { to: string; endpoint: Endpoint },
+  ): void {
     for (const { to, message } of sends) {
-      this.sendSealed(new Uint8Array(Buffer.from(to, 'base64')), { kind: 'gossip', body: message });
+      const endpoint = replyTo?.to === to ? replyTo.endpoint : undefined;
+      this.sendSealed(keyBytes(to), { kind: 'gossip', body: message }, endpoint);
     }
   }
 

@@ -81,6 +81,12 @@ export class NodePaths {
     return this.discovery.snapshot(peer, Date.now());
   }
 
+  /** The direct endpoint discovery chose for `peer`; undefined while it has none (relayed, or still looking). */
+  directEndpoint(peer: string): string | undefined {
+    const c = this.discovery.path(peer);
+    return c.path === 'direct' ? c.endpoint : undefined;
+  }
+
   candidates(): string[] {
     return this.discovery.candidates(Date.now());
   }
