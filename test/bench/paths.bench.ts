@@ -135,7 +135,7 @@ async function round(n: number): Promise<Record<'direct' | 'holePunched' | 'rela
         [holePunched, [a, b]],
         [relayed, [c, d]],
       ] as const) {
-        if ((s.firstReplyMs ?? Number.POSITIVE_INFINITY) <= 3000) continue;
+        if ((s.firstReplyMs ?? Number.POSITIVE_INFINITY) <= Number(process.env['OVL_LOG_OVER'] ?? 3000)) continue;
         for (const m of pair) console.log(readFileSync(join(m.stateDir, 'overlay.log'), 'utf8'));
       }
     }
