@@ -12,6 +12,7 @@
  *   npm run bench:paths
  *   npm run bench:paths -- --rounds 5
  *   npm run bench:paths -- --throughput    # and iperf3 TCP over each settled path, 5 s
+ *   npm run bench:paths -- --logs --slow 2000   # the node logs of pairs slower than 2 s
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -26,6 +27,7 @@ const { values } = parseArgs({
   options: {
     rounds: { type: 'string', default: '3' },
     logs: { type: 'boolean', default: false },
+    slow: { type: 'string', default: '3000' },
     throughput: { type: 'boolean', default: false },
   },
 });
@@ -128,14 +130,14 @@ async function round(n: number): Promise<Record<'direct' | 'holePunched' | 'rela
     await c.ok(['up']);
     await sleep(1000);
     const relayed = await upToFirstReply(d, addr('c')!);
-    // --logs: what the nodes of a pair slower than 3 s said, to see where the time went
+    // --logs: what the nodes of a pair slower than --slow MS said, to see where the time went
     if (values.logs) {
       for (const [s, pair] of [
         [direct, [p, a]],
         [holePunched, [a, b]],
         [relayed, [c, d]],
       ] as const) {
-        if ((s.firstReplyMs ?? Number.POSITIVE_INFINITY) <= Number(process.env['OVL_LOG_OVER'] ?? 3000)) continue;
+        if ((s.firstReplyMs ?? Number.POSITIVE_INFINITY) <= Number(values.slow)) continue;
         for (const m of pair) console.log(readFileSync(join(m.stateDir, 'overlay.log'), 'utf8'));
       }
     }
