@@ -253,14 +253,14 @@ export class PeerPath {
     const direct = best(directs.filter((e) => e.usable(now) && e.streak >= needed));
     if (direct) return this.switchTo(direct, cur === undefined ? 'direct-found' : 'direct-returned', now);
     if (cur === undefined) {
+      // Only a relay that answered: a guess would send a member that is down (or not up yet)
+      // its messages along a path nobody has seen work.
       const relay = this.bestRelay(now);
-      if (now - this.noneSince < DIRECT_DEADLINE_MS) {
-        // A relay that answers carries the first packets while the direct candidates are still
-        // being punched: the first reply need not wait for the deadline, and a direct route that
-        // answers twice takes over moments later.
-        return relay?.usable(now) ? this.switchTo(relay, 'relay-while-probing', now) : undefined;
-      }
-      return relay ? this.switchTo(relay, 'no-direct-answer', now) : undefined;
+      if (!relay?.usable(now)) return undefined;
+      // Before the deadline the relay carries the first packets while the direct candidates are
+      // still being punched, and a direct route that answers twice takes over moments later.
+      const probing = now - this.noneSince < DIRECT_DEADLINE_MS;
+      return this.switchTo(relay, probing ? 'relay-while-probing' : 'no-direct-answer', now);
     }
     if (this.dead(cur, now)) {
       const relay = this.bestRelay(now, cur);
