@@ -185,3 +185,25 @@ test('up --stun refuses what is not HOST:PORT with one line, before anything sta
     t.regex(r.stderr, /is not HOST:PORT/);
   }
 });
+
+test('a network.json whose remembered up flags are junk is refused with one line, and left as it was', async (t) => {
+  const dir = tempDir(t);
+  t.is((await runCli(['init', '--name', 'a', '--state-dir', dir])).code, 0);
+  const file = path.join(dir, 'network.json');
+  for (const [field, value, said] of [
+    ['relay', 'yes', /relay is not true or false/],
+    ['stun', ['stun.example.net'], /stun is not a list of HOST:PORT/],
+  ] as const) {
+    const good = JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, unknown>;
+    const bad = JSON.stringify({ ...good, [field]: value });
+    fs.writeFileSync(file, bad, { mode: 0o600 });
+    const r = await runCli(['up', '--state-dir', dir]);
+    t.is(r.code, 4, r.stderr);
+    assertOneLineError(t, r.stderr);
+    t.regex(r.stderr, said);
+    t.true(r.stderr.includes(file));
+    t.is(fs.readFileSync(file, 'utf8'), bad);
+    delete good[field];
+    fs.writeFileSync(file, JSON.stringify(good), { mode: 0o600 });
+  }
+});

@@ -247,3 +247,39 @@ rootTest(
     t.false(existsSync(join(b!.stateDir, 'overlay.pid')));
   },
 );
+
+rootTest(
+  test,
+  'up remembers --no-relay and --stun for the next up; --relay and --no-stun undo them',
+  async (t) => {
+    const { hosts } = lan(t, 'nr', 1);
+    const a = new OverlayHost(hosts[0]!, join(stateRoot(t), 'a'));
+    await a.ok(['init', '--name', 'a']);
+    const self = async () => (await a.json<NodeStatus>(['status'])).self;
+    const clash = await a.run(['up', '--relay', '--no-relay']);
+    t.is(clash.code, 2);
+    t.regex(clash.stderr, /contradict/);
+    const said = await a.ok(['up', '--no-relay', '--stun', '192.0.2.99:3478']);
+    t.regex(said.stdout, /relays for no one; STUN 192\.0\.2\.99:3478$/m);
+    t.like(await self(), { relay: false, stun: [{ server: '192.0.2.99:3478' }] });
+    await a.ok(['down']);
+    await a.ok(['up']);
+    t.like(await self(), { relay: false, stun: [{ server: '192.0.2.99:3478' }] }, 'remembered');
+    // Refused while running: nothing changes.
+    t.not((await a.run(['up', '--relay'])).code, 0);
+    await a.ok(['down']);
+    await a.ok(['up']);
+    t.is((await self()).relay, false);
+    await a.ok(['down']);
+    await a.ok(['up', '--relay', '--no-stun']);
+    const back = await self();
+    t.is(back.relay, true);
+    t.is(back.stun, undefined);
+    await a.ok(['down']);
+    const file = JSON.parse(readFileSync(join(a.stateDir, 'network.json'), 'utf8')) as Record<
+      string,
+      unknown
+    >;
+    t.like(file, { relay: true, stun: [] });
+  },
+);

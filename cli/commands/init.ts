@@ -61,7 +61,14 @@ export const init: Command = {
     });
     NodeState.create(
       stateDir,
-      { network: created.network, networkSecretKey: created.networkKeyPair.secretKey, listenPort, announce },
+      {
+        network: created.network,
+        networkSecretKey: created.networkKeyPair.secretKey,
+        listenPort,
+        announce,
+        relay: true,
+        stun: [],
+      },
       created.roster,
     );
     identityStore.setName(name);

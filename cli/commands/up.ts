@@ -4,10 +4,11 @@ import { OverlayError } from '../../core/errors.js';
 import { nodeAdminHandlers, pingStream } from '../../core/node/controlMethods.js';
 import { parseStunFlag } from '../../core/node/flags.js';
 import { OverlayNode } from '../../core/node/node.js';
-import { NodeState } from '../../core/node/nodeState.js';
+import { NodeState, type RunOptions } from '../../core/node/nodeState.js';
 import { type NodeStatus, nodeStatus } from '../../core/node/status.js';
 import { watchStream } from '../../core/node/watch.js';
-import { type Command, flagBool } from '../command.js';
+import { MAX_STUN_SERVERS } from '../../core/stun/constants.js';
+import { type Command, type CommandContext, flagBool } from '../command.js';
 import { callNode, stateDirOf } from '../nodeClient.js';
 import { ProgressLine } from '../terminal.js';
 
@@ -20,7 +21,7 @@ function timestamped(line: string): void {
 export const up: Command = {
   name: 'up',
   summary: 'bring this node up: the overlay interface, its peers, gossip (needs root)',
-  usage: '[--foreground] [--no-relay] [--stun HOST:PORT ...]',
+  usage: '[--foreground] [--no-relay | --relay] [--stun HOST:PORT ... | --no-stun]',
   flags: {
     foreground: {
       type: 'boolean',
@@ -28,22 +29,25 @@ export const up: Command = {
     },
     'no-relay': {
       type: 'boolean',
-      description: 'carry no traffic between other members (they will not pick this node as their relay)',
+      description:
+        'carry no traffic between other members (they will not pick this node as their relay); remembered',
     },
+    relay: { type: 'boolean', description: 'relay for other members again (the default); remembered' },
     stun: {
       type: 'string',
       multiple: true,
       arg: 'HOST:PORT',
-      description: "a STUN server to learn this node's public address from; repeatable",
+      description: "a STUN server to learn this node's public address from; repeatable; remembered",
     },
+    'no-stun': { type: 'boolean', description: 'forget the STUN servers given before' },
   },
   positionals: { min: 0, max: 0 },
   async run(ctx) {
     const stateDir = stateDirOf(ctx);
-    const relay = !flagBool(ctx, 'no-relay');
-    const stun = ((ctx.flags['stun'] as string[] | undefined) ?? []).map(parseStunFlag);
+    const options = runOptionsOf(ctx);
     // Refused here, before anything starts, so the message needs no trip through a log file.
-    if (!NodeState.open(stateDir)) {
+    const state = NodeState.open(stateDir);
+    if (!state) {
       throw new OverlayError('EUSAGE', 'this node is not in a network yet', {
         hint: 'create one with overlay init, or join one with overlay join CODE',
       });
@@ -53,7 +57,9 @@ export const up: Command = {
         stateDir,
         log: timestamped,
         start: async () => {
-          const node = OverlayNode.start({ stateDir, log: timestamped, relay, stun });
+          const node = OverlayNode.start({ stateDir, log: timestamped, ...options });
+          // Remembered once the node runs with them, so a refused `up` changes nothing.
+          if (options.relay !== undefined || options.stun !== undefined) state.saveRunOptions(options);
           return {
             handlers: { status: async () => nodeStatus(node), ...nodeAdminHandlers(node) },
             streams: { watch: watchStream(node), ping: pingStream(node) },
@@ -78,8 +84,12 @@ export const up: Command = {
           '--foreground',
           '--state-dir',
           stateDir,
-          ...(relay ? [] : ['--no-relay']),
-          ...stun.flatMap((s) => ['--stun', s]),
+          ...(options.relay === undefined ? [] : [options.relay ? '--relay' : '--no-relay']),
+          ...(options.stun === undefined
+            ? []
+            : options.stun.length === 0
+              ? ['--no-stun']
+              : options.stun.flatMap((s) => ['--stun', s])),
         ],
         stateDir,
         onProgress: (p) => {
@@ -101,10 +111,31 @@ export const up: Command = {
     const s = status.self;
     ctx.stdout.write(
       `overlay is up: ${s.name} is ${s.addresses.join(' and ')} on ${s.interface}, UDP ${s.listenPort}; ` +
-        `${status.peers.length} other member${status.peers.length === 1 ? '' : 's'}\n`,
+        `${status.peers.length} other member${status.peers.length === 1 ? '' : 's'}` +
+        `${s.relay === false ? '; relays for no one' : ''}${s.stun?.length ? `; STUN ${s.stun.map((x) => x.server).join(', ')}` : ''}\n`,
     );
   },
 };
+
+/** The flags given (undefined: not given, the remembered setting holds); contradictions refused. */
+function runOptionsOf(ctx: CommandContext): RunOptions {
+  if (flagBool(ctx, 'relay') && flagBool(ctx, 'no-relay')) {
+    throw new OverlayError('EUSAGE', '--relay and --no-relay contradict each other', { hint: 'give one' });
+  }
+  const stun = [...new Set(((ctx.flags['stun'] as string[] | undefined) ?? []).map(parseStunFlag))];
+  if (stun.length > MAX_STUN_SERVERS) {
+    throw new OverlayError('EUSAGE', `at most ${MAX_STUN_SERVERS} --stun servers, not ${stun.length}`);
+  }
+  if (stun.length > 0 && flagBool(ctx, 'no-stun')) {
+    throw new OverlayError('EUSAGE', '--stun and --no-stun contradict each other', { hint: 'give one' });
+  }
+  return {
+    ...(flagBool(ctx, 'relay') && { relay: true }),
+    ...(flagBool(ctx, 'no-relay') && { relay: false }),
+    ...(stun.length > 0 && { stun }),
+    ...(flagBool(ctx, 'no-stun') && { stun: [] }),
+  };
+}
 
 /** The node's own last word from its log, with the exit code it meant (3: needs root). */
 function startFailure(e: NodeStartError): OverlayError {

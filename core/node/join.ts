@@ -87,7 +87,14 @@ export async function join(options: JoinOptions): Promise<Joined> {
   const store = prepared.persist();
   NodeState.create(
     options.stateDir,
-    { network: accepted.value.network, networkSecretKey: null, listenPort: options.listenPort, announce: [] },
+    {
+      network: accepted.value.network,
+      networkSecretKey: null,
+      listenPort: options.listenPort,
+      announce: [],
+      relay: true,
+      stun: [],
+    },
     roster,
   );
   store.setName(self.certificate.name);

@@ -48,9 +48,12 @@ export interface NodeOptions {
   log: (line: string) => void;
   /** Tests only: shortened WireGuard timings. */
   timings?: Record<string, number>;
-  /** False (--no-relay): carry no traffic between other members, and say so in the endpoint record. */
+  /**
+   * False (--no-relay): carry no traffic between other members, and say so in the endpoint
+   * record. Undefined: as the node's settings say (what the last `up` remembered).
+   */
   relay?: boolean;
-  /** --stun servers (HOST:PORT) to learn this node's reflexive address from. */
+  /** --stun servers (HOST:PORT) to learn this node's reflexive address from; undefined: the settings'. */
   stun?: readonly string[];
 }
 
@@ -90,9 +93,10 @@ export class OverlayNode {
     private readonly state: NodeState,
   ) {
     const { stateDir } = options;
-    this.relays = options.relay !== false;
     this.identity = IdentityStore.openOrCreate(stateDir).load();
     this.settings = state.settings();
+    this.relays = options.relay ?? this.settings.relay;
+    const stunServers = options.stun ?? this.settings.stun;
     this.roster = state.loadRoster();
     this.invites = state.loadInvites();
     const self = this.self();
@@ -105,7 +109,7 @@ export class OverlayNode {
         listenPort: this.settings.listenPort,
         mtu: MTU,
         timings: options.timings,
-        ...(options.relay === false && { relayRatePerSecond: 0 }),
+        ...(!this.relays && { relayRatePerSecond: 0 }),
         onOverlayMessage: (data, from, via) => this.onOverlayMessage(data, from, via),
         onStunMessage: (data, from) => this.stun?.receive(data, from),
       });
@@ -160,8 +164,8 @@ export class OverlayNode {
       },
     );
     this.stun =
-      options.stun && options.stun.length > 0
-        ? new StunProbe(options.stun, {
+      stunServers.length > 0
+        ? new StunProbe(stunServers, {
             send: (datagram, to) => this.tunnel.sendOverlayMessage(datagram, to),
             reflexive: (server, endpoint) => this.paths.noteReflexive(server, endpoint),
             log: (line) => this.log(line),

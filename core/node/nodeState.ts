@@ -15,6 +15,7 @@ import { type Network, type NetworkJSON, networkFromJSON, networkToJSON } from '
 import type { Roster } from '../membership/roster.js';
 import { rosterFromJSON, rosterToJSON } from '../membership/rosterFile.js';
 import { SecureStore } from '../store/secureStore.js';
+import { parseStunFlag } from './flags.js';
 
 export const DEFAULT_LISTEN_PORT = 51820;
 
@@ -26,6 +27,10 @@ interface NetworkFile {
   listenPort: number;
   /** --endpoint values: addresses peers may use besides the ones found on interfaces */
   announce: string[];
+  /** `up --no-relay` / `--relay`, remembered for the next `up`; absent: relays. */
+  relay?: boolean;
+  /** `up --stun` servers, remembered for the next `up`; absent: none. */
+  stun?: string[];
   [key: string]: unknown;
 }
 
@@ -34,6 +39,16 @@ export interface NodeSettings {
   networkSecretKey: Uint8Array | null;
   listenPort: number;
   announce: string[];
+  /** Whether this node relays between other members (`up --no-relay` turns it off). */
+  relay: boolean;
+  /** STUN servers (HOST:PORT) to learn the reflexive address from. */
+  stun: string[];
+}
+
+/** What `up`'s flags change in the settings, remembered so the next `up` starts the same node. */
+export interface RunOptions {
+  relay?: boolean;
+  stun?: string[];
 }
 
 function validateNetworkFile(data: unknown): NetworkFile {
@@ -54,6 +69,10 @@ function validateNetworkFile(data: unknown): NetworkFile {
   }
   if (!Array.isArray(d.announce) || !d.announce.every((e) => typeof e === 'string')) {
     throw bad('announce is not a list of endpoints');
+  }
+  if (d.relay !== undefined && typeof d.relay !== 'boolean') throw bad('relay is not true or false');
+  if (d.stun !== undefined && !(Array.isArray(d.stun) && d.stun.every(isStunServer))) {
+    throw bad('stun is not a list of HOST:PORT');
   }
   return d as NetworkFile;
 }
@@ -128,7 +147,19 @@ export class NodeState {
         f.networkSecretKey === null ? null : decodeKey(f.networkSecretKey, 64, 'networkSecretKey'),
       listenPort: f.listenPort,
       announce: f.announce,
+      relay: f.relay ?? true,
+      stun: f.stun ?? [],
     };
+  }
+
+  /** Remembers `up`'s flags for the next `up` (only those given). */
+  saveRunOptions(options: RunOptions): void {
+    const f = this.networkStore.read();
+    this.networkStore.write({
+      ...f,
+      ...(options.relay !== undefined && { relay: options.relay }),
+      ...(options.stun !== undefined && { stun: options.stun }),
+    });
   }
 
   loadRoster(): Roster {
@@ -155,7 +186,19 @@ function toNetworkFile(s: NodeSettings): NetworkFile {
     networkSecretKey: s.networkSecretKey ? encodeKey(s.networkSecretKey) : null,
     listenPort: s.listenPort,
     announce: s.announce,
+    ...(!s.relay && { relay: false }),
+    ...(s.stun.length > 0 && { stun: s.stun }),
   };
+}
+
+function isStunServer(value: unknown): boolean {
+  if (typeof value !== 'string') return false;
+  try {
+    parseStunFlag(value);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function writeFresh(
