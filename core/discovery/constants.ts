@@ -40,17 +40,29 @@ export const PONG_TIMEOUT_MS = 1_000;
 export const HEARTBEAT_MS = 1_000;
 /** ...and this often when the node says no traffic flows to the peer. */
 export const IDLE_HEARTBEAT_MS = 5_000;
-/** No answer on the path in use for this long (plus its RTT): ping it every SUSPECT_PING_MS. */
-export const SUSPECT_AFTER_MS = 1_300;
+/**
+ * The first unanswered ping on the path in use is this old (plus the path's RTT): ping it every
+ * SUSPECT_PING_MS. Silence counts from a ping, not from the last answer, so a path pinged only
+ * every 5 s (no traffic) is not suspected between its pings.
+ */
+export const SUSPECT_AFTER_MS = 300;
 export const SUSPECT_PING_MS = 250;
 /**
- * No answer for this long (plus twice its RTT): the path is dead and another is taken. With
- * heartbeats every second, a cut is acted on 2.0–2.3 s after it, inside issue 5's 3 s.
+ * ...and this old (plus twice the RTT), with the suspect pings unanswered too: the path is dead
+ * and another is taken. With heartbeats every second, a cut is acted on 1.0–2.3 s after it,
+ * inside issue 5's 3 s.
  */
-export const DEAD_AFTER_MS = 2_000;
+export const DEAD_AFTER_MS = 1_000;
+/** Another route answered this recently while the path in use went quiet: the peer roamed. */
+export const ROAMED_ANSWER_MS = 1_300;
 /** Alternatives (other candidates, relays) are probed every 3–4.5 s: a returning path is seen fast. */
 export const ALTERNATIVE_PROBE_MS = 3_000;
 export const ALTERNATIVE_PROBE_JITTER_MS = 1_500;
+/**
+ * On a working direct path, relays are only the fallback: each is probed this often at most, which
+ * keeps its evidence about fresh (EVIDENCE_FRESH_MS) at a third of the messages through it.
+ */
+export const RELAY_PROBE_ON_DIRECT_MS = 8_000;
 /** Candidates that have not answered for this long are probed only every SLOW_PROBE_MS on a direct path. */
 export const STALE_CANDIDATE_MS = 60_000;
 export const SLOW_PROBE_MS = 15_000;

@@ -25,6 +25,11 @@ export class PathEvidence {
   lastRttMs: number | undefined;
   lastAnsweredAt: number | undefined;
   lastSentAt = Number.NEGATIVE_INFINITY;
+  /**
+   * When the first probe still unanswered was sent; undefined when the last probe was answered.
+   * Silence counts from here: a path we did not ask has not been silent, however long ago it last answered.
+   */
+  unansweredSince: number | undefined;
   /** Probes sent in all. */
   tries = 0;
   /** Answers in a row since the last loss. */
@@ -48,12 +53,14 @@ export class PathEvidence {
   sent(now: number): void {
     this.tries++;
     this.lastSentAt = now;
+    this.unansweredSince ??= now;
   }
 
   answered(rttMs: number, now: number): void {
     this.lastRttMs = rttMs;
     this.srttMs = this.srttMs === undefined ? rttMs : 0.75 * this.srttMs + 0.25 * rttMs;
     this.lastAnsweredAt = now;
+    this.unansweredSince = undefined;
     this.streak++;
     this.record(true);
   }

@@ -25,6 +25,8 @@ import {
   MAX_OBSERVED_CANDIDATES,
   MAX_PENDING_PINGS,
   PONG_TIMEOUT_MS,
+  RELAY_PROBE_ON_DIRECT_MS,
+  ROAMED_ANSWER_MS,
   SLOW_PROBE_MS,
   STALE_CANDIDATE_MS,
   SUSPECT_AFTER_MS,
@@ -138,7 +140,7 @@ export class PeerPath {
       if (e === undefined) return;
     }
     // Roaming: the peer sends from here now; find out at once whether it also answers here.
-    if (!e.answeredWithin(SUSPECT_AFTER_MS, now) && now - e.lastSentAt >= SUSPECT_PING_MS) e.probeNowAt = now;
+    if (!e.answeredWithin(ROAMED_ANSWER_MS, now) && now - e.lastSentAt >= SUSPECT_PING_MS) e.probeNowAt = now;
   }
 
   /**
@@ -236,7 +238,7 @@ export class PeerPath {
       const others = directs.filter((e) => e !== cur && e.usable(now));
       // The path in use went quiet while another just answered: the peer roamed or a link changed.
       if (this.suspect(cur, now)) {
-        const alive = best(others.filter((e) => e.answeredWithin(SUSPECT_AFTER_MS, now)));
+        const alive = best(others.filter((e) => e.answeredWithin(ROAMED_ANSWER_MS, now)));
         if (alive) return this.switchTo(alive, 'roamed', now);
         return undefined;
       }
@@ -297,9 +299,10 @@ export class PeerPath {
     return e.score() + lanBias;
   }
 
+  /** How long the path's oldest unanswered ping has waited (since it became the path in use, at most). */
   private silentFor(e: PathEvidence, now: number): number {
-    const since = Math.max(e.lastAnsweredAt ?? Number.NEGATIVE_INFINITY, this.currentSince);
-    return now - since;
+    if (e.unansweredSince === undefined) return 0;
+    return now - Math.max(e.unansweredSince, this.currentSince);
   }
 
   private suspect(e: PathEvidence, now: number): boolean {
@@ -340,6 +343,7 @@ export class PeerPath {
       // On a working direct path, long-silent candidates are tried rarely: they cost every peer packets.
       const stale = !e.answeredWithin(STALE_CANDIDATE_MS, now) && now - e.addedAt > STALE_CANDIDATE_MS;
       if (onDirect && stale && now - e.lastSentAt < SLOW_PROBE_MS) continue;
+      if (onDirect && e.route.type === 'relay' && now - e.lastSentAt < RELAY_PROBE_ON_DIRECT_MS) continue;
       due.add(e);
     }
   }
@@ -384,11 +388,13 @@ export class PeerPath {
           ? HEARTBEAT_MS
           : IDLE_HEARTBEAT_MS;
       times.push(c.lastSentAt + interval);
-      const since = Math.max(c.lastAnsweredAt ?? Number.NEGATIVE_INFINITY, this.currentSince);
-      times.push(
-        since + SUSPECT_AFTER_MS + (c.srttMs ?? 0) + 1,
-        since + DEAD_AFTER_MS + 2 * (c.srttMs ?? 0) + 1,
-      );
+      if (c.unansweredSince !== undefined) {
+        const since = Math.max(c.unansweredSince, this.currentSince);
+        times.push(
+          since + SUSPECT_AFTER_MS + (c.srttMs ?? 0) + 1,
+          since + DEAD_AFTER_MS + 2 * (c.srttMs ?? 0) + 1,
+        );
+      }
     } else times.push(this.noneSince + DIRECT_DEADLINE_MS);
     return Math.max(now + 1, Math.min(...times.filter((t) => t > now - 1)));
   }

@@ -42,6 +42,10 @@ const SAVE_DELAY_MS = 500;
  * records to prune, its own addresses (a laptop that moved to another network).
  */
 const MAINTENANCE_MS = 15_000;
+/** How often each member's traffic counters are read to tell discovery which paths carry traffic. */
+const ACTIVITY_POLL_MS = 1_000;
+/** A member whose tunnel moved no packet for this long is idle: its path is checked less often. */
+const IDLE_AFTER_MS = 10_000;
 
 export interface NodeOptions {
   stateDir: string;
@@ -86,6 +90,9 @@ export class OverlayNode {
   private gossipTimer: NodeJS.Timeout | undefined;
   private saveTimer: NodeJS.Timeout | undefined;
   private readonly maintenanceTimer: NodeJS.Timeout;
+  private readonly activityTimer: NodeJS.Timeout;
+  /** Per member: its tunnel's byte count when last read, and when it last changed. */
+  private readonly activity = new Map<string, { packets: number; changedAt: number; active: boolean }>();
   private stopped = false;
 
   private constructor(
@@ -173,6 +180,7 @@ export class OverlayNode {
         : undefined;
     this.gossip = new Gossip({ self: encodeKey(wg.publicKey), store: this.roster });
     this.maintenanceTimer = setInterval(() => this.maintain(), MAINTENANCE_MS);
+    this.activityTimer = setInterval(() => this.noteActivity(), ACTIVITY_POLL_MS);
     this.responder = new JoinResponder({
       publicKey: wg.publicKey,
       isKnownInvite: (id) => this.invites.list(Date.now()).some((i) => i.id === id),
@@ -223,6 +231,7 @@ export class OverlayNode {
     if (this.gossipTimer) clearTimeout(this.gossipTimer);
     if (this.saveTimer) clearTimeout(this.saveTimer);
     clearInterval(this.maintenanceTimer);
+    clearInterval(this.activityTimer);
     this.pinger.close();
     this.paths.stop();
     this.stun?.stop();
@@ -343,6 +352,25 @@ export class OverlayNode {
         noRelay: !this.relays,
       }),
     );
+  }
+
+  /**
+   * Tells discovery which members' paths carry traffic: those are checked every second (a dead path
+   * is left within 3 s), the idle ones every 5 s, which is most of what an idle node sends.
+   */
+  private noteActivity(): void {
+    if (this.stopped) return;
+    const now = Date.now();
+    for (const [key, peer] of this.peers) {
+      const s = this.tunnel.peerStatus(peer.publicKey);
+      const packets = (s?.rxBytes ?? 0) + (s?.txBytes ?? 0);
+      const seen = this.activity.get(key);
+      const changedAt = seen === undefined || seen.packets !== packets ? now : seen.changedAt;
+      const active = now - changedAt < IDLE_AFTER_MS;
+      if (seen?.active !== active) this.paths.setActive(key, active);
+      this.activity.set(key, { packets, changedAt, active });
+    }
+    for (const key of this.activity.keys()) if (!this.peers.has(key)) this.activity.delete(key);
   }
 
   private maintain(): void {

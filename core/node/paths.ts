@@ -81,6 +81,11 @@ export class NodePaths {
     return this.discovery.snapshot(peer, Date.now());
   }
 
+  /** Whether traffic flows to `peer`: its path is checked every second while it does, else every 5 s. */
+  setActive(peer: string, active: boolean): void {
+    this.discovery.setActive(peer, active);
+  }
+
   /** The direct endpoint discovery chose for `peer`; undefined while it has none (relayed, or still looking). */
   directEndpoint(peer: string): string | undefined {
     const c = this.discovery.path(peer);
