@@ -12,6 +12,7 @@
  *   npm run bench:paths
  *   npm run bench:paths -- --rounds 5
  *   npm run bench:paths -- --throughput    # and iperf3 TCP over each settled path, 5 s
+ *   npm run bench:paths -- --idle          # and each node's CPU and RSS over 10 idle seconds
  *   npm run bench:paths -- --logs --slow 2000   # the node logs of pairs slower than 2 s
  */
 import { readFileSync } from 'node:fs';
@@ -29,6 +30,7 @@ const { values } = parseArgs({
     logs: { type: 'boolean', default: false },
     slow: { type: 'string', default: '3000' },
     throughput: { type: 'boolean', default: false },
+    idle: { type: 'boolean', default: false },
   },
 });
 const ROUNDS = Math.max(1, Math.min(10, Number(values.rounds)));
@@ -39,6 +41,37 @@ const median = (xs: number[]): number => {
   const mid = Math.floor(s.length / 2);
   return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
 };
+
+/** --idle: each node's CPU share (% of one core) and RSS (MB) over 10 s with no traffic, all five up. */
+interface IdleSample {
+  cpuPct: number[];
+  rssMb: number[];
+}
+
+/** utime + stime of a process, in seconds (USER_HZ is 100 on Linux). */
+function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+function rssMb(pid: number): number {
+  const m = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Math.round(Number(m[1]) / 1024) : 0;
+}
+
+async function idle(nodes: OverlayHost[]): Promise<IdleSample> {
+  await sleep(5000);
+  const pids = nodes.map((n) => Number(readFileSync(join(n.stateDir, 'overlay.pid'), 'utf8').trim()));
+  const before = pids.map(cpuSeconds);
+  const start = Date.now();
+  await sleep(10_000);
+  const seconds = (Date.now() - start) / 1000;
+  return {
+    cpuPct: pids.map((pid, i) => Math.round(((cpuSeconds(pid) - before[i]!) / seconds) * 1000) / 10),
+    rssMb: pids.map(rssMb),
+  };
+}
 
 interface Sample {
   upMs: number;
@@ -146,6 +179,10 @@ async function round(n: number): Promise<Record<'direct' | 'holePunched' | 'rela
       direct.mbps = await iperf(a, p, pAddr);
       holePunched.mbps = await iperf(b, a, addr('a')!);
       relayed.mbps = await iperf(d, c, addr('c')!);
+    }
+    if (values.idle) {
+      const i = await idle([p, a, b, c, d]);
+      console.log(`idle 10 s, p a b c d: CPU ${i.cpuPct.join(' ')} % of a core; RSS ${i.rssMb.join(' ')} MB`);
     }
     return { direct, holePunched, relayed };
   } finally {
