@@ -5,13 +5,26 @@
  */
 import type { CandidateKind } from './candidateSet.js';
 import { EVIDENCE_FRESH_MS, LOSS_WINDOW } from './constants.js';
+import { addressScope, parseCandidate } from './endpointClass.js';
 import type { CandidateSnapshot } from './pathTypes.js';
 
 export type RouteState = 'ok' | 'no-answer' | 'untried';
 
 export type Route =
-  | { readonly type: 'direct'; readonly endpoint: string; kind: CandidateKind }
+  | {
+      readonly type: 'direct';
+      readonly endpoint: string;
+      kind: CandidateKind;
+      /** The endpoint's IP when it is a public one (parsed once: it decides sameNat on every tick). */
+      readonly publicIp: string | undefined;
+    }
   | { readonly type: 'relay'; readonly via: string; readonly name: string; readonly public: boolean };
+
+/** A direct route to `endpoint` (a valid candidate), with its public IP worked out once. */
+export function directRoute(endpoint: string, kind: CandidateKind): Route {
+  const ip = parseCandidate(endpoint)?.ip;
+  return { type: 'direct', endpoint, kind, publicIp: ip && addressScope(ip) === 'public' ? ip : undefined };
+}
 
 export function routeKey(r: { type: 'direct'; endpoint: string } | { type: 'relay'; via: string }): string {
   return r.type === 'direct' ? r.endpoint : `relay:${r.via}`;

@@ -10,7 +10,7 @@
  * sent it to. A peer's ping from a new address only makes us probe that address (roaming); it cannot
  * by itself point our traffic anywhere.
  */
-import { type CandidateKind, rankPeerCandidates } from './candidateSet.js';
+import { rankPeerCandidates } from './candidateSet.js';
 import {
   ALTERNATIVE_PROBE_JITTER_MS,
   ALTERNATIVE_PROBE_MS,
@@ -35,7 +35,8 @@ import {
   SWITCH_RATIO,
   TXID_SIZE,
 } from './constants.js';
-import { PathEvidence, type Route, routeKey } from './pathEvidence.js';
+import { isCandidate } from './endpointClass.js';
+import { directRoute, PathEvidence, type Route, routeKey } from './pathEvidence.js';
 import type { CandidateSnapshot, PathChanged, PathChoice, PathReason, RelayOption } from './pathTypes.js';
 
 /** A ping to send: to the peer at `endpoint`, or to the peer through relay member `via`. */
@@ -169,7 +170,11 @@ export class PeerPath {
   /** Probes due now, path decisions, and when to call again. */
   tick(now: number): { probes: Probe[]; changed: PathChanged[]; nextWakeAt: number } {
     this.expirePings(now);
-    this.sameNat = rankPeerCandidates(this.directEndpoints(), this.options.ourReflexiveIps()).sameNat;
+    // The peer shares our NAT when one of its public candidates is an IP peers see us at.
+    const ours = this.options.ourReflexiveIps();
+    this.sameNat = [...this.routes.values()].some(
+      (e) => e.route.type === 'direct' && e.route.publicIp !== undefined && ours.has(e.route.publicIp),
+    );
     const changed: PathChanged[] = [];
     const decided = this.decide(now);
     if (decided) changed.push(decided);
@@ -405,10 +410,6 @@ export class PeerPath {
 
   // --- candidates ------------------------------------------------------------------------------
 
-  private directEndpoints(): string[] {
-    return [...this.routes.values()].flatMap((e) => (e.route.type === 'direct' ? [e.route.endpoint] : []));
-  }
-
   private addDirect(candidates: readonly string[], source: 'announced' | 'introduced', now: number): void {
     const { ordered } = rankPeerCandidates(candidates, this.options.ourReflexiveIps());
     for (const { endpoint, kind } of ordered) {
@@ -417,7 +418,7 @@ export class PeerPath {
         if (held.source === 'observed') held.source = source;
         continue;
       }
-      const e = new PathEvidence({ type: 'direct', endpoint, kind }, source, now);
+      const e = new PathEvidence(directRoute(endpoint, kind), source, now);
       // A new address is tried at once, also mid-burst: the other side is probing it right now.
       e.probeNowAt = now;
       this.routes.set(endpoint, e);
@@ -426,14 +427,10 @@ export class PeerPath {
   }
 
   private addObserved(endpoint: string, now: number): PathEvidence | undefined {
-    if (rankPeerCandidates([endpoint], new Set()).ordered.length === 0) return undefined;
+    if (!isCandidate(endpoint)) return undefined;
     const observed = [...this.routes.values()].filter((e) => e.source === 'observed' && e !== this.current);
     if (observed.length >= MAX_OBSERVED_CANDIDATES) this.routes.delete(observed[0]!.key);
-    const e = new PathEvidence(
-      { type: 'direct', endpoint, kind: 'observed' as CandidateKind },
-      'observed',
-      now,
-    );
+    const e = new PathEvidence(directRoute(endpoint, 'observed'), 'observed', now);
     this.routes.set(endpoint, e);
     return e;
   }
