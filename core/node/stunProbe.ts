@@ -65,7 +65,12 @@ export class StunProbe {
   /** A STUN datagram that arrived on the WireGuard port from `from`. */
   receive(datagram: Uint8Array, from: Endpoint): void {
     if (!this.client || this.stopped) return;
+    const source = canonicalEndpoint(formatEndpoint(from));
+    const dropped = droppedCount(this.client);
     this.apply(this.client.receive(datagram, formatEndpoint(from), Date.now()));
+    // Each answer keeps that server's candidate fresh in discovery, which forgets unconfirmed ones.
+    const seen = source !== undefined ? this.client.current().get(source) : undefined;
+    if (seen !== undefined && droppedCount(this.client) === dropped) this.hooks.reflexive(source!, seen);
   }
 
   status(): StunServerStatus[] {
@@ -92,14 +97,17 @@ export class StunProbe {
       if (e.type === 'reflexive') this.hooks.log(`stun: ${e.server} sees this node at ${e.endpoint}`);
       else this.hooks.log(`stun: ${e.server} does not answer`);
     }
-    // Every answer keeps the candidate fresh in discovery, which forgets unconfirmed ones.
-    for (const [server, endpoint] of this.client.current()) this.hooks.reflexive(server, endpoint);
     if (this.timer) clearTimeout(this.timer);
     const delay = out.nextWakeAt - Date.now();
     if (Number.isFinite(delay)) {
       this.timer = setTimeout(() => this.apply(this.client!.tick(Date.now())), Math.max(20, delay));
     }
   }
+}
+
+function droppedCount(client: StunClient): number {
+  const d = client.ignored();
+  return d.undecodable + d.unknownSource + d.wrongTxid;
 }
 
 /** HOST:PORT (an IP, [IPv6], or a DNS name) to a canonical endpoint, IPv4 preferred; undefined if it does not resolve. */
@@ -113,7 +121,7 @@ async function resolveServer(server: string): Promise<string | undefined> {
     const addresses = await lookup(host, { all: true });
     const best = addresses.find((a) => a.family === 4) ?? addresses[0];
     if (!best) return undefined;
-    return canonicalEndpoint(best.family === 6 ? `[${best.address}]:${port}` : `${best.address}:${port}`);
+    return canonicalEndpoint(formatEndpoint({ address: best.address, port: Number(port) }));
   } catch {
     return undefined;
   }

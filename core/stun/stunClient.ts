@@ -11,7 +11,9 @@
  */
 import { randomBytes } from 'node:crypto';
 import { OverlayError } from '../errors.js';
+import { bytesEqual } from '../membership/binary.js';
 import { canonicalEndpoint } from '../membership/ipAddress.js';
+import { formatEndpoint } from '../tunnel/endpointText.js';
 import {
   MAX_STUN_SERVERS,
   STUN_MAX_SENDS,
@@ -20,7 +22,7 @@ import {
   STUN_RTO_MS,
   TXID_SIZE,
 } from './constants.js';
-import { decodeBindingResponse, encodeBindingRequest, type MappedAddress } from './message.js';
+import { decodeBindingResponse, encodeBindingRequest } from './message.js';
 
 export interface StunClientOptions {
   /** Server endpoints, already resolved: 'IP:PORT' or '[IPv6]:PORT'. */
@@ -142,9 +144,9 @@ export class StunClient {
     const response = decodeBindingResponse(datagram);
     if (s === undefined) this.dropped.unknownSource++;
     else if (!response.ok) this.dropped.undecodable++;
-    else if (s.txid === undefined || !sameBytes(s.txid, response.txid)) this.dropped.wrongTxid++;
+    else if (s.txid === undefined || !bytesEqual(s.txid, response.txid)) this.dropped.wrongTxid++;
     else {
-      const endpoint = endpointText(response.mapped);
+      const endpoint = canonicalEndpoint(formatEndpoint(response.mapped));
       s.txid = undefined;
       s.dueAt = now + STUN_REFRESH_MS;
       if (endpoint !== undefined && endpoint !== s.reflexive) {
@@ -178,14 +180,4 @@ export class StunClient {
       throw new RangeError(`random source gave ${txid.length} bytes, not ${TXID_SIZE}`);
     return Uint8Array.from(txid);
   }
-}
-
-/** The canonical 'ip:port' or '[ipv6]:port' text of a mapped address (undefined only for nonsense). */
-function endpointText(mapped: MappedAddress): string | undefined {
-  const { address, port } = mapped;
-  return canonicalEndpoint(address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`);
-}
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && a.every((x, i) => x === b[i]);
 }
