@@ -293,16 +293,20 @@ export class OverlayNode {
     if (!opened.ok || encodeKey(opened.senderPublicKey) !== from) return;
     if (opened.message.kind !== 'discovery') return;
     this.lastHeard.set(from, Date.now());
-    const decoded = decodeDiscovery(opened.message.body);
     const viaName = this.peers.get(via)?.member.certificate.name ?? via.slice(0, 8);
-    if (
-      decoded.ok &&
-      decoded.message.kind === 'pong' &&
-      this.pinger.receivePong(decoded.message.txid, `via ${viaName}`)
-    ) {
-      return;
-    }
-    this.paths.receive(from, opened.message.body, { via });
+    this.onDiscovery(from, opened.message.body, { via }, `via ${viaName}`);
+  }
+
+  /**
+   * A discovery message from member `from`: a pong to our own `overlay ping` is settled here
+   * (`answeredFrom` says how it came), everything else is discovery's.
+   */
+  private onDiscovery(from: string, body: Uint8Array, source: Source, answeredFrom: string): void {
+    const decoded = decodeDiscovery(body);
+    if (!decoded.ok) return;
+    const m = decoded.message;
+    if (m.kind === 'pong' && this.pinger.receivePong(m.txid, answeredFrom)) return;
+    this.paths.receive(from, m, source);
   }
 
   /** Whether sendSealed has anywhere to send: a relay the peer's traffic goes through, or an address. */
@@ -414,15 +418,7 @@ export class OverlayNode {
     if (!via) this.observed.set(key, from);
     const source: Source = via ? { via: encodeKey(via) } : { endpoint: formatEndpoint(from) };
     if (msg.kind === 'discovery') {
-      // Our own `overlay ping`s are settled here; everything else is discovery's.
-      const decoded = decodeDiscovery(msg.body);
-      if (
-        decoded.ok &&
-        decoded.message.kind === 'pong' &&
-        this.pinger.receivePong(decoded.message.txid, formatEndpoint(from))
-      )
-        return;
-      this.paths.receive(key, msg.body, source);
+      this.onDiscovery(key, msg.body, source, formatEndpoint(from));
       return;
     }
     if (msg.kind !== 'gossip') return;

@@ -10,9 +10,9 @@
  */
 import {
   Discovery,
+  type DiscoveryMessage,
   type DiscoveryOutput,
   type DiscoveryPeer,
-  decodeDiscovery,
   encodeDiscovery,
   type PathSnapshot,
   type Source,
@@ -71,10 +71,8 @@ export class NodePaths {
   }
 
   /** A discovery message from authenticated member `from`, arrived from a UDP endpoint or through a relay. */
-  receive(from: string, body: Uint8Array, source: Source): void {
-    const decoded = decodeDiscovery(body);
-    if (!decoded.ok) return;
-    this.apply(this.discovery.receive(from, decoded.message, source, Date.now()));
+  receive(from: string, message: DiscoveryMessage, source: Source): void {
+    this.apply(this.discovery.receive(from, message, source, Date.now()));
   }
 
   snapshot(peer: string): PathSnapshot | undefined {

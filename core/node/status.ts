@@ -2,6 +2,7 @@
  * `overlay status --json`: this node and every other member as this node sees them. The shape
  * is an interface for scripts (issue 4 fixes its fields); add fields, never rename them.
  */
+import type { PathSnapshot } from '../discovery/index.js';
 import { encodeKey } from '../identity/keys.js';
 import type { Member } from '../membership/roster.js';
 import type { OverlayNode } from './node.js';
@@ -86,12 +87,18 @@ export function nodeStatus(node: OverlayNode): NodeStatus {
     },
     peers: members
       .filter((m) => m.subject !== self.subject)
-      .map((m) => peerStatus(node, m, nameBySigningKey, now)),
+      .map((m) => peerStatus(node, self, m, nameBySigningKey, now)),
     counters: { ...node.tunnel.stats() },
   };
 }
 
-function peerStatus(node: OverlayNode, m: Member, names: Map<string, string>, now: number): PeerStatus {
+function peerStatus(
+  node: OverlayNode,
+  self: Member,
+  m: Member,
+  names: Map<string, string>,
+  now: number,
+): PeerStatus {
   const c = m.certificate;
   const key = encodeKey(c.wireguardKey);
   const t = node.tunnel.peerStatus(c.wireguardKey);
@@ -103,7 +110,7 @@ function peerStatus(node: OverlayNode, m: Member, names: Map<string, string>, no
   const gossipFresh = heard !== undefined && now - heard < GOSSIP_FRESH_MS;
   // A device hosted by another member is reached through that member, never directly.
   const hostName = c.kind === 'wireguard' && c.via ? (names.get(encodeKey(c.via)) ?? null) : null;
-  const hostedElsewhere = hostName !== null && hostName !== node.self(now).certificate.name;
+  const hostedElsewhere = hostName !== null && hostName !== self.certificate.name;
   const online = hostedElsewhere ? false : sessionFresh || gossipFresh;
   // Discovery's choice (issue 5): a member it routes through a relay shows as relayed via that relay.
   const snap = hostedElsewhere ? undefined : node.paths.snapshot(key);
@@ -134,7 +141,7 @@ function peerStatus(node: OverlayNode, m: Member, names: Map<string, string>, no
     kind: c.kind,
     admin: c.admin,
     certExpires: new Date(c.notAfter).toISOString(),
-    ...evidence(node, key, now),
+    ...(snap && evidence(snap, now)),
   };
 }
 
@@ -144,9 +151,7 @@ function roundRtt(ms: number | null): number | null {
 
 const STATE_TEXT = { ok: 'ok', 'no-answer': 'no answer', untried: 'not tried yet' } as const;
 
-function evidence(node: OverlayNode, key: string, now: number): Partial<PeerStatus> {
-  const snap = node.paths.snapshot(key);
-  if (!snap) return {};
+function evidence(snap: PathSnapshot, now: number): Partial<PeerStatus> {
   return {
     candidates: snap.candidates.map((c) => ({
       endpoint: c.via ? `via ${c.via.slice(0, 8)}` : c.endpoint,
