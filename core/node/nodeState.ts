@@ -79,8 +79,12 @@ function validateNetworkFile(data: unknown): NetworkFile {
 
 const asRecord = <T>(value: T) => value as unknown as Record<string, unknown>;
 
+/** Rosters the validator just built, by the file contents they came from: loadRoster takes them. */
+const validatedRosters = new WeakMap<object, Roster>();
+
 function validateRosterFile(data: unknown): Record<string, unknown> {
-  rosterFromJSON(data, 'roster');
+  const roster = rosterFromJSON(data, 'roster');
+  if (typeof data === 'object' && data !== null) validatedRosters.set(data, roster);
   return data as Record<string, unknown>;
 }
 
@@ -162,12 +166,14 @@ export class NodeState {
     });
   }
 
+  /** The roster on disk; reading it checks every record once (the validator's Roster is kept). */
   loadRoster(): Roster {
-    return rosterFromJSON(this.rosterStore.read(), this.rosterStore.path);
+    const data = this.rosterStore.read();
+    return validatedRosters.get(data) ?? rosterFromJSON(data, this.rosterStore.path);
   }
 
   saveRoster(roster: Roster): void {
-    this.rosterStore.write(asRecord(rosterToJSON(roster)));
+    this.rosterStore.write(asRecord(rosterToJSON(roster)), { serialisedFromValid: true });
   }
 
   loadInvites(): InviteBook {

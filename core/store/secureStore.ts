@@ -118,8 +118,13 @@ export class SecureStore<T extends Record<string, unknown>> {
     }
   }
 
-  write(value: T): void {
-    const checked = this.validate(value);
+  /**
+   * Writes `value` atomically. `serialisedFromValid`: the caller just made it from an in-memory
+   * object that was validated when it was built (a roster whose every signature was checked), so
+   * checking it again would only repeat that work on every save.
+   */
+  write(value: T, options: { serialisedFromValid?: boolean } = {}): void {
+    const checked = options.serialisedFromValid ? value : this.validate(value);
     try {
       this.conf.store = checked;
     } catch (e) {
