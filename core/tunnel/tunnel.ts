@@ -97,6 +97,8 @@ interface PeerEntry {
    * its staging queue until a path appears, and the path change should start it at once.
    */
   handshakeWanted: boolean;
+  /** Whether the data path holds a relay key for this peer (set and removed only through us). */
+  hasRelayKey: boolean;
   /** A resend that had to wait out the timestamp granularity. */
   resendTimer?: NodeJS.Timeout;
 }
@@ -175,6 +177,7 @@ export class Tunnel {
       lastHandshakeAt: undefined,
       relayVia: undefined,
       handshakeWanted: false,
+      hasRelayKey: false,
     };
     this.datapath.setPeer(
       entry.id,
@@ -202,17 +205,20 @@ export class Tunnel {
    */
   setRelayKey(publicKey: Uint8Array, key: Uint8Array, tags: { local: Uint8Array; remote: Uint8Array }): void {
     const entry = this.byKey.get(keyToBase64(publicKey));
-    if (entry) this.datapath.setRelayKey(entry.id, key, tags);
+    if (!entry) return;
+    this.datapath.setRelayKey(entry.id, key, tags);
+    entry.hasRelayKey = true;
   }
 
   removeRelayKey(publicKey: Uint8Array): void {
     const entry = this.byKey.get(keyToBase64(publicKey));
-    if (entry) this.datapath.removeRelayKey(entry.id);
+    if (!entry) return;
+    this.datapath.removeRelayKey(entry.id);
+    entry.hasRelayKey = false;
   }
 
   hasRelayKey(publicKey: Uint8Array): boolean {
-    const entry = this.byKey.get(keyToBase64(publicKey));
-    return entry ? (this.datapath.peerStats(entry.id)?.relayKey ?? false) : false;
+    return this.byKey.get(keyToBase64(publicKey))?.hasRelayKey ?? false;
   }
 
   /**
@@ -260,13 +266,8 @@ export class Tunnel {
     if (age < TIMESTAMP_GRANULARITY_MS) {
       // Sent again at once, it could carry the same timestamp and be refused as a replay.
       clearTimeout(entry.resendTimer);
-      entry.resendTimer = setTimeout(
-        () => {
-          if (!this.closed && this.byKey.get(keyToBase64(entry.peer.publicKey)) === entry)
-            this.resendHandshake(entry);
-        },
-        TIMESTAMP_GRANULARITY_MS - age + 1,
-      );
+      // removePeer and close clear this timer, so it never fires for a peer that is gone.
+      entry.resendTimer = setTimeout(() => this.resendHandshake(entry), TIMESTAMP_GRANULARITY_MS - age + 1);
       return;
     }
     const out = emptyOutput();
@@ -395,7 +396,6 @@ export class Tunnel {
           // there, or its traffic would go to the relay unwrapped once the path turns direct.
           const sender = e.peer !== undefined ? this.byId.get(e.peer) : undefined;
           const source = relayed ? (sender?.peer.endpoint ?? from) : from;
-          if (!source) break;
           const result = this.device.receive(e.data, source, now);
           if (relayed && sender && sender.relayVia === undefined)
             this.answerThroughRelay(result, sender, relayed);
