@@ -15,7 +15,7 @@ export {
   type RelayedDatagram,
   type Source,
 } from './discovery.js';
-export { addressScope, formatCandidate, isCandidate, parseCandidate } from './endpointClass.js';
+export { addressScope, isCandidate, parseCandidate } from './endpointClass.js';
 export * from './messages.js';
 export { type NatBehaviour, NatInference } from './natBehaviour.js';
 export type { RouteState } from './pathEvidence.js';
