@@ -1,6 +1,7 @@
 import type { NodeStatus } from '../../core/node/status.js';
 import { type Command, flagBool } from '../command.js';
 import { callNode } from '../nodeClient.js';
+import { pathLabel } from '../view/format.js';
 
 export const peers: Command = {
   name: 'peers',
@@ -18,7 +19,7 @@ export const peers: Command = {
     }
     const width = Math.max(4, ...s.peers.map((p) => p.name.length));
     for (const p of s.peers) {
-      const path = p.path === 'relay' ? `relay via ${p.via}` : (p.path ?? '-');
+      const path = pathLabel(p.path, p.via);
       ctx.stdout.write(
         `${p.name.padEnd(width)}  ${(p.addresses[0] ?? '-').padEnd(15)}  ${p.online ? 'online ' : 'offline'}  ${path}\n`,
       );

@@ -1,29 +1,14 @@
 import { OverlayError } from '../../core/errors.js';
-import type { NodeStatus, PeerStatus } from '../../core/node/status.js';
+import type { NodeStatus } from '../../core/node/status.js';
 import { type Command, flagBool } from '../command.js';
 import { callNode, stateDirOf, streamNode } from '../nodeClient.js';
 import { isTty } from '../terminal.js';
+import { longBytes, pathLabel } from '../view/format.js';
 
 function ago(iso: string | null): string {
   if (!iso) return '-';
   const s = Math.max(0, Math.round((Date.now() - Date.parse(iso)) / 1000));
   return s < 60 ? `${s}s ago` : s < 3600 ? `${Math.floor(s / 60)}m ago` : `${Math.floor(s / 3600)}h ago`;
-}
-
-function bytes(n: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let i = 0;
-  let v = n;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return `${i === 0 ? v : v.toFixed(1)} ${units[i]}`;
-}
-
-function path(p: PeerStatus): string {
-  if (!p.path) return '-';
-  return p.path === 'relay' ? `relay via ${p.via}` : 'direct';
 }
 
 /** A plain table: columns as wide as their widest cell. */
@@ -48,12 +33,12 @@ export function renderStatus(s: NodeStatus): string {
       p.name,
       p.addresses[0] ?? '-',
       p.online ? 'yes' : 'no',
-      path(p),
+      pathLabel(p.path, p.via),
       p.endpoint ?? '-',
       p.rttMs === null ? '-' : `${p.rttMs.toFixed(1)} ms`,
       ago(p.lastHandshake),
-      bytes(p.rxBytes),
-      bytes(p.txBytes),
+      longBytes(p.rxBytes),
+      longBytes(p.txBytes),
     ]);
   }
   return `${header.join('\n')}${table(rows)}\n`;
