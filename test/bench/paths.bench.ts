@@ -15,6 +15,7 @@
  *   npm run bench:paths -- --idle          # and each node's CPU and RSS over 10 idle seconds
  *   npm run bench:paths -- --logs --slow 2000   # the node logs of pairs slower than 2 s
  */
+
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -23,6 +24,7 @@ import type { NodeStatus } from '../../core/node/status.js';
 import { OverlayHost } from '../helpers/lan.js';
 import { NatWorld } from '../helpers/natWorld.js';
 import { stateRoot } from '../helpers/overlayNetwork.js';
+import { cpuSeconds, median, rssMb } from './measure.js';
 
 const { values } = parseArgs({
   options: {
@@ -36,28 +38,10 @@ const { values } = parseArgs({
 const ROUNDS = Math.max(1, Math.min(10, Number(values.rounds)));
 const PING_LIMIT_S = 15;
 
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-};
-
 /** --idle: each node's CPU share (% of one core) and RSS (MB) over 10 s with no traffic, all five up. */
 interface IdleSample {
   cpuPct: number[];
   rssMb: number[];
-}
-
-/** utime + stime of a process, in seconds (USER_HZ is 100 on Linux). */
-function cpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100;
-}
-
-function rssMb(pid: number): number {
-  const m = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Math.round(Number(m[1]) / 1024) : 0;
 }
 
 async function idle(nodes: OverlayHost[]): Promise<IdleSample> {

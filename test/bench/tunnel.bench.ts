@@ -7,12 +7,13 @@
  *   npm run bench                # as root
  *   npm run bench -- --rounds 5 --seconds 10
  */
-import { readFileSync } from 'node:fs';
+
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { Netns, vethPair } from '../helpers/netns.js';
 import { newKeys, ping, startTunnelNode } from '../helpers/overlayNode.js';
 import { WireguardGo } from '../helpers/wireguardGo.js';
+import { cpuSeconds, median } from './measure.js';
 
 const { values } = parseArgs({
   options: { rounds: { type: 'string', default: '3' }, seconds: { type: 'string', default: '10' } },
@@ -28,19 +29,6 @@ interface Sample {
   rttMs: number;
   cpuSecondsPerGB: number;
   retransmits: number;
-}
-
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-};
-
-/** utime + stime of a process (and its threads), in seconds. */
-function cpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100; // USER_HZ is 100 on Linux
 }
 
 async function measure(a: Netns, b: Netns, pids: number[]): Promise<Sample> {
