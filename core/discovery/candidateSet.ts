@@ -49,6 +49,12 @@ export class CandidateSet {
     if (this.local.includes(observed)) return this.republish(now);
     this.reflexive.delete(observed);
     this.reflexive.set(observed, now);
+    // Oldest first (re-inserted on each sighting): expired ones go, or behind a NAT that picks a
+    // new port per destination the map would grow for as long as the node runs.
+    for (const [e, at] of this.reflexive) {
+      if (now - at <= REFLEXIVE_TTL_MS) break;
+      this.reflexive.delete(e);
+    }
     return this.republish(now);
   }
 
