@@ -142,6 +142,11 @@ export class InviteBook {
     return true;
   }
 
+  /** Whether this book ever issued invite `id` (in any state): a join query may name it. */
+  has(id: string): boolean {
+    return this.entries.has(id);
+  }
+
   list(now: number): InviteSummary[] {
     return [...this.entries.values()]
       .map((e) => ({

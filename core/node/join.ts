@@ -3,6 +3,7 @@
  * over a UDP socket of its own — no interface, no root — and, only when the inviter accepts, write
  * the new member's state. Any failure leaves the state directory exactly as it was.
  */
+
 import dgram from 'node:dgram';
 import { OverlayError } from '../errors.js';
 import { IdentityStore } from '../identity/identityStore.js';
@@ -10,7 +11,7 @@ import { encodeKey } from '../identity/keys.js';
 import { inviteId, parseInviteCode } from '../membership/inviteCode.js';
 import { Roster } from '../membership/roster.js';
 import { JoinAttempt, type JoinEvent, type JoinRejectReason, type JoinResult } from '../overlayWire/index.js';
-import { parseEndpoint } from '../tunnel/endpointText.js';
+import { formatEndpoint, parseEndpoint } from '../tunnel/endpointText.js';
 import { decodeJoinAccept } from './joinAccept.js';
 import { NodeState } from './nodeState.js';
 
@@ -134,9 +135,11 @@ function runAttempt(
       }
     };
     socket.on('message', (msg, rinfo) => {
-      const from =
-        rinfo.family === 'IPv6' ? `[${rinfo.address}]:${rinfo.port}` : `${rinfo.address}:${rinfo.port}`;
-      apply(attempt.receive(new Uint8Array(msg), from.replace(/^\[::ffff:([\d.]+)\]/, '$1'), Date.now()));
+      const from = formatEndpoint({
+        address: rinfo.address.replace(/^::ffff:(?=[\d.]+$)/, ''),
+        port: rinfo.port,
+      });
+      apply(attempt.receive(new Uint8Array(msg), from, Date.now()));
     });
     socket.on('error', (e) => {
       if (timer) clearTimeout(timer);

@@ -183,7 +183,7 @@ export class OverlayNode {
     this.activityTimer = setInterval(() => this.noteActivity(), ACTIVITY_POLL_MS);
     this.responder = new JoinResponder({
       publicKey: wg.publicKey,
-      isKnownInvite: (id) => this.invites.list(Date.now()).some((i) => i.id === id),
+      isKnownInvite: (id) => this.invites.has(id),
       redeem: (id, secret, joiner, now) => redeemInvite(this, id, secret, joiner, now),
     });
   }
@@ -374,7 +374,6 @@ export class OverlayNode {
       if (seen?.active !== active) this.paths.setActive(key, active);
       this.activity.set(key, { packets, changedAt, active });
     }
-    for (const key of this.activity.keys()) if (!this.peers.has(key)) this.activity.delete(key);
   }
 
   private maintain(): void {
@@ -467,6 +466,10 @@ export class OverlayNode {
     }
     const changes = syncPeers(this.tunnel, desiredPeers(this.roster, self, now), this.peers);
     for (const peer of this.relayedRoutes.keys()) if (!this.peers.has(peer)) this.dropRelayedMtu(peer);
+    // What we knew of members who left goes with them.
+    for (const map of [this.lastHeard, this.observed, this.activity]) {
+      for (const key of map.keys()) if (!this.peers.has(key)) map.delete(key);
+    }
     this.installRelayKeys();
     this.paths?.setPeers(
       [...this.peers.values()]
