@@ -71,11 +71,14 @@ export interface Certificate extends UnsignedCertificate {
  * endpoint record ids: the signing key for members, "wg:" + the WireGuard key for devices (they
  * have no signing key; the prefix keeps the two key spaces apart).
  */
-export function subjectOf(cert: UnsignedCertificate): string {
+/** The fields that name a certificate's subject: a member's signing key, or a device's WireGuard key. */
+type SubjectFields = Pick<UnsignedCertificate, 'kind' | 'signingKey' | 'wireguardKey'>;
+
+export function subjectOf(cert: SubjectFields): string {
   return cert.kind === 'member' ? encodeKey(cert.signingKey!) : `wg:${encodeKey(cert.wireguardKey)}`;
 }
 
-export function certificateId(cert: UnsignedCertificate): string {
+export function certificateId(cert: SubjectFields): string {
   return `cert:${subjectOf(cert)}`;
 }
 

@@ -5,7 +5,6 @@
  * is exactly what every other node will accept, and two issuances in a row never share an address.
  */
 import type { GossipRecord } from '../gossip/recordStore.js';
-import { encodeKey } from '../identity/keys.js';
 import type { RandomSource } from '../wireguard/primitives.js';
 import {
   allocateIPv4,
@@ -18,12 +17,14 @@ import { bytesEqual } from './binary.js';
 import {
   type Certificate,
   certificateGossip,
+  certificateId,
   isMemberName,
   signCertificate,
+  subjectOf,
   type UnsignedCertificate,
 } from './certificate.js';
 import { keyPairFromSeed, publicKeyOf } from './ed25519.js';
-import { endpointGossip, MAX_ENDPOINTS, signEndpointRecord } from './endpointRecord.js';
+import { endpointGossip, endpointRecordId, MAX_ENDPOINTS, signEndpointRecord } from './endpointRecord.js';
 import { canonicalEndpoint } from './ipAddress.js';
 import { MembershipError } from './membershipError.js';
 import type { Network } from './network.js';
@@ -98,8 +99,7 @@ export function issueCertificate(
     via: request.kind === 'wireguard' ? request.via : null,
     admin: request.kind === 'member' && request.admin === true,
   };
-  const subject =
-    request.kind === 'member' ? encodeKey(request.signingKey) : `wg:${encodeKey(request.wireguardKey)}`;
+  const subject = subjectOf(draft);
   if (roster.isRevoked(subject)) {
     throw new MembershipError('EUSAGE', `that ${request.kind === 'member' ? 'node' : 'device'} was kicked`, {
       hint: 'a kicked node needs new keys to join again',
@@ -123,7 +123,7 @@ export function issueCertificate(
   const ipv4 = current?.ipv4 ?? allocateIPv4(roster.network.ipv4Subnet, roster.takenIPv4(), options.random);
   const ipv6 = current?.ipv6 ?? ipv6ForIPv4(roster.network.ipv6Subnet, ipv4);
   // The issue time is the gossip version: a renewal must be newer than what it replaces.
-  const previous = roster.get(`cert:${subject}`)?.version ?? -1;
+  const previous = roster.get(certificateId(draft))?.version ?? -1;
   const issuedAt = Math.max(now, previous + 1);
   const fields: UnsignedCertificate = {
     ...draft,
@@ -242,7 +242,7 @@ export function publishEndpoints(
     if (!c) throw new MembershipError('EUSAGE', `${JSON.stringify(text)} is not an ip:port endpoint`);
     if (!canonical.includes(c) && canonical.length < MAX_ENDPOINTS) canonical.push(c);
   }
-  const previous = roster.get(`endpoints:${encodeKey(member)}`)?.version ?? -1;
+  const previous = roster.get(endpointRecordId(member))?.version ?? -1;
   const record = endpointGossip(
     signEndpointRecord(
       {
