@@ -10,6 +10,7 @@
  * sent it to. A peer's ping from a new address only makes us probe that address (roaming); it cannot
  * by itself point our traffic anywhere.
  */
+import { hex } from '../overlayWire/byteCodec.js';
 import { rankPeerCandidates } from './candidateSet.js';
 import {
   ALTERNATIVE_PROBE_JITTER_MS,
@@ -444,8 +445,4 @@ export class PeerPath {
       this.routes.delete(e.key);
     }
   }
-}
-
-function hex(bytes: Uint8Array): string {
-  return Buffer.from(bytes).toString('hex');
 }

@@ -5,7 +5,7 @@
  * it gets the cached reply again rather than a second redemption, so a single-use code still admits
  * exactly one joiner while a lost reply is retried safely.
  */
-import { utf8Length } from './byteCodec.js';
+import { hex, utf8Length } from './byteCodec.js';
 import { JOIN_REQUEST_ID_SIZE, MAX_REJECT_DETAIL_BYTES } from './constants.js';
 import {
   type JoinAccept,
@@ -123,10 +123,6 @@ export class JoinResponder {
       this.replies.delete(key);
     }
   }
-}
-
-function hex(bytes: Uint8Array): string {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('hex');
 }
 
 /** Details come from the node's own text; clipping keeps a long one from making the reply unencodable. */

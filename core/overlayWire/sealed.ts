@@ -11,7 +11,7 @@
 import nacl from 'tweetnacl';
 import { OverlayError } from '../errors.js';
 import { type RandomSource, secureRandom } from '../wireguard/primitives.js';
-import { ByteReader, ByteWriter } from './byteCodec.js';
+import { ByteReader, ByteWriter, hex } from './byteCodec.js';
 import {
   BOX_NONCE_SIZE,
   BOX_TAG_SIZE,
@@ -151,8 +151,4 @@ export class SealedChannel {
 /** 0 if `from` sorts before `to` bytewise, else 1; both ends compute the same for a given direction. */
 function direction(from: Uint8Array, to: Uint8Array): number {
   return Buffer.compare(from, to) < 0 ? 0 : 1;
-}
-
-function hex(bytes: Uint8Array): string {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('hex');
 }
