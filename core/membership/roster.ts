@@ -4,6 +4,7 @@
  * `offer` verifies everything about a record before keeping it, so a record from any peer is
  * trusted only as far as its signatures and its issuer chain go.
  */
+import { MAX_CLOCK_SKEW_MS } from '../clockSkew.js';
 import type { GossipRecord, OfferResult, RecordStore } from '../gossip/recordStore.js';
 import { encodeKey } from '../identity/keys.js';
 import { bytesEqual } from './binary.js';
@@ -33,8 +34,6 @@ import {
 
 /** A record must fit one datagram (recordStore.ts). */
 export const MAX_RECORD_BYTES = 1000;
-/** How far in the future a certificate's issuedAt may be: covers clocks a few minutes apart. */
-export const MAX_CLOCK_SKEW_MS = 10 * 60 * 1000;
 
 export interface Member {
   /** The signing key in base64, or "wg:" + WireGuard key for a plain WireGuard device. */
@@ -226,6 +225,7 @@ export class Roster implements RecordStore {
     const fault = networkChecks(this.network, cert);
     if (fault) return invalid(fault);
     if (this.revocations.has(subject)) return invalid('member is revoked');
+    // The same budget as sealed messages (core/clockSkew.ts): a member is usable or refused, not both.
     if (cert.issuedAt > now + MAX_CLOCK_SKEW_MS) return invalid('certificate issued in the future');
     const status = this.chainStatus(cert, now, cert);
     if (status !== 'valid') return invalid(`certificate ${status}`);

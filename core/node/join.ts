@@ -5,6 +5,7 @@
  */
 
 import dgram from 'node:dgram';
+import { SKEW_HINT } from '../clockSkew.js';
 import { OverlayError } from '../errors.js';
 import { IdentityStore } from '../identity/identityStore.js';
 import { encodeKey } from '../identity/keys.js';
@@ -39,6 +40,7 @@ const REJECTIONS: Record<JoinRejectReason, string> = {
   'name-taken': 'another member already has this name',
   'bad-secret': 'the inviter does not accept this code (is it from another network?)',
   other: 'the inviter could not admit this node',
+  'clock-skew': "this machine's clock and the inviter's disagree by more than overlay allows",
 };
 
 export async function join(options: JoinOptions): Promise<Joined> {
@@ -73,6 +75,10 @@ export async function join(options: JoinOptions): Promise<Joined> {
       throw new OverlayError('EJOIN', `no answer from the inviter at ${invite.endpoints.join(', ')}`, {
         hint: "is the inviter's node up (overlay up), and can this machine reach its UDP port?",
       });
+    }
+    if (result.rejectReason === 'clock-skew') {
+      // The detail is the joiner's own measure of the skew, made from the reply's timestamp.
+      throw new OverlayError('EJOIN', result.detail, { hint: `${SKEW_HINT}, then join again` });
     }
     throw new OverlayError('EJOIN', REJECTIONS[result.rejectReason], {
       hint: result.rejectReason === 'name-taken' ? 'choose another with --name' : 'ask for a new invite code',

@@ -32,6 +32,7 @@ export const JOIN_REJECT_REASONS = [
   'name-taken',
   'bad-secret',
   'other',
+  'clock-skew',
 ] as const;
 export type JoinRejectReason = (typeof JOIN_REJECT_REASONS)[number];
 

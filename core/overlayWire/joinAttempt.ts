@@ -11,6 +11,7 @@
  * Each phase is retransmitted on a backoff schedule; the request keeps its id across retransmissions
  * so the inviter redeems it at most once.
  */
+import { describeSkew, SKEW_ALLOWANCE } from '../clockSkew.js';
 import { OverlayError } from '../errors.js';
 import { constantTimeEqual, type RandomSource, secureRandom } from '../wireguard/primitives.js';
 import { isAscii, utf8Length } from './byteCodec.js';
@@ -154,7 +155,9 @@ export class JoinAttempt {
     // Cheap check before any X25519: the header names the sender.
     if (!constantTimeEqual(datagram.subarray(1, 33), this.phase.inviterPublicKey))
       return drop('notFromInviter');
-    const opened = this.channel.open(datagram, now);
+    // The reply names our unguessable request id, so it needs no replay state; and it must be
+    // read even when the clocks disagree, to say by how much.
+    const opened = this.channel.open(datagram, now, { standing: 'stranger' });
     if (!opened.ok) return drop(opened.reason);
     const m = opened.message;
     if (m.kind !== 'joinAccept' && m.kind !== 'joinReject') return drop('unexpectedMessage');
@@ -168,7 +171,12 @@ export class JoinAttempt {
       };
       return this.finish(result, []);
     }
-    const detail = m.detail.length > 0 ? m.detail : describeReject(m.reason);
+    const detail =
+      m.reason === 'clock-skew'
+        ? `this machine's clock is ${describeSkew(now - opened.sentAt)} the inviter's (${SKEW_ALLOWANCE})`
+        : m.detail.length > 0
+          ? m.detail
+          : describeReject(m.reason);
     return this.finish({ ok: false, reason: 'rejected', rejectReason: m.reason, detail }, []);
   }
 
@@ -253,6 +261,8 @@ function describeReject(reason: JoinRejectReason): string {
       return 'the invite code does not match the inviter’s record (mistyped or tampered)';
     case 'other':
       return 'the inviter refused the join';
+    case 'clock-skew':
+      return "this machine's clock and the inviter's disagree by more than overlay allows";
   }
 }
 

@@ -49,18 +49,25 @@ export class Inviter {
   receive(datagram: Uint8Array, now: number): Uint8Array[] {
     switch (classifyDatagram(datagram)) {
       case 'joinQuery': {
-        const answer = this.responder.answerQuery(datagram);
+        const answer = this.responder.answerQuery(datagram, 'joiner', now);
         return answer.ok ? [answer.reply] : [];
       }
       case 'sealed': {
-        const opened = this.channel.open(datagram, now);
+        if (!this.responder.expectsJoinFrom('joiner', now)) return [];
+        const opened = this.channel.open(datagram, now, { standing: 'stranger' });
         if (!opened.ok) {
           this.dropped.push(opened.reason);
           return [];
         }
         if (opened.message.kind !== 'joinRequest') return [];
-        const reply = this.responder.answerRequest(opened.senderPublicKey, opened.message, 'joiner', now);
-        return [this.channel.seal(opened.senderPublicKey, reply, now)];
+        const reply = this.responder.answerRequest(
+          opened.senderPublicKey,
+          opened.message,
+          'joiner',
+          now,
+          opened.sentAt,
+        );
+        return [this.channel.seal(opened.senderPublicKey, reply, now, 'stranger')];
       }
       default:
         return [];
