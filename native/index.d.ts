@@ -179,6 +179,13 @@ export interface DataPathOptions {
   rejectAfterTimeMs?: number;
   keepaliveTimeoutMs?: number;
   rekeyTimeoutMs?: number;
+  /**
+   * Sealed overlay messages per second each peer may send up to JavaScript (default 1000, burst
+   * as many), and what all strangers together may (unknown keys, join queries, STUN answers;
+   * default 256). Over budget is dropped and counted.
+   */
+  sealedPerPeerPerSecond?: number;
+  strangersPerSecond?: number;
 }
 
 /** What the data path hands up to JavaScript; transport data never comes this way. */
@@ -264,7 +271,15 @@ export interface DataPathStats {
   txNoEndpoint: number;
   txSendFailed: number;
   tunReadBad: number;
+  /** Handshake messages and events dropped because their queue to JavaScript was full. */
   upQueueDropped: number;
+  /** Sealed overlay messages whose mac1 was not made with this node's key (setSealedScreen). */
+  rxSealedBadMac: number;
+  /** overlay messages over a member's budget, or over the strangers' shared one. */
+  rxOverlayMemberRate: number;
+  rxOverlayStrangerRate: number;
+  /** overlay messages dropped because their queue to JavaScript was full. */
+  overlayQueueDropped: number;
   /** Packets forwarded between two peers, and ones dropped because their hop limit ran out. */
   forwarded: number;
   forwardHopLimit: number;
@@ -313,14 +328,22 @@ export declare class DataPath {
    * Adds or replaces a peer's allowed IPs (CIDR text), and optionally its endpoint. With
    * `forward`, packets from this peer to another peer (or from another peer to it) are forwarded
    * by the data path itself, hop limit decremented: how a member carries a plain WireGuard device
-   * it hosts to the rest of the mesh, without turning on the host's IP forwarding.
+   * it hosts to the rest of the mesh, without turning on the host's IP forwarding. `publicKey`
+   * (the peer's 32-byte WireGuard key) lets its sealed messages be told from a stranger's, each
+   * peer with its own budget.
    */
   setPeer(
     peer: number,
     allowedIps: string[],
     endpoint?: string | null,
-    options?: { forward?: boolean },
+    options?: { forward?: boolean; publicKey?: Uint8Array },
   ): void;
+  /**
+   * From now on, a sealed overlay message (0x80) must end in the mac1 made with this 32-byte key
+   * (core/overlayWire/sealed.ts: a hash of this node's public key), or it is dropped and counted
+   * before it reaches JavaScript. Set once; later calls are ignored.
+   */
+  setSealedScreen(key: Uint8Array): void;
   setEndpoint(peer: number, endpoint: string): void;
   removePeer(peer: number): void;
   /** Copies the keys in; the caller should erase its own copies. */

@@ -15,13 +15,14 @@ import { ipv4InSubnet, ipv6InSubnet } from '../membership/addressing.js';
 import type { InviteBook } from '../membership/inviteBook.js';
 import { publishEndpoints } from '../membership/issue.js';
 import type { Member, Roster } from '../membership/roster.js';
-import { classifyDatagram, type InnerMessage, JoinResponder, SealedChannel } from '../overlayWire/index.js';
+import { type InnerMessage, JoinResponder, mac1Key, SealedChannel } from '../overlayWire/index.js';
 import { formatEndpoint, parseEndpoint } from '../tunnel/endpointText.js';
 import { Tunnel } from '../tunnel/tunnel.js';
 import type { Endpoint } from '../wireguard/endpoint.js';
 import { redeemInvite } from './admin.js';
 import { localEndpoints } from './localEndpoints.js';
 import { type NodeSettings, NodeState } from './nodeState.js';
+import { OverlayInbox } from './overlayInbox.js';
 import { NodePaths } from './paths.js';
 import { type DesiredPeer, desiredPeers, syncPeers } from './peerSync.js';
 import { Pinger } from './pinger.js';
@@ -80,7 +81,8 @@ export class OverlayNode {
   readonly tunnel: Tunnel;
   private readonly channel: SealedChannel;
   private readonly gossip: Gossip;
-  private readonly responder: JoinResponder;
+  /** overlay's own datagrams: who sent them is checked here before they cost anything. */
+  readonly inbox: OverlayInbox;
   private readonly pinger = new Pinger();
   /** Members (WireGuard key) whose overlay addresses have a RELAYED_MTU route, and those prefixes. */
   private readonly relayedRoutes = new Map<string, string[]>();
@@ -119,6 +121,7 @@ export class OverlayNode {
         ...(!this.relays && { relayRatePerSecond: 0 }),
         onOverlayMessage: (data, from, via) => this.onOverlayMessage(data, from, via),
         onStunMessage: (data, from) => this.stun?.receive(data, from),
+        sealedScreenKey: mac1Key(wg.publicKey),
       });
     } catch (e) {
       this.tun.close();
@@ -181,10 +184,19 @@ export class OverlayNode {
     this.gossip = new Gossip({ self: encodeKey(wg.publicKey), store: this.roster });
     this.maintenanceTimer = setInterval(() => this.maintain(), MAINTENANCE_MS);
     this.activityTimer = setInterval(() => this.noteActivity(), ACTIVITY_POLL_MS);
-    this.responder = new JoinResponder({
+    const responder = new JoinResponder({
       publicKey: wg.publicKey,
       isKnownInvite: (id) => this.invites.has(id),
       redeem: (id, secret, joiner, now) => redeemInvite(this, id, secret, joiner, now),
+    });
+    this.inbox = new OverlayInbox({
+      channel: this.channel,
+      responder,
+      memberName: (key, now) => this.roster.memberByWireguardKey(key, now)?.certificate.name,
+      fromMember: (sender, message, from, via) => this.fromMember(sender, message, from, via),
+      sendClear: (bytes, to) => this.tunnel.sendOverlayMessage(bytes, to),
+      sendSealedBytes: (bytes, to) => this.tunnel.sendOverlayMessage(bytes, to),
+      log: (line) => this.log(line),
     });
   }
 
@@ -289,8 +301,11 @@ export class OverlayNode {
    */
   private onRelayedSealed(from: string, via: string, datagram: Uint8Array): void {
     if (this.stopped) return;
+    // The relay names the sender; its own seal must say the same before any key work is done.
+    const screened = this.channel.screen(datagram);
+    if (!screened.ok || encodeKey(screened.senderPublicKey) !== from || !this.peers.has(from)) return;
     const opened = this.channel.open(datagram, Date.now());
-    if (!opened.ok || encodeKey(opened.senderPublicKey) !== from) return;
+    if (!opened.ok) return;
     if (opened.message.kind !== 'discovery') return;
     this.lastHeard.set(from, Date.now());
     const viaName = this.peers.get(via)?.member.certificate.name ?? via.slice(0, 8);
@@ -392,26 +407,18 @@ export class OverlayNode {
 
   private onOverlayMessage(data: Uint8Array, from: Endpoint, via?: Uint8Array): void {
     if (this.stopped) return;
+    this.inbox.receive(data, from, via, Date.now());
+  }
+
+  /** A member's message, authenticated and fresh (OverlayInbox checked who sent it). */
+  private fromMember(
+    sender: Uint8Array,
+    msg: InnerMessage,
+    from: Endpoint,
+    via: Uint8Array | undefined,
+  ): void {
     const now = Date.now();
-    const kind = classifyDatagram(data);
-    if (kind === 'joinQuery') {
-      const answer = this.responder.answerQuery(data);
-      if (answer.ok) this.tunnel.sendOverlayMessage(answer.reply, from);
-      return;
-    }
-    if (kind !== 'sealed') return;
-    const opened = this.channel.open(data, now);
-    if (!opened.ok) return;
-    const sender = opened.senderPublicKey;
     const key = encodeKey(sender);
-    const msg = opened.message;
-    if (msg.kind === 'joinRequest') {
-      const reply = this.responder.answerRequest(sender, msg, formatEndpoint(from), now);
-      this.sendSealed(sender, reply, from);
-      return;
-    }
-    // Gossip and discovery only among members: a stranger's messages are not even looked at.
-    if (!this.roster.memberByWireguardKey(sender, now)) return;
     this.lastHeard.set(key, now);
     // Through a relay, `from` is the relay's address, not where this member can be reached.
     if (!via) this.observed.set(key, from);
@@ -464,12 +471,14 @@ export class OverlayNode {
       this.scheduleSave();
       return;
     }
+    const before = [...this.peers.keys()];
     const changes = syncPeers(this.tunnel, desiredPeers(this.roster, self, now), this.peers);
     for (const peer of this.relayedRoutes.keys()) if (!this.peers.has(peer)) this.dropRelayedMtu(peer);
     // What we knew of members who left goes with them.
     for (const map of [this.lastHeard, this.observed, this.activity]) {
       for (const key of map.keys()) if (!this.peers.has(key)) map.delete(key);
     }
+    for (const key of before) if (!this.peers.has(key)) this.inbox.forget(keyBytes(key));
     this.installRelayKeys();
     this.paths?.setPeers(
       [...this.peers.values()]

@@ -40,6 +40,12 @@ export interface TunnelOptions {
   /** STUN messages on the WireGuard port (answers to --stun queries); never ones from a relay. */
   onStunMessage?: (data: Uint8Array, from: Endpoint) => void;
   /**
+   * The mac1 key of sealed messages to this node (core/overlayWire/sealed.ts mac1Key): with it the
+   * data path drops sealed datagrams from anyone who does not know our key before they reach
+   * JavaScript, and budgets the rest per sender.
+   */
+  sealedScreenKey?: Uint8Array;
+  /**
    * Envelopes per second this node forwards for each sending member as a relay (issue 5: any
    * member may relay); 0 turns the relay service off (--no-relay).
    */
@@ -146,6 +152,7 @@ export class Tunnel {
       },
       (events) => this.onEvents(events),
     );
+    if (options.sealedScreenKey) this.datapath.setSealedScreen(options.sealedScreenKey);
     const relayRate = options.relayRatePerSecond ?? DEFAULT_RELAY_RATE_PER_SECOND;
     if (relayRate > 0) this.datapath.setRelayService(true, relayRate);
     this.poll = setInterval(() => this.pollTraffic(), options.trafficPollMs ?? 250);
@@ -183,7 +190,7 @@ export class Tunnel {
       entry.id,
       config.allowedIps,
       config.endpoint ? formatEndpoint(config.endpoint) : null,
-      { forward: config.forward ?? false },
+      { forward: config.forward ?? false, publicKey: config.publicKey },
     );
     this.byId.set(entry.id, entry);
     this.byKey.set(key, entry);

@@ -81,6 +81,7 @@ Napi::Function DataPathWrap::Define(Napi::Env env) {
                      {
                          InstanceAccessor<&DataPathWrap::Port>("port"),
                          InstanceMethod<&DataPathWrap::SetPeer>("setPeer"),
+                         InstanceMethod<&DataPathWrap::SetSealedScreen>("setSealedScreen"),
                          InstanceMethod<&DataPathWrap::SetEndpoint>("setEndpoint"),
                          InstanceMethod<&DataPathWrap::RemovePeer>("removePeer"),
                          InstanceMethod<&DataPathWrap::InstallSession>("installSession"),
@@ -127,6 +128,12 @@ DataPathWrap::DataPathWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Da
   config.reject_after_time_ms = OptionalMs(options, "rejectAfterTimeMs", config.reject_after_time_ms);
   config.keepalive_timeout_ms = OptionalMs(options, "keepaliveTimeoutMs", config.keepalive_timeout_ms);
   config.rekey_timeout_ms = OptionalMs(options, "rekeyTimeoutMs", config.rekey_timeout_ms);
+  config.sealed_per_peer_per_second = static_cast<double>(
+      OptionalMs(options, "sealedPerPeerPerSecond", static_cast<int64_t>(config.sealed_per_peer_per_second)));
+  config.sealed_per_peer_burst = config.sealed_per_peer_per_second;
+  config.strangers_per_second = static_cast<double>(
+      OptionalMs(options, "strangersPerSecond", static_cast<int64_t>(config.strangers_per_second)));
+  config.strangers_burst = config.strangers_per_second;
 
   events_ = Napi::ThreadSafeFunction::New(env, on_events, "overlay-datapath-events", 0, 1);
   // Capture a weak copy: the engine may be gone by the time a queued call runs.
@@ -208,15 +215,31 @@ Napi::Value DataPathWrap::SetPeer(const Napi::CallbackInfo& info) {
     bool has_ep = !info[2].IsUndefined() && !info[2].IsNull();
     if (has_ep) ep = EndpointArg(info, 2);
     bool forward = false;
+    uint8_t public_key[kKeySize];
+    bool has_key = false;
     if (!info[3].IsUndefined()) {
       if (!info[3].IsObject()) ThrowTypeError(info.Env(), "options must be an object");
-      Napi::Value f = info[3].As<Napi::Object>().Get("forward");
+      Napi::Object o = info[3].As<Napi::Object>();
+      Napi::Value f = o.Get("forward");
       if (!f.IsUndefined() && !f.IsBoolean()) ThrowTypeError(info.Env(), "options.forward must be a boolean");
       forward = f.IsBoolean() && f.As<Napi::Boolean>().Value();
+      if (!o.Get("publicKey").IsUndefined()) {
+        CopyKey(info, o, "publicKey", public_key);
+        has_key = true;
+      }
     }
-    engine.SetPeer(id, allowed, has_ep ? &ep : nullptr, forward);
+    engine.SetPeer(id, allowed, has_ep ? &ep : nullptr, forward, has_key ? public_key : nullptr);
     return info.Env().Undefined();
   });
+}
+
+// setSealedScreen(key: 32-byte Uint8Array)
+Napi::Value DataPathWrap::SetSealedScreen(const Napi::CallbackInfo& info) {
+  Engine& engine = Running(info.Env());
+  ByteSpan key = BytesArg(info, 0, "key");
+  if (key.size != admission::kMac1KeySize) ThrowRangeError(info.Env(), "key must be 32 bytes");
+  engine.SetSealedScreen(key.data);
+  return info.Env().Undefined();
 }
 
 Napi::Value DataPathWrap::SetEndpoint(const Napi::CallbackInfo& info) {
@@ -331,6 +354,10 @@ Napi::Value DataPathWrap::Stats(const Napi::CallbackInfo& info) {
   put("txSendFailed", c.tx_send_failed);
   put("tunReadBad", c.tun_read_bad);
   put("upQueueDropped", c.up_queue_dropped);
+  put("rxSealedBadMac", c.rx_sealed_bad_mac);
+  put("rxOverlayMemberRate", c.rx_overlay_member_rate);
+  put("rxOverlayStrangerRate", c.rx_overlay_stranger_rate);
+  put("overlayQueueDropped", c.overlay_queue_dropped);
   put("forwarded", c.forwarded);
   put("forwardHopLimit", c.forward_hop_limit);
   put("relayedOut", c.relay_out);

@@ -67,21 +67,66 @@ void Engine::Push(UpEvent event) {
   {
     std::lock_guard<std::mutex> lock(up_mu_);
     if (up_.size() >= config_.up_queue_max) {
-      // A flood of handshakes or junk must not grow memory: drop, and count it.
+      // A flood of handshakes must not grow memory: drop, and count it.
       counters_.up_queue_dropped.fetch_add(1, std::memory_order_relaxed);
       return;
     }
-    was_empty = up_.empty();
+    was_empty = up_.empty() && overlay_up_.empty();
     up_.push_back(std::move(event));
+  }
+  if (was_empty) notify_();
+}
+
+void Engine::PushOverlay(UpEvent event) {
+  bool was_empty;
+  {
+    std::lock_guard<std::mutex> lock(up_mu_);
+    if (overlay_up_.size() >= config_.up_queue_max) {
+      counters_.overlay_queue_dropped.fetch_add(1, std::memory_order_relaxed);
+      return;
+    }
+    was_empty = up_.empty() && overlay_up_.empty();
+    overlay_up_.push_back(std::move(event));
   }
   if (was_empty) notify_();
 }
 
 std::deque<UpEvent> Engine::DrainEvents() {
   std::lock_guard<std::mutex> lock(up_mu_);
+  // Handshakes and events first: a session waits on them, gossip does not.
   std::deque<UpEvent> out;
   out.swap(up_);
+  for (auto& e : overlay_up_) out.push_back(std::move(e));
+  overlay_up_.clear();
   return out;
+}
+
+void Engine::SetSealedScreen(const uint8_t key[admission::kMac1KeySize]) {
+  // Set once, before traffic is expected; the receive thread reads the key only after the flag.
+  if (screen_set_.load()) return;
+  std::memcpy(screen_key_, key, sizeof screen_key_);
+  screen_set_.store(true, std::memory_order_release);
+}
+
+bool Engine::AdmitOverlay(admission::Kind kind, const uint8_t* p, size_t n, PeerId sender, int64_t now) {
+  Peer* member = nullptr;
+  if (kind == admission::Kind::kSealed) {
+    if (screen_set_.load(std::memory_order_acquire) && !admission::SealedMac1Ok(screen_key_, p, n)) {
+      counters_.rx_sealed_bad_mac.fetch_add(1, std::memory_order_relaxed);
+      return false;
+    }
+    // Through a relay the envelope already named (and authenticated) the member it came from.
+    member = sender != kNoPeer ? table_.Find(sender) : table_.FindByPublicKey(p + admission::kSenderKeyAt);
+  }
+  if (member) {
+    if (member->sealed_budget.Take(config_.sealed_per_peer_per_second, config_.sealed_per_peer_burst, now))
+      return true;
+    counters_.rx_overlay_member_rate.fetch_add(1, std::memory_order_relaxed);
+    return false;
+  }
+  if (strangers_.Take(config_.strangers_per_second, config_.strangers_burst, now)) return true;
+  counters_.rx_overlay_stranger_rate.fetch_add(1, std::memory_order_relaxed);
+  return false;
 }
 
 void Engine::WantHandshake(Peer& peer, int64_t now) {
@@ -109,11 +154,18 @@ size_t Engine::Seal(TransportAead& aead, Session& s, uint64_t counter, uint8_t* 
 
 // ---- JavaScript-thread operations --------------------------------------------------------------
 
-void Engine::SetPeer(PeerId id, const std::vector<IpPrefix>& allowed, const sockaddr_in6* endpoint, bool forward) {
+void Engine::SetPeer(PeerId id, const std::vector<IpPrefix>& allowed, const sockaddr_in6* endpoint, bool forward,
+                     const uint8_t* public_key) {
   std::unique_lock<std::shared_mutex> lock(table_.mu);
   auto& slot = table_.peers[id];
   if (!slot) slot = std::make_unique<Peer>(id);
   slot->forward = forward;
+  if (public_key) {
+    if (slot->has_public_key) table_.by_public_key.erase(slot->public_key);
+    std::memcpy(slot->public_key.data(), public_key, slot->public_key.size());
+    slot->has_public_key = true;
+    table_.by_public_key[slot->public_key] = id;
+  }
   table_.routes.RemovePeer(id);
   for (const auto& p : allowed) table_.routes.Insert(p.addr, static_cast<int>(p.AddrSize()), p.length, id);
   if (endpoint) slot->UpdateEndpoint(*endpoint);
@@ -131,6 +183,10 @@ void Engine::RemovePeer(PeerId id) {
   for (auto* s : {&p->current, &p->previous, &p->next}) table_.Forget(*s);
   table_.routes.RemovePeer(id);
   if (p->relay) table_.by_relay_tag.erase(p->relay->remote_tag);
+  if (p->has_public_key) {
+    auto it = table_.by_public_key.find(p->public_key);
+    if (it != table_.by_public_key.end() && it->second == id) table_.by_public_key.erase(it);
+  }
   table_.peers.erase(id);
 }
 

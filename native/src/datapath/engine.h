@@ -10,7 +10,9 @@
 // A peer may be reached through a relay member instead of directly: its datagrams then travel in
 // relay envelopes, which the receive thread forwards for others or opens (relay.cc).
 // Everything else that is not a transport message, and the few events JavaScript must act on
-// (a handshake is needed, a responder's session is confirmed), go up through a bounded queue.
+// (a handshake is needed, a responder's session is confirmed), go up through two bounded queues:
+// one for WireGuard's handshakes and the events, one for overlay's own messages, which are
+// screened and budgeted per sender first (admission.h), so junk can never starve a handshake.
 #pragma once
 
 #include <netinet/in.h>
@@ -27,6 +29,7 @@
 
 #include "../ip_prefix.h"
 #include "../unique_fd.h"
+#include "admission.h"
 #include "peer_table.h"
 #include "udp_socket.h"
 #include "wire.h"
@@ -38,7 +41,13 @@ struct EngineConfig {
   size_t mtu = 1420;  // of the TUN device: the largest plaintext packet
   size_t batch = 64;
   size_t staged_per_peer = 128;
-  size_t up_queue_max = 1024;
+  size_t up_queue_max = 1024;  // each of the two queues
+  // Sealed overlay messages per second each member may send us (admission.h), and what all
+  // strangers together may (unknown keys, join queries, STUN answers).
+  double sealed_per_peer_per_second = 1000;
+  double sealed_per_peer_burst = 1000;
+  double strangers_per_second = 256;
+  double strangers_burst = 256;
   // whitepaper §6.1/§6.2 timers the data path itself enforces; tests shorten them.
   int64_t rekey_after_time_ms = 120'000;
   int64_t reject_after_time_ms = 180'000;
@@ -62,6 +71,10 @@ struct EngineCounters {
       rx_replay{0}, rx_auth_failed{0}, rx_expired{0}, rx_bad_inner{0}, rx_source_denied{0}, rx_keepalive{0},
       tun_write_failed{0}, tx_packets{0}, tx_no_route{0}, tx_staged{0}, tx_staged_dropped{0}, tx_no_endpoint{0},
       tx_send_failed{0}, tun_read_bad{0}, up_queue_dropped{0}, forwarded{0}, forward_hop_limit{0};
+  // overlay's messages (admission.h): dropped for a bad mac1, over a member's or the strangers'
+  // budget, or because their queue was full.
+  std::atomic<uint64_t> rx_sealed_bad_mac{0}, rx_overlay_member_rate{0}, rx_overlay_stranger_rate{0},
+      overlay_queue_dropped{0};
   // Relay envelopes (relay.cc): wrapped and sent by us, unwrapped for us, forwarded for others,
   // relayed datagrams whose IPv4 packet exceeds 1500 bytes (the kernel fragments them), and
   // drops by reason.
@@ -92,7 +105,12 @@ class Engine {
   uint16_t port() const { return socket_.port(); }
 
   // --- called from the JavaScript thread ---
-  void SetPeer(PeerId id, const std::vector<IpPrefix>& allowed, const sockaddr_in6* endpoint, bool forward);
+  // `public_key` (32 bytes, or null to keep what the peer had) lets overlay's sealed messages from
+  // this peer be told from a stranger's by their header (admission.h).
+  void SetPeer(PeerId id, const std::vector<IpPrefix>& allowed, const sockaddr_in6* endpoint, bool forward,
+               const uint8_t* public_key = nullptr);
+  // The mac1 key sealed messages to this node must carry (admission.h); until set, none is checked.
+  void SetSealedScreen(const uint8_t key[admission::kMac1KeySize]);
   void SetEndpoint(PeerId id, const sockaddr_in6& endpoint);
   void RemovePeer(PeerId id);
   // Initiator: the session sends at once. Responder: it waits as `next` until its first packet.
@@ -134,6 +152,10 @@ class Engine {
   void ReceiveLoop();
   bool WaitReadable(int fd);  // false when stopping
   void Push(UpEvent event);
+  void PushOverlay(UpEvent event);
+  // Receive thread, shared table lock held: whether an overlay message may go up (admission.h);
+  // counts the drop when not. `sender` is the member an envelope came from, or kNoPeer.
+  bool AdmitOverlay(admission::Kind kind, const uint8_t* p, size_t n, PeerId sender, int64_t now);
   void WantHandshake(Peer& peer, int64_t now);
   // Encrypts one plaintext in place: `slot` holds it at offset kTransportHeader; returns the
   // datagram length. The caller holds the table lock (shared is enough).
@@ -185,8 +207,13 @@ class Engine {
   std::atomic<bool> relay_service_{false};
   std::atomic<uint32_t> relay_rate_{0};
 
+  std::atomic<bool> screen_set_{false};
+  uint8_t screen_key_[admission::kMac1KeySize] = {};  // written once, before screen_set_
+  admission::Bucket strangers_;                       // receive thread only
+
   std::mutex up_mu_;
-  std::deque<UpEvent> up_;
+  std::deque<UpEvent> up_;          // handshakes and events
+  std::deque<UpEvent> overlay_up_;  // overlay's own messages
 };
 
 }  // namespace overlay

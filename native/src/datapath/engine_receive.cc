@@ -10,29 +10,6 @@
 
 namespace overlay {
 
-namespace {
-
-// What goes up to JavaScript: WireGuard handshakes, overlay's own messages, and STUN answers.
-// STUN only straight from the network: a STUN server is no member, so it never comes relayed.
-bool IsControl(const uint8_t* p, size_t len, bool relayed) {
-  if (!relayed && wire::IsStunMessage(p, len)) return true;
-  if (len < 4) return false;
-  // WireGuard's handshake messages have exact sizes and zero reserved bytes (whitepaper §5.4).
-  bool reserved_zero = p[1] == 0 && p[2] == 0 && p[3] == 0;
-  switch (p[0]) {
-    case wire::kInitiation:
-      return reserved_zero && len == wire::kInitiationSize;
-    case wire::kResponse:
-      return reserved_zero && len == wire::kResponseSize;
-    case wire::kCookieReply:
-      return reserved_zero && len == wire::kCookieReplySize;
-    default:
-      return p[0] >= wire::kOverlayFirst;
-  }
-}
-
-}  // namespace
-
 void Engine::ReceiveLoop() {
   const size_t batch = config_.batch;
   // Room for any datagram a peer may send: a full-MTU packet with header, padding and tag, and
@@ -95,13 +72,18 @@ void Engine::ReceiveLoop() {
           }
           if (n >= wire::kTransportMin && p[0] == wire::kTransport && p[1] == 0 && p[2] == 0 && p[3] == 0) {
             counters_.rx_transport.fetch_add(1, std::memory_order_relaxed);
-          } else if (IsControl(p, n, via != kNoPeer)) {
+          } else {
+            // Anything else goes up to JavaScript, if admission.h lets it.
+            admission::Kind kind = admission::Classify(p, n, via != kNoPeer);
+            if (kind == admission::Kind::kJunk) {
+              counters_.rx_junk.fetch_add(1, std::memory_order_relaxed);
+              continue;
+            }
+            if (kind != admission::Kind::kHandshake && !AdmitOverlay(kind, p, n, sender, now)) continue;
             counters_.rx_control.fetch_add(1, std::memory_order_relaxed);
             UpEvent e{UpEvent::kControl, sender, 0, from[i], std::vector<uint8_t>(p, p + n), via};
-            Push(std::move(e));
-            continue;
-          } else {
-            counters_.rx_junk.fetch_add(1, std::memory_order_relaxed);
+            if (kind == admission::Kind::kHandshake) Push(std::move(e));
+            else PushOverlay(std::move(e));
             continue;
           }
           // Not necessarily a multiple of 16: padding stops at the MTU (whitepaper §5.4.6).

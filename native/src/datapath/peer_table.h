@@ -10,8 +10,10 @@
 #include <netinet/in.h>
 #include <openssl/crypto.h>
 
+#include <array>
 #include <atomic>
 #include <cstdint>
+#include <cstring>
 #include <deque>
 #include <memory>
 #include <mutex>
@@ -19,6 +21,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "admission.h"
 #include "aead.h"
 #include "allowed_ips.h"
 #include "replay_window.h"
@@ -99,6 +102,13 @@ struct Peer {
   std::deque<std::vector<uint8_t>> staged;
   std::atomic<int64_t> handshake_wanted_ms{0};
 
+  // Its WireGuard public key, when JavaScript gave it: sealed messages name their sender by it.
+  // Written under the table's exclusive lock.
+  std::array<uint8_t, 32> public_key{};
+  bool has_public_key = false;
+  // Its budget for sealed messages (admission.h); receive thread only.
+  admission::Bucket sealed_budget;
+
   PeerStats stats;
 
   Endpoint GetEndpoint() {
@@ -122,6 +132,22 @@ struct PeerTable {
   std::unordered_map<uint32_t, std::shared_ptr<Session>> by_index;
   AllowedIps routes;
   std::unordered_map<uint64_t, PeerId> by_relay_tag;  // RelayKey::remote_tag → peer
+  // Public key → peer, for peers that have one. Keys are uniformly random: their first 8 bytes hash.
+  struct KeyHash {
+    size_t operator()(const std::array<uint8_t, 32>& k) const {
+      uint64_t h;
+      std::memcpy(&h, k.data(), sizeof h);
+      return static_cast<size_t>(h);
+    }
+  };
+  std::unordered_map<std::array<uint8_t, 32>, PeerId, KeyHash> by_public_key;
+
+  Peer* FindByPublicKey(const uint8_t* key) {
+    std::array<uint8_t, 32> k;
+    std::memcpy(k.data(), key, k.size());
+    auto it = by_public_key.find(k);
+    return it == by_public_key.end() ? nullptr : Find(it->second);
+  }
 
   Peer* Find(PeerId id) {
     auto it = peers.find(id);
