@@ -10,9 +10,12 @@
 //   2. A sealed message must carry a valid mac1 (core/overlayWire/sealed.ts): HMAC-SHA256 keyed by
 //      a hash of our public key. Whoever does not know our key is dropped for a microsecond.
 //   3. Each member has its own budget for sealed messages, found by the sender key in the header
-//      (or the member an envelope came from); everyone else — unknown keys, join queries, STUN
-//      answers — shares one small budget. A member over its budget costs only itself; a stranger
-//      can only ever use up the strangers' share, never a member's and never the handshakes'.
+//      (or the member an envelope came from), split in two: messages from its known endpoint or
+//      through a relay, and those from anywhere else (the key in the header is only a claim until
+//      JavaScript opens the box). Everyone else — unknown keys, join queries, STUN answers —
+//      shares one small budget. A member over its budget costs only itself; a stranger can only
+//      ever use up the strangers' share, or a member's second bucket by spoofing its key, never
+//      the bucket a member's real messages use and never the handshakes' queue.
 //
 // Pure functions and plain structs: the receive thread owns the buckets, and the fuzz harness can
 // drive the classification without a socket.

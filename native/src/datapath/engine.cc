@@ -108,7 +108,8 @@ void Engine::SetSealedScreen(const uint8_t key[admission::kMac1KeySize]) {
   screen_set_.store(true, std::memory_order_release);
 }
 
-bool Engine::AdmitOverlay(admission::Kind kind, const uint8_t* p, size_t n, PeerId sender, int64_t now) {
+bool Engine::AdmitOverlay(admission::Kind kind, const uint8_t* p, size_t n, PeerId sender,
+                          const sockaddr_in6& from, int64_t now) {
   Peer* member = nullptr;
   if (kind == admission::Kind::kSealed) {
     if (screen_set_.load(std::memory_order_acquire) && !admission::SealedMac1Ok(screen_key_, p, n)) {
@@ -119,8 +120,13 @@ bool Engine::AdmitOverlay(admission::Kind kind, const uint8_t* p, size_t n, Peer
     member = sender != kNoPeer ? table_.Find(sender) : table_.FindByPublicKey(p + admission::kSenderKeyAt);
   }
   if (member) {
-    if (member->sealed_budget.Take(config_.sealed_per_peer_per_second, config_.sealed_per_peer_burst, now))
-      return true;
+    // The header's key is a claim until JavaScript opens the box: whoever spoofs a member's key
+    // from another address draws on that member's second bucket, never on the one its messages
+    // from its known endpoint (or through an authenticated envelope) use.
+    Endpoint known = member->GetEndpoint();
+    bool usual = sender != kNoPeer || (known.set && Peer::SameAddress(known.addr, from));
+    admission::Bucket& budget = usual ? member->sealed_budget : member->sealed_elsewhere;
+    if (budget.Take(config_.sealed_per_peer_per_second, config_.sealed_per_peer_burst, now)) return true;
     counters_.rx_overlay_member_rate.fetch_add(1, std::memory_order_relaxed);
     return false;
   }

@@ -155,7 +155,8 @@ class Engine {
   void PushOverlay(UpEvent event);
   // Receive thread, shared table lock held: whether an overlay message may go up (admission.h);
   // counts the drop when not. `sender` is the member an envelope came from, or kNoPeer.
-  bool AdmitOverlay(admission::Kind kind, const uint8_t* p, size_t n, PeerId sender, int64_t now);
+  bool AdmitOverlay(admission::Kind kind, const uint8_t* p, size_t n, PeerId sender, const sockaddr_in6& from,
+                    int64_t now);
   void WantHandshake(Peer& peer, int64_t now);
   // Encrypts one plaintext in place: `slot` holds it at offset kTransportHeader; returns the
   // datagram length. The caller holds the table lock (shared is enough).

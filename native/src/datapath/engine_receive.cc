@@ -79,7 +79,7 @@ void Engine::ReceiveLoop() {
               counters_.rx_junk.fetch_add(1, std::memory_order_relaxed);
               continue;
             }
-            if (kind != admission::Kind::kHandshake && !AdmitOverlay(kind, p, n, sender, now)) continue;
+            if (kind != admission::Kind::kHandshake && !AdmitOverlay(kind, p, n, sender, from[i], now)) continue;
             counters_.rx_control.fetch_add(1, std::memory_order_relaxed);
             UpEvent e{UpEvent::kControl, sender, 0, from[i], std::vector<uint8_t>(p, p + n), via};
             if (kind == admission::Kind::kHandshake) Push(std::move(e));

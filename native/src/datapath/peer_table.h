@@ -106,8 +106,10 @@ struct Peer {
   // Written under the table's exclusive lock.
   std::array<uint8_t, 32> public_key{};
   bool has_public_key = false;
-  // Its budget for sealed messages (admission.h); receive thread only.
-  admission::Bucket sealed_budget;
+  // Its budgets for sealed messages (admission.h): from its known endpoint or through a relay,
+  // and from anywhere else (a roaming member, or someone using its key as a claim); receive
+  // thread only.
+  admission::Bucket sealed_budget, sealed_elsewhere;
 
   PeerStats stats;
 
