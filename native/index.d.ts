@@ -185,6 +185,8 @@ export interface DataPathOptions {
    * default 256). Over budget is dropped and counted.
    */
   sealedPerPeerPerSecond?: number;
+  /** The same, for a peer's key claimed from an address other than its endpoint (default 100). */
+  sealedElsewherePerSecond?: number;
   strangersPerSecond?: number;
 }
 

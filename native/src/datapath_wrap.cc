@@ -131,6 +131,8 @@ DataPathWrap::DataPathWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Da
   config.sealed_per_peer_per_second = static_cast<double>(
       OptionalMs(options, "sealedPerPeerPerSecond", static_cast<int64_t>(config.sealed_per_peer_per_second)));
   config.sealed_per_peer_burst = config.sealed_per_peer_per_second;
+  config.sealed_elsewhere_per_second = static_cast<double>(OptionalMs(
+      options, "sealedElsewherePerSecond", static_cast<int64_t>(config.sealed_elsewhere_per_second)));
   config.strangers_per_second = static_cast<double>(
       OptionalMs(options, "strangersPerSecond", static_cast<int64_t>(config.strangers_per_second)));
   config.strangers_burst = config.strangers_per_second;

@@ -125,8 +125,11 @@ bool Engine::AdmitOverlay(admission::Kind kind, const uint8_t* p, size_t n, Peer
     // from its known endpoint (or through an authenticated envelope) use.
     Endpoint known = member->GetEndpoint();
     bool usual = sender != kNoPeer || (known.set && Peer::SameAddress(known.addr, from));
-    admission::Bucket& budget = usual ? member->sealed_budget : member->sealed_elsewhere;
-    if (budget.Take(config_.sealed_per_peer_per_second, config_.sealed_per_peer_burst, now)) return true;
+    bool admitted = usual ? member->sealed_budget.Take(config_.sealed_per_peer_per_second,
+                                                        config_.sealed_per_peer_burst, now)
+                          : member->sealed_elsewhere.Take(config_.sealed_elsewhere_per_second,
+                                                          config_.sealed_elsewhere_per_second, now);
+    if (admitted) return true;
     counters_.rx_overlay_member_rate.fetch_add(1, std::memory_order_relaxed);
     return false;
   }

@@ -46,6 +46,9 @@ struct EngineConfig {
   // strangers together may (unknown keys, join queries, STUN answers).
   double sealed_per_peer_per_second = 1000;
   double sealed_per_peer_burst = 1000;
+  // ...and from any other address than its known endpoint: a member that just roamed sends a
+  // few discovery messages a second from its new address before its endpoint follows.
+  double sealed_elsewhere_per_second = 100;
   double strangers_per_second = 256;
   double strangers_burst = 256;
   // whitepaper §6.1/§6.2 timers the data path itself enforces; tests shorten them.
