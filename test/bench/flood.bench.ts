@@ -20,7 +20,7 @@ import type { NodeStatus } from '../../core/node/status.js';
 import { JsonLinesChild } from '../helpers/jsonLines.js';
 import { lan, OverlayHost } from '../helpers/lan.js';
 import { stateRoot } from '../helpers/overlayNetwork.js';
-import { cpuSeconds, median, rssMb } from './measure.js';
+import { cpuSeconds, median, requireRoot, rssMb, withTeardowns } from './measure.js';
 
 const { values } = parseArgs({
   options: {
@@ -62,9 +62,7 @@ function holdsRevocation(host: OverlayHost): boolean {
 }
 
 async function round(n: number, flood: boolean): Promise<Sample> {
-  const cleanups: (() => void)[] = [];
-  const t = { teardown: (fn: () => void) => cleanups.push(fn) };
-  try {
+  return withTeardowns(async (t) => {
     const { hosts } = lan(t as never, `bf${n}${flood ? 'f' : 'q'}`, 4);
     const root = stateRoot(t);
     const [a, b, c] = ['a', 'b', 'c'].map((name, i) => new OverlayHost(hosts[i]!, join(root, name)));
@@ -156,21 +154,10 @@ async function round(n: number, flood: boolean): Promise<Sample> {
       counters,
       sent,
     };
-  } finally {
-    for (const fn of cleanups.reverse()) {
-      try {
-        fn();
-      } catch {
-        // best effort
-      }
-    }
-  }
+  });
 }
 
-if (process.getuid?.() !== 0) {
-  console.error('bench:flood needs root (network namespaces)');
-  process.exit(1);
-}
+requireRoot('bench:flood');
 const results: { flood: Sample[]; quiet: Sample[] } = { flood: [], quiet: [] };
 for (let i = 0; i < ROUNDS; i++) {
   for (const flood of [false, true]) {

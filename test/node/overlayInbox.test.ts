@@ -59,6 +59,20 @@ function world() {
   return { self, member, inbox, delivered, sent, logs, redemptions: () => redemptions };
 }
 
+/** A join request for invite ID (its fields matter only to redeem, which this world stubs). */
+function joinRequest(): InnerMessage {
+  return {
+    kind: 'joinRequest',
+    requestId: new Uint8Array(16).fill(1),
+    inviteId: ID,
+    secret: new Uint8Array(16),
+    name: 'b',
+    signingPublicKey: new Uint8Array(32).fill(2),
+    listenPort: 51820,
+    endpoints: [],
+  };
+}
+
 /** A sealed-looking datagram with a right mac1 from random key `sender`: what a stranger who knows our key sends. */
 function junkWithMac1(receiver: Uint8Array, sender: Uint8Array, size = 200): Uint8Array {
   const d = nacl.randomBytes(size);
@@ -125,16 +139,7 @@ test('a junk datagram claiming to be a member is refused by the box, and the mem
 test('a join request is opened only from an address that just asked about one of our invites', (t) => {
   const w = world();
   const joiner = keys();
-  const request: InnerMessage = {
-    kind: 'joinRequest',
-    requestId: new Uint8Array(16).fill(1),
-    inviteId: ID,
-    secret: new Uint8Array(16),
-    name: 'b',
-    signingPublicKey: new Uint8Array(32).fill(2),
-    listenPort: 51820,
-    endpoints: [],
-  };
+  const request = joinRequest();
   w.inbox.receive(joiner.channel.seal(w.self.publicKey, request, NOW), STRANGER_AT, undefined, NOW);
   t.is(w.inbox.dropped.get('notMember'), 1);
   t.is(w.redemptions(), 0);
@@ -169,16 +174,7 @@ test('a query for an invite we do not hold opens nothing; a relayed query is ref
     w.inbox.receive(encodeJoinQuery(ID), { address: '198.18.1.1', port: 1000 + i }, undefined, NOW);
   }
   const joiner = keys();
-  const request: InnerMessage = {
-    kind: 'joinRequest',
-    requestId: new Uint8Array(16).fill(1),
-    inviteId: ID,
-    secret: new Uint8Array(16),
-    name: 'b',
-    signingPublicKey: new Uint8Array(32).fill(2),
-    listenPort: 51820,
-    endpoints: [],
-  };
+  const request = joinRequest();
   w.inbox.receive(joiner.channel.seal(w.self.publicKey, request, NOW), first, undefined, NOW);
   t.is(w.inbox.dropped.get('notMember'), 1, 'the oldest asker was forgotten');
 });
