@@ -4,19 +4,28 @@
  * decided by the node's `redeem`. A joiner whose accept was lost retransmits the same request id;
  * it gets the cached reply again rather than a second redemption, so a single-use code still admits
  * exactly one joiner while a lost reply is retried safely.
+ *
+ * A request's signature is checked before anything else — before the reply cache, the invite book
+ * or the roster: `redeem` only ever sees a signing key its sender proved it holds
+ * (joinSignature.ts).
  */
-import { hex, utf8Length } from './byteCodec.js';
-import { JOIN_REQUEST_ID_SIZE, MAX_REJECT_DETAIL_BYTES } from './constants.js';
+import { hex } from './byteCodec.js';
+import { JOIN_REQUEST_ID_SIZE } from './constants.js';
 import {
   type JoinAccept,
   type JoinReject,
   type JoinRejectReason,
   type JoinRequest,
   MAX_ACCEPT_BYTES,
+  printableDetail,
 } from './innerMessage.js';
 import { encodeJoinQueryReply, type JoinQueryDropReason, parseJoinQuery } from './joinQuery.js';
+import { verifyJoinRequest } from './joinSignature.js';
 
-/** What the inviter knows about the joiner when it decides; the key is authenticated by the seal. */
+/**
+ * What the inviter knows about the joiner when it decides: the WireGuard key is authenticated by the
+ * seal, the signing key by the request's signature; the rest is what the joiner signed.
+ */
 export interface JoinerInfo {
   readonly publicKey: Uint8Array;
   readonly name: string;
@@ -81,6 +90,16 @@ export class JoinResponder {
     from: string,
     now: number,
   ): JoinAccept | JoinReject {
+    const requestId = request.requestId.slice(0, JOIN_REQUEST_ID_SIZE);
+    if (!verifyJoinRequest(request, { inviterPublicKey: this.options.publicKey, joinerPublicKey })) {
+      // Not cached: it changed nothing, and the sender may retry with a signature that holds.
+      return {
+        kind: 'joinReject',
+        requestId,
+        reason: 'bad-signature',
+        detail: 'the join request is not signed by the signing key it names',
+      };
+    }
     this.forgetExpired(now);
     const key = `${hex(joinerPublicKey)}/${hex(request.requestId)}`;
     const cached = this.replies.get(key);
@@ -94,7 +113,6 @@ export class JoinResponder {
       endpoints: request.endpoints,
       from,
     };
-    const requestId = request.requestId.slice(0, JOIN_REQUEST_ID_SIZE);
     const outcome = this.options.redeem(request.inviteId, request.secret, joiner, now);
     let reply: JoinAccept | JoinReject;
     if (outcome.ok && outcome.acceptBytes.length <= MAX_ACCEPT_BYTES) {
@@ -107,7 +125,12 @@ export class JoinResponder {
         detail: 'the inviter could not fit its reply',
       };
     } else {
-      reply = { kind: 'joinReject', requestId, reason: outcome.reason, detail: clip(outcome.detail ?? '') };
+      reply = {
+        kind: 'joinReject',
+        requestId,
+        reason: outcome.reason,
+        detail: printableDetail(outcome.detail ?? ''),
+      };
     }
     if (this.replies.size >= (this.options.replyCacheSize ?? DEFAULT_REPLY_CACHE_SIZE)) {
       const oldest = this.replies.keys().next().value;
@@ -123,11 +146,4 @@ export class JoinResponder {
       this.replies.delete(key);
     }
   }
-}
-
-/** Details come from the node's own text; clipping keeps a long one from making the reply unencodable. */
-function clip(detail: string): string {
-  let out = detail;
-  while (utf8Length(out) > MAX_REJECT_DETAIL_BYTES) out = out.slice(0, -1);
-  return out;
 }
