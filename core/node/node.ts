@@ -14,6 +14,7 @@ import { encodeKey } from '../identity/keys.js';
 import { ipv4InSubnet, ipv6InSubnet } from '../membership/addressing.js';
 import type { InviteBook } from '../membership/inviteBook.js';
 import { publishEndpoints } from '../membership/issue.js';
+import { retiringStore } from '../membership/retiredMembers.js';
 import type { Member, Roster } from '../membership/roster.js';
 import { type InnerMessage, JoinResponder, mac1Key, SealedChannel } from '../overlayWire/index.js';
 import { formatEndpoint, parseEndpoint } from '../tunnel/endpointText.js';
@@ -181,7 +182,9 @@ export class OverlayNode {
             log: (line) => this.log(line),
           })
         : undefined;
-    this.gossip = new Gossip({ self: encodeKey(wg.publicKey), store: this.roster });
+    // Gossip offers through retiringStore, so a kick that arrives keeps the kicked name and key.
+    const store = retiringStore(this.roster, this.invites.retired, () => this.saveInvites());
+    this.gossip = new Gossip({ self: encodeKey(wg.publicKey), store });
     this.maintenanceTimer = setInterval(() => this.maintain(), MAINTENANCE_MS);
     this.activityTimer = setInterval(() => this.noteActivity(), ACTIVITY_POLL_MS);
     const responder = new JoinResponder({

@@ -68,6 +68,8 @@ export const SHARED_KEY_CACHE_SIZE = 512;
 export const INVITE_SECRET_SIZE = 16;
 export const INVITER_KEY_HASH_SIZE = 16;
 export const JOIN_REQUEST_ID_SIZE = 16;
+/** Ed25519 signature of the joiner over its request (joinSignature.ts). */
+export const JOIN_SIGNATURE_SIZE = 64;
 /** An invite id is lowercase hex of at most this many characters. */
 export const MAX_INVITE_ID_LENGTH = 32;
 export const MAX_NAME_BYTES = 63;

@@ -9,25 +9,29 @@
  * open. So the node opens one only from an address this responder just answered a query from for
  * an invite it holds (`expectsJoinFrom`): junk from anywhere else is dropped before any key work,
  * and the table of such addresses is small and short-lived.
+ *
+ * A request's signature is checked before anything else — before the reply cache, the invite book
+ * or the roster: `redeem` only ever sees a signing key its sender proved it holds
+ * (joinSignature.ts).
  */
 import { describeSkew, MAX_CLOCK_SKEW_MS, SKEW_ALLOWANCE } from '../clockSkew.js';
-import { hex, utf8Length } from './byteCodec.js';
-import {
-  JOIN_REQUEST_ID_SIZE,
-  MAX_PENDING_JOINS,
-  MAX_REJECT_DETAIL_BYTES,
-  PENDING_JOIN_MS,
-} from './constants.js';
+import { hex } from './byteCodec.js';
+import { JOIN_REQUEST_ID_SIZE, MAX_PENDING_JOINS, PENDING_JOIN_MS } from './constants.js';
 import {
   type JoinAccept,
   type JoinReject,
   type JoinRejectReason,
   type JoinRequest,
   MAX_ACCEPT_BYTES,
+  printableDetail,
 } from './innerMessage.js';
 import { encodeJoinQueryReply, type JoinQueryDropReason, parseJoinQuery } from './joinQuery.js';
+import { verifyJoinRequest } from './joinSignature.js';
 
-/** What the inviter knows about the joiner when it decides; the key is authenticated by the seal. */
+/**
+ * What the inviter knows about the joiner when it decides: the WireGuard key is authenticated by the
+ * seal, the signing key by the request's signature; the rest is what the joiner signed.
+ */
 export interface JoinerInfo {
   readonly publicKey: Uint8Array;
   readonly name: string;
@@ -110,18 +114,27 @@ export class JoinResponder {
     now: number,
     sentAt: number = now,
   ): JoinAccept | JoinReject {
+    const requestId = request.requestId.slice(0, JOIN_REQUEST_ID_SIZE);
+    if (!verifyJoinRequest(request, { inviterPublicKey: this.options.publicKey, joinerPublicKey })) {
+      // Not cached: it changed nothing, and the sender may retry with a signature that holds.
+      return {
+        kind: 'joinReject',
+        requestId,
+        reason: 'bad-signature',
+        detail: 'the join request is not signed by the signing key it names',
+      };
+    }
     this.forgetExpired(now);
     const key = `${hex(joinerPublicKey)}/${hex(request.requestId)}`;
     const cached = this.replies.get(key);
     if (cached !== undefined) return cached.reply;
-    const requestId = request.requestId.slice(0, JOIN_REQUEST_ID_SIZE);
     const skewMs = sentAt - now;
     if (Math.abs(skewMs) > MAX_CLOCK_SKEW_MS) {
       // Checked before the invite is looked at: a member this far off could not talk to anyone.
       const detail = `your clock is ${describeSkew(skewMs)} the inviter's (${SKEW_ALLOWANCE})`;
       return this.remember(
         key,
-        { kind: 'joinReject', requestId, reason: 'clock-skew', detail: clip(detail) },
+        { kind: 'joinReject', requestId, reason: 'clock-skew', detail: printableDetail(detail) },
         now,
       );
     }
@@ -146,7 +159,12 @@ export class JoinResponder {
         detail: 'the inviter could not fit its reply',
       };
     } else {
-      reply = { kind: 'joinReject', requestId, reason: outcome.reason, detail: clip(outcome.detail ?? '') };
+      reply = {
+        kind: 'joinReject',
+        requestId,
+        reason: outcome.reason,
+        detail: printableDetail(outcome.detail ?? ''),
+      };
     }
     return this.remember(key, reply, now);
   }
@@ -166,11 +184,4 @@ export class JoinResponder {
       this.replies.delete(key);
     }
   }
-}
-
-/** Details come from the node's own text; clipping keeps a long one from making the reply unencodable. */
-function clip(detail: string): string {
-  let out = detail;
-  while (utf8Length(out) > MAX_REJECT_DETAIL_BYTES) out = out.slice(0, -1);
-  return out;
 }

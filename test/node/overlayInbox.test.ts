@@ -17,6 +17,7 @@ import {
   MAX_PENDING_JOINS,
   SealedChannel,
 } from '../../core/overlayWire/index.js';
+import { signJoinRequest } from '../../core/overlayWire/joinSignature.js';
 import { mac1Key } from '../../core/overlayWire/sealed.js';
 import type { Endpoint } from '../../core/wireguard/endpoint.js';
 
@@ -59,18 +60,24 @@ function world() {
   return { self, member, inbox, delivered, sent, logs, redemptions: () => redemptions };
 }
 
-/** A join request for invite ID (its fields matter only to redeem, which this world stubs). */
-function joinRequest(): InnerMessage {
-  return {
-    kind: 'joinRequest',
+/** A join request for invite ID from `joiner`, signed as the protocol wants, for `inviter`. */
+function joinRequest(joiner: Uint8Array, inviter: Uint8Array): InnerMessage {
+  const signing = nacl.sign.keyPair();
+  const fields = {
     requestId: new Uint8Array(16).fill(1),
     inviteId: ID,
     secret: new Uint8Array(16),
     name: 'b',
-    signingPublicKey: new Uint8Array(32).fill(2),
+    signingPublicKey: signing.publicKey,
     listenPort: 51820,
     endpoints: [],
   };
+  const signature = signJoinRequest(
+    fields,
+    { inviterPublicKey: inviter, joinerPublicKey: joiner },
+    signing.secretKey,
+  );
+  return { kind: 'joinRequest', ...fields, signature };
 }
 
 /** A sealed-looking datagram with a right mac1 from random key `sender`: what a stranger who knows our key sends. */
@@ -139,7 +146,7 @@ test('a junk datagram claiming to be a member is refused by the box, and the mem
 test('a join request is opened only from an address that just asked about one of our invites', (t) => {
   const w = world();
   const joiner = keys();
-  const request = joinRequest();
+  const request = joinRequest(joiner.publicKey, w.self.publicKey);
   w.inbox.receive(joiner.channel.seal(w.self.publicKey, request, NOW), STRANGER_AT, undefined, NOW);
   t.is(w.inbox.dropped.get('notMember'), 1);
   t.is(w.redemptions(), 0);
@@ -174,7 +181,7 @@ test('a query for an invite we do not hold opens nothing; a relayed query is ref
     w.inbox.receive(encodeJoinQuery(ID), { address: '198.18.1.1', port: 1000 + i }, undefined, NOW);
   }
   const joiner = keys();
-  const request = joinRequest();
+  const request = joinRequest(joiner.publicKey, w.self.publicKey);
   w.inbox.receive(joiner.channel.seal(w.self.publicKey, request, NOW), first, undefined, NOW);
   t.is(w.inbox.dropped.get('notMember'), 1, 'the oldest asker was forgotten');
 });
