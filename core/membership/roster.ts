@@ -35,6 +35,7 @@ import {
 export const MAX_RECORD_BYTES = 1000;
 /** How far in the future a certificate's issuedAt may be: covers clocks a few minutes apart. */
 export const MAX_CLOCK_SKEW_MS = 10 * 60 * 1000;
+export const MAX_ADMIN_REVOCATIONS_PER_SUBJECT = 4;
 
 export interface Member {
   /** The signing key in base64, or "wg:" + WireGuard key for a plain WireGuard device. */
