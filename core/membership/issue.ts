@@ -100,7 +100,7 @@ export function issueCertificate(
     admin: request.kind === 'member' && request.admin === true,
   };
   const subject = subjectOf(draft);
-  if (roster.isRevoked(subject)) {
+  if (roster.isRevoked(subject, now)) {
     throw new MembershipError('EUSAGE', `that ${request.kind === 'member' ? 'node' : 'device'} was kicked`, {
       hint: 'a kicked node needs new keys to join again',
     });

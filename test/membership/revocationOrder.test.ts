@@ -3,12 +3,16 @@
  * order gossip delivers them in (core/membership/roster.ts, "Who is out").
  */
 import { deepStrictEqual } from 'node:assert';
+import { isDeepStrictEqual } from 'node:util';
 import test from 'ava';
 import fc from 'fast-check';
+import { Gossip } from '../../core/gossip/gossip.js';
 import type { GossipRecord } from '../../core/gossip/recordStore.js';
 import { encodeKey } from '../../core/identity/keys.js';
 import { keyPairFromSeed } from '../../core/membership/ed25519.js';
-import { MAX_ADMIN_REVOCATIONS_PER_SUBJECT, Roster } from '../../core/membership/roster.js';
+import { Roster } from '../../core/membership/roster.js';
+import { MAX_ADMIN_REVOCATIONS_PER_SUBJECT } from '../../core/membership/standing.js';
+import { seededUniform } from '../helpers/seeded.js';
 import { certFor, HOUR, makeNode, NOW, seededRandom, type TestNode } from './fixtures.js';
 import {
   deliver,
@@ -120,7 +124,7 @@ test("an admin's kick still counts after the admin's certificate expired, on a n
   ]) {
     const { roster } = deliver(pool, records, order, { now: later });
     t.deepEqual(names(roster, later), ['founder'], `order ${order.join(',')}`);
-    t.true(roster.isRevoked(encodeKey(m.signing.publicKey)));
+    t.true(roster.isRevoked(encodeKey(m.signing.publicKey), later));
   }
 });
 
@@ -154,7 +158,7 @@ test('revocations of keys the node holds no certificate for are not kept, from a
   t.is(roster.summaries().length, before + 1);
 });
 
-test('a revoked admin that mints backdated admins to revoke one member adds a bounded number of records', (t) => {
+test('a revoked admin that certifies admins to revoke one member adds a bounded number of records', (t) => {
   const { pool, a, b, m, certs } = fight();
   const records = [...certs, revocation(pool, b.signing.secretKey, a, NOW + 500)];
   for (let i = 0; i < MAX_ADMIN_REVOCATIONS_PER_SUBJECT + 6; i++) {
@@ -253,4 +257,64 @@ test('endpoint records of revoked or unknown members are not kept, whatever the 
     const { roster } = deliver(pool, records, order);
     t.false(roster.summaries().some((s) => s.id === ep.id));
   }
+});
+
+/** Nodes holding rosters, gossiping synchronously: every message and answer is delivered at once. */
+function gossipCluster(pool: Pool, rosters: Roster[], seed: number) {
+  const random = seededUniform(seed);
+  const names = rosters.map((_, i) => `n${i}`);
+  const gossips = rosters.map((store, i) => new Gossip({ self: names[i]!, store, random }));
+  const round = (now: number) => {
+    for (let i = 0; i < gossips.length; i++) {
+      const queue: { from: number; to: string; message: Uint8Array }[] = gossips[i]!.tick(
+        now,
+        names,
+      ).send.map((s) => ({ from: i, ...s }));
+      for (let moved = 0; queue.length > 0 && moved < 10_000; moved++) {
+        const m = queue.shift()!;
+        const to = names.indexOf(m.to);
+        const out = gossips[to]!.receive(names[m.from]!, m.message, now);
+        queue.push(...out.send.map((s) => ({ from: to, ...s })));
+      }
+    }
+  };
+  const agreed = () =>
+    rosters.every((r) => isDeepStrictEqual(snapshot(pool, r), snapshot(pool, rosters[0]!)));
+  return { round, agreed };
+}
+
+test('gossip brings every node to the roster one node reaches from all the records held anywhere', (t) => {
+  const pool = makePool();
+  const property = fc.property(
+    scenario,
+    fc.array(fc.nat(3), { minLength: 40, maxLength: 40 }),
+    fc.nat(),
+    (s, holders, seed) => {
+      const records = recordsOf(pool, s);
+      // Each node starts with every certificate and a share of the revocations and endpoints.
+      const rosters = [0, 1, 2, 3].map((n) => {
+        const share = records.filter((r, i) => r.id.startsWith('cert:') || holders[i % holders.length] === n);
+        return deliver(
+          pool,
+          share,
+          share.map((_, i) => i),
+        ).roster;
+      });
+      const heldSomewhere = [
+        ...new Map(rosters.flatMap((r) => r.records()).map((r) => [`${r.id}@${r.version}`, r])).values(),
+      ];
+      const expected = snapshot(
+        pool,
+        deliver(
+          pool,
+          heldSomewhere,
+          heldSomewhere.map((_, i) => i),
+        ).roster,
+      );
+      const { round, agreed } = gossipCluster(pool, rosters, seed);
+      for (let r = 1; r <= 30 && !agreed(); r++) round(JUDGED_AT + r * 2_000);
+      for (const roster of rosters) deepStrictEqual(snapshot(pool, roster), expected);
+    },
+  );
+  t.notThrows(() => fc.assert(property, { numRuns: 25, seed: 7 }));
 });

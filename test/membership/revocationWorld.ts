@@ -129,7 +129,11 @@ export interface Delivered {
   readonly settled: boolean;
 }
 
-/** Offers `records` in `order`, pass after pass, until a pass accepts nothing; `prune` after each. */
+/**
+ * Offers `records` in `order`, pass after pass, until two passes in a row accept nothing (`prune`
+ * after each). Two, because a roster remembers a few refused admin certificates that a revocation
+ * offered later may need (roster.ts, backing candidates): one idle pass may still have taught it.
+ */
 export function deliver(
   pool: Pool,
   records: readonly GossipRecord[],
@@ -138,11 +142,13 @@ export function deliver(
 ): Delivered {
   const now = options.now ?? JUDGED_AT;
   const roster = new Roster(pool.net.network);
-  for (let pass = 0; pass <= records.length + 1; pass++) {
+  let idle = 0;
+  for (let pass = 0; pass <= 2 * records.length + 2; pass++) {
     let changed = false;
     for (const i of order) if (roster.offer(records[i]!, now) === 'accepted') changed = true;
     if (options.prune && roster.prune(now) > 0) changed = true;
-    if (!changed) return { roster, settled: true };
+    idle = changed ? 0 : idle + 1;
+    if (idle === 2) return { roster, settled: true };
   }
   return { roster, settled: false };
 }
@@ -152,7 +158,7 @@ export function snapshot(pool: Pool, roster: Roster, now = JUDGED_AT) {
   const everyone = [pool.net.founder, ...pool.admins, ...pool.members];
   return {
     members: roster.members(now).map((m) => `${m.certificate.name} ${m.certificate.ipv4} ${m.endpointsSeq}`),
-    revoked: everyone.filter((n) => roster.isRevoked(encodeKey(n.signing.publicKey))).map((n) => n.name),
+    revoked: everyone.filter((n) => roster.isRevoked(encodeKey(n.signing.publicKey), now)).map((n) => n.name),
     held: roster
       .summaries()
       .map((s) => `${s.id}@${s.version}`)
