@@ -35,6 +35,7 @@ export interface Candidate {
 export function admissionRefusal(
   roster: Roster,
   candidate: Candidate,
+  now: number,
   retired?: RetiredMembers,
 ): AdmissionRefusal | undefined {
   const { name, wireguardKey, signingKey } = candidate;
@@ -42,8 +43,8 @@ export function admissionRefusal(
     reason: 'kicked',
     detail: `${what} belongs to a node that was kicked from the network; join with new keys`,
   });
-  if (signingKey && roster.isRevoked(encodeKey(signingKey))) return kicked('this signing key');
-  if (roster.isRevoked(`wg:${encodeKey(wireguardKey)}`) || retired?.hasWireguardKey(wireguardKey)) {
+  if (signingKey && roster.isRevoked(encodeKey(signingKey), now)) return kicked('this signing key');
+  if (roster.isRevoked(`wg:${encodeKey(wireguardKey)}`, now) || retired?.hasWireguardKey(wireguardKey)) {
     return kicked('this WireGuard key');
   }
   if (signingKey && bytesEqual(signingKey, roster.network.key)) {

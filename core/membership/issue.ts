@@ -102,7 +102,7 @@ export function issueCertificate(
     via: request.kind === 'wireguard' ? request.via : null,
     admin: request.kind === 'member' && request.admin === true,
   };
-  const refusal = admissionRefusal(roster, draft, options.retired);
+  const refusal = admissionRefusal(roster, draft, now, options.retired);
   if (refusal) {
     throw new MembershipError(refusal.reason === 'name-taken' ? 'ENAME_TAKEN' : 'EUSAGE', refusal.detail, {
       hint: refusal.reason === 'name-taken' ? 'choose another name' : 'a new member needs new keys',

@@ -14,6 +14,7 @@ import type { GossipRecord, OfferResult, RecordStore } from '../gossip/recordSto
 import { decodeKey, encodeKey } from '../identity/keys.js';
 import { type Certificate, isMemberName, subjectOf } from './certificate.js';
 import { MembershipError } from './membershipError.js';
+import { decodeRevocation, revocationSubject } from './revocation.js';
 import type { Roster } from './roster.js';
 
 /**
@@ -93,7 +94,9 @@ export function retiringStore(roster: Roster, retired: RetiredMembers, changed: 
     summaries: () => roster.summaries(),
     get: (id) => roster.get(id),
     offer(record: GossipRecord, now: number): OfferResult {
-      const subject = record.id.startsWith('revoke:') ? record.id.slice('revoke:'.length) : undefined;
+      // The subject from the revocation itself: an admin's revocation has an id of its own.
+      const decoded = record.id.startsWith('revoke:') ? decodeRevocation(record.bytes) : undefined;
+      const subject = decoded?.ok ? revocationSubject(decoded.value) : undefined;
       const held =
         subject === undefined ? undefined : roster.certificates().find((c) => subjectOf(c) === subject);
       const result = roster.offer(record, now);

@@ -114,7 +114,7 @@ export function redeemInvite(
     wireguardKey: joiner.publicKey,
     signingKey: joiner.signingPublicKey,
   };
-  const refusal = admissionRefusal(node.roster, candidate, node.invites.retired);
+  const refusal = admissionRefusal(node.roster, candidate, now, node.invites.retired);
   if (refusal) {
     node.log(`join as ${joiner.name} refused (${refusal.reason}): ${refusal.detail}`);
     return { ok: false, reason: refusal.reason, detail: refusal.detail };
