@@ -10,6 +10,7 @@ import {
   type DiscoverySend,
   type Source,
 } from '../../core/discovery/index.js';
+import { seededUniform } from '../helpers/seeded.js';
 
 export interface SentAt extends DiscoverySend {
   readonly at: number;
@@ -39,8 +40,15 @@ export class Driver {
     self: string,
     peers: readonly { id: string; candidates: readonly string[] }[],
     private readonly responder: Responder,
+    seed = 1,
   ) {
-    this.discovery = new Discovery({ self, now: 0, local: ['198.18.0.1:51820'], relay: true, random: () => 0.5 });
+    this.discovery = new Discovery({
+      self,
+      now: 0,
+      local: ['198.18.0.1:51820'],
+      relay: true,
+      random: seededUniform(seed),
+    });
     this.handle(
       this.discovery.setPeers(
         peers.map((p) => ({ id: p.id, name: p.id.slice(0, 4), candidates: p.candidates, relay: true })),
@@ -81,7 +89,11 @@ export class Driver {
   pingsTo(endpoints: ReadonlySet<string>, from = 0, to = Number.POSITIVE_INFINITY): number {
     return this.sent.filter(
       (s) =>
-        s.message.kind === 'ping' && s.via === undefined && endpoints.has(s.endpoint) && s.at >= from && s.at <= to,
+        s.message.kind === 'ping' &&
+        s.via === undefined &&
+        endpoints.has(s.endpoint) &&
+        s.at >= from &&
+        s.at <= to,
     ).length;
   }
 
@@ -89,7 +101,9 @@ export class Driver {
     for (const s of out.send) {
       this.sent.push({ ...s, at: this.now });
       for (const r of this.responder(s, this.now)) {
-        this.schedule(this.now + r.delayMs, () => this.discovery.receive(r.from, r.message, r.source, this.now));
+        this.schedule(this.now + r.delayMs, () =>
+          this.discovery.receive(r.from, r.message, r.source, this.now),
+        );
       }
     }
     this.wakeAt = Math.max(out.nextWakeAt, this.now + 1);
@@ -98,7 +112,10 @@ export class Driver {
   private schedule(at: number, run: () => DiscoveryOutput | undefined): void {
     const item = { at, seq: this.seq++, run };
     let i = this.queue.length;
-    while (i > 0 && (this.queue[i - 1]!.at > at || (this.queue[i - 1]!.at === at && this.queue[i - 1]!.seq > item.seq)))
+    while (
+      i > 0 &&
+      (this.queue[i - 1]!.at > at || (this.queue[i - 1]!.at === at && this.queue[i - 1]!.seq > item.seq))
+    )
       i--;
     this.queue.splice(i, 0, item);
   }
