@@ -82,7 +82,10 @@ export const MAX_PENDING_PINGS = 64;
 /** Peer-reflexive candidates (learned from where the peer's pings come from) kept per peer. */
 export const MAX_OBSERVED_CANDIDATES = 4;
 
-/** An introduction is asked for again this often while a peer has no direct path. */
+/**
+ * An introduction is asked for again this often while a peer has no direct path; an answer counts
+ * only this long after we asked (issue 10, hole 6: an introduction is accepted only when asked for).
+ */
 export const INTRODUCTION_RETRY_MS = 10_000;
 /** Members asked to introduce us at once. */
 export const INTRODUCERS = 2;
@@ -92,6 +95,33 @@ export const INTRODUCTION_MIN_GAP_MS = 2_000;
 export const PENDING_INTRODUCTION_MS = 5_000;
 export const PENDING_INTRODUCTION_CHECK_MS = 100;
 export const MAX_PENDING_INTRODUCTIONS = 256;
+/** Introductions we asked for and still wait on (pairs of introducer and peer) at most. */
+export const MAX_ASKED_INTRODUCTIONS = 1_024;
+
+/**
+ * Issue 10, hole 6: each probe to an address that never answered may land on a machine that is no
+ * member. Such probes are paid from two token buckets: the path's (whoever named its candidates) and
+ * that of the member that named the address (the peer itself for its endpoint record, its
+ * call-me-maybes and its pings; the introducer for an introduction). A full burst to a full list is
+ * BURST_OFFSETS_MS.length × MAX_CANDIDATES = 40 pings; a path may need two (the peer's list and an
+ * introducer's) at once.
+ */
+export const UNANSWERED_PROBE_BURST_PER_SENDER = BURST_OFFSETS_MS.length * MAX_CANDIDATES;
+export const UNANSWERED_PROBES_PER_SECOND_PER_SENDER = 1;
+export const UNANSWERED_PROBE_BURST_PER_PEER = 2 * UNANSWERED_PROBE_BURST_PER_SENDER;
+export const UNANSWERED_PROBES_PER_SECOND_PER_PEER = 2;
+/**
+ * Addresses that never answered, held at once: named by one member across all paths, and on one path
+ * besides the peer's own endpoint record (introduced and call-me-maybe candidates, a list per member).
+ */
+export const MAX_UNANSWERED_PER_SENDER = 4 * MAX_CANDIDATES;
+export const MAX_UNANSWERED_PER_PEER = 2 * MAX_CANDIDATES;
+/**
+ * A candidate that was named to us (not in the peer's endpoint record) and never answered is dropped
+ * this long after it was last named. An introducer we ask names it again every INTRODUCTION_RETRY_MS
+ * while the pair has no direct path, so only what nobody names any more ages out.
+ */
+export const UNANSWERED_CANDIDATE_TTL_MS = 15_000;
 
 /** Reflexive addresses of our own are forgotten when no peer has confirmed them for this long. */
 export const REFLEXIVE_TTL_MS = 120_000;

@@ -4,6 +4,10 @@
  * it opened (sealed, so `from` is an authenticated member) with where they came from, and the time;
  * it carries out the sends, moves each peer's traffic to `endpointFor(peer)`, and shows `snapshot`.
  *
+ * Introductions and call-me-maybes are where another member tells us where to send probes: the first
+ * are taken only when asked for (introductions.ts), and the addresses either names are probed within
+ * that member's budget (probeBudget.ts), so no member can aim our probes at a machine of its choosing.
+ *
  * A send with `via` travels through a relay member: the node seals `message` for `to`, puts that datagram
  * in a `relay {to}` message sealed for `via`, and sends it to `endpoint` (the relay's address).
  */
@@ -16,6 +20,7 @@ import type { NatBehaviour } from './natBehaviour.js';
 import type { PathChanged, PathChoice, PathSnapshot, RelayOption } from './pathTypes.js';
 import { idKey, keyId } from './peerId.js';
 import { PeerPath, type Probe } from './peerPath.js';
+import { ProbeBudget, type ProbeCounters } from './probeBudget.js';
 import { type RelayRefusal, RelayService } from './relayService.js';
 
 export interface DiscoveryPeer {
@@ -83,6 +88,7 @@ export class Discovery {
   private readonly relay: RelayService;
   private readonly random: () => number;
   private readonly introductions: Introductions;
+  private readonly budget: ProbeBudget;
   private nextWakeAt = Number.NEGATIVE_INFINITY;
   /** The latest time we were given: paths ask for our reflexive IPs as of then. */
   private clock: number;
@@ -97,6 +103,11 @@ export class Discovery {
       directEndpoint: (id) => this.directEndpoint(id),
       announcedBy: (id) => this.peers.get(id)?.candidates,
     });
+    this.budget = new ProbeBudget((member) => {
+      let n = 0;
+      for (const path of this.paths.values()) n += path.unansweredBy(member);
+      return n;
+    });
   }
 
   /** The members to keep paths to (the roster minus us); a path to a member gone is dropped. */
@@ -107,6 +118,8 @@ export class Discovery {
       this.paths.delete(id);
       this.relay.forget(id);
       this.introductions.forget(id);
+      this.budget.forget(id);
+      for (const path of this.paths.values()) path.forgetNamedBy(id);
     }
     this.peers.clear();
     for (const [id, p] of next) {
@@ -118,6 +131,7 @@ export class Discovery {
           now,
           random: this.random,
           ourReflexiveIps: () => this.own.reflexiveIps(this.clock),
+          budget: this.budget,
         });
         path.startBurst(now);
         this.paths.set(id, path);
@@ -185,12 +199,22 @@ export class Discovery {
         break;
       }
       case 'callMeMaybe':
+        // The peer's own candidates: taken, within its share (it pays for the ones that never answer).
         if (path.startBurst(now)) this.pushSend(send, from, source, this.callMeMaybe(now));
-        path.introduce(message.candidates, now);
+        path.introduce(message.candidates, from, now);
         break;
       case 'introduce': {
-        const other = this.paths.get(keyId(message.peer));
-        if (other !== undefined) other.introduce(message.candidates, now);
+        const peer = keyId(message.peer);
+        const other = this.paths.get(peer);
+        // About a non-member, us, or itself: nothing we could have asked for.
+        if (other === undefined || peer === from) {
+          this.introductions.unasked++;
+          break;
+        }
+        const verdict = this.introductions.received(from, peer, now);
+        send.push(...verdict.send);
+        if (verdict.take === 'candidates') other.introduce(message.candidates, from, now);
+        else if (verdict.take === 'probe') other.startBurst(now);
         break;
       }
       case 'introduceRequest':
@@ -291,6 +315,16 @@ export class Discovery {
       ...(c.path === 'relay' &&
         this.directEndpoint(c.via) !== undefined && { endpoint: this.directEndpoint(c.via) }),
       natSelf: this.own.natBehaviour(now),
+    };
+  }
+
+  /** What members asked of our probes and did not get (issue 10, hole 6). */
+  get probeCounters(): ProbeCounters {
+    return {
+      unaskedIntroductions: this.introductions.unasked,
+      refusedCandidates: this.budget.refusedCandidates,
+      refusedProbes: this.budget.refusedProbes,
+      agedOutCandidates: this.budget.agedOutCandidates,
     };
   }
 

@@ -21,4 +21,5 @@ export { type NatBehaviour, NatInference } from './natBehaviour.js';
 export type { RouteState } from './pathEvidence.js';
 export * from './pathTypes.js';
 export { PeerPath, type Probe } from './peerPath.js';
+export { ProbeBudget, type ProbeCounters, TokenBucket } from './probeBudget.js';
 export { type RelayRefusal, RelayService } from './relayService.js';

@@ -162,15 +162,24 @@ test('a datagram relayed in the name of a stranger is not delivered', (t) => {
   t.deepEqual(out.delivered, []);
 });
 
-test('an introduction from a member adds candidates and starts probing them at once', (t) => {
+test('an introduction we asked for adds candidates and starts probing them at once', (t) => {
+  const P_ADDR = '203.0.113.1:51820';
   const d = node(A, [
     [B, '198.18.9.9:51820'],
-    [P, '203.0.113.1:51820'],
+    [P, P_ADDR],
   ]);
+  // P answers, so it is the member we reach directly and ask about B.
+  const asked = answer(d, P, P_ADDR);
+  const request = asked.send.find((s) => s.message.kind === 'introduceRequest');
+  t.is(request?.to, P);
+  t.true(
+    request?.message.kind === 'introduceRequest' &&
+      Buffer.from(request.message.peer).equals(Buffer.from(B, 'base64')),
+  );
   const out = d.receive(
     P,
     { kind: 'introduce', peer: Buffer.from(B, 'base64'), candidates: [B_ADDR] },
-    { endpoint: '203.0.113.1:51820' },
+    { endpoint: P_ADDR },
     100,
   );
   t.truthy(pingTo(out, B_ADDR));
