@@ -3,7 +3,8 @@ import { ControlClient } from '../control/client.js';
 import { ControlError, isControlError, notRunningError } from '../control/controlError.js';
 import { controlSocketPath } from '../control/protocol.js';
 import { errnoOf } from '../store/stateDir.js';
-import { isProcessAlive, livePidFromFile, removeStalePidFile } from './pidFile.js';
+import { nodeLockState } from './nodeLock.js';
+import { isProcessAlive, pidFilePath, readPidFile, removeIfExists } from './pidFile.js';
 import { isRunning } from './running.js';
 import { waitUntil } from './wait.js';
 
@@ -30,7 +31,7 @@ export async function stopNode(stateDir: string, options: StopOptions = {}): Pro
   const killGraceMs = options.killGraceMs ?? 3000;
   const socketPath = controlSocketPath(stateDir);
 
-  let pid = livePidFromFile(stateDir);
+  let pid = runningPid(stateDir);
   const asked = await askToStop(socketPath, Math.min(timeoutMs, 5000));
   if (asked === 'not running') {
     if (pid === undefined) {
@@ -99,11 +100,17 @@ async function askToStop(socketPath: string, timeoutMs: number): Promise<Asked> 
   }
 }
 
+/** The pid of the node holding the state directory's lock; undefined when no node holds it. */
+function runningPid(stateDir: string): number | undefined {
+  const lock = nodeLockState(stateDir);
+  return lock.held ? (lock.pid ?? readPidFile(stateDir)) : undefined;
+}
+
 /** What a node killed without a chance to clean up leaves: its pid file and its socket file. */
 function removeLeftovers(stateDir: string): void {
-  removeStalePidFile(stateDir);
-  // A new node may have started meanwhile: its socket is not a leftover.
-  if (livePidFromFile(stateDir) !== undefined) return;
+  // A new node may have started meanwhile: its files are not leftovers.
+  if (nodeLockState(stateDir).held) return;
+  removeIfExists(pidFilePath(stateDir));
   const socketPath = controlSocketPath(stateDir);
   try {
     // Only a socket nobody listens on: a connect would have been refused.

@@ -35,7 +35,8 @@ export function ensureStateDir(dir: string): string {
       throw stateDirError(dir, e);
     }
     // Whatever now stands there (ours, or something raced into place) passes the same checks.
-    if (checkStateDir(dir) === 'missing') throw new OverlayError('ESTATE_DIR', `state directory ${dir} vanished`);
+    if (checkStateDir(dir) === 'missing')
+      throw new OverlayError('ESTATE_DIR', `state directory ${dir} vanished`);
   }
   return dir;
 }
@@ -84,7 +85,12 @@ export function effectiveUid(): number | undefined {
  * Refuses an entry of the state directory (found with lstat) that belongs to another user: they
  * could read it, or replace it with something of theirs. `what` names it in the message.
  */
-export function requireOwnEntry(code: 'ESTATE_DIR' | 'ESTORE_PERMS', what: string, file: string, stat: fs.Stats): void {
+export function requireOwnEntry(
+  code: 'ESTATE_DIR' | 'ESTORE_PERMS',
+  what: string,
+  file: string,
+  stat: fs.Stats,
+): void {
   const uid = effectiveUid();
   if (uid === undefined || stat.uid === uid) return;
   throw new OverlayError(code, `${what} belongs to uid ${stat.uid}, not to you (uid ${uid})`, {
@@ -100,9 +106,13 @@ export function symlinkError(code: 'ESTATE_DIR' | 'ESTORE_PERMS', what: string, 
   } catch {
     // a dangling link: there is no real path to suggest
   }
-  return new OverlayError(code, `${what} is a symbolic link; overlay does not follow links where it keeps secrets`, {
-    hint: target ? `use ${target} itself, not a link to it` : `remove the dangling link ${file}`,
-  });
+  return new OverlayError(
+    code,
+    `${what} is a symbolic link; overlay does not follow links where it keeps secrets`,
+    {
+      hint: target ? `use ${target} itself, not a link to it` : `remove the dangling link ${file}`,
+    },
+  );
 }
 
 function stateDirError(dir: string, e: unknown): OverlayError {

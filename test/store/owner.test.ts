@@ -26,20 +26,24 @@ function assertOneLineError(t: ExecutionContext, stderr: string): void {
 
 const anything = (data: unknown) => data as Record<string, unknown>;
 
-rootTest(test, 'a 0700 state directory owned by another user is refused and nothing is written into it', async (t) => {
-  const state = path.join(tempDir(t), 'theirs');
-  fs.mkdirSync(state, { mode: 0o700 });
-  fs.chownSync(state, NOBODY, NOBODY);
-  for (const args of [['whoami'], ['init', '--name', 'a']]) {
-    const r = await runCli([...args, '--state-dir', state]);
-    t.is(r.code, 4, r.stderr);
-    assertOneLineError(t, r.stderr);
-    t.true(r.stderr.includes(state), r.stderr);
-    t.regex(r.stderr, new RegExp(`belongs to uid ${NOBODY}`));
-    t.regex(r.stderr, /chown/);
-  }
-  t.deepEqual(fs.readdirSync(state), []);
-});
+rootTest(
+  test,
+  'a 0700 state directory owned by another user is refused and nothing is written into it',
+  async (t) => {
+    const state = path.join(tempDir(t), 'theirs');
+    fs.mkdirSync(state, { mode: 0o700 });
+    fs.chownSync(state, NOBODY, NOBODY);
+    for (const args of [['whoami'], ['init', '--name', 'a']]) {
+      const r = await runCli([...args, '--state-dir', state]);
+      t.is(r.code, 4, r.stderr);
+      assertOneLineError(t, r.stderr);
+      t.true(r.stderr.includes(state), r.stderr);
+      t.regex(r.stderr, new RegExp(`belongs to uid ${NOBODY}`));
+      t.regex(r.stderr, /chown/);
+    }
+    t.deepEqual(fs.readdirSync(state), []);
+  },
+);
 
 rootTest(test, 'a store file owned by another user is refused, even 0600', async (t) => {
   const state = tempDir(t);
@@ -99,7 +103,11 @@ test('every store (network, roster, invites, identity) refuses a symbolic link i
     fs.symlinkSync(target, file);
     const e = t.throws(() => SecureStore.open(state, name, anything));
     t.regex(e.message, /symbolic link/);
-    t.is(SecureStore.createExclusive(state, name, { x: 1 }, anything), undefined, 'an existing link is not replaced');
+    t.is(
+      SecureStore.createExclusive(state, name, { x: 1 }, anything),
+      undefined,
+      'an existing link is not replaced',
+    );
     fs.unlinkSync(file);
   }
   t.is(fs.readFileSync(target, 'utf8'), '{}\n');
