@@ -40,8 +40,16 @@ export interface ControlServerOptions {
   socketPath: string;
   handlers: Record<string, Handler>;
   streams?: Record<string, StreamHandler>;
-  /** More clients than this at once are told EBUSY and closed. */
+  /**
+   * More clients than this at once: the one idle longest is closed to make room, and when none is
+   * idle (all have requests in flight or streams running) the newcomer is told EBUSY and closed.
+   */
   maxClients?: number;
+  /**
+   * A client with nothing in flight and no stream that sends no complete request for this long is
+   * closed: holding connections open must not fill the table. Default 5 s.
+   */
+  idleTimeoutMs?: number;
   maxRequestBytes?: number;
   /** Requests of one client handled at once; further lines wait (and the socket is paused). */
   maxInflightPerClient?: number;
@@ -79,6 +87,7 @@ export class ControlServer {
       socketPath: this.socketPath,
       handlers: options.handlers,
       maxClients: options.maxClients ?? 64,
+      idleTimeoutMs: options.idleTimeoutMs ?? 5000,
       maxRequestBytes: options.maxRequestBytes ?? MAX_REQUEST_BYTES,
       maxInflightPerClient: options.maxInflightPerClient ?? 16,
       maxStreamsPerClient: options.maxStreamsPerClient ?? 8,
@@ -185,6 +194,7 @@ export class ControlServer {
       socket.destroy();
       return;
     }
+    if (this.connections.size >= this.options.maxClients) this.evictLongestIdle();
     if (this.connections.size >= this.options.maxClients) {
       socket.end(
         encodeLine({
@@ -207,6 +217,24 @@ export class ControlServer {
       c.closed();
     });
   }
+
+  /**
+   * Frees a slot by closing the client idle longest, if any is idle: whoever holds the table with
+   * connections that do nothing cannot keep `overlay down` (or anyone) out.
+   */
+  private evictLongestIdle(): void {
+    let oldest: Connection | undefined;
+    for (const c of this.connections) {
+      if (c.idle && (oldest === undefined || c.idleSince < oldest.idleSince)) oldest = c;
+    }
+    if (!oldest) return;
+    this.connections.delete(oldest);
+    oldest.closeWith(
+      new ControlError('ECLOSED', 'closed: the node needed this idle connection for another client', {
+        hint: 'connect again when you have a request to send',
+      }),
+    );
+  }
 }
 
 /** One client: its line buffer, its requests in flight, its streams. */
@@ -221,6 +249,9 @@ class Connection {
   private readonly gone = new AbortController();
   /** Streams see this: aborted as soon as the client stops sending (closing its side counts). */
   private readonly streamsDone = new AbortController();
+  private idleTimer: NodeJS.Timeout | undefined;
+  /** When this connection last became idle (answered everything, no stream), for eviction. */
+  idleSince = Date.now();
 
   constructor(
     private readonly socket: net.Socket,
@@ -234,9 +265,40 @@ class Connection {
       this.streamsDone.abort();
       this.finishIfIdle();
     });
+    this.armIdleTimer();
+  }
+
+  /** Nothing in flight, no stream, no request waiting: a client that only holds its slot. */
+  get idle(): boolean {
+    return !this.dead && this.inflight === 0 && this.streamCount === 0 && this.queue.length === 0;
+  }
+
+  /** Tells the client why (one error line with id null), then ends the connection. */
+  closeWith(e: ControlError): void {
+    this.send({ id: null, error: errorToWire(e) });
+    this.end();
+  }
+
+  /** Counts from the moment the connection has nothing left to do; a partial line does not count. */
+  private armIdleTimer(): void {
+    clearTimeout(this.idleTimer);
+    if (!this.idle) return;
+    this.idleSince = Date.now();
+    const ms = this.options.idleTimeoutMs;
+    this.idleTimer = setTimeout(() => {
+      if (!this.idle) return;
+      this.closeWith(
+        new ControlError('ETIMEOUT', `closed: no request for ${ms} ms`, {
+          hint: 'connect when you have a request to send',
+        }),
+      );
+    }, ms);
+    // An idle client's timer must not be what keeps a stopping node's process alive.
+    this.idleTimer.unref();
   }
 
   end(): void {
+    clearTimeout(this.idleTimer);
     this.streamsDone.abort();
     this.gone.abort();
     this.queue.length = 0;
@@ -247,11 +309,13 @@ class Connection {
   }
 
   destroy(): void {
+    clearTimeout(this.idleTimer);
     this.dead = true;
     this.socket.destroy();
   }
 
   closed(): void {
+    clearTimeout(this.idleTimer);
     this.dead = true;
     this.streamsDone.abort();
     this.gone.abort();
@@ -271,6 +335,7 @@ class Connection {
       this.end();
       return;
     }
+    if (lines.length > 0) clearTimeout(this.idleTimer);
     this.queue.push(...lines);
     this.pump();
   }
@@ -284,6 +349,7 @@ class Connection {
     if (this.queue.length > 0) this.socket.pause();
     else if (!this.dead) this.socket.resume();
     this.finishIfIdle();
+    this.armIdleTimer();
   }
 
   private finishIfIdle(): void {
@@ -358,6 +424,7 @@ class Connection {
       .finally(() => {
         this.streamCount--;
         this.finishIfIdle();
+        this.armIdleTimer();
       });
   }
 

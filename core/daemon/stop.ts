@@ -23,8 +23,10 @@ export interface StopResult {
 
 /**
  * `overlay down`: asks the node to stop over the control socket and waits until it has (socket
- * silent, process gone). A node that does not answer, or does not finish in time, gets SIGTERM and
- * then SIGKILL; its leftover pid file and socket are removed. ENOTRUNNING when there is no node.
+ * silent, process gone). A node whose control socket is full (every client busy) gets SIGTERM,
+ * which stops it just as gracefully. A node that does not answer, or does not finish in time, gets
+ * SIGTERM and then SIGKILL; its leftover pid file and socket are removed. ENOTRUNNING when there
+ * is no node.
  */
 export async function stopNode(stateDir: string, options: StopOptions = {}): Promise<StopResult> {
   const timeoutMs = options.timeoutMs ?? 10_000;
@@ -39,12 +41,12 @@ export async function stopNode(stateDir: string, options: StopOptions = {}): Pro
       throw notRunningError(socketPath);
     }
     // A process that holds the pid file but has no control socket: starting, or stuck.
-  } else if (asked !== 'no answer') {
+  } else if (typeof asked === 'object') {
     pid ??= asked.pid;
   }
 
   const gone = async () => !(pid !== undefined && isProcessAlive(pid)) && !(await isRunning(stateDir));
-  if (asked !== 'not running' && asked !== 'no answer' && (await waitUntil(gone, timeoutMs))) {
+  if (typeof asked === 'object' && (await waitUntil(gone, timeoutMs))) {
     return { pid, how: 'down' };
   }
   if (pid === undefined) {
@@ -56,8 +58,9 @@ export async function stopNode(stateDir: string, options: StopOptions = {}): Pro
       },
     );
   }
+  // A busy node was never asked: SIGTERM is its `down`, and gets the time `down` would have.
   for (const [signal, waitMs] of [
-    ['SIGTERM', killGraceMs],
+    ['SIGTERM', asked === 'busy' ? timeoutMs : killGraceMs],
     ['SIGKILL', 2000],
   ] as const) {
     try {
@@ -75,7 +78,7 @@ export async function stopNode(stateDir: string, options: StopOptions = {}): Pro
   });
 }
 
-type Asked = { pid: number | undefined } | 'not running' | 'no answer';
+type Asked = { pid: number | undefined } | 'not running' | 'no answer' | 'busy';
 
 async function askToStop(socketPath: string, timeoutMs: number): Promise<Asked> {
   let client: ControlClient;
@@ -84,6 +87,7 @@ async function askToStop(socketPath: string, timeoutMs: number): Promise<Asked> 
   } catch (e) {
     if (isControlError(e, 'ENOTRUNNING')) return 'not running';
     if (isControlError(e, 'ETIMEOUT')) return 'no answer';
+    if (isControlError(e, 'EBUSY')) return 'busy';
     throw e;
   }
   try {
@@ -94,6 +98,8 @@ async function askToStop(socketPath: string, timeoutMs: number): Promise<Asked> 
     // The node may close the connection as it goes down, before the answer arrives.
     if (isControlError(e, 'ECLOSED')) return { pid: undefined };
     if (isControlError(e, 'ETIMEOUT')) return 'no answer';
+    // Every client slot taken by clients that are all busy: the socket cannot take the request.
+    if (isControlError(e, 'EBUSY')) return 'busy';
     throw e;
   } finally {
     client.close();
