@@ -1,7 +1,4 @@
 import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import test, { type ExecutionContext } from 'ava';
 import { ControlClient } from '../../core/control/client.js';
 import { codeOf } from '../../core/control/controlError.js';
@@ -13,37 +10,11 @@ import { isRunning } from '../../core/daemon/running.js';
 import { stopNode } from '../../core/daemon/stop.js';
 import { waitUntil } from '../../core/daemon/wait.js';
 import { OverlayError } from '../../core/errors.js';
+import { fakeNodeScript, killAtEnd, startFakeNode, tempStateDir } from '../helpers/fakeNode.js';
 
-const fakeNode = fileURLToPath(new URL('../fixtures/fake-node.js', import.meta.url));
-
-function stateDir(t: ExecutionContext): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ovl-daemon-'));
-  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
-
-/** Kills the node's whole process group when the test ends, whatever happened. */
-function killAtEnd(t: ExecutionContext, pid: number): void {
-  t.teardown(() => {
-    try {
-      process.kill(-pid, 'SIGKILL');
-    } catch {
-      // already gone
-    }
-  });
-}
-
-/** Starts the fake node detached, as `overlay up` would, and makes sure it dies with the test. */
-function start(t: ExecutionContext, dir: string, flags: string[] = [], readyTimeoutMs = 8000) {
-  return startDetached({
-    argv: [process.execPath, fakeNode, '--state-dir', dir, ...flags],
-    stateDir: dir,
-    readyTimeoutMs,
-    onProgress: (p) => {
-      if (p.stage === 'spawned') killAtEnd(t, p.pid);
-    },
-  });
-}
+const fakeNode = fakeNodeScript;
+const stateDir = (t: ExecutionContext) => tempStateDir(t);
+const start = startFakeNode;
 
 async function gone(pid: number): Promise<boolean> {
   return waitUntil(() => !isProcessAlive(pid), 5000);

@@ -4,39 +4,29 @@
  */
 import fs from 'node:fs';
 import net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import test, { type ExecutionContext } from 'ava';
 import { ControlClient } from '../../core/control/client.js';
-import { startDetached } from '../../core/daemon/detached.js';
 import { isProcessAlive } from '../../core/daemon/pidFile.js';
 import { stopNode } from '../../core/daemon/stop.js';
+import { startFakeNode, tempStateDir } from '../helpers/fakeNode.js';
 
-const fakeNode = fileURLToPath(new URL('../fixtures/fake-node.js', import.meta.url));
 const MAX_CLIENTS = 64;
 const DOWN_BOUND_MS = 5000;
 
 async function runningNode(t: ExecutionContext) {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ovl-lockout-'));
-  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
-  const node = await startDetached({
-    argv: [process.execPath, fakeNode, '--state-dir', dir],
-    stateDir: dir,
-    readyTimeoutMs: 10_000,
-    onProgress: (p) => {
-      if (p.stage === 'spawned') {
-        t.teardown(() => {
-          try {
-            process.kill(-p.pid, 'SIGKILL');
-          } catch {
-            // already gone
-          }
-        });
-      }
-    },
-  });
-  return { dir, node };
+  const dir = tempStateDir(t, 'ovl-lockout-');
+  return { dir, node: await startFakeNode(t, dir, [], 10_000) };
+}
+
+/** `overlay down`, which must stop the node within the bound. */
+async function downWithinBound(t: ExecutionContext, dir: string, pid: number): Promise<void> {
+  const started = Date.now();
+  const result = await stopNode(dir, { timeoutMs: DOWN_BOUND_MS });
+  const tookMs = Date.now() - started;
+  t.is(result.pid, pid);
+  t.false(isProcessAlive(pid));
+  t.true(tookMs < DOWN_BOUND_MS, `down took ${tookMs} ms`);
 }
 
 /** Raw connections that say nothing; each is in the node's client table once `connect` fires. */
@@ -64,12 +54,7 @@ async function idleClients(t: ExecutionContext, socketPath: string, n: number): 
 test(`${MAX_CLIENTS} idle control clients do not keep down from stopping the node`, async (t) => {
   const { dir, node } = await runningNode(t);
   await idleClients(t, node.socketPath, MAX_CLIENTS);
-  const started = Date.now();
-  const result = await stopNode(dir, { timeoutMs: DOWN_BOUND_MS });
-  const tookMs = Date.now() - started;
-  t.is(result.pid, node.pid);
-  t.false(isProcessAlive(node.pid));
-  t.true(tookMs < DOWN_BOUND_MS, `down took ${tookMs} ms`);
+  await downWithinBound(t, dir, node.pid);
 });
 
 test(`${MAX_CLIENTS} clients watching streams do not keep down from stopping the node`, async (t) => {
@@ -82,12 +67,7 @@ test(`${MAX_CLIENTS} clients watching streams do not keep down from stopping the
   });
   const streams = watchers.map((w) => w.stream('watch', {}, () => {}).catch(() => {}));
   await new Promise((r) => setTimeout(r, 500));
-  const started = Date.now();
-  const result = await stopNode(dir, { timeoutMs: DOWN_BOUND_MS });
-  const tookMs = Date.now() - started;
-  t.is(result.pid, node.pid);
-  t.false(isProcessAlive(node.pid));
-  t.true(tookMs < DOWN_BOUND_MS, `down took ${tookMs} ms`);
+  await downWithinBound(t, dir, node.pid);
   t.regex(
     fs.readFileSync(path.join(dir, 'overlay.log'), 'utf8'),
     /fake-node: stopped cleanly/,

@@ -3,25 +3,15 @@
  * the dead node's pid file and socket are left behind, and every racer sees them stale at once.
  */
 import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import test, { type ExecutionContext } from 'ava';
 import { codeOf } from '../../core/control/controlError.js';
-import { startDetached } from '../../core/daemon/detached.js';
 import { isProcessAlive, readPidFile } from '../../core/daemon/pidFile.js';
 import { stopNode } from '../../core/daemon/stop.js';
 import { waitUntil } from '../../core/daemon/wait.js';
+import { fakeNodeScript, startFakeNode, tempStateDir } from '../helpers/fakeNode.js';
 
-const fakeNode = fileURLToPath(new URL('../fixtures/fake-node.js', import.meta.url));
 const RACERS = 6;
 const ROUNDS = 5;
-
-function stateDir(t: ExecutionContext): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ovl-race-'));
-  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
 
 /** Fake nodes running for `dir`, found by their command line: what is really alive, not what files say. */
 function nodesFor(dir: string): number[] {
@@ -34,33 +24,16 @@ function nodesFor(dir: string): number[] {
     } catch {
       continue;
     }
-    if (argv.includes(fakeNode) && argv.includes(dir) && isProcessAlive(Number(entry)))
+    if (argv.includes(fakeNodeScript) && argv.includes(dir) && isProcessAlive(Number(entry)))
       pids.push(Number(entry));
   }
   return pids;
 }
 
-function start(t: ExecutionContext, dir: string) {
-  return startDetached({
-    argv: [process.execPath, fakeNode, '--state-dir', dir],
-    stateDir: dir,
-    readyTimeoutMs: 15_000,
-    onProgress: (p) => {
-      if (p.stage === 'spawned') {
-        t.teardown(() => {
-          try {
-            process.kill(-p.pid, 'SIGKILL');
-          } catch {
-            // already gone
-          }
-        });
-      }
-    },
-  });
-}
+const start = (t: ExecutionContext, dir: string) => startFakeNode(t, dir, [], 15_000);
 
 test('after kill -9, racing ups leave exactly one node, named by the pid file; the others say it is already running', async (t) => {
-  const dir = stateDir(t);
+  const dir = tempStateDir(t, 'ovl-race-');
   let node = await start(t, dir);
   for (let round = 0; round < ROUNDS; round++) {
     process.kill(node.pid, 'SIGKILL');
