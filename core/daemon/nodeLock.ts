@@ -133,10 +133,11 @@ export function nodeLockState(stateDir: string): LockState {
 /** The pid holding a flock on (dev, ino) in /proc/locks text; 0 when it is in a pid namespace we cannot see. */
 export function flockHolder(table: string, dev: bigint, ino: bigint): number | undefined {
   // proc(5): "1: FLOCK  ADVISORY  WRITE 1234 fe:00:2146680 0 EOF"; the device as the kernel's
-  // major:minor in hex. Lines with "->" are waiters, not holders.
+  // major:minor in hex. Lines with "->" are waiters, not holders. POSIX too: on NFS, flock(2) is
+  // carried out as a whole-file POSIX lock, and nothing else locks this file.
   const want = `${devMajor(dev).toString(16).padStart(2, '0')}:${devMinor(dev).toString(16).padStart(2, '0')}:${ino}`;
   for (const line of table.split('\n')) {
-    const m = /^\d+:\s+FLOCK\s+\S+\s+\S+\s+(-?\d+)\s+(\S+)\s/.exec(line);
+    const m = /^\d+:\s+(?:FLOCK|POSIX)\s+\S+\s+\S+\s+(-?\d+)\s+(\S+)\s/.exec(line);
     if (m && m[2] === want) return Math.max(0, Number(m[1]));
   }
   return undefined;

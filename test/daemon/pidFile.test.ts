@@ -116,17 +116,19 @@ rootTest(test, 'a lock file owned by another user is refused', (t) => {
   t.false(fs.existsSync(pidFilePath(dir)));
 });
 
-test('/proc/locks: the holder of our inode, not a waiter and not another device', (t) => {
+test('/proc/locks: the holder of our inode, not a waiter, an OFD lock or another device', (t) => {
   const table = [
-    '1: POSIX  ADVISORY  WRITE 111 fe:00:42 0 EOF',
+    '1: OFDLCK ADVISORY  WRITE -1 fe:00:42 0 EOF',
     '2: FLOCK  ADVISORY  WRITE 222 fe:01:42 0 EOF',
     '3: FLOCK  ADVISORY  WRITE 333 fe:00:42 0 EOF',
     '3: -> FLOCK  ADVISORY  WRITE 444 fe:00:42 0 EOF',
     '4: FLOCK  ADVISORY  WRITE 555 00:2d:7 0 EOF',
+    '5: POSIX  ADVISORY  WRITE 666 00:33:9 0 EOF',
   ].join('\n');
   const dev = (major: number, minor: number) => BigInt((major << 8) | minor);
   t.is(flockHolder(table, dev(0xfe, 0), 42n), 333);
   t.is(flockHolder(table, dev(0, 0x2d), 7n), 555);
+  t.is(flockHolder(table, dev(0, 0x33), 9n), 666, 'flock on NFS shows as a POSIX lock');
   t.is(flockHolder(table, dev(0xfe, 0), 43n), undefined);
   t.is(
     flockHolder('1: FLOCK  ADVISORY  WRITE 0 fe:00:42 0 EOF', dev(0xfe, 0), 42n),
