@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import test, { type ExecutionContext } from 'ava';
+import { logFilePath, openLogForAppend } from '../../core/daemon/logFile.js';
 import { SecureStore } from '../../core/store/secureStore.js';
 import { runCli } from '../helpers/cli.js';
 import { rootTest } from '../helpers/root.js';
@@ -122,4 +123,20 @@ rootTest(test, 'a store opened in a directory owned by another user is refused b
   const e2 = t.throws(() => SecureStore.createExclusive(state, 'invites', { x: 1 }, anything));
   t.regex(e2.message, new RegExp(`belongs to uid ${NOBODY}`));
   t.deepEqual(fs.readdirSync(state), ['roster.json']);
+});
+
+test('the node log that is a symbolic link is refused and its target left alone', (t) => {
+  const state = tempDir(t);
+  const target = path.join(tempDir(t), 'elsewhere.log');
+  fs.writeFileSync(target, 'mine\n', { mode: 0o600 });
+  fs.symlinkSync(target, logFilePath(state));
+  t.regex(t.throws(() => openLogForAppend(state)).message, /symbolic link/);
+  t.is(fs.readFileSync(target, 'utf8'), 'mine\n');
+});
+
+rootTest(test, 'a node log owned by another user is refused', (t) => {
+  const state = tempDir(t);
+  fs.writeFileSync(logFilePath(state), '', { mode: 0o600 });
+  fs.chownSync(logFilePath(state), NOBODY, NOBODY);
+  t.regex(t.throws(() => openLogForAppend(state)).message, new RegExp(`belongs to uid ${NOBODY}`));
 });
