@@ -16,7 +16,7 @@ import { Netns } from './helpers/netns.js';
 import { rootTest } from './helpers/root.js';
 import { inPrivateMounts } from './helpers/tun-agent.js';
 
-const RACERS = 6;
+const RACERS = 5;
 
 function stateDir(t: ExecutionContext): string {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'ovl-up-'));
@@ -35,10 +35,16 @@ async function member(t: ExecutionContext, tag: string): Promise<{ ns: Netns; di
 }
 
 /** `overlay ARGS` in `ns`; `mountSetup` runs first in a private mount namespace of its own. */
-function overlayIn(ns: Netns, dir: string, args: string[], mountSetup?: string): Promise<CliResult> {
+function overlayIn(
+  ns: Netns,
+  dir: string,
+  args: string[],
+  mountSetup?: string,
+  timeoutMs = 30_000,
+): Promise<CliResult> {
   const prefix = ['ip', 'netns', 'exec', ns.name];
   if (mountSetup) prefix.push(...inPrivateMounts(mountSetup));
-  return runCli([...args, '--state-dir', dir], { prefix, timeoutMs: 30_000 });
+  return runCli([...args, '--state-dir', dir], { prefix, timeoutMs });
 }
 
 function ovlLinks(ns: Netns): string[] {
@@ -70,7 +76,10 @@ rootTest(
     t.true(await waitUntil(() => !isProcessAlive(killed), 5000));
     t.true(await waitUntil(() => ovlLinks(ns).length === 0, 5000), 'the kernel removes a dead node’s TUN');
 
-    const results = await Promise.all(Array.from({ length: RACERS }, () => overlayIn(ns, dir, ['up'])));
+    // Five node processes starting at once on a shared machine: allow each `up` a full minute.
+    const results = await Promise.all(
+      Array.from({ length: RACERS }, () => overlayIn(ns, dir, ['up'], undefined, 60_000)),
+    );
     const ok = results.filter((r) => r.code === 0);
     const refused = results.filter((r) => r.code !== 0);
     t.is(ok.length, 1, results.map((r) => `${r.code}: ${r.stderr}`).join(' | '));
