@@ -33,10 +33,11 @@ export declare const maxNameLength: number;
  * - `EPERM`: not root and no CAP_NET_ADMIN (or /dev/net/tun not accessible)
  * - `ENOTUN`: no /dev/net/tun (tun module missing, or hidden in a container)
  * - `EBUSY`: the interface name is taken (by a TUN in use, or by another kind of link)
+ * - `EADDRINUSE`: a DataPath's UDP port is bound by another socket
  * - `EINVAL`: bad interface name, address, prefix length or MTU
  * - `ETUN`: anything else, including use after close(); see `errno` and `syscall`
  */
-export type TunErrorCode = 'EPERM' | 'ENOTUN' | 'EBUSY' | 'EINVAL' | 'ETUN';
+export type TunErrorCode = 'EPERM' | 'ENOTUN' | 'EBUSY' | 'EADDRINUSE' | 'EINVAL' | 'ETUN';
 
 /** Every failure of a Tun operation is thrown as this, with a one-line message naming the device. */
 export interface TunError extends Error {
@@ -324,6 +325,11 @@ export interface DataPathStats {
  * Endpoints are text: "192.0.2.1:51820" or "[fd00::1]:51820".
  */
 export declare class DataPath {
+  /**
+   * Binds the UDP port and starts both threads. A port another socket holds is `EADDRINUSE`;
+   * whatever the failure, everything made so far (socket, descriptors, the events callback) is
+   * released before the error is thrown, so the process can go on or exit.
+   */
   constructor(tun: Tun, options: DataPathOptions, onEvents: (events: DataPathEvent[]) => void);
   readonly port: number;
   /**
@@ -407,6 +413,14 @@ export declare class DataPath {
   /** Stops both threads and closes the socket and this DataPath's TUN handle. Idempotent. */
   close(): void;
 }
+
+/**
+ * Takes an exclusive flock(2) on `fd` without waiting: true when taken (or already held through
+ * this open file description), false when another open file description holds it. The kernel
+ * releases it when the descriptor is closed or its process dies, kill -9 included. Other
+ * failures (a bad descriptor) throw an Error with code `ELOCK`, `errno` and `syscall`.
+ */
+export declare function tryLockFile(fd: number): boolean;
 
 /** Pieces of the data path for property tests; core/ does not use these. */
 export declare const testing: {

@@ -126,15 +126,7 @@ export class OverlayNode {
       });
     } catch (e) {
       this.tun.close();
-      const err = e as { code?: string; message?: string };
-      throw new OverlayError(
-        err.code === 'EBUSY' ? 'EBUSY' : 'ETUN',
-        `cannot listen on UDP port ${this.settings.listenPort}: ${err.message ?? e}`,
-        {
-          hint: 'another program (or node) uses it; pick another with overlay init --listen, or stop it',
-          cause: e,
-        },
-      );
+      throw dataPathError(e, this.settings.listenPort);
     }
     this.channel = new SealedChannel({ privateKey: wg.privateKey, publicKey: wg.publicKey });
     this.paths = new NodePaths(
@@ -574,6 +566,24 @@ function keyBytes(id: string): Uint8Array {
   return new Uint8Array(Buffer.from(id, 'base64'));
 }
 
+/** Why the data path did not start, as the code `up` reports: its port taken is a case of its own. */
+function dataPathError(e: unknown, port: number): OverlayError {
+  const err = e as { code?: string; message?: string };
+  if (err.code === 'EADDRINUSE') {
+    return new OverlayError('EPORT_TAKEN', `UDP port ${port} is taken by another program`, {
+      hint: `find it with: ss -ulpn 'sport = :${port}', and stop it`,
+      cause: e,
+    });
+  }
+  return new OverlayError(
+    'ETUN',
+    `cannot start the data path on UDP port ${port}: ${err.message ?? String(e)}`,
+    {
+      cause: e,
+    },
+  );
+}
+
 /** The overlay interface: kernel-named ovlN, MTU, up, this member's addresses. */
 function openInterface(self: Member, ipv4Prefix: number): Tun {
   let tun: Tun;
@@ -592,6 +602,16 @@ function openInterface(self: Member, ipv4Prefix: number): Tun {
         hint: 'load the tun module (modprobe tun), or give the container the device',
         cause: e,
       });
+    }
+    if (err.code === 'EBUSY') {
+      throw new OverlayError(
+        'EBUSY',
+        `cannot create the overlay interface: its name is taken (${err.message})`,
+        {
+          hint: 'remove the link that holds the name (ip link), or stop the program using it',
+          cause: e,
+        },
+      );
     }
     throw new OverlayError('ETUN', `cannot create the overlay interface: ${err.message}`, { cause: e });
   }

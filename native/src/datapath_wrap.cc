@@ -141,29 +141,38 @@ DataPathWrap::DataPathWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Da
   // Capture a weak copy: the engine may be gone by the time a queued call runs.
   std::shared_ptr<std::weak_ptr<Engine>> weak = std::make_shared<std::weak_ptr<Engine>>();
   Napi::ThreadSafeFunction tsfn = events_;
-  Guard(env, "datapath", "", [&]() -> Napi::Value {
-    engine_ = std::make_shared<Engine>(tun_fd, config, [tsfn, weak]() mutable {
-      tsfn.NonBlockingCall([weak](Napi::Env env, Napi::Function cb) {
-        auto engine = weak->lock();
-        if (!engine) return;
-        auto events = engine->DrainEvents();
-        if (events.empty()) return;
-        Napi::Array arr = Napi::Array::New(env, events.size());
-        uint32_t i = 0;
-        for (const auto& e : events) arr.Set(i++, EventToJs(env, e));
-        try {
-          cb.Call({arr});
-        } catch (const Napi::Error& e) {
-          // A throwing handler is the application's bug: report it as an uncaught JavaScript
-          // exception, as Node does for its own callbacks, instead of letting C++ abort.
-          e.ThrowAsJavaScriptException();
-        }
+  try {
+    Guard(env, "datapath", "", [&]() -> Napi::Value {
+      engine_ = std::make_shared<Engine>(tun_fd, config, [tsfn, weak]() mutable {
+        tsfn.NonBlockingCall([weak](Napi::Env env, Napi::Function cb) {
+          auto engine = weak->lock();
+          if (!engine) return;
+          auto events = engine->DrainEvents();
+          if (events.empty()) return;
+          Napi::Array arr = Napi::Array::New(env, events.size());
+          uint32_t i = 0;
+          for (const auto& e : events) arr.Set(i++, EventToJs(env, e));
+          try {
+            cb.Call({arr});
+          } catch (const Napi::Error& e) {
+            // A throwing handler is the application's bug: report it as an uncaught JavaScript
+            // exception, as Node does for its own callbacks, instead of letting C++ abort.
+            e.ThrowAsJavaScriptException();
+          }
+        });
       });
+      *weak = engine_;
+      engine_->Start();
+      return env.Undefined();
     });
-    return env.Undefined();
-  });
-  *weak = engine_;
-  engine_->Start();
+  } catch (...) {
+    // A data path that fails to start (its port taken, no threads) releases what it made: the
+    // engine's descriptors close with it, and the thread-safe function, which would otherwise keep
+    // the event loop alive forever, is released; the caller gets the coded error and can go on.
+    engine_.reset();
+    events_.Release();
+    throw;
+  }
   napi_add_env_cleanup_hook(env, OnEnvCleanup, this);
   cleanup_hook_ = true;
 }
