@@ -117,7 +117,7 @@ rootTest(test, 'a 10 s junk and replay flood leaves the tunnel working and memor
   t.log(`A's counters that moved: ${JSON.stringify(movedCounters(after.stats, before.stats))}`);
 
   t.true(during.received >= 76, `pings during the flood: ${during.received}/80\n${during.output}`);
-  t.true(sent > 20_000, `flood size: ${sent}`); // the relay's own rate: 20k-200k/s, as the CPU allows
+  t.true(sent > 10_000, `flood size: ${sent}`); // the relay's own rate: 1k-20k/s, as the shared CPU allows
   t.is(flooded['sendFailed'], 0);
   t.true(d((s) => s.stats.rxReplay) > 1000);
   t.true(d((s) => s.stats.rxJunk) > 1000);
