@@ -31,7 +31,8 @@ const B_FOR_X = '203.0.113.254';
 const SOURCES = Array.from({ length: 128 }, (_, i) => `203.0.113.${10 + i}`);
 const FLOOD_SECONDS = 10;
 const FLOOD_PER_SECOND = 4000;
-const COOKIES_PER_SECOND = 1000;
+/** Below what even a slowed flooder sends (over 500 right-mac1 initiations a second), to see the bound hold. */
+const COOKIES_PER_SECOND = 300;
 
 /**
  * A and B on one link with a tunnel between them; attacker X on another link to B, holding the
@@ -173,8 +174,9 @@ rootTest(
     );
     t.true((flooded['cookieReplies'] as number) > 0 && (flooded['cookieReplies'] as number) <= cookies);
     // Diffie-Hellman spent on the flood only before the node judged itself under load.
+    // 64 a second until the node is under load; again only if the flooder paused for 2 s.
     const dh = d((s) => s.stats.rxControl);
-    t.true(dh <= 2 * 64, `flood initiations that reached JavaScript: ${dh}`);
+    t.true(dh <= 4 * 64, `flood initiations that reached JavaScript: ${dh}`);
     t.true(growthMb < 16, `rss grew by ${growthMb.toFixed(1)} MB during the flood`);
     t.is(ping(nsA, '100.64.0.2', 3, { intervalS: 0.1 }).received, 3);
   },
