@@ -254,6 +254,17 @@ export interface DataPathRelayTags {
 export type DataPathPeerPath = { direct: string } | { relay: number };
 
 /** Drop and traffic counters of the whole data path: every discarded datagram lands in one. */
+/** Limits of setHandshakeScreen; the defaults suit a node, tests lower them. */
+export interface HandshakeScreenOptions {
+  /** Under load after more than this many mac1-valid handshake messages in a second (default 64). */
+  underLoadPerSecond?: number;
+  /** Cookie replies per second, from all sources together (default 2048). */
+  cookiesPerSecond?: number;
+  /** Handshake messages with a valid mac2 per second per source address (default 10, burst 20). */
+  perSourcePerSecond?: number;
+  perSourceBurst?: number;
+}
+
 export interface DataPathStats {
   rxDatagrams: number;
   rxTransport: number;
@@ -274,8 +285,19 @@ export interface DataPathStats {
   txNoEndpoint: number;
   txSendFailed: number;
   tunReadBad: number;
-  /** Handshake messages and events dropped because their queue to JavaScript was full. */
+  /**
+   * Handshake messages dropped because their queue to JavaScript was full (events have their own,
+   * larger bound: a handshake flood cannot crowd them out).
+   */
   upQueueDropped: number;
+  /** Initiations and responses whose mac1 was not made with this node's key (setHandshakeScreen). */
+  rxHandshakeBadMac1: number;
+  /** Under load: handshake messages without a valid mac2, answered with a cookie reply instead. */
+  rxHandshakeCookie: number;
+  /** Under load: handshake messages without a valid mac2, dropped because the cookie budget was spent. */
+  rxHandshakeCookieRate: number;
+  /** Under load: handshake messages with a valid mac2 from a source address over its budget. */
+  rxHandshakeSourceRate: number;
   /** Sealed overlay messages whose mac1 was not made with this node's key (setSealedScreen). */
   rxSealedBadMac: number;
   /** overlay messages over a member's budget, or over the strangers' shared one. */
@@ -352,6 +374,13 @@ export declare class DataPath {
    * before it reaches JavaScript. Set once; later calls are ignored.
    */
   setSealedScreen(key: Uint8Array): void;
+  /**
+   * From now on the receive thread checks the mac1 of WireGuard initiations and responses
+   * (`mac1Key` = HASH("mac1----" ‖ our public key)), and under load answers those without a valid
+   * mac2 with cookie replies (`cookieKey` = HASH("cookie--" ‖ our public key)) and charges those
+   * with one to their source address (whitepaper §5.3). Before JavaScript sees any. Set once.
+   */
+  setHandshakeScreen(mac1Key: Uint8Array, cookieKey: Uint8Array, options?: HandshakeScreenOptions): void;
   setEndpoint(peer: number, endpoint: string): void;
   removePeer(peer: number): void;
   /** Copies the keys in; the caller should erase its own copies. */

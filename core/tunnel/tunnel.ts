@@ -10,14 +10,23 @@
  */
 
 import { performance } from 'node:perf_hooks';
-import { DataPath, type DataPathEvent, type DataPathPeerStats, type DataPathStats, type Tun } from 'tun-napi';
+import {
+  DataPath,
+  type DataPathEvent,
+  type DataPathPeerStats,
+  type DataPathStats,
+  type HandshakeScreenOptions,
+  type Tun,
+} from 'tun-napi';
 import { OverlayError } from '../errors.js';
 import { isStunMessage } from '../stun/message.js';
 import type { Timings } from '../wireguard/constants.js';
+import { cookieKeyFor, mac1KeyFor } from '../wireguard/cookie.js';
 import { Device } from '../wireguard/device.js';
 import { type Endpoint, sameEndpoint } from '../wireguard/endpoint.js';
 import { emptyOutput, type Output, type Peer, type SessionChange } from '../wireguard/peer.js';
 import { keyToBase64, TIMESTAMP_GRANULARITY_MS } from '../wireguard/primitives.js';
+import { ControlCounts, type ControlCountsSnapshot } from './controlCounts.js';
 import { formatEndpoint, parseEndpoint } from './endpointText.js';
 
 export interface TunnelOptions {
@@ -50,6 +59,8 @@ export interface TunnelOptions {
    * member may relay); 0 turns the relay service off (--no-relay).
    */
   relayRatePerSecond?: number;
+  /** Tests only: other limits for the data path's handshake screen (when it is under load, ...). */
+  handshakeScreen?: HandshakeScreenOptions;
 }
 
 /** Enough for a relayed pair's full-rate traffic, yet a bound on what one member can make us send. */
@@ -80,6 +91,9 @@ export interface TunnelPeerStatus {
   endpoint: string | null;
   rxBytes: number;
   txBytes: number;
+  /** Authenticated transport messages received from / sent to this peer, keepalives included. */
+  rxPackets: number;
+  txPackets: number;
   handshakes: number;
   /** ms since the last completed handshake, null if none */
   lastHandshakeAgeMs: number | null;
@@ -87,8 +101,14 @@ export interface TunnelPeerStatus {
   rttMs: number | null;
 }
 
-/** How many handshake messages per second make this node "under load" (whitepaper §5.3). */
-const UNDER_LOAD_PER_SECOND = 64;
+/** Every counter of the data path, and what became of each datagram it handed up (controlCounts.ts). */
+export type TunnelStats = DataPathStats &
+  ControlCountsSnapshot & {
+    /** Sessions the data path refused to install; should stay 0. */
+    sessionInstallFailed: number;
+    /** Handshakes from a key that is not a peer (never was, or revoked): controlDropped.unknownPeer. */
+    handshakesRefused: number;
+  };
 
 interface PeerEntry {
   id: number;
@@ -119,12 +139,9 @@ export class Tunnel {
   private timer: NodeJS.Timeout | undefined;
   private readonly poll: NodeJS.Timeout;
   private closed = false;
-  private handshakeMessages = 0;
-  private loadWindowStart = 0;
-  private underLoad = false;
   /** Sessions the data path refused to install; should stay 0. */
   private failedInstalls = 0;
-  private refusedHandshakes = 0;
+  private readonly counts = new ControlCounts();
   private readonly onOverlayMessage: TunnelOptions['onOverlayMessage'];
   private readonly onStunMessage: TunnelOptions['onStunMessage'];
 
@@ -135,7 +152,10 @@ export class Tunnel {
       mtu: options.mtu,
       timings: options.timings,
       externalTransport: true,
-      underLoad: () => this.underLoad,
+      // The data path judges load and checks mac2 against its own cookie secret before a handshake
+      // comes up (setHandshakeScreen below), so what reaches the handshake side has passed that
+      // already: asking again here, with another secret, would refuse every cookie it handed out.
+      underLoad: () => false,
     });
     this.publicKey = this.device.publicKey;
     this.onOverlayMessage = options.onOverlayMessage;
@@ -153,6 +173,13 @@ export class Tunnel {
       (events) => this.onEvents(events),
     );
     if (options.sealedScreenKey) this.datapath.setSealedScreen(options.sealedScreenKey);
+    // whitepaper §5.3: mac1, load and cookies are checked in the receive thread, so a handshake
+    // flood costs this thread nothing (native/src/datapath/handshake_screen.h).
+    this.datapath.setHandshakeScreen(
+      mac1KeyFor(this.publicKey),
+      cookieKeyFor(this.publicKey),
+      options.handshakeScreen,
+    );
     const relayRate = options.relayRatePerSecond ?? DEFAULT_RELAY_RATE_PER_SECOND;
     if (relayRate > 0) this.datapath.setRelayService(true, relayRate);
     this.poll = setInterval(() => this.pollTraffic(), options.trafficPollMs ?? 250);
@@ -350,6 +377,8 @@ export class Tunnel {
       endpoint: stats?.endpoint ?? null,
       rxBytes: stats?.rxBytes ?? 0,
       txBytes: stats?.txBytes ?? 0,
+      rxPackets: stats?.rxPackets ?? 0,
+      txPackets: stats?.txPackets ?? 0,
       handshakes: entry.peer.handshakes,
       lastHandshakeAgeMs:
         entry.lastHandshakeAt === undefined ? null : performance.now() - entry.lastHandshakeAt,
@@ -357,12 +386,13 @@ export class Tunnel {
     };
   }
 
-  /** The data path's drop and traffic counters, and sessions it refused. */
-  stats(): DataPathStats & { sessionInstallFailed: number; handshakesRefused: number } {
+  /** The data path's drop and traffic counters, what became of what it handed up, and sessions it refused. */
+  stats(): TunnelStats {
     return {
       ...this.datapath.stats(),
+      ...this.counts.snapshot(),
       sessionInstallFailed: this.failedInstalls,
-      handshakesRefused: this.refusedHandshakes,
+      handshakesRefused: this.counts.droppedFor('unknownPeer'),
     };
   }
 
@@ -384,33 +414,9 @@ export class Tunnel {
     const out = emptyOutput();
     for (const e of events) {
       switch (e.type) {
-        case 'control': {
-          const relayed = e.via !== undefined ? this.byId.get(e.via) : undefined;
-          if (e.via !== undefined && !relayed) break;
-          const from = parseEndpoint(e.from);
-          if (!from) break;
-          if ((e.data[0] ?? 0) >= FIRST_OVERLAY_TYPE) {
-            this.onOverlayMessage?.(e.data, from, relayed?.peer.publicKey);
-            break;
-          }
-          // A STUN answer starts with 0x01 like an initiation; its magic cookie tells them apart.
-          if (isStunMessage(e.data)) {
-            if (!relayed) this.onStunMessage?.(e.data, from);
-            break;
-          }
-          this.countHandshake(now);
-          // A relayed handshake's UDP source is the relay: the sender's own endpoint must not move
-          // there, or its traffic would go to the relay unwrapped once the path turns direct.
-          const sender = e.peer !== undefined ? this.byId.get(e.peer) : undefined;
-          const source = relayed ? (sender?.peer.endpoint ?? from) : from;
-          const result = this.device.receive(e.data, source, now);
-          if (relayed && sender && sender.relayVia === undefined)
-            this.answerThroughRelay(result, sender, relayed);
-          // A handshake from a key that is not a peer (never was, or revoked) is refused here.
-          if (result.dropped.includes('unknownPeer')) this.refusedHandshakes++;
-          merge(out, result);
+        case 'control':
+          this.onControl(e, now, out);
           break;
-        }
         case 'handshake-needed': {
           const entry = this.byId.get(e.peer);
           if (!entry) break;
@@ -434,6 +440,42 @@ export class Tunnel {
     this.apply(out);
   }
 
+  /** One datagram the data path handed up; whatever becomes of it is counted once (controlCounts.ts). */
+  private onControl(e: Extract<DataPathEvent, { type: 'control' }>, now: number, out: Output): void {
+    const relayed = e.via !== undefined ? this.byId.get(e.via) : undefined;
+    const from = parseEndpoint(e.from);
+    if (e.via !== undefined && !relayed) this.counts.drop('unknownRelay');
+    else if (!from) this.counts.drop('badSource');
+    else if ((e.data[0] ?? 0) >= FIRST_OVERLAY_TYPE) {
+      if (!this.onOverlayMessage) this.counts.drop('noHandler');
+      else {
+        this.counts.overlayUp();
+        this.onOverlayMessage(e.data, from, relayed?.peer.publicKey);
+      }
+    } else if (isStunMessage(e.data)) {
+      // A STUN answer starts with 0x01 like an initiation; its magic cookie tells them apart.
+      if (relayed) this.counts.drop('relayedStun');
+      else if (!this.onStunMessage) this.counts.drop('noHandler');
+      else {
+        this.counts.stunUp();
+        this.onStunMessage(e.data, from);
+      }
+    } else {
+      // A relayed handshake's UDP source is the relay: the sender's own endpoint must not move
+      // there, or its traffic would go to the relay unwrapped once the path turns direct.
+      const sender = e.peer !== undefined ? this.byId.get(e.peer) : undefined;
+      const source = relayed ? (sender?.peer.endpoint ?? from) : from;
+      const result = this.device.receive(e.data, source, now);
+      if (relayed && sender && sender.relayVia === undefined)
+        this.answerThroughRelay(result, sender, relayed);
+      // One datagram, one outcome: the handshake side names at most one reason to drop it.
+      const reason = result.dropped[0];
+      if (reason) this.counts.drop(reason);
+      else this.counts.handshakeAccepted();
+      merge(out, result);
+    }
+  }
+
   /**
    * The peer reached us through a relay before our own discovery chose that relay for it (the two
    * ends decide a moment apart): a handshake response sent to its direct endpoint would be lost and
@@ -454,17 +496,6 @@ export class Tunnel {
     } catch {
       // A lost response: the initiator's retry timer sends another.
     }
-  }
-
-  /** whitepaper §5.3: judge load by the rate of handshake messages over one-second windows. */
-  private countHandshake(now: number): void {
-    if (now - this.loadWindowStart >= 1000) {
-      this.underLoad = this.handshakeMessages >= UNDER_LOAD_PER_SECOND;
-      this.handshakeMessages = 0;
-      this.loadWindowStart = now;
-    }
-    this.handshakeMessages++;
-    if (this.handshakeMessages >= UNDER_LOAD_PER_SECOND) this.underLoad = true;
   }
 
   private pollTraffic(): void {

@@ -82,6 +82,7 @@ Napi::Function DataPathWrap::Define(Napi::Env env) {
                          InstanceAccessor<&DataPathWrap::Port>("port"),
                          InstanceMethod<&DataPathWrap::SetPeer>("setPeer"),
                          InstanceMethod<&DataPathWrap::SetSealedScreen>("setSealedScreen"),
+                         InstanceMethod<&DataPathWrap::SetHandshakeScreen>("setHandshakeScreen"),
                          InstanceMethod<&DataPathWrap::SetEndpoint>("setEndpoint"),
                          InstanceMethod<&DataPathWrap::RemovePeer>("removePeer"),
                          InstanceMethod<&DataPathWrap::InstallSession>("installSession"),
@@ -253,6 +254,34 @@ Napi::Value DataPathWrap::SetSealedScreen(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// setHandshakeScreen(mac1Key: 32 bytes, cookieKey: 32 bytes, { underLoadPerSecond?,
+//   cookiesPerSecond?, perSourcePerSecond?, perSourceBurst? })
+Napi::Value DataPathWrap::SetHandshakeScreen(const Napi::CallbackInfo& info) {
+  Engine& engine = Running(info.Env());
+  ByteSpan mac1 = BytesArg(info, 0, "mac1Key");
+  ByteSpan cookie = BytesArg(info, 1, "cookieKey");
+  if (mac1.size != HandshakeScreen::kKeySize || cookie.size != HandshakeScreen::kKeySize)
+    ThrowRangeError(info.Env(), "mac1Key and cookieKey must be 32 bytes");
+  HandshakeScreenConfig config;
+  if (!info[2].IsUndefined()) {
+    if (!info[2].IsObject()) ThrowTypeError(info.Env(), "options must be an object");
+    Napi::Object o = info[2].As<Napi::Object>();
+    auto rate = [&](const char* key, double fallback, double min) {
+      Napi::Value v = o.Get(key);
+      if (v.IsUndefined()) return fallback;
+      double d = v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : -1;
+      if (!(d >= min && d <= 1e6)) ThrowRangeError(info.Env(), std::string("options.") + key + " is out of range");
+      return d;
+    };
+    config.under_load_per_second = rate("underLoadPerSecond", config.under_load_per_second, 0);
+    config.cookies_per_second = rate("cookiesPerSecond", config.cookies_per_second, 1);
+    config.per_source_per_second = rate("perSourcePerSecond", config.per_source_per_second, 1);
+    config.per_source_burst = rate("perSourceBurst", config.per_source_burst, 1);
+  }
+  engine.SetHandshakeScreen(mac1.data, cookie.data, config);
+  return info.Env().Undefined();
+}
+
 Napi::Value DataPathWrap::SetEndpoint(const Napi::CallbackInfo& info) {
   Engine& engine = Running(info.Env());
   engine.SetEndpoint(PeerArg(info, 0), EndpointArg(info, 1));
@@ -369,6 +398,10 @@ Napi::Value DataPathWrap::Stats(const Napi::CallbackInfo& info) {
   put("rxOverlayMemberRate", c.rx_overlay_member_rate);
   put("rxOverlayStrangerRate", c.rx_overlay_stranger_rate);
   put("overlayQueueDropped", c.overlay_queue_dropped);
+  put("rxHandshakeBadMac1", c.rx_handshake_bad_mac1);
+  put("rxHandshakeCookie", c.rx_handshake_cookie);
+  put("rxHandshakeCookieRate", c.rx_handshake_cookie_rate);
+  put("rxHandshakeSourceRate", c.rx_handshake_source_rate);
   put("forwarded", c.forwarded);
   put("forwardHopLimit", c.forward_hop_limit);
   put("relayedOut", c.relay_out);

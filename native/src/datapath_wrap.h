@@ -22,6 +22,7 @@ class DataPathWrap : public Napi::ObjectWrap<DataPathWrap> {
   Napi::Value Port(const Napi::CallbackInfo& info);
   Napi::Value SetPeer(const Napi::CallbackInfo& info);
   Napi::Value SetSealedScreen(const Napi::CallbackInfo& info);
+  Napi::Value SetHandshakeScreen(const Napi::CallbackInfo& info);
   Napi::Value SetEndpoint(const Napi::CallbackInfo& info);
   Napi::Value RemovePeer(const Napi::CallbackInfo& info);
   Napi::Value InstallSession(const Napi::CallbackInfo& info);

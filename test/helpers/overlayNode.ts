@@ -21,6 +21,8 @@ export interface TunnelNodeConfig {
   addresses: string[];
   mtu?: number;
   timings?: Record<string, number>;
+  /** The data path's handshake screen limits (HandshakeScreenOptions), e.g. always under load. */
+  handshakeScreen?: Record<string, number>;
   peers: {
     publicKey: string;
     presharedKey?: string;

@@ -62,33 +62,40 @@ bool Engine::WaitReadable(int fd) {
   return false;
 }
 
-void Engine::Push(UpEvent event) {
+bool Engine::Push(UpEvent event) {
   bool was_empty;
   {
     std::lock_guard<std::mutex> lock(up_mu_);
-    if (up_.size() >= config_.up_queue_max) {
-      // A flood of handshakes must not grow memory: drop, and count it.
+    bool control = event.kind == UpEvent::kControl;
+    // A flood of handshakes must not grow memory: drop, and count it. Events are a few per peer
+    // (one handshake request per REKEY_TIMEOUT, one confirmation per session), so a handshake
+    // flood cannot crowd them out — a dropped confirmation would leave JavaScript's timers wrong —
+    // and only a JavaScript thread stalled for long would see them reach their own, larger bound.
+    if (control ? up_handshakes_ >= config_.up_queue_max : up_.size() >= 4 * config_.up_queue_max) {
       counters_.up_queue_dropped.fetch_add(1, std::memory_order_relaxed);
-      return;
+      return false;
     }
+    if (control) up_handshakes_++;
     was_empty = up_.empty() && overlay_up_.empty();
     up_.push_back(std::move(event));
   }
   if (was_empty) notify_();
+  return true;
 }
 
-void Engine::PushOverlay(UpEvent event) {
+bool Engine::PushOverlay(UpEvent event) {
   bool was_empty;
   {
     std::lock_guard<std::mutex> lock(up_mu_);
     if (overlay_up_.size() >= config_.up_queue_max) {
       counters_.overlay_queue_dropped.fetch_add(1, std::memory_order_relaxed);
-      return;
+      return false;
     }
     was_empty = up_.empty() && overlay_up_.empty();
     overlay_up_.push_back(std::move(event));
   }
   if (was_empty) notify_();
+  return true;
 }
 
 std::deque<UpEvent> Engine::DrainEvents() {
@@ -96,6 +103,7 @@ std::deque<UpEvent> Engine::DrainEvents() {
   // Handshakes and events first: a session waits on them, gossip does not.
   std::deque<UpEvent> out;
   out.swap(up_);
+  up_handshakes_ = 0;
   for (auto& e : overlay_up_) out.push_back(std::move(e));
   overlay_up_.clear();
   return out;
@@ -108,8 +116,43 @@ void Engine::SetSealedScreen(const uint8_t key[admission::kMac1KeySize]) {
   screen_set_.store(true, std::memory_order_release);
 }
 
-bool Engine::AdmitOverlay(admission::Kind kind, const uint8_t* p, size_t n, PeerId sender,
-                          const sockaddr_in6& from, int64_t now) {
+void Engine::HandleControl(admission::Kind kind, const uint8_t* p, size_t n, const sockaddr_in6& from, PeerId sender,
+                           PeerId via, int64_t now) {
+  bool handshake = kind == admission::Kind::kHandshake;
+  if (handshake ? !AdmitHandshake(p, n, from, via != kNoPeer, now) : !AdmitOverlay(kind, p, n, sender, from, now)) return;
+  UpEvent e{UpEvent::kControl, sender, 0, from, std::vector<uint8_t>(p, p + n), via};
+  // Counted once it is queued: a datagram dropped for a full queue is counted there instead.
+  if (handshake ? Push(std::move(e)) : PushOverlay(std::move(e)))
+    counters_.rx_control.fetch_add(1, std::memory_order_relaxed);
+}
+
+bool Engine::AdmitHandshake(const uint8_t* p, size_t n, const sockaddr_in6& from, bool relayed, int64_t now) {
+  if (p[0] == wire::kCookieReply || !handshake_screen_.configured()) return true;
+  uint8_t reply[wire::kCookieReplySize];
+  switch (handshake_screen_.Screen(p, n, from, relayed, now, reply)) {
+    case HandshakeScreen::Verdict::kUp:
+      return true;
+    case HandshakeScreen::Verdict::kBadMac1:
+      counters_.rx_handshake_bad_mac1.fetch_add(1, std::memory_order_relaxed);
+      return false;
+    case HandshakeScreen::Verdict::kCookie:
+      // One datagram out per datagram in, smaller than it, and at most cookies_per_second.
+      counters_.rx_handshake_cookie.fetch_add(1, std::memory_order_relaxed);
+      if (socket_.SendOne(reply, sizeof reply, from) != 0)
+        counters_.tx_send_failed.fetch_add(1, std::memory_order_relaxed);
+      return false;
+    case HandshakeScreen::Verdict::kCookieRate:
+      counters_.rx_handshake_cookie_rate.fetch_add(1, std::memory_order_relaxed);
+      return false;
+    case HandshakeScreen::Verdict::kSourceRate:
+      counters_.rx_handshake_source_rate.fetch_add(1, std::memory_order_relaxed);
+      return false;
+  }
+  return false;
+}
+
+bool Engine::AdmitOverlay(admission::Kind kind, const uint8_t* p, size_t n, PeerId sender, const sockaddr_in6& from,
+                          int64_t now) {
   Peer* member = nullptr;
   if (kind == admission::Kind::kSealed) {
     if (screen_set_.load(std::memory_order_acquire) && !admission::SealedMac1Ok(screen_key_, p, n)) {

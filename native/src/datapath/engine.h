@@ -13,6 +13,9 @@
 // (a handshake is needed, a responder's session is confirmed), go up through two bounded queues:
 // one for WireGuard's handshakes and the events, one for overlay's own messages, which are
 // screened and budgeted per sender first (admission.h), so junk can never starve a handshake.
+// Handshake messages are screened too (handshake_screen.h): mac1 always, and under load a cookie
+// reply instead of a trip to JavaScript. Only the datagrams that go up count against the first
+// queue's bound: the events are a few per peer, and a flood must not crowd them out.
 #pragma once
 
 #include <netinet/in.h>
@@ -30,6 +33,7 @@
 #include "../ip_prefix.h"
 #include "../unique_fd.h"
 #include "admission.h"
+#include "handshake_screen.h"
 #include "peer_table.h"
 #include "udp_socket.h"
 #include "wire.h"
@@ -78,6 +82,11 @@ struct EngineCounters {
   // budget, or because their queue was full.
   std::atomic<uint64_t> rx_sealed_bad_mac{0}, rx_overlay_member_rate{0}, rx_overlay_stranger_rate{0},
       overlay_queue_dropped{0};
+  // WireGuard's handshake messages (handshake_screen.h): dropped for a bad mac1, answered with a
+  // cookie reply under load, dropped under load when the cookie budget is spent, or dropped for
+  // a source address over its budget. `up_queue_dropped` counts those dropped for a full queue.
+  std::atomic<uint64_t> rx_handshake_bad_mac1{0}, rx_handshake_cookie{0}, rx_handshake_cookie_rate{0},
+      rx_handshake_source_rate{0};
   // Relay envelopes (relay.cc): wrapped and sent by us, unwrapped for us, forwarded for others,
   // relayed datagrams whose IPv4 packet exceeds 1500 bytes (the kernel fragments them), and
   // drops by reason.
@@ -114,6 +123,12 @@ class Engine {
                const uint8_t* public_key = nullptr);
   // The mac1 key sealed messages to this node must carry (admission.h); until set, none is checked.
   void SetSealedScreen(const uint8_t key[admission::kMac1KeySize]);
+  // Our WireGuard mac1 and cookie keys and the load limits (handshake_screen.h); set once. Until
+  // then every handshake message goes up unscreened.
+  void SetHandshakeScreen(const uint8_t mac1_key[HandshakeScreen::kKeySize],
+                          const uint8_t cookie_key[HandshakeScreen::kKeySize], const HandshakeScreenConfig& config) {
+    handshake_screen_.Configure(mac1_key, cookie_key, config);
+  }
   void SetEndpoint(PeerId id, const sockaddr_in6& endpoint);
   void RemovePeer(PeerId id);
   // Initiator: the session sends at once. Responder: it waits as `next` until its first packet.
@@ -154,12 +169,19 @@ class Engine {
   void SendLoop();
   void ReceiveLoop();
   bool WaitReadable(int fd);  // false when stopping
-  void Push(UpEvent event);
-  void PushOverlay(UpEvent event);
-  // Receive thread, shared table lock held: whether an overlay message may go up (admission.h);
-  // counts the drop when not. `sender` is the member an envelope came from, or kNoPeer.
+  // Events and handshake messages, each kind against its own bound; false (counted) when full.
+  bool Push(UpEvent event);
+  bool PushOverlay(UpEvent event);
+  // Receive thread, shared table lock held: a datagram that is not a transport message, after
+  // admission::Classify said what it is. It goes up to JavaScript, is answered with a cookie, or is
+  // dropped — exactly one of them counted. `sender`/`via`: as in UpEvent, for a relayed one.
+  void HandleControl(admission::Kind kind, const uint8_t* p, size_t n, const sockaddr_in6& from, PeerId sender,
+                     PeerId via, int64_t now);
+  // Whether an overlay message may go up (admission.h); counts the drop when not.
   bool AdmitOverlay(admission::Kind kind, const uint8_t* p, size_t n, PeerId sender, const sockaddr_in6& from,
                     int64_t now);
+  // Whether a handshake message may go up (handshake_screen.h); counts what happened when not.
+  bool AdmitHandshake(const uint8_t* p, size_t n, const sockaddr_in6& from, bool relayed, int64_t now);
   void WantHandshake(Peer& peer, int64_t now);
   // Encrypts one plaintext in place: `slot` holds it at offset kTransportHeader; returns the
   // datagram length. The caller holds the table lock (shared is enough).
@@ -214,9 +236,11 @@ class Engine {
   std::atomic<bool> screen_set_{false};
   uint8_t screen_key_[admission::kMac1KeySize] = {};  // written once, before screen_set_
   admission::Bucket strangers_;                       // receive thread only
+  HandshakeScreen handshake_screen_;                  // receive thread, once configured
 
   std::mutex up_mu_;
   std::deque<UpEvent> up_;          // handshakes and events
+  size_t up_handshakes_ = 0;        // of up_, the handshake messages: what the bound counts
   std::deque<UpEvent> overlay_up_;  // overlay's own messages
 };
 

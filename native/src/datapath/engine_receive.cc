@@ -79,11 +79,7 @@ void Engine::ReceiveLoop() {
               counters_.rx_junk.fetch_add(1, std::memory_order_relaxed);
               continue;
             }
-            if (kind != admission::Kind::kHandshake && !AdmitOverlay(kind, p, n, sender, from[i], now)) continue;
-            counters_.rx_control.fetch_add(1, std::memory_order_relaxed);
-            UpEvent e{UpEvent::kControl, sender, 0, from[i], std::vector<uint8_t>(p, p + n), via};
-            if (kind == admission::Kind::kHandshake) Push(std::move(e));
-            else PushOverlay(std::move(e));
+            HandleControl(kind, p, n, from[i], sender, via, now);
             continue;
           }
           // Not necessarily a multiple of 16: padding stops at the MTU (whitepaper §5.4.6).
