@@ -10,16 +10,10 @@ import { fileURLToPath } from 'node:url';
 import test, { type ExecutionContext } from 'ava';
 import type { NodeStatus } from '../core/node/status.js';
 import { OverlayHost } from './helpers/lan.js';
-import { NatWorld } from './helpers/natWorld.js';
+import { joinVia, NatWorld, pathWithin } from './helpers/natWorld.js';
 import { stateRoot } from './helpers/overlayNetwork.js';
 import { ping } from './helpers/overlayNode.js';
 import { rootTest } from './helpers/root.js';
-
-async function joinVia(p: OverlayHost, member: OverlayHost, name: string): Promise<void> {
-  const { code } = await p.json<{ code: string }>(['invite']);
-  await member.ok(['join', code, '--name', name]);
-  await member.ok(['up']);
-}
 
 /** Polls a's status until its path to `peer` is direct; returns how long it took. */
 async function directWithin(
@@ -194,23 +188,6 @@ rootTest(
     }
   },
 );
-
-/** Polls `a`'s status until its path to `peer` satisfies `ok`; returns how long it took, or throws. */
-async function pathWithin(
-  a: OverlayHost,
-  peer: string,
-  ms: number,
-  ok: (p: NodeStatus['peers'][number]) => boolean,
-): Promise<number> {
-  const start = Date.now();
-  let last: NodeStatus['peers'][number] | undefined;
-  while (Date.now() - start < ms) {
-    last = (await a.json<NodeStatus>(['status'])).peers.find((x) => x.name === peer);
-    if (last && ok(last)) return Date.now() - start;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`path to ${peer} not as expected in ${ms} ms: ${JSON.stringify(last)}`);
-}
 
 rootTest(
   test,
