@@ -1,11 +1,14 @@
 /**
- * Discovery for one node, as a pure state machine: our own candidates, one PeerPath per member, the
- * introductions we ask for and make, and the relay we serve. The node feeds it the discovery messages
- * it opened (sealed, so `from` is an authenticated member) with where they came from, and the time;
- * it carries out the sends, moves each peer's traffic to `endpointFor(peer)`, and shows `snapshot`.
+ * Discovery for one node, as a pure state machine: our own candidates, one PeerPath per member, and
+ * the introductions we ask for and make. The node feeds it the discovery messages it opened (sealed,
+ * so `from` is an authenticated member) with where they came from, and the time; it carries out the
+ * sends, moves each peer's traffic to `endpointFor(peer)`, and shows `snapshot`.
  *
- * A send with `via` travels through a relay member: the node seals `message` for `to`, puts that datagram
- * in a `relay {to}` message sealed for `via`, and sends it to `endpoint` (the relay's address).
+ * A send with `via` travels through a relay member: the node seals `message` for `to` and hands it
+ * to its data path, which sends it in a relay envelope through `via` — the same envelopes, keys and
+ * relay that carry the traffic on that route, so a route whose envelopes are lost (a relay that
+ * restarted, say) loses its probes too and is seen dead (issue 10). Relaying itself is the data
+ * path's alone: discovery forwards nothing for anyone.
  */
 import { CandidateSet } from './candidateSet.js';
 import { INTRODUCTION_RETRY_MS, MAX_RELAYS_PER_PEER } from './constants.js';
@@ -14,9 +17,8 @@ import { Introductions } from './introductions.js';
 import type { DiscoveryMessage } from './messages.js';
 import type { NatBehaviour } from './natBehaviour.js';
 import type { PathChanged, PathChoice, PathSnapshot, RelayOption } from './pathTypes.js';
-import { idKey, keyId } from './peerId.js';
+import { keyId } from './peerId.js';
 import { PeerPath, type Probe } from './peerPath.js';
-import { type RelayRefusal, RelayService } from './relayService.js';
 
 export interface DiscoveryPeer {
   /** WireGuard public key, base64: the id used everywhere in discovery. */
@@ -35,8 +37,6 @@ export interface DiscoveryOptions {
   readonly local: readonly string[];
   /** Endpoints the user announces (--endpoint), tried by peers first. */
   readonly announced?: readonly string[];
-  /** Whether we relay for others (false with --no-relay). */
-  readonly relay: boolean;
   readonly random?: () => number;
 }
 
@@ -48,31 +48,18 @@ export interface DiscoverySend {
   readonly to: string;
   /** The UDP endpoint to send to: `to`'s, or the relay's when `via` is set. */
   readonly endpoint: string;
+  /** Send it through this relay member, in the data path's envelopes. */
   readonly via?: string;
   readonly message: DiscoveryMessage;
 }
 
 export type DiscoveryEvent =
   | ({ readonly type: 'pathChanged' } & PathChanged)
-  | { readonly type: 'candidatesChanged'; readonly candidates: readonly string[] }
-  | {
-      readonly type: 'relayRefused';
-      readonly from: string;
-      readonly to: string;
-      readonly reason: RelayRefusal;
-    };
-
-/** A datagram member `from` sent us through relay `via`: sealed (open it, check its sender is `from`) or WireGuard. */
-export interface RelayedDatagram {
-  readonly from: string;
-  readonly via: string;
-  readonly datagram: Uint8Array;
-}
+  | { readonly type: 'candidatesChanged'; readonly candidates: readonly string[] };
 
 export interface DiscoveryOutput {
   readonly send: DiscoverySend[];
   readonly events: DiscoveryEvent[];
-  readonly delivered: RelayedDatagram[];
   readonly nextWakeAt: number;
 }
 
@@ -80,7 +67,6 @@ export class Discovery {
   private readonly own: CandidateSet;
   private readonly peers = new Map<string, DiscoveryPeer>();
   private readonly paths = new Map<string, PeerPath>();
-  private readonly relay: RelayService;
   private readonly random: () => number;
   private readonly introductions: Introductions;
   private nextWakeAt = Number.NEGATIVE_INFINITY;
@@ -89,7 +75,6 @@ export class Discovery {
 
   constructor(private readonly options: DiscoveryOptions) {
     this.own = new CandidateSet(options.local, options.announced ?? []);
-    this.relay = new RelayService({ self: options.self, enabled: options.relay });
     this.random = options.random ?? Math.random;
     this.clock = options.now;
     this.introductions = new Introductions({
@@ -105,7 +90,6 @@ export class Discovery {
     for (const id of this.peers.keys()) {
       if (next.has(id)) continue;
       this.paths.delete(id);
-      this.relay.forget(id);
       this.introductions.forget(id);
     }
     this.peers.clear();
@@ -133,7 +117,7 @@ export class Discovery {
     if (this.own.setLocal(local, now))
       events.push({ type: 'candidatesChanged', candidates: this.candidates(now) });
     for (const path of this.paths.values()) path.startBurst(now);
-    return this.merge(this.tick(now), { send: [], events, delivered: [] });
+    return this.merge(this.tick(now), { send: [], events });
   }
 
   /**
@@ -147,7 +131,7 @@ export class Discovery {
       events.push({ type: 'candidatesChanged', candidates: this.candidates(now) });
       send.push(...this.callEveryoneNotDirect(now));
     }
-    return this.merge(this.tick(now), { send, events, delivered: [] });
+    return this.merge(this.tick(now), { send, events });
   }
 
   /** Tells a peer's path whether traffic flows to it: an idle path is checked every 5 s, not every 1 s. */
@@ -162,7 +146,6 @@ export class Discovery {
     if (path === undefined) return this.tick(now);
     const send: DiscoverySend[] = [];
     const events: DiscoveryEvent[] = [];
-    const delivered: RelayedDatagram[] = [];
     const direct = 'endpoint' in source ? source.endpoint : undefined;
     switch (message.kind) {
       case 'ping': {
@@ -196,29 +179,8 @@ export class Discovery {
       case 'introduceRequest':
         send.push(...this.introductions.requested(from, keyId(message.peer), now));
         break;
-      case 'relay': {
-        // Relays are one hop: a relay envelope that itself came through a relay is refused.
-        const to = keyId(message.to);
-        const toEndpoint = direct === undefined ? undefined : this.directEndpoint(to);
-        const admitted = this.relay.admit(from, to, toEndpoint, (id) => this.peers.has(id), now);
-        if (admitted.ok) {
-          send.push({
-            to,
-            endpoint: admitted.endpoint,
-            message: { kind: 'relayed', from: idKey(from), datagram: message.datagram },
-          });
-        } else events.push({ type: 'relayRefused', from, to, reason: admitted.reason });
-        break;
-      }
-      case 'relayed': {
-        const origin = keyId(message.from);
-        if (direct !== undefined && this.peers.has(origin) && origin !== this.options.self) {
-          delivered.push({ from: origin, via: from, datagram: message.datagram });
-        }
-        break;
-      }
     }
-    return this.merge(this.tick(now), { send, events, delivered });
+    return this.merge(this.tick(now), { send, events });
   }
 
   /** Probes, heartbeats, introductions and path decisions due by `now`. Call again at `nextWakeAt`. */
@@ -244,16 +206,7 @@ export class Discovery {
     send.push(...pending.send);
     if (pending.wakeAt !== undefined) wake = Math.min(wake, pending.wakeAt);
     this.nextWakeAt = Number.isFinite(wake) ? wake : now + INTRODUCTION_RETRY_MS;
-    return { send, events, delivered: [], nextWakeAt: this.nextWakeAt };
-  }
-
-  /** A datagram for `to` (e.g. WireGuard) when its path is a relay: the send that carries it, if any. */
-  relayTo(to: string, datagram: Uint8Array): DiscoverySend | undefined {
-    const choice = this.path(to);
-    if (choice.path !== 'relay') return undefined;
-    const endpoint = this.directEndpoint(choice.via);
-    if (endpoint === undefined) return undefined;
-    return { to: choice.via, endpoint, message: { kind: 'relay', to: idKey(to), datagram } };
+    return { send, events, nextWakeAt: this.nextWakeAt };
   }
 
   path(id: string): PathChoice {
@@ -292,10 +245,6 @@ export class Discovery {
         this.directEndpoint(c.via) !== undefined && { endpoint: this.directEndpoint(c.via) }),
       natSelf: this.own.natBehaviour(now),
     };
-  }
-
-  get relayCounters(): { forwarded: number; refused: number } {
-    return { forwarded: this.relay.forwarded, refused: this.relay.refused };
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -355,11 +304,6 @@ export class Discovery {
   }
 
   private merge(a: DiscoveryOutput, b: Omit<DiscoveryOutput, 'nextWakeAt'>): DiscoveryOutput {
-    return {
-      send: [...b.send, ...a.send],
-      events: [...b.events, ...a.events],
-      delivered: [...b.delivered, ...a.delivered],
-      nextWakeAt: a.nextWakeAt,
-    };
+    return { send: [...b.send, ...a.send], events: [...b.events, ...a.events], nextWakeAt: a.nextWakeAt };
   }
 }
