@@ -86,8 +86,8 @@ rootTest(
     const { a, m, b, keys, secrets } = await relayWorld(t, 'rlx');
     const toM = `${M_UNDER_A}:${PORT}`;
     const inner = Buffer.from('81cafe0102030405', 'hex');
-    const valid = (counter: bigint, dest = TAG.b) =>
-      envelope({ flags: 0, macTag: TAG.a, otherTag: dest, receiverTag: TAG.m, counter, key: keys.am, inner });
+    const valid = (counter: bigint, dest = TAG.b, key = keys.am) =>
+      envelope({ flags: 0, macTag: TAG.a, otherTag: dest, receiverTag: TAG.m, counter, key, inner });
 
     // Forged: the right header, a wrong MAC.
     const forged = valid(1_000_000n);
@@ -108,21 +108,7 @@ rootTest(
       { tag: TAG.a, epoch: randomBytes(16) },
       { tag: TAG.m, epoch: m.epoch },
     );
-    await a.call(
-      'sendControl',
-      hex(
-        envelope({
-          flags: 0,
-          macTag: TAG.a,
-          otherTag: TAG.b,
-          receiverTag: TAG.m,
-          counter: 5n,
-          key: oldKey,
-          inner,
-        }),
-      ),
-      toM,
-    );
+    await a.call('sendControl', hex(valid(5n, TAG.b, oldKey)), toM);
 
     // From a non-member: a tag M has no key for; and to a non-member, from a member.
     const stranger = envelope({

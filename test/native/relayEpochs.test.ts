@@ -19,7 +19,9 @@ import {
   ID_B,
   ID_M,
   M_UNDER_A,
+  type Pairs,
   PORT,
+  pairsOf,
   RelayNode,
   relayWorld,
   settledStats,
@@ -32,44 +34,17 @@ import { rootTest } from '../helpers/root.js';
 
 const sinkScript = fileURLToPath(new URL('../fixtures/udp-sink.js', import.meta.url));
 
-/** The pair secrets and B's and M's epochs: the same in every life of A's data path. */
-interface Fixed {
-  secrets: { am: Buffer; ab: Buffer };
-  epochs: { m: Buffer; b: Buffer };
-}
-
-/** A data path in `ns` that relays its datagrams for B through M (the sink), with fixed secrets. */
-async function startA(ns: Netns, fixed: Fixed): Promise<RelayNode> {
+/** A data path in `ns` that relays its datagrams for B through M (the sink), as `pairs` say. */
+async function startA(ns: Netns, pairs: Pairs): Promise<RelayNode> {
   const a = await RelayNode.start(ns, `${A_OVER}/24`);
-  await a.call('setPeer', ID_M, [], `${M_UNDER_A}:${PORT}`);
-  await a.call('setPeer', ID_B, [`${B_OVER}/32`], null);
-  await installM(a, fixed);
-  await a.call(
-    'setRelayKey',
-    ID_B,
-    hex(fixed.secrets.ab),
-    { local: hex(TAG.a), remote: hex(TAG.b) },
-    hex(fixed.epochs.b),
-  );
-  await a.call('setPeerPath', ID_B, { relay: ID_M });
-  await a.call('installSession', ID_B, {
+  const session = {
     localIndex: 0x1111,
     remoteIndex: 0x2222,
-    sendKey: hex(randomBytes(32)),
-    receiveKey: hex(randomBytes(32)),
-    initiator: true,
-  });
+    sendKey: randomBytes(32),
+    receiveKey: randomBytes(32),
+  };
+  await configureEnd(a, 'a', pairs, session);
   return a;
-}
-
-async function installM(a: RelayNode, fixed: Fixed): Promise<void> {
-  await a.call(
-    'setRelayKey',
-    ID_M,
-    hex(fixed.secrets.am),
-    { local: hex(TAG.a), remote: hex(TAG.m) },
-    hex(fixed.epochs.m),
-  );
 }
 
 /**
@@ -77,13 +52,14 @@ async function installM(a: RelayNode, fixed: Fixed): Promise<void> {
  * (from the JavaScript thread, along B's path and through M explicitly), with M's relay key
  * removed and installed again midway. Returns how many were sent.
  */
-async function sendSome(a: RelayNode, ns: Netns, fixed: Fixed): Promise<number> {
+async function sendSome(a: RelayNode, ns: Netns, pairs: Pairs): Promise<number> {
   const control = hex(Buffer.from('80c0ffee', 'hex'));
   const pings = ping(ns, B_OVER, 4, { intervalS: 0.1, waitS: 1 }).transmitted;
   const sent: unknown[] = [];
   for (let i = 0; i < 3; i++) sent.push(await a.call('sendControlToPeer', control, ID_B));
   await a.call('removeRelayKey', ID_M);
-  await installM(a, fixed);
+  const tags = { local: hex(TAG.a), remote: hex(TAG.m) };
+  await a.call('setRelayKey', ID_M, hex(pairs.secrets.am), tags, hex(pairs.epochs.m));
   for (let i = 0; i < 3; i++) sent.push(await a.call('sendControlVia', control, ID_B, ID_M));
   if (!sent.every((x) => x === true)) throw new Error(`a control message found no path: ${sent}`);
   return pings + sent.length;
@@ -107,21 +83,22 @@ rootTest(
     await sink.request({ address: M_UNDER_A, port: PORT }, 'ready');
     const envelopes = () =>
       sink.events.filter((e) => e.event === 'datagram').map((e) => Buffer.from(e['hex'] as string, 'hex'));
-    const fixed: Fixed = {
-      secrets: { am: randomBytes(32), ab: randomBytes(32) },
-      epochs: { m: randomBytes(16), b: randomBytes(16) },
+    // The same secrets, and the same epochs of M and B, in every life of A (its own is its data path's).
+    const pairs: Pairs = {
+      secrets: { am: randomBytes(32), mb: randomBytes(32), ab: randomBytes(32) },
+      epochs: { a: Buffer.alloc(16), m: randomBytes(16), b: randomBytes(16) },
     };
 
     const lives: { key: EnvelopeKey; envelopes: Buffer[] }[] = [];
     for (let life = 0; life < 2; life++) {
-      const a = await startA(nsA, fixed);
+      const a = await startA(nsA, pairs);
       const key = envelopeKey(
-        fixed.secrets.am,
+        pairs.secrets.am,
         { tag: TAG.a, epoch: a.epoch },
-        { tag: TAG.m, epoch: fixed.epochs.m },
+        { tag: TAG.m, epoch: pairs.epochs.m },
       );
       const before = envelopes().length;
-      const sent = await sendSome(a, nsA, fixed);
+      const sent = await sendSome(a, nsA, pairs);
       await until('the sink to get every envelope', () => envelopes().length >= before + sent);
       // A crash: no goodbye, nothing saved.
       a.io.child.kill('SIGKILL');
@@ -166,10 +143,10 @@ rootTest(
     await until('A to be gone', () => w.a.io.child.exitCode !== null || w.a.io.child.signalCode !== null);
     const a = await RelayNode.start(w.nsA, `${A_OVER}/24`);
     t.notDeepEqual(a.epoch, w.a.epoch);
-    const restarted = { ...w, a };
+    const pairs = pairsOf({ ...w, a });
     const aToB = randomBytes(32);
     const bToA = randomBytes(32);
-    await configureEnd(restarted, 'a', {
+    await configureEnd(a, 'a', pairs, {
       localIndex: 0x5555,
       remoteIndex: 0x6666,
       sendKey: aToB,
@@ -184,8 +161,8 @@ rootTest(
 
     // M and B learn A's new epoch (from its new endpoint record, in a node): a new key with a new
     // replay window, where A's counter from 0 passes.
-    await configureRelay(restarted);
-    await configureEnd(restarted, 'b', {
+    await configureRelay(w.m, pairs);
+    await configureEnd(w.b, 'b', pairs, {
       localIndex: 0x6666,
       remoteIndex: 0x5555,
       sendKey: bToA,
