@@ -61,11 +61,14 @@ rootTest(
     t.regex(toB.endpoint!, /^203\.0\.113\.2:\d+$/, "b is reached at its NAT's public address");
     const bAddr = toB.addresses[0]!;
     const before = (await p.json<NodeStatus>(['status'])).counters;
-    const r = ping(a.ns, bAddr, 5, { intervalS: 0.1 });
-    t.is(r.received, 5, r.output);
+    const r = ping(a.ns, bAddr, 100, { intervalS: 0.02 });
+    t.true(r.received >= 95, r.output);
     const after = (await p.json<NodeStatus>(['status'])).counters;
     t.is(after['forwarded'], before['forwarded'], 'p forwarded no packet');
-    t.is(after['relayForwarded'], before['relayForwarded'], 'p relayed no envelope: the path is direct');
+    // Through p, the pings alone would be 200 envelopes; what p does carry are the probes that
+    // keep the relay route through it measured (a few a second at most).
+    const relayed = after['relayForwarded']! - before['relayForwarded']!;
+    t.true(relayed < 100, `p relayed ${relayed} envelopes: the pings went through it`);
     t.true(Date.now() - upAt < 15_000);
   },
 );
