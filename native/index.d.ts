@@ -337,6 +337,12 @@ export interface DataPathStats {
   relayDroppedNoPath: number;
   /** A relayed transport message whose session belongs to another peer than the envelope names. */
   relayDroppedWrongSender: number;
+  /**
+   * An envelope under another key than the one held for its MAC tag: of a relay epoch this node
+   * does not hold (the sender restarted and its new endpoint record has not arrived yet, or an
+   * old envelope replayed).
+   */
+  relayDroppedStaleKey: number;
 }
 
 /**
@@ -394,29 +400,46 @@ export declare class DataPath {
    * throws a system error when the socket refuses it. At most 65463 bytes.
    */
   sendControlToPeer(data: Uint8Array, peer: number): boolean;
+  /**
+   * Sends `data` in a relay envelope to `peer` through member `relay`, whatever `peer`'s own path:
+   * a probe of that relay route over the envelopes that would carry its traffic. False when
+   * either has no relay key, the relay has no endpoint, or they are the same peer.
+   */
+  sendControlVia(data: Uint8Array, peer: number, relay: number): boolean;
   /** Sends an empty transport message on the current session (along its path); false if there is none. */
   sendKeepalive(peer: number): boolean;
   /**
-   * Installs the 32-byte key this node shares with member `peer` for relay envelopes, and the
-   * pair's tags; the key is copied (erase your copy) and wiped here when replaced or removed.
-   * Installing the same key and tags again keeps its counters; a key once replaced must never
-   * be installed again (its nonces would repeat): derive a fresh one instead.
+   * This data path's relay epoch: 16 random bytes drawn when it was made, so every data path
+   * (every start of a node, after a crash too) has its own. Its relay keys are derived with it;
+   * members learn it from the node's signed endpoint record.
+   */
+  readonly relayEpoch: Uint8Array;
+  /**
+   * Installs the relay key this node shares with member `peer`, derived from the 32-byte pair
+   * `secret`, this data path's relayEpoch and the member's `remoteEpoch` (16 bytes), with the
+   * pair's tags; the secret is not kept (erase your copy), the key is wiped here when replaced or
+   * removed. Installing what gives the key already held keeps its replay window; another epoch
+   * gives a new key with a new window.
    *
    * A relayed path needs keys on all three: the sender with the relay and with the destination
    * (for its tag), the relay with both, the destination with the relay and with the sender.
    *
-   * Envelope: `[0x84][flags: 0 to relay, 1 from relay][0 0][MAC tag: 8][other tag: 8]
+   * Key: HMAC-SHA256(secret, "overlay relay key v1" || epoch_lo || epoch_hi); key id: the first
+   * two bytes (u16 LE) of HMAC-SHA256(secret, "overlay relay key id v1" || epoch_lo || epoch_hi);
+   * epoch_lo is the epoch of the member whose tag, read as u64 LE, is lower.
+   * Envelope: `[0x84][flags: 0 to relay, 1 from relay][key id: u16 LE][MAC tag: 8][other tag: 8]
    * [counter: u64 LE][MAC: 16][WireGuard datagram]`. The MAC tag names the member that MACed it
    * (sender to the relay, relay to the destination); the other tag names the destination (to
    * relay) or the original sender (from relay). MAC: ChaCha20-Poly1305 of an empty plaintext, the
    * first 28 bytes and the datagram as associated data, nonce = direction u32 LE (0 from the
-   * member whose tag, read as u64 LE, is lower; 1 from the other) || counter u64 LE. Receivers
-   * keep a replay window per key.
-   * Throws TypeError (`ERR_INVALID_ARG_TYPE`) for a key or tag of the wrong type or size, and
-   * RangeError (`ERR_OUT_OF_RANGE`) for an unknown peer, equal tags or a `remote` tag another
-   * peer has.
+   * member whose tag is lower; 1 from the other) || counter u64 LE. The counter is one per data
+   * path, taken by every envelope it sends, so no nonce repeats under any key. Receivers keep a
+   * replay window per key, and drop envelopes under another key id (relayDroppedStaleKey).
+   * Throws TypeError (`ERR_INVALID_ARG_TYPE`) for a secret, tag or epoch of the wrong type or
+   * size, and RangeError (`ERR_OUT_OF_RANGE`) for an unknown peer, equal tags or a `remote` tag
+   * another peer has.
    */
-  setRelayKey(peer: number, key: Uint8Array, tags: DataPathRelayTags): void;
+  setRelayKey(peer: number, secret: Uint8Array, tags: DataPathRelayTags, remoteEpoch: Uint8Array): void;
   /** Removes and wipes `peer`'s relay key; its envelopes are then dropped as unknown tags. */
   removeRelayKey(peer: number): void;
   /**

@@ -11,21 +11,16 @@ export const KIND_PONG = 0x21;
 export const KIND_CALL_ME_MAYBE = 0x22;
 export const KIND_INTRODUCE_REQUEST = 0x23;
 export const KIND_INTRODUCE = 0x24;
-export const KIND_RELAY = 0x25;
-export const KIND_RELAYED = 0x26;
+// 0x25 and 0x26 were `relay` and `relayed`: datagrams forwarded by the relay's JavaScript. Relayed
+// datagrams travel only in the data path's envelopes now (issue 10), and the two kinds decode as
+// unknown; never give them another meaning.
 
 export const TXID_SIZE = 12;
 export const PEER_KEY_SIZE = PUBLIC_KEY_SIZE;
 export const MAX_CANDIDATES = MAX_ENDPOINTS;
 export const MAX_CANDIDATE_LENGTH = MAX_ENDPOINT_LENGTH;
-/**
- * The largest datagram a relay carries. A WireGuard packet of an MTU-1420 tunnel is up to 1452 bytes,
- * so a relayed path needs a smaller inner MTU (see the report of issue 5): this bound keeps the sealed
- * relay envelope, with its ~130 bytes of headers, under a 1500-byte Ethernet frame.
- */
-export const MAX_RELAYED_DATAGRAM = 1400;
-/** [kind][key 32][u16 length][datagram]: the largest discovery message body. */
-export const MAX_DISCOVERY_MESSAGE = 1 + PEER_KEY_SIZE + 2 + MAX_RELAYED_DATAGRAM;
+/** [kind][key 32][count][count × (length, candidate)]: an introduce, the largest discovery message. */
+export const MAX_DISCOVERY_MESSAGE = 1 + PEER_KEY_SIZE + 1 + MAX_CANDIDATES * (1 + MAX_CANDIDATE_LENGTH);
 
 /** Pings of one burst: sent at these offsets from its start, to every candidate at once. */
 export const BURST_OFFSETS_MS: readonly number[] = [0, 400, 800, 1400, 2200];
@@ -127,9 +122,3 @@ export const UNANSWERED_CANDIDATE_TTL_MS = 15_000;
 export const REFLEXIVE_TTL_MS = 120_000;
 /** Peers' observations of us kept for the NAT inference. */
 export const MAX_NAT_OBSERVATIONS = 16;
-
-/** A relay forwards at most this many datagrams per second per sending member (token bucket). */
-export const RELAY_PACKETS_PER_SECOND = 4_000;
-export const RELAY_BURST = 8_000;
-/** ...and at most this many per second in total. */
-export const RELAY_TOTAL_PACKETS_PER_SECOND = 20_000;

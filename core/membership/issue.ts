@@ -219,7 +219,7 @@ export function publishEndpoints(
   endpoints: readonly string[],
   memberSecretKey: Uint8Array,
   now: number,
-  options: { noRelay?: boolean } = {},
+  options: { noRelay?: boolean; relayEpoch?: Uint8Array } = {},
 ): GossipRecord {
   const member = publicKeyOf(memberSecretKey);
   const canonical: string[] = [];
@@ -236,6 +236,7 @@ export function publishEndpoints(
         endpoints: canonical,
         seq: Math.max(now, previous + 1),
         ...(options.noRelay && { noRelay: true }),
+        ...(options.relayEpoch && { relayEpoch: options.relayEpoch }),
       },
       memberSecretKey,
     ),

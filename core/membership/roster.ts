@@ -54,6 +54,8 @@ export interface Member {
   readonly endpointsSeq: number | null;
   /** False when the member's endpoint record says it relays for no one (--no-relay). */
   readonly relay: boolean;
+  /** The relay epoch of the member's running data path, from its endpoint record; null if none. */
+  readonly relayEpoch: Uint8Array | null;
 }
 
 export interface OfferOutcome {
@@ -451,6 +453,7 @@ export class Roster implements RecordStore {
       endpoints: ep?.endpoints ?? [],
       endpointsSeq: ep?.seq ?? null,
       relay: !ep?.noRelay,
+      relayEpoch: ep?.relayEpoch ?? null,
     };
   }
 

@@ -123,8 +123,8 @@ interface PeerEntry {
    * its staging queue until a path appears, and the path change should start it at once.
    */
   handshakeWanted: boolean;
-  /** Whether the data path holds a relay key for this peer (set and removed only through us). */
-  hasRelayKey: boolean;
+  /** The peer's relay epoch the data path's relay key for it was derived with; undefined: no key. */
+  relayKeyEpoch: Uint8Array | undefined;
   /** A resend that had to wait out the timestamp granularity. */
   resendTimer?: NodeJS.Timeout;
 }
@@ -211,7 +211,7 @@ export class Tunnel {
       lastHandshakeAt: undefined,
       relayVia: undefined,
       handshakeWanted: false,
-      hasRelayKey: false,
+      relayKeyEpoch: undefined,
     };
     this.datapath.setPeer(
       entry.id,
@@ -233,26 +233,49 @@ export class Tunnel {
     if (entry.relayVia === undefined) this.datapath.setEndpoint(entry.id, formatEndpoint(endpoint));
   }
 
+  /** This data path's relay epoch: fresh for every tunnel, announced in the endpoint record. */
+  get relayEpoch(): Uint8Array {
+    return this.datapath.relayEpoch;
+  }
+
   /**
-   * Installs the relay key this node shares with a peer and the pair's tags (see
-   * core/node/relayKeys.ts). The data path copies the key; the caller erases its own.
+   * Installs the relay key this node shares with a peer, derived by the data path from the pair
+   * secret, our relay epoch and the peer's `remoteEpoch`, and the pair's tags (see
+   * core/node/relayKeys.ts). The data path keeps no copy of the secret; the caller erases its own.
    */
-  setRelayKey(publicKey: Uint8Array, key: Uint8Array, tags: { local: Uint8Array; remote: Uint8Array }): void {
+  setRelayKey(
+    publicKey: Uint8Array,
+    secret: Uint8Array,
+    tags: { local: Uint8Array; remote: Uint8Array },
+    remoteEpoch: Uint8Array,
+  ): void {
     const entry = this.byKey.get(keyToBase64(publicKey));
     if (!entry) return;
-    this.datapath.setRelayKey(entry.id, key, tags);
-    entry.hasRelayKey = true;
+    this.datapath.setRelayKey(entry.id, secret, tags, remoteEpoch);
+    entry.relayKeyEpoch = remoteEpoch.slice();
   }
 
-  removeRelayKey(publicKey: Uint8Array): void {
+  /**
+   * The peer's data path started anew (it announced a new relay epoch): every session it had with
+   * us died with it. Ours are dropped too, and if one was in use a handshake starts now, rather
+   * than after the ~15 s WireGuard takes to notice that a peer no longer answers (whitepaper §6.2,
+   * keepalive timeout + rekey timeout); a later packet would start one anyway.
+   */
+  peerRestarted(publicKey: Uint8Array): void {
     const entry = this.byKey.get(keyToBase64(publicKey));
     if (!entry) return;
-    this.datapath.removeRelayKey(entry.id);
-    entry.hasRelayKey = false;
+    const inUse = entry.peer.sendingSession !== undefined;
+    const out = emptyOutput();
+    entry.peer.zeroAll(out);
+    this.apply(out);
+    if (!inUse) return;
+    entry.handshakeWanted = true;
+    this.resendHandshake(entry);
   }
 
-  hasRelayKey(publicKey: Uint8Array): boolean {
-    return this.byKey.get(keyToBase64(publicKey))?.hasRelayKey ?? false;
+  /** The peer's epoch its relay key was installed with; undefined when it has none. */
+  relayKeyEpoch(publicKey: Uint8Array): Uint8Array | undefined {
+    return this.byKey.get(keyToBase64(publicKey))?.relayKeyEpoch;
   }
 
   /**
@@ -324,6 +347,22 @@ export class Tunnel {
     if (!entry) return false;
     try {
       return this.datapath.sendControlToPeer(bytes, entry.id);
+    } catch {
+      return false;
+    }
+  }
+
+  /**
+   * Sends one of overlay's own messages to a peer in a relay envelope through member `via`,
+   * whatever the peer's own path: discovery's probe of that relay route. False when either is
+   * unknown or has no relay key, the relay has no endpoint, or the socket refused it.
+   */
+  sendOverlayMessageVia(bytes: Uint8Array, publicKey: Uint8Array, via: Uint8Array): boolean {
+    const entry = this.byKey.get(keyToBase64(publicKey));
+    const relay = this.byKey.get(keyToBase64(via));
+    if (!entry || !relay) return false;
+    try {
+      return this.datapath.sendControlVia(bytes, entry.id, relay.id);
     } catch {
       return false;
     }

@@ -80,6 +80,7 @@ Napi::Function DataPathWrap::Define(Napi::Env env) {
   return DefineClass(env, "DataPath",
                      {
                          InstanceAccessor<&DataPathWrap::Port>("port"),
+                         InstanceAccessor<&DataPathWrap::GetRelayEpoch>("relayEpoch"),
                          InstanceMethod<&DataPathWrap::SetPeer>("setPeer"),
                          InstanceMethod<&DataPathWrap::SetSealedScreen>("setSealedScreen"),
                          InstanceMethod<&DataPathWrap::SetHandshakeScreen>("setHandshakeScreen"),
@@ -95,6 +96,7 @@ Napi::Function DataPathWrap::Define(Napi::Env env) {
                          InstanceMethod<&DataPathWrap::SetPeerPath>("setPeerPath"),
                          InstanceMethod<&DataPathWrap::SetRelayService>("setRelayService"),
                          InstanceMethod<&DataPathWrap::SendControlToPeer>("sendControlToPeer"),
+                         InstanceMethod<&DataPathWrap::SendControlVia>("sendControlVia"),
                          InstanceMethod<&DataPathWrap::PeerStats>("peerStats"),
                          InstanceMethod<&DataPathWrap::Stats>("stats"),
                          InstanceMethod<&DataPathWrap::Ref>("ref"),
@@ -417,6 +419,7 @@ Napi::Value DataPathWrap::Stats(const Napi::CallbackInfo& info) {
   put("relayDroppedMalformed", c.relay_malformed);
   put("relayDroppedNoPath", c.relay_no_path);
   put("relayDroppedWrongSender", c.relay_wrong_sender);
+  put("relayDroppedStaleKey", c.relay_stale_key);
   return o;
 }
 

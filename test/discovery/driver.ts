@@ -46,7 +46,6 @@ export class Driver {
       self,
       now: 0,
       local: ['198.18.0.1:51820'],
-      relay: true,
       random: seededUniform(seed),
     });
     this.handle(

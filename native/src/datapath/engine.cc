@@ -119,7 +119,9 @@ void Engine::SetSealedScreen(const uint8_t key[admission::kMac1KeySize]) {
 void Engine::HandleControl(admission::Kind kind, const uint8_t* p, size_t n, const sockaddr_in6& from, PeerId sender,
                            PeerId via, int64_t now) {
   bool handshake = kind == admission::Kind::kHandshake;
-  if (handshake ? !AdmitHandshake(p, n, from, via != kNoPeer, now) : !AdmitOverlay(kind, p, n, sender, from, now)) return;
+  bool admitted = handshake ? AdmitHandshake(p, n, from, via != kNoPeer, now)
+                             : AdmitOverlay(kind, p, n, sender, from, now);
+  if (!admitted) return;
   UpEvent e{UpEvent::kControl, sender, 0, from, std::vector<uint8_t>(p, p + n), via};
   // Counted once it is queued: a datagram dropped for a full queue is counted there instead.
   if (handshake ? Push(std::move(e)) : PushOverlay(std::move(e)))

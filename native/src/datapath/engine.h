@@ -8,7 +8,15 @@
 // Each thread runs its batch to completion with the AEAD inline: on a 2-core machine a hand-off
 // to a worker pool costs more than the ~1 µs of crypto per packet it would spread out.
 // A peer may be reached through a relay member instead of directly: its datagrams then travel in
-// relay envelopes, which the receive thread forwards for others or opens (relay.cc).
+// relay envelopes, which the receive thread forwards for others or opens (relay.cc). Envelope
+// keys are derived per pair of data-path epochs (relay_epoch_, drawn at construction) and every
+// envelope this Engine sends takes the next value of one counter (relay_counter_), so a nonce is
+// never used twice under a key, across restarts and key reinstalls alike.
+//
+// Locks: the peer table's reader-writer lock (peer_table.h) — threads take it shared once per
+// batch, JavaScript exclusively to change peers, sessions, routes and relay keys; a peer's
+// endpoint and staged queue have their own small mutexes; counters and relay_counter_ are atomics;
+// replay windows and relay token buckets belong to the receive thread alone.
 // Everything else that is not a transport message, and the few events JavaScript must act on
 // (a handshake is needed, a responder's session is confirmed), go up through two bounded queues:
 // one for WireGuard's handshakes and the events, one for overlay's own messages, which are
@@ -90,10 +98,16 @@ struct EngineCounters {
   // Relay envelopes (relay.cc): wrapped and sent by us, unwrapped for us, forwarded for others,
   // relayed datagrams whose IPv4 packet exceeds 1500 bytes (the kernel fragments them), and
   // drops by reason.
+  // relay_stale_key: an envelope under another key id than the key we hold for its MAC tag (an
+  // epoch we do not hold: the sender restarted and we have not heard its new epoch yet, or an old
+  // envelope replayed).
   std::atomic<uint64_t> relay_out{0}, relay_in{0}, relay_forwarded{0}, relay_fragmented{0}, relay_bad_mac{0},
       relay_replay{0}, relay_unknown_tag{0}, relay_not_member{0}, relay_rate{0}, relay_disabled{0},
-      relay_malformed{0}, relay_no_path{0}, relay_wrong_sender{0};
+      relay_malformed{0}, relay_no_path{0}, relay_wrong_sender{0}, relay_stale_key{0};
 };
+
+// 16 fresh random bytes (OpenSSL's RAND_bytes); throws if there are none to be had.
+RelayEpoch NewRelayEpoch();
 
 struct SessionParams {
   uint32_t local_index;
@@ -140,16 +154,23 @@ class Engine {
   bool SendKeepalive(PeerId id);
   std::deque<UpEvent> DrainEvents();
 
-  // Relays (relay.cc). Throw std::invalid_argument for an unknown peer, equal tags or a remote
-  // tag another peer has. Reinstalling the same key keeps its counter and replay window, so a
-  // nonce is never used twice; any other key starts both afresh.
-  void SetRelayKey(PeerId id, const uint8_t key[kKeySize], uint64_t local_tag, uint64_t remote_tag);
+  // Relays (relay.cc). SetRelayKey derives the envelope key from the pair `secret`, our epoch and
+  // the member's `remote_epoch`. Throw std::invalid_argument for an unknown peer, equal tags or a
+  // remote tag another peer has. Installing the key already held keeps its replay window; a new
+  // one (another epoch) starts a new window.
+  void SetRelayKey(PeerId id, const uint8_t secret[kKeySize], uint64_t local_tag, uint64_t remote_tag,
+                   const RelayEpoch& remote_epoch);
   void RemoveRelayKey(PeerId id);
+  const RelayEpoch& relay_epoch() const { return relay_epoch_; }
   // `via` == kNoPeer: straight to `direct` (which becomes the endpoint); else through member `via`.
   void SetPeerPath(PeerId id, const sockaddr_in6* direct, PeerId via);
   void SetRelayService(bool enabled, uint32_t rate_per_second);
   // 0, an errno from sendto, or -1 when the peer is unknown or has no usable path.
   int SendControlToPeer(const uint8_t* data, size_t len, PeerId id);
+  // The same through relay member `via`, whatever the peer's own path: how discovery measures a
+  // relay route over the envelopes that would carry the traffic. -1 when either has no relay key,
+  // the relay has no endpoint, or they are one peer.
+  int SendControlVia(const uint8_t* data, size_t len, PeerId id, PeerId via);
 
   struct PeerSnapshot {
     bool found = false;
@@ -204,6 +225,9 @@ class Engine {
   // 0 (counted) when there is no path. Shared table lock held.
   size_t Address(TransportAead& aead, Peer& peer, uint8_t* datagram, size_t len, sockaddr_in6* dest,
                  uint8_t** start);
+  // The envelope part of Address: `datagram` for `to`, through member `relay`.
+  size_t Wrap(TransportAead& aead, Peer& relay, Peer& to, uint8_t* datagram, size_t len, sockaddr_in6* dest,
+              uint8_t** start);
   // Address + sendto, for the JavaScript thread and staged packets: 0, errno, or -1 (no path).
   int SendOneToPeer(TransportAead& aead, Peer& peer, uint8_t* datagram, size_t len);
 
@@ -232,6 +256,10 @@ class Engine {
 
   std::atomic<bool> relay_service_{false};
   std::atomic<uint32_t> relay_rate_{0};
+  const RelayEpoch relay_epoch_ = NewRelayEpoch();
+  // The nonce counter of every envelope this Engine MACs, whichever key and thread: never reused.
+  // On a cache line of its own: both threads take from it per envelope.
+  alignas(64) std::atomic<uint64_t> relay_counter_{0};
 
   std::atomic<bool> screen_set_{false};
   uint8_t screen_key_[admission::kMac1KeySize] = {};  // written once, before screen_set_

@@ -49,13 +49,18 @@ struct Session {
   }
 };
 
-// The key and tags this node shares with one member for relay envelopes (wire.h).
+// A data path's relay epoch: random, drawn when the Engine is made, so no two lifetimes share one.
+constexpr size_t kRelayEpochSize = 16;
+using RelayEpoch = std::array<uint8_t, kRelayEpochSize>;
+
+// The key and tags this node shares with one member for relay envelopes (wire.h): the key of our
+// epoch and the member's (relay.cc). Written under the table's exclusive lock, never changed after.
 struct RelayKey {
   uint8_t key[kKeySize] = {};
+  uint16_t key_id = 0;      // names this key in envelope headers
   uint64_t local_tag = 0;   // names this node in envelopes we MAC for that member
   uint64_t remote_tag = 0;  // names that member: as MAC holder, as destination, as original sender
-  std::atomic<uint64_t> send_counter{0};  // the nonce: never reused, whichever thread sends
-  ReplayWindow replay;                    // receive thread only
+  ReplayWindow replay;      // receive thread only; a new key (a new epoch) starts a new window
   // Token bucket of the relay service for envelopes this member asks us to forward; receive
   // thread only.
   double tokens = 0;
