@@ -81,6 +81,9 @@ rootTest(
     t.is(ping(c!.ns, aAddr, 3).received, 0);
     const counters = (await status(a!)).counters;
     t.true(counters['handshakesRefused']! > 0, JSON.stringify(counters));
+    // Members that behave ask before they introduce: status shows discovery's refusals, and none.
+    t.is(counters['discovery.unaskedIntroductions'], 0, JSON.stringify(counters));
+    t.is(counters['discovery.refusedProbes'], 0, JSON.stringify(counters));
   },
 );
 

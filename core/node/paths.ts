@@ -15,6 +15,7 @@ import {
   type DiscoveryPeer,
   encodeDiscovery,
   type PathSnapshot,
+  type ProbeCounters,
   type Source,
 } from '../discovery/index.js';
 
@@ -81,6 +82,11 @@ export class NodePaths {
 
   candidates(): string[] {
     return this.discovery.candidates(Date.now());
+  }
+
+  /** What members asked of our probes and did not get (introductions unasked, probes refused). */
+  probeCounters(): ProbeCounters {
+    return this.discovery.probeCounters;
   }
 
   natBehaviour(): string {

@@ -61,7 +61,8 @@ export interface NodeStatus {
   peers: PeerStatus[];
   /**
    * The data path's traffic and drop counters, handshakes refused from non-members, and
-   * overlay messages dropped by the node (`sealedDropped`, and by reason as `sealedDropped.REASON`).
+   * overlay messages dropped by the node (`sealedDropped`, and by reason as `sealedDropped.REASON`),
+   * and what discovery refused members (`discovery.unaskedIntroductions`, `.refusedProbes`, ...).
    */
   counters: Record<string, number>;
 }
@@ -158,6 +159,7 @@ function peerStatus(
 function inboxCounters(node: OverlayNode): Record<string, number> {
   const out: Record<string, number> = { sealedDropped: node.inbox.droppedTotal };
   for (const [reason, n] of node.inbox.dropped) out[`sealedDropped.${reason}`] = n;
+  for (const [name, n] of Object.entries(node.paths.probeCounters())) out[`discovery.${name}`] = n;
   return out;
 }
 
