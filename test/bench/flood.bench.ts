@@ -164,7 +164,7 @@ for (let i = 0; i < ROUNDS; i++) {
     const s = await round(i, flood);
     (flood ? results.flood : results.quiet).push(s);
     console.log(
-      `round ${i + 1} ${flood ? `flood ${s.sent} datagrams` : 'no flood'}: pings ${s.pingsPct.toFixed(0)}%, kick landed ${s.kickLandsMs ?? 'never'} ms after the command (${s.kickCommandMs} ms), b CPU ${s.cpuPct}%, RSS +${s.rssGrowthMb} MB`,
+      `round ${i + 1} ${flood ? `flood ${s.sent} datagrams` : 'no flood'}: pings ${s.pingsPct.toFixed(0)}%, kick landed ${s.kickLandsMs ?? 'never'} ms after the command (${s.kickCommandMs} ms), b CPU ${s.cpuPct}%, RSS ${signed(s.rssGrowthMb)} MB`,
     );
     if (flood) console.log(`  b's counters: ${JSON.stringify(s.counters)}`);
   }
@@ -172,6 +172,10 @@ for (let i = 0; i < ROUNDS; i++) {
 for (const [name, list] of Object.entries(results)) {
   const med = (f: (s: Sample) => number) => median(list.map(f));
   console.log(
-    `${name}: median pings ${med((s) => s.pingsPct).toFixed(0)}%, kick ${med((s) => s.kickLandsMs ?? Number.POSITIVE_INFINITY)} ms, b CPU ${med((s) => s.cpuPct)}%, RSS +${med((s) => s.rssGrowthMb)} MB`,
+    `${name}: median pings ${med((s) => s.pingsPct).toFixed(0)}%, kick ${med((s) => s.kickLandsMs ?? Number.POSITIVE_INFINITY)} ms, b CPU ${med((s) => s.cpuPct)}%, RSS ${signed(med((s) => s.rssGrowthMb))} MB`,
   );
+}
+
+function signed(mb: number): string {
+  return mb < 0 ? `${mb}` : `+${mb}`;
 }
