@@ -7,6 +7,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "classify.h"
 #include "engine.h"
 #include "wire.h"
 
@@ -154,18 +155,19 @@ bool Engine::TakeRelayToken(RelayKey& k, int64_t now) {
 Engine::RelayHop Engine::HandleEnvelope(TransportAead& aead, uint8_t* p, size_t n, int64_t now,
                                         sockaddr_in6* fwd_to) {
   RelayHop hop;
-  if (n <= wire::kEnvelopeHeader || p[1] > wire::kEnvelopeFromRelay || p[2] != 0 || p[3] != 0) {
+  wire::EnvelopeHeader header;
+  if (!wire::ParseEnvelope(p, n, &header)) {
     counters_.relay_malformed.fetch_add(1, std::memory_order_relaxed);
     return hop;
   }
-  bool to_relay = p[1] == wire::kEnvelopeToRelay;
+  bool to_relay = header.flags == wire::kEnvelopeToRelay;
   if (to_relay && !relay_service_.load(std::memory_order_relaxed)) {
     counters_.relay_disabled.fetch_add(1, std::memory_order_relaxed);
     return hop;
   }
-  uint64_t mac_tag = wire::ReadLe64(p + 4);
-  uint64_t other_tag = wire::ReadLe64(p + 12);
-  uint64_t counter = wire::ReadLe64(p + 20);
+  uint64_t mac_tag = header.mac_tag;
+  uint64_t other_tag = header.other_tag;
+  uint64_t counter = header.counter;
   Peer* signer = table_.FindByRelayTag(mac_tag);
   if (!signer) {
     counters_.relay_unknown_tag.fetch_add(1, std::memory_order_relaxed);
@@ -178,7 +180,7 @@ Engine::RelayHop Engine::HandleEnvelope(TransportAead& aead, uint8_t* p, size_t 
     return hop;
   }
   uint8_t* inner = p + wire::kEnvelopeHeader;
-  size_t inner_len = n - wire::kEnvelopeHeader;
+  size_t inner_len = header.inner;
   if (!aead.VerifyMac(in.key, DirectionOf(in.remote_tag, in.local_tag), counter, p, wire::kEnvelopeAad, inner,
                       inner_len, p + wire::kEnvelopeAad)) {
     counters_.relay_bad_mac.fetch_add(1, std::memory_order_relaxed);

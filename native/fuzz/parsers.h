@@ -1,0 +1,27 @@
+// The receive path's parsers as the driver calls them: the data path's own functions, through
+// pointers only so that the self-test (broken.cc) can swap in a deliberately broken one and show
+// the harness catches it.
+#pragma once
+
+#include <string>
+
+#include "../src/datapath/classify.h"
+#include "../src/datapath/wire.h"
+
+namespace overlay::fuzz {
+
+struct Parsers {
+  wire::Kind (*classify)(const uint8_t*, size_t, bool) = wire::Classify;
+  bool (*parse_envelope)(const uint8_t*, size_t, wire::EnvelopeHeader*) = wire::ParseEnvelope;
+  bool (*parse_transport)(const uint8_t*, size_t, wire::TransportHeader*) = wire::ParseTransport;
+  bool (*parse_inner)(const uint8_t*, size_t, wire::InnerPacket*) = wire::ParseInner;
+  bool (*decrement_hop)(uint8_t*, const wire::InnerPacket&) = wire::DecrementHopLimit;
+  wire::ReceiveSlot (*receive_slot)(size_t mtu) = wire::ReceiveSlotFor;
+};
+
+// Self-test only: replaces one parser with a broken twin (broken.cc). False for an unknown name.
+bool InjectBroken(const std::string& name, Parsers* parsers);
+// The names InjectBroken knows, comma-separated, for --help.
+const char* BrokenNames();
+
+}  // namespace overlay::fuzz

@@ -1,0 +1,111 @@
+/**
+ * The native receive path's parsers under AddressSanitizer and UBSan (native/fuzz): classify.h's
+ * datagram kinds, transport and envelope headers, STUN framing, inner IP headers, the hop limit,
+ * the replay window and route table, the receive slot and the AEAD glue, all as the data path
+ * calls them. CI's short pass of generated and mutated datagrams must end clean having reached
+ * every stage; `npm run bench:fuzz` runs millions.
+ *
+ * And the harness must be able to fail: each deliberately broken parser it carries for this
+ * self-test (native/fuzz/broken.cc, reachable only through --inject) is caught, by the sanitizer
+ * or the invariant that exists for that kind of bug.
+ */
+import { execFile, spawnSync } from 'node:child_process';
+import { randomInt } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import test from 'ava';
+
+const BUILD = fileURLToPath(new URL('../../../native/fuzz/build.sh', import.meta.url));
+const CI_INPUTS = 200_000;
+// Known to reach each broken parser well within SELF_TEST_INPUTS (the run is deterministic).
+const SELF_TEST_SEED = '1';
+const SELF_TEST_INPUTS = '1000000';
+
+let driver = '';
+
+test.before('build receive-fuzz under AddressSanitizer and UBSan', async (t) => {
+  t.timeout(600_000, 'building the fuzz driver'); // a cold build on a busy 2-core machine
+  const { stdout } = await promisify(execFile)(BUILD, { encoding: 'utf8' });
+  driver = stdout.trim().split('\n').pop() ?? '';
+});
+
+interface FuzzReport {
+  seed: number;
+  inputs: number;
+  seconds: number;
+  inputsPerSecond: number;
+  counts: Record<string, number>;
+}
+
+function fuzz(args: string[]) {
+  return spawnSync(driver, args, { encoding: 'utf8', timeout: 120_000 });
+}
+
+test(`${CI_INPUTS} generated and mutated datagrams pass the receive path with no sanitizer report or broken invariant`, (t) => {
+  const seed = process.env['FUZZ_SEED'] ?? String(randomInt(2 ** 47));
+  const run = fuzz(['--seed', seed, '--inputs', String(CI_INPUTS), '--json']);
+  t.is(run.status, 0, `seed ${seed} (replay: npm run bench:fuzz -- --seed ${seed}):\n${run.stderr}`);
+  const report = JSON.parse(run.stdout.trim().split('\n').pop() ?? '{}') as FuzzReport;
+  t.is(report.inputs, CI_INPUTS);
+  t.log(
+    `seed ${seed}: ${report.inputs} inputs in ${report.seconds.toFixed(1)} s (${report.inputsPerSecond}/s)`,
+  );
+  // A run that stopped at the first parser would pass too: every stage must have had work.
+  const reached = [
+    'truncated',
+    'stun',
+    'envelope_malformed',
+    'envelope_bad_mac',
+    'envelope_forwarded',
+    'envelope_opened',
+    'envelope_nested',
+    'transport_auth_failed',
+    'transport_replay',
+    'transport_opened',
+    'keepalives',
+    'inner_v4',
+    'inner_v6',
+    'inner_bad',
+    'source_denied',
+    'hop_expired',
+    'forwarded_direct',
+    'forwarded_relayed',
+    'delivered',
+  ];
+  for (const stage of reached) t.true((report.counts[stage] ?? 0) > 0, `no input reached ${stage}`);
+});
+
+const broken: Array<{ name: string; exit: number; report: RegExp }> = [
+  {
+    name: 'stun-peeks-early',
+    exit: 1,
+    report: /AddressSanitizer: use-after-poison .*\n[\s\S]*ClassifyPeeksEarly/,
+  },
+  { name: 'envelope-int-shift', exit: 1, report: /runtime error: shift exponent \d+ is too large/ },
+  { name: 'slot-without-room', exit: 1, report: /AddressSanitizer: heap-buffer-overflow/ },
+  { name: 'inner-trusts-length', exit: 3, report: /invariant broken: ParseInner: length \d+ .* lies past/ },
+  {
+    name: 'hop-drops-carry',
+    exit: 3,
+    report: /invariant broken: DecrementHopLimit broke a valid IPv4 header checksum/,
+  },
+];
+
+for (const { name, exit, report } of broken) {
+  test(`the harness fails on a broken ${name}, naming the input`, (t) => {
+    const run = fuzz(['--seed', SELF_TEST_SEED, '--inputs', SELF_TEST_INPUTS, '--inject', name]);
+    t.is(run.status, exit, run.stderr);
+    t.regex(run.stderr, report);
+    t.regex(run.stderr, /fuzz: at input #\d+ of seed 1 /);
+  });
+}
+
+test('a failure replays from the seed and index it names', (t) => {
+  const first = fuzz(['--seed', SELF_TEST_SEED, '--inputs', SELF_TEST_INPUTS, '--inject', 'hop-drops-carry']);
+  const replay = /replay it with (--seed \d+ --inputs \d+)/.exec(first.stderr);
+  t.truthy(replay, first.stderr);
+  const again = fuzz([...(replay?.[1] ?? '').split(' '), '--inject', 'hop-drops-carry']);
+  t.is(again.status, 3);
+  const input = (stderr: string) => /fuzz: at input [\s\S]*?fuzz: replay/.exec(stderr)?.[0];
+  t.is(input(again.stderr), input(first.stderr));
+});
