@@ -1,4 +1,4 @@
-// Deliberately broken twins of the receive path's parsers, for the driver's self-test only
+// Deliberately broken twins of the data path's parsers and buffer layouts, for the driver's self-test only
 // (--inject NAME): each is a bug of a kind the harness exists to catch, and the run must fail on
 // it, which shows a real bug of that kind would fail it too. They live here, never in
 // native/src, and only the --inject flag reaches them.
@@ -63,9 +63,18 @@ wire::ReceiveSlot SlotWithoutRoom(size_t mtu) {
   return slot;
 }
 
+// Leaves one byte too few behind a packet read from the TUN: sealing a full-MTU packet writes
+// the last byte of its tag past the slot. (The real slot has slack there: the read's spare
+// byte and the padding room, since padding never passes the MTU.)
+wire::SendSlot SendSlotOneShort(size_t mtu) {
+  wire::SendSlot slot = wire::SendSlotFor(mtu);
+  slot.size = slot.packet + mtu + wire::kTag - 1;
+  return slot;
+}
+
 }  // namespace
 
-const char* BrokenNames() { return "stun-peeks-early, envelope-int-shift, inner-trusts-length, hop-drops-carry, slot-without-room"; }
+const char* BrokenNames() { return "stun-peeks-early, envelope-int-shift, inner-trusts-length, hop-drops-carry, slot-without-room, send-slot-one-short"; }
 
 bool InjectBroken(const std::string& name, Parsers* parsers) {
   if (name == "stun-peeks-early") {
@@ -78,6 +87,8 @@ bool InjectBroken(const std::string& name, Parsers* parsers) {
     parsers->decrement_hop = DecrementHopDropsCarry;
   } else if (name == "slot-without-room") {
     parsers->receive_slot = SlotWithoutRoom;
+  } else if (name == "send-slot-one-short") {
+    parsers->send_slot = SendSlotOneShort;
   } else {
     return false;
   }

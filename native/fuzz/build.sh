@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds receive-fuzz (native/fuzz) under AddressSanitizer and UBSan from the data path's own
+# Builds datapath-fuzz (native/fuzz) under AddressSanitizer and UBSan from the data path's own
 # headers (native/src/datapath), with the OpenSSL headers Node ships (as node-gyp builds the
 # addon) and the system's libcrypto to link against: outside Node nothing else provides
 # OpenSSL's symbols (Debian: libssl-dev, which ./install.sh installs with the test tools).
@@ -17,5 +17,5 @@ node_prefix=${npm_config_nodedir:-$(dirname "$(dirname "$(readlink -f "$(command
   echo "fuzz build: no libcrypto to link against; install libssl-dev (./install.sh does)" >&2
   exit 1
 }
-make -s -j"$(nproc)" NODE_INCLUDE="$node_prefix/include/node" build/receive-fuzz >&2
-echo "$PWD/build/receive-fuzz"
+make -s -j"$(nproc)" NODE_INCLUDE="$node_prefix/include/node" build/datapath-fuzz >&2
+echo "$PWD/build/datapath-fuzz"

@@ -38,6 +38,12 @@ namespace overlay::fuzz {
   X(forwarded_direct, "forward", "re-sealed in place for another peer")             \
   X(forwarded_relayed, "forward", "re-sealed and wrapped for a relayed peer")       \
   X(delivered, "deliver", "written to the TUN (read back in full)")                 \
+  X(tun_packets, "tun", "packets read from the TUN")                                \
+  X(tun_oversized, "tun", "longer than the MTU: dropped")                          \
+  X(tun_bad, "tun", "refused by the IP header parser")                             \
+  X(tun_no_route, "tun", "to no peer")                                             \
+  X(tun_sealed_direct, "tun", "sealed in place for a peer")                        \
+  X(tun_sealed_relayed, "tun", "sealed and wrapped for a relayed peer")            \
   X(window_checks, "replay", "real window and model asked")                         \
   X(route_lookups, "routes", "real table and model asked")
 

@@ -4,7 +4,7 @@
 #include <cstring>
 
 #include "invariants.h"
-#include "receive.h"
+#include "send.h"
 
 namespace overlay::fuzz {
 
@@ -23,12 +23,17 @@ void PutBe16(uint8_t* p, size_t v) {
 }  // namespace
 
 const char* ShapeName(Shape shape) {
-  static const char* kNames[kShapes] = {"random", "handshake", "stun", "overlay", "transport", "envelope", "mutated"};
+  static const char* kNames[kShapes] = {"random",   "handshake", "stun",   "overlay",
+                                        "transport", "envelope", "mutated", "tun"};
   return kNames[static_cast<size_t>(shape)];
 }
 
 Shape Generator::Next(World& world, Bytes* out) {
-  size_t r = rng_.Below(20);
+  size_t r = rng_.Below(22);
+  if (r >= 20) {
+    TunPacket(world, out);
+    return Shape::kTunPacket;
+  }
   if (r < 2) {
     Random(out);
     return Shape::kRandom;
@@ -204,6 +209,15 @@ void Generator::Envelope(World& world, int depth, Bytes* out) {
                  p + wire::kEnvelopeAad)) {
     Fail("Mac failed on %zu bytes", inner.size());
   }
+}
+
+void Generator::TunPacket(World& world, Bytes* out) {
+  if (rng_.OneIn(3) && !corpus_.Empty()) {
+    *out = corpus_.Packet(rng_);
+    Mutate(rng_, corpus_, out);
+    return;
+  }
+  Packet(world, kNoPeer, out);  // from us: no source of a peer's, to a peer's address mostly
 }
 
 void Generator::Packet(World& world, PeerId from, Bytes* out) {

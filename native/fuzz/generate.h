@@ -1,7 +1,8 @@
-// Datagrams to feed the receive path: structured ones that look right to each parser in turn
-// (WireGuard messages of every type, sealed with the world's keys or not; relay envelopes with
-// real or wrong MACs, nested ones too; STUN headers; inner IPv4 and IPv6 packets with edge
-// lengths, IHLs, TTLs), and mutations of earlier ones (mutate.cc). Deterministic given the Rng.
+// Inputs for the data path: datagrams for the receive side, IP packets for the send side.
+// Structured ones look right to each parser in turn (WireGuard messages of every type, sealed
+// with the world's keys or not; relay envelopes with real or wrong MACs, nested ones too; STUN
+// headers; IPv4 and IPv6 packets with edge lengths, IHLs, TTLs); the rest are mutations of
+// earlier ones (mutate.cc). Deterministic given the Rng.
 #pragma once
 
 #include <cstddef>
@@ -16,8 +17,9 @@ namespace overlay::fuzz {
 
 using Bytes = std::vector<uint8_t>;
 
-enum class Shape : uint8_t { kRandom, kHandshake, kStun, kOverlay, kTransport, kEnvelope, kMutated };
-constexpr size_t kShapes = 7;
+// Datagrams from the network, but kTunPacket: an IP packet read from the TUN.
+enum class Shape : uint8_t { kRandom, kHandshake, kStun, kOverlay, kTransport, kEnvelope, kMutated, kTunPacket };
+constexpr size_t kShapes = 8;
 const char* ShapeName(Shape shape);
 
 // Recent inputs to mutate: whole datagrams, and the IP packets sealed inside transports (so a
@@ -62,6 +64,7 @@ class Generator {
   // A transport message to `session` (or to a random receiver index when null).
   void Transport(World& world, FuzzSession* session, Bytes* out);
   void Envelope(World& world, int depth, Bytes* out);
+  void TunPacket(World& world, Bytes* out);
   // An IP packet from `from`: its own source address mostly, to us or to another peer.
   void Packet(World& world, PeerId from, Bytes* out);
   void Ipv4(World& world, PeerId from, Bytes* out);

@@ -1,5 +1,5 @@
 // What must hold of every parse, checked after each call beside what the sanitizers check:
-// the receive path's rules restated from their comments (classify.h, wire.h) in a second, plain
+// the data path's rules restated from their comments (classify.h, wire.h) in a second, plain
 // form, and the properties the data path relies on (a length never past the input, a header
 // checksum still valid after the hop limit is decremented). A broken invariant ends the run
 // with exit code 3 and the input that broke it.

@@ -1,14 +1,15 @@
-// receive-fuzz: the native receive path's parsers under AddressSanitizer and UBSan, against
-// generated and mutated datagrams (issue 10, "the habits of a trusted system").
+// datapath-fuzz: the native data path's parsers under AddressSanitizer and UBSan, against
+// generated and mutated inputs (issue 10, "the habits of a trusted system").
 //
-//   receive-fuzz [--seed N] [--inputs N] [--seconds S] [--json] [--inject NAME]
+//   datapath-fuzz [--seed N] [--inputs N] [--seconds S] [--json] [--inject NAME]
 //
-// Each input is a datagram, new from the structured generator or a mutation of an earlier one,
-// taken through the receive path's steps (receive.h) in a world of sessions, relay keys and
-// routes that is made afresh every kWorldInputs inputs. The run is deterministic given --seed:
-// input #i is the same every time, so a failure names the seed and the index to replay it.
-// It stops after --inputs datagrams (default 1,000,000, or unbounded with --seconds) or
-// --seconds, whichever comes first, and prints what each parser saw.
+// Each input is a datagram from the network, taken through the receive thread's steps
+// (receive.h), or an IP packet from the TUN, taken through the send thread's (send.h): new from
+// the structured generator or a mutation of an earlier one, in a world of sessions, relay keys
+// and routes made afresh every kWorldInputs inputs. The run is deterministic given --seed: input
+// #i is the same every time, so a failure names the seed and the index to replay it. It stops
+// after --inputs (default 1,000,000, or unbounded with --seconds) or --seconds, whichever comes
+// first, and prints what each parser saw.
 //
 // Exit codes: 0 clean; 1 a sanitizer report (AddressSanitizer or UBSan, never recovered);
 // 3 a broken invariant (invariants.h); 2 bad arguments.
@@ -26,12 +27,13 @@
 #include "invariants.h"
 #include "parsers.h"
 #include "receive.h"
+#include "send.h"
 #include "world.h"
 
 // Leak checking needs ptrace, which containers often forbid, and has nothing to find: the parsers
 // allocate nothing. A small quarantine of freed blocks and short allocation stacks keep the
 // driver's own vectors cheap (a third of the default's speed otherwise); they matter only for
-// use-after-free reports, and the receive path frees nothing while it parses.
+// use-after-free reports, and the data path frees nothing while it parses.
 extern "C" const char* __asan_default_options() { return "detect_leaks=0:quarantine_size_mb=4:malloc_context_size=4"; }
 // A UBSan report shows where it happened.
 extern "C" const char* __ubsan_default_options() { return "print_stacktrace=1"; }
@@ -52,12 +54,12 @@ struct Options {
   std::string inject;
 };
 
-[[noreturn]] void Usage(const char* problem) {
+[[noreturn]] void Usage(const char* problem, int code = 2) {
   std::fprintf(stderr,
-               "receive-fuzz: %s\nusage: receive-fuzz [--seed N] [--inputs N] [--seconds S] [--json] "
+               "datapath-fuzz: %s\nusage: datapath-fuzz [--seed N] [--inputs N] [--seconds S] [--json] "
                "[--inject NAME]\n  --inject (self-test) one of: %s\n",
                problem, BrokenNames());
-  std::exit(2);
+  std::exit(code);
 }
 
 uint64_t Number(const char* flag, const char* text) {
@@ -92,7 +94,7 @@ Options ParseOptions(int argc, char** argv) {
       o.inject = value;
       i++;
     } else if (arg == "--help" || arg == "-h") {
-      Usage("the native receive path's parsers against generated and mutated datagrams");
+      Usage("the native data path's parsers against generated and mutated inputs", 0);
     } else {
       Usage(("unknown argument " + arg).c_str());
     }
@@ -128,7 +130,7 @@ void Print(const Options& o, const Run& run) {
     std::printf("}}\n");
     return;
   }
-  std::printf("receive-fuzz: seed %" PRIu64 ": %" PRIu64 " inputs in %.1f s, %.0f inputs/s, %" PRIu64
+  std::printf("datapath-fuzz: seed %" PRIu64 ": %" PRIu64 " inputs in %.1f s, %.0f inputs/s, %" PRIu64
               " worlds, under AddressSanitizer and UBSan\n",
               o.seed, run.inputs, run.seconds, rate, run.worlds);
   std::printf("inputs:");
@@ -146,7 +148,7 @@ int Main(int argc, char** argv) {
   Parsers parsers;
   if (!o.inject.empty()) {
     if (!InjectBroken(o.inject, &parsers)) Usage(("unknown --inject " + o.inject).c_str());
-    std::fprintf(stderr, "receive-fuzz: self-test with a broken %s: this run must fail\n", o.inject.c_str());
+    std::fprintf(stderr, "datapath-fuzz: self-test with a broken %s: this run must fail\n", o.inject.c_str());
   }
   InstallDeathReport();
   g_current.seed = o.seed;
@@ -157,6 +159,7 @@ int Main(int argc, char** argv) {
   Run run;
   std::unique_ptr<World> world;
   std::unique_ptr<Receiver> receiver;
+  std::unique_ptr<Sender> sender;
   Bytes input;
   auto start = std::chrono::steady_clock::now();
   auto elapsed = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(); };
@@ -164,8 +167,10 @@ int Main(int argc, char** argv) {
   for (uint64_t i = 0; i < o.inputs; i++) {
     if (i % kWorldInputs == 0) {
       receiver.reset();
-      world = std::make_unique<World>(rng, parsers.receive_slot);
+      sender.reset();
+      world = std::make_unique<World>(rng, parsers);
       receiver = std::make_unique<Receiver>(*world, parsers, run.counts);
+      sender = std::make_unique<Sender>(*world, parsers, run.counts);
       run.worlds++;
     }
     Shape shape;
@@ -183,7 +188,11 @@ int Main(int argc, char** argv) {
     g_current.shape = ShapeName(shape);
     g_current.data = input.data();
     g_current.len = input.size();
-    receiver->Datagram(input.data(), input.size());
+    if (shape == Shape::kTunPacket) {
+      sender->Packet(input.data(), input.size());
+    } else {
+      receiver->Datagram(input.data(), input.size());
+    }
     run.inputs = i + 1;
     if (o.seconds > 0 && i % 1024 == 1023 && elapsed() >= o.seconds) break;
   }

@@ -1,4 +1,4 @@
-// The receive path's parsers as the driver calls them: the data path's own functions, through
+// The data path's parsers and buffer layouts as the driver calls them: the data path's own functions, through
 // pointers only so that the self-test (broken.cc) can swap in a deliberately broken one and show
 // the harness catches it.
 #pragma once
@@ -6,6 +6,7 @@
 #include <string>
 
 #include "../src/datapath/classify.h"
+#include "../src/datapath/slots.h"
 #include "../src/datapath/wire.h"
 
 namespace overlay::fuzz {
@@ -17,6 +18,7 @@ struct Parsers {
   bool (*parse_inner)(const uint8_t*, size_t, wire::InnerPacket*) = wire::ParseInner;
   bool (*decrement_hop)(uint8_t*, const wire::InnerPacket&) = wire::DecrementHopLimit;
   wire::ReceiveSlot (*receive_slot)(size_t mtu) = wire::ReceiveSlotFor;
+  wire::SendSlot (*send_slot)(size_t mtu) = wire::SendSlotFor;
 };
 
 // Self-test only: replaces one parser with a broken twin (broken.cc). False for an unknown name.

@@ -22,11 +22,12 @@ const uint8_t kOverlay6[16] = {0xfd, 0};
 
 }  // namespace
 
-World::World(Rng& rng, wire::ReceiveSlot (*slot_for)(size_t mtu)) {
+World::World(Rng& rng, const Parsers& parsers) {
   // The data path's MTU range is 576..9000 (datapath_wrap.cc).
   static const size_t kMtus[] = {576, 577, 1280, 1420, 1500, 1956, 1957, 8999, 9000};
   mtu = rng.Pick(kMtus);
-  slot = slot_for(mtu);
+  receive_slot = parsers.receive_slot(mtu);
+  send_slot = parsers.send_slot(mtu);
   relay_service = !rng.OneIn(4);
 
   size_t count = 2 + rng.Below(4);

@@ -11,8 +11,9 @@
 
 #include "../src/datapath/aead.h"
 #include "../src/datapath/allowed_ips.h"
-#include "../src/datapath/classify.h"
+#include "../src/datapath/slots.h"
 #include "../src/datapath/replay_window.h"
+#include "parsers.h"
 #include "rng.h"
 
 namespace overlay::fuzz {
@@ -85,11 +86,12 @@ struct FuzzPeer {
 
 class World {
  public:
-  // `slot_for`: the receive slot's layout for an MTU (classify.h ReceiveSlotFor).
-  World(Rng& rng, wire::ReceiveSlot (*slot_for)(size_t mtu));
+  // The slots' layouts come from `parsers` (slots.h, or a broken twin in the self-test).
+  World(Rng& rng, const Parsers& parsers);
 
   size_t mtu;
-  wire::ReceiveSlot slot;
+  wire::ReceiveSlot receive_slot;
+  wire::SendSlot send_slot;
   bool relay_service;
   std::vector<FuzzPeer> peers;
   std::vector<FuzzSession> sessions;

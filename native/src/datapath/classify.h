@@ -80,22 +80,4 @@ inline bool ParseEnvelope(const uint8_t* p, size_t len, EnvelopeHeader* out) {
   return true;
 }
 
-// The receive thread's buffer for one datagram, from the TUN MTU. A datagram lands at `head`, at
-// most `capacity` bytes of it: room for a full-MTU packet with transport header, padding and tag
-// inside an envelope, and for overlay's control messages; anything larger is truncated by the
-// kernel and dropped. `head` leaves room in front to wrap a forwarded packet in an envelope, and
-// the kPadding bytes after `capacity` let a forwarded packet, re-sealed in place, pad up past
-// what arrived.
-struct ReceiveSlot {
-  size_t head;
-  size_t capacity;
-  size_t size;
-};
-
-inline ReceiveSlot ReceiveSlotFor(size_t mtu) {
-  size_t capacity = kEnvelopeHeader + kTransportHeader + mtu + kPadding + kTag;
-  if (capacity < 2048) capacity = 2048;
-  return {kEnvelopeHeader, capacity, kEnvelopeHeader + capacity + kPadding};
-}
-
 }  // namespace overlay::wire

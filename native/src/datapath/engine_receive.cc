@@ -6,6 +6,7 @@
 
 #include "classify.h"
 #include "engine.h"
+#include "slots.h"
 #include "wire.h"
 
 namespace overlay {
