@@ -1,3 +1,5 @@
+import type { ErrorCode } from '../core/errors.js';
+
 /** Exit codes are part of the interface: scripts branch on them, --help lists them. */
 export const EXIT = {
   ok: 0,
@@ -6,26 +8,43 @@ export const EXIT = {
   permission: 3,
   state: 4,
   notRunning: 5,
+  noTun: 6,
+  tun: 7,
+  busy: 8,
+  portTaken: 9,
 } as const;
 
+type ExitCode = (typeof EXIT)[keyof typeof EXIT];
+
+// A Record, so that a code added to ErrorCode does not compile until it is given an exit code.
+const exitCodes: Record<ErrorCode, ExitCode> = {
+  EUSAGE: EXIT.usage,
+  EINVITE_VERSION: EXIT.usage,
+  EINVITE_FORMAT: EXIT.usage,
+  EINVITE_TYPO: EXIT.usage,
+  EPERM: EXIT.permission,
+  ESTATE_DIR: EXIT.state,
+  ESTORE_CORRUPT: EXIT.state,
+  ESTORE_PERMS: EXIT.state,
+  ENOTRUNNING: EXIT.notRunning,
+  ENOTUN: EXIT.noTun,
+  ETUN: EXIT.tun,
+  EBUSY: EXIT.busy,
+  EPORT_TAKEN: EXIT.portTaken,
+  EALREADY: EXIT.failure,
+  ETIMEOUT: EXIT.failure,
+  ECLOSED: EXIT.failure,
+  EBADREQUEST: EXIT.failure,
+  ENOMETHOD: EXIT.failure,
+  EJOIN: EXIT.failure,
+  ENAME_TAKEN: EXIT.failure,
+  ENOT_ADMIN: EXIT.failure,
+  ESUBNET_FULL: EXIT.failure,
+  EINTERNAL: EXIT.failure,
+};
+
 export function exitCodeFor(code: string): number {
-  switch (code) {
-    case 'EUSAGE':
-    case 'EINVITE_VERSION':
-    case 'EINVITE_FORMAT':
-    case 'EINVITE_TYPO':
-      return EXIT.usage;
-    case 'ENOTRUNNING':
-      return EXIT.notRunning;
-    case 'EPERM':
-      return EXIT.permission;
-    case 'ESTATE_DIR':
-    case 'ESTORE_CORRUPT':
-    case 'ESTORE_PERMS':
-      return EXIT.state;
-    default:
-      return EXIT.failure;
-  }
+  return Object.hasOwn(exitCodes, code) ? exitCodes[code as ErrorCode] : EXIT.failure;
 }
 
 export const exitCodeHelp = `Exit codes:
@@ -33,5 +52,9 @@ export const exitCodeHelp = `Exit codes:
   1  failure (see the message)
   2  usage error: unknown command, flag or bad argument
   3  needs root or CAP_NET_ADMIN (run with sudo)
-  4  state directory or store problem (unsafe permissions, corrupt file)
-  5  the node is not running (start it with: sudo overlay up)`;
+  4  state directory or store problem (unsafe permissions, owner or link, corrupt file)
+  5  the node is not running (start it with: sudo overlay up)
+  6  this system has no TUN device (/dev/net/tun)
+  7  the overlay interface or data path could not be set up
+  8  busy: the interface name is taken, or the node serves all the control clients it allows
+  9  the node's UDP port is taken by another program`;

@@ -9,7 +9,8 @@ export type ErrorCode =
   | 'ESTORE_PERMS' // a secret readable by others
   | 'EPERM' // not root / no CAP_NET_ADMIN
   | 'ENOTUN' // no /dev/net/tun
-  | 'ETUN' // any other TUN failure (name taken, bad address, ...)
+  | 'ETUN' // any other failure to create or configure the interface, or to start the data path
+  | 'EPORT_TAKEN' // the node's UDP port is bound by another program (or node)
   // the running node and its control socket
   | 'ENOTRUNNING' // no node answers on the control socket
   | 'EALREADY' // a node already runs for this state directory
@@ -17,7 +18,7 @@ export type ErrorCode =
   | 'ECLOSED' // the control connection closed before the answer came
   | 'EBADREQUEST' // a control request the node cannot parse
   | 'ENOMETHOD' // the node does not serve that control method
-  | 'EBUSY' // the node serves as many control clients as it allows
+  | 'EBUSY' // busy: the interface name is held by another link, or the control socket is full
   // membership
   | 'EINVITE_VERSION' // not an overlay invite code, or one of another format version
   | 'EINVITE_FORMAT' // characters outside the code's alphabet, or far too short or long

@@ -9,6 +9,7 @@
       "sources": [
         "src/addon.cc",
         "src/errors.cc",
+        "src/file_lock.cc",
         "src/ip_prefix.cc",
         "src/js_args.cc",
         "src/netlink.cc",

@@ -33,10 +33,11 @@ export declare const maxNameLength: number;
  * - `EPERM`: not root and no CAP_NET_ADMIN (or /dev/net/tun not accessible)
  * - `ENOTUN`: no /dev/net/tun (tun module missing, or hidden in a container)
  * - `EBUSY`: the interface name is taken (by a TUN in use, or by another kind of link)
+ * - `EADDRINUSE`: a DataPath's UDP port is bound by another socket
  * - `EINVAL`: bad interface name, address, prefix length or MTU
  * - `ETUN`: anything else, including use after close(); see `errno` and `syscall`
  */
-export type TunErrorCode = 'EPERM' | 'ENOTUN' | 'EBUSY' | 'EINVAL' | 'ETUN';
+export type TunErrorCode = 'EPERM' | 'ENOTUN' | 'EBUSY' | 'EADDRINUSE' | 'EINVAL' | 'ETUN';
 
 /** Every failure of a Tun operation is thrown as this, with a one-line message naming the device. */
 export interface TunError extends Error {
@@ -179,6 +180,15 @@ export interface DataPathOptions {
   rejectAfterTimeMs?: number;
   keepaliveTimeoutMs?: number;
   rekeyTimeoutMs?: number;
+  /**
+   * Sealed overlay messages per second each peer may send up to JavaScript (default 1000, burst
+   * as many), and what all strangers together may (unknown keys, join queries, STUN answers;
+   * default 256). Over budget is dropped and counted.
+   */
+  sealedPerPeerPerSecond?: number;
+  /** The same, for a peer's key claimed from an address other than its endpoint (default 100). */
+  sealedElsewherePerSecond?: number;
+  strangersPerSecond?: number;
 }
 
 /** What the data path hands up to JavaScript; transport data never comes this way. */
@@ -244,6 +254,17 @@ export interface DataPathRelayTags {
 export type DataPathPeerPath = { direct: string } | { relay: number };
 
 /** Drop and traffic counters of the whole data path: every discarded datagram lands in one. */
+/** Limits of setHandshakeScreen; the defaults suit a node, tests lower them. */
+export interface HandshakeScreenOptions {
+  /** Under load after more than this many mac1-valid handshake messages in a second (default 64). */
+  underLoadPerSecond?: number;
+  /** Cookie replies per second, from all sources together (default 2048). */
+  cookiesPerSecond?: number;
+  /** Handshake messages with a valid mac2 per second per source address (default 10, burst 20). */
+  perSourcePerSecond?: number;
+  perSourceBurst?: number;
+}
+
 export interface DataPathStats {
   rxDatagrams: number;
   rxTransport: number;
@@ -264,7 +285,26 @@ export interface DataPathStats {
   txNoEndpoint: number;
   txSendFailed: number;
   tunReadBad: number;
+  /**
+   * Handshake messages dropped because their queue to JavaScript was full (events have their own,
+   * larger bound: a handshake flood cannot crowd them out).
+   */
   upQueueDropped: number;
+  /** Initiations and responses whose mac1 was not made with this node's key (setHandshakeScreen). */
+  rxHandshakeBadMac1: number;
+  /** Under load: handshake messages without a valid mac2, answered with a cookie reply instead. */
+  rxHandshakeCookie: number;
+  /** Under load: handshake messages without a valid mac2, dropped because the cookie budget was spent. */
+  rxHandshakeCookieRate: number;
+  /** Under load: handshake messages with a valid mac2 from a source address over its budget. */
+  rxHandshakeSourceRate: number;
+  /** Sealed overlay messages whose mac1 was not made with this node's key (setSealedScreen). */
+  rxSealedBadMac: number;
+  /** overlay messages over a member's budget, or over the strangers' shared one. */
+  rxOverlayMemberRate: number;
+  rxOverlayStrangerRate: number;
+  /** overlay messages dropped because their queue to JavaScript was full. */
+  overlayQueueDropped: number;
   /** Packets forwarded between two peers, and ones dropped because their hop limit ran out. */
   forwarded: number;
   forwardHopLimit: number;
@@ -297,6 +337,12 @@ export interface DataPathStats {
   relayDroppedNoPath: number;
   /** A relayed transport message whose session belongs to another peer than the envelope names. */
   relayDroppedWrongSender: number;
+  /**
+   * An envelope under another key than the one held for its MAC tag: of a relay epoch this node
+   * does not hold (the sender restarted and its new endpoint record has not arrived yet, or an
+   * old envelope replayed).
+   */
+  relayDroppedStaleKey: number;
 }
 
 /**
@@ -307,20 +353,40 @@ export interface DataPathStats {
  * Endpoints are text: "192.0.2.1:51820" or "[fd00::1]:51820".
  */
 export declare class DataPath {
+  /**
+   * Binds the UDP port and starts both threads. A port another socket holds is `EADDRINUSE`;
+   * whatever the failure, everything made so far (socket, descriptors, the events callback) is
+   * released before the error is thrown, so the process can go on or exit.
+   */
   constructor(tun: Tun, options: DataPathOptions, onEvents: (events: DataPathEvent[]) => void);
   readonly port: number;
   /**
    * Adds or replaces a peer's allowed IPs (CIDR text), and optionally its endpoint. With
    * `forward`, packets from this peer to another peer (or from another peer to it) are forwarded
    * by the data path itself, hop limit decremented: how a member carries a plain WireGuard device
-   * it hosts to the rest of the mesh, without turning on the host's IP forwarding.
+   * it hosts to the rest of the mesh, without turning on the host's IP forwarding. `publicKey`
+   * (the peer's 32-byte WireGuard key) lets its sealed messages be told from a stranger's, each
+   * peer with its own budget.
    */
   setPeer(
     peer: number,
     allowedIps: string[],
     endpoint?: string | null,
-    options?: { forward?: boolean },
+    options?: { forward?: boolean; publicKey?: Uint8Array },
   ): void;
+  /**
+   * From now on, a sealed overlay message (0x80) must end in the mac1 made with this 32-byte key
+   * (core/overlayWire/sealed.ts: a hash of this node's public key), or it is dropped and counted
+   * before it reaches JavaScript. Set once; later calls are ignored.
+   */
+  setSealedScreen(key: Uint8Array): void;
+  /**
+   * From now on the receive thread checks the mac1 of WireGuard initiations and responses
+   * (`mac1Key` = HASH("mac1----" ‖ our public key)), and under load answers those without a valid
+   * mac2 with cookie replies (`cookieKey` = HASH("cookie--" ‖ our public key)) and charges those
+   * with one to their source address (whitepaper §5.3). Before JavaScript sees any. Set once.
+   */
+  setHandshakeScreen(mac1Key: Uint8Array, cookieKey: Uint8Array, options?: HandshakeScreenOptions): void;
   setEndpoint(peer: number, endpoint: string): void;
   removePeer(peer: number): void;
   /** Copies the keys in; the caller should erase its own copies. */
@@ -334,29 +400,46 @@ export declare class DataPath {
    * throws a system error when the socket refuses it. At most 65463 bytes.
    */
   sendControlToPeer(data: Uint8Array, peer: number): boolean;
+  /**
+   * Sends `data` in a relay envelope to `peer` through member `relay`, whatever `peer`'s own path:
+   * a probe of that relay route over the envelopes that would carry its traffic. False when
+   * either has no relay key, the relay has no endpoint, or they are the same peer.
+   */
+  sendControlVia(data: Uint8Array, peer: number, relay: number): boolean;
   /** Sends an empty transport message on the current session (along its path); false if there is none. */
   sendKeepalive(peer: number): boolean;
   /**
-   * Installs the 32-byte key this node shares with member `peer` for relay envelopes, and the
-   * pair's tags; the key is copied (erase your copy) and wiped here when replaced or removed.
-   * Installing the same key and tags again keeps its counters; a key once replaced must never
-   * be installed again (its nonces would repeat): derive a fresh one instead.
+   * This data path's relay epoch: 16 random bytes drawn when it was made, so every data path
+   * (every start of a node, after a crash too) has its own. Its relay keys are derived with it;
+   * members learn it from the node's signed endpoint record.
+   */
+  readonly relayEpoch: Uint8Array;
+  /**
+   * Installs the relay key this node shares with member `peer`, derived from the 32-byte pair
+   * `secret`, this data path's relayEpoch and the member's `remoteEpoch` (16 bytes), with the
+   * pair's tags; the secret is not kept (erase your copy), the key is wiped here when replaced or
+   * removed. Installing what gives the key already held keeps its replay window; another epoch
+   * gives a new key with a new window.
    *
    * A relayed path needs keys on all three: the sender with the relay and with the destination
    * (for its tag), the relay with both, the destination with the relay and with the sender.
    *
-   * Envelope: `[0x84][flags: 0 to relay, 1 from relay][0 0][MAC tag: 8][other tag: 8]
+   * Key: HMAC-SHA256(secret, "overlay relay key v1" || epoch_lo || epoch_hi); key id: the first
+   * two bytes (u16 LE) of HMAC-SHA256(secret, "overlay relay key id v1" || epoch_lo || epoch_hi);
+   * epoch_lo is the epoch of the member whose tag, read as u64 LE, is lower.
+   * Envelope: `[0x84][flags: 0 to relay, 1 from relay][key id: u16 LE][MAC tag: 8][other tag: 8]
    * [counter: u64 LE][MAC: 16][WireGuard datagram]`. The MAC tag names the member that MACed it
    * (sender to the relay, relay to the destination); the other tag names the destination (to
    * relay) or the original sender (from relay). MAC: ChaCha20-Poly1305 of an empty plaintext, the
    * first 28 bytes and the datagram as associated data, nonce = direction u32 LE (0 from the
-   * member whose tag, read as u64 LE, is lower; 1 from the other) || counter u64 LE. Receivers
-   * keep a replay window per key.
-   * Throws TypeError (`ERR_INVALID_ARG_TYPE`) for a key or tag of the wrong type or size, and
-   * RangeError (`ERR_OUT_OF_RANGE`) for an unknown peer, equal tags or a `remote` tag another
-   * peer has.
+   * member whose tag is lower; 1 from the other) || counter u64 LE. The counter is one per data
+   * path, taken by every envelope it sends, so no nonce repeats under any key. Receivers keep a
+   * replay window per key, and drop envelopes under another key id (relayDroppedStaleKey).
+   * Throws TypeError (`ERR_INVALID_ARG_TYPE`) for a secret, tag or epoch of the wrong type or
+   * size, and RangeError (`ERR_OUT_OF_RANGE`) for an unknown peer, equal tags or a `remote` tag
+   * another peer has.
    */
-  setRelayKey(peer: number, key: Uint8Array, tags: DataPathRelayTags): void;
+  setRelayKey(peer: number, secret: Uint8Array, tags: DataPathRelayTags, remoteEpoch: Uint8Array): void;
   /** Removes and wipes `peer`'s relay key; its envelopes are then dropped as unknown tags. */
   removeRelayKey(peer: number): void;
   /**
@@ -382,6 +465,14 @@ export declare class DataPath {
   /** Stops both threads and closes the socket and this DataPath's TUN handle. Idempotent. */
   close(): void;
 }
+
+/**
+ * Takes an exclusive flock(2) on `fd` without waiting: true when taken (or already held through
+ * this open file description), false when another open file description holds it. The kernel
+ * releases it when the descriptor is closed or its process dies, kill -9 included. Other
+ * failures (a bad descriptor) throw an Error with code `ELOCK`, `errno` and `syscall`.
+ */
+export declare function tryLockFile(fd: number): boolean;
 
 /** Pieces of the data path for property tests; core/ does not use these. */
 export declare const testing: {

@@ -2,7 +2,7 @@
 // node-gyp-build finds build/Release (or a prebuild) next to this file.
 const binding = require('node-gyp-build')(__dirname);
 
-const TUN_ERROR_CODES = new Set(['EPERM', 'ENOTUN', 'EBUSY', 'EINVAL', 'ETUN']);
+const TUN_ERROR_CODES = new Set(['EPERM', 'ENOTUN', 'EBUSY', 'EADDRINUSE', 'EINVAL', 'ETUN']);
 
 function isTunError(error) {
   return error instanceof Error && TUN_ERROR_CODES.has(error.code) && typeof error.device === 'string';
@@ -14,4 +14,5 @@ exports.maxNameLength = binding.maxNameLength;
 exports.Tun = binding.Tun;
 exports.DataPath = binding.DataPath;
 exports.testing = binding.testing;
+exports.tryLockFile = binding.tryLockFile;
 exports.isTunError = isTunError;

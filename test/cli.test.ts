@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import test from 'ava';
+import { EXIT, exitCodeFor } from '../cli/exitCodes.js';
 import { runCli } from './helpers/cli.js';
 import { isRoot } from './helpers/root.js';
 
@@ -24,6 +25,14 @@ test('overlay --help lists the commands and the exit codes', async (t) => {
   t.regex(r.stdout, /Usage: overlay <command>/);
   t.regex(r.stdout, /^ {2}whoami /m);
   t.regex(r.stdout, /Exit codes:/);
+  t.regex(r.stdout, /^ {2}6 {2}this system has no TUN device/m);
+  t.regex(r.stdout, /^ {2}9 {2}the node's UDP port is taken/m);
+});
+
+test('each way up fails to start has an exit code of its own', (t) => {
+  const codes = ['EPERM', 'ENOTUN', 'ETUN', 'EBUSY', 'EPORT_TAKEN', 'ESTATE_DIR'].map(exitCodeFor);
+  t.is(new Set(codes).size, codes.length, `${codes}`);
+  t.false(codes.includes(EXIT.failure));
 });
 
 test('overlay whoami --help shows its usage', async (t) => {

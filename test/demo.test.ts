@@ -2,13 +2,20 @@
 import { execFileSync } from 'node:child_process';
 import test from 'ava';
 import { runCli } from './helpers/cli.js';
+import { removeNamespaces } from './helpers/netns.js';
 import { rootTest } from './helpers/root.js';
 
 rootTest(
   test,
   'overlay demo --ci: NATs, a hole punched, a relay, pings across; then every namespace is gone',
   async (t) => {
-    const r = await runCli(['demo', '--ci'], { timeoutMs: 120_000 });
+    let pid: number | undefined;
+    // Whatever happens, nothing of this demo stays behind (other demos may run at the same time).
+    t.teardown(() => {
+      if (pid !== undefined) removeNamespaces(new RegExp(`^ovldemo${pid}\\b`));
+    });
+    const r = await runCli(['demo', '--ci'], { timeoutMs: 120_000, killSignal: 'SIGTERM' });
+    pid = r.pid;
     t.is(r.code, 0, r.stderr);
     t.regex(r.stdout, /^p\s+100\.\S+\s+yes\s+direct\s+203\.0\.113\.10:51820/m, 'a reaches p directly');
     t.regex(r.stdout, /^b\s+100\.\S+\s+yes\s+relay via p/m, 'a reaches b through p');
@@ -17,7 +24,7 @@ rootTest(
     t.regex(r.stdout, /^pong from b \(100\.\S+\) via p \(relay\) in [\d.]+ ms$/m);
     t.regex(r.stdout, /nothing of the demo is left/);
     const left = execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' });
-    t.notRegex(left, /ovldemo/);
+    t.notRegex(left, new RegExp(`ovldemo${pid}\\b`));
   },
 );
 

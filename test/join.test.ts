@@ -38,10 +38,10 @@ async function failingJoin(
   t: ExecutionContext,
   joiner: OverlayHost,
   code: string,
-  expect: { exit: number; message: RegExp },
+  expect: { exit: number; message: RegExp; name?: string },
 ): Promise<void> {
   const before = snapshot(joiner.stateDir);
-  const r = await joiner.run(['join', code, '--name', 'late'], 30_000, FAST);
+  const r = await joiner.run(['join', code, '--name', expect.name ?? 'late'], 30_000, FAST);
   t.is(r.code, expect.exit, r.stderr);
   t.regex(r.stderr, expect.message);
   t.is(r.stderr.trim().split('\n').length, 1, r.stderr);
@@ -121,3 +121,18 @@ rootTest(test, 'two joiners racing for a single-use code: exactly one wins', asy
   const s = await a.json<NodeStatus>(['status']);
   t.is(s.peers.filter((p) => p.name.startsWith('racer')).length, 1);
 });
+
+rootTest(
+  test,
+  'a join refused for a taken name says why in the inviter’s words, and the same code then admits',
+  async (t) => {
+    const { a, others } = await inviterAndJoiners(t, 'jn', 1);
+    const j = others[0]!;
+    const { code } = await a.json<{ code: string }>(['invite']);
+    // The inviter's own reason, in one line, and the state directory as it was.
+    await failingJoin(t, j, code, { exit: 1, message: /the inviter says: the name "a" is taken/, name: 'a' });
+    const invites = await a.json<{ usesLeft: number }[]>(['invite', 'list']);
+    t.is(invites[0]?.usesLeft, 1, 'the refused join did not spend the single use');
+    await j.ok(['join', code, '--name', 'late']);
+  },
+);

@@ -10,16 +10,10 @@ import { fileURLToPath } from 'node:url';
 import test, { type ExecutionContext } from 'ava';
 import type { NodeStatus } from '../core/node/status.js';
 import { OverlayHost } from './helpers/lan.js';
-import { NatWorld } from './helpers/natWorld.js';
+import { joinVia, NatWorld, pathWithin } from './helpers/natWorld.js';
 import { stateRoot } from './helpers/overlayNetwork.js';
 import { ping } from './helpers/overlayNode.js';
 import { rootTest } from './helpers/root.js';
-
-async function joinVia(p: OverlayHost, member: OverlayHost, name: string): Promise<void> {
-  const { code } = await p.json<{ code: string }>(['invite']);
-  await member.ok(['join', code, '--name', name]);
-  await member.ok(['up']);
-}
 
 /** Polls a's status until its path to `peer` is direct; returns how long it took. */
 async function directWithin(
@@ -67,11 +61,14 @@ rootTest(
     t.regex(toB.endpoint!, /^203\.0\.113\.2:\d+$/, "b is reached at its NAT's public address");
     const bAddr = toB.addresses[0]!;
     const before = (await p.json<NodeStatus>(['status'])).counters;
-    const r = ping(a.ns, bAddr, 5, { intervalS: 0.1 });
-    t.is(r.received, 5, r.output);
+    const r = ping(a.ns, bAddr, 100, { intervalS: 0.02 });
+    t.true(r.received >= 95, r.output);
     const after = (await p.json<NodeStatus>(['status'])).counters;
     t.is(after['forwarded'], before['forwarded'], 'p forwarded no packet');
-    t.is(after['relayForwarded'], before['relayForwarded'], 'p relayed no envelope: the path is direct');
+    // Through p, the pings alone would be 200 envelopes; what p does carry are the probes that
+    // keep the relay route through it measured (a few a second at most).
+    const relayed = after['relayForwarded']! - before['relayForwarded']!;
+    t.true(relayed < 100, `p relayed ${relayed} envelopes: the pings went through it`);
     t.true(Date.now() - upAt < 15_000);
   },
 );
@@ -194,23 +191,6 @@ rootTest(
     }
   },
 );
-
-/** Polls `a`'s status until its path to `peer` satisfies `ok`; returns how long it took, or throws. */
-async function pathWithin(
-  a: OverlayHost,
-  peer: string,
-  ms: number,
-  ok: (p: NodeStatus['peers'][number]) => boolean,
-): Promise<number> {
-  const start = Date.now();
-  let last: NodeStatus['peers'][number] | undefined;
-  while (Date.now() - start < ms) {
-    last = (await a.json<NodeStatus>(['status'])).peers.find((x) => x.name === peer);
-    if (last && ok(last)) return Date.now() - start;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`path to ${peer} not as expected in ${ms} ms: ${JSON.stringify(last)}`);
-}
 
 rootTest(
   test,

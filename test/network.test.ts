@@ -10,7 +10,7 @@ import { cliPath } from './helpers/cli.js';
 import { until } from './helpers/jsonLines.js';
 import { lan, OverlayHost } from './helpers/lan.js';
 import { everyoneKnowsEveryone, network, stateRoot, status } from './helpers/overlayNetwork.js';
-import { ping } from './helpers/overlayNode.js';
+import { firstReplyWithin, ping } from './helpers/overlayNode.js';
 import { rootTest } from './helpers/root.js';
 import { WireguardGo } from './helpers/wireguardGo.js';
 
@@ -142,14 +142,6 @@ rootTest(
   },
 );
 
-async function pingsWithin(node: OverlayHost, address: string, ms: number): Promise<number> {
-  const start = Date.now();
-  while (Date.now() - start < ms) {
-    if (ping(node.ns, address, 1, { intervalS: 0.2 }).received === 1) return Date.now() - start;
-  }
-  throw new Error(`no reply from ${address} within ${ms} ms`);
-}
-
 rootTest(
   test,
   'restart: down then up, and kill -9 then up, bring the mesh back within 5 s, same addresses and keys',
@@ -161,20 +153,11 @@ rootTest(
 
     await a!.ok(['down']);
     await a!.ok(['up']);
-    const afterDown = await pingsWithin(a!, bAddr!, 5000);
+    const afterDown = firstReplyWithin(a!.ns, bAddr!, 5000);
 
-    const pid = Number(readFileSync(join(b!.stateDir, 'overlay.pid'), 'utf8').trim());
-    process.kill(pid, 'SIGKILL');
-    await until('the killed node to be gone', () => {
-      try {
-        process.kill(pid, 0);
-        return false;
-      } catch {
-        return true;
-      }
-    });
+    await b!.kill9();
     await b!.ok(['up']);
-    const afterKill = await pingsWithin(b!, aAddr!, 5000);
+    const afterKill = firstReplyWithin(b!.ns, aAddr!, 5000);
     t.log(`pings back ${afterDown} ms after down/up, ${afterKill} ms after kill -9/up`);
     const after = await Promise.all([status(a!), status(b!)]);
     for (const [i, s] of after.entries()) {

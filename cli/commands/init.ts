@@ -3,7 +3,7 @@ import { IdentityStore } from '../../core/identity/identityStore.js';
 import { formatSubnet } from '../../core/membership/addressing.js';
 import { createNetwork } from '../../core/membership/issue.js';
 import { defaultMemberName } from '../../core/node/defaultName.js';
-import { parseEndpointFlag, parsePort } from '../../core/node/flags.js';
+import { parseEndpointFlag, parseNameFlag, parsePort } from '../../core/node/flags.js';
 import { DEFAULT_LISTEN_PORT, NodeState } from '../../core/node/nodeState.js';
 import { resolveStateDir } from '../../core/store/stateDir.js';
 import { secureRandom } from '../../core/wireguard/primitives.js';
@@ -39,9 +39,11 @@ export const init: Command = {
   positionals: { min: 0, max: 0 },
   run(ctx) {
     const stateDir = resolveStateDir(flagString(ctx, 'state-dir'), ctx.env);
+    const given = flagString(ctx, 'name');
+    const flagName = given === undefined ? undefined : parseNameFlag(given); // before the identity is made
     const identityStore = IdentityStore.openOrCreate(stateDir);
     const identity = identityStore.load();
-    const name = flagString(ctx, 'name') ?? identity.name ?? defaultMemberName();
+    const name = flagName ?? identity.name ?? defaultMemberName();
     const listenPort = parsePort(flagString(ctx, 'listen'), DEFAULT_LISTEN_PORT);
     const announce = ((ctx.flags['endpoint'] as string[] | undefined) ?? []).map(parseEndpointFlag);
     if (NodeState.open(stateDir)) {

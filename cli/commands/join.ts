@@ -1,5 +1,5 @@
 import { defaultMemberName } from '../../core/node/defaultName.js';
-import { parsePort } from '../../core/node/flags.js';
+import { parseNameFlag, parsePort } from '../../core/node/flags.js';
 import { join as joinNetwork } from '../../core/node/join.js';
 import { DEFAULT_LISTEN_PORT } from '../../core/node/nodeState.js';
 import { type Command, flagBool, flagString } from '../command.js';
@@ -33,14 +33,16 @@ export const join: Command = {
   },
   positionals: { min: 1, max: 1 },
   async run(ctx) {
+    const name = parseNameFlag(flagString(ctx, 'name') ?? defaultMemberName());
+    const listenPort = parsePort(flagString(ctx, 'listen'), DEFAULT_LISTEN_PORT);
     const progress = new ProgressLine(ctx.stderr);
     let joined: Awaited<ReturnType<typeof joinNetwork>>;
     try {
       joined = await joinNetwork({
         stateDir: stateDirOf(ctx),
         code: ctx.args[0]!,
-        name: flagString(ctx, 'name') ?? defaultMemberName(),
-        listenPort: parsePort(flagString(ctx, 'listen'), DEFAULT_LISTEN_PORT),
+        name,
+        listenPort,
         ...testRetries(ctx.env['OVERLAY_TEST_JOIN_RETRY_MS']),
         onEvent: (e) => {
           if (e.kind === 'progress')

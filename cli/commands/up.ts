@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import { NodeStartError, runForeground, startDetached } from '../../core/daemon/index.js';
+import { runForeground, startDetached, startReporter } from '../../core/daemon/index.js';
 import { OverlayError } from '../../core/errors.js';
 import { nodeAdminHandlers, pingStream } from '../../core/node/controlMethods.js';
 import { parseStunFlag } from '../../core/node/flags.js';
@@ -43,33 +43,18 @@ export const up: Command = {
   },
   positionals: { min: 0, max: 0 },
   async run(ctx) {
-    const stateDir = stateDirOf(ctx);
-    const options = runOptionsOf(ctx);
-    // Refused here, before anything starts, so the message needs no trip through a log file.
-    const state = NodeState.open(stateDir);
-    if (!state) {
-      throw new OverlayError('EUSAGE', 'this node is not in a network yet', {
-        hint: 'create one with overlay init, or join one with overlay join CODE',
-      });
-    }
     if (flagBool(ctx, 'foreground')) {
-      const fg = await runForeground({
-        stateDir,
-        log: timestamped,
-        start: async () => {
-          const node = OverlayNode.start({ stateDir, log: timestamped, ...options });
-          // Remembered once the node runs with them, so a refused `up` changes nothing.
-          if (options.relay !== undefined || options.stun !== undefined) state.saveRunOptions(options);
-          return {
-            handlers: { status: async () => nodeStatus(node), ...nodeAdminHandlers(node) },
-            streams: { watch: watchStream(node), ping: pingStream(node) },
-            stop: async () => node.stop(),
-          };
-        },
-      });
-      await fg.stopped;
+      try {
+        await runHere(ctx);
+      } catch (e) {
+        // Started by `overlay up`: it waits for this node's word (runForeground reports its own
+        // failures; this covers those before it, and is ignored after a first report).
+        startReporter(ctx.env).failed(e);
+        throw e;
+      }
       return;
     }
+    const { stateDir, options } = prepare(ctx);
     const progress = new ProgressLine(ctx.stderr);
     progress.update('starting overlay...');
     try {
@@ -97,12 +82,9 @@ export const up: Command = {
             progress.update(`starting overlay... ${(p.elapsedMs / 1000).toFixed(0)} s`);
         },
       });
-    } catch (e) {
+    } finally {
       progress.done();
-      if (e instanceof NodeStartError) throw startFailure(e);
-      throw e;
     }
-    progress.done();
     const status = await callNode<NodeStatus>(ctx, 'status');
     if (flagBool(ctx, 'json')) {
       ctx.stdout.write(`${JSON.stringify(status)}\n`);
@@ -137,12 +119,36 @@ function runOptionsOf(ctx: CommandContext): RunOptions {
   };
 }
 
-/** The node's own last word from its log, with the exit code it meant (3: needs root). */
-function startFailure(e: NodeStartError): OverlayError {
-  const said = [...e.logTail].reverse().find((l) => l.includes('overlay: '));
-  const message = said ? said.slice(said.indexOf('overlay: ') + 'overlay: '.length) : e.message;
-  const match = /^(.*?)(?: \(([^()]*)\))?$/.exec(message);
-  const code =
-    e.exitCode === 3 ? 'EPERM' : e.exitCode === 4 ? 'ESTATE_DIR' : e.exitCode === 2 ? 'EUSAGE' : 'EINTERNAL';
-  return new OverlayError(code, match?.[1] ?? message, { hint: match?.[2] ?? `see ${e.logPath}`, cause: e });
+/** Refused here, before anything starts: not in a network, or contradictory flags. */
+function prepare(ctx: CommandContext): { stateDir: string; options: RunOptions; state: NodeState } {
+  const stateDir = stateDirOf(ctx);
+  const options = runOptionsOf(ctx);
+  const state = NodeState.open(stateDir);
+  if (!state) {
+    throw new OverlayError('EUSAGE', 'this node is not in a network yet', {
+      hint: 'create one with overlay init, or join one with overlay join CODE',
+    });
+  }
+  return { stateDir, options, state };
+}
+
+/** `up --foreground`: the node itself, in this process, until down, Ctrl-C or SIGTERM. */
+async function runHere(ctx: CommandContext): Promise<void> {
+  const { stateDir, options, state } = prepare(ctx);
+  const fg = await runForeground({
+    stateDir,
+    log: timestamped,
+    reporter: startReporter(ctx.env),
+    start: async () => {
+      const node = OverlayNode.start({ stateDir, log: timestamped, ...options });
+      // Remembered once the node runs with them, so a refused `up` changes nothing.
+      if (options.relay !== undefined || options.stun !== undefined) state.saveRunOptions(options);
+      return {
+        handlers: { status: async () => nodeStatus(node), ...nodeAdminHandlers(node) },
+        streams: { watch: watchStream(node), ping: pingStream(node) },
+        stop: async () => node.stop(),
+      };
+    },
+  });
+  await fg.stopped;
 }

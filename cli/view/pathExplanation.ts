@@ -3,6 +3,7 @@
  * sentence rests on a field that is present; when the evidence is missing the view says so
  * rather than guessing.
  */
+import { describeSkew, SKEW_ALLOWANCE, SKEW_HINT } from '../../core/clockSkew.js';
 import type { CandidateTried, ViewPeer, ViewStatus } from './evidence.js';
 import { elapsed } from './format.js';
 
@@ -43,6 +44,14 @@ export function explainPath(peer: ViewPeer, status: ViewStatus): PathExplanation
       `${name} is a plain WireGuard device hosted by ${peer.via ?? 'another member'}; it is always reached through its host.`,
     );
     return { why, hints };
+  }
+
+  if (peer.clockSkewMs !== undefined) {
+    // Said first: it explains everything else (no gossip, no discovery, so no path).
+    why.push(
+      `${name}'s clock is ${describeSkew(peer.clockSkewMs)} this node's, so its messages are refused (${SKEW_ALLOWANCE}).`,
+    );
+    hints.push(SKEW_HINT);
   }
 
   if (!peer.online) {

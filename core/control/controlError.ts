@@ -33,6 +33,7 @@ const overlayCodes: Record<ErrorCode, true> = {
   EPERM: true,
   ENOTUN: true,
   ETUN: true,
+  EPORT_TAKEN: true,
   ENOTRUNNING: true,
   EALREADY: true,
   ETIMEOUT: true,

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import net from 'node:net';
 import { OverlayError } from '../errors.js';
-import { errnoOf } from '../store/stateDir.js';
+import { errnoOf, requireOwnEntry, symlinkError } from '../store/stateDir.js';
 import { ControlError } from './controlError.js';
 
 /** The socket file's surroundings: who may reach it, and what a leftover from a killed node looks like. */
@@ -16,34 +16,26 @@ export function trySetUmask(mask: number): number | undefined {
 }
 
 /**
- * The socket's directory must be ours (or root's) and writable by nobody else: whoever can write
+ * The socket's directory must be ours, not a link, and writable by nobody else: whoever can write
  * it could swap our socket for theirs and read what the CLI sends.
  */
 export function checkSocketDir(dir: string): void {
   let st: fs.Stats;
   try {
-    st = fs.statSync(dir);
+    st = fs.lstatSync(dir);
   } catch (e) {
     throw new OverlayError('ESTATE_DIR', `cannot use ${dir} for the control socket: ${errnoOf(e) ?? e}`, {
       hint: 'run overlay init, or pass --state-dir with an existing directory',
       cause: e,
     });
   }
+  if (st.isSymbolicLink()) throw symlinkError('ESTATE_DIR', `state directory ${dir}`, dir);
   if (!st.isDirectory()) {
     throw new OverlayError('ESTATE_DIR', `${dir} is not a directory`, {
       hint: 'pass --state-dir with a directory path',
     });
   }
-  const uid = process.getuid?.();
-  if (uid !== undefined && st.uid !== uid && st.uid !== 0) {
-    throw new OverlayError(
-      'ESTATE_DIR',
-      `state directory ${dir} belongs to uid ${st.uid}, not to you (${uid})`,
-      {
-        hint: 'use a state directory you own',
-      },
-    );
-  }
+  requireOwnEntry('ESTATE_DIR', `state directory ${dir}`, dir, st);
   if ((st.mode & 0o022) !== 0) {
     throw new OverlayError(
       'ESTATE_DIR',

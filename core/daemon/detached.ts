@@ -1,14 +1,16 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import { ControlClient } from '../control/client.js';
-import { alreadyRunningError, ControlError, isControlError } from '../control/controlError.js';
-import { controlSocketPath } from '../control/protocol.js';
+import type { Readable } from 'node:stream';
+import { alreadyRunningError, ControlError } from '../control/controlError.js';
+import { controlSocketPath, errorFromWire } from '../control/protocol.js';
 import { OverlayError } from '../errors.js';
 import { ensureStateDir } from '../store/stateDir.js';
-import { openLogForAppend, readLogTail } from './logFile.js';
-import { livePidFromFile, readPidFile } from './pidFile.js';
+import { openLogForAppend } from './logFile.js';
+import { nodeLockState } from './nodeLock.js';
+import { readPidFile } from './pidFile.js';
 import { isRunning } from './running.js';
-import { sleep } from './wait.js';
+import { readStartReport, START_REPORT_FD, START_REPORT_FD_ENV, type StartReport } from './startReport.js';
+import { sleep, within } from './wait.js';
 
 export type StartProgress =
   | { stage: 'spawned'; pid: number; logPath: string }
@@ -19,7 +21,7 @@ export interface StartDetachedOptions {
   /** The command that runs the node in the foreground, absolute paths: it runs with cwd "/". */
   argv: string[];
   stateDir: string;
-  /** How long the node may take to answer `status`. Default 15 s. */
+  /** How long the node may take to report that it runs. Default 15 s. */
   readyTimeoutMs?: number;
   onProgress?: (progress: StartProgress) => void;
   env?: NodeJS.ProcessEnv;
@@ -31,25 +33,15 @@ export interface StartedNode {
   socketPath: string;
 }
 
-/** The node exited before it was ready; `logTail` is what it printed, usually the reason. */
-export class NodeStartError extends OverlayError {
-  constructor(
-    message: string,
-    readonly exitCode: number | null,
-    readonly signal: NodeJS.Signals | null,
-    readonly logTail: string[],
-    readonly logPath: string,
-  ) {
-    super('EINTERNAL', message, { hint: `full log: ${logPath}` });
-    this.name = 'NodeStartError';
-  }
-}
+type Exit = { code: number | null; signal: NodeJS.Signals | null; error?: Error };
 
 /**
  * `overlay up`: starts the node in its own session (it outlives this process and the terminal),
- * output appended to <stateDir>/overlay.log, and returns once its control socket answers `status`.
- * Refuses when a node already runs; throws NodeStartError with the node's last words if it exits
- * first; stops it and throws ETIMEOUT if it is not ready in time.
+ * output appended to <stateDir>/overlay.log, and returns once the node reports that its control
+ * socket answers (startReport.ts). Refuses when a node already runs. A node that fails to start
+ * reports its error, code and all, and that error is thrown here as it was raised there; a node
+ * that dies without a word is an EINTERNAL naming its exit status; one not ready in time is
+ * stopped and ETIMEOUT.
  */
 export async function startDetached(options: StartDetachedOptions): Promise<StartedNode> {
   const { argv, stateDir } = options;
@@ -60,31 +52,31 @@ export async function startDetached(options: StartDetachedOptions): Promise<Star
   const socketPath = controlSocketPath(stateDir);
 
   if (await isRunning(stateDir)) throw alreadyRunningError(readPidFile(stateDir));
-  // A node still starting has its pid file but no socket yet.
-  const starting = livePidFromFile(stateDir);
-  if (starting !== undefined) throw alreadyRunningError(starting);
+  // A node still starting holds the lock but has no socket yet.
+  const lock = nodeLockState(stateDir);
+  if (lock.held) throw alreadyRunningError(lock.pid ?? readPidFile(stateDir));
 
   const log = openLogForAppend(stateDir);
   let child: ReturnType<typeof spawn>;
   try {
-    // A marker between runs in the appended log; this run's own lines start after it.
-    log.offset += fs.writeSync(log.fd, `--- overlay up at ${new Date().toISOString()}\n`);
+    // A marker between runs in the appended log.
+    fs.writeSync(log.fd, `--- overlay up at ${new Date().toISOString()}\n`);
     child = spawn(command, args, {
       detached: true,
-      stdio: ['ignore', log.fd, log.fd],
+      stdio: ['ignore', log.fd, log.fd, 'pipe'],
       cwd: '/',
-      env: options.env ?? process.env,
+      env: { ...(options.env ?? process.env), [START_REPORT_FD_ENV]: String(START_REPORT_FD) },
     });
   } finally {
     // The child has its own copy of the descriptor.
     fs.closeSync(log.fd);
   }
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; error?: Error }>(
-    (resolve) => {
-      child.once('exit', (code, signal) => resolve({ code, signal }));
-      child.once('error', (error) => resolve({ code: null, signal: null, error }));
-    },
-  );
+  const exited = new Promise<Exit>((resolve) => {
+    child.once('exit', (code, signal) => resolve({ code, signal }));
+    child.once('error', (error) => resolve({ code: null, signal: null, error }));
+  });
+  const reportPipe = child.stdio[START_REPORT_FD] as Readable | null;
+  const reported = reportPipe ? readStartReport(reportPipe) : Promise.resolve(undefined);
   child.unref();
   const pid = child.pid;
   if (pid === undefined) {
@@ -95,74 +87,56 @@ export async function startDetached(options: StartDetachedOptions): Promise<Star
   }
   options.onProgress?.({ stage: 'spawned', pid, logPath: log.path });
 
-  let exit: Awaited<typeof exited> | undefined;
-  void exited.then((e) => {
-    exit = e;
-  });
-  const started = Date.now();
-  for (let interval = 25; ; interval = Math.min(interval * 2, 200)) {
-    if (exit) throw startFailed(exit, log.path, log.offset);
-    if (await answersStatus(socketPath)) break;
-    const elapsedMs = Date.now() - started;
-    if (elapsedMs >= readyTimeoutMs) {
-      await stopChild(pid, exited);
-      throw new ControlError(
-        'ETIMEOUT',
-        `the node did not become ready within ${readyTimeoutMs} ms; stopped it`,
-        {
-          hint: `see ${log.path}`,
-        },
-      );
+  const deadline = Date.now() + readyTimeoutMs;
+  // A child that exits has written its report, if any, before: give the pipe a moment to deliver it.
+  const afterExit = exited.then(async () => (await within(reported, 500, undefined)) ?? ('exited' as const));
+  // The pipe closing without a report (the child closed it, or handed it on): only the exit can tell.
+  const silent = reported.then((r) => r ?? afterExit);
+  let outcome: StartReport | 'exited' | 'timeout' | undefined;
+  while (outcome === undefined) {
+    const left = deadline - Date.now();
+    if (left <= 0) {
+      outcome = 'timeout';
+      break;
     }
-    options.onProgress?.({ stage: 'waiting', elapsedMs });
-    await Promise.race([sleep(interval), exited]);
+    outcome = await within(silent, Math.min(left, 1000), undefined);
+    if (outcome === undefined) options.onProgress?.({ stage: 'waiting', elapsedMs: readyTimeoutMs - left });
+  }
+
+  if (outcome === 'timeout') {
+    reportPipe?.destroy();
+    await stopChild(pid, exited);
+    throw new ControlError(
+      'ETIMEOUT',
+      `the node did not become ready within ${readyTimeoutMs} ms; stopped it`,
+      {
+        hint: `see ${log.path}`,
+      },
+    );
+  }
+  if (outcome === 'exited') throw diedWhileStarting(await exited, log.path);
+  if ('error' in outcome) {
+    // It exits on its own after reporting; waiting (briefly) lets its lock and files go first.
+    await within(exited, 3000, undefined);
+    const e = errorFromWire(outcome.error);
+    if (e.hint !== undefined) throw e;
+    throw new OverlayError(e.code, e.message, { hint: `see ${log.path}`, cause: e });
   }
   options.onProgress?.({ stage: 'ready', pid });
   return { pid, logPath: log.path, socketPath };
 }
 
-/** True once the node answers `status` with anything: a result, or an error of its own. */
-async function answersStatus(socketPath: string): Promise<boolean> {
-  let client: ControlClient;
-  try {
-    client = await ControlClient.connect(socketPath, { timeoutMs: 1000 });
-  } catch (e) {
-    if (isControlError(e, 'ENOTRUNNING') || isControlError(e, 'ETIMEOUT') || isControlError(e, 'EBUSY')) {
-      return false;
-    }
-    throw e;
-  }
-  try {
-    await client.call('status', {}, { timeoutMs: 2000 });
-    return true;
-  } catch (e) {
-    // The connection failing is "not yet"; an answer, even an error, is a node that runs.
-    return !(isControlError(e, 'ECLOSED') || isControlError(e, 'ETIMEOUT') || isControlError(e, 'EBUSY'));
-  } finally {
-    client.close();
-  }
-}
-
-function startFailed(
-  exit: { code: number | null; signal: NodeJS.Signals | null; error?: Error },
-  logPath: string,
-  offset: number,
-): OverlayError {
+/** A node that died before it could report: its exit status is all there is to say. */
+function diedWhileStarting(exit: Exit, logPath: string): OverlayError {
   if (exit.error) {
     return new OverlayError('EINTERNAL', `cannot start the node: ${exit.error.message}`, {
       cause: exit.error,
     });
   }
-  const tail = readLogTail(logPath, offset);
   const how = exit.signal ? `killed by ${exit.signal}` : `exit code ${exit.code}`;
-  const last = tail.at(-1)?.replace(/^overlay: /, '');
-  return new NodeStartError(
-    `the node stopped while starting (${how})${last ? `: ${last}` : ''}`,
-    exit.code,
-    exit.signal,
-    tail,
-    logPath,
-  );
+  return new OverlayError('EINTERNAL', `the node stopped while starting (${how})`, {
+    hint: `see ${logPath}`,
+  });
 }
 
 /** SIGTERM, then SIGKILL if it lingers: a node that never got ready must not stay behind. */

@@ -3,8 +3,10 @@ import { alreadyRunningError } from '../control/controlError.js';
 import { controlSocketPath } from '../control/protocol.js';
 import { ControlServer, type Handler, type StreamHandler } from '../control/server.js';
 import { ensureStateDir, errnoOf } from '../store/stateDir.js';
-import { claimPidFile, readPidFile, removePidFile } from './pidFile.js';
+import { NodeLock } from './nodeLock.js';
+import { readPidFile } from './pidFile.js';
 import { isRunning } from './running.js';
+import { type StartReporter, startReporter } from './startReport.js';
 
 export type ShutdownReason = 'down' | 'SIGINT' | 'SIGTERM' | 'error';
 
@@ -25,6 +27,8 @@ export interface ForegroundOptions {
   log?: (line: string) => void;
   /** A stop that takes longer is abandoned (and logged): shutdown must end. Default 10 s. */
   stopTimeoutMs?: number;
+  /** Told once whether the node started, and if not, why; default: the pipe `overlay up` gave us. */
+  reporter?: StartReporter;
 }
 
 export interface ForegroundNode {
@@ -40,21 +44,35 @@ const SIGNAL_EXIT_CODE = { SIGINT: 130, SIGTERM: 143 } as const;
 
 /**
  * The node's side of `overlay up --foreground` (and of the detached node, which is the same command
- * in a new session): refuse to start next to a running node, write the pid file, start the node,
- * serve the control API with its `down` method, and shut down once on down/SIGINT/SIGTERM. A second
- * signal while shutting down exits at once. Pid file and socket are removed on every exit path a
- * process can observe (not kill -9: the next start detects that and replaces them).
+ * in a new session): take the state directory's node lock (refusing to start next to a running
+ * node), write the pid file, start the node, serve the control API with its `down` method, and shut
+ * down once on down/SIGINT/SIGTERM. A second signal while shutting down exits at once. Pid file and
+ * socket are removed on every exit path a process can observe; after kill -9 the kernel releases
+ * the lock and the next start replaces them. Whether it started, or the error that stopped it, goes
+ * to the reporter (`overlay up` waits for it).
  */
 export async function runForeground(options: ForegroundOptions): Promise<ForegroundNode> {
   const { stateDir } = options;
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const stopTimeoutMs = options.stopTimeoutMs ?? 10_000;
-  ensureStateDir(stateDir);
+  const reporter = options.reporter ?? startReporter();
+  let lock: NodeLock;
+  try {
+    ensureStateDir(stateDir);
+    lock = NodeLock.claim(stateDir);
+  } catch (e) {
+    reporter.failed(e);
+    throw e;
+  }
   const socketPath = controlSocketPath(stateDir);
-
-  // Before touching the pid file: a live node whose pid file someone deleted still counts.
-  if (await isRunning(stateDir)) throw alreadyRunningError(readPidFile(stateDir));
-  claimPidFile(stateDir);
+  try {
+    // A node of a version without the lock, or one whose lock file someone removed, still answers.
+    if (await isRunning(stateDir)) throw alreadyRunningError(readPidFile(stateDir));
+  } catch (e) {
+    lock.release();
+    reporter.failed(e);
+    throw e;
+  }
 
   let server: ControlServer | undefined;
   let runtime: NodeRuntime | undefined;
@@ -66,7 +84,9 @@ export async function runForeground(options: ForegroundOptions): Promise<Foregro
 
   // Last resort for exits we do not drive (process.exit elsewhere, an uncaught exception).
   const cleanupSync = () => {
-    if (removePidFile(stateDir)) removeSocketSync(socketPath);
+    if (!lock.held) return;
+    lock.release();
+    if (server) removeSocketSync(socketPath);
   };
   process.on('exit', cleanupSync);
 
@@ -103,7 +123,7 @@ export async function runForeground(options: ForegroundOptions): Promise<Foregro
         const outcome = await settleWithin(runtime.stop(reason), stopTimeoutMs);
         if (outcome !== 'ok') log(`overlay: stopping the node ${outcome}; exiting anyway`);
       }
-      removePidFile(stateDir);
+      lock.release();
       uninstall();
       log('overlay: stopped');
       resolveStopped(reason);
@@ -115,8 +135,9 @@ export async function runForeground(options: ForegroundOptions): Promise<Foregro
   try {
     runtime = await options.start();
   } catch (e) {
-    removePidFile(stateDir);
+    lock.release();
     uninstall();
+    reporter.failed(e);
     throw e;
   }
 
@@ -135,12 +156,14 @@ export async function runForeground(options: ForegroundOptions): Promise<Foregro
     await server.listen();
   } catch (e) {
     await settleWithin(runtime.stop('error'), stopTimeoutMs);
-    removePidFile(stateDir);
+    lock.release();
     uninstall();
+    reporter.failed(e);
     throw e;
   }
 
   log(`overlay: running (pid ${process.pid}), control socket ${socketPath}`);
+  reporter.ready();
   if (pendingSignal) void shutdown(pendingSignal);
   return { pid: process.pid, socketPath, stopped, shutdown };
 }

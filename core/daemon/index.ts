@@ -1,5 +1,4 @@
 export {
-  NodeStartError,
   type StartDetachedOptions,
   type StartedNode,
   type StartProgress,
@@ -13,14 +12,8 @@ export {
   type ShutdownReason,
 } from './foreground.js';
 export { LOG_FILE_NAME, logFilePath } from './logFile.js';
-export {
-  claimPidFile,
-  isProcessAlive,
-  livePidFromFile,
-  PID_FILE_NAME,
-  pidFilePath,
-  readPidFile,
-  removePidFile,
-} from './pidFile.js';
+export { LOCK_FILE_NAME, lockFilePath, NodeLock, nodeLockState } from './nodeLock.js';
+export { isProcessAlive, PID_FILE_NAME, pidFilePath, readPidFile, removePidFile } from './pidFile.js';
 export { isRunning } from './running.js';
+export { START_REPORT_FD_ENV, type StartReporter, startReporter } from './startReport.js';
 export { type StopOptions, type StopResult, stopNode } from './stop.js';

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { errnoOf } from '../store/stateDir.js';
+import { OverlayError } from '../errors.js';
+import { errnoOf, requireOwnEntry, symlinkError } from '../store/stateDir.js';
 
 /** A detached node's stdout and stderr, appended run after run. */
 export const LOG_FILE_NAME = 'overlay.log';
@@ -13,48 +14,37 @@ export function logFilePath(stateDir: string): string {
 }
 
 /**
- * Opens the log for appending, 0600 (it may name peers and endpoints), never through a symlink.
- * `offset` is where this run's output starts, so a failed start reports its own lines only.
+ * Opens the log for appending, 0600 (it may name peers and endpoints): ours, a regular file, never
+ * through a symlink.
  */
-export function openLogForAppend(stateDir: string): { fd: number; offset: number; path: string } {
+export function openLogForAppend(stateDir: string): { fd: number; path: string } {
   const file = logFilePath(stateDir);
   try {
-    if (fs.lstatSync(file).size > ROTATE_AT_BYTES) fs.renameSync(file, `${file}.1`);
+    const stat = fs.lstatSync(file);
+    if (stat.isSymbolicLink()) throw symlinkError('ESTATE_DIR', file, file);
+    if (stat.size > ROTATE_AT_BYTES) fs.renameSync(file, `${file}.1`);
   } catch (e) {
     if (errnoOf(e) !== 'ENOENT') throw e;
   }
   const { O_WRONLY, O_APPEND, O_CREAT, O_NOFOLLOW } = fs.constants;
-  const fd = fs.openSync(file, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW, 0o600);
+  let fd: number;
   try {
+    fd = fs.openSync(file, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW, 0o600);
+  } catch (e) {
+    // A link made between the look and the open.
+    if (errnoOf(e) === 'ELOOP') throw symlinkError('ESTATE_DIR', file, file);
+    throw new OverlayError('ESTATE_DIR', `cannot open ${file}: ${errnoOf(e) ?? String(e)}`, { cause: e });
+  }
+  try {
+    const stat = fs.fstatSync(fd);
+    requireOwnEntry('ESTATE_DIR', file, file, stat);
+    if (!stat.isFile())
+      throw new OverlayError('ESTATE_DIR', `${file} is not a regular file`, { hint: 'move it away' });
     // A log created by an older version, or with another umask, becomes 0600 too.
     fs.fchmodSync(fd, 0o600);
-    return { fd, offset: fs.fstatSync(fd).size, path: file };
+    return { fd, path: file };
   } catch (e) {
     fs.closeSync(fd);
     throw e;
-  }
-}
-
-/** The last `maxLines` non-empty lines written from `offset` on (reading at most the last 64 KiB). */
-export function readLogTail(file: string, offset: number, maxLines = 20): string[] {
-  let fd: number;
-  try {
-    fd = fs.openSync(file, 'r');
-  } catch {
-    return [];
-  }
-  try {
-    const size = fs.fstatSync(fd).size;
-    const start = Math.max(offset, size - 64 * 1024);
-    const buf = Buffer.alloc(Math.max(0, size - start));
-    fs.readSync(fd, buf, 0, buf.length, start);
-    return buf
-      .toString('utf8')
-      .split('\n')
-      .map((l) => l.trimEnd())
-      .filter((l) => l !== '')
-      .slice(-maxLines);
-  } finally {
-    fs.closeSync(fd);
   }
 }

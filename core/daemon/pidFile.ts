@@ -1,14 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { alreadyRunningError } from '../control/controlError.js';
 import { OverlayError } from '../errors.js';
-import { errnoOf } from '../store/stateDir.js';
+import { errnoOf, symlinkError } from '../store/stateDir.js';
 
 /**
  * `<stateDir>/overlay.pid`: the running node's process id, one number and a newline, so that
- * `kill $(cat overlay.pid)` works. The control socket says whether a node answers; the pid file says
- * which process to signal when it does not.
+ * `kill $(cat overlay.pid)` works. Only the holder of the node lock (nodeLock.ts) writes or removes
+ * it; whether a node runs is the lock's to say, not this file's (kill -9 leaves it behind).
  */
 export const PID_FILE_NAME = 'overlay.pid';
 
@@ -18,14 +17,19 @@ export function pidFilePath(stateDir: string): string {
 
 /** The pid the file names, or undefined when there is no file or it does not hold a pid. */
 export function readPidFile(stateDir: string): number | undefined {
+  const file = pidFilePath(stateDir);
   let text: string;
   try {
-    text = fs.readFileSync(pidFilePath(stateDir), 'utf8');
+    const fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
+    try {
+      text = fs.readFileSync(fd, 'utf8');
+    } finally {
+      fs.closeSync(fd);
+    }
   } catch (e) {
     if (errnoOf(e) === 'ENOENT') return undefined;
-    throw new OverlayError('ESTATE_DIR', `cannot read ${pidFilePath(stateDir)}: ${errnoOf(e) ?? e}`, {
-      cause: e,
-    });
+    if (errnoOf(e) === 'ELOOP') throw symlinkError('ESTATE_DIR', file, file);
+    throw new OverlayError('ESTATE_DIR', `cannot read ${file}: ${errnoOf(e) ?? e}`, { cause: e });
   }
   const m = /^\s*(\d{1,10})\s*$/.exec(text);
   const pid = m ? Number(m[1]) : Number.NaN;
@@ -34,69 +38,26 @@ export function readPidFile(stateDir: string): number | undefined {
 }
 
 /**
- * The pid of a node that still holds the pid file: the process is alive, and (on Linux) it started
- * before the file was written. A node killed with -9 leaves its file behind, and its pid may since
- * belong to some unrelated process that we must neither report nor signal.
+ * Writes the pid file atomically (a finished temp file renamed over it: readers see the old file
+ * or the new one, and a link in its place is replaced, not followed). Call only holding the lock.
  */
-export function livePidFromFile(stateDir: string): number | undefined {
-  const pid = readPidFile(stateDir);
-  if (pid === undefined || !isProcessAlive(pid)) return undefined;
-  let writtenMs: number;
-  try {
-    writtenMs = fs.statSync(pidFilePath(stateDir)).mtimeMs;
-  } catch {
-    return undefined;
-  }
-  const startedMs = processStartMs(pid);
-  // /proc's boot time is in whole seconds: allow that much error before calling it a reused pid.
-  if (startedMs !== undefined && startedMs > writtenMs + 2000) return undefined;
-  return pid;
-}
-
-/**
- * Writes our pid to the pid file, atomically and exclusively: the complete file appears at once
- * (link of a finished temp file), and only if no other live node holds it. A stale file is replaced.
- */
-export function claimPidFile(stateDir: string, pid: number = process.pid): void {
+export function writePidFile(stateDir: string, pid: number): void {
   const file = pidFilePath(stateDir);
   const tmp = `${file}.${pid}.${randomBytes(4).toString('hex')}.tmp`;
-  fs.writeFileSync(tmp, `${pid}\n`, { flag: 'wx', mode: 0o600 });
   try {
+    // 'wx' is O_EXCL: never opens through a link someone left under the temp name.
+    fs.writeFileSync(tmp, `${pid}\n`, { flag: 'wx', mode: 0o600 });
     fs.chmodSync(tmp, 0o600);
-    for (let attempt = 0; ; attempt++) {
-      try {
-        // link(2) fails with EEXIST instead of replacing: two nodes starting at once cannot both win.
-        fs.linkSync(tmp, file);
-        return;
-      } catch (e) {
-        const code = errnoOf(e);
-        if (code === 'EPERM' || code === 'ENOTSUP' || code === 'EOPNOTSUPP') {
-          // A filesystem without hard links: rename is still atomic, only not exclusive.
-          const holder = livePidFromFile(stateDir);
-          if (holder !== undefined && holder !== pid) throw alreadyRunningError(holder);
-          fs.renameSync(tmp, file);
-          return;
-        }
-        if (code !== 'EEXIST' || attempt > 0) throw e;
-      }
-      const holder = livePidFromFile(stateDir);
-      if (holder !== undefined && holder !== pid) throw alreadyRunningError(holder);
-      removeIfExists(file);
-    }
-  } finally {
+    fs.renameSync(tmp, file);
+  } catch (e) {
     removeIfExists(tmp);
+    throw new OverlayError('ESTATE_DIR', `cannot write ${file}: ${errnoOf(e) ?? String(e)}`, { cause: e });
   }
 }
 
 /** Removes the pid file if it still names `pid`: a node never removes a successor's file. */
 export function removePidFile(stateDir: string, pid: number = process.pid): boolean {
   if (readPidFile(stateDir) !== pid) return false;
-  return removeIfExists(pidFilePath(stateDir));
-}
-
-/** Removes a pid file whose process is gone (or is not the node that wrote it). */
-export function removeStalePidFile(stateDir: string): boolean {
-  if (livePidFromFile(stateDir) !== undefined) return false;
   return removeIfExists(pidFilePath(stateDir));
 }
 
@@ -111,7 +72,7 @@ export function isProcessAlive(pid: number): boolean {
   } catch (e) {
     if (errnoOf(e) !== 'EPERM') return false;
   }
-  if (procStat(pid)?.state !== 'Z') return true;
+  if (procState(pid) !== 'Z') return true;
   try {
     return fs.readdirSync(`/proc/${pid}/task`).length > 1;
   } catch {
@@ -119,7 +80,7 @@ export function isProcessAlive(pid: number): boolean {
   }
 }
 
-function removeIfExists(file: string): boolean {
+export function removeIfExists(file: string): boolean {
   try {
     fs.unlinkSync(file);
     return true;
@@ -129,8 +90,8 @@ function removeIfExists(file: string): boolean {
   }
 }
 
-/** Fields of /proc/PID/stat we need; undefined off Linux or when the process is gone. */
-function procStat(pid: number): { state: string; startTicks: number } | undefined {
+/** The state letter of /proc/PID/stat; undefined off Linux or when the process is gone. */
+function procState(pid: number): string | undefined {
   let text: string;
   try {
     text = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -138,24 +99,5 @@ function procStat(pid: number): { state: string; startTicks: number } | undefine
     return undefined;
   }
   // proc(5): "pid (comm) state ..."; comm may itself hold spaces and parentheses.
-  const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
-  const state = fields[0];
-  const startTicks = Number(fields[19]); // field 22, starttime, in clock ticks since boot
-  if (state === undefined || !Number.isFinite(startTicks)) return undefined;
-  return { state, startTicks };
-}
-
-function processStartMs(pid: number): number | undefined {
-  const stat = procStat(pid);
-  if (!stat) return undefined;
-  let bootSeconds: number;
-  try {
-    const m = /^btime (\d+)$/m.exec(fs.readFileSync('/proc/stat', 'utf8'));
-    if (!m) return undefined;
-    bootSeconds = Number(m[1]);
-  } catch {
-    return undefined;
-  }
-  // USER_HZ is 100 on every Linux architecture Node runs on (sysconf(_SC_CLK_TCK)).
-  return (bootSeconds + stat.startTicks / 100) * 1000;
+  return text.slice(text.lastIndexOf(')') + 2).split(' ')[0];
 }

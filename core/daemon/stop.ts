@@ -3,7 +3,8 @@ import { ControlClient } from '../control/client.js';
 import { ControlError, isControlError, notRunningError } from '../control/controlError.js';
 import { controlSocketPath } from '../control/protocol.js';
 import { errnoOf } from '../store/stateDir.js';
-import { isProcessAlive, livePidFromFile, removeStalePidFile } from './pidFile.js';
+import { nodeLockState } from './nodeLock.js';
+import { isProcessAlive, pidFilePath, readPidFile, removeIfExists } from './pidFile.js';
 import { isRunning } from './running.js';
 import { waitUntil } from './wait.js';
 
@@ -22,15 +23,17 @@ export interface StopResult {
 
 /**
  * `overlay down`: asks the node to stop over the control socket and waits until it has (socket
- * silent, process gone). A node that does not answer, or does not finish in time, gets SIGTERM and
- * then SIGKILL; its leftover pid file and socket are removed. ENOTRUNNING when there is no node.
+ * silent, process gone). A node whose control socket is full (every client busy) gets SIGTERM,
+ * which stops it just as gracefully. A node that does not answer, or does not finish in time, gets
+ * SIGTERM and then SIGKILL; its leftover pid file and socket are removed. ENOTRUNNING when there
+ * is no node.
  */
 export async function stopNode(stateDir: string, options: StopOptions = {}): Promise<StopResult> {
   const timeoutMs = options.timeoutMs ?? 10_000;
   const killGraceMs = options.killGraceMs ?? 3000;
   const socketPath = controlSocketPath(stateDir);
 
-  let pid = livePidFromFile(stateDir);
+  let pid = runningPid(stateDir);
   const asked = await askToStop(socketPath, Math.min(timeoutMs, 5000));
   if (asked === 'not running') {
     if (pid === undefined) {
@@ -38,12 +41,12 @@ export async function stopNode(stateDir: string, options: StopOptions = {}): Pro
       throw notRunningError(socketPath);
     }
     // A process that holds the pid file but has no control socket: starting, or stuck.
-  } else if (asked !== 'no answer') {
+  } else if (typeof asked === 'object') {
     pid ??= asked.pid;
   }
 
   const gone = async () => !(pid !== undefined && isProcessAlive(pid)) && !(await isRunning(stateDir));
-  if (asked !== 'not running' && asked !== 'no answer' && (await waitUntil(gone, timeoutMs))) {
+  if (typeof asked === 'object' && (await waitUntil(gone, timeoutMs))) {
     return { pid, how: 'down' };
   }
   if (pid === undefined) {
@@ -55,8 +58,9 @@ export async function stopNode(stateDir: string, options: StopOptions = {}): Pro
       },
     );
   }
+  // A busy node was never asked: SIGTERM is its `down`, and gets the time `down` would have.
   for (const [signal, waitMs] of [
-    ['SIGTERM', killGraceMs],
+    ['SIGTERM', asked === 'busy' ? timeoutMs : killGraceMs],
     ['SIGKILL', 2000],
   ] as const) {
     try {
@@ -74,7 +78,7 @@ export async function stopNode(stateDir: string, options: StopOptions = {}): Pro
   });
 }
 
-type Asked = { pid: number | undefined } | 'not running' | 'no answer';
+type Asked = { pid: number | undefined } | 'not running' | 'no answer' | 'busy';
 
 async function askToStop(socketPath: string, timeoutMs: number): Promise<Asked> {
   let client: ControlClient;
@@ -83,6 +87,7 @@ async function askToStop(socketPath: string, timeoutMs: number): Promise<Asked> 
   } catch (e) {
     if (isControlError(e, 'ENOTRUNNING')) return 'not running';
     if (isControlError(e, 'ETIMEOUT')) return 'no answer';
+    if (isControlError(e, 'EBUSY')) return 'busy';
     throw e;
   }
   try {
@@ -93,17 +98,25 @@ async function askToStop(socketPath: string, timeoutMs: number): Promise<Asked> 
     // The node may close the connection as it goes down, before the answer arrives.
     if (isControlError(e, 'ECLOSED')) return { pid: undefined };
     if (isControlError(e, 'ETIMEOUT')) return 'no answer';
+    // Every client slot taken by clients that are all busy: the socket cannot take the request.
+    if (isControlError(e, 'EBUSY')) return 'busy';
     throw e;
   } finally {
     client.close();
   }
 }
 
+/** The pid of the node holding the state directory's lock; undefined when no node holds it. */
+function runningPid(stateDir: string): number | undefined {
+  const lock = nodeLockState(stateDir);
+  return lock.held ? (lock.pid ?? readPidFile(stateDir)) : undefined;
+}
+
 /** What a node killed without a chance to clean up leaves: its pid file and its socket file. */
 function removeLeftovers(stateDir: string): void {
-  removeStalePidFile(stateDir);
-  // A new node may have started meanwhile: its socket is not a leftover.
-  if (livePidFromFile(stateDir) !== undefined) return;
+  // A new node may have started meanwhile: its files are not leftovers.
+  if (nodeLockState(stateDir).held) return;
+  removeIfExists(pidFilePath(stateDir));
   const socketPath = controlSocketPath(stateDir);
   try {
     // Only a socket nobody listens on: a connect would have been refused.

@@ -19,3 +19,21 @@ export async function waitUntil(
     await sleep(Math.min(intervalMs, left));
   }
 }
+
+/**
+ * `p`'s value, or `fallback` if `ms` pass first. The timer is cleared either way, so a race that
+ * is over never holds the process open.
+ */
+export async function within<T, F>(p: Promise<T>, ms: number, fallback: F): Promise<T | F> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      p,
+      new Promise<F>((resolve) => {
+        timer = setTimeout(() => resolve(fallback), ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -11,21 +11,16 @@ export const KIND_PONG = 0x21;
 export const KIND_CALL_ME_MAYBE = 0x22;
 export const KIND_INTRODUCE_REQUEST = 0x23;
 export const KIND_INTRODUCE = 0x24;
-export const KIND_RELAY = 0x25;
-export const KIND_RELAYED = 0x26;
+// 0x25 and 0x26 were `relay` and `relayed`: datagrams forwarded by the relay's JavaScript. Relayed
+// datagrams travel only in the data path's envelopes now (issue 10), and the two kinds decode as
+// unknown; never give them another meaning.
 
 export const TXID_SIZE = 12;
 export const PEER_KEY_SIZE = PUBLIC_KEY_SIZE;
 export const MAX_CANDIDATES = MAX_ENDPOINTS;
 export const MAX_CANDIDATE_LENGTH = MAX_ENDPOINT_LENGTH;
-/**
- * The largest datagram a relay carries. A WireGuard packet of an MTU-1420 tunnel is up to 1452 bytes,
- * so a relayed path needs a smaller inner MTU (see the report of issue 5): this bound keeps the sealed
- * relay envelope, with its ~130 bytes of headers, under a 1500-byte Ethernet frame.
- */
-export const MAX_RELAYED_DATAGRAM = 1400;
-/** [kind][key 32][u16 length][datagram]: the largest discovery message body. */
-export const MAX_DISCOVERY_MESSAGE = 1 + PEER_KEY_SIZE + 2 + MAX_RELAYED_DATAGRAM;
+/** [kind][key 32][count][count × (length, candidate)]: an introduce, the largest discovery message. */
+export const MAX_DISCOVERY_MESSAGE = 1 + PEER_KEY_SIZE + 1 + MAX_CANDIDATES * (1 + MAX_CANDIDATE_LENGTH);
 
 /** Pings of one burst: sent at these offsets from its start, to every candidate at once. */
 export const BURST_OFFSETS_MS: readonly number[] = [0, 400, 800, 1400, 2200];
@@ -82,7 +77,10 @@ export const MAX_PENDING_PINGS = 64;
 /** Peer-reflexive candidates (learned from where the peer's pings come from) kept per peer. */
 export const MAX_OBSERVED_CANDIDATES = 4;
 
-/** An introduction is asked for again this often while a peer has no direct path. */
+/**
+ * An introduction is asked for again this often while a peer has no direct path; an answer counts
+ * only this long after we asked (issue 10, hole 6: an introduction is accepted only when asked for).
+ */
 export const INTRODUCTION_RETRY_MS = 10_000;
 /** Members asked to introduce us at once. */
 export const INTRODUCERS = 2;
@@ -92,14 +90,35 @@ export const INTRODUCTION_MIN_GAP_MS = 2_000;
 export const PENDING_INTRODUCTION_MS = 5_000;
 export const PENDING_INTRODUCTION_CHECK_MS = 100;
 export const MAX_PENDING_INTRODUCTIONS = 256;
+/** Introductions we asked for and still wait on (pairs of introducer and peer) at most. */
+export const MAX_ASKED_INTRODUCTIONS = 1_024;
+
+/**
+ * Issue 10, hole 6: each probe to an address that never answered may land on a machine that is no
+ * member. Such probes are paid from two token buckets: the path's (whoever named its candidates) and
+ * that of the member that named the address (the peer itself for its endpoint record, its
+ * call-me-maybes and its pings; the introducer for an introduction). A full burst to a full list is
+ * BURST_OFFSETS_MS.length × MAX_CANDIDATES = 40 pings; a path may need two (the peer's list and an
+ * introducer's) at once.
+ */
+export const UNANSWERED_PROBE_BURST_PER_SENDER = BURST_OFFSETS_MS.length * MAX_CANDIDATES;
+export const UNANSWERED_PROBES_PER_SECOND_PER_SENDER = 1;
+export const UNANSWERED_PROBE_BURST_PER_PEER = 2 * UNANSWERED_PROBE_BURST_PER_SENDER;
+export const UNANSWERED_PROBES_PER_SECOND_PER_PEER = 2;
+/**
+ * Addresses that never answered, held at once: named by one member across all paths, and on one path
+ * besides the peer's own endpoint record (introduced and call-me-maybe candidates, a list per member).
+ */
+export const MAX_UNANSWERED_PER_SENDER = 4 * MAX_CANDIDATES;
+export const MAX_UNANSWERED_PER_PEER = 2 * MAX_CANDIDATES;
+/**
+ * A candidate that was named to us (not in the peer's endpoint record) and never answered is dropped
+ * this long after it was last named. An introducer we ask names it again every INTRODUCTION_RETRY_MS
+ * while the pair has no direct path, so only what nobody names any more ages out.
+ */
+export const UNANSWERED_CANDIDATE_TTL_MS = 15_000;
 
 /** Reflexive addresses of our own are forgotten when no peer has confirmed them for this long. */
 export const REFLEXIVE_TTL_MS = 120_000;
 /** Peers' observations of us kept for the NAT inference. */
 export const MAX_NAT_OBSERVATIONS = 16;
-
-/** A relay forwards at most this many datagrams per second per sending member (token bucket). */
-export const RELAY_PACKETS_PER_SECOND = 4_000;
-export const RELAY_BURST = 8_000;
-/** ...and at most this many per second in total. */
-export const RELAY_TOTAL_PACKETS_PER_SECOND = 20_000;

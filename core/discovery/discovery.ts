@@ -1,11 +1,18 @@
 /**
- * Discovery for one node, as a pure state machine: our own candidates, one PeerPath per member, the
- * introductions we ask for and make, and the relay we serve. The node feeds it the discovery messages
- * it opened (sealed, so `from` is an authenticated member) with where they came from, and the time;
- * it carries out the sends, moves each peer's traffic to `endpointFor(peer)`, and shows `snapshot`.
+ * Discovery for one node, as a pure state machine: our own candidates, one PeerPath per member, and
+ * the introductions we ask for and make. The node feeds it the discovery messages it opened (sealed,
+ * so `from` is an authenticated member) with where they came from, and the time; it carries out the
+ * sends, moves each peer's traffic to `endpointFor(peer)`, and shows `snapshot`.
  *
- * A send with `via` travels through a relay member: the node seals `message` for `to`, puts that datagram
- * in a `relay {to}` message sealed for `via`, and sends it to `endpoint` (the relay's address).
+ * Introductions and call-me-maybes are where another member tells us where to send probes: the first
+ * are taken only when asked for (introductions.ts), and the addresses either names are probed within
+ * that member's budget (probeBudget.ts), so no member can aim our probes at a machine of its choosing.
+ *
+ * A send with `via` travels through a relay member: the node seals `message` for `to` and hands it
+ * to its data path, which sends it in a relay envelope through `via` — the same envelopes, keys and
+ * relay that carry the traffic on that route, so a route whose envelopes are lost (a relay that
+ * restarted, say) loses its probes too and is seen dead (issue 10). Relaying itself is the data
+ * path's alone: discovery forwards nothing for anyone.
  */
 import { CandidateSet } from './candidateSet.js';
 import { INTRODUCTION_RETRY_MS, MAX_RELAYS_PER_PEER } from './constants.js';
@@ -14,9 +21,9 @@ import { Introductions } from './introductions.js';
 import type { DiscoveryMessage } from './messages.js';
 import type { NatBehaviour } from './natBehaviour.js';
 import type { PathChanged, PathChoice, PathSnapshot, RelayOption } from './pathTypes.js';
-import { idKey, keyId } from './peerId.js';
+import { keyId } from './peerId.js';
 import { PeerPath, type Probe } from './peerPath.js';
-import { type RelayRefusal, RelayService } from './relayService.js';
+import { ProbeBudget, type ProbeCounters } from './probeBudget.js';
 
 export interface DiscoveryPeer {
   /** WireGuard public key, base64: the id used everywhere in discovery. */
@@ -35,8 +42,6 @@ export interface DiscoveryOptions {
   readonly local: readonly string[];
   /** Endpoints the user announces (--endpoint), tried by peers first. */
   readonly announced?: readonly string[];
-  /** Whether we relay for others (false with --no-relay). */
-  readonly relay: boolean;
   readonly random?: () => number;
 }
 
@@ -48,31 +53,18 @@ export interface DiscoverySend {
   readonly to: string;
   /** The UDP endpoint to send to: `to`'s, or the relay's when `via` is set. */
   readonly endpoint: string;
+  /** Send it through this relay member, in the data path's envelopes. */
   readonly via?: string;
   readonly message: DiscoveryMessage;
 }
 
 export type DiscoveryEvent =
   | ({ readonly type: 'pathChanged' } & PathChanged)
-  | { readonly type: 'candidatesChanged'; readonly candidates: readonly string[] }
-  | {
-      readonly type: 'relayRefused';
-      readonly from: string;
-      readonly to: string;
-      readonly reason: RelayRefusal;
-    };
-
-/** A datagram member `from` sent us through relay `via`: sealed (open it, check its sender is `from`) or WireGuard. */
-export interface RelayedDatagram {
-  readonly from: string;
-  readonly via: string;
-  readonly datagram: Uint8Array;
-}
+  | { readonly type: 'candidatesChanged'; readonly candidates: readonly string[] };
 
 export interface DiscoveryOutput {
   readonly send: DiscoverySend[];
   readonly events: DiscoveryEvent[];
-  readonly delivered: RelayedDatagram[];
   readonly nextWakeAt: number;
 }
 
@@ -80,22 +72,26 @@ export class Discovery {
   private readonly own: CandidateSet;
   private readonly peers = new Map<string, DiscoveryPeer>();
   private readonly paths = new Map<string, PeerPath>();
-  private readonly relay: RelayService;
   private readonly random: () => number;
   private readonly introductions: Introductions;
+  private readonly budget: ProbeBudget;
   private nextWakeAt = Number.NEGATIVE_INFINITY;
   /** The latest time we were given: paths ask for our reflexive IPs as of then. */
   private clock: number;
 
   constructor(private readonly options: DiscoveryOptions) {
     this.own = new CandidateSet(options.local, options.announced ?? []);
-    this.relay = new RelayService({ self: options.self, enabled: options.relay });
     this.random = options.random ?? Math.random;
     this.clock = options.now;
     this.introductions = new Introductions({
       self: options.self,
       directEndpoint: (id) => this.directEndpoint(id),
       announcedBy: (id) => this.peers.get(id)?.candidates,
+    });
+    this.budget = new ProbeBudget((member) => {
+      let n = 0;
+      for (const path of this.paths.values()) n += path.unansweredBy(member);
+      return n;
     });
   }
 
@@ -105,8 +101,9 @@ export class Discovery {
     for (const id of this.peers.keys()) {
       if (next.has(id)) continue;
       this.paths.delete(id);
-      this.relay.forget(id);
       this.introductions.forget(id);
+      this.budget.forget(id);
+      for (const path of this.paths.values()) path.forgetNamedBy(id);
     }
     this.peers.clear();
     for (const [id, p] of next) {
@@ -118,6 +115,7 @@ export class Discovery {
           now,
           random: this.random,
           ourReflexiveIps: () => this.own.reflexiveIps(this.clock),
+          budget: this.budget,
         });
         path.startBurst(now);
         this.paths.set(id, path);
@@ -133,7 +131,7 @@ export class Discovery {
     if (this.own.setLocal(local, now))
       events.push({ type: 'candidatesChanged', candidates: this.candidates(now) });
     for (const path of this.paths.values()) path.startBurst(now);
-    return this.merge(this.tick(now), { send: [], events, delivered: [] });
+    return this.merge(this.tick(now), { send: [], events });
   }
 
   /**
@@ -147,7 +145,7 @@ export class Discovery {
       events.push({ type: 'candidatesChanged', candidates: this.candidates(now) });
       send.push(...this.callEveryoneNotDirect(now));
     }
-    return this.merge(this.tick(now), { send, events, delivered: [] });
+    return this.merge(this.tick(now), { send, events });
   }
 
   /** Tells a peer's path whether traffic flows to it: an idle path is checked every 5 s, not every 1 s. */
@@ -162,7 +160,6 @@ export class Discovery {
     if (path === undefined) return this.tick(now);
     const send: DiscoverySend[] = [];
     const events: DiscoveryEvent[] = [];
-    const delivered: RelayedDatagram[] = [];
     const direct = 'endpoint' in source ? source.endpoint : undefined;
     switch (message.kind) {
       case 'ping': {
@@ -185,40 +182,29 @@ export class Discovery {
         break;
       }
       case 'callMeMaybe':
+        // The peer's own candidates: taken, within its share (it pays for the ones that never answer).
         if (path.startBurst(now)) this.pushSend(send, from, source, this.callMeMaybe(now));
-        path.introduce(message.candidates, now);
+        path.introduce(message.candidates, from, now);
         break;
       case 'introduce': {
-        const other = this.paths.get(keyId(message.peer));
-        if (other !== undefined) other.introduce(message.candidates, now);
+        const peer = keyId(message.peer);
+        const other = this.paths.get(peer);
+        // About a non-member, us, or itself: nothing we could have asked for.
+        if (other === undefined || peer === from) {
+          this.introductions.unasked++;
+          break;
+        }
+        const verdict = this.introductions.received(from, peer, now);
+        send.push(...verdict.send);
+        if (verdict.take === 'candidates') other.introduce(message.candidates, from, now);
+        else if (verdict.take === 'probe') other.startBurst(now);
         break;
       }
       case 'introduceRequest':
         send.push(...this.introductions.requested(from, keyId(message.peer), now));
         break;
-      case 'relay': {
-        // Relays are one hop: a relay envelope that itself came through a relay is refused.
-        const to = keyId(message.to);
-        const toEndpoint = direct === undefined ? undefined : this.directEndpoint(to);
-        const admitted = this.relay.admit(from, to, toEndpoint, (id) => this.peers.has(id), now);
-        if (admitted.ok) {
-          send.push({
-            to,
-            endpoint: admitted.endpoint,
-            message: { kind: 'relayed', from: idKey(from), datagram: message.datagram },
-          });
-        } else events.push({ type: 'relayRefused', from, to, reason: admitted.reason });
-        break;
-      }
-      case 'relayed': {
-        const origin = keyId(message.from);
-        if (direct !== undefined && this.peers.has(origin) && origin !== this.options.self) {
-          delivered.push({ from: origin, via: from, datagram: message.datagram });
-        }
-        break;
-      }
     }
-    return this.merge(this.tick(now), { send, events, delivered });
+    return this.merge(this.tick(now), { send, events });
   }
 
   /** Probes, heartbeats, introductions and path decisions due by `now`. Call again at `nextWakeAt`. */
@@ -244,16 +230,7 @@ export class Discovery {
     send.push(...pending.send);
     if (pending.wakeAt !== undefined) wake = Math.min(wake, pending.wakeAt);
     this.nextWakeAt = Number.isFinite(wake) ? wake : now + INTRODUCTION_RETRY_MS;
-    return { send, events, delivered: [], nextWakeAt: this.nextWakeAt };
-  }
-
-  /** A datagram for `to` (e.g. WireGuard) when its path is a relay: the send that carries it, if any. */
-  relayTo(to: string, datagram: Uint8Array): DiscoverySend | undefined {
-    const choice = this.path(to);
-    if (choice.path !== 'relay') return undefined;
-    const endpoint = this.directEndpoint(choice.via);
-    if (endpoint === undefined) return undefined;
-    return { to: choice.via, endpoint, message: { kind: 'relay', to: idKey(to), datagram } };
+    return { send, events, nextWakeAt: this.nextWakeAt };
   }
 
   path(id: string): PathChoice {
@@ -294,8 +271,14 @@ export class Discovery {
     };
   }
 
-  get relayCounters(): { forwarded: number; refused: number } {
-    return { forwarded: this.relay.forwarded, refused: this.relay.refused };
+  /** What members asked of our probes and did not get (issue 10, hole 6). */
+  get probeCounters(): ProbeCounters {
+    return {
+      unaskedIntroductions: this.introductions.unasked,
+      refusedCandidates: this.budget.refusedCandidates,
+      refusedProbes: this.budget.refusedProbes,
+      agedOutCandidates: this.budget.agedOutCandidates,
+    };
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -355,11 +338,6 @@ export class Discovery {
   }
 
   private merge(a: DiscoveryOutput, b: Omit<DiscoveryOutput, 'nextWakeAt'>): DiscoveryOutput {
-    return {
-      send: [...b.send, ...a.send],
-      events: [...b.events, ...a.events],
-      delivered: [...b.delivered, ...a.delivered],
-      nextWakeAt: a.nextWakeAt,
-    };
+    return { send: [...b.send, ...a.send], events: [...b.events, ...a.events], nextWakeAt: a.nextWakeAt };
   }
 }

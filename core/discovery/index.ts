@@ -12,7 +12,6 @@ export {
   type DiscoveryOutput,
   type DiscoveryPeer,
   type DiscoverySend,
-  type RelayedDatagram,
   type Source,
 } from './discovery.js';
 export { addressScope, isCandidate, parseCandidate } from './endpointClass.js';
@@ -21,4 +20,4 @@ export { type NatBehaviour, NatInference } from './natBehaviour.js';
 export type { RouteState } from './pathEvidence.js';
 export * from './pathTypes.js';
 export { PeerPath, type Probe } from './peerPath.js';
-export { type RelayRefusal, RelayService } from './relayService.js';
+export { ProbeBudget, type ProbeCounters, TokenBucket } from './probeBudget.js';

@@ -3,11 +3,30 @@
  * members we do reach to introduce us; as such a mutual member, we hand each side the other's
  * candidates at the same moment, so both start probing together and each one's outgoing probes open
  * its own NAT for the other's (the simultaneous open that makes hole punching work).
+ *
+ * Asked for, or not taken (issue 10, hole 6). An introduction makes us probe the addresses it names,
+ * so we take one only from a member we asked about that peer, once per request, within
+ * INTRODUCTION_RETRY_MS of asking (a later copy in that window only makes us probe again what we hold:
+ * the peer asked the introducer again, so it probes now). The simultaneous open needs both sides probing at once, yet the
+ * introducer, answering one side, tells the other side too — which may not have asked it. To that side
+ * an unasked introduction is a hint and nothing more: its candidates are not used, but when we reach
+ * the introducer directly we ask it ourselves (once per introducer and peer per retry window), and it
+ * answers us as it answers anyone. That costs the side
+ * that did not ask one round trip to the introducer (tens of ms), well inside the burst's 2.2 s.
+ *
+ * A member gains nothing from hints. What it names when asked it could name in a call-me-maybe about
+ * itself, and both are paid from the same per-member candidate share and probe budget
+ * (core/discovery/probeBudget.ts); an unasked introduction costs the addresses it names nothing, and us
+ * at most one request to its sender per peer per retry window.
+ *
+ * As the introducer we answer requests from `a` about `b` at most every INTRODUCTION_MIN_GAP_MS per
+ * direction (not per pair), so b's request, made on our hint moments after a's, is answered too.
  */
 import {
   INTRODUCERS,
   INTRODUCTION_MIN_GAP_MS,
   INTRODUCTION_RETRY_MS,
+  MAX_ASKED_INTRODUCTIONS,
   MAX_CANDIDATES,
   MAX_PENDING_INTRODUCTIONS,
   PENDING_INTRODUCTION_CHECK_MS,
@@ -24,39 +43,86 @@ export interface IntroductionsContext {
   readonly announcedBy: (id: string) => readonly string[] | undefined;
 }
 
+/**
+ * What to do with an introduction that arrived: take its candidates (the answer to our request), only
+ * probe what we hold (a later copy from a member we asked: the peer is probing now), or nothing; and
+ * what to send.
+ */
+export interface IntroductionVerdict {
+  readonly take: 'candidates' | 'probe' | 'nothing';
+  readonly send: DiscoverySend[];
+}
+
 export class Introductions {
-  private readonly requestedAt = new Map<string, number>();
+  /** Per peer without a direct path: when this round of requests began, and whom it asked. */
+  private readonly rounds = new Map<string, { at: number; introducers: Set<string> }>();
+  /** Our requests by "introducer peer", oldest first: each answer is taken once, within the retry window. */
+  private readonly asked = new Map<string, { at: number; answered: boolean }>();
   private readonly introducedAt = new Map<string, number>();
   /**
    * Introductions asked of us before we reached both sides (at start-up everyone asks at once, before
    * our own probes to them have answered): made as soon as we can, or dropped after a while.
    */
   private readonly pending = new Map<string, { a: string; b: string; until: number }>();
+  /** Introductions refused because we had not asked that member about that peer (or had our answer). */
+  unasked = 0;
 
   constructor(private readonly context: IntroductionsContext) {}
 
   forget(id: string): void {
-    this.requestedAt.delete(id);
+    this.rounds.delete(id);
+    for (const round of this.rounds.values()) round.introducers.delete(id);
+    for (const pair of this.asked.keys()) if (pair.split(' ').includes(id)) this.asked.delete(pair);
   }
 
-  /** Requests for peers without a direct path, to members we reach directly; retried every 10 s. */
+  /**
+   * Requests for peers without a direct path, to INTRODUCERS members we reach directly; retried every
+   * 10 s. A round that found fewer (at start-up the first member to answer is often one behind our own
+   * NAT) asks the members we come to reach meanwhile, so our request meets the peer's at the introducer.
+   */
   ask(peers: readonly { id: string; direct: boolean }[], now: number): DiscoverySend[] {
+    this.pruneAsked(now);
     const introducers = peers.filter((p) => p.direct).map((p) => p.id);
     if (introducers.length === 0) return [];
     const out: DiscoverySend[] = [];
     for (const { id, direct } of peers) {
       if (direct) continue;
-      if (now - (this.requestedAt.get(id) ?? Number.NEGATIVE_INFINITY) < INTRODUCTION_RETRY_MS) continue;
-      const asked = introducers.filter((m) => m !== id).slice(0, INTRODUCERS);
-      if (asked.length === 0) continue;
-      this.requestedAt.set(id, now);
-      for (const m of asked) {
-        const endpoint = this.context.directEndpoint(m);
-        if (endpoint !== undefined)
-          out.push({ to: m, endpoint, message: { kind: 'introduceRequest', peer: idKey(id) } });
+      let round = this.rounds.get(id);
+      if (round === undefined || now - round.at >= INTRODUCTION_RETRY_MS) {
+        round = { at: now, introducers: new Set() };
+        this.rounds.set(id, round);
+      }
+      for (const m of introducers) {
+        if (round.introducers.size >= INTRODUCERS) break;
+        if (m === id || round.introducers.has(m)) continue;
+        const request = this.request(m, id, now);
+        if (request === undefined) continue;
+        round.introducers.add(m);
+        out.push(request);
       }
     }
     return out;
+  }
+
+  /**
+   * Member `from` introduced `peer` to us. Taken when it answers our request; otherwise a hint to ask
+   * `from` ourselves — also when we reach `peer` directly: the peer asked because it does not reach us,
+   * and after a move of either side our path may be about to find out.
+   */
+  received(from: string, peer: string, now: number): IntroductionVerdict {
+    this.pruneAsked(now);
+    const asked = this.asked.get(pairKey(from, peer));
+    if (asked !== undefined && !asked.answered) {
+      asked.answered = true;
+      return { take: 'candidates', send: [] };
+    }
+    // Asked within the window and answered already: the peer asked the introducer again, so it probes
+    // now; we probe what we hold at the same time, but take no new addresses.
+    if (asked !== undefined) return { take: 'probe', send: [] };
+    this.unasked++;
+    if (this.asked.size >= MAX_ASKED_INTRODUCTIONS) return { take: 'nothing', send: [] };
+    const request = this.request(from, peer, now);
+    return { take: 'nothing', send: request ? [request] : [] };
   }
 
   /** Member `a` asked us to introduce it to `b`. */
@@ -75,6 +141,24 @@ export class Introductions {
     return this.pending.size > 0 ? { send, wakeAt: now + PENDING_INTRODUCTION_CHECK_MS } : { send };
   }
 
+  /** Our request to `introducer` about `peer`, remembered so its answer is taken; none if we do not reach it. */
+  private request(introducer: string, peer: string, now: number): DiscoverySend | undefined {
+    const endpoint = this.context.directEndpoint(introducer);
+    if (endpoint === undefined) return undefined;
+    const pair = pairKey(introducer, peer);
+    this.asked.delete(pair);
+    this.asked.set(pair, { at: now, answered: false });
+    return { to: introducer, endpoint, message: { kind: 'introduceRequest', peer: idKey(peer) } };
+  }
+
+  /** Requests older than the retry window are answered too late to take; the oldest go beyond the bound. */
+  private pruneAsked(now: number): void {
+    for (const [pair, a] of this.asked) {
+      if (now - a.at <= INTRODUCTION_RETRY_MS && this.asked.size <= MAX_ASKED_INTRODUCTIONS) break;
+      this.asked.delete(pair);
+    }
+  }
+
   /**
    * Each side gets the other's candidates: first the address we see it at (its reflexive address,
    * which works behind an endpoint-independent NAT), then what it announces.
@@ -90,9 +174,13 @@ export class Introductions {
       return [];
     }
     this.pending.delete(pair);
-    if (now - (this.introducedAt.get(pair) ?? Number.NEGATIVE_INFINITY) < INTRODUCTION_MIN_GAP_MS) return [];
-    this.introducedAt.set(pair, now);
-    // Only the rate limit needs the history: forget the oldest pairs beyond a bound.
+    // Per direction: a's request and b's (on our hint) are each answered.
+    const direction = pairKey(a, b);
+    if (now - (this.introducedAt.get(direction) ?? Number.NEGATIVE_INFINITY) < INTRODUCTION_MIN_GAP_MS)
+      return [];
+    this.introducedAt.delete(direction);
+    this.introducedAt.set(direction, now);
+    // Only the rate limit needs the history: forget the oldest beyond a bound.
     if (this.introducedAt.size > MAX_PENDING_INTRODUCTIONS) {
       this.introducedAt.delete(this.introducedAt.keys().next().value!);
     }
@@ -103,4 +191,9 @@ export class Introductions {
       { to: b, endpoint: eb, message: { kind: 'introduce', peer: idKey(a), candidates: list(ea, a) } },
     ];
   }
+}
+
+/** Ids are base64 and hold no space. */
+function pairKey(first: string, second: string): string {
+  return `${first} ${second}`;
 }

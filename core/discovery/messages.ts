@@ -15,12 +15,9 @@ import {
   KIND_INTRODUCE_REQUEST,
   KIND_PING,
   KIND_PONG,
-  KIND_RELAY,
-  KIND_RELAYED,
   MAX_CANDIDATE_LENGTH,
   MAX_CANDIDATES,
   MAX_DISCOVERY_MESSAGE,
-  MAX_RELAYED_DATAGRAM,
   PEER_KEY_SIZE,
   TXID_SIZE,
 } from './constants.js';
@@ -61,21 +58,7 @@ export interface Introduce {
   readonly candidates: readonly string[];
 }
 
-/** To a relay: forward this opaque datagram (WireGuard, or a datagram sealed for `to`) to member `to`. */
-export interface Relay {
-  readonly kind: 'relay';
-  readonly to: Uint8Array;
-  readonly datagram: Uint8Array;
-}
-
-/** From a relay: member `from` sent this datagram for us through it. */
-export interface Relayed {
-  readonly kind: 'relayed';
-  readonly from: Uint8Array;
-  readonly datagram: Uint8Array;
-}
-
-export type DiscoveryMessage = Ping | Pong | CallMeMaybe | IntroduceRequest | Introduce | Relay | Relayed;
+export type DiscoveryMessage = Ping | Pong | CallMeMaybe | IntroduceRequest | Introduce;
 
 export type DiscoveryDecodeFailure = 'unknownKind' | 'malformed';
 export type DiscoveryDecoded =
@@ -109,12 +92,6 @@ export function encodeDiscovery(message: DiscoveryMessage): Uint8Array {
       w.u8(KIND_INTRODUCE).bytes(message.peer);
       writeCandidates(w, message.candidates);
       break;
-    case 'relay':
-      w.u8(KIND_RELAY).bytes(message.to).u16(message.datagram.length).bytes(message.datagram);
-      break;
-    case 'relayed':
-      w.u8(KIND_RELAYED).bytes(message.from).u16(message.datagram.length).bytes(message.datagram);
-      break;
   }
   return w.finish();
 }
@@ -147,16 +124,6 @@ export function decodeDiscovery(bytes: Uint8Array): DiscoveryDecoded {
     case KIND_INTRODUCE: {
       const peer = r.take(PEER_KEY_SIZE);
       message = { kind: 'introduce', peer, candidates: readCandidates(r) };
-      break;
-    }
-    case KIND_RELAY: {
-      const to = r.take(PEER_KEY_SIZE);
-      message = { kind: 'relay', to, datagram: r.take(r.u16()) };
-      break;
-    }
-    case KIND_RELAYED: {
-      const from = r.take(PEER_KEY_SIZE);
-      message = { kind: 'relayed', from, datagram: r.take(r.u16()) };
       break;
     }
     default:
@@ -195,12 +162,6 @@ function invalidField(m: DiscoveryMessage): string | null {
     case 'introduce':
       if (m.peer.length !== PEER_KEY_SIZE) return 'peer key size';
       return invalidCandidates(m.candidates);
-    case 'relay':
-      if (m.to.length !== PEER_KEY_SIZE) return 'peer key size';
-      return invalidDatagram(m.datagram);
-    case 'relayed':
-      if (m.from.length !== PEER_KEY_SIZE) return 'peer key size';
-      return invalidDatagram(m.datagram);
   }
 }
 
@@ -208,8 +169,4 @@ function invalidCandidates(candidates: readonly string[]): string | null {
   if (candidates.length > MAX_CANDIDATES) return 'too many candidates';
   if (new Set(candidates).size !== candidates.length) return 'duplicate candidate';
   return candidates.every(isCandidate) ? null : 'candidate';
-}
-
-function invalidDatagram(d: Uint8Array): string | null {
-  return d.length >= 1 && d.length <= MAX_RELAYED_DATAGRAM ? null : 'datagram size';
 }

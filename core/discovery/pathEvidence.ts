@@ -51,13 +51,22 @@ export class PathEvidence {
   confirmAt: number | undefined;
   /** When to probe at once, outside the regular schedules (a peer's ping came from here). */
   probeNowAt: number | undefined;
+  /** When `namedBy` last named this route: a direct one that never answers ages out from then. */
+  namedAt: number;
 
   constructor(
     readonly route: Route,
     /** Where we learned of it: the status view says so. */
     public source: 'announced' | 'introduced' | 'observed' | 'relay',
     readonly addedAt: number,
-  ) {}
+    /**
+     * The member that named this route to us (the peer itself, or the introducer): while it has never
+     * answered, its pings are paid from that member's probe budget (core/discovery/probeBudget.ts).
+     */
+    public namedBy: string,
+  ) {
+    this.namedAt = addedAt;
+  }
 
   get key(): string {
     return routeKey(this.route);

@@ -9,9 +9,13 @@
  * Only authenticated evidence moves the path: a pong carrying a txid we sent, from the address we
  * sent it to. A peer's ping from a new address only makes us probe that address (roaming); it cannot
  * by itself point our traffic anywhere.
+ *
+ * Nor can any member point our probes anywhere for long (issue 10, hole 6): which direct routes the
+ * path holds, and who named each, is CandidateRoutes' job; a ping to a route that never answered is
+ * sent only when that member's budget and the path's pay for it (ProbeBudget).
  */
 import { hex } from '../overlayWire/byteCodec.js';
-import { rankPeerCandidates } from './candidateSet.js';
+import { CandidateRoutes } from './candidateRoutes.js';
 import {
   ALTERNATIVE_PROBE_JITTER_MS,
   ALTERNATIVE_PROBE_MS,
@@ -22,8 +26,6 @@ import {
   DIRECT_DEADLINE_MS,
   HEARTBEAT_MS,
   IDLE_HEARTBEAT_MS,
-  MAX_CANDIDATES,
-  MAX_OBSERVED_CANDIDATES,
   MAX_PENDING_PINGS,
   PONG_TIMEOUT_MS,
   RELAY_PROBE_ON_DIRECT_MS,
@@ -36,9 +38,9 @@ import {
   SWITCH_RATIO,
   TXID_SIZE,
 } from './constants.js';
-import { isCandidate } from './endpointClass.js';
-import { directRoute, PathEvidence, type Route, routeKey } from './pathEvidence.js';
+import { PathEvidence, type Route, routeKey } from './pathEvidence.js';
 import type { CandidateSnapshot, PathChanged, PathChoice, PathReason, RelayOption } from './pathTypes.js';
+import type { ProbeBudget } from './probeBudget.js';
 
 /** A ping to send: to the peer at `endpoint`, or to the peer through relay member `via`. */
 export type Probe = { txid: Uint8Array } & ({ endpoint: string } | { via: string });
@@ -49,12 +51,14 @@ export interface PeerPathOptions {
   readonly random: () => number;
   /** Our public IPs as peers see them: a peer candidate among them means we share its NAT. */
   readonly ourReflexiveIps: () => ReadonlySet<string>;
+  /** Pays for pings to addresses that never answered; shared by all paths (a member's budget spans them). */
+  readonly budget: ProbeBudget;
 }
 
 export class PeerPath {
   private readonly routes = new Map<string, PathEvidence>();
   private readonly pending = new Map<string, { key: string; sentAt: number }>();
-  private announced: readonly string[] = [];
+  private readonly candidates: CandidateRoutes;
   private current: PathEvidence | undefined;
   private currentSince: number;
   private lastReason: PathReason = 'start';
@@ -73,6 +77,13 @@ export class PeerPath {
     this.noneSince = options.now;
     this.currentSince = options.now;
     this.alternativesAt = options.now + this.alternativeInterval();
+    this.candidates = new CandidateRoutes({
+      peer: options.peer,
+      routes: this.routes,
+      current: () => this.current,
+      ourReflexiveIps: options.ourReflexiveIps,
+      budget: options.budget,
+    });
   }
 
   get peer(): string {
@@ -92,18 +103,26 @@ export class PeerPath {
 
   /** The peer's announced candidates (its endpoint record): the list replaces the previous one. */
   setAnnounced(candidates: readonly string[], now: number): void {
-    this.announced = candidates.slice(0, MAX_CANDIDATES);
-    const keep = new Set(this.announced);
-    for (const [key, e] of this.routes) {
-      if (e.source === 'announced' && !keep.has(key) && e !== this.current) this.routes.delete(key);
-    }
-    this.addDirect(this.announced, 'announced', now);
+    this.candidates.setAnnounced(candidates, now);
   }
 
-  /** Candidates from an introduction or a call-me-maybe: add them and probe everything now. */
-  introduce(candidates: readonly string[], now: number): void {
-    this.addDirect(candidates.slice(0, MAX_CANDIDATES), 'introduced', now);
+  /**
+   * Candidates member `namedBy` gave us — the peer in a call-me-maybe, or an introducer we asked —
+   * taken within its share (CandidateRoutes); then everything is probed at once.
+   */
+  introduce(candidates: readonly string[], namedBy: string, now: number): void {
+    this.candidates.named(candidates, namedBy, now);
     this.startBurst(now);
+  }
+
+  /** Never-answered addresses member `namedBy` named on this path in messages. */
+  unansweredBy(namedBy: string): number {
+    return this.candidates.unansweredBy(namedBy);
+  }
+
+  /** Member `id` left: the never-answered addresses it named here go with it. */
+  forgetNamedBy(id: string): void {
+    this.candidates.forgetNamedBy(id);
   }
 
   /** Relay members we reach directly and the peer may reach too (the Discovery computes them). */
@@ -119,7 +138,7 @@ export class PeerPath {
       const route: Route = { type: 'relay', via: r.id, name: r.name, public: r.public };
       const key = routeKey(route);
       if (this.routes.has(key)) continue;
-      const e = new PathEvidence(route, 'relay', now);
+      const e = new PathEvidence(route, 'relay', now, r.id);
       e.probeNowAt = now;
       this.routes.set(key, e);
     }
@@ -138,7 +157,7 @@ export class PeerPath {
     if (endpoint === undefined) return;
     let e = this.routes.get(endpoint);
     if (e === undefined) {
-      e = this.addObserved(endpoint, now);
+      e = this.candidates.observed(endpoint, now);
       if (e === undefined) return;
     }
     // Roaming: the peer sends from here now; find out at once whether it also answers here.
@@ -171,6 +190,7 @@ export class PeerPath {
   /** Probes due now, path decisions, and when to call again. */
   tick(now: number): { probes: Probe[]; changed: PathChanged[]; nextWakeAt: number } {
     this.expirePings(now);
+    this.candidates.ageOut(now);
     // The peer shares our NAT when one of its public candidates is an IP peers see us at.
     const ours = this.options.ourReflexiveIps();
     this.sameNat = [...this.routes.values()].some(
@@ -193,7 +213,13 @@ export class PeerPath {
         due.add(e);
       }
     }
-    const probes = [...due].map((e) => this.probe(e, now));
+    // A route that never answered may be anyone's address: its ping is paid for, or not sent. The
+    // least recently pinged go first, so no member's addresses crowd out another's on a spent budget.
+    const unanswered = (e: PathEvidence) => e.route.type === 'direct' && e.lastAnsweredAt === undefined;
+    const paid = [...due].filter(unanswered).sort((a, b) => a.lastSentAt - b.lastSentAt);
+    const probes = [...due].filter((e) => !unanswered(e)).map((e) => this.probe(e, now));
+    for (const e of paid)
+      if (this.options.budget.spend(this.peer, e.namedBy, now)) probes.push(this.probe(e, now));
     return { probes, changed, nextWakeAt: this.nextWakeAt(now) };
   }
 
@@ -407,42 +433,5 @@ export class PeerPath {
 
   private alternativeInterval(): number {
     return ALTERNATIVE_PROBE_MS + this.options.random() * ALTERNATIVE_PROBE_JITTER_MS;
-  }
-
-  // --- candidates ------------------------------------------------------------------------------
-
-  private addDirect(candidates: readonly string[], source: 'announced' | 'introduced', now: number): void {
-    const { ordered } = rankPeerCandidates(candidates, this.options.ourReflexiveIps());
-    for (const { endpoint, kind } of ordered) {
-      const held = this.routes.get(endpoint);
-      if (held !== undefined) {
-        if (held.source === 'observed') held.source = source;
-        continue;
-      }
-      const e = new PathEvidence(directRoute(endpoint, kind), source, now);
-      // A new address is tried at once, also mid-burst: the other side is probing it right now.
-      e.probeNowAt = now;
-      this.routes.set(endpoint, e);
-    }
-    this.trimIntroduced();
-  }
-
-  private addObserved(endpoint: string, now: number): PathEvidence | undefined {
-    if (!isCandidate(endpoint)) return undefined;
-    const observed = [...this.routes.values()].filter((e) => e.source === 'observed' && e !== this.current);
-    if (observed.length >= MAX_OBSERVED_CANDIDATES) this.routes.delete(observed[0]!.key);
-    const e = new PathEvidence(directRoute(endpoint, 'observed'), 'observed', now);
-    this.routes.set(endpoint, e);
-    return e;
-  }
-
-  /** Introductions keep adding addresses; keep the newest so the probe set stays bounded. */
-  private trimIntroduced(): void {
-    const introduced = [...this.routes.values()].filter(
-      (e) => e.source === 'introduced' && e !== this.current,
-    );
-    for (const e of introduced.slice(0, Math.max(0, introduced.length - 2 * MAX_CANDIDATES))) {
-      this.routes.delete(e.key);
-    }
   }
 }

@@ -8,7 +8,8 @@
 export interface GossipRecord {
   /**
    * Stable identity of the thing the record is about, e.g. `cert:<signing key>`,
-   * `revoke:<signing key>`, `endpoints:<signing key>`. At most 64 ASCII characters.
+   * `revoke:<signing key>` (the network key's revocation; an admin's is named by a hash of its
+   * subject and signer), `endpoints:<signing key>`. At most 64 ASCII characters.
    */
   readonly id: string;
   /** Higher replaces lower for the same id (a re-issued certificate, newer endpoints). */

@@ -27,6 +27,8 @@ const ADMIN_FLAG = 0x01;
 /** Hostname label rules (RFC 1123 §2.1, lowercase only): the name doubles as a DNS label. */
 export const MEMBER_NAME_PATTERN = /^[a-z0-9](-?[a-z0-9])*$/;
 export const MEMBER_NAME_MAX = 63;
+/** The rule in words, for every message that refuses a name (CLI, inviter, issuer). */
+export const MEMBER_NAME_RULE = `1-${MEMBER_NAME_MAX} lowercase letters, digits and single dashes, not starting or ending with a dash`;
 
 export function isMemberName(name: string): boolean {
   return typeof name === 'string' && name.length <= MEMBER_NAME_MAX && MEMBER_NAME_PATTERN.test(name);

@@ -32,12 +32,8 @@ export interface ChainContext {
   readonly networkKey: Uint8Array;
   /** The current certificate of a subject (signing key in base64, or "wg:" + WireGuard key). */
   certificateOf(subject: string): Certificate | undefined;
+  /** Revoked by a revocation that counts (standing.ts decides which do). */
   isRevoked(subject: string): boolean;
-}
-
-/** Revocation is forever, so these statuses never turn valid again: the certificate can be dropped. */
-export function isPermanentlyInvalid(status: CertificateStatus): boolean {
-  return status === 'revoked' || status === 'issuer-revoked';
 }
 
 export function certificateStatus(cert: Certificate, ctx: ChainContext, now: number): CertificateStatus {

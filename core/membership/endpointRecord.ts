@@ -9,9 +9,16 @@
  * It is written only when a flag is set, so a record without flags stays readable by version-1
  * nodes, and a version-2 record with no flag set is refused: every record has one encoding.
  *
- * Ed25519 by the member over "overlay endpoints v1\0" + every byte before the signature.
- * At most 289 bytes. The network key is inside what is signed so a record cannot be replayed into
- * another network the same key might belong to.
+ * Version 3 has `flags u8` (bit 0 as above, 0 without it) and `relay epoch 16` after seq: the
+ * random epoch of the data path the member runs now, which its relay envelope keys are derived
+ * with (native/src/datapath/relay.cc). A node writes version 3 whenever it has an epoch, i.e.
+ * always since issue 10; it still reads versions 1 and 2 (a member without an epoch gets no relay
+ * key: it cannot relay or be relayed until it runs a version that announces one). The record's
+ * seq orders epochs: only a newer record replaces one, so an old epoch never comes back.
+ *
+ * Ed25519 by the member over "overlay endpoints v1\0" + every byte before the signature, so the
+ * epoch is signed like the rest. At most 306 bytes. The network key is inside what is signed so a
+ * record cannot be replayed into another network the same key might belong to.
  */
 import type { GossipRecord } from '../gossip/recordStore.js';
 import { encodeKey } from '../identity/keys.js';
@@ -22,7 +29,9 @@ import { MembershipError } from './membershipError.js';
 
 export const ENDPOINT_RECORD_VERSION = 1;
 const FLAGS_VERSION = 2;
+const EPOCH_VERSION = 3;
 const FLAG_NO_RELAY = 1;
+export const RELAY_EPOCH_SIZE = 16;
 export const MAX_ENDPOINTS = 8;
 const CONTEXT = 'overlay endpoints v1';
 const KEY_SIZE = 32;
@@ -36,6 +45,8 @@ export interface UnsignedEndpointRecord {
   readonly seq: number;
   /** The member serves as no relay (--no-relay): peers should not pick it. */
   readonly noRelay?: boolean;
+  /** The relay epoch of the member's running data path (16 bytes); absent in version 1 and 2. */
+  readonly relayEpoch?: Uint8Array;
 }
 
 export interface EndpointRecord extends UnsignedEndpointRecord {
@@ -52,13 +63,12 @@ function encodeBody(r: UnsignedEndpointRecord, member: Uint8Array): Uint8Array {
   const bad = (reason: string) => new MembershipError('EUSAGE', `cannot encode endpoint record: ${reason}`);
   if (!Number.isSafeInteger(r.seq) || r.seq < 0) throw bad('bad seq');
   if (r.endpoints.length > MAX_ENDPOINTS) throw bad(`more than ${MAX_ENDPOINTS} endpoints`);
+  const version = r.relayEpoch ? EPOCH_VERSION : r.noRelay ? FLAGS_VERSION : ENDPOINT_RECORD_VERSION;
   const w = new Writer();
   try {
-    w.u8(r.noRelay ? FLAGS_VERSION : ENDPOINT_RECORD_VERSION)
-      .bytes(r.networkKey, KEY_SIZE)
-      .bytes(member, KEY_SIZE)
-      .time(r.seq);
-    if (r.noRelay) w.u8(FLAG_NO_RELAY);
+    w.u8(version).bytes(r.networkKey, KEY_SIZE).bytes(member, KEY_SIZE).time(r.seq);
+    if (r.relayEpoch) w.u8(r.noRelay ? FLAG_NO_RELAY : 0).bytes(r.relayEpoch, RELAY_EPOCH_SIZE);
+    else if (r.noRelay) w.u8(FLAG_NO_RELAY);
   } catch (e) {
     throw bad(e instanceof Error ? e.message : String(e));
   }
@@ -89,6 +99,7 @@ export function signEndpointRecord(
     endpoints: [...fields.endpoints],
     seq: fields.seq,
     ...(fields.noRelay && { noRelay: true }),
+    ...(fields.relayEpoch && { relayEpoch: fields.relayEpoch.slice() }),
     member,
     signature: signDetached(signedMessage(CONTEXT, body), memberSecretKey),
   };
@@ -107,14 +118,16 @@ export function decodeEndpointRecord(bytes: Uint8Array): Decoded<EndpointRecord>
   return decodeWith(() => {
     const r = new Reader(bytes);
     const version = r.u8('version');
-    if (version !== ENDPOINT_RECORD_VERSION && version !== FLAGS_VERSION)
+    if (version !== ENDPOINT_RECORD_VERSION && version !== FLAGS_VERSION && version !== EPOCH_VERSION)
       throw new DecodeFailure(`unknown endpoint record version ${version}`);
     const networkKey = r.bytes(KEY_SIZE, 'network key');
     const member = r.bytes(KEY_SIZE, 'member key');
     const seq = r.time('seq');
-    const flags = version === FLAGS_VERSION ? r.u8('flags') : 0;
-    if (version === FLAGS_VERSION && flags !== FLAG_NO_RELAY)
+    const flags = version === ENDPOINT_RECORD_VERSION ? 0 : r.u8('flags');
+    // Version 2 exists only for its flag; version 3 may have none.
+    if (version === FLAGS_VERSION ? flags !== FLAG_NO_RELAY : (flags & ~FLAG_NO_RELAY) !== 0)
       throw new DecodeFailure(`unknown endpoint record flags ${flags}`);
+    const relayEpoch = version === EPOCH_VERSION ? r.bytes(RELAY_EPOCH_SIZE, 'relay epoch') : undefined;
     const count = r.u8('count');
     if (count > MAX_ENDPOINTS) throw new DecodeFailure(`${count} endpoints, at most ${MAX_ENDPOINTS}`);
     const endpoints: string[] = [];
@@ -135,6 +148,7 @@ export function decodeEndpointRecord(bytes: Uint8Array): Decoded<EndpointRecord>
       endpoints,
       seq,
       ...(flags & FLAG_NO_RELAY && { noRelay: true }),
+      ...(relayEpoch && { relayEpoch }),
       member,
       signature,
     } satisfies EndpointRecord;

@@ -3,12 +3,15 @@
  * were revoked. Only a hash of each secret is kept (so a leaked book does not let anyone join),
  * and a redemption compares hashes in constant time. Everything is synchronous: one redemption
  * runs to completion before the next starts, so a single-use invite is redeemed exactly once.
+ * Beside the invites, the book keeps who no invite may admit again: the names and WireGuard keys
+ * of kicked members (retiredMembers.ts).
  */
 import { timingSafeEqual } from 'node:crypto';
 import { blake2s } from '@noble/hashes/blake2.js';
 import type { RandomSource } from '../wireguard/primitives.js';
 import { INVITE_SECRET_SIZE, inviteId } from './inviteCode.js';
 import { MembershipError } from './membershipError.js';
+import { type RetiredJSON, RetiredMembers } from './retiredMembers.js';
 
 export const INVITE_BOOK_VERSION = 1;
 export const MAX_INVITE_USES = 1000;
@@ -56,6 +59,8 @@ export interface InviteBookJSON {
     usesLeft: number;
     revoked: boolean;
   }[];
+  /** Absent in books written before kicked members were kept: none. */
+  retired?: RetiredJSON[];
 }
 
 function secretHash(secret: Uint8Array): Uint8Array {
@@ -76,6 +81,11 @@ function isLabel(label: unknown): label is string | null {
 
 export class InviteBook {
   private readonly entries = new Map<string, Entry>();
+  readonly retired: RetiredMembers;
+
+  constructor(retired = new RetiredMembers()) {
+    this.retired = retired;
+  }
 
   create(
     options: { expiresAt: number; uses?: number; label?: string | null },
@@ -117,10 +127,11 @@ export class InviteBook {
   }
 
   /**
-   * Checks the secret, then the invite's state, and on 'ok' uses it up by one. The state is
-   * only told to a holder of the right secret, so an id alone reveals nothing.
+   * Checks the secret, then the invite's state, without using it: 'ok' means a `spend` now
+   * succeeds. The state is only told to a holder of the right secret, so an id alone reveals
+   * nothing.
    */
-  redeem(id: string, secret: Uint8Array, now: number): RedeemResult {
+  check(id: string, secret: Uint8Array, now: number): RedeemResult {
     const entry = this.entries.get(id);
     if (!entry) return 'unknown';
     const given =
@@ -130,8 +141,23 @@ export class InviteBook {
     if (entry.revoked) return 'revoked';
     if (now >= entry.expiresAt) return 'expired';
     if (entry.usesLeft <= 0) return 'used';
-    entry.usesLeft--;
     return 'ok';
+  }
+
+  /** `check`, and on 'ok' uses the invite up by one. */
+  redeem(id: string, secret: Uint8Array, now: number): RedeemResult {
+    const result = this.check(id, secret, now);
+    if (result === 'ok') this.entries.get(id)!.usesLeft--;
+    return result;
+  }
+
+  /**
+   * Gives back a use `redeem` took, when what it was spent on failed: a refused join must leave
+   * the invite as it was. Never above the invite's uses.
+   */
+  giveBack(id: string): void {
+    const entry = this.entries.get(id);
+    if (entry && entry.usesLeft < entry.uses) entry.usesLeft++;
   }
 
   /** Revokes a live or spent invite; false if there is no invite with this id. */
@@ -184,6 +210,7 @@ export class InviteBook {
         usesLeft: e.usesLeft,
         revoked: e.revoked,
       })),
+      ...(this.retired.size > 0 && { retired: this.retired.toJSON() }),
     };
   }
 
@@ -194,7 +221,9 @@ export class InviteBook {
     if (typeof v !== 'object' || v === null || Array.isArray(v)) throw corrupt('not a JSON object');
     if (v.version !== INVITE_BOOK_VERSION) throw corrupt(`unknown version ${JSON.stringify(v.version)}`);
     if (!Array.isArray(v.invites)) throw corrupt('"invites" is not a list');
-    const book = new InviteBook();
+    const book = new InviteBook(
+      v.retired === undefined ? undefined : RetiredMembers.fromJSON(v.retired, where),
+    );
     v.invites.forEach((raw: unknown, i) => {
       const e = raw as Partial<InviteBookJSON['invites'][number]> | null;
       const label = `invite ${i}`;

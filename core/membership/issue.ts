@@ -13,14 +13,14 @@ import {
   randomIPv4Subnet,
   randomIPv6Subnet,
 } from './addressing.js';
+import { admissionRefusal } from './admission.js';
 import { bytesEqual } from './binary.js';
 import {
   type Certificate,
   certificateGossip,
-  certificateId,
   isMemberName,
+  MEMBER_NAME_RULE,
   signCertificate,
-  subjectOf,
   type UnsignedCertificate,
 } from './certificate.js';
 import { keyPairFromSeed, publicKeyOf } from './ed25519.js';
@@ -28,11 +28,12 @@ import { endpointGossip, endpointRecordId, MAX_ENDPOINTS, signEndpointRecord } f
 import { canonicalEndpoint } from './ipAddress.js';
 import { MembershipError } from './membershipError.js';
 import type { Network } from './network.js';
+import type { RetiredMembers } from './retiredMembers.js';
 import { revocationGossip, signRevocation } from './revocation.js';
 import { Roster } from './roster.js';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
-/** A member's certificate lasts a year unless renewed. */
+/** A member's certificate lasts a year. */
 export const DEFAULT_MEMBER_LIFETIME_MS = 365 * DAY_MS;
 /** The founder's lasts ten: every certificate it signs stops holding when it expires. */
 export const FOUNDER_LIFETIME_MS = 10 * 365 * DAY_MS;
@@ -62,19 +63,21 @@ export interface Issued {
 
 /**
  * Signs a certificate for `request` with `signerSecretKey` (the network's, or an admin member's
- * Ed25519 secret key) and adds it to the roster. A subject that already holds a certificate keeps
- * its addresses (a renewal); a new one gets a random free address.
+ * Ed25519 secret key) and adds it to the roster, at a random free address. Only ever for a new
+ * subject: a name or key that any held certificate, revocation or `retired` entry names is
+ * refused (admission.ts), so no certificate is issued over another. There is no renewal here: one
+ * would need the subject's own signature, and nothing renews yet.
  */
 export function issueCertificate(
   roster: Roster,
   request: MemberRequest,
   signerSecretKey: Uint8Array,
-  options: { random: RandomSource; now: number },
+  options: { random: RandomSource; now: number; retired?: RetiredMembers },
 ): Issued {
   const { now } = options;
   if (!isMemberName(request.name)) {
-    throw new MembershipError('EUSAGE', `"${request.name}" is not a valid member name`, {
-      hint: 'use 1-63 lowercase letters, digits and dashes, not starting or ending with a dash',
+    throw new MembershipError('EUSAGE', `${JSON.stringify(request.name)} is not a valid member name`, {
+      hint: `use ${MEMBER_NAME_RULE}`,
     });
   }
   const signer = publicKeyOf(signerSecretKey);
@@ -99,38 +102,21 @@ export function issueCertificate(
     via: request.kind === 'wireguard' ? request.via : null,
     admin: request.kind === 'member' && request.admin === true,
   };
-  const subject = subjectOf(draft);
-  if (roster.isRevoked(subject)) {
-    throw new MembershipError('EUSAGE', `that ${request.kind === 'member' ? 'node' : 'device'} was kicked`, {
-      hint: 'a kicked node needs new keys to join again',
+  const refusal = admissionRefusal(roster, draft, now, options.retired);
+  if (refusal) {
+    throw new MembershipError(refusal.reason === 'name-taken' ? 'ENAME_TAKEN' : 'EUSAGE', refusal.detail, {
+      hint: refusal.reason === 'name-taken' ? 'choose another name' : 'a new member needs new keys',
     });
-  }
-  const sameName = roster.memberByName(request.name, now);
-  if (sameName && sameName.subject !== subject) {
-    throw new MembershipError('ENAME_TAKEN', `the name "${request.name}" is taken by another member`, {
-      hint: 'choose another name with --name',
-    });
-  }
-  const sameKey = roster.memberByWireguardKey(request.wireguardKey, now);
-  if (sameKey && sameKey.subject !== subject) {
-    throw new MembershipError(
-      'EUSAGE',
-      `that WireGuard key already belongs to member "${sameKey.certificate.name}"`,
-    );
   }
 
-  const current = roster.memberBySubject(subject, now)?.certificate;
-  const ipv4 = current?.ipv4 ?? allocateIPv4(roster.network.ipv4Subnet, roster.takenIPv4(), options.random);
-  const ipv6 = current?.ipv6 ?? ipv6ForIPv4(roster.network.ipv6Subnet, ipv4);
-  // The issue time is the gossip version: a renewal must be newer than what it replaces.
-  const previous = roster.get(certificateId(draft))?.version ?? -1;
-  const issuedAt = Math.max(now, previous + 1);
+  const ipv4 = allocateIPv4(roster.network.ipv4Subnet, roster.takenIPv4(), options.random);
+  const ipv6 = ipv6ForIPv4(roster.network.ipv6Subnet, ipv4);
   const fields: UnsignedCertificate = {
     ...draft,
     ipv4,
     ipv6,
-    issuedAt,
-    notAfter: Math.max(notAfter, issuedAt + 1),
+    issuedAt: now,
+    notAfter: Math.max(notAfter, now + 1),
   };
   const certificate = signCertificate(fields, signerSecretKey);
   const record = certificateGossip(certificate);
@@ -233,7 +219,7 @@ export function publishEndpoints(
   endpoints: readonly string[],
   memberSecretKey: Uint8Array,
   now: number,
-  options: { noRelay?: boolean } = {},
+  options: { noRelay?: boolean; relayEpoch?: Uint8Array } = {},
 ): GossipRecord {
   const member = publicKeyOf(memberSecretKey);
   const canonical: string[] = [];
@@ -250,6 +236,7 @@ export function publishEndpoints(
         endpoints: canonical,
         seq: Math.max(now, previous + 1),
         ...(options.noRelay && { noRelay: true }),
+        ...(options.relayEpoch && { relayEpoch: options.relayEpoch }),
       },
       memberSecretKey,
     ),

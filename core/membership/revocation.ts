@@ -7,9 +7,18 @@
  *
  * Ed25519 over "overlay revocation v1\0" + every byte before the signature. 170 bytes.
  */
+import { createHash } from 'node:crypto';
 import type { GossipRecord } from '../gossip/recordStore.js';
 import { encodeKey } from '../identity/keys.js';
-import { type Decoded, DecodeFailure, decodeWith, Reader, signedMessage, Writer } from './binary.js';
+import {
+  bytesEqual,
+  type Decoded,
+  DecodeFailure,
+  decodeWith,
+  Reader,
+  signedMessage,
+  Writer,
+} from './binary.js';
 import { publicKeyOf, signDetached, verifyDetached } from './ed25519.js';
 import { MembershipError } from './membershipError.js';
 
@@ -39,8 +48,21 @@ export function revocationSubject(r: UnsignedRevocation): string {
   return r.subjectKind === 'signing' ? encodeKey(r.subjectKey) : `wg:${encodeKey(r.subjectKey)}`;
 }
 
-export function revocationId(r: UnsignedRevocation): string {
-  return `revoke:${revocationSubject(r)}`;
+/**
+ * The network key's revocation of a subject is `revoke:<subject>`. An admin's is named by its
+ * subject and its signer together, so that revocations of one subject by different admins are
+ * different records and gossip, which keeps one record per id, never drops one for another
+ * (standing.ts, "What is kept"). Two keys do not fit in a 64-character id, so they are hashed.
+ */
+export function revocationId(r: UnsignedRevocation & { readonly issuer: Uint8Array }): string {
+  if (bytesEqual(r.issuer, r.networkKey)) return `revoke:${revocationSubject(r)}`;
+  const digest = createHash('blake2s256')
+    .update('overlay revocation id\0')
+    .update(Uint8Array.of(r.subjectKind === 'signing' ? 0 : 1))
+    .update(r.subjectKey)
+    .update(r.issuer)
+    .digest('base64url');
+  return `revoke:${digest}`;
 }
 
 function encodeBody(r: UnsignedRevocation, issuer: Uint8Array): Uint8Array {

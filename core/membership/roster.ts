@@ -3,38 +3,47 @@
  * and the members they make. It is the RecordStore gossip spreads (core/gossip/recordStore.ts):
  * `offer` verifies everything about a record before keeping it, so a record from any peer is
  * trusted only as far as its signatures and its issuer chain go.
+ *
+ * Who is out and what is kept is one rule, written out and implemented in standing.ts: it depends
+ * only on the records held and the time, never on the order they arrived in, so every node that
+ * holds the same records has the same members. In short: the network key's revocations always
+ * count and void everything their subject signed; an admin's revocation counts if the admin's chain
+ * held at the revocation's own time, and no admin's revocation voids another's; a certificate
+ * counts if nothing above it is revoked. Records are kept only while they matter, a few per member.
  */
+import { MAX_CLOCK_SKEW_MS } from '../clockSkew.js';
 import type { GossipRecord, OfferResult, RecordStore } from '../gossip/recordStore.js';
 import { encodeKey } from '../identity/keys.js';
 import { bytesEqual } from './binary.js';
-import {
-  type Certificate,
-  certificateId,
-  decodeCertificate,
-  subjectOf,
-  verifyCertificate,
-} from './certificate.js';
-import { type CertificateStatus, certificateStatus, isPermanentlyInvalid } from './certificateChain.js';
+import { type Certificate, subjectOf } from './certificate.js';
+import type { CertificateStatus } from './certificateChain.js';
 import {
   decodeEndpointRecord,
   type EndpointRecord,
   endpointRecordId,
   verifyEndpointRecord,
 } from './endpointRecord.js';
-import { addToView, buildView, conflictsIn, emptyView, type MemberView, precedes } from './memberView.js';
-import { canonicalAddress, type Network, networkChecks } from './network.js';
+import { addToView, conflictsIn, type MemberView } from './memberView.js';
+import { canonicalAddress, type Network } from './network.js';
+import { certificateFault, readCertificate, readRevocation, revocationFault } from './recordChecks.js';
+import type { Revocation } from './revocation.js';
 import {
-  decodeRevocation,
-  type Revocation,
-  revocationId,
-  revocationSubject,
-  verifyRevocation,
-} from './revocation.js';
+  issuerChainAt,
+  judge,
+  MAX_ADMIN_REVOCATIONS_PER_SUBJECT,
+  type RevocationEntry,
+  type Standing,
+  statusUnder,
+  stronger,
+} from './standing.js';
 
 /** A record must fit one datagram (recordStore.ts). */
 export const MAX_RECORD_BYTES = 1000;
-/** How far in the future a certificate's issuedAt may be: covers clocks a few minutes apart. */
-export const MAX_CLOCK_SKEW_MS = 10 * 60 * 1000;
+/**
+ * Admin certificates refused lately, by subject: a revocation that arrives next may need one as
+ * its signer's (expired or revoked since), and neither is kept without the other.
+ */
+const MAX_BACKING_CANDIDATES = 64;
 
 export interface Member {
   /** The signing key in base64, or "wg:" + WireGuard key for a plain WireGuard device. */
@@ -45,6 +54,8 @@ export interface Member {
   readonly endpointsSeq: number | null;
   /** False when the member's endpoint record says it relays for no one (--no-relay). */
   readonly relay: boolean;
+  /** The relay epoch of the member's running data path, from its endpoint record; null if none. */
+  readonly relayEpoch: Uint8Array | null;
 }
 
 export interface OfferOutcome {
@@ -58,11 +69,13 @@ interface Held<T> {
   readonly record: GossipRecord;
 }
 
-interface CachedView {
-  readonly view: MemberView;
+interface HeldRevocation extends Held<Revocation>, RevocationEntry {}
+
+interface CachedStanding {
+  readonly standing: Standing;
   readonly generation: number;
   readonly computedAt: number;
-  /** The earliest notAfter after computedAt: the view may change then. */
+  /** The earliest notAfter after computedAt: the standing may change then. */
   readonly validUntil: number;
 }
 
@@ -72,12 +85,18 @@ const invalid = (reason: string): OfferOutcome => ({ result: 'invalid', reason }
 
 export class Roster implements RecordStore {
   private readonly certs = new Map<string, Held<Certificate>>();
-  private readonly revocations = new Map<string, Held<Revocation>>();
+  /** By record id (revocation.ts revocationId); several admins' revocations of a subject may be held. */
+  private readonly revocationsById = new Map<string, HeldRevocation>();
+  /** Subject → ids of its revocations held. */
+  private readonly revocationsOf = new Map<string, Set<string>>();
   private readonly endpoints = new Map<string, Held<EndpointRecord>>();
   /** Signing key (base64) → subjects whose certificate names it as issuer or via. */
   private readonly dependents = new Map<string, Set<string>>();
+  private readonly backingCandidates = new Map<string, Held<Certificate>>();
   private generation = 0;
-  private cached: CachedView | undefined;
+  private cached: CachedStanding | undefined;
+  /** Records were restored from disk without judging them: the next offer or prune judges all. */
+  private unsettled = false;
 
   constructor(readonly network: Network) {}
 
@@ -85,7 +104,7 @@ export class Roster implements RecordStore {
 
   summaries(): { id: string; version: number }[] {
     const out: { id: string; version: number }[] = [];
-    for (const map of [this.certs, this.revocations, this.endpoints] as Map<string, Held<unknown>>[]) {
+    for (const map of [this.certs, this.revocationsById, this.endpoints] as Map<string, Held<unknown>>[]) {
       for (const held of map.values()) out.push({ id: held.record.id, version: held.record.version });
     }
     return out;
@@ -153,23 +172,27 @@ export class Roster implements RecordStore {
     return this.memberByWireguardKey(wireguardKey, now) !== undefined;
   }
 
-  /** Whether a member (by signing key) or a device (by WireGuard key) has been revoked. */
-  isRevoked(subject: string): boolean {
-    return this.revocations.has(subject);
+  /**
+   * Whether a member (by signing key) or a device ("wg:" + WireGuard key) is revoked by a
+   * revocation that counts (see "Who is out").
+   */
+  isRevoked(subject: string, now: number): boolean {
+    return this.standing(now).revoked.has(subject);
   }
 
   /** Every revocation held. */
   revoked(): Revocation[] {
-    return [...this.revocations.values()].map((h) => h.value);
+    return [...this.revocationsById.values()].map((h) => h.value);
   }
 
   /** Why a subject's certificate does or does not count right now; undefined if none is held. */
   statusOf(subject: string, now: number): CertificateStatus | 'shadowed' | undefined {
     const held = this.certs.get(subject);
     if (!held) return undefined;
-    const status = this.chainStatus(held.value, now);
+    const standing = this.standing(now);
+    const status = statusUnder(standing, this.chainInput(), held.value, now);
     if (status !== 'valid') return status;
-    return this.view(now).bySubject.has(subject) ? 'valid' : 'shadowed';
+    return standing.view.bySubject.has(subject) ? 'valid' : 'shadowed';
   }
 
   /** Every certificate held, valid or not (what toJSON persists, with revocations and endpoints). */
@@ -188,93 +211,125 @@ export class Roster implements RecordStore {
   }
 
   /**
-   * Drops certificates that no longer hold (expired, or through a chain that broke) and endpoint
-   * records of members without a certificate, so gossip stops spreading what every node refuses.
-   * Revocations stay forever: dropping one would let its certificate back in.
+   * Drops what is no longer kept (see "What is kept"): certificates that expired or whose chain
+   * broke, admin revocations whose subject's certificate went, endpoint records of non-members,
+   * so gossip stops spreading what every node refuses. The network key's revocations stay.
    */
   prune(now: number): number {
-    let removed = 0;
-    for (const [subject, held] of [...this.certs]) {
-      if (this.chainStatus(held.value, now) !== 'valid') {
-        this.removeCertificate(subject);
-        removed++;
-      }
-    }
-    for (const subject of [...this.endpoints.keys()]) {
-      if (!this.certs.has(subject)) {
-        this.endpoints.delete(subject);
-        removed++;
-      }
-    }
-    if (removed > 0) this.generation++;
-    return removed;
+    return this.settle(this.judgeNow(now), now);
   }
 
   // ---- offers ----
 
   private offerCertificate(record: GossipRecord, now: number): OfferOutcome {
-    const decoded = decodeCertificate(record.bytes);
-    if (!decoded.ok) return invalid(`certificate: ${decoded.reason}`);
-    const cert = decoded.value;
-    if (certificateId(cert) !== record.id || cert.issuedAt !== record.version)
-      return invalid('id or version mismatch');
+    const read = readCertificate(record);
+    if (!read.ok) return invalid(read.reason);
+    const cert = read.value;
     const subject = subjectOf(cert);
     const old = this.certs.get(subject);
     if (old && old.record.version >= record.version) return stale('already have this or a newer certificate');
-    if (!bytesEqual(cert.networkKey, this.network.key)) return invalid('certificate of another network');
-    if (!verifyCertificate(cert)) return invalid('bad certificate signature');
-    const fault = networkChecks(this.network, cert);
+    const fault = certificateFault(this.network, cert);
     if (fault) return invalid(fault);
-    if (this.revocations.has(subject)) return invalid('member is revoked');
+    if (this.revokedByNetwork.has(subject)) return invalid('member is revoked');
+    // The same budget as sealed messages (core/clockSkew.ts): a member is usable or refused, not both.
     if (cert.issuedAt > now + MAX_CLOCK_SKEW_MS) return invalid('certificate issued in the future');
-    const status = this.chainStatus(cert, now, cert);
-    if (status !== 'valid') return invalid(`certificate ${status}`);
-    const view = this.view(now);
-    const conflicts = conflictsIn(view, cert);
-    const winner = conflicts.find((other) => precedes(other, cert));
-    if (winner)
-      return invalid(`${winner.name} (${winner.ipv4}) was issued first with the same name, address or key`);
-
-    // The view grows by one unless the new certificate changes anyone else's standing.
-    const simple = !old && conflicts.length === 0 && !this.dependents.has(subject) && this.isFresh(now);
-    this.storeCertificate(cert, record);
-    if (simple && this.cached) {
-      addToView(this.cached.view, cert);
-      this.cached = {
-        ...this.cached,
-        generation: this.generation,
-        validUntil: Math.min(this.cached.validUntil, cert.notAfter),
-      };
+    const standing = this.standing(now); // fresh from here on: cached at this generation
+    // Counts, or would but for its own revocation: what makes a certificate worth keeping, bar one case.
+    const status = statusUnder(standing, this.chainInput(cert), cert, now, { ignoreOwnRevocation: true });
+    const admin = cert.kind === 'member' && cert.admin;
+    if (status !== 'valid' && !(old?.value.kind === 'member' && old.value.admin) && !this.unsettled) {
+      // The case: replacing an admin certificate a kept revocation may rely on. No held record
+      // relies on another certificate of this subject; a revocation that needs this one may come
+      // next, so an admin's is remembered for it.
+      if (admin) this.rememberBackingCandidate(subject, cert, record);
+      return invalid(`certificate ${status}`);
     }
-    return accepted;
+    const conflicts = conflictsIn(standing.view, cert);
+
+    // The common case, a new member that changes no one else's standing: the view grows by one.
+    if (
+      status === 'valid' &&
+      !old &&
+      conflicts.length === 0 &&
+      !this.dependents.has(subject) &&
+      !this.revocationsOf.has(subject) &&
+      !this.unsettled
+    ) {
+      this.storeCertificate(cert, record);
+      addToView(standing.view, cert);
+      standing.keptCertificates.add(subject);
+      this.cached = {
+        ...this.cached!,
+        generation: this.generation,
+        validUntil: Math.min(this.cached!.validUntil, cert.notAfter),
+      };
+      return accepted;
+    }
+    const kept = this.tryKeep(
+      now,
+      () => this.storeCertificate(cert, record),
+      () => (old ? this.storeCertificate(old.value, old.record) : this.removeCertificate(subject)),
+      (s) => s.keptCertificates.has(subject),
+    );
+    if (kept) return accepted;
+    if (admin) this.rememberBackingCandidate(subject, cert, record);
+    return invalid(status === 'valid' ? 'certificate not needed' : `certificate ${status}`);
   }
 
   private offerRevocation(record: GossipRecord, now: number): OfferOutcome {
-    const decoded = decodeRevocation(record.bytes);
-    if (!decoded.ok) return invalid(`revocation: ${decoded.reason}`);
-    const revocation = decoded.value;
-    if (revocationId(revocation) !== record.id || revocation.revokedAt !== record.version) {
-      return invalid('id or version mismatch');
-    }
-    const subject = revocationSubject(revocation);
-    const old = this.revocations.get(subject);
+    const read = readRevocation(record);
+    if (!read.ok) return invalid(read.reason);
+    const { value: revocation, subject } = read.value;
+    const old = this.revocationsById.get(record.id);
     if (old && old.record.version >= record.version) return stale('already revoked');
-    if (!bytesEqual(revocation.networkKey, this.network.key)) return invalid('revocation of another network');
-    if (!verifyRevocation(revocation)) return invalid('bad revocation signature');
-    const issuerFault = this.issuerFault(revocation.issuer, now);
-    if (issuerFault) return invalid(`revocation issuer: ${issuerFault}`);
-
-    this.revocations.set(subject, { value: revocation, record: copyRecord(record) });
-    this.removeCertificate(subject);
-    this.endpoints.delete(subject);
-    // Certificates issued by the revoked admin (or hosted by the revoked member) can never hold again.
-    for (const [other, held] of [...this.certs]) {
-      if (isPermanentlyInvalid(this.chainStatus(held.value, now))) {
-        this.removeCertificate(other);
-        this.endpoints.delete(other);
-      }
+    const fault = revocationFault(this.network, revocation);
+    if (fault) return invalid(fault);
+    const held: HeldRevocation = { ...read.value, record: copyRecord(record) };
+    if (bytesEqual(revocation.issuer, this.network.key)) {
+      this.storeRevocation(held);
+      this.settle(this.judgeNow(now), now);
+      return accepted;
     }
-    this.generation++;
+
+    // An admin's revocation (rule 2): judged at its own time, kept only about a certificate we hold.
+    if (this.revokedByNetwork.has(subject)) return stale('already revoked by the network key');
+    if (!this.certs.has(subject)) return invalid('no certificate of its subject is held');
+    const kept = [...(this.revocationsOf.get(subject) ?? [])].map((id) => this.revocationsById.get(id)!);
+    const full = kept.length >= MAX_ADMIN_REVOCATIONS_PER_SUBJECT && !this.unsettled;
+    if (full && kept.every((k) => stronger(k, held) < 0))
+      return stale(`${kept.length} stronger revocations of its subject are kept`);
+    const backing: Held<Certificate>[] = [];
+    const chain = issuerChainAt(
+      {
+        networkKey: this.network.key,
+        certificateOf: (s) => {
+          const stored = this.certs.get(s);
+          if (stored) return stored.value;
+          const candidate = this.backingCandidates.get(s);
+          if (candidate) backing.push(candidate);
+          return candidate?.value;
+        },
+      },
+      this.revokedByNetwork,
+      revocation.issuer,
+      revocation.revokedAt,
+    );
+    if ('fault' in chain) return invalid(`revocation issuer: ${chain.fault}`);
+    const keep = this.tryKeep(
+      now,
+      () => {
+        this.storeRevocation(held);
+        for (const b of backing) this.storeCertificate(b.value, b.record);
+      },
+      () => {
+        for (const b of backing) this.removeCertificate(subjectOf(b.value));
+        this.removeRevocation(record.id);
+        if (old) this.storeRevocation(old);
+      },
+      (s) => s.keptRevocations.has(record.id),
+    );
+    if (!keep) return invalid('its subject does not count here, or stronger revocations of it are kept');
+    for (const b of backing) this.backingCandidates.delete(subjectOf(b.value));
     return accepted;
   }
 
@@ -288,7 +343,7 @@ export class Roster implements RecordStore {
     const old = this.endpoints.get(subject);
     if (old && old.record.version >= record.version) return stale('already have these or newer endpoints');
     if (!bytesEqual(r.networkKey, this.network.key)) return invalid('endpoints of another network');
-    if (this.revocations.has(subject)) return invalid('member is revoked');
+    if (this.standing(now).revoked.has(subject)) return invalid('member is revoked');
     if (!this.view(now).bySubject.has(subject)) return invalid('not a current member');
     if (!verifyEndpointRecord(r)) return invalid('bad endpoint record signature');
     this.endpoints.set(subject, { value: r, record: copyRecord(record) });
@@ -297,28 +352,18 @@ export class Roster implements RecordStore {
 
   // ---- internals ----
 
-  /** Why a key may not sign certificates or revocations now; undefined if it may. */
-  private issuerFault(issuer: Uint8Array, now: number): string | undefined {
-    if (bytesEqual(issuer, this.network.key)) return undefined;
-    const held = this.certs.get(encodeKey(issuer));
-    if (!held) return 'unknown signer';
-    if (held.value.kind !== 'member' || !held.value.admin) return 'signer is not an admin';
-    const status = this.chainStatus(held.value, now);
-    return status === 'valid' ? undefined : `signer's certificate ${status}`;
-  }
+  /** Subjects the network key revoked: no judging needed, its revocation's id is `revoke:<subject>`. */
+  private readonly revokedByNetwork = {
+    has: (subject: string) => this.revocationsById.has(`revoke:${subject}`),
+  };
 
-  /** `candidate` is looked up in place of the stored certificate of its subject, if any. */
-  private chainStatus(cert: Certificate, now: number, candidate?: Certificate): CertificateStatus {
+  /** What a chain walk reads; `candidate` is looked up in place of its subject's stored certificate. */
+  private chainInput(candidate?: Certificate) {
     const candidateSubject = candidate && subjectOf(candidate);
-    return certificateStatus(
-      cert,
-      {
-        networkKey: this.network.key,
-        certificateOf: (s) => (s === candidateSubject ? candidate : this.certs.get(s)?.value),
-        isRevoked: (s) => this.revocations.has(s),
-      },
-      now,
-    );
+    return {
+      networkKey: this.network.key,
+      certificateOf: (s: string) => (s === candidateSubject ? candidate : this.certs.get(s)?.value),
+    };
   }
 
   private isFresh(now: number): boolean {
@@ -326,18 +371,77 @@ export class Roster implements RecordStore {
     return c !== undefined && c.generation === this.generation && c.computedAt <= now && now < c.validUntil;
   }
 
+  /** The standing of what is held now (cached until a record changes or a certificate expires). */
+  private standing(now: number): Standing {
+    return this.isFresh(now) ? this.cached!.standing : this.judgeNow(now);
+  }
+
+  private judgeNow(now: number): Standing {
+    const certs = this.certs;
+    const standing = judge(
+      {
+        networkKey: this.network.key,
+        certificateOf: (s) => certs.get(s)?.value,
+        certificates: [...certs.values()].map((h) => h.value),
+        revocations: this.revocationsById.values(),
+      },
+      now,
+    );
+    this.cached = { standing, generation: this.generation, computedAt: now, validUntil: standing.validUntil };
+    return standing;
+  }
+
   private view(now: number): MemberView {
-    if (this.isFresh(now)) return this.cached!.view;
-    const valid: Certificate[] = [];
-    let validUntil = Number.POSITIVE_INFINITY;
-    for (const held of this.certs.values()) {
-      const cert = held.value;
-      if (cert.notAfter > now) validUntil = Math.min(validUntil, cert.notAfter);
-      if (this.chainStatus(cert, now) === 'valid') valid.push(cert);
+    return this.standing(now).view;
+  }
+
+  /**
+   * Applies a change, judges, and keeps the change (dropping whatever it made unneeded) if `kept`
+   * says the new record is kept; otherwise undoes it and leaves everything as it was.
+   */
+  private tryKeep(now: number, apply: () => void, undo: () => void, kept: (s: Standing) => boolean): boolean {
+    apply();
+    const standing = this.judgeNow(now);
+    if (kept(standing)) {
+      this.settle(standing, now);
+      return true;
     }
-    const view = valid.length === 0 ? emptyView() : buildView(valid);
-    this.cached = { view, generation: this.generation, computedAt: now, validUntil };
-    return view;
+    undo();
+    this.generation++;
+    return false;
+  }
+
+  /** Drops everything `standing` does not keep; returns how many records went. */
+  private settle(standing: Standing, now: number): number {
+    let removed = 0;
+    for (const subject of [...this.certs.keys()]) {
+      if (standing.keptCertificates.has(subject)) continue;
+      this.removeCertificate(subject);
+      removed++;
+    }
+    for (const id of [...this.revocationsById.keys()]) {
+      if (standing.keptRevocations.has(id)) continue;
+      this.removeRevocation(id);
+      removed++;
+    }
+    for (const subject of [...this.endpoints.keys()]) {
+      if (standing.view.bySubject.has(subject)) continue;
+      this.endpoints.delete(subject);
+      removed++;
+    }
+    this.unsettled = false;
+    // Nothing dropped changes the standing: what it kept is all it relied on.
+    this.generation++;
+    this.cached = { standing, generation: this.generation, computedAt: now, validUntil: standing.validUntil };
+    return removed;
+  }
+
+  private rememberBackingCandidate(subject: string, cert: Certificate, record: GossipRecord): void {
+    this.backingCandidates.delete(subject);
+    this.backingCandidates.set(subject, { value: cert, record: copyRecord(record) });
+    if (this.backingCandidates.size > MAX_BACKING_CANDIDATES) {
+      this.backingCandidates.delete(this.backingCandidates.keys().next().value!);
+    }
   }
 
   private memberOf(cert: Certificate): Member {
@@ -349,6 +453,7 @@ export class Roster implements RecordStore {
       endpoints: ep?.endpoints ?? [],
       endpointsSeq: ep?.seq ?? null,
       relay: !ep?.noRelay,
+      relayEpoch: ep?.relayEpoch ?? null,
     };
   }
 
@@ -358,7 +463,7 @@ export class Roster implements RecordStore {
 
   private heldById(id: string): Held<unknown> | undefined {
     if (id.startsWith('cert:')) return this.certs.get(id.slice(5));
-    if (id.startsWith('revoke:')) return this.revocations.get(id.slice(7));
+    if (id.startsWith('revoke:')) return this.revocationsById.get(id);
     if (id.startsWith('endpoints:')) return this.endpoints.get(id.slice(10));
     return undefined;
   }
@@ -374,6 +479,25 @@ export class Roster implements RecordStore {
       set.add(subject);
       this.dependents.set(k, set);
     }
+    this.generation++;
+  }
+
+  private storeRevocation(held: HeldRevocation): void {
+    this.removeRevocation(held.id);
+    this.revocationsById.set(held.id, held);
+    const ids = this.revocationsOf.get(held.subject) ?? new Set<string>();
+    ids.add(held.id);
+    this.revocationsOf.set(held.subject, ids);
+    this.generation++;
+  }
+
+  private removeRevocation(id: string): void {
+    const held = this.revocationsById.get(id);
+    if (!held) return;
+    this.revocationsById.delete(id);
+    const ids = this.revocationsOf.get(held.subject);
+    ids?.delete(id);
+    if (ids?.size === 0) this.revocationsOf.delete(held.subject);
     this.generation++;
   }
 
@@ -393,32 +517,27 @@ export class Roster implements RecordStore {
 
   /**
    * Loads a record read back from this node's own file: checks what does not change with time
-   * (encoding, network, signatures, addresses). Chains and expiry are judged at each query.
+   * (encoding, network, signatures, addresses). Chains and expiry are judged at each query, and
+   * the next offer or prune drops what is not kept, as if the records had come by gossip.
    */
   restore(record: GossipRecord): string | undefined {
     if (this.heldById(record.id)) return 'listed twice';
+    this.unsettled = true;
     if (record.id.startsWith('cert:')) {
-      const d = decodeCertificate(record.bytes);
-      if (!d.ok) return d.reason;
-      const cert = d.value;
-      if (certificateId(cert) !== record.id || cert.issuedAt !== record.version)
-        return 'id or version mismatch';
-      if (!bytesEqual(cert.networkKey, this.network.key)) return 'certificate of another network';
-      if (!verifyCertificate(cert)) return 'bad signature';
-      const fault = networkChecks(this.network, cert);
+      const read = readCertificate(record);
+      if (!read.ok) return read.reason;
+      const fault = certificateFault(this.network, read.value);
       if (fault) return fault;
-      this.storeCertificate(cert, record);
+      this.storeCertificate(read.value, record);
       return undefined;
     }
     if (record.id.startsWith('revoke:')) {
-      const d = decodeRevocation(record.bytes);
-      if (!d.ok) return d.reason;
-      const r = d.value;
-      if (revocationId(r) !== record.id || r.revokedAt !== record.version) return 'id or version mismatch';
-      if (!bytesEqual(r.networkKey, this.network.key)) return 'revocation of another network';
-      if (!verifyRevocation(r)) return 'bad signature';
-      this.revocations.set(revocationSubject(r), { value: r, record: copyRecord(record) });
-      this.generation++;
+      const read = readRevocation(record, { legacyId: true });
+      if (!read.ok) return read.reason;
+      if (this.revocationsById.has(read.value.id)) return 'listed twice';
+      const fault = revocationFault(this.network, read.value.value);
+      if (fault) return fault;
+      this.storeRevocation({ ...read.value, record: { ...copyRecord(record), id: read.value.id } });
       return undefined;
     }
     if (record.id.startsWith('endpoints:')) {

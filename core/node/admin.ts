@@ -4,20 +4,42 @@
  */
 import nacl from 'tweetnacl';
 import { OverlayError } from '../errors.js';
+import type { GossipRecord } from '../gossip/recordStore.js';
 import { encodeKey } from '../identity/keys.js';
 import { formatSubnet } from '../membership/addressing.js';
+import { admissionRefusal } from '../membership/admission.js';
+import { certificateId, isMemberName, MEMBER_NAME_RULE } from '../membership/certificate.js';
+import { endpointRecordId } from '../membership/endpointRecord.js';
+import type { InviteBook } from '../membership/inviteBook.js';
 import { encodeInviteCode } from '../membership/inviteCode.js';
 import { issueCertificate, kickMember } from '../membership/issue.js';
 import { MembershipError } from '../membership/membershipError.js';
+import type { Member, Roster } from '../membership/roster.js';
 import { type JoinerInfo, MAX_ACCEPT_BYTES, type RedeemResult } from '../overlayWire/index.js';
 import { secureRandom } from '../wireguard/primitives.js';
 import { encodeJoinAccept } from './joinAccept.js';
 import type { OverlayNode } from './node.js';
+import type { NodeSettings } from './nodeState.js';
+
+/**
+ * What admitting and kicking need of the node: narrow, so they run (and are tested) without a
+ * TUN device or root. OverlayNode is one.
+ */
+export interface AdmittingNode {
+  readonly roster: Roster;
+  readonly invites: InviteBook;
+  readonly settings: Pick<NodeSettings, 'network' | 'networkSecretKey'>;
+  readonly identity: { readonly keys: { readonly signing: { readonly secretKey: Uint8Array } } };
+  self(now?: number): Member;
+  publish(record: GossipRecord): void;
+  saveInvites(): void;
+  log(line: string): void;
+}
 
 /** The key this node signs certificates and revocations with: the network's if it holds it. */
-function signer(node: OverlayNode): Uint8Array {
+function signer(node: AdmittingNode, now = Date.now()): Uint8Array {
   if (node.settings.networkSecretKey) return node.settings.networkSecretKey;
-  if (!node.self().certificate.admin) {
+  if (!node.self(now).certificate.admin) {
     throw new OverlayError('ENOT_ADMIN', 'only an admin of the network can do this', {
       hint: 'ask an admin of the network',
     });
@@ -67,65 +89,96 @@ export function createInvite(
   }
 }
 
-/** The inviter's answer to a sealed join request (core/overlayWire's JoinResponder asks it). */
+/**
+ * The inviter's answer to a sealed join request (core/overlayWire's JoinResponder asks it, once the
+ * request's signature has proved the joiner's signing key). Everything that could refuse the join
+ * is checked before the invite's use is spent — the secret and the invite's state, the name, the
+ * keys and name against everyone who holds them — and a use spent on an issue that then fails is
+ * given back: a refused join leaves the invite as it was, and the joiner learns why.
+ */
 export function redeemInvite(
-  node: OverlayNode,
+  node: AdmittingNode,
   id: string,
   secret: Uint8Array,
   joiner: JoinerInfo,
   now: number,
 ): RedeemResult {
-  const taken = node.roster.memberByName(joiner.name, now);
-  if (taken && encodeKey(taken.certificate.wireguardKey) !== encodeKey(joiner.publicKey)) {
-    // Checked before the invite is spent, so the joiner can retry under another name.
-    return { ok: false, reason: 'name-taken', detail: `"${joiner.name}" is taken` };
+  // The invite first: only a holder of its secret learns anything about names and keys.
+  const invite = node.invites.check(id, secret, now);
+  if (invite !== 'ok') return { ok: false, reason: invite };
+  if (!isMemberName(joiner.name)) {
+    return { ok: false, reason: 'bad-name', detail: `not a member name: use ${MEMBER_NAME_RULE}` };
   }
-  const result = node.invites.redeem(id, secret, now);
-  if (result !== 'ok') return { ok: false, reason: result };
-  node.saveInvites();
+  const candidate = {
+    name: joiner.name,
+    wireguardKey: joiner.publicKey,
+    signingKey: joiner.signingPublicKey,
+  };
+  const refusal = admissionRefusal(node.roster, candidate, now, node.invites.retired);
+  if (refusal) {
+    node.log(`join as ${joiner.name} refused (${refusal.reason}): ${refusal.detail}`);
+    return { ok: false, reason: refusal.reason, detail: refusal.detail };
+  }
+  let signingKey: Uint8Array;
+  let self: Member;
   try {
-    const issued = issueCertificate(
-      node.roster,
-      {
-        kind: 'member',
-        name: joiner.name,
-        wireguardKey: joiner.publicKey,
-        signingKey: joiner.signingPublicKey,
-      },
-      signer(node),
-      { random: secureRandom, now },
-    );
-    node.publish(issued.record);
-    node.log(`joined: ${joiner.name} ${issued.certificate.ipv4} (invite ${id})`);
-    const self = node.self(now);
-    const records = [
-      issued.record,
-      node.roster.get(`cert:${self.subject}`),
-      node.roster.get(`endpoints:${self.subject}`),
-    ];
-    return {
-      ok: true,
-      acceptBytes: encodeJoinAccept(
-        { network: node.settings.network, records: records.filter((r) => r !== undefined) },
-        MAX_ACCEPT_BYTES,
-      ),
-    };
+    self = node.self(now);
+    signingKey = signer(node, now);
   } catch (e) {
-    node.log(`join of ${joiner.name} failed: ${e instanceof Error ? e.message : e}`);
+    return {
+      ok: false,
+      reason: 'other',
+      detail: e instanceof OverlayError ? e.message : 'the inviter failed',
+    };
+  }
+
+  // Synchronous from here: nothing else can redeem between the check above and this spend.
+  if (node.invites.redeem(id, secret, now) !== 'ok') return { ok: false, reason: 'other' };
+  let issued: ReturnType<typeof issueCertificate>;
+  try {
+    issued = issueCertificate(node.roster, { kind: 'member', ...candidate }, signingKey, {
+      random: secureRandom,
+      now,
+      retired: node.invites.retired,
+    });
+  } catch (e) {
+    node.invites.giveBack(id);
+    node.log(`join as ${joiner.name} failed: ${e instanceof Error ? e.message : e}`);
     return {
       ok: false,
       reason: 'other',
       detail: e instanceof MembershipError ? e.message : 'the inviter failed',
     };
   }
+  node.saveInvites();
+  node.publish(issued.record);
+  node.log(`joined: ${joiner.name} ${issued.certificate.ipv4} (invite ${id})`);
+  const records = [
+    issued.record,
+    node.roster.get(certificateId(self.certificate)),
+    node.roster.get(endpointRecordId(self.certificate.signingKey!)),
+  ];
+  return {
+    ok: true,
+    acceptBytes: encodeJoinAccept(
+      { network: node.settings.network, records: records.filter((r) => r !== undefined) },
+      MAX_ACCEPT_BYTES,
+    ),
+  };
 }
 
-export function kick(node: OverlayNode, name: string): { name: string } {
-  const now = Date.now();
+/** Kicks `name`, and keeps its name and WireGuard key so that no invite admits them again. */
+export function kick(node: AdmittingNode, name: string, now = Date.now()): { name: string } {
   if (node.self(now).certificate.name === name) {
     throw new OverlayError('EUSAGE', 'a node cannot kick itself', { hint: 'ask another admin' });
   }
-  node.publish(kickMember(node.roster, name, signer(node), now));
+  const kicked = node.roster.memberByName(name, now)?.certificate;
+  const record = kickMember(node.roster, name, signer(node, now), now);
+  if (kicked) {
+    node.invites.retired.note(kicked);
+    node.saveInvites();
+  }
+  node.publish(record);
   node.log(`kicked: ${name}`);
   return { name };
 }
@@ -149,8 +202,8 @@ export function addWireguardDevice(node: OverlayNode, name: string): WireguardDe
     const issued = issueCertificate(
       node.roster,
       { kind: 'wireguard', name, wireguardKey: device.publicKey, via: node.identity.keys.signing.publicKey },
-      signer(node),
-      { random: secureRandom, now },
+      signer(node, now),
+      { random: secureRandom, now, retired: node.invites.retired },
     );
     node.publish(issued.record);
     const network = node.settings.network;

@@ -1,5 +1,20 @@
 import { OverlayError } from '../errors.js';
+import { isMemberName, MEMBER_NAME_RULE } from '../membership/certificate.js';
 import { canonicalEndpoint } from '../membership/ipAddress.js';
+
+/**
+ * A --name value: the rule certificates hold names to (certificate.ts isMemberName), checked
+ * before anything is written or sent, so a name the inviter would refuse costs nothing.
+ */
+export function parseNameFlag(text: string): string {
+  if (!isMemberName(text)) {
+    // JSON quoting shows control characters as escapes instead of sending them to the terminal.
+    throw new OverlayError('EUSAGE', `--name ${JSON.stringify(text)} is not a member name`, {
+      hint: `use ${MEMBER_NAME_RULE}`,
+    });
+  }
+  return text;
+}
 
 /** A --listen value: a UDP port 1..65535, or `fallback` when absent. */
 export function parsePort(text: string | undefined, fallback: number): number {

@@ -5,6 +5,7 @@
  */
 
 import dgram from 'node:dgram';
+import { SKEW_HINT } from '../clockSkew.js';
 import { OverlayError } from '../errors.js';
 import { IdentityStore } from '../identity/identityStore.js';
 import { encodeKey } from '../identity/keys.js';
@@ -31,15 +32,47 @@ export interface Joined {
   inviter: string;
 }
 
-const REJECTIONS: Record<JoinRejectReason, string> = {
-  used: 'this invite code has been used already',
-  expired: 'this invite code has expired',
-  revoked: 'this invite code was revoked',
-  unknown: 'the inviter does not know this invite code',
-  'name-taken': 'another member already has this name',
-  'bad-secret': 'the inviter does not accept this code (is it from another network?)',
-  other: 'the inviter could not admit this node',
+const REJECTIONS: Record<JoinRejectReason, { message: string; hint: string }> = {
+  used: { message: 'this invite code has been used already', hint: 'ask for a new invite code' },
+  expired: { message: 'this invite code has expired', hint: 'ask for a new invite code' },
+  revoked: { message: 'this invite code was revoked', hint: 'ask for a new invite code' },
+  unknown: { message: 'the inviter does not know this invite code', hint: 'ask for a new invite code' },
+  'name-taken': { message: 'another member already has this name', hint: 'choose another with --name' },
+  'bad-secret': {
+    message: 'the inviter does not accept this code (is it from another network?)',
+    hint: 'ask for a new invite code',
+  },
+  other: { message: 'the inviter could not admit this node', hint: 'ask the inviter to check its log' },
+  'key-taken': {
+    message: "this node's keys already belong to a member",
+    hint: 'a node joins once; to join again as a new member, use a new --state-dir',
+  },
+  'bad-signature': {
+    message: 'the inviter could not verify the join request',
+    hint: 'update overlay on both nodes',
+  },
+  'bad-name': { message: 'the inviter does not accept this name', hint: 'choose another with --name' },
+  kicked: {
+    message: 'this node was kicked from the network',
+    hint: 'only new keys (a new --state-dir) can join again, with an admin’s new invite',
+  },
+  'clock-skew': {
+    message: "this machine's clock and the inviter's disagree by more than overlay allows",
+    hint: `${SKEW_HINT}, then join again`,
+  },
 };
+
+/**
+ * The refusal as the joiner sees it: what the reason means, then the inviter's own words, which
+ * say which name or key was the problem. JoinAttempt has already cut those to printable ASCII, so
+ * an inviter cannot write escape sequences to this terminal.
+ */
+export function rejectionError(reason: JoinRejectReason, inviterSays: string): OverlayError {
+  const { message, hint } = REJECTIONS[reason];
+  return new OverlayError('EJOIN', inviterSays ? `${message}; the inviter says: ${inviterSays}` : message, {
+    hint,
+  });
+}
 
 export async function join(options: JoinOptions): Promise<Joined> {
   // The code is checked before anything else, so a typo costs no packet and no file.
@@ -58,7 +91,7 @@ export async function join(options: JoinOptions): Promise<Joined> {
       inviterKeyHash: invite.inviterKeyHash,
       endpoints: invite.endpoints,
     },
-    keys: { wireguard: keys.wireguard, signing: { publicKey: keys.signing.publicKey } },
+    keys: { wireguard: keys.wireguard, signing: keys.signing },
     name: options.name,
     listenPort: options.listenPort,
     ...(options.retryDelaysMs ? { retryDelaysMs: options.retryDelaysMs } : {}),
@@ -74,9 +107,11 @@ export async function join(options: JoinOptions): Promise<Joined> {
         hint: "is the inviter's node up (overlay up), and can this machine reach its UDP port?",
       });
     }
-    throw new OverlayError('EJOIN', REJECTIONS[result.rejectReason], {
-      hint: result.rejectReason === 'name-taken' ? 'choose another with --name' : 'ask for a new invite code',
-    });
+    if (result.rejectReason === 'clock-skew') {
+      // The detail is the joiner's own measure of the skew, made from the reply's timestamp.
+      throw new OverlayError('EJOIN', result.detail, { hint: `${SKEW_HINT}, then join again` });
+    }
+    throw rejectionError(result.rejectReason, result.detail);
   }
   const accepted = decodeJoinAccept(result.accept);
   if (!accepted.ok) throw new OverlayError('EJOIN', `the inviter's answer is malformed (${accepted.reason})`);

@@ -5,27 +5,30 @@
  * core/membership; this class feeds them datagrams and time and carries out what they return.
  */
 import { Tun } from 'tun-napi';
-import { decodeDiscovery, encodeDiscovery, type Source } from '../discovery/index.js';
+import { decodeDiscovery, type Source } from '../discovery/index.js';
 import { OverlayError } from '../errors.js';
 import { Gossip } from '../gossip/gossip.js';
 import type { GossipRecord } from '../gossip/recordStore.js';
 import { type Identity, IdentityStore } from '../identity/identityStore.js';
 import { encodeKey } from '../identity/keys.js';
 import { ipv4InSubnet, ipv6InSubnet } from '../membership/addressing.js';
+import { bytesEqual } from '../membership/binary.js';
 import type { InviteBook } from '../membership/inviteBook.js';
 import { publishEndpoints } from '../membership/issue.js';
+import { retiringStore } from '../membership/retiredMembers.js';
 import type { Member, Roster } from '../membership/roster.js';
-import { classifyDatagram, type InnerMessage, JoinResponder, SealedChannel } from '../overlayWire/index.js';
+import { type InnerMessage, JoinResponder, mac1Key, SealedChannel } from '../overlayWire/index.js';
 import { formatEndpoint, parseEndpoint } from '../tunnel/endpointText.js';
 import { Tunnel } from '../tunnel/tunnel.js';
 import type { Endpoint } from '../wireguard/endpoint.js';
 import { redeemInvite } from './admin.js';
 import { localEndpoints } from './localEndpoints.js';
 import { type NodeSettings, NodeState } from './nodeState.js';
+import { OverlayInbox } from './overlayInbox.js';
 import { NodePaths } from './paths.js';
 import { type DesiredPeer, desiredPeers, syncPeers } from './peerSync.js';
 import { Pinger } from './pinger.js';
-import { relayPairKey, relayTag } from './relayKeys.js';
+import { relayPairSecret, relayTag } from './relayKeys.js';
 import { StunProbe } from './stunProbe.js';
 
 export const MTU = 1420;
@@ -80,7 +83,8 @@ export class OverlayNode {
   readonly tunnel: Tunnel;
   private readonly channel: SealedChannel;
   private readonly gossip: Gossip;
-  private readonly responder: JoinResponder;
+  /** overlay's own datagrams: who sent them is checked here before they cost anything. */
+  readonly inbox: OverlayInbox;
   private readonly pinger = new Pinger();
   /** Members (WireGuard key) whose overlay addresses have a RELAYED_MTU route, and those prefixes. */
   private readonly relayedRoutes = new Map<string, string[]>();
@@ -119,57 +123,40 @@ export class OverlayNode {
         ...(!this.relays && { relayRatePerSecond: 0 }),
         onOverlayMessage: (data, from, via) => this.onOverlayMessage(data, from, via),
         onStunMessage: (data, from) => this.stun?.receive(data, from),
+        sealedScreenKey: mac1Key(wg.publicKey),
       });
     } catch (e) {
       this.tun.close();
-      const err = e as { code?: string; message?: string };
-      throw new OverlayError(
-        err.code === 'EBUSY' ? 'EBUSY' : 'ETUN',
-        `cannot listen on UDP port ${this.settings.listenPort}: ${err.message ?? e}`,
-        {
-          hint: 'another program (or node) uses it; pick another with overlay init --listen, or stop it',
-          cause: e,
-        },
-      );
+      throw dataPathError(e, this.settings.listenPort);
     }
     this.channel = new SealedChannel({ privateKey: wg.privateKey, publicKey: wg.publicKey });
-    this.paths = new NodePaths(
-      encodeKey(wg.publicKey),
-      this.localCandidates(),
-      this.settings.announce,
-      this.relays,
-      {
-        send: (to, body, endpoint) => {
-          const ep = parseEndpoint(endpoint);
-          if (ep) this.sendSealed(new Uint8Array(Buffer.from(to, 'base64')), { kind: 'discovery', body }, ep);
-        },
-        sendVia: (to, body, via, endpoint) => {
-          const ep = parseEndpoint(endpoint);
-          if (!ep) return;
-          const toKey = keyBytes(to);
-          const inner = this.channel.seal(toKey, { kind: 'discovery', body }, Date.now());
-          const wrapped = encodeDiscovery({ kind: 'relay', to: toKey, datagram: inner });
-          this.sendSealed(keyBytes(via), { kind: 'discovery', body: wrapped }, ep);
-        },
-        delivered: (from, via, datagram) => this.onRelayedSealed(from, via, datagram),
-        routeTo: (peer, endpoint) => {
-          const ep = parseEndpoint(endpoint);
-          const known = this.peers.get(peer);
-          if (ep && known && this.tunnel.setPeerPath(known.publicKey, { direct: ep }))
-            this.setRelayedMtu(peer, false);
-        },
-        routeVia: (peer, via) => {
-          const known = this.peers.get(peer);
-          const relay = this.peers.get(via);
-          if (!known || !relay) return;
-          if (!this.tunnel.setPeerPath(known.publicKey, { relayVia: relay.publicKey }))
-            this.log(`could not route ${peer.slice(0, 8)} through ${via.slice(0, 8)}`);
-          else this.setRelayedMtu(peer, true);
-        },
-        candidatesChanged: () => this.announceEndpoints(),
-        log: (line) => this.log(line),
+    this.paths = new NodePaths(encodeKey(wg.publicKey), this.localCandidates(), this.settings.announce, {
+      send: (to, body, endpoint) => {
+        const ep = parseEndpoint(endpoint);
+        if (ep) this.sendSealed(new Uint8Array(Buffer.from(to, 'base64')), { kind: 'discovery', body }, ep);
       },
-    );
+      sendVia: (to, body, via) => {
+        const toKey = keyBytes(to);
+        const sealed = this.channel.seal(toKey, { kind: 'discovery', body }, Date.now());
+        this.tunnel.sendOverlayMessageVia(sealed, toKey, keyBytes(via));
+      },
+      routeTo: (peer, endpoint) => {
+        const ep = parseEndpoint(endpoint);
+        const known = this.peers.get(peer);
+        if (ep && known && this.tunnel.setPeerPath(known.publicKey, { direct: ep }))
+          this.setRelayedMtu(peer, false);
+      },
+      routeVia: (peer, via) => {
+        const known = this.peers.get(peer);
+        const relay = this.peers.get(via);
+        if (!known || !relay) return;
+        if (!this.tunnel.setPeerPath(known.publicKey, { relayVia: relay.publicKey }))
+          this.log(`could not route ${peer.slice(0, 8)} through ${via.slice(0, 8)}`);
+        else this.setRelayedMtu(peer, true);
+      },
+      candidatesChanged: () => this.announceEndpoints(),
+      log: (line) => this.log(line),
+    });
     this.stun =
       stunServers.length > 0
         ? new StunProbe(stunServers, {
@@ -178,13 +165,24 @@ export class OverlayNode {
             log: (line) => this.log(line),
           })
         : undefined;
-    this.gossip = new Gossip({ self: encodeKey(wg.publicKey), store: this.roster });
+    // Gossip offers through retiringStore, so a kick that arrives keeps the kicked name and key.
+    const store = retiringStore(this.roster, this.invites.retired, () => this.saveInvites());
+    this.gossip = new Gossip({ self: encodeKey(wg.publicKey), store });
     this.maintenanceTimer = setInterval(() => this.maintain(), MAINTENANCE_MS);
     this.activityTimer = setInterval(() => this.noteActivity(), ACTIVITY_POLL_MS);
-    this.responder = new JoinResponder({
+    const responder = new JoinResponder({
       publicKey: wg.publicKey,
       isKnownInvite: (id) => this.invites.has(id),
       redeem: (id, secret, joiner, now) => redeemInvite(this, id, secret, joiner, now),
+    });
+    this.inbox = new OverlayInbox({
+      channel: this.channel,
+      responder,
+      memberName: (key, now) => this.roster.memberByWireguardKey(key, now)?.certificate.name,
+      fromMember: (sender, message, from, via) => this.fromMember(sender, message, from, via),
+      sendClear: (bytes, to) => this.tunnel.sendOverlayMessage(bytes, to),
+      sendSealedBytes: (bytes, to) => this.tunnel.sendOverlayMessage(bytes, to),
+      log: (line) => this.log(line),
     });
   }
 
@@ -284,28 +282,21 @@ export class OverlayNode {
   }
 
   /**
-   * A sealed datagram member `from` sent through relay `via` (discovery's relay messages): only a
-   * discovery message sealed by `from` itself is taken, so a relay cannot speak for another member.
+   * A discovery message from member `from`: a pong to our own `overlay ping` is settled here (and
+   * answered from where it came: an address, or "via NAME" through a relay), everything else is
+   * discovery's.
    */
-  private onRelayedSealed(from: string, via: string, datagram: Uint8Array): void {
-    if (this.stopped) return;
-    const opened = this.channel.open(datagram, Date.now());
-    if (!opened.ok || encodeKey(opened.senderPublicKey) !== from) return;
-    if (opened.message.kind !== 'discovery') return;
-    this.lastHeard.set(from, Date.now());
-    const viaName = this.peers.get(via)?.member.certificate.name ?? via.slice(0, 8);
-    this.onDiscovery(from, opened.message.body, { via }, `via ${viaName}`);
-  }
-
-  /**
-   * A discovery message from member `from`: a pong to our own `overlay ping` is settled here
-   * (`answeredFrom` says how it came), everything else is discovery's.
-   */
-  private onDiscovery(from: string, body: Uint8Array, source: Source, answeredFrom: string): void {
+  private onDiscovery(from: string, body: Uint8Array, source: Source): void {
     const decoded = decodeDiscovery(body);
     if (!decoded.ok) return;
     const m = decoded.message;
-    if (m.kind === 'pong' && this.pinger.receivePong(m.txid, answeredFrom)) return;
+    if (m.kind === 'pong') {
+      const answeredFrom =
+        'via' in source
+          ? `via ${this.peers.get(source.via)?.member.certificate.name ?? source.via.slice(0, 8)}`
+          : source.endpoint;
+      if (this.pinger.receivePong(m.txid, answeredFrom)) return;
+    }
     this.paths.receive(from, m, source);
   }
 
@@ -343,19 +334,37 @@ export class OverlayNode {
 
   /**
    * Publishes this node's endpoint record when what it can be reached at has changed: announced
-   * addresses first, then discovery's candidates (interfaces and the reflexive addresses peers see).
+   * addresses first, then discovery's candidates (interfaces and the reflexive addresses peers see),
+   * and our data path's relay epoch — new at every start, so every start publishes a record, and
+   * members derive this data path's relay keys once it reaches them (issue 10).
    */
   private announceEndpoints(): void {
     const self = this.self();
     const candidates = this.paths ? this.paths.candidates() : this.localCandidates();
     const endpoints = [...new Set([...this.settings.announce, ...candidates])].slice(0, 8);
     this.endpoints = endpoints;
-    if (endpoints.join() === self.endpoints.join() && self.relay === this.relays) return;
+    if (
+      endpoints.join() === self.endpoints.join() &&
+      self.relay === this.relays &&
+      this.announcesOurEpoch(self)
+    )
+      return;
     this.publish(
       publishEndpoints(this.roster, endpoints, this.identity.keys.signing.secretKey, Date.now(), {
         noRelay: !this.relays,
+        relayEpoch: this.tunnel.relayEpoch,
       }),
     );
+  }
+
+  /**
+   * Whether our record in the roster carries this data path's relay epoch. It may not after a
+   * crash: gossip can bring back a record of our previous life newer than the one we made at start
+   * (its seq is the wall clock, which may have stepped back), and members would derive keys for an
+   * epoch no data path has any more, until we publish again.
+   */
+  private announcesOurEpoch(self: Member): boolean {
+    return self.relayEpoch !== null && bytesEqual(self.relayEpoch, this.tunnel.relayEpoch);
   }
 
   /**
@@ -392,32 +401,24 @@ export class OverlayNode {
 
   private onOverlayMessage(data: Uint8Array, from: Endpoint, via?: Uint8Array): void {
     if (this.stopped) return;
+    this.inbox.receive(data, from, via, Date.now());
+  }
+
+  /** A member's message, authenticated and fresh (OverlayInbox checked who sent it). */
+  private fromMember(
+    sender: Uint8Array,
+    msg: InnerMessage,
+    from: Endpoint,
+    via: Uint8Array | undefined,
+  ): void {
     const now = Date.now();
-    const kind = classifyDatagram(data);
-    if (kind === 'joinQuery') {
-      const answer = this.responder.answerQuery(data);
-      if (answer.ok) this.tunnel.sendOverlayMessage(answer.reply, from);
-      return;
-    }
-    if (kind !== 'sealed') return;
-    const opened = this.channel.open(data, now);
-    if (!opened.ok) return;
-    const sender = opened.senderPublicKey;
     const key = encodeKey(sender);
-    const msg = opened.message;
-    if (msg.kind === 'joinRequest') {
-      const reply = this.responder.answerRequest(sender, msg, formatEndpoint(from), now);
-      this.sendSealed(sender, reply, from);
-      return;
-    }
-    // Gossip and discovery only among members: a stranger's messages are not even looked at.
-    if (!this.roster.memberByWireguardKey(sender, now)) return;
     this.lastHeard.set(key, now);
     // Through a relay, `from` is the relay's address, not where this member can be reached.
     if (!via) this.observed.set(key, from);
     const source: Source = via ? { via: encodeKey(via) } : { endpoint: formatEndpoint(from) };
     if (msg.kind === 'discovery') {
-      this.onDiscovery(key, msg.body, source, formatEndpoint(from));
+      this.onDiscovery(key, msg.body, source);
       return;
     }
     if (msg.kind !== 'gossip') return;
@@ -464,12 +465,21 @@ export class OverlayNode {
       this.scheduleSave();
       return;
     }
+    const before = [...this.peers.keys()];
+    if (!this.announcesOurEpoch(self)) {
+      try {
+        this.announceEndpoints();
+      } catch (e) {
+        this.log(`could not announce endpoints: ${e instanceof Error ? e.message : e}`);
+      }
+    }
     const changes = syncPeers(this.tunnel, desiredPeers(this.roster, self, now), this.peers);
     for (const peer of this.relayedRoutes.keys()) if (!this.peers.has(peer)) this.dropRelayedMtu(peer);
     // What we knew of members who left goes with them.
     for (const map of [this.lastHeard, this.observed, this.activity]) {
       for (const key of map.keys()) if (!this.peers.has(key)) map.delete(key);
     }
+    for (const key of before) if (!this.peers.has(key)) this.inbox.forget(keyBytes(key));
     this.installRelayKeys();
     this.paths?.setPeers(
       [...this.peers.values()]
@@ -487,22 +497,31 @@ export class OverlayNode {
   }
 
   /**
-   * Every member peer gets a relay key, so any of them can relay for us, be relayed to, or use us
-   * as its relay. A removed peer's key goes with it (the data path wipes it on removePeer).
+   * Every member peer that announces a relay epoch gets a relay key for it, so any of them can
+   * relay for us, be relayed to, or use us as its relay. A member's new epoch (it started again)
+   * replaces the key, and with it the replay window; which epoch is new is the endpoint record's
+   * version to say, never an envelope's (issue 10). Its WireGuard sessions died with its old data
+   * path, so ours are dropped and a new handshake starts. A member whose record has no epoch (an
+   * older version) gets no key. A removed peer's key goes with it (the data path wipes it on
+   * removePeer).
    */
   private installRelayKeys(): void {
     const wg = this.identity.keys.wireguard;
     const local = relayTag(wg.publicKey);
     for (const p of this.peers.values()) {
-      if (p.member.certificate.kind !== 'member' || this.tunnel.hasRelayKey(p.publicKey)) continue;
-      const key = relayPairKey(wg.privateKey, p.publicKey);
-      if (!key) continue;
+      const epoch = p.member.relayEpoch;
+      if (p.member.certificate.kind !== 'member' || !epoch) continue;
+      const installed = this.tunnel.relayKeyEpoch(p.publicKey);
+      if (installed && bytesEqual(installed, epoch)) continue;
+      const secret = relayPairSecret(wg.privateKey, p.publicKey);
+      if (!secret) continue;
       try {
-        this.tunnel.setRelayKey(p.publicKey, key, { local, remote: relayTag(p.publicKey) });
+        this.tunnel.setRelayKey(p.publicKey, secret, { local, remote: relayTag(p.publicKey) }, epoch);
+        if (installed) this.tunnel.peerRestarted(p.publicKey);
       } catch (e) {
         this.log(`no relay key for ${p.member.certificate.name}: ${e instanceof Error ? e.message : e}`);
       } finally {
-        key.fill(0);
+        secret.fill(0);
       }
     }
   }
@@ -562,6 +581,24 @@ function keyBytes(id: string): Uint8Array {
   return new Uint8Array(Buffer.from(id, 'base64'));
 }
 
+/** Why the data path did not start, as the code `up` reports: its port taken is a case of its own. */
+function dataPathError(e: unknown, port: number): OverlayError {
+  const err = e as { code?: string; message?: string };
+  if (err.code === 'EADDRINUSE') {
+    return new OverlayError('EPORT_TAKEN', `UDP port ${port} is taken by another program`, {
+      hint: `find it with: ss -ulpn 'sport = :${port}', and stop it`,
+      cause: e,
+    });
+  }
+  return new OverlayError(
+    'ETUN',
+    `cannot start the data path on UDP port ${port}: ${err.message ?? String(e)}`,
+    {
+      cause: e,
+    },
+  );
+}
+
 /** The overlay interface: kernel-named ovlN, MTU, up, this member's addresses. */
 function openInterface(self: Member, ipv4Prefix: number): Tun {
   let tun: Tun;
@@ -580,6 +617,16 @@ function openInterface(self: Member, ipv4Prefix: number): Tun {
         hint: 'load the tun module (modprobe tun), or give the container the device',
         cause: e,
       });
+    }
+    if (err.code === 'EBUSY') {
+      throw new OverlayError(
+        'EBUSY',
+        `cannot create the overlay interface: its name is taken (${err.message})`,
+        {
+          hint: 'remove the link that holds the name (ip link), or stop the program using it',
+          cause: e,
+        },
+      );
     }
     throw new OverlayError('ETUN', `cannot create the overlay interface: ${err.message}`, { cause: e });
   }

@@ -3,10 +3,10 @@
  * that arrive sealed, carries out its sends, and moves each member's WireGuard traffic to the
  * endpoint it chooses. Pure decisions stay in core/discovery; this is the glue with I/O.
  *
- * A relayed path has two halves: WireGuard traffic goes through the relay member in the data
- * path's envelopes (routeVia), while discovery's own probes of relay routes travel as discovery
- * `relay` messages that the relay's discovery forwards (sendVia) — those must be able to probe a
- * relay route while the traffic still goes direct, which the data path's per-peer path cannot.
+ * A relayed path carries everything in the data path's envelopes through the relay member: the
+ * WireGuard traffic (routeVia) and discovery's probes of the route (sendVia, which goes through the
+ * relay named whatever the member's own path is, so a relay route is probed while the traffic
+ * still goes direct). A route's liveness is thus measured over the envelopes that carry its data.
  */
 import {
   Discovery,
@@ -21,13 +21,8 @@ import {
 export interface PathsHooks {
   /** Seals `body` (a discovery message) for member `to` (WireGuard key, base64) and sends it. */
   send(to: string, body: Uint8Array, endpoint: string): void;
-  /**
-   * Seals `body` for member `to`, and sends that datagram inside a discovery `relay` message
-   * sealed for member `via`, to the relay's `endpoint`.
-   */
-  sendVia(to: string, body: Uint8Array, via: string, endpoint: string): void;
-  /** A datagram member `from` sent us through relay `via`: open it and hand it back with receive(). */
-  delivered(from: string, via: string, datagram: Uint8Array): void;
+  /** Seals `body` for member `to`, and sends it in a relay envelope through member `via`. */
+  sendVia(to: string, body: Uint8Array, via: string): void;
   /** Traffic to `peer` should go to this direct endpoint now. */
   routeTo(peer: string, endpoint: string): void;
   /** Traffic to `peer` should go through relay member `via` now. */
@@ -37,13 +32,8 @@ export interface PathsHooks {
   log(line: string): void;
 }
 
-/** A refused relay (same sender, target and reason) is logged once in this long: probes repeat. */
-const REFUSAL_LOG_GAP_MS = 60_000;
-const MAX_REFUSALS_REMEMBERED = 256;
-
 export class NodePaths {
   private readonly discovery: Discovery;
-  private readonly refusalsLogged = new Map<string, number>();
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
 
@@ -51,10 +41,9 @@ export class NodePaths {
     self: string,
     local: readonly string[],
     announced: readonly string[],
-    relay: boolean,
     private readonly hooks: PathsHooks,
   ) {
-    this.discovery = new Discovery({ self, now: Date.now(), local, announced, relay });
+    this.discovery = new Discovery({ self, now: Date.now(), local, announced });
   }
 
   setPeers(peers: readonly DiscoveryPeer[]): void {
@@ -103,22 +92,12 @@ export class NodePaths {
     if (this.timer) clearTimeout(this.timer);
   }
 
-  private firstRefusalInAWhile(key: string): boolean {
-    const now = Date.now();
-    const last = this.refusalsLogged.get(key);
-    if (last !== undefined && now - last < REFUSAL_LOG_GAP_MS) return false;
-    if (this.refusalsLogged.size >= MAX_REFUSALS_REMEMBERED) this.refusalsLogged.clear();
-    this.refusalsLogged.set(key, now);
-    return true;
-  }
-
   private apply(out: DiscoveryOutput): void {
     if (this.stopped) return;
     for (const s of out.send) {
-      if (s.via !== undefined) this.hooks.sendVia(s.to, encodeDiscovery(s.message), s.via, s.endpoint);
+      if (s.via !== undefined) this.hooks.sendVia(s.to, encodeDiscovery(s.message), s.via);
       else this.hooks.send(s.to, encodeDiscovery(s.message), s.endpoint);
     }
-    for (const d of out.delivered) this.hooks.delivered(d.from, d.via, d.datagram);
     for (const e of out.events) {
       if (e.type === 'pathChanged') {
         if (e.path === 'direct') this.hooks.routeTo(e.peer, e.endpoint);
@@ -126,9 +105,6 @@ export class NodePaths {
         this.hooks.log(
           `path to ${e.peer.slice(0, 8)}: ${e.path}${e.path === 'direct' ? ` ${e.endpoint}` : e.path === 'relay' ? ` via ${e.via.slice(0, 8)}` : ''} (${e.reason})`,
         );
-      } else if (e.type === 'relayRefused') {
-        if (this.firstRefusalInAWhile(`${e.from} ${e.to} ${e.reason}`))
-          this.hooks.log(`relay refused: ${e.from.slice(0, 8)} -> ${e.to.slice(0, 8)} (${e.reason})`);
       } else if (e.type === 'candidatesChanged') {
         this.hooks.candidatesChanged(e.candidates);
       }

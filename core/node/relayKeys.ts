@@ -1,9 +1,16 @@
 /**
- * Names and keys for relay envelopes in the data path (native setRelayKey). A member's tag must be
- * the same on every node, because a relay names the original sender and the destination by it, so
- * it is derived from the member's WireGuard public key alone. The pair key is derived from the DH of
- * the two WireGuard static keys, so both ends hold it without any exchange; it only MACs envelopes
- * (the WireGuard datagram inside keeps its own end-to-end protection).
+ * Names and secrets for relay envelopes in the data path (native setRelayKey). A member's tag must
+ * be the same on every node, because a relay names the original sender and the destination by it,
+ * so it is derived from the member's WireGuard public key alone. The pair secret is derived from
+ * the DH of the two WireGuard static keys, so both ends hold it without any exchange; it only MACs
+ * envelopes (the WireGuard datagram inside keeps its own end-to-end protection).
+ *
+ * The secret is not the envelope key. The data path derives that from the secret and the two
+ * members' relay epochs (16 random bytes each data path draws when it starts, announced in the
+ * member's signed endpoint record), and gives all its envelopes one counter: a restart, a kill -9
+ * or a key installed again never sends a (key, nonce) pair twice, and a receiver that learns a new
+ * epoch starts a new replay window (issue 10, hole 4; native/src/datapath/relay.cc has the
+ * derivation and the argument).
  */
 import { dh, hash, kdf1 } from '../wireguard/primitives.js';
 
@@ -17,16 +24,16 @@ export function relayTag(publicKey: Uint8Array): Uint8Array {
 }
 
 /**
- * The 32-byte relay key this node shares with `peerPublicKey`; null for a key with no usable DH
- * (low-order). The caller must erase it once the data path has its copy.
+ * The 32-byte relay secret this node shares with `peerPublicKey`; null for a key with no usable DH
+ * (low-order). The caller must erase it once the data path has been given it.
  */
-export function relayPairKey(privateKey: Uint8Array, peerPublicKey: Uint8Array): Uint8Array | null {
+export function relayPairSecret(privateKey: Uint8Array, peerPublicKey: Uint8Array): Uint8Array | null {
   const shared = dh(privateKey, peerPublicKey);
   if (!shared) return null;
   // HKDF (HMAC-BLAKE2s) with a domain label as salt: the DH result is never used as a key as is,
-  // and this key can never collide with one of WireGuard's own derivations from the same statics.
+  // and this secret can never collide with one of WireGuard's own derivations from the same statics.
   const salt = hash(KEY_LABEL);
-  const key = kdf1(salt, shared);
+  const secret = kdf1(salt, shared);
   shared.fill(0);
-  return key;
+  return secret;
 }

@@ -34,6 +34,11 @@ export interface PeerStatus {
   lossPct?: number | null;
   measuredAt?: string | null;
   directAfterMs?: number | null;
+  /**
+   * How far its clock is from ours (ms, positive: ahead), while its messages are being refused
+   * for it; absent when its clock is within the budget.
+   */
+  clockSkewMs?: number;
 }
 
 export interface NodeStatus {
@@ -54,7 +59,10 @@ export interface NodeStatus {
     stun?: { server: string; resolved: string | null; reflexive: string | null }[];
   };
   peers: PeerStatus[];
-  /** The data path's traffic and drop counters, and handshakes refused from non-members. */
+  /**
+   * The data path's traffic and drop counters, handshakes refused from non-members, and
+   * overlay messages dropped by the node (`sealedDropped`, and by reason as `sealedDropped.REASON`).
+   */
   counters: Record<string, number>;
 }
 
@@ -88,7 +96,7 @@ export function nodeStatus(node: OverlayNode): NodeStatus {
     peers: members
       .filter((m) => m.subject !== self.subject)
       .map((m) => peerStatus(node, self, m, nameBySigningKey, now)),
-    counters: { ...node.tunnel.stats() },
+    counters: { ...node.tunnel.stats(), ...inboxCounters(node) },
   };
 }
 
@@ -115,6 +123,7 @@ function peerStatus(
   // Discovery's choice (issue 5): a member it routes through a relay shows as relayed via that relay.
   const snap = hostedElsewhere ? undefined : node.paths.snapshot(key);
   const relayedVia = snap?.path === 'relay' ? (snap.viaName ?? snap.via ?? null) : null;
+  const skew = node.inbox.skewOf(key, now);
   return {
     name: c.name,
     addresses: [c.ipv4, c.ipv6],
@@ -142,7 +151,14 @@ function peerStatus(
     admin: c.admin,
     certExpires: new Date(c.notAfter).toISOString(),
     ...(snap && evidence(snap, now)),
+    ...(skew !== undefined && { clockSkewMs: skew }),
   };
+}
+
+function inboxCounters(node: OverlayNode): Record<string, number> {
+  const out: Record<string, number> = { sealedDropped: node.inbox.droppedTotal };
+  for (const [reason, n] of node.inbox.dropped) out[`sealedDropped.${reason}`] = n;
+  return out;
 }
 
 function roundRtt(ms: number | null): number | null {

@@ -35,8 +35,13 @@ export const BOX_NONCE_SIZE = 24;
 export const BOX_TAG_SIZE = 16;
 /** [type][sender public key][nonce] */
 export const SEALED_HEADER_SIZE = 1 + PUBLIC_KEY_SIZE + BOX_NONCE_SIZE;
+/**
+ * The trailing MAC that proves the sender knew the receiver's public key (sealed.ts), checked
+ * before any Diffie-Hellman: 16 bytes of HMAC-SHA256.
+ */
+export const SEALED_MAC1_SIZE = 16;
 /** Bytes a sealed datagram adds around the encoded inner message. */
-export const SEALED_OVERHEAD = SEALED_HEADER_SIZE + BOX_TAG_SIZE;
+export const SEALED_OVERHEAD = SEALED_HEADER_SIZE + BOX_TAG_SIZE + SEALED_MAC1_SIZE;
 /** Largest encoded inner message (header included) that still fits one datagram. */
 export const MAX_INNER_SIZE = MAX_DATAGRAM - SEALED_OVERHEAD;
 /** Inner header: [kind][direction][sent-at ms, u64][message id, 8 random bytes]. */
@@ -46,25 +51,37 @@ export const INNER_HEADER_SIZE = 1 + 1 + 8 + MESSAGE_ID_SIZE;
 export const MAX_INNER_BODY = MAX_INNER_SIZE - INNER_HEADER_SIZE;
 
 /**
- * Replay window for sealed messages: older (or further in the future) than this is refused, and
- * message ids are remembered for as long. Clocks of members must agree to within this.
+ * Replay protection (replayGuard.ts): besides the clock-skew budget (core/clockSkew.ts), a
+ * message more than this far behind the newest one its sender got accepted is stale.
  */
-export const REPLAY_WINDOW_MS = 60_000;
-/** Message ids remembered at most; beyond it the oldest are forgotten and the floor rises. */
-export const REPLAY_CAPACITY = 8192;
-/** Box keys (the X25519 result) kept per peer, so a busy peer costs one scalar multiplication. */
+export const REORDER_WINDOW_MS = 5_000;
+/** Recent message ids kept per sender; beyond it that sender's own floor rises. */
+export const REPLAY_IDS_PER_SENDER = 256;
+/** Senders a replay guard keeps; a node records only members there, so this is a roster bound. */
+export const REPLAY_SENDERS = 4096;
+/** Strangers (would-be joiners) a node keeps replay state for, apart from members. */
+export const REPLAY_STRANGERS = 64;
+/** Box keys (the X25519 result) kept per member, so a busy peer costs one scalar multiplication. */
 export const SHARED_KEY_CACHE_SIZE = 512;
 
 /** Join protocol sizes. */
 export const INVITE_SECRET_SIZE = 16;
 export const INVITER_KEY_HASH_SIZE = 16;
 export const JOIN_REQUEST_ID_SIZE = 16;
+/** Ed25519 signature of the joiner over its request (joinSignature.ts). */
+export const JOIN_SIGNATURE_SIZE = 64;
 /** An invite id is lowercase hex of at most this many characters. */
 export const MAX_INVITE_ID_LENGTH = 32;
 export const MAX_NAME_BYTES = 63;
 export const MAX_ENDPOINTS = 8;
 export const MAX_ENDPOINT_LENGTH = 64;
 export const MAX_REJECT_DETAIL_BYTES = 160;
+/**
+ * After an answered join query, how long the inviter opens sealed datagrams from that address
+ * (the joiner's whole attempt spans 15 s), and how many such addresses it keeps.
+ */
+export const PENDING_JOIN_MS = 30_000;
+export const MAX_PENDING_JOINS = 256;
 /**
  * A join query is padded to this size, larger than its reply, so a spoofed source address cannot
  * use us to amplify traffic toward a victim.

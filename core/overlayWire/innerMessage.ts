@@ -14,6 +14,7 @@ import {
   INNER_JOIN_REQUEST,
   INVITE_SECRET_SIZE,
   JOIN_REQUEST_ID_SIZE,
+  JOIN_SIGNATURE_SIZE,
   MAX_ENDPOINT_LENGTH,
   MAX_ENDPOINTS,
   MAX_INNER_BODY,
@@ -23,7 +24,10 @@ import {
   PUBLIC_KEY_SIZE,
 } from './constants.js';
 
-/** Why the inviter refused a join. Unknown reasons from a newer peer decode as 'other'. */
+/**
+ * Why the inviter refused a join. A reason travels as its index here, so new reasons are only ever
+ * appended; unknown ones from a newer peer decode as 'other'.
+ */
 export const JOIN_REJECT_REASONS = [
   'used',
   'expired',
@@ -32,6 +36,16 @@ export const JOIN_REJECT_REASONS = [
   'name-taken',
   'bad-secret',
   'other',
+  /** The signing or WireGuard key is already held by a certificate. */
+  'key-taken',
+  /** The signature does not prove the request's signing key (joinSignature.ts). */
+  'bad-signature',
+  /** Not a member name (certificate.ts isMemberName). */
+  'bad-name',
+  /** The keys belong to a member (or device) that was kicked. */
+  'kicked',
+  /** The sender's clock is outside the skew budget (core/clockSkew.ts). */
+  'clock-skew',
 ] as const;
 export type JoinRejectReason = (typeof JOIN_REJECT_REASONS)[number];
 
@@ -52,6 +66,8 @@ export interface JoinRequest {
   readonly listenPort: number;
   /** "host:port" strings the joiner can be reached at, besides the address the request came from. */
   readonly endpoints: readonly string[];
+  /** By `signingPublicKey`, over every field but the secret (joinSignature.ts). */
+  readonly signature: Uint8Array;
 }
 
 export interface JoinAccept {
@@ -83,6 +99,30 @@ export type InnerMessage = GossipInner | JoinRequest | JoinAccept | JoinReject |
 export type InnerDecodeFailure = 'unknownKind' | 'malformed';
 export type InnerDecoded = { ok: true; message: InnerMessage } | { ok: false; reason: InnerDecodeFailure };
 
+/** The fields of a join request its signature covers: all but the secret and the signature. */
+export type SignedJoinFields = Pick<
+  JoinRequest,
+  'requestId' | 'inviteId' | 'name' | 'signingPublicKey' | 'listenPort' | 'endpoints'
+>;
+
+/**
+ * A join request's signed fields, in the order both the request and its signature
+ * (joinSignature.ts) carry them:
+ *   request id 16 | invite id: len u8 + ASCII | name: len u8 + UTF-8 | signing key 32
+ *   | listen port u16 | endpoint count u8 | each endpoint: len u8 + ASCII
+ * The request on the wire is [kind][secret 16][these fields][signature 64].
+ */
+export function writeJoinFields(w: ByteWriter, f: SignedJoinFields): ByteWriter {
+  w.bytes(f.requestId)
+    .shortString(f.inviteId)
+    .shortString(f.name)
+    .bytes(f.signingPublicKey)
+    .u16(f.listenPort)
+    .u8(f.endpoints.length);
+  for (const e of f.endpoints) w.shortString(e);
+  return w;
+}
+
 /** Largest opaque accept payload: the body minus request id and length. */
 export const MAX_ACCEPT_BYTES = MAX_INNER_BODY - JOIN_REQUEST_ID_SIZE - 2;
 export const MAX_GOSSIP_BODY = MAX_INNER_BODY;
@@ -103,15 +143,7 @@ export function encodeInnerMessage(message: InnerMessage): Uint8Array {
       w.u8(INNER_GOSSIP).bytes(message.body);
       break;
     case 'joinRequest':
-      w.u8(INNER_JOIN_REQUEST)
-        .bytes(message.requestId)
-        .shortString(message.inviteId)
-        .bytes(message.secret)
-        .shortString(message.name)
-        .bytes(message.signingPublicKey)
-        .u16(message.listenPort)
-        .u8(message.endpoints.length);
-      for (const e of message.endpoints) w.shortString(e);
+      writeJoinFields(w.u8(INNER_JOIN_REQUEST).bytes(message.secret), message).bytes(message.signature);
       break;
     case 'joinAccept':
       w.u8(INNER_JOIN_ACCEPT).bytes(message.requestId).u16(message.accept.length).bytes(message.accept);
@@ -142,9 +174,9 @@ export function decodeInnerMessage(bytes: Uint8Array): InnerDecoded {
       break;
     }
     case INNER_JOIN_REQUEST: {
+      const secret = r.take(INVITE_SECRET_SIZE);
       const requestId = r.take(JOIN_REQUEST_ID_SIZE);
       const inviteId = r.shortString(MAX_INVITE_ID_LENGTH, 'ascii');
-      const secret = r.take(INVITE_SECRET_SIZE);
       const name = r.shortString(MAX_NAME_BYTES, 'utf8');
       const signingPublicKey = r.take(PUBLIC_KEY_SIZE);
       const listenPort = r.u16();
@@ -152,6 +184,7 @@ export function decodeInnerMessage(bytes: Uint8Array): InnerDecoded {
       if (count > MAX_ENDPOINTS) r.fail();
       const endpoints: string[] = [];
       for (let i = 0; i < count && r.ok; i++) endpoints.push(r.shortString(MAX_ENDPOINT_LENGTH, 'ascii'));
+      const signature = r.take(JOIN_SIGNATURE_SIZE);
       message = {
         kind: 'joinRequest',
         requestId,
@@ -161,6 +194,7 @@ export function decodeInnerMessage(bytes: Uint8Array): InnerDecoded {
         signingPublicKey,
         listenPort,
         endpoints,
+        signature,
       };
       break;
     }
@@ -203,7 +237,7 @@ function invalidField(m: InnerMessage): string | null {
       if (!Number.isInteger(m.listenPort) || m.listenPort < 0 || m.listenPort > 0xffff) return 'port';
       if (m.endpoints.length > MAX_ENDPOINTS) return 'too many endpoints';
       if (!m.endpoints.every((e) => e.length > 0 && isAscii(e, MAX_ENDPOINT_LENGTH))) return 'endpoint';
-      return null;
+      return m.signature.length === JOIN_SIGNATURE_SIZE ? null : 'signature size';
     case 'joinAccept':
       if (m.requestId.length !== JOIN_REQUEST_ID_SIZE) return 'request id size';
       return m.accept.length <= MAX_ACCEPT_BYTES ? null : 'accept too large';
@@ -212,6 +246,15 @@ function invalidField(m: InnerMessage): string | null {
       if (!JOIN_REJECT_REASONS.includes(m.reason)) return 'reason';
       return utf8Length(m.detail) <= MAX_REJECT_DETAIL_BYTES ? null : 'detail length';
   }
+}
+
+/**
+ * A reject's detail as it may be shown on a terminal: printable ASCII only — anything else, escape
+ * sequences included, becomes '?' — and at most MAX_REJECT_DETAIL_BYTES. The inviter sends it so;
+ * the joiner applies it again, since an inviter (any admin) is not trusted with its terminal.
+ */
+export function printableDetail(detail: string): string {
+  return detail.replace(/[^ -~]/g, '?').slice(0, MAX_REJECT_DETAIL_BYTES);
 }
 
 /** Invite ids are short lowercase hex, the form the invite book uses. */

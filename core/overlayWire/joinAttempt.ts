@@ -6,27 +6,30 @@
  *    inviter answers with its public key; one that does not hash to the code's inviterKeyHash came
  *    from someone else and is ignored.
  * 2. request: the secret, our name, signing key and endpoints, sealed to the key we just checked, so
- *    the secret never travels in clear and only the real inviter can read it.
+ *    the secret never travels in clear and only the real inviter can read it; signed with our
+ *    signing key over everything but the secret and bound to that inviter key (joinSignature.ts).
  * 3. a sealed accept or reject from that key, for our request id, ends the attempt.
  * Each phase is retransmitted on a backoff schedule; the request keeps its id across retransmissions
  * so the inviter redeems it at most once.
  */
+import { describeSkew, SKEW_ALLOWANCE } from '../clockSkew.js';
 import { OverlayError } from '../errors.js';
+import { isMemberName, MEMBER_NAME_RULE } from '../membership/certificate.js';
 import { constantTimeEqual, type RandomSource, secureRandom } from '../wireguard/primitives.js';
-import { isAscii, utf8Length } from './byteCodec.js';
+import { isAscii } from './byteCodec.js';
 import {
   INVITE_SECRET_SIZE,
   INVITER_KEY_HASH_SIZE,
   JOIN_REQUEST_ID_SIZE,
   MAX_ENDPOINT_LENGTH,
   MAX_ENDPOINTS,
-  MAX_NAME_BYTES,
   TYPE_JOIN_QUERY_REPLY,
   TYPE_SEALED,
 } from './constants.js';
-import { isInviteId, type JoinRejectReason, type JoinRequest } from './innerMessage.js';
+import { isInviteId, type JoinRejectReason, type JoinRequest, printableDetail } from './innerMessage.js';
 import { inviterKeyHash } from './inviterKeyHash.js';
 import { encodeJoinQuery, type JoinQueryDropReason, parseJoinQueryReply } from './joinQuery.js';
+import { signJoinRequest } from './joinSignature.js';
 import { SealedChannel, type SealedDropReason } from './sealed.js';
 
 /** What an invite code carries, decoded. */
@@ -42,7 +45,8 @@ export interface JoinAttemptOptions {
   readonly invite: InviteTicket;
   readonly keys: {
     readonly wireguard: { readonly privateKey: Uint8Array; readonly publicKey: Uint8Array };
-    readonly signing: { readonly publicKey: Uint8Array };
+    /** Ed25519: the request proves this key (the certificate's subject) by signing with it. */
+    readonly signing: { readonly publicKey: Uint8Array; readonly secretKey: Uint8Array };
   };
   readonly name: string;
   readonly listenPort: number;
@@ -75,6 +79,7 @@ export type JoinEvent =
 export type JoinResult =
   | { ok: true; accept: Uint8Array; inviterPublicKey: Uint8Array; inviterEndpoint: string }
   | { ok: false; reason: 'unreachable'; detail: string }
+  /** `detail`: the inviter's own words, cut to printable ASCII; '' if it gave none. */
   | { ok: false; reason: 'rejected'; rejectReason: JoinRejectReason; detail: string };
 
 export interface JoinStep {
@@ -89,7 +94,7 @@ export interface JoinStep {
 type Phase =
   | { name: 'idle' }
   | { name: 'query'; wrongKeySeen: boolean }
-  | { name: 'request'; inviterPublicKey: Uint8Array; endpoint: string }
+  | { name: 'request'; inviterPublicKey: Uint8Array; endpoint: string; request: JoinRequest }
   | { name: 'done' };
 
 export class JoinAttempt {
@@ -144,7 +149,12 @@ export class JoinAttempt {
         this.phase.wrongKeySeen = true;
         return drop('wrongInviterKey');
       }
-      this.phase = { name: 'request', inviterPublicKey: reply.inviterPublicKey, endpoint: from };
+      this.phase = {
+        name: 'request',
+        inviterPublicKey: reply.inviterPublicKey,
+        endpoint: from,
+        request: this.signedRequest(reply.inviterPublicKey),
+      };
       const send = [{ to: from, bytes: this.sealedRequest(now) }];
       this.wakeAt = now + this.currentDelay();
       return this.step(send, [{ kind: 'inviterFound', endpoint: from }]);
@@ -154,7 +164,9 @@ export class JoinAttempt {
     // Cheap check before any X25519: the header names the sender.
     if (!constantTimeEqual(datagram.subarray(1, 33), this.phase.inviterPublicKey))
       return drop('notFromInviter');
-    const opened = this.channel.open(datagram, now);
+    // The reply names our unguessable request id, so it needs no replay state; and it must be
+    // read even when the clocks disagree, to say by how much.
+    const opened = this.channel.open(datagram, now, { standing: 'stranger' });
     if (!opened.ok) return drop(opened.reason);
     const m = opened.message;
     if (m.kind !== 'joinAccept' && m.kind !== 'joinReject') return drop('unexpectedMessage');
@@ -168,7 +180,12 @@ export class JoinAttempt {
       };
       return this.finish(result, []);
     }
-    const detail = m.detail.length > 0 ? m.detail : describeReject(m.reason);
+    // The inviter (any admin) is not trusted with the joiner's terminal: printable ASCII only. A
+    // clock-skew refusal is said in the joiner's own measure, from the reply's timestamp.
+    const detail =
+      m.reason === 'clock-skew'
+        ? `this machine's clock is ${describeSkew(now - opened.sentAt)} the inviter's (${SKEW_ALLOWANCE})`
+        : printableDetail(m.detail);
     return this.finish({ ok: false, reason: 'rejected', rejectReason: m.reason, detail }, []);
   }
 
@@ -190,20 +207,25 @@ export class JoinAttempt {
     return this.delays[Math.min(this.attempt, this.delays.length) - 1] ?? 0;
   }
 
-  private sealedRequest(now: number): Uint8Array {
-    if (this.phase.name !== 'request') throw new OverlayError('EINTERNAL', 'no inviter key yet');
+  /** Signed once per attempt: retransmissions carry the same request, only sealed afresh. */
+  private signedRequest(inviterPublicKey: Uint8Array): JoinRequest {
     const o = this.options;
-    const request: JoinRequest = {
-      kind: 'joinRequest',
+    const fields = {
       requestId: this.requestId,
       inviteId: o.invite.inviteId,
-      secret: o.invite.secret,
       name: o.name,
       signingPublicKey: o.keys.signing.publicKey,
       listenPort: o.listenPort,
       endpoints: o.endpoints ?? [],
     };
-    return this.channel.seal(this.phase.inviterPublicKey, request, now);
+    const parties = { inviterPublicKey, joinerPublicKey: o.keys.wireguard.publicKey };
+    const signature = signJoinRequest(fields, parties, o.keys.signing.secretKey);
+    return { kind: 'joinRequest', ...fields, secret: o.invite.secret, signature };
+  }
+
+  private sealedRequest(now: number): Uint8Array {
+    if (this.phase.name !== 'request') throw new OverlayError('EINTERNAL', 'no inviter key yet');
+    return this.channel.seal(this.phase.inviterPublicKey, this.phase.request, now);
   }
 
   private unreachable(): JoinResult {
@@ -237,33 +259,14 @@ export class JoinAttempt {
   }
 }
 
-function describeReject(reason: JoinRejectReason): string {
-  switch (reason) {
-    case 'used':
-      return 'this invite code has already been used';
-    case 'expired':
-      return 'this invite code has expired';
-    case 'revoked':
-      return 'this invite code was revoked';
-    case 'unknown':
-      return 'the inviter does not know this invite code';
-    case 'name-taken':
-      return 'a member with this name already exists; choose another with --name';
-    case 'bad-secret':
-      return 'the invite code does not match the inviter’s record (mistyped or tampered)';
-    case 'other':
-      return 'the inviter refused the join';
-  }
-}
-
 function invalidOptions(o: JoinAttemptOptions): string | null {
   if (!isInviteId(o.invite.inviteId)) return 'the invite id is not valid';
   if (o.invite.secret.length !== INVITE_SECRET_SIZE) return 'the invite secret has the wrong size';
   if (o.invite.inviterKeyHash.length !== INVITER_KEY_HASH_SIZE)
     return 'the inviter key hash has the wrong size';
   if (o.invite.endpoints.length === 0) return 'the invite names no endpoint of the inviter';
-  if (o.name.length === 0 || utf8Length(o.name) > MAX_NAME_BYTES) {
-    return `the name must be 1 to ${MAX_NAME_BYTES} bytes`;
+  if (!isMemberName(o.name)) {
+    return `the name ${JSON.stringify(o.name)} is not valid: use ${MEMBER_NAME_RULE}`;
   }
   const own = o.endpoints ?? [];
   if (own.length > MAX_ENDPOINTS || !own.every((e) => e.length > 0 && isAscii(e, MAX_ENDPOINT_LENGTH))) {

@@ -3,15 +3,15 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Conf from 'conf';
 import { OverlayError } from '../errors.js';
-import { errnoOf } from './stateDir.js';
+import { checkStateDir, errnoOf, requireOwnEntry, symlinkError } from './stateDir.js';
 
 export type Validate<T> = (data: unknown) => T;
 
 /**
  * A JSON state file holding secrets, kept by conf (atomic writes: temp file + rename, so a crash
  * mid-write leaves the old file or the new one, never a torn one), always mode 0600.
- * A file others can read, or one that does not parse or validate, is refused with a message
- * naming the file and the fix — never regenerated, because that would silently change the
+ * A file others can read, one of another user, a symbolic link in its place, or one that does not
+ * parse or validate, is refused with a message naming the file and the fix — never regenerated, because that would silently change the
  * node's identity.
  */
 export class SecureStore<T extends Record<string, unknown>> {
@@ -36,6 +36,8 @@ export class SecureStore<T extends Record<string, unknown>> {
     validate: Validate<T>,
   ): SecureStore<T> | undefined {
     const file = SecureStore.fileFor(dir, name);
+    // The directory first: in one that is not ours, even reading a file means trusting its owner.
+    if (checkStateDir(dir) === 'missing') return undefined;
     let stat: fs.Stats;
     try {
       stat = fs.lstatSync(file);
@@ -45,6 +47,8 @@ export class SecureStore<T extends Record<string, unknown>> {
         cause: e,
       });
     }
+    if (stat.isSymbolicLink()) throw symlinkError('ESTORE_PERMS', file, file);
+    requireOwnEntry('ESTORE_PERMS', file, file, stat);
     if (!stat.isFile()) {
       throw new OverlayError('ESTORE_CORRUPT', `${file} is not a regular file`, {
         hint: `move it away; overlay keeps its state in ${file}`,
@@ -88,6 +92,7 @@ export class SecureStore<T extends Record<string, unknown>> {
   ): SecureStore<T> | undefined {
     const file = SecureStore.fileFor(dir, name);
     const tmp = `${file}.${randomBytes(6).toString('hex')}.tmp`;
+    checkStateDir(dir);
     try {
       const fd = fs.openSync(tmp, 'wx', 0o600);
       try {

@@ -20,30 +20,47 @@ export function resolveStateDir(flag: string | undefined, env: NodeJS.ProcessEnv
 
 /**
  * Makes sure the state directory exists and only its owner can enter it, as ssh does for ~/.ssh:
- * a directory others can read or write would let them read or swap our secrets.
+ * a directory others can read or write would let them read or swap our secrets, and one that
+ * belongs to someone else is theirs to read and swap whatever its mode says.
  * Creates it (0700) when missing; refuses an unsafe existing one rather than silently chmod-ing
- * a directory the user chose.
+ * a directory the user chose. Never follows a symbolic link in its place.
  */
 export function ensureStateDir(dir: string): string {
-  let stat: fs.Stats;
-  try {
-    stat = fs.statSync(dir);
-  } catch (e) {
-    if (errnoOf(e) !== 'ENOENT') throw stateDirError(dir, e);
+  if (checkStateDir(dir) === 'missing') {
     try {
       fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
       // mkdir's mode is filtered by the umask; set it exactly.
       fs.chmodSync(dir, 0o700);
-    } catch (e2) {
-      throw stateDirError(dir, e2);
+    } catch (e) {
+      throw stateDirError(dir, e);
     }
-    return dir;
+    // Whatever now stands there (ours, or something raced into place) passes the same checks.
+    if (checkStateDir(dir) === 'missing')
+      throw new OverlayError('ESTATE_DIR', `state directory ${dir} vanished`);
   }
+  return dir;
+}
+
+/**
+ * The checks of ensureStateDir without creating anything: 'missing' when nothing is there;
+ * throws ESTATE_DIR for a link, a non-directory, another owner, a mode others may use, or a
+ * directory we cannot write.
+ */
+export function checkStateDir(dir: string): 'ok' | 'missing' {
+  let stat: fs.Stats;
+  try {
+    stat = fs.lstatSync(dir);
+  } catch (e) {
+    if (errnoOf(e) === 'ENOENT') return 'missing';
+    throw stateDirError(dir, e);
+  }
+  if (stat.isSymbolicLink()) throw symlinkError('ESTATE_DIR', `state directory ${dir}`, dir);
   if (!stat.isDirectory()) {
     throw new OverlayError('ESTATE_DIR', `state directory ${dir} is not a directory`, {
       hint: 'pass --state-dir with a directory path',
     });
   }
+  requireOwnEntry('ESTATE_DIR', `state directory ${dir}`, dir, stat);
   if ((stat.mode & 0o077) !== 0) {
     throw new OverlayError(
       'ESTATE_DIR',
@@ -56,7 +73,46 @@ export function ensureStateDir(dir: string): string {
   } catch (e) {
     throw stateDirError(dir, e);
   }
-  return dir;
+  return 'ok';
+}
+
+/** The effective uid overlay runs as; undefined where there is none (not POSIX). */
+export function effectiveUid(): number | undefined {
+  return process.geteuid?.();
+}
+
+/**
+ * Refuses an entry of the state directory (found with lstat) that belongs to another user: they
+ * could read it, or replace it with something of theirs. `what` names it in the message.
+ */
+export function requireOwnEntry(
+  code: 'ESTATE_DIR' | 'ESTORE_PERMS',
+  what: string,
+  file: string,
+  stat: fs.Stats,
+): void {
+  const uid = effectiveUid();
+  if (uid === undefined || stat.uid === uid) return;
+  throw new OverlayError(code, `${what} belongs to uid ${stat.uid}, not to you (uid ${uid})`, {
+    hint: `use a state directory of your own, or take it over only if you trust it: chown -R ${uid} ${file}`,
+  });
+}
+
+/** A symbolic link where overlay keeps its state: it would send our secrets wherever it points. */
+export function symlinkError(code: 'ESTATE_DIR' | 'ESTORE_PERMS', what: string, file: string): OverlayError {
+  let target = '';
+  try {
+    target = fs.realpathSync(file);
+  } catch {
+    // a dangling link: there is no real path to suggest
+  }
+  return new OverlayError(
+    code,
+    `${what} is a symbolic link; overlay does not follow links where it keeps secrets`,
+    {
+      hint: target ? `use ${target} itself, not a link to it` : `remove the dangling link ${file}`,
+    },
+  );
 }
 
 function stateDirError(dir: string, e: unknown): OverlayError {

@@ -10,14 +10,23 @@
  */
 
 import { performance } from 'node:perf_hooks';
-import { DataPath, type DataPathEvent, type DataPathPeerStats, type DataPathStats, type Tun } from 'tun-napi';
+import {
+  DataPath,
+  type DataPathEvent,
+  type DataPathPeerStats,
+  type DataPathStats,
+  type HandshakeScreenOptions,
+  type Tun,
+} from 'tun-napi';
 import { OverlayError } from '../errors.js';
 import { isStunMessage } from '../stun/message.js';
 import type { Timings } from '../wireguard/constants.js';
+import { cookieKeyFor, mac1KeyFor } from '../wireguard/cookie.js';
 import { Device } from '../wireguard/device.js';
 import { type Endpoint, sameEndpoint } from '../wireguard/endpoint.js';
 import { emptyOutput, type Output, type Peer, type SessionChange } from '../wireguard/peer.js';
 import { keyToBase64, TIMESTAMP_GRANULARITY_MS } from '../wireguard/primitives.js';
+import { ControlCounts, type ControlCountsSnapshot } from './controlCounts.js';
 import { formatEndpoint, parseEndpoint } from './endpointText.js';
 
 export interface TunnelOptions {
@@ -40,10 +49,18 @@ export interface TunnelOptions {
   /** STUN messages on the WireGuard port (answers to --stun queries); never ones from a relay. */
   onStunMessage?: (data: Uint8Array, from: Endpoint) => void;
   /**
+   * The mac1 key of sealed messages to this node (core/overlayWire/sealed.ts mac1Key): with it the
+   * data path drops sealed datagrams from anyone who does not know our key before they reach
+   * JavaScript, and budgets the rest per sender.
+   */
+  sealedScreenKey?: Uint8Array;
+  /**
    * Envelopes per second this node forwards for each sending member as a relay (issue 5: any
    * member may relay); 0 turns the relay service off (--no-relay).
    */
   relayRatePerSecond?: number;
+  /** Tests only: other limits for the data path's handshake screen (when it is under load, ...). */
+  handshakeScreen?: HandshakeScreenOptions;
 }
 
 /** Enough for a relayed pair's full-rate traffic, yet a bound on what one member can make us send. */
@@ -74,6 +91,9 @@ export interface TunnelPeerStatus {
   endpoint: string | null;
   rxBytes: number;
   txBytes: number;
+  /** Authenticated transport messages received from / sent to this peer, keepalives included. */
+  rxPackets: number;
+  txPackets: number;
   handshakes: number;
   /** ms since the last completed handshake, null if none */
   lastHandshakeAgeMs: number | null;
@@ -81,8 +101,14 @@ export interface TunnelPeerStatus {
   rttMs: number | null;
 }
 
-/** How many handshake messages per second make this node "under load" (whitepaper §5.3). */
-const UNDER_LOAD_PER_SECOND = 64;
+/** Every counter of the data path, and what became of each datagram it handed up (controlCounts.ts). */
+export type TunnelStats = DataPathStats &
+  ControlCountsSnapshot & {
+    /** Sessions the data path refused to install; should stay 0. */
+    sessionInstallFailed: number;
+    /** Handshakes from a key that is not a peer (never was, or revoked): controlDropped.unknownPeer. */
+    handshakesRefused: number;
+  };
 
 interface PeerEntry {
   id: number;
@@ -97,8 +123,8 @@ interface PeerEntry {
    * its staging queue until a path appears, and the path change should start it at once.
    */
   handshakeWanted: boolean;
-  /** Whether the data path holds a relay key for this peer (set and removed only through us). */
-  hasRelayKey: boolean;
+  /** The peer's relay epoch the data path's relay key for it was derived with; undefined: no key. */
+  relayKeyEpoch: Uint8Array | undefined;
   /** A resend that had to wait out the timestamp granularity. */
   resendTimer?: NodeJS.Timeout;
 }
@@ -113,12 +139,9 @@ export class Tunnel {
   private timer: NodeJS.Timeout | undefined;
   private readonly poll: NodeJS.Timeout;
   private closed = false;
-  private handshakeMessages = 0;
-  private loadWindowStart = 0;
-  private underLoad = false;
   /** Sessions the data path refused to install; should stay 0. */
   private failedInstalls = 0;
-  private refusedHandshakes = 0;
+  private readonly counts = new ControlCounts();
   private readonly onOverlayMessage: TunnelOptions['onOverlayMessage'];
   private readonly onStunMessage: TunnelOptions['onStunMessage'];
 
@@ -129,7 +152,10 @@ export class Tunnel {
       mtu: options.mtu,
       timings: options.timings,
       externalTransport: true,
-      underLoad: () => this.underLoad,
+      // The data path judges load and checks mac2 against its own cookie secret before a handshake
+      // comes up (setHandshakeScreen below), so what reaches the handshake side has passed that
+      // already: asking again here, with another secret, would refuse every cookie it handed out.
+      underLoad: () => false,
     });
     this.publicKey = this.device.publicKey;
     this.onOverlayMessage = options.onOverlayMessage;
@@ -145,6 +171,14 @@ export class Tunnel {
         ...(t.rekeyTimeout ? { rekeyTimeoutMs: t.rekeyTimeout } : {}),
       },
       (events) => this.onEvents(events),
+    );
+    if (options.sealedScreenKey) this.datapath.setSealedScreen(options.sealedScreenKey);
+    // whitepaper §5.3: mac1, load and cookies are checked in the receive thread, so a handshake
+    // flood costs this thread nothing (native/src/datapath/handshake_screen.h).
+    this.datapath.setHandshakeScreen(
+      mac1KeyFor(this.publicKey),
+      cookieKeyFor(this.publicKey),
+      options.handshakeScreen,
     );
     const relayRate = options.relayRatePerSecond ?? DEFAULT_RELAY_RATE_PER_SECOND;
     if (relayRate > 0) this.datapath.setRelayService(true, relayRate);
@@ -177,13 +211,13 @@ export class Tunnel {
       lastHandshakeAt: undefined,
       relayVia: undefined,
       handshakeWanted: false,
-      hasRelayKey: false,
+      relayKeyEpoch: undefined,
     };
     this.datapath.setPeer(
       entry.id,
       config.allowedIps,
       config.endpoint ? formatEndpoint(config.endpoint) : null,
-      { forward: config.forward ?? false },
+      { forward: config.forward ?? false, publicKey: config.publicKey },
     );
     this.byId.set(entry.id, entry);
     this.byKey.set(key, entry);
@@ -199,26 +233,49 @@ export class Tunnel {
     if (entry.relayVia === undefined) this.datapath.setEndpoint(entry.id, formatEndpoint(endpoint));
   }
 
+  /** This data path's relay epoch: fresh for every tunnel, announced in the endpoint record. */
+  get relayEpoch(): Uint8Array {
+    return this.datapath.relayEpoch;
+  }
+
   /**
-   * Installs the relay key this node shares with a peer and the pair's tags (see
-   * core/node/relayKeys.ts). The data path copies the key; the caller erases its own.
+   * Installs the relay key this node shares with a peer, derived by the data path from the pair
+   * secret, our relay epoch and the peer's `remoteEpoch`, and the pair's tags (see
+   * core/node/relayKeys.ts). The data path keeps no copy of the secret; the caller erases its own.
    */
-  setRelayKey(publicKey: Uint8Array, key: Uint8Array, tags: { local: Uint8Array; remote: Uint8Array }): void {
+  setRelayKey(
+    publicKey: Uint8Array,
+    secret: Uint8Array,
+    tags: { local: Uint8Array; remote: Uint8Array },
+    remoteEpoch: Uint8Array,
+  ): void {
     const entry = this.byKey.get(keyToBase64(publicKey));
     if (!entry) return;
-    this.datapath.setRelayKey(entry.id, key, tags);
-    entry.hasRelayKey = true;
+    this.datapath.setRelayKey(entry.id, secret, tags, remoteEpoch);
+    entry.relayKeyEpoch = remoteEpoch.slice();
   }
 
-  removeRelayKey(publicKey: Uint8Array): void {
+  /**
+   * The peer's data path started anew (it announced a new relay epoch): every session it had with
+   * us died with it. Ours are dropped too, and if one was in use a handshake starts now, rather
+   * than after the ~15 s WireGuard takes to notice that a peer no longer answers (whitepaper §6.2,
+   * keepalive timeout + rekey timeout); a later packet would start one anyway.
+   */
+  peerRestarted(publicKey: Uint8Array): void {
     const entry = this.byKey.get(keyToBase64(publicKey));
     if (!entry) return;
-    this.datapath.removeRelayKey(entry.id);
-    entry.hasRelayKey = false;
+    const inUse = entry.peer.sendingSession !== undefined;
+    const out = emptyOutput();
+    entry.peer.zeroAll(out);
+    this.apply(out);
+    if (!inUse) return;
+    entry.handshakeWanted = true;
+    this.resendHandshake(entry);
   }
 
-  hasRelayKey(publicKey: Uint8Array): boolean {
-    return this.byKey.get(keyToBase64(publicKey))?.hasRelayKey ?? false;
+  /** The peer's epoch its relay key was installed with; undefined when it has none. */
+  relayKeyEpoch(publicKey: Uint8Array): Uint8Array | undefined {
+    return this.byKey.get(keyToBase64(publicKey))?.relayKeyEpoch;
   }
 
   /**
@@ -295,6 +352,22 @@ export class Tunnel {
     }
   }
 
+  /**
+   * Sends one of overlay's own messages to a peer in a relay envelope through member `via`,
+   * whatever the peer's own path: discovery's probe of that relay route. False when either is
+   * unknown or has no relay key, the relay has no endpoint, or the socket refused it.
+   */
+  sendOverlayMessageVia(bytes: Uint8Array, publicKey: Uint8Array, via: Uint8Array): boolean {
+    const entry = this.byKey.get(keyToBase64(publicKey));
+    const relay = this.byKey.get(keyToBase64(via));
+    if (!entry || !relay) return false;
+    try {
+      return this.datapath.sendControlVia(bytes, entry.id, relay.id);
+    } catch {
+      return false;
+    }
+  }
+
   /** Replaces a peer's routes (allowed IPs) and forwarding, keeping its sessions. */
   setPeerRoutes(publicKey: Uint8Array, allowedIps: string[], forward: boolean): void {
     const entry = this.byKey.get(keyToBase64(publicKey));
@@ -343,6 +416,8 @@ export class Tunnel {
       endpoint: stats?.endpoint ?? null,
       rxBytes: stats?.rxBytes ?? 0,
       txBytes: stats?.txBytes ?? 0,
+      rxPackets: stats?.rxPackets ?? 0,
+      txPackets: stats?.txPackets ?? 0,
       handshakes: entry.peer.handshakes,
       lastHandshakeAgeMs:
         entry.lastHandshakeAt === undefined ? null : performance.now() - entry.lastHandshakeAt,
@@ -350,12 +425,13 @@ export class Tunnel {
     };
   }
 
-  /** The data path's drop and traffic counters, and sessions it refused. */
-  stats(): DataPathStats & { sessionInstallFailed: number; handshakesRefused: number } {
+  /** The data path's drop and traffic counters, what became of what it handed up, and sessions it refused. */
+  stats(): TunnelStats {
     return {
       ...this.datapath.stats(),
+      ...this.counts.snapshot(),
       sessionInstallFailed: this.failedInstalls,
-      handshakesRefused: this.refusedHandshakes,
+      handshakesRefused: this.counts.droppedFor('unknownPeer'),
     };
   }
 
@@ -377,33 +453,9 @@ export class Tunnel {
     const out = emptyOutput();
     for (const e of events) {
       switch (e.type) {
-        case 'control': {
-          const relayed = e.via !== undefined ? this.byId.get(e.via) : undefined;
-          if (e.via !== undefined && !relayed) break;
-          const from = parseEndpoint(e.from);
-          if (!from) break;
-          if ((e.data[0] ?? 0) >= FIRST_OVERLAY_TYPE) {
-            this.onOverlayMessage?.(e.data, from, relayed?.peer.publicKey);
-            break;
-          }
-          // A STUN answer starts with 0x01 like an initiation; its magic cookie tells them apart.
-          if (isStunMessage(e.data)) {
-            if (!relayed) this.onStunMessage?.(e.data, from);
-            break;
-          }
-          this.countHandshake(now);
-          // A relayed handshake's UDP source is the relay: the sender's own endpoint must not move
-          // there, or its traffic would go to the relay unwrapped once the path turns direct.
-          const sender = e.peer !== undefined ? this.byId.get(e.peer) : undefined;
-          const source = relayed ? (sender?.peer.endpoint ?? from) : from;
-          const result = this.device.receive(e.data, source, now);
-          if (relayed && sender && sender.relayVia === undefined)
-            this.answerThroughRelay(result, sender, relayed);
-          // A handshake from a key that is not a peer (never was, or revoked) is refused here.
-          if (result.dropped.includes('unknownPeer')) this.refusedHandshakes++;
-          merge(out, result);
+        case 'control':
+          this.onControl(e, now, out);
           break;
-        }
         case 'handshake-needed': {
           const entry = this.byId.get(e.peer);
           if (!entry) break;
@@ -427,6 +479,42 @@ export class Tunnel {
     this.apply(out);
   }
 
+  /** One datagram the data path handed up; whatever becomes of it is counted once (controlCounts.ts). */
+  private onControl(e: Extract<DataPathEvent, { type: 'control' }>, now: number, out: Output): void {
+    const relayed = e.via !== undefined ? this.byId.get(e.via) : undefined;
+    const from = parseEndpoint(e.from);
+    if (e.via !== undefined && !relayed) this.counts.drop('unknownRelay');
+    else if (!from) this.counts.drop('badSource');
+    else if ((e.data[0] ?? 0) >= FIRST_OVERLAY_TYPE) {
+      if (!this.onOverlayMessage) this.counts.drop('noHandler');
+      else {
+        this.counts.overlayUp();
+        this.onOverlayMessage(e.data, from, relayed?.peer.publicKey);
+      }
+    } else if (isStunMessage(e.data)) {
+      // A STUN answer starts with 0x01 like an initiation; its magic cookie tells them apart.
+      if (relayed) this.counts.drop('relayedStun');
+      else if (!this.onStunMessage) this.counts.drop('noHandler');
+      else {
+        this.counts.stunUp();
+        this.onStunMessage(e.data, from);
+      }
+    } else {
+      // A relayed handshake's UDP source is the relay: the sender's own endpoint must not move
+      // there, or its traffic would go to the relay unwrapped once the path turns direct.
+      const sender = e.peer !== undefined ? this.byId.get(e.peer) : undefined;
+      const source = relayed ? (sender?.peer.endpoint ?? from) : from;
+      const result = this.device.receive(e.data, source, now);
+      if (relayed && sender && sender.relayVia === undefined)
+        this.answerThroughRelay(result, sender, relayed);
+      // One datagram, one outcome: the handshake side names at most one reason to drop it.
+      const reason = result.dropped[0];
+      if (reason) this.counts.drop(reason);
+      else this.counts.handshakeAccepted();
+      merge(out, result);
+    }
+  }
+
   /**
    * The peer reached us through a relay before our own discovery chose that relay for it (the two
    * ends decide a moment apart): a handshake response sent to its direct endpoint would be lost and
@@ -447,17 +535,6 @@ export class Tunnel {
     } catch {
       // A lost response: the initiator's retry timer sends another.
     }
-  }
-
-  /** whitepaper §5.3: judge load by the rate of handshake messages over one-second windows. */
-  private countHandshake(now: number): void {
-    if (now - this.loadWindowStart >= 1000) {
-      this.underLoad = this.handshakeMessages >= UNDER_LOAD_PER_SECOND;
-      this.handshakeMessages = 0;
-      this.loadWindowStart = now;
-    }
-    this.handshakeMessages++;
-    if (this.handshakeMessages >= UNDER_LOAD_PER_SECOND) this.underLoad = true;
   }
 
   private pollTraffic(): void {

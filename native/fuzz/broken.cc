@@ -12,12 +12,28 @@ namespace {
 
 // Peeks at the STUN magic cookie before checking the length: reads past a datagram shorter than
 // 8 bytes. Only AddressSanitizer can see it; the answer is still right.
-wire::Kind ClassifyPeeksEarly(const uint8_t* p, size_t len, bool relayed) {
+admission::Kind ClassifyPeeksEarly(const uint8_t* p, size_t len, bool relayed) {
   if (!relayed && len >= 1 && (p[0] & 0xc0) == 0) {
     uint32_t cookie = uint32_t(p[4]) << 24 | uint32_t(p[5]) << 16 | uint32_t(p[6]) << 8 | p[7];
-    if (cookie == wire::kStunMagicCookie && wire::IsStunMessage(p, len)) return wire::Kind::kStun;
+    if (cookie == wire::kStunMagicCookie && wire::IsStunMessage(p, len)) return admission::Kind::kStun;
   }
-  return wire::Classify(p, len, relayed);
+  return admission::Classify(p, len, relayed);
+}
+
+// The envelope layout before key ids: bytes 2..3 reserved, must be zero. Every envelope of a
+// member whose key id is not 0 would be refused as malformed; the layout's rule catches it.
+bool ParseEnvelopeZeroKeyId(const uint8_t* p, size_t len, wire::EnvelopeHeader* out) {
+  return wire::ParseEnvelope(p, len, out) && out->key_id == 0;
+}
+
+// mac1 over one byte too many (the first byte of mac1 itself): no real sealed message passes.
+bool SealedMac1OverLong(const uint8_t* key, const uint8_t* p, size_t len) {
+  if (len < admission::kMac1Size) return false;
+  uint8_t mac[EVP_MAX_MD_SIZE];
+  unsigned int mac_len = 0;
+  if (HMAC(EVP_sha256(), key, admission::kMac1KeySize, p, len - admission::kMac1Size + 1, mac, &mac_len) == nullptr)
+    return false;
+  return std::memcmp(mac, p + len - admission::kMac1Size, admission::kMac1Size) == 0;
 }
 
 // Reads the counter a byte at a time with the bytes promoted to int: from the fifth byte on,
@@ -74,13 +90,20 @@ wire::SendSlot SendSlotOneShort(size_t mtu) {
 
 }  // namespace
 
-const char* BrokenNames() { return "stun-peeks-early, envelope-int-shift, inner-trusts-length, hop-drops-carry, slot-without-room, send-slot-one-short"; }
+const char* BrokenNames() {
+  return "stun-peeks-early, envelope-int-shift, envelope-zero-key-id, sealed-mac1-span, inner-trusts-length, "
+         "hop-drops-carry, slot-without-room, send-slot-one-short";
+}
 
 bool InjectBroken(const std::string& name, Parsers* parsers) {
   if (name == "stun-peeks-early") {
     parsers->classify = ClassifyPeeksEarly;
   } else if (name == "envelope-int-shift") {
     parsers->parse_envelope = ParseEnvelopeIntShift;
+  } else if (name == "envelope-zero-key-id") {
+    parsers->parse_envelope = ParseEnvelopeZeroKeyId;
+  } else if (name == "sealed-mac1-span") {
+    parsers->sealed_mac1_ok = SealedMac1OverLong;
   } else if (name == "inner-trusts-length") {
     parsers->parse_inner = ParseInnerTrustsLength;
   } else if (name == "hop-drops-carry") {

@@ -11,12 +11,28 @@ namespace overlay::fuzz {
   X(truncated, "slot", "longer than the slot's capacity: dropped as truncated")     \
   X(classified, "classify", "datagrams classified, inner ones included")            \
   X(junk, "classify", "junk")                                                       \
-  X(up, "classify", "handshake, cookie, STUN or overlay: copied up")                \
-  X(stun, "classify", "of those, STUN")                                             \
+  X(handshakes, "classify", "WireGuard handshake messages")                          \
+  X(sealed, "classify", "overlay's sealed messages")                                 \
+  X(join_queries, "classify", "overlay's join queries")                              \
+  X(stun, "classify", "STUN answers")                                               \
+  X(handshake_unscreened, "screen", "cookie replies, or no screen configured: up")   \
+  X(handshake_bad_mac1, "screen", "mac1 not made with our key")                      \
+  X(handshake_cookie, "screen", "under load without mac2: answered with a cookie")   \
+  X(handshake_cookie_rate, "screen", "under load, cookie budget spent")              \
+  X(handshake_mac2, "screen", "up with a valid mac2 (under load: source charged)")     \
+  X(handshake_source_rate, "screen", "its source over its budget")                   \
+  X(sealed_bad_mac, "admit", "sealed, mac1 not made with our key")                   \
+  X(member_usual, "admit", "sealed from a member's endpoint or relayed: its budget") \
+  X(member_elsewhere, "admit", "sealed with a member's key from elsewhere")          \
+  X(member_rate, "admit", "over a member's budget")                                  \
+  X(stranger, "admit", "from strangers: their shared budget")                        \
+  X(stranger_rate, "admit", "over the strangers' budget")                            \
+  X(up, "admit", "copied up to JavaScript")                                          \
   X(envelopes, "envelope", "classified as envelopes")                               \
   X(envelope_malformed, "envelope", "refused by the header parser")                 \
   X(envelope_disabled, "envelope", "for the relay service, which is off")         \
   X(envelope_unknown_tag, "envelope", "a tag names no member, or both the same")    \
+  X(envelope_stale_key, "envelope", "key id of an epoch we do not hold")            \
   X(envelope_replay, "envelope", "refused by the replay window")                    \
   X(envelope_bad_mac, "envelope", "MAC did not verify")                             \
   X(envelope_forwarded, "envelope", "re-wrapped in place and forwarded")            \

@@ -39,7 +39,7 @@ Shape Generator::Next(World& world, Bytes* out) {
     return Shape::kRandom;
   }
   if (r < 4) {
-    Handshake(out);
+    Handshake(world, out);
     return Shape::kHandshake;
   }
   if (r < 6) {
@@ -47,7 +47,7 @@ Shape Generator::Next(World& world, Bytes* out) {
     return Shape::kStun;
   }
   if (r < 7) {
-    Overlay(out);
+    Overlay(world, out);
     return Shape::kOverlay;
   }
   if (r < 14) {
@@ -67,7 +67,7 @@ void Generator::Random(Bytes* out) {
   if (len > 3 && rng_.OneIn(2)) (*out)[1] = (*out)[2] = (*out)[3] = 0;
 }
 
-void Generator::Handshake(Bytes* out) {
+void Generator::Handshake(World& world, Bytes* out) {
   static const uint8_t kTypes[] = {wire::kInitiation, wire::kResponse, wire::kCookieReply};
   static const size_t kSizes[] = {wire::kInitiationSize, wire::kResponseSize, wire::kCookieReplySize};
   size_t which = rng_.Below(3);
@@ -77,6 +77,26 @@ void Generator::Handshake(Bytes* out) {
   rng_.Fill(out->data(), len);
   if (len > 0) (*out)[0] = kTypes[which];
   for (size_t i = 1; i < 4 && i < len; i++) (*out)[i] = rng_.OneIn(10) ? rng_.Byte() : 0;
+  if (which == 2 || len < HandshakeScreen::kMacsSize) return;
+  // mac1 with our key, mostly (whitepaper §5.4.4); mac2 with the cookie its source was given, if
+  // any, mostly (§5.4.7). Often from the source that was last given one, as a sender that
+  // retries would, so that one source's budget is spent.
+  if (world.cookie_source >= 0 && rng_.OneIn(2)) world.from = static_cast<size_t>(world.cookie_source);
+  uint8_t* p = out->data();
+  uint8_t* mac1 = p + len - HandshakeScreen::kMacsSize;
+  uint8_t* mac2 = mac1 + kMacSize;
+  bool with_mac1 = !rng_.OneIn(6);
+  bool with_mac2 = world.has_cookie[world.from] && !rng_.OneIn(6);
+  if (with_mac1 && !mac_.Compute(world.mac1_key, sizeof world.mac1_key, p, len - HandshakeScreen::kMacsSize, nullptr,
+                                 0, mac1)) {
+    Fail("BLAKE2s MAC failed");
+  }
+  if (!with_mac2) {
+    if (rng_.OneIn(2)) std::memset(mac2, 0, kMacSize);
+    return;
+  }
+  if (!mac_.Compute(world.cookies[world.from].data(), kMacSize, p, len - kMacSize, nullptr, 0, mac2))
+    Fail("BLAKE2s MAC failed");
 }
 
 void Generator::Stun(Bytes* out) {
@@ -95,11 +115,42 @@ void Generator::Stun(Bytes* out) {
   if (len >= 8 && !rng_.OneIn(8)) wire::WriteLe32(p + 4, 0x42a41221);  // the cookie, big-endian on the wire
 }
 
-void Generator::Overlay(Bytes* out) {
+void Generator::Overlay(World& world, Bytes* out) {
+  size_t r = rng_.Below(8);
+  if (r < 5) {
+    Sealed(world, out);
+    return;
+  }
   size_t len = rng_.OneIn(4) ? rng_.Pick(kEdgeLengths) : rng_.Below(1400);
   out->resize(len);
   rng_.Fill(out->data(), len);
-  if (len > 0) (*out)[0] = static_cast<uint8_t>(0x80 | rng_.Byte());
+  if (len > 0) (*out)[0] = r < 7 ? admission::kJoinQuery : static_cast<uint8_t>(0x80 | rng_.Byte());
+}
+
+// A sealed message (core/overlayWire/sealed.ts) as admission.h sees it: the sender's key at
+// byte 1, mac1 at the end; the box between is opaque here.
+void Generator::Sealed(World& world, Bytes* out) {
+  static const size_t kLengths[] = {admission::kSealedMin - 1, admission::kSealedMin, admission::kSealedMin + 1,
+                                    admission::kSealedMax - 1, admission::kSealedMax, admission::kSealedMax + 1};
+  size_t len = rng_.OneIn(5) ? rng_.Pick(kLengths) : admission::kSealedMin + rng_.Below(400);
+  out->resize(len);
+  rng_.Fill(out->data(), len);
+  uint8_t* p = out->data();
+  p[0] = admission::kSealed;
+  if (len < admission::kSealedMin) return;
+  // A member's key, mostly from its own endpoint; or anyone's.
+  if (!rng_.OneIn(4)) {
+    const FuzzPeer& member = rng_.Pick(world.peers);
+    std::memcpy(p + admission::kSenderKeyAt, member.public_key, admission::kKeySize);
+    if (member.endpoint >= 0 && !rng_.OneIn(4)) world.from = static_cast<size_t>(member.endpoint);
+  }
+  if (rng_.OneIn(6)) return;  // not made with our key
+  unsigned int mac_len = 0;
+  uint8_t mac[EVP_MAX_MD_SIZE];
+  if (HMAC(EVP_sha256(), world.sealed_key, sizeof world.sealed_key, p, len - admission::kMac1Size, mac, &mac_len) ==
+      nullptr)
+    Fail("HMAC-SHA256 failed");
+  std::memcpy(p + len - admission::kMac1Size, mac, admission::kMac1Size);
 }
 
 uint64_t Generator::Counter(uint64_t* next) {
@@ -169,6 +220,17 @@ void Generator::Envelope(World& world, int depth, Bytes* out) {
   uint64_t other_tag = other ? other->remote_tag : rng_.Next();
   uint64_t counter = signer ? Counter(&signer->peer_counter) : rng_.Next();
 
+  // Which of the signer's keys: its current epoch's mostly, the one before a restart, or a key id
+  // that names neither.
+  const uint8_t* signer_key = signer ? signer->key : nullptr;
+  uint16_t key_id = signer ? signer->key_id : static_cast<uint16_t>(rng_.Next());
+  if (signer && signer->has_stale && rng_.OneIn(8)) {
+    signer_key = signer->stale_key;
+    key_id = signer->stale_key_id;
+  } else if (rng_.OneIn(30)) {
+    key_id = static_cast<uint16_t>(rng_.Next());
+  }
+
   Bytes inner;
   size_t r = rng_.Below(12);
   if (r < 6) {
@@ -179,11 +241,11 @@ void Generator::Envelope(World& world, int depth, Bytes* out) {
   } else if (r < 7 && depth < 2) {
     Envelope(world, depth + 1, &inner);
   } else if (r < 8) {
-    Handshake(&inner);
+    Handshake(world, &inner);
   } else if (r < 9) {
     Stun(&inner);
   } else if (r < 10) {
-    Overlay(&inner);
+    Overlay(world, &inner);
   } else if (r < 11 && !corpus_.Empty()) {
     inner = corpus_.Datagram(rng_);
     Mutate(rng_, corpus_, &inner);
@@ -194,13 +256,12 @@ void Generator::Envelope(World& world, int depth, Bytes* out) {
 
   out->assign(wire::kEnvelopeHeader + inner.size(), 0);
   uint8_t* p = out->data();
-  wire::WriteEnvelopeHeader(p, flags, mac_tag, other_tag, counter);
-  if (rng_.OneIn(20)) p[2 + rng_.Below(2)] = static_cast<uint8_t>(1 + rng_.Below(255));
+  wire::WriteEnvelopeHeader(p, flags, key_id, mac_tag, other_tag, counter);
   std::copy(inner.begin(), inner.end(), out->begin() + wire::kEnvelopeHeader);
   uint8_t key[kKeySize];
   uint32_t direction = static_cast<uint32_t>(rng_.Below(2));
   if (signer && !rng_.OneIn(10)) {
-    std::memcpy(key, signer->key, kKeySize);
+    std::memcpy(key, signer_key, kKeySize);
     direction = EnvelopeDirection(signer->remote_tag, signer->local_tag);
   } else {
     rng_.Fill(key, kKeySize);

@@ -1,8 +1,11 @@
 // Inputs for the data path: datagrams for the receive side, IP packets for the send side.
-// Structured ones look right to each parser in turn (WireGuard messages of every type, sealed
-// with the world's keys or not; relay envelopes with real or wrong MACs, nested ones too; STUN
-// headers; IPv4 and IPv6 packets with edge lengths, IHLs, TTLs); the rest are mutations of
-// earlier ones (mutate.cc). Deterministic given the Rng.
+// Structured ones look right to each parser in turn (WireGuard handshakes with our mac1 or not,
+// and under load with a mac2 made with the cookie the screen gave their source; transport
+// messages sealed with the world's keys or not; sealed overlay messages with our mac1 or not,
+// from members' keys or strangers', and join queries; relay envelopes with real or wrong MACs,
+// of the current epoch or a stale one, nested ones too; STUN headers; IPv4 and IPv6 packets with
+// edge lengths, IHLs, TTLs); the rest are mutations of earlier ones (mutate.cc). Deterministic
+// given the Rng (and the driver's RAND_bytes, rand.cc).
 #pragma once
 
 #include <cstddef>
@@ -10,6 +13,7 @@
 #include <vector>
 
 #include "../src/datapath/aead.h"
+#include "../src/datapath/blake2s_mac.h"
 #include "rng.h"
 #include "world.h"
 
@@ -58,9 +62,10 @@ class Generator {
 
  private:
   void Random(Bytes* out);
-  void Handshake(Bytes* out);
+  void Handshake(World& world, Bytes* out);
   void Stun(Bytes* out);
-  void Overlay(Bytes* out);
+  void Overlay(World& world, Bytes* out);
+  void Sealed(World& world, Bytes* out);
   // A transport message to `session` (or to a random receiver index when null).
   void Transport(World& world, FuzzSession* session, Bytes* out);
   void Envelope(World& world, int depth, Bytes* out);
@@ -77,6 +82,7 @@ class Generator {
   Rng& rng_;
   Corpus& corpus_;
   TransportAead aead_;
+  Blake2sMac mac_;
 };
 
 }  // namespace overlay::fuzz

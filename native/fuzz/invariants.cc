@@ -1,10 +1,14 @@
 #include "invariants.h"
 
+#include <openssl/evp.h>
 #include <sanitizer/common_interface_defs.h>
 #include <unistd.h>
 
 #include <cstdarg>
 #include <cstdio>
+#include <cstring>
+
+#include "../src/datapath/xaead.h"
 
 namespace overlay::fuzz {
 
@@ -24,27 +28,27 @@ void ReportInput() {
 
 uint16_t Be16(const uint8_t* p) { return static_cast<uint16_t>(p[0] << 8 | p[1]); }
 
-// classify.h's rules, in the order its comment lists them and written out plainly.
-wire::Kind SpecKind(const uint8_t* p, size_t n, bool relayed) {
-  using wire::Kind;
-  if (n == 0) return Kind::kJunk;
-  uint8_t type = p[0];
-  if (type == 0x84) return Kind::kEnvelope;
-  bool reserved_zero = n >= 4 && p[1] == 0 && p[2] == 0 && p[3] == 0;
-  if (type == 4 && reserved_zero && n >= 16 + 16) return Kind::kTransport;
-  if (!relayed && n >= 20 && (type >> 6) == 0 && p[4] == 0x21 && p[5] == 0x12 && p[6] == 0xa4 && p[7] == 0x42 &&
+// admission.h's rules for what is not a transport message or an envelope, written out plainly.
+admission::Kind SpecKind(const uint8_t* p, size_t n, bool relayed) {
+  using admission::Kind;
+  if (!relayed && n >= 20 && (p[0] >> 6) == 0 && p[4] == 0x21 && p[5] == 0x12 && p[6] == 0xa4 && p[7] == 0x42 &&
       Be16(p + 2) % 4 == 0 && n == 20u + Be16(p + 2)) {
     return Kind::kStun;
   }
+  if (n < 4) return Kind::kJunk;
+  uint8_t type = p[0];
+  bool reserved_zero = p[1] == 0 && p[2] == 0 && p[3] == 0;
   static const struct {
     uint8_t type;
     size_t size;
-    Kind kind;
-  } kHandshakes[] = {{1, 148, Kind::kInitiation}, {2, 92, Kind::kResponse}, {3, 64, Kind::kCookieReply}};
+  } kHandshakes[] = {{1, 148}, {2, 92}, {3, 64}};
   for (const auto& h : kHandshakes) {
-    if (type == h.type) return reserved_zero && n == h.size ? h.kind : Kind::kJunk;
+    if (type == h.type) return reserved_zero && n == h.size ? Kind::kHandshake : Kind::kJunk;
   }
-  return n >= 4 && type >= 0x80 ? Kind::kOverlay : Kind::kJunk;
+  // Sealed: type, sender key (32), nonce (24), box tag and inner header (16 + 18), mac1 (16).
+  if (type == 0x80) return n >= 107 && n <= 1280 ? Kind::kSealed : Kind::kJunk;
+  if (type == 0x81) return relayed ? Kind::kJunk : Kind::kJoinQuery;
+  return Kind::kJunk;
 }
 
 }  // namespace
@@ -81,24 +85,25 @@ uint16_t OnesSum(const uint8_t* p, size_t len) {
   return static_cast<uint16_t>(sum);
 }
 
-void ExpectKind(const uint8_t* p, size_t n, bool relayed, wire::Kind got) {
-  wire::Kind want = SpecKind(p, n, relayed);
+void ExpectKind(const uint8_t* p, size_t n, bool relayed, admission::Kind got) {
+  admission::Kind want = SpecKind(p, n, relayed);
   if (got != want) Fail("Classify said kind %d, the rules say %d (relayed %d)", int(got), int(want), int(relayed));
 }
 
 void ExpectEnvelope(const uint8_t* p, size_t n, bool ok, const wire::EnvelopeHeader& got) {
-  bool want = n > 44 && p[0] == 0x84 && p[1] <= 1 && p[2] == 0 && p[3] == 0;
+  bool want = n > 44 && p[0] == 0x84 && p[1] <= 1;  // any key id
   if (ok != want) Fail("ParseEnvelope returned %d, the layout says %d", int(ok), int(want));
   if (!ok) return;
   if (got.inner + 44 != n) Fail("ParseEnvelope: inner length %zu of a %zu-byte envelope", got.inner, n);
-  if (got.flags != p[1] || got.mac_tag != wire::ReadLe64(p + 4) || got.other_tag != wire::ReadLe64(p + 12) ||
-      got.counter != wire::ReadLe64(p + 20)) {
+  if (got.flags != p[1] || got.key_id != (p[2] | p[3] << 8) || got.mac_tag != wire::ReadLe64(p + 4) ||
+      got.other_tag != wire::ReadLe64(p + 12) || got.counter != wire::ReadLe64(p + 20)) {
     Fail("ParseEnvelope: header fields differ from the bytes");
   }
 }
 
-void ExpectTransport(const uint8_t* p, size_t n, wire::Kind kind, bool ok, const wire::TransportHeader& got) {
-  if (ok != (kind == wire::Kind::kTransport)) Fail("ParseTransport returned %d for kind %d", int(ok), int(kind));
+void ExpectTransport(const uint8_t* p, size_t n, bool ok, const wire::TransportHeader& got) {
+  bool want = n >= 32 && p[0] == 4 && p[1] == 0 && p[2] == 0 && p[3] == 0;
+  if (ok != want) Fail("ParseTransport returned %d, the layout says %d", int(ok), int(want));
   if (!ok) return;
   if (got.body + 32 != n) Fail("ParseTransport: body %zu of a %zu-byte datagram", got.body, n);
   if (got.receiver != wire::ReadLe32(p + 4) || got.counter != wire::ReadLe64(p + 8))
@@ -144,6 +149,48 @@ void ExpectHop(const uint8_t* before, size_t copied, const uint8_t* after, const
   size_t ihl = size_t(before[0] & 0x0f) * 4;
   if (inner.addr_bytes == 4 && ihl <= copied && OnesSum(before, ihl) == 0xffff && OnesSum(after, ihl) != 0xffff)
     Fail("DecrementHopLimit broke a valid IPv4 header checksum");
+}
+
+void ExpectSealedMac1(const uint8_t key[admission::kMac1KeySize], const uint8_t* p, size_t n, bool ok) {
+  uint8_t mac[32];
+  size_t mac_len = 0;
+  bool want = n >= 16 && EVP_Q_mac(nullptr, "HMAC", nullptr, "SHA256", nullptr, key, admission::kMac1KeySize, p, n - 16,
+                                   mac, sizeof mac, &mac_len) != nullptr &&
+              mac_len == 32 && std::memcmp(mac, p + n - 16, 16) == 0;
+  if (ok != want) Fail("SealedMac1Ok said %d, HMAC-SHA256 over the message says %d", int(ok), int(want));
+}
+
+Macs MacsOk(World& world, const uint8_t* p, size_t n) {
+  static Blake2sMac mac;
+  uint8_t want[kMacSize];
+  Macs m{false, false};
+  if (n < 32) return m;
+  m.mac1 = mac.Compute(world.mac1_key, sizeof world.mac1_key, p, n - 32, nullptr, 0, want) &&
+           std::memcmp(want, p + n - 32, kMacSize) == 0;
+  m.mac2 = world.has_cookie[world.from] &&
+           mac.Compute(world.cookies[world.from].data(), kMacSize, p, n - 16, nullptr, 0, want) &&
+           std::memcmp(want, p + n - 16, kMacSize) == 0;
+  return m;
+}
+
+void OpenCookieReply(World& world, const uint8_t* p, size_t n, const uint8_t* reply, uint8_t cookie[kMacSize]) {
+  if (reply[0] != 3 || reply[1] != 0 || reply[2] != 0 || reply[3] != 0 || std::memcmp(reply + 4, p + 4, 4) != 0)
+    Fail("a cookie reply's header is not type 3 to the message's sender index");
+  const uint8_t* nonce = reply + 8;
+  const uint8_t* sealed = nonce + kXNonceSize;
+  uint8_t subkey[32];
+  xaead::HChaCha20(world.cookie_key, nonce, subkey);
+  uint8_t iv[12] = {};
+  std::memcpy(iv + 4, nonce + 16, 8);
+  EVP_CIPHER_CTX* ctx = EVP_CIPHER_CTX_new();
+  int len = 0;
+  bool opened = ctx != nullptr && EVP_DecryptInit_ex(ctx, EVP_chacha20_poly1305(), nullptr, subkey, iv) == 1 &&
+                EVP_DecryptUpdate(ctx, nullptr, &len, p + n - 32, kMacSize) == 1 &&
+                EVP_DecryptUpdate(ctx, cookie, &len, sealed, kMacSize) == 1 &&
+                EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_TAG, 16, const_cast<uint8_t*>(sealed + kMacSize)) == 1 &&
+                EVP_DecryptFinal_ex(ctx, cookie + len, &len) == 1;
+  EVP_CIPHER_CTX_free(ctx);
+  if (!opened) Fail("a cookie reply does not open with our cookie key and the message's mac1");
 }
 
 }  // namespace overlay::fuzz

@@ -5,8 +5,9 @@
 //
 // Each input is a datagram from the network, taken through the receive thread's steps
 // (receive.h), or an IP packet from the TUN, taken through the send thread's (send.h): new from
-// the structured generator or a mutation of an earlier one, in a world of sessions, relay keys
-// and routes made afresh every kWorldInputs inputs. The run is deterministic given --seed: input
+// the structured generator or a mutation of an earlier one, in a world of sessions, relay keys,
+// routes, members' keys and endpoints, admission budgets and a handshake screen (world.h) made
+// afresh every kWorldInputs inputs, its clock moving per input. The run is deterministic given --seed: input
 // #i is the same every time, so a failure names the seed and the index to replay it. It stops
 // after --inputs (default 1,000,000, or unbounded with --seconds) or --seconds, whichever comes
 // first, and prints what each parser saw.
@@ -152,6 +153,7 @@ int Main(int argc, char** argv) {
   }
   InstallDeathReport();
   g_current.seed = o.seed;
+  SeedRandBytes(o.seed);
 
   Rng rng(o.seed);
   Corpus corpus;
@@ -173,6 +175,7 @@ int Main(int argc, char** argv) {
       sender = std::make_unique<Sender>(*world, parsers, run.counts);
       run.worlds++;
     }
+    world->Tick(rng);
     Shape shape;
     if (corpus.Empty() || rng.Below(100) < 55) {
       shape = generator.Next(*world, &input);

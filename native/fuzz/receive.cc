@@ -18,19 +18,11 @@ void Receiver::Datagram(const uint8_t* data, size_t len) {
     n = 0;
   }
   uint8_t* p = slot_.Load(data, n);
-  wire::Kind kind = Classify(p, n, false);
-  if (kind == wire::Kind::kEnvelope) {
+  if (wire::IsEnvelope(p, n)) {
     Envelope(p, n);
     return;
   }
-  Classified(p, n, kind, kNoPeer, kNoPeer);
-}
-
-wire::Kind Receiver::Classify(const uint8_t* p, size_t n, bool relayed) {
-  counts_.classified++;
-  wire::Kind kind = parsers_.classify(p, n, relayed);
-  ExpectKind(p, n, relayed, kind);
-  return kind;
+  Inner(p, n, kNoPeer, kNoPeer);
 }
 
 void Receiver::Envelope(uint8_t* p, size_t n) {
@@ -50,6 +42,10 @@ void Receiver::Envelope(uint8_t* p, size_t n) {
   FuzzRelayKey* in = w_.FindRelay(h.mac_tag);
   if (!in) {
     counts_.envelope_unknown_tag++;
+    return;
+  }
+  if (h.key_id != in->key_id) {
+    counts_.envelope_stale_key++;
     return;
   }
   if (!Check(in->window, h.counter)) {
@@ -74,9 +70,9 @@ void Receiver::Envelope(uint8_t* p, size_t n) {
   }
   if (to_relay) {
     // Re-wrapped in place for the member it names (relay.cc), which must then verify it.
-    uint64_t counter = other->send_counter++;
+    uint64_t counter = w_.relay_counter++;
     uint32_t direction = EnvelopeDirection(other->local_tag, other->remote_tag);
-    wire::WriteEnvelopeHeader(p, wire::kEnvelopeFromRelay, other->local_tag, in->remote_tag, counter);
+    wire::WriteEnvelopeHeader(p, wire::kEnvelopeFromRelay, other->key_id, other->local_tag, in->remote_tag, counter);
     if (!aead_.Mac(other->key, direction, counter, p, wire::kEnvelopeAad, inner, h.inner, mac))
       Fail("Mac failed on a %zu-byte inner datagram", h.inner);
     ReadAll(p, n);
@@ -86,27 +82,19 @@ void Receiver::Envelope(uint8_t* p, size_t n) {
     return;
   }
   counts_.envelope_opened++;
-  wire::Kind kind = Classify(inner, h.inner, true);
-  if (kind == wire::Kind::kEnvelope) {
+  if (wire::IsEnvelope(inner, h.inner)) {
     counts_.envelope_nested++;
     return;
   }
-  Classified(inner, h.inner, kind, in->peer, other->peer);
+  Inner(inner, h.inner, in->peer, other->peer);
 }
 
-void Receiver::Classified(uint8_t* p, size_t n, wire::Kind kind, PeerId via, PeerId sender) {
-  if (wire::GoesUp(kind)) {
-    counts_.up++;
-    if (kind == wire::Kind::kStun) counts_.stun++;
-    std::vector<uint8_t> up(p, p + n);
-    ReadAll(up.data(), up.size());
-    return;
-  }
+void Receiver::Inner(uint8_t* p, size_t n, PeerId via, PeerId sender) {
   wire::TransportHeader h{};
   bool ok = parsers_.parse_transport(p, n, &h);
-  ExpectTransport(p, n, kind, ok, h);
+  ExpectTransport(p, n, ok, h);
   if (!ok) {
-    counts_.junk++;
+    Control(p, n, via, sender);
     return;
   }
   Transport(p, h, via, sender);

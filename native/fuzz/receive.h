@@ -1,10 +1,14 @@
-// One datagram through the receive path's pure steps, in the order Engine::ReceiveLoop and
-// Engine::HandleEnvelope take them (engine_receive.cc, relay.cc):
+// One datagram through the receive path's steps, in the order Engine::ReceiveLoop,
+// Engine::HandleEnvelope and Engine::HandleControl take them (engine_receive.cc, relay.cc,
+// engine.cc):
 //
-//   slot → Classify → [envelope: ParseEnvelope → window → VerifyMac → re-wrap and forward, or
-//   open and Classify the inner datagram] → up, junk, or ParseTransport → session → window →
-//   Open in place → ParseInner → route check → DecrementHopLimit → SealTransport in place for
-//   another peer (wrapped for its relay), or deliver.
+//   slot → [envelope: ParseEnvelope → tag → key id → window → VerifyMac → re-wrap and forward,
+//   or open the inner datagram] → ParseTransport → session → window → Open in place →
+//   ParseInner → route check → DecrementHopLimit → SealTransport in place for another peer
+//   (wrapped for its relay), or deliver;
+//   not a transport: admission::Classify → junk, or a handshake through handshake_screen.h
+//   (mac1, load, cookie reply or mac2, source budget), or an overlay message through
+//   SealedMac1Ok and the member's or the strangers' budget → up.
 //
 // The datagram lies in a buffer shaped like the engine's receive slot (slots.h), poisoned all
 // around (slot_buffer.h) but where the engine writes: a forwarded packet's padding and tag, a
@@ -31,10 +35,13 @@ class Receiver {
 
  private:
   void Envelope(uint8_t* p, size_t n);
-  void Classified(uint8_t* p, size_t n, wire::Kind kind, PeerId via, PeerId sender);
+  void Inner(uint8_t* p, size_t n, PeerId via, PeerId sender);
   void Transport(uint8_t* p, const wire::TransportHeader& header, PeerId via, PeerId sender);
   void Forward(uint8_t* p, FuzzPeer& to, const wire::InnerPacket& inner);
-  wire::Kind Classify(const uint8_t* p, size_t n, bool relayed);
+  // admit.cc: Engine::HandleControl, AdmitHandshake and AdmitOverlay.
+  void Control(const uint8_t* p, size_t n, PeerId via, PeerId sender);
+  bool AdmitHandshake(const uint8_t* p, size_t n, bool relayed);
+  bool AdmitOverlay(admission::Kind kind, const uint8_t* p, size_t n, PeerId sender);
   // The real window and the model must agree on every question.
   bool Check(CheckedWindow& window, uint64_t counter);
   bool Accept(CheckedWindow& window, uint64_t counter);

@@ -41,4 +41,7 @@ class Rng {
   uint64_t state_;
 };
 
+// Seeds the driver's RAND_bytes (rand.cc), which the data path's headers call.
+void SeedRandBytes(uint64_t seed);
+
 }  // namespace overlay::fuzz

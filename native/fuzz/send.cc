@@ -35,8 +35,9 @@ bool SealFor(World& world, TransportAead& aead, SlotBuffer& buffer, FuzzPeer& to
     buffer.WritableFrom(start);
     FuzzRelayKey& relay = world.relays[world.FindPeer(to.relay_via)->relay];
     FuzzRelayKey& dest = world.relays[to.relay];
-    uint64_t relay_counter = relay.send_counter++;
-    wire::WriteEnvelopeHeader(start, wire::kEnvelopeToRelay, relay.local_tag, dest.remote_tag, relay_counter);
+    uint64_t relay_counter = world.relay_counter++;
+    wire::WriteEnvelopeHeader(start, wire::kEnvelopeToRelay, relay.key_id, relay.local_tag, dest.remote_tag,
+                              relay_counter);
     if (!aead.Mac(relay.key, EnvelopeDirection(relay.local_tag, relay.remote_tag), relay_counter, start,
                   wire::kEnvelopeAad, slot, out, start + wire::kEnvelopeAad)) {
       Fail("Mac failed on a %zu-byte datagram", out);

@@ -58,10 +58,35 @@ World::World(Rng& rng, const Parsers& parsers) {
       r.remote_tag = rng.Next() | 1;  // never 0, and distinct from local_tag below
       if (r.local_tag == r.remote_tag) r.local_tag ^= 2;
       rng.Fill(r.key, kKeySize);
+      r.key_id = static_cast<uint16_t>(rng.Next());
       peer.relay = static_cast<long>(relays.size());
       relays.push_back(r);
     }
+    // Most members have given their public key and have a known endpoint.
+    peer.has_public_key = !rng.OneIn(6);
+    rng.Fill(peer.public_key, sizeof peer.public_key);
+    if (!rng.OneIn(5)) {
+      peer.endpoint = static_cast<long>(sources.size());
+      AddSource(rng);
+    }
     peers.push_back(peer);
+  }
+  for (size_t k = 2 + rng.Below(3); k > 0; k--) AddSource(rng);  // strangers
+  cookies.resize(sources.size());
+  has_cookie.assign(sources.size(), false);
+  now_ms = 1 + static_cast<int64_t>(rng.Below(1'000'000));
+  // engine.h's defaults, or small limits a run spends.
+  static const Limits kLimits[] = {{1000, 1000, 100, 256, 256}, {4, 4, 2, 3, 3}, {1, 1, 1, 1, 1}};
+  limits = rng.Pick(kLimits);
+  sealed_screen = !rng.OneIn(8);
+  rng.Fill(sealed_key, sizeof sealed_key);
+  handshake_screen = !rng.OneIn(8);
+  rng.Fill(mac1_key, sizeof mac1_key);
+  rng.Fill(cookie_key, sizeof cookie_key);
+  if (handshake_screen) {
+    // Load from the first handshake (0), soon, or only under a real flood (the default).
+    static const HandshakeScreenConfig kScreens[] = {{0, 2048, 10, 20}, {2, 1, 1, 2}, {8, 2048, 1, 1}, {64, 2048, 10, 20}};
+    screen.Configure(mac1_key, cookie_key, rng.Pick(kScreens));
   }
   // Relayed peers: both it and its relay hold relay keys, as Engine::Address requires.
   for (auto& peer : peers) {
@@ -87,6 +112,50 @@ World::World(Rng& rng, const Parsers& parsers) {
       AddRoute(peer.id, bytes, static_cast<int>(rng.Below(bytes * 8 + 1)), any);
     }
   }
+}
+
+void World::AddSource(Rng& rng) {
+  sockaddr_in6 a{};
+  a.sin6_family = AF_INET6;
+  a.sin6_port = static_cast<uint16_t>(rng.Next());
+  if (rng.OneIn(2)) {
+    // 203.0.113.0/24 (TEST-NET-3), IPv4-mapped as the dual-stack socket reports it.
+    static const uint8_t kMapped[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 203, 0, 113, 0};
+    std::memcpy(a.sin6_addr.s6_addr, kMapped, 16);
+    a.sin6_addr.s6_addr[15] = rng.Byte();
+  } else {
+    static const uint8_t kDoc6[4] = {0x20, 0x01, 0x0d, 0xb8};  // 2001:db8::/32 (RFC 3849)
+    rng.Fill(a.sin6_addr.s6_addr, 16);
+    std::memcpy(a.sin6_addr.s6_addr, kDoc6, 4);
+  }
+  sources.push_back(a);
+}
+
+void World::Tick(Rng& rng) {
+  // Mostly datagrams a millisecond or less apart, so budgets run out; now and then a pause, and
+  // rarely one past the cookie secret's two minutes.
+  int64_t step = rng.OneIn(50'000) ? 100'000 + static_cast<int64_t>(rng.Below(100'000))
+                 : rng.OneIn(256)  ? static_cast<int64_t>(rng.Below(1'500))
+                                   : static_cast<int64_t>(rng.Below(2));
+  now_ms += step;
+  from = rng.Below(sources.size());
+  if (!relays.empty() && rng.OneIn(2000)) {
+    // A member restarted: a new epoch, so a new key and key id, and a new window (relay.cc).
+    FuzzRelayKey& k = rng.Pick(relays);
+    k.has_stale = true;
+    std::memcpy(k.stale_key, k.key, kKeySize);
+    k.stale_key_id = k.key_id;
+    rng.Fill(k.key, kKeySize);
+    k.key_id = static_cast<uint16_t>(rng.Next());
+    k.window = CheckedWindow{};
+    k.peer_counter = 0;
+  }
+}
+
+FuzzPeer* World::FindByPublicKey(const uint8_t* key) {
+  for (auto& p : peers)
+    if (p.has_public_key && std::memcmp(p.public_key, key, sizeof p.public_key) == 0) return &p;
+  return nullptr;
 }
 
 void World::AddRoute(PeerId peer, int bytes, int length, const uint8_t* base) {

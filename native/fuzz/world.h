@@ -1,16 +1,24 @@
-// What the receive thread consults while it parses (peer_table.h), as one fuzz run holds it:
-// sessions by receiver index, relay keys by tag, the route table. Random per world: MTU, keys,
-// indexes, tags, prefixes (overlapping, of both families), who forwards, who is relayed. Beside
-// the real ReplayWindow and AllowedIps, plain models that the real ones must agree with.
+// What the receive thread consults while it parses (peer_table.h, engine.h), as one fuzz run
+// holds it: sessions by receiver index, relay keys by tag and key id, the route table, members'
+// public keys and endpoints, admission.h's budgets and handshake_screen.h's screen. Random per
+// world: MTU, keys, indexes, tags, prefixes (overlapping, of both families), who forwards, who is
+// relayed, which screens are on and their limits. A simulated clock moves per input, and now
+// and then a member restarts (a new relay epoch). Beside the real ReplayWindow and AllowedIps,
+// plain models that the real ones must agree with.
 #pragma once
 
+#include <netinet/in.h>
+
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <set>
 #include <vector>
 
+#include "../src/datapath/admission.h"
 #include "../src/datapath/aead.h"
 #include "../src/datapath/allowed_ips.h"
+#include "../src/datapath/handshake_screen.h"
 #include "../src/datapath/slots.h"
 #include "../src/datapath/replay_window.h"
 #include "parsers.h"
@@ -64,9 +72,14 @@ struct FuzzRelayKey {
   uint64_t local_tag;   // names us to that member
   uint64_t remote_tag;  // names that member
   uint8_t key[kKeySize];
+  uint16_t key_id;  // of this pair of epochs (relay.cc)
+  // The key and id of the member's epoch before it restarted (World::Tick): what an envelope it
+  // sent before, or a replay of one, still carries. The receiver holds only the new one.
+  bool has_stale = false;
+  uint8_t stale_key[kKeySize];
+  uint16_t stale_key_id = 0;
   CheckedWindow window;
   uint64_t peer_counter = 0;
-  uint64_t send_counter = 0;
 };
 
 struct Route {
@@ -82,6 +95,17 @@ struct FuzzPeer {
   PeerId relay_via;   // kNoPeer, or the member whose relay carries our datagrams to it
   size_t session;     // index in World::sessions of its current session
   long relay = -1;    // index in World::relays of its relay key, -1 for none
+  bool has_public_key;
+  uint8_t public_key[32];  // names it in sealed messages' headers (admission.h)
+  long endpoint = -1;      // its known endpoint, an index in World::sources; -1 for none yet
+  admission::Bucket sealed_budget, sealed_elsewhere;  // as Peer's (peer_table.h)
+};
+
+// Engine's admission limits (engine.h), in each world either its defaults or small ones that a
+// run reaches.
+struct Limits {
+  double sealed_per_peer_per_second, sealed_per_peer_burst, sealed_elsewhere_per_second;
+  double strangers_per_second, strangers_burst;
 };
 
 class World {
@@ -99,9 +123,31 @@ class World {
   std::vector<Route> routes_made;  // every prefix inserted, in order: the model's table
   AllowedIps routes;
 
+  // Where datagrams come from: members' endpoints and strangers' addresses, IPv4-mapped and IPv6.
+  std::vector<sockaddr_in6> sources;
+  size_t from = 0;      // this input's source, an index in `sources`
+  int64_t now_ms = 0;   // the receive thread's clock
+  Limits limits;
+  admission::Bucket strangers;
+  bool sealed_screen;   // Engine::SetSealedScreen called: mac1 of sealed messages checked
+  uint8_t sealed_key[admission::kMac1KeySize];
+  bool handshake_screen;  // Engine::SetHandshakeScreen called
+  uint8_t mac1_key[HandshakeScreen::kKeySize];
+  uint8_t cookie_key[HandshakeScreen::kKeySize];
+  HandshakeScreen screen;
+  // τ from the screen's cookie replies, by source: what that source's next handshake puts its
+  // mac2 under, as a real sender would (whitepaper §5.4.7).
+  std::vector<std::array<uint8_t, kMacSize>> cookies;
+  std::vector<bool> has_cookie;
+  long cookie_source = -1;  // the source last given one
+  uint64_t relay_counter = 0;  // Engine::relay_counter_: every envelope we MAC takes the next
+
+  // Before each input: the clock moves, a source is picked, and rarely a member restarts.
+  void Tick(Rng& rng);
   FuzzSession* FindSession(uint32_t index);
   FuzzRelayKey* FindRelay(uint64_t remote_tag);
   FuzzPeer* FindPeer(PeerId id);
+  FuzzPeer* FindByPublicKey(const uint8_t* key);
   // Longest prefix by brute force over routes_made; a later insert of the same prefix wins.
   PeerId ModelLookup(const uint8_t* addr, int bytes) const;
   // An address inside one of `peer`'s prefixes of that family, or false if it has none.
@@ -109,6 +155,7 @@ class World {
 
  private:
   void AddRoute(PeerId peer, int bytes, int length, const uint8_t* base);
+  void AddSource(Rng& rng);
 };
 
 }  // namespace overlay::fuzz

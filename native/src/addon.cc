@@ -2,6 +2,7 @@
 #include <napi.h>
 
 #include "datapath_wrap.h"
+#include "file_lock.h"
 #include "testing_wrap.h"
 #include "tun_device.h"
 #include "tun_wrap.h"
@@ -15,6 +16,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("Tun", overlay::TunWrap::Define(env));
   exports.Set("DataPath", overlay::DataPathWrap::Define(env));
   exports.Set("testing", overlay::DefineTesting(env));
+  exports.Set("tryLockFile", Napi::Function::New(env, overlay::TryLockFile, "tryLockFile"));
   return exports;
 }
 

@@ -2,6 +2,7 @@
 // tags, each peer's path, the relay service, and control messages along a peer's path.
 #include <openssl/crypto.h>
 
+#include <cstring>
 #include <string>
 
 #include "datapath_wrap.h"
@@ -23,18 +24,31 @@ uint64_t TagOf(const Napi::CallbackInfo& info, Napi::Object tags, const char* ke
 
 }  // namespace
 
-// setRelayKey(peer, key: Uint8Array(32), { local: Uint8Array(8), remote: Uint8Array(8) })
+// relayEpoch: this data path's 16 random bytes, which its relay keys are derived with.
+Napi::Value DataPathWrap::GetRelayEpoch(const Napi::CallbackInfo& info) {
+  const auto& epoch = Running(info.Env()).relay_epoch();
+  Napi::Uint8Array out = Napi::Uint8Array::New(info.Env(), epoch.size());
+  std::memcpy(out.Data(), epoch.data(), epoch.size());
+  return out;
+}
+
+// setRelayKey(peer, secret: Uint8Array(32), { local: Uint8Array(8), remote: Uint8Array(8) },
+//             remoteEpoch: Uint8Array(16))
 Napi::Value DataPathWrap::SetRelayKey(const Napi::CallbackInfo& info) {
   Engine& engine = Running(info.Env());
   PeerId id = UintArg(info, 0, "peer id", 1, 0xffffffffu);
-  ByteSpan key = BytesArg(info, 1, "key");
-  if (key.size != kKeySize) ThrowTypeError(info.Env(), "key must be a 32-byte Uint8Array");
+  ByteSpan secret = BytesArg(info, 1, "secret");
+  if (secret.size != kKeySize) ThrowTypeError(info.Env(), "secret must be a 32-byte Uint8Array");
   if (!info[2].IsObject()) ThrowTypeError(info.Env(), "tags must be an object { local, remote }");
   Napi::Object tags = info[2].As<Napi::Object>();
   uint64_t local = TagOf(info, tags, "local");
   uint64_t remote = TagOf(info, tags, "remote");
+  ByteSpan epoch_arg = BytesArg(info, 3, "remoteEpoch");
+  if (epoch_arg.size != kRelayEpochSize) ThrowTypeError(info.Env(), "remoteEpoch must be a 16-byte Uint8Array");
+  RelayEpoch epoch{};
+  std::memcpy(epoch.data(), epoch_arg.data, kRelayEpochSize);
   return Guard(info.Env(), "datapath", "", [&]() -> Napi::Value {
-    engine.SetRelayKey(id, key.data, local, remote);
+    engine.SetRelayKey(id, secret.data, local, remote, epoch);
     return info.Env().Undefined();
   });
 }
@@ -83,18 +97,40 @@ Napi::Value DataPathWrap::SetRelayService(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-// sendControlToPeer(bytes, peer): like sendControl, along the peer's path (wrapped if relayed).
-Napi::Value DataPathWrap::SendControlToPeer(const Napi::CallbackInfo& info) {
-  Engine& engine = Running(info.Env());
-  ByteSpan bytes = BytesArg(info, 0, "data");
-  PeerId id = UintArg(info, 1, "peer id", 1, 0xffffffffu);
-  if (bytes.size == 0 || bytes.size > 65507 - wire::kEnvelopeHeader)
-    ThrowRangeError(info.Env(), "data must be 1..65463 bytes");
-  int err = engine.SendControlToPeer(bytes.data, bytes.size, id);
+namespace {
+
+// What a send along a path returns to JavaScript: false for no path, true when sent.
+Napi::Value SendResult(const Napi::CallbackInfo& info, int err, PeerId id) {
   if (err < 0) return Napi::Boolean::New(info.Env(), false);
   if (err != 0)
     throw ToJsError(info.Env(), SysError(err, "sendto", "datapath", "send to peer " + std::to_string(id)), "datapath");
   return Napi::Boolean::New(info.Env(), true);
+}
+
+ByteSpan ControlData(const Napi::CallbackInfo& info) {
+  ByteSpan bytes = BytesArg(info, 0, "data");
+  if (bytes.size == 0 || bytes.size > 65507 - wire::kEnvelopeHeader)
+    ThrowRangeError(info.Env(), "data must be 1..65463 bytes");
+  return bytes;
+}
+
+}  // namespace
+
+// sendControlToPeer(bytes, peer): like sendControl, along the peer's path (wrapped if relayed).
+Napi::Value DataPathWrap::SendControlToPeer(const Napi::CallbackInfo& info) {
+  Engine& engine = Running(info.Env());
+  ByteSpan bytes = ControlData(info);
+  PeerId id = UintArg(info, 1, "peer id", 1, 0xffffffffu);
+  return SendResult(info, engine.SendControlToPeer(bytes.data, bytes.size, id), id);
+}
+
+// sendControlVia(bytes, peer, relay): in an envelope through member `relay`, whatever the peer's path.
+Napi::Value DataPathWrap::SendControlVia(const Napi::CallbackInfo& info) {
+  Engine& engine = Running(info.Env());
+  ByteSpan bytes = ControlData(info);
+  PeerId id = UintArg(info, 1, "peer id", 1, 0xffffffffu);
+  PeerId via = UintArg(info, 2, "relay peer id", 1, 0xffffffffu);
+  return SendResult(info, engine.SendControlVia(bytes.data, bytes.size, id, via), id);
 }
 
 }  // namespace overlay

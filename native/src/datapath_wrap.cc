@@ -80,7 +80,10 @@ Napi::Function DataPathWrap::Define(Napi::Env env) {
   return DefineClass(env, "DataPath",
                      {
                          InstanceAccessor<&DataPathWrap::Port>("port"),
+                         InstanceAccessor<&DataPathWrap::GetRelayEpoch>("relayEpoch"),
                          InstanceMethod<&DataPathWrap::SetPeer>("setPeer"),
+                         InstanceMethod<&DataPathWrap::SetSealedScreen>("setSealedScreen"),
+                         InstanceMethod<&DataPathWrap::SetHandshakeScreen>("setHandshakeScreen"),
                          InstanceMethod<&DataPathWrap::SetEndpoint>("setEndpoint"),
                          InstanceMethod<&DataPathWrap::RemovePeer>("removePeer"),
                          InstanceMethod<&DataPathWrap::InstallSession>("installSession"),
@@ -93,6 +96,7 @@ Napi::Function DataPathWrap::Define(Napi::Env env) {
                          InstanceMethod<&DataPathWrap::SetPeerPath>("setPeerPath"),
                          InstanceMethod<&DataPathWrap::SetRelayService>("setRelayService"),
                          InstanceMethod<&DataPathWrap::SendControlToPeer>("sendControlToPeer"),
+                         InstanceMethod<&DataPathWrap::SendControlVia>("sendControlVia"),
                          InstanceMethod<&DataPathWrap::PeerStats>("peerStats"),
                          InstanceMethod<&DataPathWrap::Stats>("stats"),
                          InstanceMethod<&DataPathWrap::Ref>("ref"),
@@ -127,34 +131,51 @@ DataPathWrap::DataPathWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Da
   config.reject_after_time_ms = OptionalMs(options, "rejectAfterTimeMs", config.reject_after_time_ms);
   config.keepalive_timeout_ms = OptionalMs(options, "keepaliveTimeoutMs", config.keepalive_timeout_ms);
   config.rekey_timeout_ms = OptionalMs(options, "rekeyTimeoutMs", config.rekey_timeout_ms);
+  config.sealed_per_peer_per_second = static_cast<double>(
+      OptionalMs(options, "sealedPerPeerPerSecond", static_cast<int64_t>(config.sealed_per_peer_per_second)));
+  config.sealed_per_peer_burst = config.sealed_per_peer_per_second;
+  config.sealed_elsewhere_per_second = static_cast<double>(OptionalMs(
+      options, "sealedElsewherePerSecond", static_cast<int64_t>(config.sealed_elsewhere_per_second)));
+  config.strangers_per_second = static_cast<double>(
+      OptionalMs(options, "strangersPerSecond", static_cast<int64_t>(config.strangers_per_second)));
+  config.strangers_burst = config.strangers_per_second;
 
   events_ = Napi::ThreadSafeFunction::New(env, on_events, "overlay-datapath-events", 0, 1);
   // Capture a weak copy: the engine may be gone by the time a queued call runs.
   std::shared_ptr<std::weak_ptr<Engine>> weak = std::make_shared<std::weak_ptr<Engine>>();
   Napi::ThreadSafeFunction tsfn = events_;
-  Guard(env, "datapath", "", [&]() -> Napi::Value {
-    engine_ = std::make_shared<Engine>(tun_fd, config, [tsfn, weak]() mutable {
-      tsfn.NonBlockingCall([weak](Napi::Env env, Napi::Function cb) {
-        auto engine = weak->lock();
-        if (!engine) return;
-        auto events = engine->DrainEvents();
-        if (events.empty()) return;
-        Napi::Array arr = Napi::Array::New(env, events.size());
-        uint32_t i = 0;
-        for (const auto& e : events) arr.Set(i++, EventToJs(env, e));
-        try {
-          cb.Call({arr});
-        } catch (const Napi::Error& e) {
-          // A throwing handler is the application's bug: report it as an uncaught JavaScript
-          // exception, as Node does for its own callbacks, instead of letting C++ abort.
-          e.ThrowAsJavaScriptException();
-        }
+  try {
+    Guard(env, "datapath", "", [&]() -> Napi::Value {
+      engine_ = std::make_shared<Engine>(tun_fd, config, [tsfn, weak]() mutable {
+        tsfn.NonBlockingCall([weak](Napi::Env env, Napi::Function cb) {
+          auto engine = weak->lock();
+          if (!engine) return;
+          auto events = engine->DrainEvents();
+          if (events.empty()) return;
+          Napi::Array arr = Napi::Array::New(env, events.size());
+          uint32_t i = 0;
+          for (const auto& e : events) arr.Set(i++, EventToJs(env, e));
+          try {
+            cb.Call({arr});
+          } catch (const Napi::Error& e) {
+            // A throwing handler is the application's bug: report it as an uncaught JavaScript
+            // exception, as Node does for its own callbacks, instead of letting C++ abort.
+            e.ThrowAsJavaScriptException();
+          }
+        });
       });
+      *weak = engine_;
+      engine_->Start();
+      return env.Undefined();
     });
-    return env.Undefined();
-  });
-  *weak = engine_;
-  engine_->Start();
+  } catch (...) {
+    // A data path that fails to start (its port taken, no threads) releases what it made: the
+    // engine's descriptors close with it, and the thread-safe function, which would otherwise keep
+    // the event loop alive forever, is released; the caller gets the coded error and can go on.
+    engine_.reset();
+    events_.Release();
+    throw;
+  }
   napi_add_env_cleanup_hook(env, OnEnvCleanup, this);
   cleanup_hook_ = true;
 }
@@ -208,15 +229,59 @@ Napi::Value DataPathWrap::SetPeer(const Napi::CallbackInfo& info) {
     bool has_ep = !info[2].IsUndefined() && !info[2].IsNull();
     if (has_ep) ep = EndpointArg(info, 2);
     bool forward = false;
+    uint8_t public_key[kKeySize];
+    bool has_key = false;
     if (!info[3].IsUndefined()) {
       if (!info[3].IsObject()) ThrowTypeError(info.Env(), "options must be an object");
-      Napi::Value f = info[3].As<Napi::Object>().Get("forward");
+      Napi::Object o = info[3].As<Napi::Object>();
+      Napi::Value f = o.Get("forward");
       if (!f.IsUndefined() && !f.IsBoolean()) ThrowTypeError(info.Env(), "options.forward must be a boolean");
       forward = f.IsBoolean() && f.As<Napi::Boolean>().Value();
+      if (!o.Get("publicKey").IsUndefined()) {
+        CopyKey(info, o, "publicKey", public_key);
+        has_key = true;
+      }
     }
-    engine.SetPeer(id, allowed, has_ep ? &ep : nullptr, forward);
+    engine.SetPeer(id, allowed, has_ep ? &ep : nullptr, forward, has_key ? public_key : nullptr);
     return info.Env().Undefined();
   });
+}
+
+// setSealedScreen(key: 32-byte Uint8Array)
+Napi::Value DataPathWrap::SetSealedScreen(const Napi::CallbackInfo& info) {
+  Engine& engine = Running(info.Env());
+  ByteSpan key = BytesArg(info, 0, "key");
+  if (key.size != admission::kMac1KeySize) ThrowRangeError(info.Env(), "key must be 32 bytes");
+  engine.SetSealedScreen(key.data);
+  return info.Env().Undefined();
+}
+
+// setHandshakeScreen(mac1Key: 32 bytes, cookieKey: 32 bytes, { underLoadPerSecond?,
+//   cookiesPerSecond?, perSourcePerSecond?, perSourceBurst? })
+Napi::Value DataPathWrap::SetHandshakeScreen(const Napi::CallbackInfo& info) {
+  Engine& engine = Running(info.Env());
+  ByteSpan mac1 = BytesArg(info, 0, "mac1Key");
+  ByteSpan cookie = BytesArg(info, 1, "cookieKey");
+  if (mac1.size != HandshakeScreen::kKeySize || cookie.size != HandshakeScreen::kKeySize)
+    ThrowRangeError(info.Env(), "mac1Key and cookieKey must be 32 bytes");
+  HandshakeScreenConfig config;
+  if (!info[2].IsUndefined()) {
+    if (!info[2].IsObject()) ThrowTypeError(info.Env(), "options must be an object");
+    Napi::Object o = info[2].As<Napi::Object>();
+    auto rate = [&](const char* key, double fallback, double min) {
+      Napi::Value v = o.Get(key);
+      if (v.IsUndefined()) return fallback;
+      double d = v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : -1;
+      if (!(d >= min && d <= 1e6)) ThrowRangeError(info.Env(), std::string("options.") + key + " is out of range");
+      return d;
+    };
+    config.under_load_per_second = rate("underLoadPerSecond", config.under_load_per_second, 0);
+    config.cookies_per_second = rate("cookiesPerSecond", config.cookies_per_second, 1);
+    config.per_source_per_second = rate("perSourcePerSecond", config.per_source_per_second, 1);
+    config.per_source_burst = rate("perSourceBurst", config.per_source_burst, 1);
+  }
+  engine.SetHandshakeScreen(mac1.data, cookie.data, config);
+  return info.Env().Undefined();
 }
 
 Napi::Value DataPathWrap::SetEndpoint(const Napi::CallbackInfo& info) {
@@ -331,6 +396,14 @@ Napi::Value DataPathWrap::Stats(const Napi::CallbackInfo& info) {
   put("txSendFailed", c.tx_send_failed);
   put("tunReadBad", c.tun_read_bad);
   put("upQueueDropped", c.up_queue_dropped);
+  put("rxSealedBadMac", c.rx_sealed_bad_mac);
+  put("rxOverlayMemberRate", c.rx_overlay_member_rate);
+  put("rxOverlayStrangerRate", c.rx_overlay_stranger_rate);
+  put("overlayQueueDropped", c.overlay_queue_dropped);
+  put("rxHandshakeBadMac1", c.rx_handshake_bad_mac1);
+  put("rxHandshakeCookie", c.rx_handshake_cookie);
+  put("rxHandshakeCookieRate", c.rx_handshake_cookie_rate);
+  put("rxHandshakeSourceRate", c.rx_handshake_source_rate);
   put("forwarded", c.forwarded);
   put("forwardHopLimit", c.forward_hop_limit);
   put("relayedOut", c.relay_out);
@@ -346,6 +419,7 @@ Napi::Value DataPathWrap::Stats(const Napi::CallbackInfo& info) {
   put("relayDroppedMalformed", c.relay_malformed);
   put("relayDroppedNoPath", c.relay_no_path);
   put("relayDroppedWrongSender", c.relay_wrong_sender);
+  put("relayDroppedStaleKey", c.relay_stale_key);
   return o;
 }
 

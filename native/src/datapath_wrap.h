@@ -21,6 +21,8 @@ class DataPathWrap : public Napi::ObjectWrap<DataPathWrap> {
  private:
   Napi::Value Port(const Napi::CallbackInfo& info);
   Napi::Value SetPeer(const Napi::CallbackInfo& info);
+  Napi::Value SetSealedScreen(const Napi::CallbackInfo& info);
+  Napi::Value SetHandshakeScreen(const Napi::CallbackInfo& info);
   Napi::Value SetEndpoint(const Napi::CallbackInfo& info);
   Napi::Value RemovePeer(const Napi::CallbackInfo& info);
   Napi::Value InstallSession(const Napi::CallbackInfo& info);
@@ -28,11 +30,13 @@ class DataPathWrap : public Napi::ObjectWrap<DataPathWrap> {
   Napi::Value ClearSessions(const Napi::CallbackInfo& info);
   Napi::Value SendControl(const Napi::CallbackInfo& info);
   Napi::Value SendKeepalive(const Napi::CallbackInfo& info);
+  Napi::Value GetRelayEpoch(const Napi::CallbackInfo& info);
   Napi::Value SetRelayKey(const Napi::CallbackInfo& info);
   Napi::Value RemoveRelayKey(const Napi::CallbackInfo& info);
   Napi::Value SetPeerPath(const Napi::CallbackInfo& info);
   Napi::Value SetRelayService(const Napi::CallbackInfo& info);
   Napi::Value SendControlToPeer(const Napi::CallbackInfo& info);
+  Napi::Value SendControlVia(const Napi::CallbackInfo& info);
   Napi::Value PeerStats(const Napi::CallbackInfo& info);
   Napi::Value Stats(const Napi::CallbackInfo& info);
   Napi::Value Ref(const Napi::CallbackInfo& info);

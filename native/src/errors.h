@@ -15,6 +15,7 @@ namespace code {
 constexpr const char* kPermission = "EPERM";
 constexpr const char* kNoTun = "ENOTUN";
 constexpr const char* kBusy = "EBUSY";
+constexpr const char* kAddrInUse = "EADDRINUSE";
 constexpr const char* kInvalid = "EINVAL";
 constexpr const char* kOther = "ETUN";
 }  // namespace code

@@ -19,3 +19,32 @@ export function rssMb(pid: number): number {
   const m = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m ? Math.round(Number(m[1]) / 1024) : 0;
 }
+
+/** Something with teardowns, like AVA's `t`, for the helpers a benchmark shares with the tests. */
+export interface Teardowns {
+  teardown(fn: () => void): void;
+}
+
+/** Runs one round with its own teardowns, and runs them (last first) however the round ends. */
+export async function withTeardowns<T>(round: (t: Teardowns) => Promise<T>): Promise<T> {
+  const cleanups: (() => void)[] = [];
+  try {
+    return await round({ teardown: (fn) => cleanups.push(fn) });
+  } finally {
+    for (const fn of cleanups.reverse()) {
+      try {
+        fn();
+      } catch {
+        // best effort: the namespaces' own exit hook catches what is left
+      }
+    }
+  }
+}
+
+/** Benchmarks make network namespaces: refuse to start without root, with a one-line reason. */
+export function requireRoot(bench: string): void {
+  if (process.getuid?.() !== 0) {
+    console.error(`${bench} needs root (it makes network namespaces)`);
+    process.exit(3);
+  }
+}

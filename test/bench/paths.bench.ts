@@ -24,7 +24,7 @@ import type { NodeStatus } from '../../core/node/status.js';
 import { OverlayHost } from '../helpers/lan.js';
 import { NatWorld } from '../helpers/natWorld.js';
 import { stateRoot } from '../helpers/overlayNetwork.js';
-import { cpuSeconds, median, rssMb } from './measure.js';
+import { cpuSeconds, median, requireRoot, rssMb, withTeardowns } from './measure.js';
 
 const { values } = parseArgs({
   options: {
@@ -114,9 +114,7 @@ async function directAfter(from: OverlayHost, peer: string, since: number): Prom
 }
 
 async function round(n: number): Promise<Record<'direct' | 'holePunched' | 'relayed', Sample>> {
-  const cleanups: (() => void)[] = [];
-  const t = { teardown: (fn: () => void) => cleanups.push(fn) };
-  try {
+  return withTeardowns(async (t) => {
     const w = new NatWorld(t, `bp${n}`);
     const root = stateRoot(t);
     const host = (ns: ReturnType<NatWorld['publicHost']>, name: string) =>
@@ -169,21 +167,10 @@ async function round(n: number): Promise<Record<'direct' | 'holePunched' | 'rela
       console.log(`idle 10 s, p a b c d: CPU ${i.cpuPct.join(' ')} % of a core; RSS ${i.rssMb.join(' ')} MB`);
     }
     return { direct, holePunched, relayed };
-  } finally {
-    for (const fn of cleanups.reverse()) {
-      try {
-        fn();
-      } catch {
-        // best effort: the namespaces' own exit hook catches what is left
-      }
-    }
-  }
+  });
 }
 
-if (process.getuid?.() !== 0) {
-  console.error('bench:paths needs root (it makes network namespaces)');
-  process.exit(3);
-}
+requireRoot('bench:paths');
 const samples: Awaited<ReturnType<typeof round>>[] = [];
 for (let i = 0; i < ROUNDS; i++) {
   const r = await round(i);

@@ -182,7 +182,11 @@ test('requests pipelined beyond the in-flight limit are all answered', async (t)
 });
 
 test('clients over the limit are told EBUSY and closed; the others keep working', async (t) => {
-  const server = await startServer(t, { handlers: echo, maxClients: 2 });
+  let release!: () => void;
+  const held = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  const server = await startServer(t, { handlers: { ...echo, hold: () => held }, maxClients: 2 });
   const a = await ControlClient.connect(server.socketPath);
   const b = await ControlClient.connect(server.socketPath);
   t.teardown(() => {
@@ -190,10 +194,13 @@ test('clients over the limit are told EBUSY and closed; the others keep working'
     b.close();
   });
   await a.call('echo');
-  await b.call('echo');
+  // Both busy (a request in flight): neither may be closed to make room.
+  const holding = [a.call('hold'), b.call('hold')];
   const raw = await RawClient.connect(t, server.socketPath);
   t.is(((await raw.next())['error'] as { code: string }).code, 'EBUSY');
   await raw.closedByServer();
+  release();
+  await Promise.all(holding);
   t.deepEqual(await a.call('echo', { a: 1 }), { a: 1 });
 });
 

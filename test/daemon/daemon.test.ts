@@ -1,48 +1,20 @@
 import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import test, { type ExecutionContext } from 'ava';
 import { ControlClient } from '../../core/control/client.js';
 import { codeOf } from '../../core/control/controlError.js';
 import { controlSocketPath } from '../../core/control/protocol.js';
-import { NodeStartError, startDetached } from '../../core/daemon/detached.js';
+import { startDetached } from '../../core/daemon/detached.js';
 import { logFilePath } from '../../core/daemon/logFile.js';
 import { isProcessAlive, pidFilePath, readPidFile } from '../../core/daemon/pidFile.js';
 import { isRunning } from '../../core/daemon/running.js';
 import { stopNode } from '../../core/daemon/stop.js';
 import { waitUntil } from '../../core/daemon/wait.js';
+import { OverlayError } from '../../core/errors.js';
+import { fakeNodeScript, killAtEnd, startFakeNode, tempStateDir } from '../helpers/fakeNode.js';
 
-const fakeNode = fileURLToPath(new URL('../fixtures/fake-node.js', import.meta.url));
-
-function stateDir(t: ExecutionContext): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ovl-daemon-'));
-  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
-
-/** Kills the node's whole process group when the test ends, whatever happened. */
-function killAtEnd(t: ExecutionContext, pid: number): void {
-  t.teardown(() => {
-    try {
-      process.kill(-pid, 'SIGKILL');
-    } catch {
-      // already gone
-    }
-  });
-}
-
-/** Starts the fake node detached, as `overlay up` would, and makes sure it dies with the test. */
-function start(t: ExecutionContext, dir: string, flags: string[] = [], readyTimeoutMs = 8000) {
-  return startDetached({
-    argv: [process.execPath, fakeNode, '--state-dir', dir, ...flags],
-    stateDir: dir,
-    readyTimeoutMs,
-    onProgress: (p) => {
-      if (p.stage === 'spawned') killAtEnd(t, p.pid);
-    },
-  });
-}
+const fakeNode = fakeNodeScript;
+const stateDir = (t: ExecutionContext) => tempStateDir(t);
+const start = startFakeNode;
 
 async function gone(pid: number): Promise<boolean> {
   return waitUntil(() => !isProcessAlive(pid), 5000);
@@ -87,29 +59,24 @@ test('down with no node running is ENOTRUNNING', async (t) => {
   t.is(codeOf(e), 'ENOTRUNNING');
 });
 
-test('a node that exits while starting makes up fail with its last log line and exit code', async (t) => {
+test('a node that fails to start makes up fail with its error code, message and hint, not a log line', async (t) => {
   const dir = stateDir(t);
-  const e = await t.throwsAsync(
-    start(t, dir, ['--fail-start', 'overlay: creating the TUN device needs root (run with sudo)']),
-    { instanceOf: NodeStartError },
-  );
-  t.is(e.exitCode, 3);
-  t.is(
-    e.message,
-    'the node stopped while starting (exit code 3): creating the TUN device needs root (run with sudo)',
-  );
-  t.deepEqual(e.logTail, ['overlay: creating the TUN device needs root (run with sudo)']);
-  t.false(fs.existsSync(pidFilePath(dir)));
+  for (const code of ['EPERM', 'ENOTUN', 'ETUN', 'EBUSY', 'EPORT_TAKEN'] as const) {
+    const e = await t.throwsAsync(start(t, dir, ['--fail-start', code]), { instanceOf: OverlayError });
+    t.is(e.code, code);
+    t.is(e.message, `fake-node cannot start (${code})`);
+    t.is(e.hint, 'as asked');
+    t.false(fs.existsSync(pidFilePath(dir)));
+  }
 });
 
-test('a failed start reports only its own log lines, not an earlier run', async (t) => {
+test('a node that dies before a word makes up fail with its exit status and the log to read', async (t) => {
   const dir = stateDir(t);
-  fs.writeFileSync(logFilePath(dir), 'old run: something long ago\n', { mode: 0o600 });
-  const e = await t.throwsAsync(start(t, dir, ['--fail-start', 'this run failed']), {
-    instanceOf: NodeStartError,
-  });
-  t.false(e.logTail.some((l) => l.includes('long ago')));
-  t.true(fs.readFileSync(logFilePath(dir), 'utf8').startsWith('old run'), 'the log is appended to');
+  const e = await t.throwsAsync(start(t, dir, ['--exit-early', '3']), { instanceOf: OverlayError });
+  t.is(e.code, 'EINTERNAL');
+  t.is(e.message, 'the node stopped while starting (exit code 3)');
+  t.is(e.hint, `see ${logFilePath(dir)}`);
+  t.regex(fs.readFileSync(logFilePath(dir), 'utf8'), /exiting before a word/);
 });
 
 test('after kill -9 of the node, up works again and replaces the stale pid file and socket', async (t) => {

@@ -103,7 +103,6 @@ test('a STUN server seeing us at a new address makes it a candidate, announced o
     self: 'self',
     now: 0,
     local: ['198.18.1.10:51820'],
-    relay: true,
     random: () => 0.5,
   });
   const changed = (out: ReturnType<Discovery['noteReflexive']>) =>

@@ -1,12 +1,7 @@
 /** Discovery messages: what we encode decodes to itself; junk and oversized fields are typed failures, never throws. */
 import test from 'ava';
 import fc from 'fast-check';
-import {
-  KIND_PING,
-  KIND_RELAY,
-  MAX_DISCOVERY_MESSAGE,
-  MAX_RELAYED_DATAGRAM,
-} from '../../core/discovery/constants.js';
+import { KIND_INTRODUCE, KIND_PING, MAX_DISCOVERY_MESSAGE } from '../../core/discovery/constants.js';
 import { isCandidate } from '../../core/discovery/endpointClass.js';
 import { type DiscoveryMessage, decodeDiscovery, encodeDiscovery } from '../../core/discovery/messages.js';
 import { INNER_DISCOVERY_FIRST, INNER_DISCOVERY_LAST } from '../../core/overlayWire/constants.js';
@@ -20,7 +15,6 @@ const v6 = fc
   .map(([ip, p]) => `[${new URL(`http://[${ip}]/`).hostname.slice(1, -1)}]:${p}`);
 const endpoint = fc.oneof(v4, v6).filter((e) => e.length <= 64);
 const candidates = fc.uniqueArray(endpoint, { maxLength: 8 });
-const datagram = fc.uint8Array({ minLength: 1, maxLength: MAX_RELAYED_DATAGRAM });
 
 const message: fc.Arbitrary<DiscoveryMessage> = fc.oneof(
   fc.record({ kind: fc.constant('ping' as const), txid: bytes(12) }),
@@ -30,8 +24,6 @@ const message: fc.Arbitrary<DiscoveryMessage> = fc.oneof(
   fc.record({ kind: fc.constant('callMeMaybe' as const), candidates }),
   fc.record({ kind: fc.constant('introduceRequest' as const), peer: bytes(32) }),
   fc.record({ kind: fc.constant('introduce' as const), peer: bytes(32), candidates }),
-  fc.record({ kind: fc.constant('relay' as const), to: bytes(32), datagram }),
-  fc.record({ kind: fc.constant('relayed' as const), from: bytes(32), datagram }),
 );
 
 test('every discovery message we can build decodes to itself', (t) => {
@@ -76,10 +68,14 @@ test('decoding random bytes never throws and anything it accepts re-encodes to t
 test('random bytes behind each known kind byte never throw either', (t) => {
   t.notThrows(() =>
     fc.assert(
-      fc.property(fc.integer({ min: 0x20, max: 0x26 }), fc.uint8Array({ maxLength: 200 }), (kind, rest) => {
-        const decoded = decodeDiscovery(Uint8Array.of(kind, ...rest));
-        return decoded.ok || decoded.reason === 'malformed';
-      }),
+      fc.property(
+        fc.integer({ min: KIND_PING, max: KIND_INTRODUCE }),
+        fc.uint8Array({ maxLength: 200 }),
+        (kind, rest) => {
+          const decoded = decodeDiscovery(Uint8Array.of(kind, ...rest));
+          return decoded.ok || decoded.reason === 'malformed';
+        },
+      ),
       { numRuns: 5000 },
     ),
   );
@@ -91,22 +87,12 @@ test('a truncated or extended valid message is refused', (t) => {
   t.false(decodeDiscovery(Uint8Array.of(...m, 0)).ok);
 });
 
-test('a relayed datagram over 1400 bytes is refused both ways', (t) => {
-  const big = new Uint8Array(MAX_RELAYED_DATAGRAM + 1);
-  t.throws(() => encodeDiscovery({ kind: 'relay', to: new Uint8Array(32), datagram: big }));
-  const raw = Uint8Array.of(
-    KIND_RELAY,
-    ...new Uint8Array(32),
-    (big.length >> 8) & 0xff,
-    big.length & 0xff,
-    ...big,
-  );
-  t.deepEqual(decodeDiscovery(raw), { ok: false, reason: 'malformed' });
-});
-
-test('an empty relayed datagram is refused: nothing to forward is not worth a packet', (t) => {
-  const raw = Uint8Array.of(KIND_RELAY, ...new Uint8Array(32), 0, 0);
-  t.deepEqual(decodeDiscovery(raw), { ok: false, reason: 'malformed' });
+test('the retired relay kinds are unknown: no member can ask discovery to forward a datagram', (t) => {
+  // 0x25 `relay` and 0x26 `relayed`, as they were encoded: [kind][key 32][u16 length][datagram].
+  for (const kind of [0x25, 0x26]) {
+    const raw = Uint8Array.of(kind, ...new Uint8Array(32), 0, 4, 0x80, 1, 2, 3);
+    t.deepEqual(decodeDiscovery(raw), { ok: false, reason: 'unknownKind' });
+  }
 });
 
 test('more than 8 candidates, a duplicate, or a non-canonical endpoint is refused', (t) => {

@@ -1,9 +1,11 @@
 /**
  * Members running Discovery over the simulated network: the test plays the node. It "seals" a
  * discovery message as [0x80][sender index][receiver index][encodeDiscovery bytes] — the real codec,
- * without the cryptography (sealing is tested in test/overlayWire) — carries relay envelopes, moves
- * data packets along each peer's chosen path, and gossips a member's candidates to the others with a
- * delay when they change (as the endpoint record would travel).
+ * without the cryptography (sealing is tested in test/overlayWire) — plays each member's data path
+ * as a relay (envelopes [0x84][0 to relay | 1 from relay][sender][destination][relay][datagram],
+ * forwarded by a willing relay to the destination's direct endpoint, as native/src/datapath/relay.cc
+ * does, without the MACs), moves data packets along each peer's chosen path, and gossips a member's
+ * candidates to the others with a delay when they change (as the endpoint record would travel).
  */
 import {
   Discovery,
@@ -16,6 +18,9 @@ import { seededUniform } from '../helpers/seeded.js';
 import { type SimHost, type SimNat, SimNet } from './netSim.js';
 
 const SEALED = 0x80;
+const ENVELOPE = 0x84;
+const TO_RELAY = 0;
+const FROM_RELAY = 1;
 const DATA = 0x01;
 export const PORT = 51820;
 
@@ -83,7 +88,6 @@ export class SimWorld {
       self: m.id,
       now: 0,
       local: m.announced,
-      relay: m.relay,
       random: this.random,
     });
     host.receive = (bytes, from) => this.onDatagram(m, bytes, from);
@@ -150,9 +154,45 @@ export class SimWorld {
     const bytes = Uint8Array.of(DATA, from.index, to.index, ...Buffer.from(String(seq)));
     const choice = from.discovery.path(to.id);
     if (choice.path === 'direct') this.net.send(from.host, choice.endpoint, bytes);
-    else if (choice.path === 'relay') {
-      const s = from.discovery.relayTo(to.id, bytes);
-      if (s) this.net.send(from.host, s.endpoint, this.seal(from, this.byId(s.to), s.message));
+    else if (choice.path === 'relay') this.sendVia(from, this.byId(choice.via), to, bytes);
+  }
+
+  /** `from`'s data path wraps `bytes` for `to` and sends them to relay `relay` at its direct endpoint. */
+  private sendVia(from: Member, relay: Member, to: Member, bytes: Uint8Array): void {
+    const endpoint = from.discovery.endpointFor(relay.id);
+    if (endpoint === undefined || from.discovery.path(relay.id).path !== 'direct') return;
+    this.net.send(
+      from.host,
+      endpoint,
+      Uint8Array.of(ENVELOPE, TO_RELAY, from.index, to.index, relay.index, ...bytes),
+    );
+  }
+
+  /** An envelope at member `m`: forwarded if `m` is its relay and willing, delivered if it is for `m`. */
+  private onEnvelope(m: Member, bytes: Uint8Array): void {
+    const [, flags, fromIndex, toIndex, relayIndex] = bytes;
+    const sender = this.members[fromIndex!];
+    const to = this.members[toIndex!];
+    const relay = this.members[relayIndex!];
+    if (!sender || !to || !relay || sender === to) return;
+    const inner = bytes.subarray(5);
+    if (flags === TO_RELAY && relay === m && m.relay && to !== m) {
+      // One hop: to the destination's own endpoint, never along its path.
+      const c = m.discovery.path(to.id);
+      if (c.path !== 'direct') return;
+      if (inner[0] === DATA) {
+        const key = `${sender.name}>${to.name}`;
+        m.relayedData.set(key, (m.relayedData.get(key) ?? 0) + 1);
+      }
+      const out = bytes.slice();
+      out[1] = FROM_RELAY;
+      this.net.send(m.host, c.endpoint, out);
+    } else if (flags === FROM_RELAY && to === m && relay !== m) {
+      if (inner[0] === ENVELOPE) return;
+      // A sealed datagram is from whom its seal says; the sim's seal is the sender byte.
+      if (inner[0] === SEALED && inner[1] !== sender.index) return;
+      if (inner[0] === DATA && inner[1] !== sender.index) return;
+      this.onDatagram(m, inner, '', relay);
     }
   }
 
@@ -168,6 +208,10 @@ export class SimWorld {
   }
 
   private onDatagram(m: Member, bytes: Uint8Array, from: string, via?: Member): void {
+    if (bytes[0] === ENVELOPE && via === undefined) {
+      this.onEnvelope(m, bytes);
+      return;
+    }
     if (bytes[0] === DATA) {
       if (bytes[2] !== m.index) return;
       const sender = this.members[bytes[1]!]!;
@@ -184,27 +228,13 @@ export class SimWorld {
   private handle(m: Member, out: DiscoveryOutput): void {
     for (const s of out.send) {
       const to = this.byId(s.to);
-      let bytes = this.seal(m, to, s.message);
-      if (s.message.kind === 'relayed' && s.message.datagram[0] === DATA) {
-        const key = `${this.byId(Buffer.from(s.message.from).toString('base64')).name}>${to.name}`;
-        m.relayedData.set(key, (m.relayedData.get(key) ?? 0) + 1);
-      }
-      if (s.via) {
-        const relay = this.byId(s.via);
-        bytes = this.seal(m, relay, { kind: 'relay', to: Buffer.from(s.to, 'base64'), datagram: bytes });
-      }
-      this.net.send(m.host, s.endpoint, bytes);
+      const bytes = this.seal(m, to, s.message);
+      if (s.via) this.sendVia(m, this.byId(s.via), to, bytes);
+      else this.net.send(m.host, s.endpoint, bytes);
     }
     for (const e of out.events) {
       if (e.type === 'pathChanged') m.changes.push({ ...e, peerName: this.byId(e.peer).name });
       if (e.type === 'candidatesChanged') this.gossipCandidates(m, [...e.candidates]);
-    }
-    for (const d of out.delivered) {
-      const sender = this.byId(d.from);
-      const relay = this.byId(d.via);
-      // A sealed datagram through a relay must be from the member the relay names.
-      if (d.datagram[0] === SEALED && d.datagram[1] !== sender.index) continue;
-      this.onDatagram(m, d.datagram, '', relay);
     }
     this.schedule(m, out.nextWakeAt);
   }

@@ -1,9 +1,10 @@
 /**
- * Only authenticated round trips move a path, and a relay forwards only between members. The node
- * hands Discovery only messages whose seal it opened; these tests check what Discovery itself refuses.
+ * Only authenticated round trips move a path. The node hands Discovery only messages whose seal it
+ * opened; these tests check what Discovery itself refuses. (Relaying is the data path's alone:
+ * test/native/relay.test.ts shows it forwards only between members, at a bounded rate.)
  */
 import test from 'ava';
-import { Discovery, type DiscoveryOutput, RelayService } from '../../core/discovery/index.js';
+import { Discovery, type DiscoveryOutput } from '../../core/discovery/index.js';
 
 const id = (n: number) => Buffer.from(new Uint8Array(32).fill(n)).toString('base64');
 const A = id(1);
@@ -11,13 +12,12 @@ const B = id(2);
 const P = id(3);
 const STRANGER = id(9);
 const B_ADDR = '192.0.2.20:51820';
-const A_ADDR = '198.51.100.10:51820';
 
 /** What setPeers sent first, per node: the probes a test answers. */
 const firstOutput = new WeakMap<Discovery, DiscoveryOutput>();
 
-function node(self: string, peers: [string, string][], relay = true) {
-  const d = new Discovery({ self, now: 0, local: ['198.18.1.1:51820'], relay, random: () => 0.5 });
+function node(self: string, peers: [string, string][]) {
+  const d = new Discovery({ self, now: 0, local: ['198.18.1.1:51820'], random: () => 0.5 });
   const out = d.setPeers(
     peers.map(([pid, addr]) => ({ id: pid, name: pid.slice(0, 2), candidates: [addr], relay: true })),
     0,
@@ -84,93 +84,50 @@ test('messages from a member we do not know are ignored', (t) => {
   t.is(d.snapshot(STRANGER, 10), undefined);
 });
 
-test('a relay forwards between members it reaches directly, and to nobody else', (t) => {
-  const p = node(P, [
-    [A, A_ADDR],
+test('a ping through a relay is answered through it, and only a pong through it credits that relay route', (t) => {
+  const a = node(A, [
     [B, B_ADDR],
-  ]);
-  answer(p, A, A_ADDR);
-  answer(p, B, B_ADDR);
-  const datagram = Uint8Array.of(1, 2, 3);
-  const ok = p.receive(
-    A,
-    { kind: 'relay', to: Buffer.from(B, 'base64'), datagram },
-    { endpoint: A_ADDR },
-    100,
-  );
-  const fwd = ok.send.find((s) => s.message.kind === 'relayed');
-  t.is(fwd?.to, B);
-  t.is(fwd?.endpoint, B_ADDR);
-  t.true(fwd?.message.kind === 'relayed' && Buffer.from(fwd.message.from).equals(Buffer.from(A, 'base64')));
-
-  const refusals = [
-    p.receive(A, { kind: 'relay', to: Buffer.from(STRANGER, 'base64'), datagram }, { endpoint: A_ADDR }, 110),
-    p.receive(A, { kind: 'relay', to: Buffer.from(A, 'base64'), datagram }, { endpoint: A_ADDR }, 120),
-    p.receive(A, { kind: 'relay', to: Buffer.from(P, 'base64'), datagram }, { endpoint: A_ADDR }, 130),
-    // A relay envelope that itself came through a relay: one hop only.
-    p.receive(A, { kind: 'relay', to: Buffer.from(B, 'base64'), datagram }, { via: B }, 140),
-  ];
-  const reasons = refusals.map((o) => o.events.find((e) => e.type === 'relayRefused'));
-  t.deepEqual(
-    reasons.map((r) => r?.type === 'relayRefused' && r.reason),
-    ['notMember', 'toSender', 'toSelf', 'unreachable'],
-  );
-  for (const o of refusals) t.false(o.send.some((s) => s.message.kind === 'relayed'));
-  t.deepEqual(p.relayCounters, { forwarded: 1, refused: 4 });
-});
-
-test('a member with --no-relay forwards nothing', (t) => {
-  const p = node(
-    P,
-    [
-      [A, A_ADDR],
-      [B, B_ADDR],
-    ],
-    false,
-  );
-  answer(p, A, A_ADDR);
-  answer(p, B, B_ADDR);
-  const out = p.receive(
-    A,
-    { kind: 'relay', to: Buffer.from(B, 'base64'), datagram: Uint8Array.of(1) },
-    { endpoint: A_ADDR },
-    100,
-  );
-  t.false(out.send.some((s) => s.message.kind === 'relayed'));
-  t.true(out.events.some((e) => e.type === 'relayRefused' && e.reason === 'disabled'));
-});
-
-test('a relay holds each sender to its rate, and the bucket refills with time', (t) => {
-  const r = new RelayService({ self: P, enabled: true, packetsPerSecond: 100, burst: 10 });
-  const member = () => true;
-  const admitted = (now: number) => r.admit(A, B, B_ADDR, member, now).ok;
-  const first = Array.from({ length: 20 }, () => admitted(0)).filter(Boolean).length;
-  t.is(first, 10);
-  t.false(admitted(1));
-  t.true(admitted(20), 'two tokens back after 20 ms at 100/s');
-  t.true(r.admit(B, A, A_ADDR, member, 20).ok, 'another sender has its own bucket');
-});
-
-test('a datagram relayed in the name of a stranger is not delivered', (t) => {
-  const b = node(B, [[P, '203.0.113.1:51820']]);
-  const out = b.receive(
-    P,
-    { kind: 'relayed', from: Buffer.from(STRANGER, 'base64'), datagram: Uint8Array.of(1) },
-    { endpoint: '203.0.113.1:51820' },
-    10,
-  );
-  t.deepEqual(out.delivered, []);
-});
-
-test('an introduction from a member adds candidates and starts probing them at once', (t) => {
-  const d = node(A, [
-    [B, '198.18.9.9:51820'],
     [P, '203.0.113.1:51820'],
   ]);
+  answer(a, P, '203.0.113.1:51820');
+  // P answered directly, so P is a relay A offers B: its route is probed through P.
+  const out = a.tick(100);
+  const probe = out.send.find((s) => s.to === B && s.via === P && s.message.kind === 'ping');
+  t.truthy(probe, JSON.stringify(out.send));
+  const txid = probe?.message.kind === 'ping' ? probe.message.txid : new Uint8Array(12);
+  // The same txid answered directly from B's address is not the relay route's answer.
+  a.receive(B, { kind: 'pong', txid }, { endpoint: B_ADDR }, 110);
+  t.is(a.path(B).path, 'none');
+  a.receive(B, { kind: 'pong', txid }, { via: P }, 120);
+  t.deepEqual(a.path(B), { path: 'relay', via: P });
+
+  const pinged = a.receive(B, { kind: 'ping', txid: new Uint8Array(12).fill(7) }, { via: P }, 130);
+  const pong = pinged.send.find((s) => s.message.kind === 'pong');
+  t.like(pong, { to: B, via: P });
+  t.true(
+    pong?.message.kind === 'pong' && pong.message.observed === undefined,
+    'a relay hides the UDP source',
+  );
+});
+
+test('an introduction we asked for adds candidates and starts probing them at once', (t) => {
+  const P_ADDR = '203.0.113.1:51820';
+  const d = node(A, [
+    [B, '198.18.9.9:51820'],
+    [P, P_ADDR],
+  ]);
+  // P answers, so it is the member we reach directly and ask about B.
+  const asked = answer(d, P, P_ADDR);
+  const request = asked.send.find((s) => s.message.kind === 'introduceRequest');
+  t.is(request?.to, P);
+  t.true(
+    request?.message.kind === 'introduceRequest' &&
+      Buffer.from(request.message.peer).equals(Buffer.from(B, 'base64')),
+  );
   const out = d.receive(
     P,
     { kind: 'introduce', peer: Buffer.from(B, 'base64'), candidates: [B_ADDR] },
-    { endpoint: '203.0.113.1:51820' },
+    { endpoint: P_ADDR },
     100,
   );
   t.truthy(pingTo(out, B_ADDR));

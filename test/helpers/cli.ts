@@ -8,12 +8,20 @@ export interface CliResult {
   code: number | null;
   stdout: string;
   stderr: string;
+  /** The process id it ran as (the CLI's own when there is no prefix). */
+  pid: number | undefined;
 }
 
 /** Runs `overlay ARGS` in a child process (bounded by a timeout) and collects its output. */
 export function runCli(
   args: string[],
-  options: { env?: NodeJS.ProcessEnv; timeoutMs?: number; prefix?: string[] } = {},
+  options: {
+    env?: NodeJS.ProcessEnv;
+    timeoutMs?: number;
+    prefix?: string[];
+    /** Sent at the timeout; SIGTERM lets a command clean up (the demo deletes its namespaces). */
+    killSignal?: NodeJS.Signals;
+  } = {},
 ): Promise<CliResult> {
   const [cmd, ...pre] = options.prefix ?? [];
   const argv = [...pre, process.execPath, cliPath, ...args];
@@ -22,7 +30,7 @@ export function runCli(
       env: { ...process.env, NO_COLOR: '1', ...options.env },
       stdio: ['ignore', 'pipe', 'pipe'],
       timeout: options.timeoutMs ?? 20_000,
-      killSignal: 'SIGKILL',
+      killSignal: options.killSignal ?? 'SIGKILL',
     });
     let stdout = '';
     let stderr = '';
@@ -33,6 +41,6 @@ export function runCli(
       stderr += d;
     });
     child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
+    child.on('close', (code) => resolve({ code, stdout, stderr, pid: child.pid }));
   });
 }

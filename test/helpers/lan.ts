@@ -1,5 +1,8 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { ExecutionContext } from 'ava';
 import { type CliResult, runCli } from './cli.js';
+import { until } from './jsonLines.js';
 import { Netns, plugIntoBridge } from './netns.js';
 
 /**
@@ -54,5 +57,19 @@ export class OverlayHost {
     const r = await this.run(args, timeoutMs);
     if (r.code !== 0) throw new Error(`overlay ${args.join(' ')} failed (${r.code}): ${r.stderr}`);
     return r;
+  }
+
+  /** A crash: SIGKILL to the running node (no `down`, nothing cleaned up), and waits until it is gone. */
+  async kill9(): Promise<void> {
+    const pid = Number(readFileSync(join(this.stateDir, 'overlay.pid'), 'utf8').trim());
+    process.kill(pid, 'SIGKILL');
+    await until('the killed node to be gone', () => {
+      try {
+        process.kill(pid, 0);
+        return false;
+      } catch {
+        return true;
+      }
+    });
   }
 }

@@ -1,5 +1,7 @@
 import type { ExecutionContext } from 'ava';
 import { natRouterRules } from '../../cli/demo/natRouter.js';
+import type { NodeStatus } from '../../core/node/status.js';
+import type { OverlayHost } from './lan.js';
 import { Netns, plugIntoBridge } from './netns.js';
 
 /**
@@ -66,4 +68,28 @@ export class NatWorld {
       },
     };
   }
+}
+
+/** `member` joins with an invite from `p` and comes up. */
+export async function joinVia(p: OverlayHost, member: OverlayHost, name: string): Promise<void> {
+  const { code } = await p.json<{ code: string }>(['invite']);
+  await member.ok(['join', code, '--name', name]);
+  await member.ok(['up']);
+}
+
+/** Polls `a`'s status until its path to `peer` satisfies `ok`; returns how long it took, or throws. */
+export async function pathWithin(
+  a: OverlayHost,
+  peer: string,
+  ms: number,
+  ok: (p: NodeStatus['peers'][number]) => boolean,
+): Promise<number> {
+  const start = Date.now();
+  let last: NodeStatus['peers'][number] | undefined;
+  while (Date.now() - start < ms) {
+    last = (await a.json<NodeStatus>(['status'])).peers.find((x) => x.name === peer);
+    if (last && ok(last)) return Date.now() - start;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`path to ${peer} not as expected in ${ms} ms: ${JSON.stringify(last)}`);
 }

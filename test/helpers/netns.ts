@@ -137,3 +137,19 @@ export function plugIntoBridge(host: Netns, sw: Netns, bridge: string, address: 
   host.ip('link', 'set', hostIf, 'up');
   return hostIf;
 }
+
+/** Deletes every namespace whose name matches, killing what runs in it: cleanup for a child that made its own. */
+export function removeNamespaces(name: RegExp): void {
+  const list = execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' });
+  for (const line of list.split('\n')) {
+    const ns = line.split(' ')[0];
+    if (!ns || !name.test(ns)) continue;
+    try {
+      const pids = execFileSync('ip', ['netns', 'pids', ns], { encoding: 'utf8' }).split(/\s+/);
+      for (const pid of pids) if (pid) safeKill(Number(pid));
+      execFileSync('ip', ['netns', 'del', ns], { stdio: 'ignore' });
+    } catch {
+      // gone already
+    }
+  }
+}

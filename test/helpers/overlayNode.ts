@@ -21,6 +21,8 @@ export interface TunnelNodeConfig {
   addresses: string[];
   mtu?: number;
   timings?: Record<string, number>;
+  /** The data path's handshake screen limits (HandshakeScreenOptions), e.g. always under load. */
+  handshakeScreen?: Record<string, number>;
   peers: {
     publicKey: string;
     presharedKey?: string;
@@ -59,6 +61,8 @@ export interface PingOptions {
   payloadBytes?: number;
   /** IPv4 TTL / IPv6 hop limit (-t) */
   ttl?: number;
+  /** seconds to wait for a reply (-W, default 2) */
+  waitS?: number;
 }
 
 export function ping(ns: Netns, target: string, count: number, options: PingOptions = {}): PingResult {
@@ -71,11 +75,24 @@ export function ping(ns: Netns, target: string, count: number, options: PingOpti
     ...(options.ttl ? ['-t', String(options.ttl)] : []),
   ];
   try {
-    output = ns.exec('ping', ['-n', '-c', String(count), '-W', '2', ...from, target], 60_000);
+    output = ns.exec(
+      'ping',
+      ['-n', '-c', String(count), '-W', String(options.waitS ?? 2), ...from, target],
+      60_000,
+    );
   } catch (e) {
     output = String((e as { stdout?: string }).stdout ?? '');
   }
   const m = /(\d+) packets transmitted, (\d+) received/.exec(output);
   const rttsMs = [...output.matchAll(/time=([\d.]+) ms/g)].map((x) => Number(x[1]));
   return { transmitted: Number(m?.[1] ?? 0), received: Number(m?.[2] ?? 0), rttsMs, output };
+}
+
+/** Pings `address` from `ns` once at a time until one is answered; how long that took, or throws after `ms`. */
+export function firstReplyWithin(ns: Netns, address: string, ms: number): number {
+  const start = Date.now();
+  while (Date.now() - start < ms) {
+    if (ping(ns, address, 1, { waitS: 1 }).received === 1) return Date.now() - start;
+  }
+  throw new Error(`no reply from ${address} within ${ms} ms`);
 }

@@ -1,11 +1,13 @@
 import type { ExecutionContext, TestFn } from 'ava';
+import { oneAtATime } from './cpuLock.js';
 
 /** True when this process may create namespaces and TUN devices. */
 export const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
 export const inCi = process.env['CI'] === 'true';
 
 /**
- * Registers a test that needs root and network namespaces.
+ * Registers a test that needs root and network namespaces. It runs alone among root tests, even
+ * those of other files (cpuLock.ts), so its timing bounds measure overlay, not a neighbour.
  * Outside CI, without root, it is skipped with a printed reason; under CI=true that is a failure,
  * because CI runs as root and a skip there would hide a test that never ran.
  */
@@ -15,7 +17,7 @@ export function rootTest<Context>(
   impl: (t: ExecutionContext<Context>) => Promise<void> | void,
 ): void {
   if (isRoot) {
-    test.serial(title, impl);
+    test.serial(title, (t) => oneAtATime(() => impl(t)));
     return;
   }
   if (inCi) {

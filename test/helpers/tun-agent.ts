@@ -5,6 +5,14 @@ import type { Netns } from './netns.js';
 /** The compiled child script that drives tun-napi inside a namespace (test/fixtures/tun-agent.ts). */
 export const tunAgentScript = fileURLToPath(new URL('../fixtures/tun-agent.js', import.meta.url));
 
+/**
+ * A command prefix that runs the rest in a mount namespace of its own, after the shell command
+ * `setup` (a mount that only that process and its children see).
+ */
+export function inPrivateMounts(setup: string): string[] {
+  return ['unshare', '--mount', '--propagation', 'private', 'sh', '-c', `${setup} && exec "$@"`, 'sh'];
+}
+
 export interface AgentError {
   name: string;
   message: string;
@@ -46,19 +54,7 @@ export class TunAgent {
     let command = node;
     if (options.asNobody)
       command = ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', ...command];
-    if (options.hideTunDevice) {
-      command = [
-        'unshare',
-        '--mount',
-        '--propagation',
-        'private',
-        'sh',
-        '-c',
-        'mount -t tmpfs tmpfs /dev/net && exec "$@"',
-        'sh',
-        ...command,
-      ];
-    }
+    if (options.hideTunDevice) command = [...inPrivateMounts('mount -t tmpfs tmpfs /dev/net'), ...command];
     const [cmd, ...args] = command as [string, ...string[]];
     this.child = ns.spawn(cmd, args);
     this.exited = new Promise((resolve) => {

@@ -218,6 +218,57 @@ test('a --no-relay endpoint record is version 2 with its flag signed; without th
   );
 });
 
+test('an endpoint record with a relay epoch is version 3, the epoch signed; versions 1 and 2 still decode', (t) => {
+  const epoch = new Uint8Array(16).fill(0x5a);
+  const fieldsOf = (noRelay: boolean) => ({
+    networkKey: networkKey.publicKey,
+    endpoints: ['192.0.2.1:51820'],
+    seq: NOW,
+    relayEpoch: epoch,
+    ...(noRelay && { noRelay: true }),
+  });
+  const withEpoch = encodeEndpointRecord(signEndpointRecord(fieldsOf(false), member.secretKey));
+  const old = encodeEndpointRecord(
+    signEndpointRecord(
+      { networkKey: networkKey.publicKey, endpoints: ['192.0.2.1:51820'], seq: NOW },
+      member.secretKey,
+    ),
+  );
+  t.is(withEpoch[0], 3);
+  t.is(withEpoch.length, old.length + 1 + 16);
+  const back = decodeEndpointRecord(withEpoch);
+  if (!back.ok) return t.fail(back.reason);
+  t.deepEqual(back.value.relayEpoch, epoch);
+  t.true(verifyEndpointRecord(back.value));
+  // Another epoch, or none, under the same signature: a relay lying about the member's epoch.
+  t.false(verifyEndpointRecord({ ...back.value, relayEpoch: new Uint8Array(16) }));
+  t.false(verifyEndpointRecord({ ...back.value, relayEpoch: undefined }));
+  const flagged = decodeEndpointRecord(
+    encodeEndpointRecord(signEndpointRecord(fieldsOf(true), member.secretKey)),
+  );
+  t.true(flagged.ok && flagged.value.noRelay === true && flagged.value.relayEpoch !== undefined);
+  const oldBack = decodeEndpointRecord(old);
+  t.true(oldBack.ok && oldBack.value.relayEpoch === undefined && verifyEndpointRecord(oldBack.value));
+  // An unknown flag, a truncated epoch, or a version from the future is refused.
+  const flagOffset = 1 + 32 + 32 + 8;
+  for (const flags of [2, 0x80]) {
+    const bad = withEpoch.slice();
+    bad[flagOffset] = flags;
+    t.false(decodeEndpointRecord(bad).ok, `flags ${flags}`);
+  }
+  t.false(decodeEndpointRecord(withEpoch.subarray(0, flagOffset + 1 + 8)).ok);
+  const future = withEpoch.slice();
+  future[0] = 4;
+  t.false(decodeEndpointRecord(future).ok);
+  t.is(
+    flipEveryBit(withEpoch, (b) => {
+      const d = decodeEndpointRecord(b);
+      return d.ok && verifyEndpointRecord(d.value);
+    }),
+    0,
+  );
+});
+
 test('an endpoint record holds at most 8 endpoints, in canonical form, without repeats', (t) => {
   const sign = (endpoints: string[]) =>
     signEndpointRecord({ networkKey: networkKey.publicKey, endpoints, seq: NOW }, member.secretKey);

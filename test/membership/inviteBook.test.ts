@@ -3,6 +3,7 @@ import test from 'ava';
 import fc from 'fast-check';
 import { InviteBook } from '../../core/membership/inviteBook.js';
 import { isMembershipError } from '../../core/membership/membershipError.js';
+import { MAX_RETIRED, RetiredMembers } from '../../core/membership/retiredMembers.js';
 import { HOUR, NOW, seededRandom } from './fixtures.js';
 
 const random = seededRandom(21);
@@ -130,4 +131,51 @@ test('invites need a sane use count and label', (t) => {
   }
   t.throws(() => book.create({ expiresAt: NOW + HOUR, label: 'x'.repeat(65) }, random));
   t.throws(() => book.create({ expiresAt: Number.NaN }, random));
+});
+
+test('check tells what a redemption would say without spending; a use given back is usable again', (t) => {
+  const book = new InviteBook();
+  const inv = book.create({ expiresAt: NOW + HOUR, uses: 1 }, random);
+  t.is(book.check(inv.id, inv.secret, NOW), 'ok');
+  t.is(book.check(inv.id, inv.secret, NOW), 'ok');
+  t.is(book.check(inv.id, random(16), NOW), 'bad-secret');
+  t.is(book.redeem(inv.id, inv.secret, NOW), 'ok');
+  t.is(book.check(inv.id, inv.secret, NOW), 'used');
+  book.giveBack(inv.id);
+  book.giveBack(inv.id); // never above the invite's uses
+  t.is(book.list(NOW)[0]!.usesLeft, 1);
+  t.deepEqual([book.redeem(inv.id, inv.secret, NOW), book.redeem(inv.id, inv.secret, NOW)], ['ok', 'used']);
+});
+
+test('kicked members kept by the book survive a restart; a book without them still loads', (t) => {
+  const book = new InviteBook();
+  book.create({ expiresAt: NOW + HOUR }, random);
+  const key = random(32);
+  book.retired.note({ name: 'carol', wireguardKey: key });
+  const back = InviteBook.fromJSON(JSON.parse(JSON.stringify(book.toJSON())));
+  t.true(back.retired.hasName('carol'));
+  t.true(back.retired.hasWireguardKey(key));
+  t.false(back.retired.hasName('dave'));
+  const { retired: _, ...older } = book.toJSON();
+  t.is(InviteBook.fromJSON(older).retired.size, 0);
+  const json = book.toJSON();
+  for (const bad of [
+    { name: 'Carol', wireguardKey: json.retired![0]!.wireguardKey },
+    { name: 'carol', wireguardKey: 'AAAA' },
+  ]) {
+    const e = t.throws(() => InviteBook.fromJSON({ ...json, retired: [bad] }, '/state/invites.json'));
+    t.true(isMembershipError(e) && e.code === 'ESTORE_CORRUPT');
+    t.regex(e!.message, /retired 0 has a bad/);
+  }
+});
+
+test('the kicked-member ledger is bounded: past its size the oldest is forgotten', (t) => {
+  const ledger = new RetiredMembers();
+  const first = random(32);
+  ledger.note({ name: 'first', wireguardKey: first });
+  for (let i = 0; i < MAX_RETIRED; i++) ledger.note({ name: `m${i}`, wireguardKey: random(32) });
+  t.is(ledger.size, MAX_RETIRED);
+  t.false(ledger.hasName('first'));
+  t.false(ledger.hasWireguardKey(first));
+  t.true(ledger.hasName(`m${MAX_RETIRED - 1}`));
 });

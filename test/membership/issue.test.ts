@@ -5,7 +5,6 @@ import { isAssignableIPv4 } from '../../core/membership/addressing.js';
 import { keyPairFromSeed } from '../../core/membership/ed25519.js';
 import {
   createNetwork,
-  DEFAULT_MEMBER_LIFETIME_MS,
   issueCertificate,
   kickMember,
   publishEndpoints,
@@ -132,16 +131,25 @@ test('a name or WireGuard key held by another member cannot be issued again', (t
   );
 });
 
-test('re-issuing to a member keeps its addresses and replaces its certificate', (t) => {
+test('issuing never renews: a subject that holds a certificate gets no second one, and keeps its own', (t) => {
   const net = makeNetwork();
   const a = makeNode('a', net.random);
   const first = issueCertificate(net.roster, request(a), net.networkKey.secretKey, opts(net));
-  const renewed = issueCertificate(net.roster, request(a, true), net.networkKey.secretKey, opts(net));
-  t.is(renewed.certificate.ipv4, first.certificate.ipv4);
-  t.is(renewed.certificate.ipv6, first.certificate.ipv6);
-  t.true(renewed.record.version > first.record.version);
-  t.true(net.roster.memberByName('a', NOW)?.certificate.admin);
-  t.is(renewed.certificate.notAfter, NOW + DEFAULT_MEMBER_LIFETIME_MS);
+  // Same keys, another name, even admin: once this replaced a's certificate and kept its addresses.
+  t.is(
+    errorCode(() =>
+      issueCertificate(
+        net.roster,
+        { ...request(a, true), name: 'a2' },
+        net.networkKey.secretKey,
+        opts(net, NOW + 1),
+      ),
+    ),
+    'EUSAGE',
+  );
+  t.deepEqual(net.roster.get(first.record.id), first.record);
+  t.false(net.roster.memberByName('a', NOW + 1)!.certificate.admin);
+  t.is(net.roster.memberByName('a2', NOW + 1), undefined);
 });
 
 test('a kicked member cannot be issued a certificate again with the same keys', (t) => {

@@ -1,5 +1,6 @@
 /** The roster on disk: what is saved comes back, and a damaged file says what is wrong. */
 import test from 'ava';
+import { encodeKey } from '../../core/identity/keys.js';
 import { kickMember, publishEndpoints } from '../../core/membership/issue.js';
 import { isMembershipError, type MembershipError } from '../../core/membership/membershipError.js';
 import { type RosterJSON, rosterFromJSON, rosterToJSON } from '../../core/membership/rosterFile.js';
@@ -40,7 +41,7 @@ test('a saved roster loads back with the same records and members', (t) => {
   );
   t.deepEqual(back.network, net.network);
   const revokedKey = Buffer.from(net.roster.revoked()[0]!.subjectKey).toString('base64');
-  t.true(back.isRevoked(revokedKey));
+  t.true(back.isRevoked(revokedKey, NOW));
   t.is(JSON.stringify(rosterToJSON(back)), text);
 });
 
@@ -97,4 +98,24 @@ test('records of another network in the file are refused', (t) => {
   const json = rosterToJSON(populated().roster);
   const other = rosterToJSON(makeNetwork(3).roster);
   t.regex(corruptError({ ...json, records: other.records }).message, /another network/);
+});
+
+test("a file from before admins' revocations had ids of their own loads them, and saves them under the new ids", (t) => {
+  const net = makeNetwork();
+  const admin = makeNode('admin', net.random);
+  const a = makeNode('a', net.random);
+  net.roster.offer(certFor(net, admin, net.networkKey.secretKey, { ipv4: '100.80.1.1', admin: true }), NOW);
+  net.roster.offer(certFor(net, a, net.networkKey.secretKey, { ipv4: '100.80.1.2' }), NOW);
+  const kick = kickMember(net.roster, 'a', admin.signing.secretKey, NOW + 1);
+  const subject = encodeKey(a.signing.publicKey);
+  t.not(kick.id, `revoke:${subject}`);
+  const json = rosterToJSON(net.roster);
+  const old = {
+    ...json,
+    records: json.records.map((r) => (r.id === kick.id ? { ...r, id: `revoke:${subject}` } : r)),
+  };
+  const back = rosterFromJSON(old);
+  t.true(back.isRevoked(subject, NOW + 1));
+  t.false(back.isAllowed(a.wireguard.publicKey, NOW + 1));
+  t.deepEqual(rosterToJSON(back), json);
 });

@@ -13,6 +13,7 @@ import {
   B_OVER,
   B_UNDER,
   envelope,
+  envelopeKey,
   hex,
   ID_A,
   ID_B,
@@ -66,7 +67,8 @@ rootTest(
     t.like(await b.call('peerStats', ID_A), { relayVia: ID_M, relayKey: true, endpoint: null });
 
     // A control message (a handshake or discovery) follows the path too, and says who carried it.
-    const msg = Buffer.from('80deadbeef', 'hex');
+    // (Sealed-sized: the data path takes nothing shorter as one of overlay's messages.)
+    const msg = Buffer.concat([Buffer.from([0x80]), Buffer.alloc(150, 0xde)]);
     t.true((await a.call('sendControlToPeer', hex(msg), ID_B)) as boolean);
     await until('B to get the relayed control message', () => b.controls().length > 0);
     t.like(b.controls()[0], {
@@ -78,68 +80,82 @@ rootTest(
   },
 );
 
-rootTest(test, 'a relay drops forged, replayed and non-member envelopes, and counts each', async (t) => {
-  const { a, m, b, keys } = await relayWorld(t, 'rlx');
-  const toM = `${M_UNDER_A}:${PORT}`;
-  const inner = Buffer.from('81cafe0102030405', 'hex');
-  const valid = (counter: bigint, dest = TAG.b) =>
-    envelope({ flags: 0, macTag: TAG.a, otherTag: dest, receiverTag: TAG.m, counter, key: keys.am, inner });
+rootTest(
+  test,
+  'a relay drops forged, replayed, stale-epoch and non-member envelopes, and counts each',
+  async (t) => {
+    const { a, m, b, keys, secrets } = await relayWorld(t, 'rlx');
+    const toM = `${M_UNDER_A}:${PORT}`;
+    const inner = Buffer.concat([Buffer.from([0x80]), Buffer.alloc(150, 0xca)]);
+    const valid = (counter: bigint, dest = TAG.b, key = keys.am) =>
+      envelope({ flags: 0, macTag: TAG.a, otherTag: dest, receiverTag: TAG.m, counter, key, inner });
 
-  // Forged: the right header, a wrong MAC.
-  const forged = valid(1_000_000n);
-  forged[30]! ^= 1;
-  await a.call('sendControl', hex(forged), toM);
+    // Forged: the right header, a wrong MAC.
+    const forged = valid(1_000_000n);
+    forged[30]! ^= 1;
+    await a.call('sendControl', hex(forged), toM);
 
-  // Replayed: a valid envelope reaches B (made here, so the format is what wire.h says), its copy does not.
-  const once = valid(1_000_001n);
-  await a.call('sendControl', hex(once), toM);
-  await until('B to get the relayed message', () => b.controls().length > 0);
-  t.like(b.controls()[0], { data: inner.toString('hex'), via: ID_M, peer: ID_A });
-  await a.call('sendControl', hex(once), toM);
+    // Replayed: a valid envelope reaches B (made here, so the format is what wire.h says), its copy does not.
+    const once = valid(1_000_001n);
+    await a.call('sendControl', hex(once), toM);
+    await until('B to get the relayed message', () => b.controls().length > 0);
+    t.like(b.controls()[0], { data: inner.toString('hex'), via: ID_M, peer: ID_A });
+    await a.call('sendControl', hex(once), toM);
 
-  // From a non-member: a tag M has no key for; and to a non-member, from a member.
-  const stranger = envelope({
-    flags: 0,
-    macTag: TAG.stranger,
-    otherTag: TAG.b,
-    receiverTag: TAG.m,
-    counter: 1n,
-    key: randomBytes(32),
-    inner,
-  });
-  await a.call('sendControl', hex(stranger), toM);
-  await a.call('sendControl', hex(valid(1_000_002n, TAG.stranger)), toM);
+    // Of another epoch of A's (an earlier life of its data path): a valid MAC under a key M no
+    // longer holds, dropped by its key id before any MAC work.
+    const oldKey = envelopeKey(
+      secrets.am,
+      { tag: TAG.a, epoch: randomBytes(16) },
+      { tag: TAG.m, epoch: m.epoch },
+    );
+    await a.call('sendControl', hex(valid(5n, TAG.b, oldKey)), toM);
 
-  // B: an envelope "from M" that M never MACed.
-  const fake = envelope({
-    flags: 1,
-    macTag: TAG.m,
-    otherTag: TAG.a,
-    receiverTag: TAG.b,
-    counter: 5n,
-    key: randomBytes(32),
-    inner,
-  });
-  await m.call('sendControl', hex(fake), `${B_UNDER}:${PORT}`);
-  // A relays for no one: setRelayService was never called there.
-  await m.call('sendControl', hex(valid(7n)), `${A_UNDER}:${PORT}`);
+    // From a non-member: a tag M has no key for; and to a non-member, from a member.
+    const stranger = envelope({
+      flags: 0,
+      macTag: TAG.stranger,
+      otherTag: TAG.b,
+      receiverTag: TAG.m,
+      counter: 1n,
+      key: { key: randomBytes(32), id: 0 },
+      inner,
+    });
+    await a.call('sendControl', hex(stranger), toM);
+    await a.call('sendControl', hex(valid(1_000_002n, TAG.stranger)), toM);
 
-  // Each count must be exact once the last datagrams have landed.
-  const expectM = {
-    relayForwarded: 1,
-    relayDroppedBadMac: 1,
-    relayDroppedReplay: 1,
-    relayDroppedUnknownTag: 1,
-    relayDroppedNotMember: 1,
-  };
-  t.like(await settledStats(m, expectM), expectM);
-  t.like(await settledStats(b, { relayedIn: 1, relayDroppedBadMac: 1 }), {
-    relayedIn: 1,
-    relayDroppedBadMac: 1,
-  });
-  t.like(await settledStats(a, { relayDroppedDisabled: 1 }), { relayDroppedDisabled: 1 });
-  t.is(b.controls().length, 1, 'only the one valid envelope reached B');
-});
+    // B: an envelope "from M" that M never MACed.
+    const fake = envelope({
+      flags: 1,
+      macTag: TAG.m,
+      otherTag: TAG.a,
+      receiverTag: TAG.b,
+      counter: 5n,
+      key: { key: randomBytes(32), id: keys.mb.id },
+      inner,
+    });
+    await m.call('sendControl', hex(fake), `${B_UNDER}:${PORT}`);
+    // A relays for no one: setRelayService was never called there.
+    await m.call('sendControl', hex(valid(7n)), `${A_UNDER}:${PORT}`);
+
+    // Each count must be exact once the last datagrams have landed.
+    const expectM = {
+      relayForwarded: 1,
+      relayDroppedBadMac: 1,
+      relayDroppedReplay: 1,
+      relayDroppedUnknownTag: 1,
+      relayDroppedNotMember: 1,
+      relayDroppedStaleKey: 1,
+    };
+    t.like(await settledStats(m, expectM), expectM);
+    t.like(await settledStats(b, { relayedIn: 1, relayDroppedBadMac: 1 }), {
+      relayedIn: 1,
+      relayDroppedBadMac: 1,
+    });
+    t.like(await settledStats(a, { relayDroppedDisabled: 1 }), { relayDroppedDisabled: 1 });
+    t.is(b.controls().length, 1, 'only the one valid envelope reached B');
+  },
+);
 
 rootTest(
   test,
@@ -156,6 +172,13 @@ rootTest(
     t.is(direct.received, 5, direct.output);
     t.is((await m.stats())['relayForwarded'], before, 'direct traffic does not pass through M');
     t.like(await a.call('peerStats', ID_B), { relayVia: null, endpoint: `203.0.113.2:${PORT}` });
+    // While direct, a probe of the relay route still travels through M in an envelope.
+    const probe = Buffer.concat([Buffer.from([0x80]), Buffer.alloc(150, 0xfe)]); // sealed-sized (admission.h)
+    t.true((await a.call('sendControlVia', hex(probe), ID_B, ID_M)) as boolean);
+    await until('B to get the probe through M', () => b.controls().length > 0);
+    t.like(b.controls()[0], { data: probe.toString('hex'), via: ID_M, peer: ID_A });
+    t.is((await m.stats())['relayForwarded'], before + 1);
+    t.false((await a.call('sendControlVia', hex(probe), ID_B, ID_B)) as boolean, 'not through itself');
 
     await a.call('setPeerPath', ID_B, { relay: ID_M });
     await b.call('setPeerPath', ID_A, { relay: ID_M });
@@ -168,7 +191,7 @@ rootTest(
 rootTest(test, 'a relay holds each sender to its rate and counts what it drops', async (t) => {
   const { a, m, b, keys } = await relayWorld(t, 'rlr');
   await m.call('setRelayService', true, 3);
-  const inner = Buffer.from('82aa0102030405', 'hex');
+  const inner = Buffer.concat([Buffer.from([0x80]), Buffer.alloc(150, 0xaa)]);
   const send = (counter: bigint) =>
     a.call(
       'sendControl',
@@ -236,20 +259,30 @@ rootTest(test, 'relay settings reject bad arguments with typed errors', async (t
   await node.call('setPeer', ID_M, [], `${M_UNDER_A}:${PORT}`);
   const key = hex(randomBytes(32));
   const tags = { local: hex(TAG.a), remote: hex(TAG.m) };
+  const epoch = hex(randomBytes(16));
   const fails = async (code: string, method: string, ...args: unknown[]) => {
     const error = await t.throwsAsync(() => node.call(method, ...args));
     t.regex(error?.message ?? '', new RegExp(code), `${method} ${JSON.stringify(args)}`);
   };
-  await fails('ERR_INVALID_ARG_TYPE', 'setRelayKey', ID_M, hex(randomBytes(16)), tags);
-  await fails('ERR_INVALID_ARG_TYPE', 'setRelayKey', ID_M, key, {
-    local: hex(TAG.a),
-    remote: hex(Buffer.alloc(4)),
-  });
-  await fails('ERR_OUT_OF_RANGE', 'setRelayKey', ID_M, key, { local: hex(TAG.a), remote: hex(TAG.a) });
-  await fails('ERR_OUT_OF_RANGE', 'setRelayKey', 9, key, tags);
-  await node.call('setRelayKey', ID_M, key, tags);
+  await fails('ERR_INVALID_ARG_TYPE', 'setRelayKey', ID_M, hex(randomBytes(16)), tags, epoch);
+  await fails(
+    'ERR_INVALID_ARG_TYPE',
+    'setRelayKey',
+    ID_M,
+    key,
+    {
+      local: hex(TAG.a),
+      remote: hex(Buffer.alloc(4)),
+    },
+    epoch,
+  );
+  await fails('ERR_INVALID_ARG_TYPE', 'setRelayKey', ID_M, key, tags, hex(randomBytes(8)));
+  await fails('ERR_INVALID_ARG_TYPE', 'setRelayKey', ID_M, key, tags);
+  await fails('ERR_OUT_OF_RANGE', 'setRelayKey', ID_M, key, { local: hex(TAG.a), remote: hex(TAG.a) }, epoch);
+  await fails('ERR_OUT_OF_RANGE', 'setRelayKey', 9, key, tags, epoch);
+  await node.call('setRelayKey', ID_M, key, tags, epoch);
   await node.call('setPeer', ID_B, [], null);
-  await fails('ERR_OUT_OF_RANGE', 'setRelayKey', ID_B, key, { local: hex(TAG.a), remote: hex(TAG.m) });
+  await fails('ERR_OUT_OF_RANGE', 'setRelayKey', ID_B, key, { local: hex(TAG.a), remote: hex(TAG.m) }, epoch);
   await fails('ERR_OUT_OF_RANGE', 'setPeerPath', ID_B, { relay: 9 });
   await fails('ERR_OUT_OF_RANGE', 'setPeerPath', ID_B, { relay: ID_B });
   await fails('ERR_INVALID_ARG_TYPE', 'setPeerPath', ID_B, { relay: ID_M, direct: '192.0.2.9:1' });

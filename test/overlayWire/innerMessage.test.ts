@@ -2,7 +2,15 @@
 import test from 'ava';
 import fc from 'fast-check';
 import nacl from 'tweetnacl';
-import { MAX_DATAGRAM, TYPE_SEALED } from '../../core/overlayWire/constants.js';
+import {
+  INNER_JOIN_REJECT,
+  MAX_DATAGRAM,
+  MAX_ENDPOINT_LENGTH,
+  MAX_ENDPOINTS,
+  MAX_INVITE_ID_LENGTH,
+  MAX_NAME_BYTES,
+  TYPE_SEALED,
+} from '../../core/overlayWire/constants.js';
 import {
   decodeInnerMessage,
   encodeInnerMessage,
@@ -38,6 +46,7 @@ const innerMessage: fc.Arbitrary<InnerMessage> = fc.oneof(
     signingPublicKey: bytes(32),
     listenPort: fc.integer({ min: 0, max: 65535 }),
     endpoints: fc.array(asciiText(64), { maxLength: 8 }),
+    signature: bytes(64),
   }),
   fc.record({
     kind: fc.constant('joinAccept' as const),
@@ -125,4 +134,41 @@ test('join queries and replies round-trip, and junk parses to a typed failure', 
     }),
   );
   t.true(encodeJoinQuery('ab').length > encodeJoinQueryReply('ab', new Uint8Array(32)).length);
+});
+
+test('the largest signed join request still fits one 1280-byte datagram', (t) => {
+  const keys = nacl.box.keyPair();
+  const channel = new SealedChannel({ privateKey: keys.secretKey, publicKey: keys.publicKey });
+  const sealed = channel.seal(
+    nacl.box.keyPair().publicKey,
+    {
+      kind: 'joinRequest',
+      requestId: new Uint8Array(16),
+      inviteId: 'f'.repeat(MAX_INVITE_ID_LENGTH),
+      secret: new Uint8Array(16),
+      name: 'n'.repeat(MAX_NAME_BYTES),
+      signingPublicKey: new Uint8Array(32),
+      listenPort: 65535,
+      endpoints: Array.from({ length: MAX_ENDPOINTS }, () => 'e'.repeat(MAX_ENDPOINT_LENGTH)),
+      signature: new Uint8Array(64),
+    },
+    1_750_000_000_000,
+  );
+  t.true(sealed.length <= MAX_DATAGRAM, `${sealed.length} bytes`);
+});
+
+test('reject reasons keep their numbers; one this version does not know decodes as other', (t) => {
+  // Appended only: an older joiner reads the first seven as it always did.
+  t.deepEqual(JOIN_REJECT_REASONS.slice(0, 7), [
+    'used',
+    'expired',
+    'revoked',
+    'unknown',
+    'name-taken',
+    'bad-secret',
+    'other',
+  ]);
+  const unknown = new Uint8Array([INNER_JOIN_REJECT, ...new Uint8Array(16), 200, 0]);
+  const decoded = decodeInnerMessage(unknown);
+  t.like(decoded, { ok: true, message: { kind: 'joinReject', reason: 'other' } });
 });

@@ -204,3 +204,41 @@ test('a join query changes no inviter state and is answered with a smaller reply
   t.is(inviter.redemptions, 0);
   t.is(inviter.invites.get(ID)!.uses, 1);
 });
+
+test('the joiner hears the inviter’s own reason, cut to printable ASCII', (t) => {
+  const { inviter, hosts } = world();
+  inviter.addInvite(ID);
+  inviter.members.add('b');
+  const { result } = run(joiner(inviter, ID), { hosts });
+  t.like(result, {
+    ok: false,
+    reason: 'rejected',
+    rejectReason: 'name-taken',
+    detail: 'the name "b" is taken',
+  });
+});
+
+test('an inviter cannot write escape sequences to the joiner’s terminal', (t) => {
+  const inviter = new Inviter();
+  inviter.addInvite(ID);
+  // A hostile inviter: answers the query honestly, then rejects with control characters.
+  const hostile = {
+    receive(datagram: Uint8Array, now: number): Uint8Array[] {
+      if (datagram[0] !== TYPE_SEALED) return inviter.receive(datagram, now);
+      const opened = inviter.channel.open(datagram, now);
+      if (!opened.ok || opened.message.kind !== 'joinRequest') return [];
+      const detail = 'ok\u001b]0;pwned\u0007\u001b[2J\r\nfake prompt$ \u202e\u009b31m';
+      return [
+        inviter.channel.seal(
+          opened.senderPublicKey,
+          { kind: 'joinReject', requestId: opened.message.requestId, reason: 'other', detail },
+          now,
+        ),
+      ];
+    },
+  };
+  const { result } = run(joiner(inviter, ID), { hosts: new Map([[INVITER_ADDRESS, hostile]]) });
+  if (result.ok || result.reason !== 'rejected') return t.fail('expected a reject');
+  t.regex(result.detail, /^[ -~]*$/, 'printable ASCII only');
+  t.true(result.detail.startsWith('ok?]0;pwned??[2J??fake prompt$ '), result.detail);
+});

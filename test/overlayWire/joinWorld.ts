@@ -49,18 +49,25 @@ export class Inviter {
   receive(datagram: Uint8Array, now: number): Uint8Array[] {
     switch (classifyDatagram(datagram)) {
       case 'joinQuery': {
-        const answer = this.responder.answerQuery(datagram);
+        const answer = this.responder.answerQuery(datagram, 'joiner', now);
         return answer.ok ? [answer.reply] : [];
       }
       case 'sealed': {
-        const opened = this.channel.open(datagram, now);
+        if (!this.responder.expectsJoinFrom('joiner', now)) return [];
+        const opened = this.channel.open(datagram, now, { standing: 'stranger' });
         if (!opened.ok) {
           this.dropped.push(opened.reason);
           return [];
         }
         if (opened.message.kind !== 'joinRequest') return [];
-        const reply = this.responder.answerRequest(opened.senderPublicKey, opened.message, 'joiner', now);
-        return [this.channel.seal(opened.senderPublicKey, reply, now)];
+        const reply = this.responder.answerRequest(
+          opened.senderPublicKey,
+          opened.message,
+          'joiner',
+          now,
+          opened.sentAt,
+        );
+        return [this.channel.seal(opened.senderPublicKey, reply, now, 'stranger')];
       }
       default:
         return [];
@@ -72,10 +79,11 @@ export class Inviter {
     const invite = this.invites.get(id);
     if (invite === undefined) return { ok: false, reason: 'unknown' };
     if (!nacl.verify(invite.secret, secret)) return { ok: false, reason: 'bad-secret' };
-    if (invite.revoked) return { ok: false, reason: 'revoked' };
-    if (now > invite.expiresAt) return { ok: false, reason: 'expired' };
-    if (invite.uses <= 0) return { ok: false, reason: 'used' };
-    if (this.members.has(name)) return { ok: false, reason: 'name-taken' };
+    if (invite.revoked) return { ok: false, reason: 'revoked', detail: 'this invite was revoked' };
+    if (now > invite.expiresAt) return { ok: false, reason: 'expired', detail: 'this invite has expired' };
+    if (invite.uses <= 0) return { ok: false, reason: 'used', detail: 'this invite has already been used' };
+    if (this.members.has(name))
+      return { ok: false, reason: 'name-taken', detail: `the name "${name}" is taken` };
     invite.uses--;
     this.members.add(name);
     return { ok: true, acceptBytes: new TextEncoder().encode(`certificate for ${name}`) };

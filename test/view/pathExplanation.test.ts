@@ -50,3 +50,14 @@ test('heavy loss on the path in use is pointed out', (t) => {
   const lossy = { ...member(s, 'bravo'), lossPct: 12 };
   t.regex(explainPath(lossy, s).hints.join(' '), /12% of probes on this path are lost/);
 });
+
+test('a member whose clock is too far off is explained first, with the skew and what to do', (t) => {
+  const s = statusAt(1);
+  const skewed = { ...member(s, 'bravo'), clockSkewMs: -95_000 };
+  const e = explainPath(skewed, s);
+  t.is(
+    e.why[0],
+    "bravo's clock is 95 s behind this node's, so its messages are refused (overlay allows 60 s).",
+  );
+  t.regex(e.hints.join(' '), /enable NTP/);
+});

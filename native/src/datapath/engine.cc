@@ -62,26 +62,125 @@ bool Engine::WaitReadable(int fd) {
   return false;
 }
 
-void Engine::Push(UpEvent event) {
+bool Engine::Push(UpEvent event) {
   bool was_empty;
   {
     std::lock_guard<std::mutex> lock(up_mu_);
-    if (up_.size() >= config_.up_queue_max) {
-      // A flood of handshakes or junk must not grow memory: drop, and count it.
+    bool control = event.kind == UpEvent::kControl;
+    // A flood of handshakes must not grow memory: drop, and count it. Events are a few per peer
+    // (one handshake request per REKEY_TIMEOUT, one confirmation per session), so a handshake
+    // flood cannot crowd them out — a dropped confirmation would leave JavaScript's timers wrong —
+    // and only a JavaScript thread stalled for long would see them reach their own, larger bound.
+    if (control ? up_handshakes_ >= config_.up_queue_max : up_.size() >= 4 * config_.up_queue_max) {
       counters_.up_queue_dropped.fetch_add(1, std::memory_order_relaxed);
-      return;
+      return false;
     }
-    was_empty = up_.empty();
+    if (control) up_handshakes_++;
+    was_empty = up_.empty() && overlay_up_.empty();
     up_.push_back(std::move(event));
   }
   if (was_empty) notify_();
+  return true;
+}
+
+bool Engine::PushOverlay(UpEvent event) {
+  bool was_empty;
+  {
+    std::lock_guard<std::mutex> lock(up_mu_);
+    if (overlay_up_.size() >= config_.up_queue_max) {
+      counters_.overlay_queue_dropped.fetch_add(1, std::memory_order_relaxed);
+      return false;
+    }
+    was_empty = up_.empty() && overlay_up_.empty();
+    overlay_up_.push_back(std::move(event));
+  }
+  if (was_empty) notify_();
+  return true;
 }
 
 std::deque<UpEvent> Engine::DrainEvents() {
   std::lock_guard<std::mutex> lock(up_mu_);
+  // Handshakes and events first: a session waits on them, gossip does not.
   std::deque<UpEvent> out;
   out.swap(up_);
+  up_handshakes_ = 0;
+  for (auto& e : overlay_up_) out.push_back(std::move(e));
+  overlay_up_.clear();
   return out;
+}
+
+void Engine::SetSealedScreen(const uint8_t key[admission::kMac1KeySize]) {
+  // Set once, before traffic is expected; the receive thread reads the key only after the flag.
+  if (screen_set_.load()) return;
+  std::memcpy(screen_key_, key, sizeof screen_key_);
+  screen_set_.store(true, std::memory_order_release);
+}
+
+void Engine::HandleControl(admission::Kind kind, const uint8_t* p, size_t n, const sockaddr_in6& from, PeerId sender,
+                           PeerId via, int64_t now) {
+  bool handshake = kind == admission::Kind::kHandshake;
+  bool admitted = handshake ? AdmitHandshake(p, n, from, via != kNoPeer, now)
+                             : AdmitOverlay(kind, p, n, sender, from, now);
+  if (!admitted) return;
+  UpEvent e{UpEvent::kControl, sender, 0, from, std::vector<uint8_t>(p, p + n), via};
+  // Counted once it is queued: a datagram dropped for a full queue is counted there instead.
+  if (handshake ? Push(std::move(e)) : PushOverlay(std::move(e)))
+    counters_.rx_control.fetch_add(1, std::memory_order_relaxed);
+}
+
+bool Engine::AdmitHandshake(const uint8_t* p, size_t n, const sockaddr_in6& from, bool relayed, int64_t now) {
+  if (p[0] == wire::kCookieReply || !handshake_screen_.configured()) return true;
+  uint8_t reply[wire::kCookieReplySize];
+  switch (handshake_screen_.Screen(p, n, from, relayed, now, reply)) {
+    case HandshakeScreen::Verdict::kUp:
+      return true;
+    case HandshakeScreen::Verdict::kBadMac1:
+      counters_.rx_handshake_bad_mac1.fetch_add(1, std::memory_order_relaxed);
+      return false;
+    case HandshakeScreen::Verdict::kCookie:
+      // One datagram out per datagram in, smaller than it, and at most cookies_per_second.
+      counters_.rx_handshake_cookie.fetch_add(1, std::memory_order_relaxed);
+      if (socket_.SendOne(reply, sizeof reply, from) != 0)
+        counters_.tx_send_failed.fetch_add(1, std::memory_order_relaxed);
+      return false;
+    case HandshakeScreen::Verdict::kCookieRate:
+      counters_.rx_handshake_cookie_rate.fetch_add(1, std::memory_order_relaxed);
+      return false;
+    case HandshakeScreen::Verdict::kSourceRate:
+      counters_.rx_handshake_source_rate.fetch_add(1, std::memory_order_relaxed);
+      return false;
+  }
+  return false;
+}
+
+bool Engine::AdmitOverlay(admission::Kind kind, const uint8_t* p, size_t n, PeerId sender, const sockaddr_in6& from,
+                          int64_t now) {
+  Peer* member = nullptr;
+  if (kind == admission::Kind::kSealed) {
+    if (screen_set_.load(std::memory_order_acquire) && !admission::SealedMac1Ok(screen_key_, p, n)) {
+      counters_.rx_sealed_bad_mac.fetch_add(1, std::memory_order_relaxed);
+      return false;
+    }
+    // Through a relay the envelope already named (and authenticated) the member it came from.
+    member = sender != kNoPeer ? table_.Find(sender) : table_.FindByPublicKey(p + admission::kSenderKeyAt);
+  }
+  if (member) {
+    // The header's key is a claim until JavaScript opens the box: whoever spoofs a member's key
+    // from another address draws on that member's second bucket, never on the one its messages
+    // from its known endpoint (or through an authenticated envelope) use.
+    Endpoint known = member->GetEndpoint();
+    bool usual = sender != kNoPeer || (known.set && Peer::SameAddress(known.addr, from));
+    bool admitted = usual ? member->sealed_budget.Take(config_.sealed_per_peer_per_second,
+                                                        config_.sealed_per_peer_burst, now)
+                          : member->sealed_elsewhere.Take(config_.sealed_elsewhere_per_second,
+                                                          config_.sealed_elsewhere_per_second, now);
+    if (admitted) return true;
+    counters_.rx_overlay_member_rate.fetch_add(1, std::memory_order_relaxed);
+    return false;
+  }
+  if (strangers_.Take(config_.strangers_per_second, config_.strangers_burst, now)) return true;
+  counters_.rx_overlay_stranger_rate.fetch_add(1, std::memory_order_relaxed);
+  return false;
 }
 
 void Engine::WantHandshake(Peer& peer, int64_t now) {
@@ -104,11 +203,18 @@ size_t Engine::Seal(TransportAead& aead, Session& s, uint64_t counter, uint8_t* 
 
 // ---- JavaScript-thread operations --------------------------------------------------------------
 
-void Engine::SetPeer(PeerId id, const std::vector<IpPrefix>& allowed, const sockaddr_in6* endpoint, bool forward) {
+void Engine::SetPeer(PeerId id, const std::vector<IpPrefix>& allowed, const sockaddr_in6* endpoint, bool forward,
+                     const uint8_t* public_key) {
   std::unique_lock<std::shared_mutex> lock(table_.mu);
   auto& slot = table_.peers[id];
   if (!slot) slot = std::make_unique<Peer>(id);
   slot->forward = forward;
+  if (public_key) {
+    if (slot->has_public_key) table_.by_public_key.erase(slot->public_key);
+    std::memcpy(slot->public_key.data(), public_key, slot->public_key.size());
+    slot->has_public_key = true;
+    table_.by_public_key[slot->public_key] = id;
+  }
   table_.routes.RemovePeer(id);
   for (const auto& p : allowed) table_.routes.Insert(p.addr, static_cast<int>(p.AddrSize()), p.length, id);
   if (endpoint) slot->UpdateEndpoint(*endpoint);
@@ -126,6 +232,10 @@ void Engine::RemovePeer(PeerId id) {
   for (auto* s : {&p->current, &p->previous, &p->next}) table_.Forget(*s);
   table_.routes.RemovePeer(id);
   if (p->relay) table_.by_relay_tag.erase(p->relay->remote_tag);
+  if (p->has_public_key) {
+    auto it = table_.by_public_key.find(p->public_key);
+    if (it != table_.by_public_key.end() && it->second == id) table_.by_public_key.erase(it);
+  }
   table_.peers.erase(id);
 }
 

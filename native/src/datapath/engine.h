@@ -8,9 +8,22 @@
 // Each thread runs its batch to completion with the AEAD inline: on a 2-core machine a hand-off
 // to a worker pool costs more than the ~1 µs of crypto per packet it would spread out.
 // A peer may be reached through a relay member instead of directly: its datagrams then travel in
-// relay envelopes, which the receive thread forwards for others or opens (relay.cc).
+// relay envelopes, which the receive thread forwards for others or opens (relay.cc). Envelope
+// keys are derived per pair of data-path epochs (relay_epoch_, drawn at construction) and every
+// envelope this Engine sends takes the next value of one counter (relay_counter_), so a nonce is
+// never used twice under a key, across restarts and key reinstalls alike.
+//
+// Locks: the peer table's reader-writer lock (peer_table.h) — threads take it shared once per
+// batch, JavaScript exclusively to change peers, sessions, routes and relay keys; a peer's
+// endpoint and staged queue have their own small mutexes; counters and relay_counter_ are atomics;
+// replay windows and relay token buckets belong to the receive thread alone.
 // Everything else that is not a transport message, and the few events JavaScript must act on
-// (a handshake is needed, a responder's session is confirmed), go up through a bounded queue.
+// (a handshake is needed, a responder's session is confirmed), go up through two bounded queues:
+// one for WireGuard's handshakes and the events, one for overlay's own messages, which are
+// screened and budgeted per sender first (admission.h), so junk can never starve a handshake.
+// Handshake messages are screened too (handshake_screen.h): mac1 always, and under load a cookie
+// reply instead of a trip to JavaScript. Only the datagrams that go up count against the first
+// queue's bound: the events are a few per peer, and a flood must not crowd them out.
 #pragma once
 
 #include <netinet/in.h>
@@ -27,6 +40,8 @@
 
 #include "../ip_prefix.h"
 #include "../unique_fd.h"
+#include "admission.h"
+#include "handshake_screen.h"
 #include "peer_table.h"
 #include "udp_socket.h"
 #include "wire.h"
@@ -38,7 +53,16 @@ struct EngineConfig {
   size_t mtu = 1420;  // of the TUN device: the largest plaintext packet
   size_t batch = 64;
   size_t staged_per_peer = 128;
-  size_t up_queue_max = 1024;
+  size_t up_queue_max = 1024;  // each of the two queues
+  // Sealed overlay messages per second each member may send us (admission.h), and what all
+  // strangers together may (unknown keys, join queries, STUN answers).
+  double sealed_per_peer_per_second = 1000;
+  double sealed_per_peer_burst = 1000;
+  // ...and from any other address than its known endpoint: a member that just roamed sends a
+  // few discovery messages a second from its new address before its endpoint follows.
+  double sealed_elsewhere_per_second = 100;
+  double strangers_per_second = 256;
+  double strangers_burst = 256;
   // whitepaper §6.1/§6.2 timers the data path itself enforces; tests shorten them.
   int64_t rekey_after_time_ms = 120'000;
   int64_t reject_after_time_ms = 180'000;
@@ -62,13 +86,28 @@ struct EngineCounters {
       rx_replay{0}, rx_auth_failed{0}, rx_expired{0}, rx_bad_inner{0}, rx_source_denied{0}, rx_keepalive{0},
       tun_write_failed{0}, tx_packets{0}, tx_no_route{0}, tx_staged{0}, tx_staged_dropped{0}, tx_no_endpoint{0},
       tx_send_failed{0}, tun_read_bad{0}, up_queue_dropped{0}, forwarded{0}, forward_hop_limit{0};
+  // overlay's messages (admission.h): dropped for a bad mac1, over a member's or the strangers'
+  // budget, or because their queue was full.
+  std::atomic<uint64_t> rx_sealed_bad_mac{0}, rx_overlay_member_rate{0}, rx_overlay_stranger_rate{0},
+      overlay_queue_dropped{0};
+  // WireGuard's handshake messages (handshake_screen.h): dropped for a bad mac1, answered with a
+  // cookie reply under load, dropped under load when the cookie budget is spent, or dropped for
+  // a source address over its budget. `up_queue_dropped` counts those dropped for a full queue.
+  std::atomic<uint64_t> rx_handshake_bad_mac1{0}, rx_handshake_cookie{0}, rx_handshake_cookie_rate{0},
+      rx_handshake_source_rate{0};
   // Relay envelopes (relay.cc): wrapped and sent by us, unwrapped for us, forwarded for others,
   // relayed datagrams whose IPv4 packet exceeds 1500 bytes (the kernel fragments them), and
   // drops by reason.
+  // relay_stale_key: an envelope under another key id than the key we hold for its MAC tag (an
+  // epoch we do not hold: the sender restarted and we have not heard its new epoch yet, or an old
+  // envelope replayed).
   std::atomic<uint64_t> relay_out{0}, relay_in{0}, relay_forwarded{0}, relay_fragmented{0}, relay_bad_mac{0},
       relay_replay{0}, relay_unknown_tag{0}, relay_not_member{0}, relay_rate{0}, relay_disabled{0},
-      relay_malformed{0}, relay_no_path{0}, relay_wrong_sender{0};
+      relay_malformed{0}, relay_no_path{0}, relay_wrong_sender{0}, relay_stale_key{0};
 };
+
+// 16 fresh random bytes (OpenSSL's RAND_bytes); throws if there are none to be had.
+RelayEpoch NewRelayEpoch();
 
 struct SessionParams {
   uint32_t local_index;
@@ -92,7 +131,18 @@ class Engine {
   uint16_t port() const { return socket_.port(); }
 
   // --- called from the JavaScript thread ---
-  void SetPeer(PeerId id, const std::vector<IpPrefix>& allowed, const sockaddr_in6* endpoint, bool forward);
+  // `public_key` (32 bytes, or null to keep what the peer had) lets overlay's sealed messages from
+  // this peer be told from a stranger's by their header (admission.h).
+  void SetPeer(PeerId id, const std::vector<IpPrefix>& allowed, const sockaddr_in6* endpoint, bool forward,
+               const uint8_t* public_key = nullptr);
+  // The mac1 key sealed messages to this node must carry (admission.h); until set, none is checked.
+  void SetSealedScreen(const uint8_t key[admission::kMac1KeySize]);
+  // Our WireGuard mac1 and cookie keys and the load limits (handshake_screen.h); set once. Until
+  // then every handshake message goes up unscreened.
+  void SetHandshakeScreen(const uint8_t mac1_key[HandshakeScreen::kKeySize],
+                          const uint8_t cookie_key[HandshakeScreen::kKeySize], const HandshakeScreenConfig& config) {
+    handshake_screen_.Configure(mac1_key, cookie_key, config);
+  }
   void SetEndpoint(PeerId id, const sockaddr_in6& endpoint);
   void RemovePeer(PeerId id);
   // Initiator: the session sends at once. Responder: it waits as `next` until its first packet.
@@ -104,16 +154,23 @@ class Engine {
   bool SendKeepalive(PeerId id);
   std::deque<UpEvent> DrainEvents();
 
-  // Relays (relay.cc). Throw std::invalid_argument for an unknown peer, equal tags or a remote
-  // tag another peer has. Reinstalling the same key keeps its counter and replay window, so a
-  // nonce is never used twice; any other key starts both afresh.
-  void SetRelayKey(PeerId id, const uint8_t key[kKeySize], uint64_t local_tag, uint64_t remote_tag);
+  // Relays (relay.cc). SetRelayKey derives the envelope key from the pair `secret`, our epoch and
+  // the member's `remote_epoch`. Throw std::invalid_argument for an unknown peer, equal tags or a
+  // remote tag another peer has. Installing the key already held keeps its replay window; a new
+  // one (another epoch) starts a new window.
+  void SetRelayKey(PeerId id, const uint8_t secret[kKeySize], uint64_t local_tag, uint64_t remote_tag,
+                   const RelayEpoch& remote_epoch);
   void RemoveRelayKey(PeerId id);
+  const RelayEpoch& relay_epoch() const { return relay_epoch_; }
   // `via` == kNoPeer: straight to `direct` (which becomes the endpoint); else through member `via`.
   void SetPeerPath(PeerId id, const sockaddr_in6* direct, PeerId via);
   void SetRelayService(bool enabled, uint32_t rate_per_second);
   // 0, an errno from sendto, or -1 when the peer is unknown or has no usable path.
   int SendControlToPeer(const uint8_t* data, size_t len, PeerId id);
+  // The same through relay member `via`, whatever the peer's own path: how discovery measures a
+  // relay route over the envelopes that would carry the traffic. -1 when either has no relay key,
+  // the relay has no endpoint, or they are one peer.
+  int SendControlVia(const uint8_t* data, size_t len, PeerId id, PeerId via);
 
   struct PeerSnapshot {
     bool found = false;
@@ -133,7 +190,19 @@ class Engine {
   void SendLoop();
   void ReceiveLoop();
   bool WaitReadable(int fd);  // false when stopping
-  void Push(UpEvent event);
+  // Events and handshake messages, each kind against its own bound; false (counted) when full.
+  bool Push(UpEvent event);
+  bool PushOverlay(UpEvent event);
+  // Receive thread, shared table lock held: a datagram that is not a transport message, after
+  // admission::Classify said what it is. It goes up to JavaScript, is answered with a cookie, or is
+  // dropped — exactly one of them counted. `sender`/`via`: as in UpEvent, for a relayed one.
+  void HandleControl(admission::Kind kind, const uint8_t* p, size_t n, const sockaddr_in6& from, PeerId sender,
+                     PeerId via, int64_t now);
+  // Whether an overlay message may go up (admission.h); counts the drop when not.
+  bool AdmitOverlay(admission::Kind kind, const uint8_t* p, size_t n, PeerId sender, const sockaddr_in6& from,
+                    int64_t now);
+  // Whether a handshake message may go up (handshake_screen.h); counts what happened when not.
+  bool AdmitHandshake(const uint8_t* p, size_t n, const sockaddr_in6& from, bool relayed, int64_t now);
   void WantHandshake(Peer& peer, int64_t now);
   // Encrypts one plaintext in place: `slot` holds it at offset kTransportHeader; returns the
   // datagram length. The caller holds the table lock (shared is enough).
@@ -156,6 +225,9 @@ class Engine {
   // 0 (counted) when there is no path. Shared table lock held.
   size_t Address(TransportAead& aead, Peer& peer, uint8_t* datagram, size_t len, sockaddr_in6* dest,
                  uint8_t** start);
+  // The envelope part of Address: `datagram` for `to`, through member `relay`.
+  size_t Wrap(TransportAead& aead, Peer& relay, Peer& to, uint8_t* datagram, size_t len, sockaddr_in6* dest,
+              uint8_t** start);
   // Address + sendto, for the JavaScript thread and staged packets: 0, errno, or -1 (no path).
   int SendOneToPeer(TransportAead& aead, Peer& peer, uint8_t* datagram, size_t len);
 
@@ -184,9 +256,20 @@ class Engine {
 
   std::atomic<bool> relay_service_{false};
   std::atomic<uint32_t> relay_rate_{0};
+  const RelayEpoch relay_epoch_ = NewRelayEpoch();
+  // The nonce counter of every envelope this Engine MACs, whichever key and thread: never reused.
+  // On a cache line of its own: both threads take from it per envelope.
+  alignas(64) std::atomic<uint64_t> relay_counter_{0};
+
+  std::atomic<bool> screen_set_{false};
+  uint8_t screen_key_[admission::kMac1KeySize] = {};  // written once, before screen_set_
+  admission::Bucket strangers_;                       // receive thread only
+  HandshakeScreen handshake_screen_;                  // receive thread, once configured
 
   std::mutex up_mu_;
-  std::deque<UpEvent> up_;
+  std::deque<UpEvent> up_;          // handshakes and events
+  size_t up_handshakes_ = 0;        // of up_, the handshake messages: what the bound counts
+  std::deque<UpEvent> overlay_up_;  // overlay's own messages
 };
 
 }  // namespace overlay

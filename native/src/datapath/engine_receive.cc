@@ -4,7 +4,6 @@
 #include <cerrno>
 #include <cstring>
 
-#include "classify.h"
 #include "engine.h"
 #include "slots.h"
 #include "wire.h"
@@ -49,8 +48,7 @@ void Engine::ReceiveLoop() {
           // the envelope's source is the relay's, so it is no roaming endpoint of the sender's,
           // and a control message goes up saying which relay brought it.
           PeerId via = kNoPeer, sender = kNoPeer;
-          wire::Kind kind = wire::Classify(p, n, false);
-          if (kind == wire::Kind::kEnvelope) {
+          if (wire::IsEnvelope(p, n)) {
             RelayHop hop = HandleEnvelope(aead, p, n, now, &fwd_to[forwards]);
             if (hop.action == RelayHop::kForward) {
               fwd[forwards] = p;
@@ -63,21 +61,20 @@ void Engine::ReceiveLoop() {
             sender = hop.sender;
             p += wire::kEnvelopeHeader;
             n -= wire::kEnvelopeHeader;
-            kind = wire::Classify(p, n, true);
-            if (kind == wire::Kind::kEnvelope) {  // envelopes in envelopes: one hop only
+            if (wire::IsEnvelope(p, n)) {  // envelopes in envelopes: one hop only
               counters_.relay_malformed.fetch_add(1, std::memory_order_relaxed);
               continue;
             }
           }
-          if (wire::GoesUp(kind)) {
-            counters_.rx_control.fetch_add(1, std::memory_order_relaxed);
-            UpEvent e{UpEvent::kControl, sender, 0, from[i], std::vector<uint8_t>(p, p + n), via};
-            Push(std::move(e));
-            continue;
-          }
           wire::TransportHeader header;
           if (!wire::ParseTransport(p, n, &header)) {
-            counters_.rx_junk.fetch_add(1, std::memory_order_relaxed);
+            // Anything else goes up to JavaScript, if admission.h lets it.
+            admission::Kind kind = admission::Classify(p, n, via != kNoPeer);
+            if (kind == admission::Kind::kJunk) {
+              counters_.rx_junk.fetch_add(1, std::memory_order_relaxed);
+              continue;
+            }
+            HandleControl(kind, p, n, from[i], sender, via, now);
             continue;
           }
           counters_.rx_transport.fetch_add(1, std::memory_order_relaxed);

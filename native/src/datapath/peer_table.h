@@ -10,8 +10,10 @@
 #include <netinet/in.h>
 #include <openssl/crypto.h>
 
+#include <array>
 #include <atomic>
 #include <cstdint>
+#include <cstring>
 #include <deque>
 #include <memory>
 #include <mutex>
@@ -19,6 +21,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "admission.h"
 #include "aead.h"
 #include "allowed_ips.h"
 #include "replay_window.h"
@@ -46,13 +49,18 @@ struct Session {
   }
 };
 
-// The key and tags this node shares with one member for relay envelopes (wire.h).
+// A data path's relay epoch: random, drawn when the Engine is made, so no two lifetimes share one.
+constexpr size_t kRelayEpochSize = 16;
+using RelayEpoch = std::array<uint8_t, kRelayEpochSize>;
+
+// The key and tags this node shares with one member for relay envelopes (wire.h): the key of our
+// epoch and the member's (relay.cc). Written under the table's exclusive lock, never changed after.
 struct RelayKey {
   uint8_t key[kKeySize] = {};
+  uint16_t key_id = 0;      // names this key in envelope headers
   uint64_t local_tag = 0;   // names this node in envelopes we MAC for that member
   uint64_t remote_tag = 0;  // names that member: as MAC holder, as destination, as original sender
-  std::atomic<uint64_t> send_counter{0};  // the nonce: never reused, whichever thread sends
-  ReplayWindow replay;                    // receive thread only
+  ReplayWindow replay;      // receive thread only; a new key (a new epoch) starts a new window
   // Token bucket of the relay service for envelopes this member asks us to forward; receive
   // thread only.
   double tokens = 0;
@@ -99,6 +107,15 @@ struct Peer {
   std::deque<std::vector<uint8_t>> staged;
   std::atomic<int64_t> handshake_wanted_ms{0};
 
+  // Its WireGuard public key, when JavaScript gave it: sealed messages name their sender by it.
+  // Written under the table's exclusive lock.
+  std::array<uint8_t, 32> public_key{};
+  bool has_public_key = false;
+  // Its budgets for sealed messages (admission.h): from its known endpoint or through a relay,
+  // and from anywhere else (a roaming member, or someone using its key as a claim); receive
+  // thread only.
+  admission::Bucket sealed_budget, sealed_elsewhere;
+
   PeerStats stats;
 
   Endpoint GetEndpoint() {
@@ -122,6 +139,22 @@ struct PeerTable {
   std::unordered_map<uint32_t, std::shared_ptr<Session>> by_index;
   AllowedIps routes;
   std::unordered_map<uint64_t, PeerId> by_relay_tag;  // RelayKey::remote_tag → peer
+  // Public key → peer, for peers that have one. Keys are uniformly random: their first 8 bytes hash.
+  struct KeyHash {
+    size_t operator()(const std::array<uint8_t, 32>& k) const {
+      uint64_t h;
+      std::memcpy(&h, k.data(), sizeof h);
+      return static_cast<size_t>(h);
+    }
+  };
+  std::unordered_map<std::array<uint8_t, 32>, PeerId, KeyHash> by_public_key;
+
+  Peer* FindByPublicKey(const uint8_t* key) {
+    std::array<uint8_t, 32> k;
+    std::memcpy(k.data(), key, k.size());
+    auto it = by_public_key.find(k);
+    return it == by_public_key.end() ? nullptr : Find(it->second);
+  }
 
   Peer* Find(PeerId id) {
     auto it = peers.find(id);

@@ -40,7 +40,7 @@ UdpSocket::UdpSocket(uint16_t port) {
     any.sin6_family = AF_INET6;
     any.sin6_port = htons(port);
     if (::bind(fd, reinterpret_cast<sockaddr*>(&any), sizeof any) != 0) {
-      throw SysError(errno == EADDRINUSE ? code::kBusy : CodeForErrno(errno), errno, "bind", what,
+      throw SysError(errno == EADDRINUSE ? code::kAddrInUse : CodeForErrno(errno), errno, "bind", what,
                      "bind UDP port " + std::to_string(port));
     }
   } else if (errno == EAFNOSUPPORT) {
@@ -52,7 +52,7 @@ UdpSocket::UdpSocket(uint16_t port) {
     any.sin_family = AF_INET;
     any.sin_port = htons(port);
     if (::bind(fd, reinterpret_cast<sockaddr*>(&any), sizeof any) != 0) {
-      throw SysError(errno == EADDRINUSE ? code::kBusy : CodeForErrno(errno), errno, "bind", what,
+      throw SysError(errno == EADDRINUSE ? code::kAddrInUse : CodeForErrno(errno), errno, "bind", what,
                      "bind UDP port " + std::to_string(port));
     }
   } else {

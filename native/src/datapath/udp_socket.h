@@ -17,7 +17,7 @@ namespace overlay {
 class UdpSocket {
  public:
   // Binds [::]:port (0 = kernel's choice), falling back to 0.0.0.0 where IPv6 is off.
-  // Throws TunError on failure (EADDRINUSE as EBUSY).
+  // Throws TunError on failure (a port in use as EADDRINUSE).
   explicit UdpSocket(uint16_t port);
 
   int fd() const { return fd_.Get(); }

@@ -33,15 +33,17 @@ constexpr uint8_t kOverlayFirst = 0x80;
 // and paths"). The member that wraps it MACs it with the 32-byte key it shares with the next hop;
 // the inner datagram stays end-to-end encrypted and the relay cannot read it.
 //
-//   [0x84][flags][0 0][mac tag: 8][other tag: 8][counter: u64 LE][mac: 16][WireGuard datagram]
+//   [0x84][flags][key id: u16 LE][mac tag: 8][other tag: 8][counter: u64 LE][mac: 16][datagram]
 //
 // flags 0, "to relay" (A → M): mac tag names A (the sender), other tag the destination B.
 // flags 1, "from relay" (M → B): mac tag names M (the relay), other tag the original sender A.
 // Either way the first tag names the holder of the MAC key, so the receiver finds the key with
-// one hash lookup and never tries keys in turn. The MAC is ChaCha20-Poly1305 over an empty
+// one hash lookup and never tries keys in turn. The key id names which of that pair's keys (one
+// per pair of data-path epochs, relay.cc) made the MAC, so an envelope of an epoch the receiver
+// does not hold is dropped before any MAC work. The MAC is ChaCha20-Poly1305 over an empty
 // plaintext, with the header up to the counter and the whole inner datagram as associated data;
-// the nonce is the counter, strictly increasing per key and direction, checked against a
-// replay window like transport counters.
+// the nonce is direction || counter, the counter strictly increasing per sending data path,
+// checked against a replay window per key like transport counters.
 constexpr uint8_t kEnvelope = 0x84;
 constexpr uint8_t kEnvelopeToRelay = 0;
 constexpr uint8_t kEnvelopeFromRelay = 1;
@@ -68,6 +70,7 @@ inline bool IsStunMessage(const uint8_t* p, size_t len) {
 // Largest UDP payload we accept or send; anything bigger is not ours.
 constexpr size_t kMaxDatagram = 65535;
 
+inline uint16_t ReadLe16(const uint8_t* p) { return static_cast<uint16_t>(p[0] | p[1] << 8); }
 inline uint32_t ReadLe32(const uint8_t* p) {
   return uint32_t(p[0]) | uint32_t(p[1]) << 8 | uint32_t(p[2]) << 16 | uint32_t(p[3]) << 24;
 }
@@ -87,13 +90,57 @@ inline void WriteTransportHeader(uint8_t* p, uint32_t receiver, uint64_t counter
   WriteLe64(p + 8, counter);
 }
 
-inline void WriteEnvelopeHeader(uint8_t* p, uint8_t flags, uint64_t mac_tag, uint64_t other_tag, uint64_t counter) {
+inline void WriteEnvelopeHeader(uint8_t* p, uint8_t flags, uint16_t key_id, uint64_t mac_tag, uint64_t other_tag,
+                                uint64_t counter) {
   p[0] = kEnvelope;
   p[1] = flags;
-  p[2] = p[3] = 0;
+  p[2] = static_cast<uint8_t>(key_id);
+  p[3] = static_cast<uint8_t>(key_id >> 8);
   WriteLe64(p + 4, mac_tag);
   WriteLe64(p + 12, other_tag);
   WriteLe64(p + 20, counter);
+}
+
+// Header parsers for the two messages the data path reads itself, pure functions over untrusted
+// (bytes, length) that read only p[0, len): the receive thread calls them (engine_receive.cc,
+// relay.cc) and native/fuzz runs the same functions under AddressSanitizer and UBSan. What any
+// other datagram is, admission.h's Classify decides.
+
+inline bool IsEnvelope(const uint8_t* p, size_t len) { return len >= 1 && p[0] == kEnvelope; }
+
+// A transport message's header (whitepaper §5.4.6). The ciphertext starts at p + kTransportHeader
+// and is `body` bytes long, its tag follows; `body` is not necessarily a multiple of 16, since
+// padding stops at the MTU.
+struct TransportHeader {
+  uint32_t receiver;
+  uint64_t counter;
+  size_t body;
+};
+
+// False for anything but type 4 with zero reserved bytes and room for header and tag.
+inline bool ParseTransport(const uint8_t* p, size_t len, TransportHeader* out) {
+  if (len < kTransportMin || p[0] != kTransport || p[1] != 0 || p[2] != 0 || p[3] != 0) return false;
+  *out = {ReadLe32(p + 4), ReadLe64(p + 8), len - kTransportHeader - kTag};
+  return true;
+}
+
+// A relay envelope's header (layout above). The MAC is at p + kEnvelopeAad, the inner datagram at
+// p + kEnvelopeHeader, `inner` bytes long and never empty.
+struct EnvelopeHeader {
+  uint8_t flags;  // kEnvelopeToRelay or kEnvelopeFromRelay
+  uint16_t key_id;
+  uint64_t mac_tag;
+  uint64_t other_tag;
+  uint64_t counter;
+  size_t inner;
+};
+
+// False for anything but an envelope with known flags and some content; any key id parses (the
+// receiver compares it with the key it holds, relay.cc).
+inline bool ParseEnvelope(const uint8_t* p, size_t len, EnvelopeHeader* out) {
+  if (len <= kEnvelopeHeader || p[0] != kEnvelope || p[1] > kEnvelopeFromRelay) return false;
+  *out = {p[1], ReadLe16(p + 2), ReadLe64(p + 4), ReadLe64(p + 12), ReadLe64(p + 20), len - kEnvelopeHeader};
+  return true;
 }
 
 inline size_t PaddedLength(size_t len, size_t mtu) {
