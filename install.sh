@@ -4,7 +4,8 @@
 # inputs have not changed are skipped.
 #
 #   ./install.sh                  everything, including the tools the end-to-end tests drive
-#   ./install.sh --no-test-tools  skip wireguard-go, wg, iperf3, iptables, ping, tmux
+#   ./install.sh --no-test-tools  skip wireguard-go, wg, iperf3, iptables, ping, tmux, and the
+#                                 sanitizer fuzz driver (native/fuzz) with its libssl-dev
 set -euo pipefail
 
 cd "$(dirname "$(readlink -f "$0")")"
@@ -41,6 +42,10 @@ missing=()
 for pair in "${build_tools[@]}"; do command -v "${pair%%:*}" >/dev/null || missing+=("${pair#*:}"); done
 if [ "$want_test_tools" = 1 ]; then
   for pair in "${test_tools[@]}"; do command -v "${pair%%:*}" >/dev/null || missing+=("${pair#*:}"); done
+  # The sanitizer fuzz driver (native/fuzz) links the system's libcrypto; the addon needs none.
+  if ! command -v g++ >/dev/null || [ "$(g++ -print-file-name=libcrypto.so)" = libcrypto.so ]; then
+    missing+=(libssl-dev)
+  fi
 fi
 if [ "${#missing[@]}" -gt 0 ]; then
   mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u)
@@ -73,6 +78,12 @@ addon=native/build/Release/tun_napi.node
 if [ ! -f "$addon" ] || [ -n "$(find native/src native/binding.gyp -newer "$addon" -print -quit)" ]; then
   say "building the tun-napi addon"
   npm run --silent build:native >/dev/null
+fi
+
+# --- the native parsers' fuzz driver, for the tests (make: rebuilds only what changed) ----------
+if [ "$want_test_tools" = 1 ]; then
+  say "building the sanitizer fuzz driver"
+  native/fuzz/build.sh >/dev/null
 fi
 
 # --- TypeScript (incremental: a second run with no changes emits nothing) ----------------------

@@ -12,6 +12,8 @@
 #include <cstdint>
 #include <cstring>
 
+#include "wire.h"
+
 namespace overlay {
 
 constexpr size_t kAeadTagSize = 16;
@@ -102,5 +104,20 @@ class TransportAead {
   EVP_CIPHER_CTX* ctx_;
   bool ok_ = false;
 };
+
+// Seals one transport message in place: `slot` holds `len` bytes of plaintext at offset
+// kTransportHeader; they are padded (whitepaper §5.4.6: to 16, but not past the MTU), encrypted,
+// tagged, and the header written in front. Writes kTransportHeader + padded + kTag bytes from
+// `slot`, so the caller leaves kPadding + kTag bytes of room after the plaintext. Returns the
+// datagram length, 0 on a crypto failure.
+inline size_t SealTransport(TransportAead& aead, const uint8_t key[kKeySize], uint32_t receiver, uint64_t counter,
+                            uint8_t* slot, size_t len, size_t mtu) {
+  uint8_t* body = slot + wire::kTransportHeader;
+  size_t padded = wire::PaddedLength(len, mtu);
+  std::memset(body + len, 0, padded - len);
+  wire::WriteTransportHeader(slot, receiver, counter);
+  if (!aead.Seal(key, counter, body, padded, body)) return 0;
+  return wire::kTransportHeader + padded + wire::kTag;
+}
 
 }  // namespace overlay

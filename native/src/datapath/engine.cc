@@ -198,12 +198,7 @@ bool Engine::Usable(const Session& s, int64_t now) const {
 }
 
 size_t Engine::Seal(TransportAead& aead, Session& s, uint64_t counter, uint8_t* slot, size_t len) {
-  uint8_t* body = slot + wire::kTransportHeader;
-  size_t padded = wire::PaddedLength(len, config_.mtu);
-  std::memset(body + len, 0, padded - len);
-  wire::WriteTransportHeader(slot, s.remote_index, counter);
-  if (!aead.Seal(s.send_key, counter, body, padded, body)) return 0;
-  return wire::kTransportHeader + padded + wire::kTag;
+  return SealTransport(aead, s.send_key, s.remote_index, counter, slot, len, config_.mtu);
 }
 
 // ---- JavaScript-thread operations --------------------------------------------------------------

@@ -2,25 +2,21 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <algorithm>
 #include <cstring>
 
 #include "engine.h"
+#include "slots.h"
 #include "wire.h"
 
 namespace overlay {
 
 void Engine::ReceiveLoop() {
   const size_t batch = config_.batch;
-  // Room for any datagram a peer may send: a full-MTU packet with header, padding and tag, and
-  // overlay's control messages; anything larger is truncated by the kernel and dropped.
-  // A relayed one comes inside an envelope.
-  const size_t capacity = std::max<size_t>(
-      wire::kEnvelopeHeader + wire::kTransportHeader + config_.mtu + wire::kPadding + wire::kTag, 2048);
-  // A forwarded packet is re-sealed in place, and its padding may round up past what arrived;
-  // in front, room for the envelope if the peer it goes to is relayed.
-  const size_t head = wire::kEnvelopeHeader;
-  const size_t slot = head + capacity + wire::kPadding;
+  // Each datagram's slot: room in front for an envelope, then the datagram, then padding room.
+  const wire::ReceiveSlot layout = wire::ReceiveSlotFor(config_.mtu);
+  const size_t capacity = layout.capacity;
+  const size_t head = layout.head;
+  const size_t slot = layout.size;
   std::vector<uint8_t> buffers(slot * batch);
   std::vector<uint8_t*> fwd(batch);
   std::vector<uint32_t> fwd_len(batch);
@@ -52,7 +48,7 @@ void Engine::ReceiveLoop() {
           // the envelope's source is the relay's, so it is no roaming endpoint of the sender's,
           // and a control message goes up saying which relay brought it.
           PeerId via = kNoPeer, sender = kNoPeer;
-          if (n >= 1 && p[0] == wire::kEnvelope) {
+          if (wire::IsEnvelope(p, n)) {
             RelayHop hop = HandleEnvelope(aead, p, n, now, &fwd_to[forwards]);
             if (hop.action == RelayHop::kForward) {
               fwd[forwards] = p;
@@ -65,14 +61,13 @@ void Engine::ReceiveLoop() {
             sender = hop.sender;
             p += wire::kEnvelopeHeader;
             n -= wire::kEnvelopeHeader;
-            if (n >= 1 && p[0] == wire::kEnvelope) {  // envelopes in envelopes: one hop only
+            if (wire::IsEnvelope(p, n)) {  // envelopes in envelopes: one hop only
               counters_.relay_malformed.fetch_add(1, std::memory_order_relaxed);
               continue;
             }
           }
-          if (n >= wire::kTransportMin && p[0] == wire::kTransport && p[1] == 0 && p[2] == 0 && p[3] == 0) {
-            counters_.rx_transport.fetch_add(1, std::memory_order_relaxed);
-          } else {
+          wire::TransportHeader header;
+          if (!wire::ParseTransport(p, n, &header)) {
             // Anything else goes up to JavaScript, if admission.h lets it.
             admission::Kind kind = admission::Classify(p, n, via != kNoPeer);
             if (kind == admission::Kind::kJunk) {
@@ -82,9 +77,10 @@ void Engine::ReceiveLoop() {
             HandleControl(kind, p, n, from[i], sender, via, now);
             continue;
           }
+          counters_.rx_transport.fetch_add(1, std::memory_order_relaxed);
           // Not necessarily a multiple of 16: padding stops at the MTU (whitepaper §5.4.6).
-          size_t body = n - wire::kTransportHeader - wire::kTag;
-          std::shared_ptr<Session> s = table_.FindSession(wire::ReadLe32(p + 4));
+          size_t body = header.body;
+          std::shared_ptr<Session> s = table_.FindSession(header.receiver);
           if (!s) {
             counters_.rx_unknown_index.fetch_add(1, std::memory_order_relaxed);
             continue;
@@ -94,7 +90,7 @@ void Engine::ReceiveLoop() {
             counters_.relay_wrong_sender.fetch_add(1, std::memory_order_relaxed);
             continue;
           }
-          uint64_t counter = wire::ReadLe64(p + 8);
+          uint64_t counter = header.counter;
           if (!s->replay.Check(counter)) {
             counters_.rx_replay.fetch_add(1, std::memory_order_relaxed);
             continue;

@@ -5,18 +5,18 @@
 #include <cstring>
 
 #include "engine.h"
+#include "slots.h"
 #include "wire.h"
 
 namespace overlay {
 
 void Engine::SendLoop() {
   const size_t batch = config_.batch;
-  // Each slot: header room, the packet (up to the MTU), padding, the tag. Read with one spare
-  // byte of room so an oversized packet shows as "longer than the MTU" and is dropped.
-  const size_t capacity = config_.mtu + 1;
-  // In front, room for a relay envelope's header, so wrapping a datagram never copies it.
-  const size_t head = wire::kEnvelopeHeader;
-  const size_t slot = head + wire::kTransportHeader + capacity + wire::kPadding + wire::kTag;
+  // Each slot: room for an envelope and the transport header, the packet, padding, the tag.
+  const wire::SendSlot layout = wire::SendSlotFor(config_.mtu);
+  const size_t capacity = layout.capacity;
+  const size_t head = layout.head;
+  const size_t slot = layout.size;
   std::vector<uint8_t> buffers(slot * batch);
   std::vector<uint8_t*> out(batch);
   std::vector<uint32_t> out_len(batch);
@@ -30,7 +30,7 @@ void Engine::SendLoop() {
     for (;;) {
       size_t got = 0;
       while (got < batch) {
-        ssize_t n = ::read(tun_.Get(), &buffers[got * slot + head + wire::kTransportHeader], capacity);
+        ssize_t n = ::read(tun_.Get(), &buffers[got * slot + layout.packet], capacity);
         if (n < 0 && errno == EINTR) continue;
         if (n <= 0) break;
         if (static_cast<size_t>(n) > config_.mtu) {

@@ -246,25 +246,24 @@ bool Engine::TakeRelayToken(RelayKey& k, int64_t now) {
 Engine::RelayHop Engine::HandleEnvelope(TransportAead& aead, uint8_t* p, size_t n, int64_t now,
                                         sockaddr_in6* fwd_to) {
   RelayHop hop;
-  if (n <= wire::kEnvelopeHeader || p[1] > wire::kEnvelopeFromRelay) {
+  wire::EnvelopeHeader header;
+  if (!wire::ParseEnvelope(p, n, &header)) {
     counters_.relay_malformed.fetch_add(1, std::memory_order_relaxed);
     return hop;
   }
-  bool to_relay = p[1] == wire::kEnvelopeToRelay;
+  bool to_relay = header.flags == wire::kEnvelopeToRelay;
   if (to_relay && !relay_service_.load(std::memory_order_relaxed)) {
     counters_.relay_disabled.fetch_add(1, std::memory_order_relaxed);
     return hop;
   }
-  uint64_t mac_tag = wire::ReadLe64(p + 4);
-  uint64_t other_tag = wire::ReadLe64(p + 12);
-  uint64_t counter = wire::ReadLe64(p + 20);
-  Peer* signer = table_.FindByRelayTag(mac_tag);
+  uint64_t counter = header.counter;
+  Peer* signer = table_.FindByRelayTag(header.mac_tag);
   if (!signer) {
     counters_.relay_unknown_tag.fetch_add(1, std::memory_order_relaxed);
     return hop;
   }
   RelayKey& in = *signer->relay;
-  if (wire::ReadLe16(p + 2) != in.key_id) {
+  if (header.key_id != in.key_id) {
     counters_.relay_stale_key.fetch_add(1, std::memory_order_relaxed);
     return hop;
   }
@@ -274,7 +273,7 @@ Engine::RelayHop Engine::HandleEnvelope(TransportAead& aead, uint8_t* p, size_t 
     return hop;
   }
   uint8_t* inner = p + wire::kEnvelopeHeader;
-  size_t inner_len = n - wire::kEnvelopeHeader;
+  size_t inner_len = header.inner;
   if (!aead.VerifyMac(in.key, DirectionOf(in.remote_tag, in.local_tag), counter, p, wire::kEnvelopeAad, inner,
                       inner_len, p + wire::kEnvelopeAad)) {
     counters_.relay_bad_mac.fetch_add(1, std::memory_order_relaxed);
@@ -284,7 +283,7 @@ Engine::RelayHop Engine::HandleEnvelope(TransportAead& aead, uint8_t* p, size_t 
     counters_.relay_replay.fetch_add(1, std::memory_order_relaxed);
     return hop;
   }
-  Peer* other = table_.FindByRelayTag(other_tag);
+  Peer* other = table_.FindByRelayTag(header.other_tag);
   if (!to_relay) {
     // For us: the relay vouches only for having carried it; the inner datagram proves itself.
     if (!other || other == signer) {

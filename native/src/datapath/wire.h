@@ -101,6 +101,48 @@ inline void WriteEnvelopeHeader(uint8_t* p, uint8_t flags, uint16_t key_id, uint
   WriteLe64(p + 20, counter);
 }
 
+// Header parsers for the two messages the data path reads itself, pure functions over untrusted
+// (bytes, length) that read only p[0, len): the receive thread calls them (engine_receive.cc,
+// relay.cc) and native/fuzz runs the same functions under AddressSanitizer and UBSan. What any
+// other datagram is, admission.h's Classify decides.
+
+inline bool IsEnvelope(const uint8_t* p, size_t len) { return len >= 1 && p[0] == kEnvelope; }
+
+// A transport message's header (whitepaper §5.4.6). The ciphertext starts at p + kTransportHeader
+// and is `body` bytes long, its tag follows; `body` is not necessarily a multiple of 16, since
+// padding stops at the MTU.
+struct TransportHeader {
+  uint32_t receiver;
+  uint64_t counter;
+  size_t body;
+};
+
+// False for anything but type 4 with zero reserved bytes and room for header and tag.
+inline bool ParseTransport(const uint8_t* p, size_t len, TransportHeader* out) {
+  if (len < kTransportMin || p[0] != kTransport || p[1] != 0 || p[2] != 0 || p[3] != 0) return false;
+  *out = {ReadLe32(p + 4), ReadLe64(p + 8), len - kTransportHeader - kTag};
+  return true;
+}
+
+// A relay envelope's header (layout above). The MAC is at p + kEnvelopeAad, the inner datagram at
+// p + kEnvelopeHeader, `inner` bytes long and never empty.
+struct EnvelopeHeader {
+  uint8_t flags;  // kEnvelopeToRelay or kEnvelopeFromRelay
+  uint16_t key_id;
+  uint64_t mac_tag;
+  uint64_t other_tag;
+  uint64_t counter;
+  size_t inner;
+};
+
+// False for anything but an envelope with known flags and some content; any key id parses (the
+// receiver compares it with the key it holds, relay.cc).
+inline bool ParseEnvelope(const uint8_t* p, size_t len, EnvelopeHeader* out) {
+  if (len <= kEnvelopeHeader || p[0] != kEnvelope || p[1] > kEnvelopeFromRelay) return false;
+  *out = {p[1], ReadLe16(p + 2), ReadLe64(p + 4), ReadLe64(p + 12), ReadLe64(p + 20), len - kEnvelopeHeader};
+  return true;
+}
+
 inline size_t PaddedLength(size_t len, size_t mtu) {
   size_t padded = (len + kPadding - 1) / kPadding * kPadding;
   return padded > mtu && len <= mtu ? mtu : padded;
