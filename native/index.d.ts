@@ -22,6 +22,10 @@
  * });
  */
 
+import type { DataPathStats } from './counters';
+
+export type { DataPathStats };
+
 /** Bumped when this API changes incompatibly. */
 export declare const abiVersion: number;
 
@@ -253,7 +257,6 @@ export interface DataPathRelayTags {
 /** Where a peer's datagrams go: straight to an endpoint, or through relay member `relay`. */
 export type DataPathPeerPath = { direct: string } | { relay: number };
 
-/** Drop and traffic counters of the whole data path: every discarded datagram lands in one. */
 /** Limits of setHandshakeScreen; the defaults suit a node, tests lower them. */
 export interface HandshakeScreenOptions {
   /** Under load after more than this many mac1-valid handshake messages in a second (default 64). */
@@ -265,86 +268,6 @@ export interface HandshakeScreenOptions {
   perSourceBurst?: number;
 }
 
-export interface DataPathStats {
-  rxDatagrams: number;
-  rxTransport: number;
-  rxControl: number;
-  rxJunk: number;
-  rxUnknownIndex: number;
-  rxReplay: number;
-  rxAuthFailed: number;
-  rxExpired: number;
-  rxBadInner: number;
-  rxSourceDenied: number;
-  rxKeepalive: number;
-  tunWriteFailed: number;
-  txPackets: number;
-  txNoRoute: number;
-  txStaged: number;
-  txStagedDropped: number;
-  txNoEndpoint: number;
-  txSendFailed: number;
-  tunReadBad: number;
-  /**
-   * Handshake messages dropped because their queue to JavaScript was full (events have their own,
-   * larger bound: a handshake flood cannot crowd them out).
-   */
-  upQueueDropped: number;
-  /** Initiations and responses whose mac1 was not made with this node's key (setHandshakeScreen). */
-  rxHandshakeBadMac1: number;
-  /** Under load: handshake messages without a valid mac2, answered with a cookie reply instead. */
-  rxHandshakeCookie: number;
-  /** Under load: handshake messages without a valid mac2, dropped because the cookie budget was spent. */
-  rxHandshakeCookieRate: number;
-  /** Under load: handshake messages with a valid mac2 from a source address over its budget. */
-  rxHandshakeSourceRate: number;
-  /** Sealed overlay messages whose mac1 was not made with this node's key (setSealedScreen). */
-  rxSealedBadMac: number;
-  /** overlay messages over a member's budget, or over the strangers' shared one. */
-  rxOverlayMemberRate: number;
-  rxOverlayStrangerRate: number;
-  /** overlay messages dropped because their queue to JavaScript was full. */
-  overlayQueueDropped: number;
-  /** Packets forwarded between two peers, and ones dropped because their hop limit ran out. */
-  forwarded: number;
-  forwardHopLimit: number;
-  /** Datagrams this node wrapped for a relay, and envelopes from a relay it accepted. */
-  relayedOut: number;
-  relayedIn: number;
-  /** Envelopes this node forwarded as relay service. */
-  relayForwarded: number;
-  /**
-   * Relayed datagrams over 1472 bytes of UDP payload: on an IPv4 underlay with a 1500-byte MTU
-   * the kernel sends them as fragments. The envelope adds 44 bytes, so full-size packets of a
-   * 1420-byte TUN MTU are fragmented on a relayed path; a TUN MTU of 1376 (1356 over IPv6) avoids it.
-   */
-  relayFragmented: number;
-  /** Envelopes dropped: MAC did not verify (forged, or a key mismatch). */
-  relayDroppedBadMac: number;
-  /** Counter already seen or too old for the window of that relay key. */
-  relayDroppedReplay: number;
-  /** The MAC tag, or the sender named by a relay, has no relay key here. */
-  relayDroppedUnknownTag: number;
-  /** Relay service: the destination has no relay key here, or is the sender. */
-  relayDroppedNotMember: number;
-  /** Relay service: the sender exceeded ratePerSecondPerSender. */
-  relayDroppedRate: number;
-  /** Asked to relay while setRelayService(false) (the default). */
-  relayDroppedDisabled: number;
-  /** Bad flags or reserved bytes, too short, or an envelope inside an envelope. */
-  relayDroppedMalformed: number;
-  /** Nothing sent: a relayed peer's relay is unknown, lacks a key or endpoint, or the peer lacks a key. */
-  relayDroppedNoPath: number;
-  /** A relayed transport message whose session belongs to another peer than the envelope names. */
-  relayDroppedWrongSender: number;
-  /**
-   * An envelope under another key than the one held for its MAC tag: of a relay epoch this node
-   * does not hold (the sender restarted and its new endpoint record has not arrived yet, or an
-   * old envelope replayed).
-   */
-  relayDroppedStaleKey: number;
-}
-
 /**
  * WireGuard's transport on two native threads: TUN → encrypt → UDP and UDP → decrypt → TUN, with
  * no packet passing through JavaScript. JavaScript configures peers (allowed IPs: cryptokey
@@ -353,6 +276,9 @@ export interface DataPathStats {
  * Endpoints are text: "192.0.2.1:51820" or "[fd00::1]:51820".
  */
 export declare class DataPath {
+  /** The names stats() reports, in its order (engine_counters.h): readable without a data path. */
+  static readonly counterNames: readonly (keyof DataPathStats)[];
+
   /**
    * Binds the UDP port and starts both threads. A port another socket holds is `EADDRINUSE`;
    * whatever the failure, everything made so far (socket, descriptors, the events callback) is

@@ -41,6 +41,7 @@
 #include "../ip_prefix.h"
 #include "../unique_fd.h"
 #include "admission.h"
+#include "engine_counters.h"
 #include "handshake_screen.h"
 #include "peer_table.h"
 #include "udp_socket.h"
@@ -78,32 +79,6 @@ struct UpEvent {
   sockaddr_in6 from{};
   std::vector<uint8_t> bytes;
   PeerId via = kNoPeer;  // a control datagram that came in a relay envelope: the relay member
-};
-
-// Drops and events, counted so a flood or a bug shows up as a number, never as a crash.
-struct EngineCounters {
-  std::atomic<uint64_t> rx_datagrams{0}, rx_transport{0}, rx_control{0}, rx_junk{0}, rx_unknown_index{0},
-      rx_replay{0}, rx_auth_failed{0}, rx_expired{0}, rx_bad_inner{0}, rx_source_denied{0}, rx_keepalive{0},
-      tun_write_failed{0}, tx_packets{0}, tx_no_route{0}, tx_staged{0}, tx_staged_dropped{0}, tx_no_endpoint{0},
-      tx_send_failed{0}, tun_read_bad{0}, up_queue_dropped{0}, forwarded{0}, forward_hop_limit{0};
-  // overlay's messages (admission.h): dropped for a bad mac1, over a member's or the strangers'
-  // budget, or because their queue was full.
-  std::atomic<uint64_t> rx_sealed_bad_mac{0}, rx_overlay_member_rate{0}, rx_overlay_stranger_rate{0},
-      overlay_queue_dropped{0};
-  // WireGuard's handshake messages (handshake_screen.h): dropped for a bad mac1, answered with a
-  // cookie reply under load, dropped under load when the cookie budget is spent, or dropped for
-  // a source address over its budget. `up_queue_dropped` counts those dropped for a full queue.
-  std::atomic<uint64_t> rx_handshake_bad_mac1{0}, rx_handshake_cookie{0}, rx_handshake_cookie_rate{0},
-      rx_handshake_source_rate{0};
-  // Relay envelopes (relay.cc): wrapped and sent by us, unwrapped for us, forwarded for others,
-  // relayed datagrams whose IPv4 packet exceeds 1500 bytes (the kernel fragments them), and
-  // drops by reason.
-  // relay_stale_key: an envelope under another key id than the key we hold for its MAC tag (an
-  // epoch we do not hold: the sender restarted and we have not heard its new epoch yet, or an old
-  // envelope replayed).
-  std::atomic<uint64_t> relay_out{0}, relay_in{0}, relay_forwarded{0}, relay_fragmented{0}, relay_bad_mac{0},
-      relay_replay{0}, relay_unknown_tag{0}, relay_not_member{0}, relay_rate{0}, relay_disabled{0},
-      relay_malformed{0}, relay_no_path{0}, relay_wrong_sender{0}, relay_stale_key{0};
 };
 
 // 16 fresh random bytes (OpenSSL's RAND_bytes); throws if there are none to be had.
