@@ -47,14 +47,21 @@ export function exitCodeFor(code: string): number {
   return Object.hasOwn(exitCodes, code) ? exitCodes[code as ErrorCode] : EXIT.failure;
 }
 
-export const exitCodeHelp = `Exit codes:
-  0  success
-  1  failure (see the message)
-  2  usage error: unknown command, flag or bad argument
-  3  needs root or CAP_NET_ADMIN (run with sudo)
-  4  state directory or store problem (unsafe permissions, owner or link, corrupt file)
-  5  the node is not running (start it with: sudo overlay up)
-  6  this system has no TUN device (/dev/net/tun)
-  7  the overlay interface or data path could not be set up
-  8  busy: the interface name is taken, or the node serves all the control clients it allows
-  9  the node's UDP port is taken by another program`;
+// A Record over the codes, so that a code added to EXIT does not compile until --help says what it means.
+const meaning: Record<ExitCode, string> = {
+  0: 'success',
+  1: 'failure (see the message)',
+  2: 'usage error: unknown command, flag or bad argument',
+  3: 'needs root or CAP_NET_ADMIN (run with sudo)',
+  4: 'state directory or store problem (unsafe permissions, owner or link, corrupt file)',
+  5: 'the node is not running (start it with: sudo overlay up)',
+  6: 'this system has no TUN device (/dev/net/tun)',
+  7: 'the overlay interface or data path could not be set up',
+  8: 'busy: the interface name is taken, or the node serves all the control clients it allows',
+  9: "the node's UDP port is taken by another program",
+};
+
+export const exitCodeHelp = [
+  'Exit codes:',
+  ...Object.entries(meaning).map(([code, text]) => `  ${code}  ${text}`),
+].join('\n');

@@ -16,6 +16,7 @@ import { issueCertificate, kickMember } from '../membership/issue.js';
 import { MembershipError } from '../membership/membershipError.js';
 import type { Member, Roster } from '../membership/roster.js';
 import { type JoinerInfo, MAX_ACCEPT_BYTES, type RedeemResult } from '../overlayWire/index.js';
+import { TUN_MTU } from '../tunnel/mtu.js';
 import { secureRandom } from '../wireguard/primitives.js';
 import { encodeJoinAccept } from './joinAccept.js';
 import type { OverlayNode } from './node.js';
@@ -212,7 +213,7 @@ export function addWireguardDevice(node: OverlayNode, name: string): WireguardDe
       '[Interface]',
       `PrivateKey = ${encodeKey(device.secretKey)}`,
       `Address = ${issued.certificate.ipv4}/32, ${issued.certificate.ipv6}/128`,
-      'MTU = 1420',
+      `MTU = ${TUN_MTU}`,
       '',
       '[Peer]',
       `# ${self.certificate.name}, which carries this device to the rest of the network`,

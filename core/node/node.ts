@@ -19,6 +19,7 @@ import { retiringStore } from '../membership/retiredMembers.js';
 import type { Member, Roster } from '../membership/roster.js';
 import { type InnerMessage, JoinResponder, mac1Key, SealedChannel } from '../overlayWire/index.js';
 import { formatEndpoint, parseEndpoint } from '../tunnel/endpointText.js';
+import { RELAYED_MTU, TUN_MTU } from '../tunnel/mtu.js';
 import { Tunnel } from '../tunnel/tunnel.js';
 import type { Endpoint } from '../wireguard/endpoint.js';
 import { redeemInvite } from './admin.js';
@@ -31,13 +32,6 @@ import { Pinger } from './pinger.js';
 import { relayPairSecret, relayTag } from './relayKeys.js';
 import { StunProbe } from './stunProbe.js';
 
-export const MTU = 1420;
-/**
- * The path MTU to a relayed member: a relay envelope adds 44 bytes to the 32 of WireGuard, and
- * with 48 of IPv6 and UDP under them a 1500-byte underlay leaves 1376 (a multiple of 16, so
- * WireGuard's padding adds nothing). Full 1420-byte packets would be fragmented on the way.
- */
-export const RELAYED_MTU = 1376;
 /** Roster writes are batched: gossip may bring hundreds of records in a second. */
 const SAVE_DELAY_MS = 500;
 /**
@@ -118,7 +112,7 @@ export class OverlayNode {
         tun: this.tun,
         privateKey: wg.privateKey,
         listenPort: this.settings.listenPort,
-        mtu: MTU,
+        mtu: TUN_MTU,
         timings: options.timings,
         ...(!this.relays && { relayRatePerSecond: 0 }),
         onOverlayMessage: (data, from, via) => this.onOverlayMessage(data, from, via),
@@ -631,7 +625,7 @@ function openInterface(self: Member, ipv4Prefix: number): Tun {
     throw new OverlayError('ETUN', `cannot create the overlay interface: ${err.message}`, { cause: e });
   }
   try {
-    tun.setMtu(MTU);
+    tun.setMtu(TUN_MTU);
     tun.up();
     // The subnet's prefix gives the kernel an on-link route for the whole overlay through ovlN.
     tun.addAddress(`${self.certificate.ipv4}/${ipv4Prefix}`);

@@ -28,13 +28,14 @@ import { emptyOutput, type Output, type Peer, type SessionChange } from '../wire
 import { keyToBase64, TIMESTAMP_GRANULARITY_MS } from '../wireguard/primitives.js';
 import { ControlCounts, type ControlCountsSnapshot } from './controlCounts.js';
 import { formatEndpoint, parseEndpoint } from './endpointText.js';
+import { TUN_MTU } from './mtu.js';
 
 export interface TunnelOptions {
   /** An open TUN device; the tunnel's data path keeps its own handle on it. */
   tun: Tun;
   privateKey: Uint8Array;
   listenPort?: number;
-  /** The TUN device's MTU: the largest inner packet (WireGuard's default is 1420). */
+  /** The TUN device's MTU: the largest inner packet (default TUN_MTU). */
   mtu?: number;
   /** Tests only: shortened whitepaper timings, applied to both the handshake and the data path. */
   timings?: Partial<Timings>;
@@ -164,7 +165,7 @@ export class Tunnel {
       options.tun,
       {
         port: options.listenPort ?? 0,
-        mtu: options.mtu ?? 1420,
+        mtu: options.mtu ?? TUN_MTU,
         ...(t.rekeyAfterTime ? { rekeyAfterTimeMs: t.rekeyAfterTime } : {}),
         ...(t.rejectAfterTime ? { rejectAfterTimeMs: t.rejectAfterTime } : {}),
         ...(t.keepaliveTimeout ? { keepaliveTimeoutMs: t.keepaliveTimeout } : {}),
