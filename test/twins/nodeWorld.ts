@@ -31,6 +31,8 @@ export interface TwinNode {
   readonly machine: SimMachine;
   readonly io: MemoryIo;
   readonly logs: string[];
+  /** The overlay address its certificate gave it (kept here: a kicked node has no certificate). */
+  readonly ipv4: string;
   node: OverlayNode;
 }
 
@@ -109,7 +111,7 @@ export class NodeWorld {
     const io = memoryIo(machine);
     const logs: string[] = [];
     const node = OverlayNode.start({ stateDir: dir, log: (line) => logs.push(line), io });
-    const twin: TwinNode = { name, dir, machine, io, logs, node };
+    const twin: TwinNode = { name, dir, machine, io, logs, ipv4: node.self().certificate.ipv4, node };
     this.nodes.push(twin);
     return twin;
   }
@@ -146,8 +148,8 @@ export async function waitFor(what: string, timeoutMs: number, condition: () => 
  * application would, until `to`'s TUN delivers it (the first may wait for a handshake).
  */
 export async function packetArrives(from: TwinNode, to: TwinNode, timeoutMs: number): Promise<number> {
-  const src = from.node.self().certificate.ipv4;
-  const dst = to.node.self().certificate.ipv4;
+  const src = from.ipv4;
+  const dst = to.ipv4;
   const tag = `${from.name}>${to.name} ${Math.random()}`;
   const payload = Buffer.from(tag);
   const arrived = () =>

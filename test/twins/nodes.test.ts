@@ -5,6 +5,7 @@
  * wireguard-go) stays in the namespace tests.
  */
 import test from 'ava';
+import { kick } from '../../core/node/admin.js';
 import { keyOf, knows, NodeWorld, packetArrives, waitFor } from './nodeWorld.js';
 
 test('a member joins by invite, both learn each other, and packets cross the tunnel directly', async (t) => {
@@ -17,4 +18,84 @@ test('a member joins by invite, both learn each other, and packets cross the tun
   t.is(a.node.tunnel.peerRelay(b.node.identity.keys.wireguard.publicKey), undefined);
   t.is(a.node.paths.directEndpoint(keyOf(b)), '198.51.100.2:51820');
   t.is(b.node.paths.directEndpoint(keyOf(a)), '203.0.113.1:51820');
+});
+
+test('two members behind endpoint-independent NATs go direct to each other', async (t) => {
+  const w = new NodeWorld(t);
+  const a = w.found('a', w.machine('a', '203.0.113.1'));
+  const b = await w.join(
+    'b',
+    w.machine('b', '198.18.0.2', w.nat('nb', '198.51.100.2', 'endpoint-independent')),
+    a,
+  );
+  const c = await w.join(
+    'c',
+    w.machine('c', '198.18.1.2', w.nat('nc', '198.51.100.3', 'endpoint-independent')),
+    a,
+  );
+  await waitFor('b and c to know each other', 10_000, () => knows(b, c) && knows(c, b));
+  await waitFor('b and c to choose a direct path', 15_000, () =>
+    [b.node.paths.directEndpoint(keyOf(c)), c.node.paths.directEndpoint(keyOf(b))].every(
+      (e) => e !== undefined,
+    ),
+  );
+  await packetArrives(b, c, 10_000);
+  // The direct path is the NAT's public mapping, not a's relay.
+  t.regex(b.node.paths.directEndpoint(keyOf(c)) ?? '', /^198\.51\.100\.3:/);
+  t.is(b.node.tunnel.peerRelay(c.node.identity.keys.wireguard.publicKey), undefined);
+  t.regex(
+    b.node.tunnel.peerStatus(c.node.identity.keys.wireguard.publicKey)?.endpoint ?? '',
+    /^198\.51\.100\.3:/,
+  );
+});
+
+test('two members behind endpoint-dependent NATs reach each other through a relay member', async (t) => {
+  const w = new NodeWorld(t);
+  const a = w.found('a', w.machine('a', '203.0.113.1'));
+  const b = await w.join(
+    'b',
+    w.machine('b', '198.18.0.2', w.nat('nb', '198.51.100.2', 'endpoint-dependent')),
+    a,
+  );
+  const c = await w.join(
+    'c',
+    w.machine('c', '198.18.1.2', w.nat('nc', '198.51.100.3', 'endpoint-dependent')),
+    a,
+  );
+  await waitFor('b and c to know each other', 10_000, () => knows(b, c) && knows(c, b));
+  const aKey = keyOf(a);
+  await waitFor('b and c to route through a', 20_000, () => {
+    return (
+      b.node.tunnel.peerRelay(c.node.identity.keys.wireguard.publicKey) === aKey &&
+      c.node.tunnel.peerRelay(b.node.identity.keys.wireguard.publicKey) === aKey
+    );
+  });
+  const before = a.io.dataPaths.at(-1)!.stats().relayForwarded;
+  await packetArrives(b, c, 10_000);
+  await packetArrives(c, b, 10_000);
+  t.true(a.io.dataPaths.at(-1)!.stats().relayForwarded > before, 'the packets went through a');
+  t.is(b.node.paths.directEndpoint(keyOf(c)), undefined);
+  // A relayed member's route gets the smaller MTU (node.ts RELAYED_MTU).
+  const cIp = c.ipv4;
+  t.is(b.io.tuns.at(-1)!.routeMtus.get(`${cIp}/32`), 1376);
+});
+
+test('a kicked member is dropped by the others and drops them: no packet crosses any more', async (t) => {
+  const w = new NodeWorld(t);
+  const a = w.found('a', w.machine('a', '203.0.113.1'));
+  const b = await w.join('b', w.machine('b', '198.51.100.2'), a);
+  const c = await w.join('c', w.machine('c', '198.51.100.3'), a);
+  await waitFor('everyone to know everyone', 10_000, () => knows(b, c) && knows(c, b) && knows(a, c));
+  await packetArrives(c, b, 10_000);
+  kick(a.node, 'b');
+  await waitFor('a and c to drop b, and b to drop everyone', 10_000, () =>
+    [knows(a, b), knows(c, b), b.node.peers.size > 0].every((x) => !x),
+  );
+  t.true(b.logs.some((l) => l.includes('removed from the network')));
+  // c's data path has no route to b's address any more; b's none to anyone.
+  const cPath = c.io.dataPaths.at(-1)!;
+  const noRoute = cPath.stats().txNoRoute;
+  await t.throwsAsync(packetArrives(c, b, 1_500));
+  t.true(cPath.stats().txNoRoute > noRoute);
+  await t.throwsAsync(packetArrives(b, a, 1_500));
 });
