@@ -53,7 +53,11 @@ export class NodeWorld {
       loss: options.loss ?? 0,
     });
     this.root = mkdtempSync(joinPath(tmpdir(), 'ovl-twins-'));
+    const cpu = process.cpuUsage();
     t.teardown(() => {
+      // The whole process's CPU: the scenarios run serially, so this is the scenario's own.
+      const used = process.cpuUsage(cpu);
+      console.log(`${t.title}: CPU ${Math.round((used.user + used.system) / 1000)} ms`);
       for (const n of this.nodes) n.node.stop();
       this.net.close();
       rmSync(this.root, { recursive: true, force: true });

@@ -6,9 +6,10 @@
  */
 import test from 'ava';
 import { kick } from '../../core/node/admin.js';
+import type { Mapping } from '../discovery/netSim.js';
 import { keyOf, knows, NodeWorld, packetArrives, waitFor } from './nodeWorld.js';
 
-test('a member joins by invite, both learn each other, and packets cross the tunnel directly', async (t) => {
+test.serial('a member joins by invite, both learn each other, and packets cross the tunnel directly', async (t) => {
   const w = new NodeWorld(t);
   const a = w.found('a', w.machine('a', '203.0.113.1'));
   const b = await w.join('b', w.machine('b', '198.51.100.2'), a);
@@ -20,20 +21,17 @@ test('a member joins by invite, both learn each other, and packets cross the tun
   t.is(b.node.paths.directEndpoint(keyOf(a)), '203.0.113.1:51820');
 });
 
-test('two members behind endpoint-independent NATs go direct to each other', async (t) => {
-  const w = new NodeWorld(t);
+/** a on a public address; b and c joined through it, each behind a NAT of its own of `mapping`. */
+async function behindNats(w: NodeWorld, mapping: Mapping) {
   const a = w.found('a', w.machine('a', '203.0.113.1'));
-  const b = await w.join(
-    'b',
-    w.machine('b', '198.18.0.2', w.nat('nb', '198.51.100.2', 'endpoint-independent')),
-    a,
-  );
-  const c = await w.join(
-    'c',
-    w.machine('c', '198.18.1.2', w.nat('nc', '198.51.100.3', 'endpoint-independent')),
-    a,
-  );
+  const b = await w.join('b', w.machine('b', '198.18.0.2', w.nat('nb', '198.51.100.2', mapping)), a);
+  const c = await w.join('c', w.machine('c', '198.18.1.2', w.nat('nc', '198.51.100.3', mapping)), a);
   await waitFor('b and c to know each other', 10_000, () => knows(b, c) && knows(c, b));
+  return { a, b, c };
+}
+
+test.serial('two members behind endpoint-independent NATs go direct to each other', async (t) => {
+  const { b, c } = await behindNats(new NodeWorld(t), 'endpoint-independent');
   await waitFor('b and c to choose a direct path', 15_000, () =>
     [b.node.paths.directEndpoint(keyOf(c)), c.node.paths.directEndpoint(keyOf(b))].every(
       (e) => e !== undefined,
@@ -49,20 +47,8 @@ test('two members behind endpoint-independent NATs go direct to each other', asy
   );
 });
 
-test('two members behind endpoint-dependent NATs reach each other through a relay member', async (t) => {
-  const w = new NodeWorld(t);
-  const a = w.found('a', w.machine('a', '203.0.113.1'));
-  const b = await w.join(
-    'b',
-    w.machine('b', '198.18.0.2', w.nat('nb', '198.51.100.2', 'endpoint-dependent')),
-    a,
-  );
-  const c = await w.join(
-    'c',
-    w.machine('c', '198.18.1.2', w.nat('nc', '198.51.100.3', 'endpoint-dependent')),
-    a,
-  );
-  await waitFor('b and c to know each other', 10_000, () => knows(b, c) && knows(c, b));
+test.serial('two members behind endpoint-dependent NATs reach each other through a relay member', async (t) => {
+  const { a, b, c } = await behindNats(new NodeWorld(t), 'endpoint-dependent');
   const aKey = keyOf(a);
   await waitFor('b and c to route through a', 20_000, () => {
     return (
@@ -80,7 +66,7 @@ test('two members behind endpoint-dependent NATs reach each other through a rela
   t.is(b.io.tuns.at(-1)!.routeMtus.get(`${cIp}/32`), 1376);
 });
 
-test('a kicked member is dropped by the others and drops them: no packet crosses any more', async (t) => {
+test.serial('a kicked member is dropped by the others and drops them: no packet crosses any more', async (t) => {
   const w = new NodeWorld(t);
   const a = w.found('a', w.machine('a', '203.0.113.1'));
   const b = await w.join('b', w.machine('b', '198.51.100.2'), a);
