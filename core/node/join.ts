@@ -23,7 +23,20 @@ export interface JoinOptions {
   listenPort: number;
   onEvent?: (e: JoinEvent) => void;
   retryDelaysMs?: readonly number[];
+  /** The joiner's UDP socket: a real one (udpJoinSocket) unless a test gives its twin. */
+  openSocket?: OpenJoinSocket;
 }
+
+/** What the join protocol needs of a UDP socket; `to` and `from` are endpoint text. */
+export interface JoinSocket {
+  send(bytes: Uint8Array, to: string): void;
+  close(): void;
+}
+
+export type OpenJoinSocket = (
+  ipv6: boolean,
+  on: { ready: () => void; message: (bytes: Uint8Array, from: string) => void; error: (e: Error) => void },
+) => JoinSocket;
 
 export interface Joined {
   name: string;
@@ -99,6 +112,7 @@ export async function join(options: JoinOptions): Promise<Joined> {
   const result = await runAttempt(
     attempt,
     invite.endpoints.some((e) => e.startsWith('[')),
+    options.openSocket ?? udpJoinSocket,
     options.onEvent,
   );
   if (!result.ok) {
@@ -143,13 +157,13 @@ export async function join(options: JoinOptions): Promise<Joined> {
   };
 }
 
-/** Drives the state machine with a real socket and clock until it gives a result. */
+/** Drives the state machine with a socket and the real clock until it gives a result. */
 function runAttempt(
   attempt: JoinAttempt,
   ipv6: boolean,
+  open: OpenJoinSocket,
   onEvent: ((e: JoinEvent) => void) | undefined,
 ): Promise<JoinResult> {
-  const socket = dgram.createSocket({ type: ipv6 ? 'udp6' : 'udp4', ipv6Only: false });
   return new Promise((resolve, reject) => {
     let timer: NodeJS.Timeout | undefined;
     const finish = (r: JoinResult) => {
@@ -159,28 +173,39 @@ function runAttempt(
     };
     const apply = (step: ReturnType<JoinAttempt['tick']>) => {
       for (const e of step.events) onEvent?.(e);
-      for (const { to, bytes } of step.send) {
-        const ep = parseEndpoint(to);
-        if (ep) socket.send(bytes, ep.port, ep.address);
-      }
+      for (const { to, bytes } of step.send) socket.send(bytes, to);
       if (step.result) return finish(step.result);
       if (timer) clearTimeout(timer);
       if (step.nextWakeAt !== null) {
         timer = setTimeout(() => apply(attempt.tick(Date.now())), Math.max(0, step.nextWakeAt - Date.now()));
       }
     };
-    socket.on('message', (msg, rinfo) => {
-      const from = formatEndpoint({
-        address: rinfo.address.replace(/^::ffff:(?=[\d.]+$)/, ''),
-        port: rinfo.port,
-      });
-      apply(attempt.receive(new Uint8Array(msg), from, Date.now()));
+    const socket = open(ipv6, {
+      ready: () => apply(attempt.start(Date.now())),
+      message: (bytes, from) => apply(attempt.receive(bytes, from, Date.now())),
+      error: (e) => {
+        if (timer) clearTimeout(timer);
+        socket.close();
+        reject(new OverlayError('EJOIN', `cannot use a UDP socket: ${e.message}`, { cause: e }));
+      },
     });
-    socket.on('error', (e) => {
-      if (timer) clearTimeout(timer);
-      socket.close();
-      reject(new OverlayError('EJOIN', `cannot use a UDP socket: ${e.message}`, { cause: e }));
-    });
-    socket.bind(0, () => apply(attempt.start(Date.now())));
   });
 }
+
+/** A UDP socket of its own on any port; `ready` once it is bound. */
+export const udpJoinSocket: OpenJoinSocket = (ipv6, on) => {
+  const socket = dgram.createSocket({ type: ipv6 ? 'udp6' : 'udp4', ipv6Only: false });
+  socket.on('message', (msg, rinfo) => {
+    const address = rinfo.address.replace(/^::ffff:(?=[\d.]+$)/, '');
+    on.message(new Uint8Array(msg), formatEndpoint({ address, port: rinfo.port }));
+  });
+  socket.on('error', on.error);
+  socket.bind(0, on.ready);
+  return {
+    send: (bytes, to) => {
+      const ep = parseEndpoint(to);
+      if (ep) socket.send(bytes, ep.port, ep.address);
+    },
+    close: () => socket.close(),
+  };
+};

@@ -4,7 +4,6 @@
  * protocol-shaped is done by the state machines in core/gossip, core/overlayWire and
  * core/membership; this class feeds them datagrams and time and carries out what they return.
  */
-import { Tun } from 'tun-napi';
 import { decodeDiscovery, type Source } from '../discovery/index.js';
 import { OverlayError } from '../errors.js';
 import { Gossip } from '../gossip/gossip.js';
@@ -19,6 +18,7 @@ import { retiringStore } from '../membership/retiredMembers.js';
 import type { Member, Roster } from '../membership/roster.js';
 import { type InnerMessage, JoinResponder, mac1Key, SealedChannel } from '../overlayWire/index.js';
 import { formatEndpoint, parseEndpoint } from '../tunnel/endpointText.js';
+import { type NodeIo, nativeIo, type TunDevice } from '../tunnel/io.js';
 import { RELAYED_MTU, TUN_MTU } from '../tunnel/mtu.js';
 import { Tunnel } from '../tunnel/tunnel.js';
 import type { Endpoint } from '../wireguard/endpoint.js';
@@ -56,6 +56,8 @@ export interface NodeOptions {
   relay?: boolean;
   /** --stun servers (HOST:PORT) to learn this node's reflexive address from; undefined: the settings'. */
   stun?: readonly string[];
+  /** The TUN device, data path and interface list: the machine's own unless a test gives twins. */
+  io?: NodeIo;
 }
 
 export class OverlayNode {
@@ -73,7 +75,8 @@ export class OverlayNode {
   /** Where each member's messages last came from: the address that works, whatever it announces. */
   readonly observed = new Map<string, Endpoint>();
   readonly peers = new Map<string, DesiredPeer>();
-  private readonly tun: Tun;
+  private readonly tun: TunDevice;
+  private readonly io: NodeIo;
   readonly tunnel: Tunnel;
   private readonly channel: SealedChannel;
   private readonly gossip: Gossip;
@@ -105,11 +108,13 @@ export class OverlayNode {
     this.roster = state.loadRoster();
     this.invites = state.loadInvites();
     const self = this.self();
-    this.tun = openInterface(self, this.settings.network.ipv4Subnet.prefix);
+    this.io = options.io ?? nativeIo;
+    this.tun = openInterface(this.io, self, this.settings.network.ipv4Subnet.prefix);
     const wg = this.identity.keys.wireguard;
     try {
       this.tunnel = new Tunnel({
         tun: this.tun,
+        openDataPath: this.io.openDataPath,
         privateKey: wg.privateKey,
         listenPort: this.settings.listenPort,
         mtu: TUN_MTU,
@@ -322,6 +327,7 @@ export class OverlayNode {
   private localCandidates(): string[] {
     const network = this.settings.network;
     return localEndpoints(this.tunnel.port, {
+      interfaces: this.io.networkInterfaces(),
       exclude: (a) => ipv4InSubnet(a, network.ipv4Subnet) || ipv6InSubnet(a, network.ipv6Subnet),
     }).map(formatEndpoint);
   }
@@ -594,10 +600,10 @@ function dataPathError(e: unknown, port: number): OverlayError {
 }
 
 /** The overlay interface: kernel-named ovlN, MTU, up, this member's addresses. */
-function openInterface(self: Member, ipv4Prefix: number): Tun {
-  let tun: Tun;
+function openInterface(io: NodeIo, self: Member, ipv4Prefix: number): TunDevice {
+  let tun: TunDevice;
   try {
-    tun = new Tun({ name: 'ovl%d' });
+    tun = io.openTun('ovl%d');
   } catch (e) {
     const err = e as { code?: string; message?: string };
     if (err.code === 'EPERM') {

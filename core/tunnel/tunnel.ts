@@ -10,14 +10,7 @@
  */
 
 import { performance } from 'node:perf_hooks';
-import {
-  DataPath,
-  type DataPathEvent,
-  type DataPathPeerStats,
-  type DataPathStats,
-  type HandshakeScreenOptions,
-  type Tun,
-} from 'tun-napi';
+import type { DataPathEvent, DataPathPeerStats, DataPathStats, HandshakeScreenOptions } from 'tun-napi';
 import { OverlayError } from '../errors.js';
 import { isStunMessage } from '../stun/message.js';
 import type { Timings } from '../wireguard/constants.js';
@@ -28,11 +21,14 @@ import { emptyOutput, type Output, type Peer, type SessionChange } from '../wire
 import { keyToBase64, TIMESTAMP_GRANULARITY_MS } from '../wireguard/primitives.js';
 import { ControlCounts, type ControlCountsSnapshot } from './controlCounts.js';
 import { formatEndpoint, parseEndpoint } from './endpointText.js';
+import { type DataPathIo, nativeIo, type OpenDataPath, type TunDevice } from './io.js';
 import { TUN_MTU } from './mtu.js';
 
 export interface TunnelOptions {
   /** An open TUN device; the tunnel's data path keeps its own handle on it. */
-  tun: Tun;
+  tun: TunDevice;
+  /** Opens the data path on `tun`: the native one unless a test gives its twin (io.ts). */
+  openDataPath?: OpenDataPath;
   privateKey: Uint8Array;
   listenPort?: number;
   /** The TUN device's MTU: the largest inner packet (default TUN_MTU). */
@@ -132,7 +128,7 @@ interface PeerEntry {
 
 export class Tunnel {
   readonly publicKey: Uint8Array;
-  private readonly datapath: DataPath;
+  private readonly datapath: DataPathIo;
   private readonly device: Device;
   private readonly byId = new Map<number, PeerEntry>();
   private readonly byKey = new Map<string, PeerEntry>();
@@ -161,7 +157,7 @@ export class Tunnel {
     this.publicKey = this.device.publicKey;
     this.onOverlayMessage = options.onOverlayMessage;
     this.onStunMessage = options.onStunMessage;
-    this.datapath = new DataPath(
+    this.datapath = (options.openDataPath ?? nativeIo.openDataPath)(
       options.tun,
       {
         port: options.listenPort ?? 0,

@@ -6,6 +6,10 @@
  * only from where the mapping has sent to (address-and-port-dependent filtering, like conntrack), or
  * from anywhere at that address (address-dependent). No hairpinning, as with a plain MASQUERADE rule.
  * Loss, link cuts (a DROP between two public addresses), and hosts that change address.
+ *
+ * Time is simulated (runUntil drives the queue: protocol machines with explicit time) or real
+ * (`clock: 'real'`: each event is a timer, for whole nodes that read Date.now and set their own
+ * timers; close() clears what is pending so the test process can exit).
  */
 
 export type Mapping = 'endpoint-independent' | 'endpoint-dependent';
@@ -92,6 +96,8 @@ export interface NetOptions {
   readonly internetLatencyMs?: number;
   /** Probability that any datagram is lost. */
   readonly loss?: number;
+  /** 'simulated' (default): runUntil moves time. 'real': events fire on timers, `now` is wall time. */
+  readonly clock?: 'simulated' | 'real';
 }
 
 interface Scheduled {
@@ -101,7 +107,9 @@ interface Scheduled {
 }
 
 export class SimNet {
-  now = 0;
+  private simulatedNow = 0;
+  private readonly realStart = performance.now();
+  private readonly timers = new Set<NodeJS.Timeout>();
   private readonly queue: Scheduled[] = [];
   private seq = 0;
   private readonly hosts = new Map<string, SimHost>();
@@ -113,6 +121,17 @@ export class SimNet {
 
   constructor(private readonly options: NetOptions) {
     this.loss = options.loss ?? 0;
+  }
+
+  /** Milliseconds since the simulation began. */
+  get now(): number {
+    return this.options.clock === 'real' ? performance.now() - this.realStart : this.simulatedNow;
+  }
+
+  /** Real clock: cancels every datagram still on its way. */
+  close(): void {
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
   }
 
   addNat(
@@ -132,6 +151,16 @@ export class SimNet {
     return host;
   }
 
+  /** The host (socket) bound at ip:port, behind `nat` (undefined: a public address), if any. */
+  hostAt(ip: string, port: number, nat: SimNat | undefined): SimHost | undefined {
+    return [...this.hosts.values()].find((h) => h.ip === ip && h.port === port && h.nat === nat);
+  }
+
+  /** The socket is closed: datagrams to it are lost from now on. */
+  removeHost(host: SimHost): void {
+    if (this.hosts.get(host.name) === host) this.hosts.delete(host.name);
+  }
+
   /** iptables DROP between two public addresses (both directions), as on one NAT router. */
   cut(ipA: string, ipB: string): void {
     this.cuts.add([ipA, ipB].sort().join(' '));
@@ -142,6 +171,17 @@ export class SimNet {
   }
 
   at(time: number, run: () => void): void {
+    if (this.options.clock === 'real') {
+      const timer = setTimeout(
+        () => {
+          this.timers.delete(timer);
+          run();
+        },
+        Math.max(0, time - this.now),
+      );
+      this.timers.add(timer);
+      return;
+    }
     const item = { at: Math.max(time, this.now), seq: this.seq++, run };
     let lo = 0;
     let hi = this.queue.length;
@@ -156,14 +196,15 @@ export class SimNet {
 
   /** Runs events until `until` (simulated ms); bounded so a bug cannot spin forever. */
   runUntil(until: number, maxEvents = 5_000_000): void {
+    if (this.options.clock === 'real') throw new Error('a real-clock network runs on its own timers');
     let n = 0;
     while (this.queue.length > 0 && this.queue[0]!.at <= until) {
       if (++n > maxEvents) throw new Error(`simulation did not settle by ${until} ms`);
       const item = this.queue.shift()!;
-      this.now = item.at;
+      this.simulatedNow = item.at;
       item.run();
     }
-    this.now = until;
+    this.simulatedNow = until;
   }
 
   /** Sends a UDP datagram from `host`'s socket to `dest` ("ip:port"); false when it is dropped on the way out. */
@@ -206,7 +247,7 @@ export class SimNet {
     const ip = host.ip;
     this.at(this.now + latency, () => {
       // A host that moved meanwhile no longer owns the address the packet was sent to.
-      if (host.ip !== ip) {
+      if (host.ip !== ip || this.hosts.get(host.name) !== host) {
         this.drop();
         return;
       }

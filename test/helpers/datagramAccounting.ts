@@ -54,6 +54,7 @@ const DATA_PATH_ENDS = [
   'relayDroppedMalformed',
   'relayDroppedNoPath',
   'relayDroppedWrongSender',
+  'relayDroppedStaleKey',
 ] as const satisfies readonly (keyof TunnelStats)[];
 
 /** What the tunnel made of the datagrams handed up to it; sums to rxControl once it caught up. */

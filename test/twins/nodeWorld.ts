@@ -1,0 +1,173 @@
+/**
+ * Whole OverlayNodes in one process, without root: each on a machine of a simulated internet
+ * (test/discovery/netSim.ts, real clock) with memory twins for its TUN device and data path
+ * (memoryIo.ts). A founder creates the network as `overlay init` does; the others join with an
+ * invite code over the simulated network, as `overlay join` does, then start. Everything is
+ * stopped, timers and all, when the test ends.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join as joinPath } from 'node:path';
+import type { ExecutionContext } from 'ava';
+import { IdentityStore } from '../../core/identity/identityStore.js';
+import { encodeKey } from '../../core/identity/keys.js';
+import { createNetwork } from '../../core/membership/issue.js';
+import { createInvite } from '../../core/node/admin.js';
+import { join } from '../../core/node/join.js';
+import { OverlayNode } from '../../core/node/node.js';
+import { NodeState } from '../../core/node/nodeState.js';
+import { secureRandom } from '../../core/wireguard/primitives.js';
+import { type Mapping, type SimNat, SimNet } from '../discovery/netSim.js';
+import { seededUniform } from '../helpers/seeded.js';
+import { buildUdpPacket, parseUdpPacket } from '../helpers/tun-packets.js';
+import type { SimMachine } from './memoryDataPath.js';
+import { type MemoryIo, memoryIo, memoryJoinSocket } from './memoryIo.js';
+
+const PORT = 51820;
+
+export interface TwinNode {
+  readonly name: string;
+  readonly dir: string;
+  readonly machine: SimMachine;
+  readonly io: MemoryIo;
+  readonly logs: string[];
+  /** The overlay address its certificate gave it (kept here: a kicked node has no certificate). */
+  readonly ipv4: string;
+  node: OverlayNode;
+}
+
+export class NodeWorld {
+  readonly net: SimNet;
+  readonly nodes: TwinNode[] = [];
+  private readonly root: string;
+
+  constructor(
+    t: ExecutionContext,
+    options: { seed?: number; loss?: number; internetLatencyMs?: number } = {},
+  ) {
+    this.net = new SimNet({
+      random: seededUniform(options.seed ?? 1),
+      clock: 'real',
+      lanLatencyMs: 1,
+      internetLatencyMs: options.internetLatencyMs ?? 5,
+      loss: options.loss ?? 0,
+    });
+    this.root = mkdtempSync(joinPath(tmpdir(), 'ovl-twins-'));
+    const cpu = process.cpuUsage();
+    t.teardown(() => {
+      // The whole process's CPU: the scenarios run serially, so this is the scenario's own.
+      const used = process.cpuUsage(cpu);
+      console.log(`${t.title}: CPU ${Math.round((used.user + used.system) / 1000)} ms`);
+      for (const n of this.nodes) n.node.stop();
+      this.net.close();
+      rmSync(this.root, { recursive: true, force: true });
+    });
+  }
+
+  nat(name: string, publicIp: string, mapping: Mapping): SimNat {
+    return this.net.addNat(name, publicIp, mapping);
+  }
+
+  machine(name: string, ip: string, nat?: SimNat): SimMachine {
+    return { net: this.net, name, ip, ...(nat && { nat }) };
+  }
+
+  /** `overlay init --name NAME` then `overlay up` on `machine`. */
+  found(name: string, machine: SimMachine): TwinNode {
+    const dir = joinPath(this.root, name);
+    const identityStore = IdentityStore.openOrCreate(dir);
+    const { keys } = identityStore.load();
+    const created = createNetwork({
+      name,
+      member: { wireguardKey: keys.wireguard.publicKey, signingKey: keys.signing.publicKey },
+      random: secureRandom,
+      now: Date.now(),
+    });
+    const settings = {
+      network: created.network,
+      networkSecretKey: created.networkKeyPair.secretKey,
+      listenPort: PORT,
+      announce: [],
+      relay: true,
+      stun: [],
+    };
+    NodeState.create(dir, settings, created.roster);
+    identityStore.setName(name);
+    return this.start(name, dir, machine);
+  }
+
+  /** `overlay invite` on `inviter`, `overlay join CODE --name NAME` and `overlay up` on `machine`. */
+  async join(name: string, machine: SimMachine, inviter: TwinNode): Promise<TwinNode> {
+    const { code } = createInvite(inviter.node, { expiresInMs: 60_000, uses: 1, label: null });
+    const dir = joinPath(this.root, name);
+    await join({
+      stateDir: dir,
+      code,
+      name,
+      listenPort: PORT,
+      openSocket: memoryJoinSocket(machine),
+      retryDelaysMs: [0, 300, 600, 1200],
+    });
+    return this.start(name, dir, machine);
+  }
+
+  private start(name: string, dir: string, machine: SimMachine): TwinNode {
+    const io = memoryIo(machine);
+    const logs: string[] = [];
+    const node = OverlayNode.start({ stateDir: dir, log: (line) => logs.push(line), io });
+    const twin: TwinNode = { name, dir, machine, io, logs, ipv4: node.self().certificate.ipv4, node };
+    this.nodes.push(twin);
+    return twin;
+  }
+
+  /** Stops a node and starts it again from its state directory (a restart, or `down` then `up`). */
+  restart(n: TwinNode): void {
+    n.node.stop();
+    n.node = OverlayNode.start({ stateDir: n.dir, log: (line) => n.logs.push(line), io: n.io });
+  }
+}
+
+export function keyOf(n: TwinNode): string {
+  return encodeKey(n.node.identity.keys.wireguard.publicKey);
+}
+
+/** Whether `from`'s node has `to` as a peer (gossip brought its certificate, and it is valid). */
+export function knows(from: TwinNode, to: TwinNode): boolean {
+  return from.node.peers.has(keyOf(to));
+}
+
+/** Polls `condition` every 25 ms until it holds; throws after `timeoutMs` saying what was awaited. */
+export async function waitFor(what: string, timeoutMs: number, condition: () => boolean): Promise<number> {
+  const start = Date.now();
+  while (!condition()) {
+    if (Date.now() - start > timeoutMs)
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  return Date.now() - start;
+}
+
+/**
+ * Sends one UDP packet from `from`'s overlay address to `to`'s into `from`'s TUN, as an
+ * application would, until `to`'s TUN delivers it (the first may wait for a handshake).
+ */
+export async function packetArrives(from: TwinNode, to: TwinNode, timeoutMs: number): Promise<number> {
+  const src = from.ipv4;
+  const dst = to.ipv4;
+  const tag = `${from.name}>${to.name} ${Math.random()}`;
+  const payload = Buffer.from(tag);
+  const arrived = () =>
+    to.io.tuns.at(-1)!.delivered.some((p) => parseUdpPacket(p)?.payload.toString() === tag);
+  const start = Date.now();
+  let sentAt = 0;
+  while (!arrived()) {
+    if (Date.now() - start > timeoutMs)
+      throw new Error(`no packet from ${from.name} to ${to.name} in ${timeoutMs} ms`);
+    if (Date.now() - sentAt > 500) {
+      from.io.tuns.at(-1)!.inject(buildUdpPacket({ src, dst, srcPort: 4000, dstPort: 5000, payload }));
+      sentAt = Date.now();
+    }
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  return Date.now() - start;
+}

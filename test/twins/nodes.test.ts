@@ -1,0 +1,97 @@
+/**
+ * Whole nodes without root (issue 11, point 2): real OverlayNodes — membership, gossip, discovery,
+ * the tunnel's handshakes — on memory twins of the TUN device and the data path, over a simulated
+ * internet with NATs (nodeWorld.ts). What needs a kernel (real TUN, real NAT, interop with
+ * wireguard-go) stays in the namespace tests.
+ */
+import test from 'ava';
+import { kick } from '../../core/node/admin.js';
+import { RELAYED_MTU } from '../../core/tunnel/mtu.js';
+import type { Mapping } from '../discovery/netSim.js';
+import { keyOf, knows, NodeWorld, packetArrives, waitFor } from './nodeWorld.js';
+
+test.serial(
+  'a member joins by invite, both learn each other, and packets cross the tunnel directly',
+  async (t) => {
+    const w = new NodeWorld(t);
+    const a = w.found('a', w.machine('a', '203.0.113.1'));
+    const b = await w.join('b', w.machine('b', '198.51.100.2'), a);
+    await waitFor('a and b to know each other', 10_000, () => knows(a, b) && knows(b, a));
+    await packetArrives(b, a, 10_000);
+    await packetArrives(a, b, 10_000);
+    t.is(a.node.tunnel.peerRelay(b.node.identity.keys.wireguard.publicKey), undefined);
+    t.is(a.node.paths.directEndpoint(keyOf(b)), '198.51.100.2:51820');
+    t.is(b.node.paths.directEndpoint(keyOf(a)), '203.0.113.1:51820');
+  },
+);
+
+/** a on a public address; b and c joined through it, each behind a NAT of its own of `mapping`. */
+async function behindNats(w: NodeWorld, mapping: Mapping) {
+  const a = w.found('a', w.machine('a', '203.0.113.1'));
+  const b = await w.join('b', w.machine('b', '198.18.0.2', w.nat('nb', '198.51.100.2', mapping)), a);
+  const c = await w.join('c', w.machine('c', '198.18.1.2', w.nat('nc', '198.51.100.3', mapping)), a);
+  await waitFor('b and c to know each other', 10_000, () => knows(b, c) && knows(c, b));
+  return { a, b, c };
+}
+
+test.serial('two members behind endpoint-independent NATs go direct to each other', async (t) => {
+  const { b, c } = await behindNats(new NodeWorld(t), 'endpoint-independent');
+  await waitFor('b and c to choose a direct path', 15_000, () =>
+    [b.node.paths.directEndpoint(keyOf(c)), c.node.paths.directEndpoint(keyOf(b))].every(
+      (e) => e !== undefined,
+    ),
+  );
+  await packetArrives(b, c, 10_000);
+  // The direct path is the NAT's public mapping, not a's relay.
+  t.regex(b.node.paths.directEndpoint(keyOf(c)) ?? '', /^198\.51\.100\.3:/);
+  t.is(b.node.tunnel.peerRelay(c.node.identity.keys.wireguard.publicKey), undefined);
+  t.regex(
+    b.node.tunnel.peerStatus(c.node.identity.keys.wireguard.publicKey)?.endpoint ?? '',
+    /^198\.51\.100\.3:/,
+  );
+});
+
+test.serial(
+  'two members behind endpoint-dependent NATs reach each other through a relay member',
+  async (t) => {
+    const { a, b, c } = await behindNats(new NodeWorld(t), 'endpoint-dependent');
+    const aKey = keyOf(a);
+    await waitFor('b and c to route through a', 20_000, () => {
+      return (
+        b.node.tunnel.peerRelay(c.node.identity.keys.wireguard.publicKey) === aKey &&
+        c.node.tunnel.peerRelay(b.node.identity.keys.wireguard.publicKey) === aKey
+      );
+    });
+    const before = a.io.dataPaths.at(-1)!.stats().relayForwarded;
+    await packetArrives(b, c, 10_000);
+    await packetArrives(c, b, 10_000);
+    t.true(a.io.dataPaths.at(-1)!.stats().relayForwarded > before, 'the packets went through a');
+    t.is(b.node.paths.directEndpoint(keyOf(c)), undefined);
+    // A relayed member's route gets the smaller MTU (node.ts RELAYED_MTU).
+    const cIp = c.ipv4;
+    t.is(b.io.tuns.at(-1)!.routeMtus.get(`${cIp}/32`), RELAYED_MTU);
+  },
+);
+
+test.serial(
+  'a kicked member is dropped by the others and drops them: no packet crosses any more',
+  async (t) => {
+    const w = new NodeWorld(t);
+    const a = w.found('a', w.machine('a', '203.0.113.1'));
+    const b = await w.join('b', w.machine('b', '198.51.100.2'), a);
+    const c = await w.join('c', w.machine('c', '198.51.100.3'), a);
+    await waitFor('everyone to know everyone', 10_000, () => knows(b, c) && knows(c, b) && knows(a, c));
+    await packetArrives(c, b, 10_000);
+    kick(a.node, 'b');
+    await waitFor('a and c to drop b, and b to drop everyone', 10_000, () =>
+      [knows(a, b), knows(c, b), b.node.peers.size > 0].every((x) => !x),
+    );
+    t.true(b.logs.some((l) => l.includes('removed from the network')));
+    // c's data path has no route to b's address any more; b's none to anyone.
+    const cPath = c.io.dataPaths.at(-1)!;
+    const noRoute = cPath.stats().txNoRoute;
+    await t.throwsAsync(packetArrives(c, b, 1_500));
+    t.true(cPath.stats().txNoRoute > noRoute);
+    await t.throwsAsync(packetArrives(b, a, 1_500));
+  },
+);
