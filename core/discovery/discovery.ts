@@ -2,7 +2,7 @@
  * Discovery for one node, as a pure state machine: our own candidates, one PeerPath per member, and
  * the introductions we ask for and make. The node feeds it the discovery messages it opened (sealed,
  * so `from` is an authenticated member) with where they came from, and the time; it carries out the
- * sends, moves each peer's traffic to `endpointFor(peer)`, and shows `snapshot`.
+ * sends, moves each peer's traffic where `path(peer)` says, and shows `snapshot`.
  *
  * Introductions and call-me-maybes are where another member tells us where to send probes: the first
  * are taken only when asked for (introductions.ts), and the addresses either names are probed within
@@ -235,13 +235,6 @@ export class Discovery {
 
   path(id: string): PathChoice {
     return this.paths.get(id)?.choice() ?? { path: 'none' };
-  }
-
-  /** Where the node's data path sends this peer's packets: its direct endpoint or the relay's. */
-  endpointFor(id: string): string | undefined {
-    const c = this.path(id);
-    if (c.path === 'direct') return c.endpoint;
-    return c.path === 'relay' ? this.directEndpoint(c.via) : undefined;
   }
 
   /** Our candidates, best first: what the node announces in its endpoint record. */

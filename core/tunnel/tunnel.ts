@@ -221,15 +221,6 @@ export class Tunnel {
     this.schedule();
   }
 
-  /** Moves a peer to a new endpoint (learned from gossip or discovery, not from its packets). */
-  setPeerEndpoint(publicKey: Uint8Array, endpoint: Endpoint): void {
-    const entry = this.byKey.get(keyToBase64(publicKey));
-    if (!entry) return;
-    entry.peer.endpoint = endpoint;
-    // A relayed peer keeps its path; the endpoint is remembered for when it goes direct again.
-    if (entry.relayVia === undefined) this.datapath.setEndpoint(entry.id, formatEndpoint(endpoint));
-  }
-
   /** This data path's relay epoch: fresh for every tunnel, announced in the endpoint record. */
   get relayEpoch(): Uint8Array {
     return this.datapath.relayEpoch;
@@ -369,10 +360,6 @@ export class Tunnel {
   setPeerRoutes(publicKey: Uint8Array, allowedIps: string[], forward: boolean): void {
     const entry = this.byKey.get(keyToBase64(publicKey));
     if (entry) this.datapath.setPeer(entry.id, allowedIps, null, { forward });
-  }
-
-  hasPeer(publicKey: Uint8Array): boolean {
-    return this.byKey.has(keyToBase64(publicKey));
   }
 
   /** Sends one of overlay's own messages from the tunnel's port. False if the send failed. */

@@ -159,11 +159,11 @@ export class SimWorld {
 
   /** `from`'s data path wraps `bytes` for `to` and sends them to relay `relay` at its direct endpoint. */
   private sendVia(from: Member, relay: Member, to: Member, bytes: Uint8Array): void {
-    const endpoint = from.discovery.endpointFor(relay.id);
-    if (endpoint === undefined || from.discovery.path(relay.id).path !== 'direct') return;
+    const toRelay = from.discovery.path(relay.id);
+    if (toRelay.path !== 'direct') return;
     this.net.send(
       from.host,
-      endpoint,
+      toRelay.endpoint,
       Uint8Array.of(ENVELOPE, TO_RELAY, from.index, to.index, relay.index, ...bytes),
     );
   }
