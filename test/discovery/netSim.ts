@@ -113,10 +113,13 @@ export class SimNet {
   private readonly queue: Scheduled[] = [];
   private seq = 0;
   private readonly hosts = new Map<string, SimHost>();
+  /** "NAT|ip:port" → the host last found there: a cache, checked on every use (hosts move). */
+  private readonly found = new Map<string, SimHost>();
   private readonly nats: SimNat[] = [];
   private readonly cuts = new Set<string>();
   loss: number;
   delivered = 0;
+  deliveredBytes = 0;
   dropped = 0;
 
   constructor(private readonly options: NetOptions) {
@@ -153,7 +156,23 @@ export class SimNet {
 
   /** The host (socket) bound at ip:port, behind `nat` (undefined: a public address), if any. */
   hostAt(ip: string, port: number, nat: SimNat | undefined): SimHost | undefined {
-    return [...this.hosts.values()].find((h) => h.ip === ip && h.port === port && h.nat === nat);
+    return this.hostBound(`${ip}:${port}`, nat);
+  }
+
+  // A scan of every host per datagram would make a simulation of N nodes cost N³.
+  private hostBound(address: string, nat: SimNat | undefined): SimHost | undefined {
+    const key = `${nat?.name ?? ''}|${address}`;
+    const cached = this.found.get(key);
+    const bound = (h: SimHost) =>
+      h.nat === nat && `${h.ip}:${h.port}` === address && this.hosts.get(h.name) === h;
+    if (cached && bound(cached)) return cached;
+    for (const h of this.hosts.values()) {
+      if (!bound(h)) continue;
+      this.found.set(key, h);
+      return h;
+    }
+    this.found.delete(key);
+    return undefined;
   }
 
   /** The socket is closed: datagrams to it are lost from now on. */
@@ -212,8 +231,7 @@ export class SimNet {
     if (this.options.random() < this.loss) return this.drop();
     const src = `${host.ip}:${host.port}`;
     const destIp = dest.slice(0, dest.lastIndexOf(':'));
-    const lanPeer =
-      host.nat && [...this.hosts.values()].find((h) => h.nat === host.nat && `${h.ip}:${h.port}` === dest);
+    const lanPeer = host.nat && this.hostBound(dest, host.nat);
     if (lanPeer) return this.deliver(lanPeer, src, bytes, this.options.lanLatencyMs ?? 1);
     let publicSrc = src;
     if (host.nat) {
@@ -224,20 +242,20 @@ export class SimNet {
     const publicSrcIp = publicSrc.slice(0, publicSrc.lastIndexOf(':'));
     if (this.cuts.has([publicSrcIp, destIp].sort().join(' '))) return this.drop();
     const latency = this.options.internetLatencyMs ?? 20;
-    const target = [...this.hosts.values()].find((h) => h.nat === undefined && `${h.ip}:${h.port}` === dest);
+    const target = this.hostBound(dest, undefined);
     if (target) return this.deliver(target, publicSrc, bytes, latency);
     const nat = this.nats.find((n) => n.publicIp === destIp);
     if (!nat) return this.drop();
     // The NAT's decision is made when the packet arrives there, not when it leaves.
     this.at(this.now + latency, () => {
       const internal = nat.inbound(Number(dest.slice(dest.lastIndexOf(':') + 1)), publicSrc, this.now);
-      const inside =
-        internal && [...this.hosts.values()].find((h) => h.nat === nat && `${h.ip}:${h.port}` === internal);
+      const inside = internal && this.hostBound(internal, nat);
       if (!inside) {
         this.drop();
         return;
       }
       this.delivered++;
+      this.deliveredBytes += bytes.length;
       inside.receive(bytes, publicSrc);
     });
     return true;
@@ -252,6 +270,7 @@ export class SimNet {
         return;
       }
       this.delivered++;
+      this.deliveredBytes += bytes.length;
       host.receive(bytes, from);
     });
     return true;

@@ -42,7 +42,7 @@ export class NodeWorld {
   private readonly root: string;
 
   constructor(
-    t: ExecutionContext,
+    t: Pick<ExecutionContext, 'title' | 'teardown'>,
     options: { seed?: number; loss?: number; internetLatencyMs?: number } = {},
   ) {
     this.net = new SimNet({

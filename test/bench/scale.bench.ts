@@ -1,0 +1,122 @@
+/**
+ * Scale benchmark (issue 11): N whole OverlayNodes in one process, without root, on the memory
+ * twins of the TUN device and data path over a simulated internet (test/twins/nodeWorld.ts). A
+ * founder on a public address invites every other node in turn; each joins with its code and
+ * starts. Measured for each N:
+ *   join      seconds for all N-1 joins (one after another, as people would)
+ *   converge  seconds from the last join until every node holds every other as a peer
+ *   at rest   over a window after convergence: datagrams and bytes each node sends per second,
+ *             and the CPU the whole process spends per node (ms of CPU per second)
+ *   memory    heap and external memory per node (after a GC), less the process without nodes
+ * The simulated network's own work is in the CPU figures, as it is in the process. As a ratio
+ * against the smallest N, each figure says how it grows with N. No root needed:
+ *
+ *   npm run bench:scale
+ *   npm run bench:scale -- --nodes 50,200,1000 --rest 30
+ */
+import { parseArgs } from 'node:util';
+import { NodeWorld, type TwinNode, waitFor } from '../twins/nodeWorld.js';
+
+const { values } = parseArgs({
+  options: {
+    nodes: { type: 'string', default: '50,200' },
+    rest: { type: 'string', default: '20' },
+  },
+});
+const SIZES = values.nodes.split(',').map((n) => Math.max(2, Math.min(2000, Number(n))));
+const REST_S = Math.max(5, Math.min(600, Number(values.rest)));
+
+interface Row {
+  n: number;
+  joinS: number;
+  convergeS: number;
+  datagramsPerNodeS: number;
+  bytesPerNodeS: number;
+  cpuMsPerNodeS: number;
+  memoryMbPerNode: number;
+}
+
+function gc(): void {
+  const collect = (globalThis as { gc?: () => void }).gc;
+  if (!collect) throw new Error('run with --expose-gc (npm run bench:scale does)');
+  collect();
+  collect();
+}
+
+function memoryMb(): number {
+  gc();
+  const m = process.memoryUsage();
+  return (m.heapUsed + m.external + m.arrayBuffers) / 2 ** 20;
+}
+
+/** Whether every node holds every other as a peer. */
+function converged(nodes: readonly TwinNode[]): boolean {
+  return nodes.every((n) => n.node.peers.size === nodes.length - 1);
+}
+
+/** One publicly addressed machine per node, in 198.18.0.0/15. */
+function address(i: number): string {
+  return `198.18.${Math.floor(i / 250)}.${(i % 250) + 1}`;
+}
+
+async function measure(n: number): Promise<Row> {
+  const teardowns: (() => void)[] = [];
+  const baseline = memoryMb();
+  try {
+    const world = new NodeWorld({ title: `scale ${n}`, teardown: (f) => teardowns.push(f) });
+    const founder = world.found('n0', world.machine('n0', address(0)));
+    const joinStart = Date.now();
+    for (let i = 1; i < n; i++) await world.join(`n${i}`, world.machine(`n${i}`, address(i)), founder);
+    const joinS = (Date.now() - joinStart) / 1000;
+    const convergeMs = await waitFor(`${n} nodes to know each other`, 60_000 + n * 300, () =>
+      converged(world.nodes),
+    );
+    // At rest: what keeps a converged network alive (gossip digests, path keepalives, probes).
+    const sent0 = world.net.delivered;
+    const bytes0 = world.net.deliveredBytes;
+    const cpu0 = process.cpuUsage();
+    const t0 = performance.now();
+    await new Promise((r) => setTimeout(r, REST_S * 1000));
+    const seconds = (performance.now() - t0) / 1000;
+    const cpu = process.cpuUsage(cpu0);
+    const perNodeS = (x: number) => x / n / seconds;
+    return {
+      n,
+      joinS,
+      convergeS: convergeMs / 1000,
+      datagramsPerNodeS: perNodeS(world.net.delivered - sent0),
+      bytesPerNodeS: perNodeS(world.net.deliveredBytes - bytes0),
+      cpuMsPerNodeS: perNodeS((cpu.user + cpu.system) / 1000),
+      memoryMbPerNode: (memoryMb() - baseline) / n,
+    };
+  } finally {
+    for (const f of teardowns.reverse()) f();
+  }
+}
+
+const rows: Row[] = [];
+for (const n of SIZES) {
+  const row = await measure(n);
+  rows.push(row);
+  console.log(
+    `N=${n}: joins ${row.joinS.toFixed(1)} s, converged ${row.convergeS.toFixed(1)} s after the last join; ` +
+      `at rest per node ${row.datagramsPerNodeS.toFixed(1)} datagrams/s, ${(row.bytesPerNodeS / 1024).toFixed(2)} KiB/s, ` +
+      `${row.cpuMsPerNodeS.toFixed(2)} ms CPU/s; ${row.memoryMbPerNode.toFixed(2)} MB/node`,
+  );
+}
+
+const first = rows[0]!;
+const ratio = (r: Row, f: (x: Row) => number) => (f(first) > 0 ? (f(r) / f(first)).toFixed(1) : '-');
+console.log(`\n| N | converge s | datagrams/node/s | bytes/node/s | CPU ms/node/s | MB/node |`);
+console.log('|---|---|---|---|---|---|');
+for (const r of rows) {
+  console.log(
+    `| ${r.n} | ${r.convergeS.toFixed(1)} | ${r.datagramsPerNodeS.toFixed(1)} | ${Math.round(r.bytesPerNodeS)} | ${r.cpuMsPerNodeS.toFixed(2)} | ${r.memoryMbPerNode.toFixed(2)} |`,
+  );
+}
+if (rows.length > 1) {
+  const last = rows.at(-1)!;
+  console.log(
+    `\nfrom N=${first.n} to N=${last.n} (x${(last.n / first.n).toFixed(0)}): per node, datagrams x${ratio(last, (r) => r.datagramsPerNodeS)}, bytes x${ratio(last, (r) => r.bytesPerNodeS)}, CPU x${ratio(last, (r) => r.cpuMsPerNodeS)}, memory x${ratio(last, (r) => r.memoryMbPerNode)}; converge x${ratio(last, (r) => r.convergeS)}`,
+  );
+}
