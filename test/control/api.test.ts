@@ -4,7 +4,9 @@
  * expect-error line that compiles, so if the API's types decayed to `any` the build breaks. The
  * same wrong calls also run, to show what the node answers a client that skips the types.
  */
+import path from 'node:path';
 import test from 'ava';
+import { callNode } from '../../cli/nodeClient.js';
 import { ControlClient } from '../../core/control/client.js';
 import { codeOf } from '../../core/control/controlError.js';
 import { bindHandlers, bindStreams, type Handlers } from '../../core/control/typed.js';
@@ -73,7 +75,7 @@ async function stubNode(t: import('ava').ExecutionContext) {
   });
   const client = await ControlClient.connect<ControlApi, ControlStreams>(server.socketPath);
   t.teardown(() => client.close());
-  return { client, kicked };
+  return { client, kicked, stateDir: path.dirname(server.socketPath) };
 }
 
 test('a typed call gets its typed result; wrong names and params do not compile', async (t) => {
@@ -97,6 +99,24 @@ test('a typed call gets its typed result; wrong names and params do not compile'
   // @ts-expect-error status takes no params (the node ignores any, as it always has)
   t.deepEqual(await client.call('status', { verbose: true }), { peers: [] });
   t.deepEqual(kicked, ['b', 'c'], 'no wrong call reached the handler');
+});
+
+test("the CLI's callNode infers the result from the method; wrong params do not compile", async (t) => {
+  const { stateDir } = await stubNode(t);
+  const ctx = {
+    args: [],
+    flags: { 'state-dir': stateDir },
+    stdout: process.stdout,
+    stderr: process.stderr,
+    env: {},
+  };
+  const kicked: { name: string } = await callNode(ctx, 'kick', { name: 'b' });
+  t.deepEqual(kicked, { name: 'b' });
+  // @ts-expect-error the result of status is a NodeStatus, not a number
+  const wrongResult: number = await callNode(ctx, 'status');
+  t.deepEqual(wrongResult, { peers: [] });
+  // @ts-expect-error kick needs a name
+  t.is(codeOf(await t.throwsAsync(callNode(ctx, 'kick'))), 'EUSAGE');
 });
 
 test('a typed stream gets typed events; a wrong stream or params do not compile', async (t) => {
