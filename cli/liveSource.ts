@@ -3,30 +3,27 @@
  * second while the node is down (so the view picks the node up when it starts), and the actions
  * the view offers (invite, ping) as control calls.
  */
-import { ControlClient, controlSocketPath } from '../core/control/index.js';
-import type { CreatedInviteCode } from '../core/node/admin.js';
-import type { NodeStatus } from '../core/node/status.js';
+import { connectNode, type NodeClient } from './nodeClient.js';
 import { qrText } from './terminal.js';
 import type { PingResult, StatusSource, ViewActions } from './view/index.js';
 
 const RETRY_MS = 1000;
 
 export function controlSource(stateDir: string): StatusSource {
-  const socketPath = controlSocketPath(stateDir);
   return {
     subscribe(onStatus, onState) {
       let stopped = false;
-      let client: ControlClient | undefined;
+      let client: NodeClient | undefined;
       let timer: NodeJS.Timeout | undefined;
       let first = true;
       const connect = async () => {
         if (first) onState('connecting');
         first = false;
         try {
-          client = await ControlClient.connect(socketPath, { timeoutMs: 2000 });
+          client = await connectNode(stateDir, 2000);
           if (stopped) return;
           onState('running');
-          await client.stream('watch', {}, (s) => onStatus(s as NodeStatus));
+          await client.stream('watch', {}, onStatus);
           if (!stopped) onState('not-running', 'the node stopped');
         } catch (e) {
           if (!stopped) onState('not-running', e instanceof Error ? e.message : String(e));
@@ -47,9 +44,8 @@ export function controlSource(stateDir: string): StatusSource {
 }
 
 export function controlActions(stateDir: string): ViewActions {
-  const socketPath = controlSocketPath(stateDir);
-  const withClient = async <T>(fn: (c: ControlClient) => Promise<T>): Promise<T> => {
-    const client = await ControlClient.connect(socketPath, { timeoutMs: 2000 });
+  const withClient = async <T>(fn: (c: NodeClient) => Promise<T>): Promise<T> => {
+    const client = await connectNode(stateDir, 2000);
     try {
       return await fn(client);
     } finally {
@@ -59,15 +55,14 @@ export function controlActions(stateDir: string): ViewActions {
   return {
     createInvite: () =>
       withClient(async (c) => {
-        const invite = await c.call<CreatedInviteCode>('invite.create', {});
+        const invite = await c.call('invite.create', {});
         return { code: invite.code, expires: invite.expires, qr: qrText(invite.code) };
       }),
     ping: (name) =>
       withClient(async (c) => {
         let result: PingResult | undefined;
-        await c.stream('ping', { target: name, count: 1 }, (e) => {
-          const p = e as { rttMs?: number; path?: string; endpoint?: string; timeout?: boolean };
-          if (!p.timeout && p.rttMs !== undefined) {
+        await c.stream('ping', { target: name, count: 1 }, (p) => {
+          if (!('timeout' in p)) {
             result = { rttMs: p.rttMs, path: p.path === 'relay' ? `relay ${p.endpoint}` : 'direct' };
           }
         });

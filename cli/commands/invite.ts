@@ -1,6 +1,4 @@
 import { OverlayError } from '../../core/errors.js';
-import type { InviteSummary } from '../../core/membership/inviteBook.js';
-import type { CreatedInviteCode, WireguardDevice } from '../../core/node/admin.js';
 import { type Command, type CommandContext, flagBool, flagString } from '../command.js';
 import { parseDuration } from '../duration.js';
 import { callNode } from '../nodeClient.js';
@@ -19,7 +17,7 @@ function parseUses(text: string | undefined): number {
 async function create(ctx: CommandContext): Promise<void> {
   const device = flagString(ctx, 'wireguard');
   if (device !== undefined) {
-    const d = await callNode<WireguardDevice>(ctx, 'invite.wireguard', { name: device });
+    const d = await callNode(ctx, 'invite.wireguard', { name: device });
     if (flagBool(ctx, 'json')) {
       ctx.stdout.write(`${JSON.stringify(d)}\n`);
       return;
@@ -30,7 +28,7 @@ async function create(ctx: CommandContext): Promise<void> {
     return;
   }
   const expires = flagString(ctx, 'expires');
-  const invite = await callNode<CreatedInviteCode>(ctx, 'invite.create', {
+  const invite = await callNode(ctx, 'invite.create', {
     expiresInMs: expires === undefined ? 24 * 3_600_000 : parseDuration(expires, '--expires'),
     uses: parseUses(flagString(ctx, 'uses')),
     label: flagString(ctx, 'name') ?? null,
@@ -56,7 +54,7 @@ async function create(ctx: CommandContext): Promise<void> {
 }
 
 async function list(ctx: CommandContext): Promise<void> {
-  const invites = await callNode<InviteSummary[]>(ctx, 'invite.list');
+  const invites = await callNode(ctx, 'invite.list');
   if (flagBool(ctx, 'json')) {
     ctx.stdout.write(`${JSON.stringify(invites)}\n`);
     return;

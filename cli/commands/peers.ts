@@ -1,4 +1,3 @@
-import type { NodeStatus } from '../../core/node/status.js';
 import { type Command, flagBool } from '../command.js';
 import { callNode } from '../nodeClient.js';
 import { pathLabel } from '../view/format.js';
@@ -10,7 +9,7 @@ export const peers: Command = {
   flags: {},
   positionals: { min: 0, max: 0 },
   async run(ctx) {
-    const s = await callNode<NodeStatus>(ctx, 'status');
+    const s = await callNode(ctx, 'status');
     if (flagBool(ctx, 'json')) {
       ctx.stdout.write(
         `${JSON.stringify(s.peers.map((p) => ({ name: p.name, address: p.addresses[0], online: p.online, path: p.path, via: p.via })))}\n`,

@@ -2,16 +2,6 @@ import { OverlayError } from '../../core/errors.js';
 import { type Command, flagBool, flagString } from '../command.js';
 import { streamNode } from '../nodeClient.js';
 
-interface PingEvent {
-  seq: number;
-  name: string;
-  address: string;
-  path?: string;
-  endpoint?: string;
-  rttMs?: number;
-  timeout?: boolean;
-}
-
 export const ping: Command = {
   name: 'ping',
   summary: 'ping a member through the overlay: which path answers, and how fast',
@@ -25,25 +15,19 @@ export const ping: Command = {
     }
     let answered = 0;
     let sent = 0;
-    await streamNode(
-      ctx,
-      'ping',
-      (e) => {
-        const p = e as PingEvent;
-        sent++;
-        if (flagBool(ctx, 'json')) {
-          ctx.stdout.write(`${JSON.stringify(p)}\n`);
-        } else if (p.timeout) {
-          ctx.stdout.write(`no answer from ${p.name} (${p.address}) in 2 s\n`);
-        } else {
-          answered++;
-          ctx.stdout.write(
-            `pong from ${p.name} (${p.address}) ${p.path === 'relay' ? `${p.endpoint} (relay)` : `via ${p.endpoint} (direct)`} in ${p.rttMs!.toFixed(2)} ms\n`,
-          );
-        }
-      },
-      { target: ctx.args[0], count: Number(countText) },
-    );
+    await streamNode(ctx, 'ping', { target: ctx.args[0]!, count: Number(countText) }, (p) => {
+      sent++;
+      if (flagBool(ctx, 'json')) {
+        ctx.stdout.write(`${JSON.stringify(p)}\n`);
+      } else if ('timeout' in p) {
+        ctx.stdout.write(`no answer from ${p.name} (${p.address}) in 2 s\n`);
+      } else {
+        answered++;
+        ctx.stdout.write(
+          `pong from ${p.name} (${p.address}) ${p.path === 'relay' ? `${p.endpoint} (relay)` : `via ${p.endpoint} (direct)`} in ${p.rttMs.toFixed(2)} ms\n`,
+        );
+      }
+    });
     if (sent > 0 && answered === 0 && !flagBool(ctx, 'json')) {
       throw new OverlayError('EINTERNAL', `${ctx.args[0]} did not answer`, {
         hint: 'is its node up? overlay status shows when it was last heard from',

@@ -62,14 +62,14 @@ export const status: Command = {
           hint: 'overlay status --json --watch',
         });
       }
-      await streamNode(ctx, 'watch', (event) => ctx.stdout.write(`${JSON.stringify(event)}\n`));
+      await streamNode(ctx, 'watch', {}, (event) => ctx.stdout.write(`${JSON.stringify(event)}\n`));
       return;
     }
     if (!flagBool(ctx, 'json') && isTty(ctx.stdout) && ctx.stdout === process.stdout) {
       await liveView(stateDirOf(ctx), ctx.env);
       return;
     }
-    const s = await callNode<NodeStatus>(ctx, 'status');
+    const s = await callNode(ctx, 'status');
     ctx.stdout.write(flagBool(ctx, 'json') ? `${JSON.stringify(s)}\n` : renderStatus(s));
   },
 };

@@ -1,12 +1,10 @@
 import { fileURLToPath } from 'node:url';
 import { runForeground, startDetached, startReporter } from '../../core/daemon/index.js';
 import { OverlayError } from '../../core/errors.js';
-import { nodeAdminHandlers, pingStream } from '../../core/node/controlMethods.js';
+import { nodeControl } from '../../core/node/controlMethods.js';
 import { parseStunFlag } from '../../core/node/flags.js';
 import { OverlayNode } from '../../core/node/node.js';
 import { NodeState, type RunOptions } from '../../core/node/nodeState.js';
-import { type NodeStatus, nodeStatus } from '../../core/node/status.js';
-import { watchStream } from '../../core/node/watch.js';
 import { MAX_STUN_SERVERS } from '../../core/stun/constants.js';
 import { type Command, type CommandContext, flagBool } from '../command.js';
 import { callNode, stateDirOf } from '../nodeClient.js';
@@ -85,7 +83,7 @@ export const up: Command = {
     } finally {
       progress.done();
     }
-    const status = await callNode<NodeStatus>(ctx, 'status');
+    const status = await callNode(ctx, 'status');
     if (flagBool(ctx, 'json')) {
       ctx.stdout.write(`${JSON.stringify(status)}\n`);
       return;
@@ -143,11 +141,7 @@ async function runHere(ctx: CommandContext): Promise<void> {
       const node = OverlayNode.start({ stateDir, log: timestamped, ...options });
       // Remembered once the node runs with them, so a refused `up` changes nothing.
       if (options.relay !== undefined || options.stun !== undefined) state.saveRunOptions(options);
-      return {
-        handlers: { status: async () => nodeStatus(node), ...nodeAdminHandlers(node) },
-        streams: { watch: watchStream(node), ping: pingStream(node) },
-        stop: async () => node.stop(),
-      };
+      return { ...nodeControl(node), stop: async () => node.stop() };
     },
   });
   await fg.stopped;

@@ -7,10 +7,15 @@ import {
   errorFromWire,
   LineSplitter,
   MAX_RESPONSE_BYTES,
-  type Params,
   parseWireError,
   type RequestId,
 } from './protocol.js';
+import type { AnyMethods, AnyStreams, MethodMap, ParamsArg, StreamMap } from './typed.js';
+
+export interface CallOptions {
+  /** Overrides the connection's timeout for this call. */
+  timeoutMs?: number;
+}
 
 export interface ConnectOptions {
   /** Bounds the connect and, unless a call says otherwise, each call. Default 5000 ms. */
@@ -30,9 +35,10 @@ type Pending =
 /**
  * The CLI's side of the control API: one connection, many calls in flight, answers matched by id.
  * Every failure is an OverlayError whose message says what to do; a node that is not running is
- * ENOTRUNNING with the hint to start it.
+ * ENOTRUNNING with the hint to start it. Typed by the API's maps (core/control/typed.ts): a method
+ * the map lacks, or params it does not take, do not compile; the result's type comes from the map.
  */
-export class ControlClient {
+export class ControlClient<M extends MethodMap<M> = AnyMethods, S extends StreamMap<S> = AnyStreams> {
   private readonly pending = new Map<RequestId, Pending>();
   private readonly splitter = new LineSplitter(MAX_RESPONSE_BYTES);
   private nextId = 1;
@@ -59,7 +65,10 @@ export class ControlClient {
     });
   }
 
-  static connect(socketPath: string, options: ConnectOptions = {}): Promise<ControlClient> {
+  static connect<M extends MethodMap<M> = AnyMethods, S extends StreamMap<S> = AnyStreams>(
+    socketPath: string,
+    options: ConnectOptions = {},
+  ): Promise<ControlClient<M, S>> {
     const timeoutMs = options.timeoutMs ?? 5000;
     return new Promise((resolve, reject) => {
       const socket = net.createConnection(socketPath);
@@ -78,7 +87,7 @@ export class ControlClient {
       socket.once('connect', () => {
         clearTimeout(timer);
         socket.removeAllListeners('error');
-        resolve(new ControlClient(socket, socketPath, timeoutMs));
+        resolve(new ControlClient<M, S>(socket, socketPath, timeoutMs));
       });
       socket.once('error', (e) => {
         clearTimeout(timer);
@@ -92,8 +101,14 @@ export class ControlClient {
   }
 
   /** One request, one answer. Rejects with the node's own error (code, message, hint) if it failed. */
-  call<T = unknown>(method: string, params: Params = {}, options: { timeoutMs?: number } = {}): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
+  call<K extends keyof M & string>(
+    method: K,
+    ...args: [...ParamsArg<M[K]['params']>, options?: CallOptions]
+  ): Promise<M[K]['result']>;
+  // The typed signature above is the one callers see; this one only sends and matches the answer.
+  call(method: string, ...args: unknown[]): Promise<unknown> {
+    const [params = {}, options = {}] = args as [object?, CallOptions?];
+    return new Promise((resolve, reject) => {
       if (this.isClosed) {
         reject(closedError());
         return;
@@ -117,14 +132,19 @@ export class ControlClient {
    * Calls `onEvent` for every event of a streaming method. Resolves when the node ends the stream or
    * this client is closed (the way to stop watching); rejects on an error or a lost connection.
    */
-  stream(method: string, params: Params, onEvent: (event: unknown) => void): Promise<void> {
+  stream<K extends keyof S & string>(
+    method: K,
+    params: S[K]['params'],
+    onEvent: (event: S[K]['event']) => void,
+  ): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       if (this.isClosed) {
         reject(closedError());
         return;
       }
       const id = this.nextId++;
-      this.pending.set(id, { kind: 'stream', onEvent, resolve, reject });
+      // Typed by the API's map; what arrives is whatever the node sent (a node of another version).
+      this.pending.set(id, { kind: 'stream', onEvent: onEvent as (event: unknown) => void, resolve, reject });
       this.socket.write(encodeLine({ id, method, params }));
     });
   }

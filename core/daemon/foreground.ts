@@ -2,7 +2,9 @@ import fs from 'node:fs';
 import { alreadyRunningError } from '../control/controlError.js';
 import { controlSocketPath } from '../control/protocol.js';
 import { ControlServer, type Handler, type StreamHandler } from '../control/server.js';
+import { bindHandlers } from '../control/typed.js';
 import { ensureStateDir, errnoOf } from '../store/stateDir.js';
+import { LIFECYCLE_PARAMS, lifecycleHandlers } from './lifecycleApi.js';
 import { NodeLock } from './nodeLock.js';
 import { readPidFile } from './pidFile.js';
 import { isRunning } from './running.js';
@@ -141,14 +143,13 @@ export async function runForeground(options: ForegroundOptions): Promise<Foregro
     throw e;
   }
 
-  const down: Handler = async () => {
-    // After this answer is written: the handler's result goes out before the socket closes.
-    setImmediate(() => void shutdown('down'));
-    return { pid: process.pid, stopping: true };
-  };
+  const lifecycle = bindHandlers(
+    LIFECYCLE_PARAMS,
+    lifecycleHandlers(() => void shutdown('down')),
+  );
   server = new ControlServer({
     socketPath,
-    handlers: { ...runtime.handlers, down },
+    handlers: { ...runtime.handlers, ...lifecycle },
     ...(runtime.streams ? { streams: runtime.streams } : {}),
     onError: (e) => log(`overlay: control API: ${e instanceof Error ? e.message : String(e)}`),
   });

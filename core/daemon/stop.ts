@@ -3,6 +3,7 @@ import { ControlClient } from '../control/client.js';
 import { ControlError, isControlError, notRunningError } from '../control/controlError.js';
 import { controlSocketPath } from '../control/protocol.js';
 import { errnoOf } from '../store/stateDir.js';
+import type { LifecycleMethods } from './lifecycleApi.js';
 import { nodeLockState } from './nodeLock.js';
 import { isProcessAlive, pidFilePath, readPidFile, removeIfExists } from './pidFile.js';
 import { isRunning } from './running.js';
@@ -81,9 +82,9 @@ export async function stopNode(stateDir: string, options: StopOptions = {}): Pro
 type Asked = { pid: number | undefined } | 'not running' | 'no answer' | 'busy';
 
 async function askToStop(socketPath: string, timeoutMs: number): Promise<Asked> {
-  let client: ControlClient;
+  let client: ControlClient<LifecycleMethods>;
   try {
-    client = await ControlClient.connect(socketPath, { timeoutMs });
+    client = await ControlClient.connect<LifecycleMethods>(socketPath, { timeoutMs });
   } catch (e) {
     if (isControlError(e, 'ENOTRUNNING')) return 'not running';
     if (isControlError(e, 'ETIMEOUT')) return 'no answer';
@@ -92,6 +93,7 @@ async function askToStop(socketPath: string, timeoutMs: number): Promise<Asked> 
   }
   try {
     const result = await client.call('down', {}, { timeoutMs });
+    // Typed, but sent by whichever version of the node runs: checked all the same.
     const pid = (result as { pid?: unknown } | null)?.pid;
     return { pid: typeof pid === 'number' ? pid : undefined };
   } catch (e) {

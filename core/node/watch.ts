@@ -3,7 +3,8 @@
  * checked every second, for `overlay status --json --watch` and the live view. Byte counters are
  * part of the status, so a busy link yields one line a second; an idle network, almost none.
  */
-import type { StreamHandler } from '../control/index.js';
+import type { Streams } from '../control/typed.js';
+import type { ControlStreams } from './controlApi.js';
 import type { OverlayNode } from './node.js';
 import { nodeStatus } from './status.js';
 
@@ -14,7 +15,7 @@ function fingerprint(s: ReturnType<typeof nodeStatus>): string {
   return JSON.stringify({ ...s, self: { ...s.self, uptimeS: 0 } });
 }
 
-export function watchStream(node: OverlayNode): StreamHandler {
+export function watchStream(node: OverlayNode): Streams<ControlStreams>['watch'] {
   return (_params, emit, signal) =>
     new Promise<void>((resolve) => {
       let last = '';

@@ -1,0 +1,73 @@
+/**
+ * The node's control API: every method and stream `overlay` and the live view call, with its
+ * params and result, in one place. The server's handlers (controlMethods.ts) and the client
+ * (`ControlClient<ControlApi, ControlStreams>`, cli/nodeClient.ts) are both typed by these maps,
+ * so a wrong call does not compile. The transport and its wire format are core/control.
+ */
+import {
+  type Decoders,
+  type NoParams,
+  noParams,
+  optionalPositiveInt,
+  requiredString,
+} from '../control/typed.js';
+import { LIFECYCLE_PARAMS, type LifecycleMethods } from '../daemon/lifecycleApi.js';
+import type { InviteSummary } from '../membership/inviteBook.js';
+import type { CreatedInviteCode, WireguardDevice } from './admin.js';
+import type { NodeStatus } from './status.js';
+
+/** The methods the node serves besides the daemon's `down`. */
+export interface NodeMethods {
+  status: { params: NoParams; result: NodeStatus };
+  /** Defaults: 24 h, one use, no label. */
+  'invite.create': {
+    params: { expiresInMs?: number; uses?: number; label?: string | null };
+    result: CreatedInviteCode;
+  };
+  'invite.list': { params: NoParams; result: InviteSummary[] };
+  'invite.revoke': { params: { id: string }; result: { id: string; revoked: true } };
+  'invite.wireguard': { params: { name: string }; result: WireguardDevice };
+  kick: { params: { name: string }; result: { name: string } };
+}
+
+export interface ControlApi extends LifecycleMethods, NodeMethods {}
+
+/** One ping's outcome: the pong's round trip and path, or a timeout. */
+export type PingEvent = { seq: number; name: string; address: string } & (
+  | { rttMs: number; endpoint: string; path: 'direct' | 'relay' }
+  | { timeout: true }
+);
+
+export interface ControlStreams {
+  /** This node's status at once, then on every change. */
+  watch: { params: NoParams; event: NodeStatus };
+  /** `count` pings (default 4, at most 100), one a second. */
+  ping: { params: { target: string; count?: number }; event: PingEvent };
+}
+
+/** The params of each method as checked when they arrive: the same messages the CLI has always shown. */
+export const NODE_PARAMS: Decoders<NodeMethods> = {
+  status: noParams,
+  'invite.create': (raw) => ({
+    expiresInMs: optionalPositiveInt(raw, 'expiresInMs'),
+    uses: optionalPositiveInt(raw, 'uses'),
+    // A label is a convenience: one that is not a string is dropped, not refused.
+    label: typeof raw['label'] === 'string' ? raw['label'] : null,
+  }),
+  'invite.list': noParams,
+  'invite.revoke': (raw) => ({ id: requiredString(raw, 'id') }),
+  'invite.wireguard': (raw) => ({ name: requiredString(raw, 'name') }),
+  kick: (raw) => ({ name: requiredString(raw, 'name') }),
+};
+
+export const STREAM_PARAMS: Decoders<ControlStreams> = {
+  watch: noParams,
+  ping: (raw) => ({ target: requiredString(raw, 'target'), count: optionalPositiveInt(raw, 'count') }),
+};
+
+/** Every method a running node serves, for the test that the served table has exactly these. */
+export const CONTROL_METHODS = [
+  ...Object.keys(LIFECYCLE_PARAMS),
+  ...Object.keys(NODE_PARAMS),
+] as (keyof ControlApi)[];
+export const CONTROL_STREAMS = Object.keys(STREAM_PARAMS) as (keyof ControlStreams)[];
