@@ -5,14 +5,15 @@
  * starts. Measured for each N:
  *   join      seconds for all N-1 joins (one after another, as people would)
  *   converge  seconds from the last join until every node holds every other as a peer
- *   at rest   over a window after convergence: datagrams and bytes each node sends per second,
+ *   at rest   over a window starting `--settle` seconds after convergence: datagrams and bytes
+ *             each node sends per second,
  *             and the CPU the whole process spends per node (ms of CPU per second)
  *   memory    heap and external memory per node (after a GC), less the process without nodes
  * The simulated network's own work is in the CPU figures, as it is in the process. As a ratio
  * against the smallest N, each figure says how it grows with N. No root needed:
  *
  *   npm run bench:scale
- *   npm run bench:scale -- --nodes 50,200,1000 --rest 30
+ *   npm run bench:scale -- --nodes 50,200,1000 --rest 30 --settle 10
  */
 import { parseArgs } from 'node:util';
 import { NodeWorld, type TwinNode, waitFor } from '../twins/nodeWorld.js';
@@ -21,10 +22,12 @@ const { values } = parseArgs({
   options: {
     nodes: { type: 'string', default: '50,200' },
     rest: { type: 'string', default: '20' },
+    settle: { type: 'string', default: '10' },
   },
 });
 const SIZES = values.nodes.split(',').map((n) => Math.max(2, Math.min(2000, Number(n))));
 const REST_S = Math.max(5, Math.min(600, Number(values.rest)));
+const SETTLE_S = Math.max(0, Math.min(600, Number(values.settle)));
 
 interface Row {
   n: number;
@@ -34,6 +37,18 @@ interface Row {
   bytesPerNodeS: number;
   cpuMsPerNodeS: number;
   memoryMbPerNode: number;
+  /** Datagrams per node per second at rest, by kind. */
+  byKind: Record<string, number>;
+}
+
+/** What a datagram on the simulated wire is, by its first byte. */
+function kindOf(bytes: Uint8Array): string {
+  const t = bytes[0];
+  if (t === 4) return 'transport';
+  if (t !== undefined && t >= 1 && t <= 3) return 'handshake';
+  if (t === 0x80) return 'sealed';
+  if (t === 0x84) return 'envelope';
+  return 'other';
 }
 
 function gc(): void {
@@ -71,7 +86,15 @@ async function measure(n: number): Promise<Row> {
     const convergeMs = await waitFor(`${n} nodes to know each other`, 60_000 + n * 300, () =>
       converged(world.nodes),
     );
-    // At rest: what keeps a converged network alive (gossip digests, path keepalives, probes).
+    // At rest: what keeps a converged network alive (gossip digests, path keepalives, probes),
+    // once the first handshakes and path searches after the joins are over.
+    await new Promise((r) => setTimeout(r, SETTLE_S * 1000));
+    const kinds = new Map<string, number>();
+    const send = world.net.send.bind(world.net);
+    world.net.send = (host, dest, bytes) => {
+      kinds.set(kindOf(bytes), (kinds.get(kindOf(bytes)) ?? 0) + 1);
+      return send(host, dest, bytes);
+    };
     const sent0 = world.net.delivered;
     const bytes0 = world.net.deliveredBytes;
     const cpu0 = process.cpuUsage();
@@ -88,6 +111,7 @@ async function measure(n: number): Promise<Row> {
       bytesPerNodeS: perNodeS(world.net.deliveredBytes - bytes0),
       cpuMsPerNodeS: perNodeS((cpu.user + cpu.system) / 1000),
       memoryMbPerNode: (memoryMb() - baseline) / n,
+      byKind: Object.fromEntries([...kinds].map(([k, v]) => [k, Math.round(perNodeS(v) * 10) / 10])),
     };
   } finally {
     for (const f of teardowns.reverse()) f();
@@ -101,7 +125,7 @@ for (const n of SIZES) {
   console.log(
     `N=${n}: joins ${row.joinS.toFixed(1)} s, converged ${row.convergeS.toFixed(1)} s after the last join; ` +
       `at rest per node ${row.datagramsPerNodeS.toFixed(1)} datagrams/s, ${(row.bytesPerNodeS / 1024).toFixed(2)} KiB/s, ` +
-      `${row.cpuMsPerNodeS.toFixed(2)} ms CPU/s; ${row.memoryMbPerNode.toFixed(2)} MB/node`,
+      `${row.cpuMsPerNodeS.toFixed(2)} ms CPU/s (sent by kind: ${JSON.stringify(row.byKind)}); ${row.memoryMbPerNode.toFixed(2)} MB/node`,
   );
 }
 

@@ -57,9 +57,15 @@ export class WireguardGo {
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     const wg = new WireguardGo(ns, ifname, proc, mkdtempSync(join(tmpdir(), 'ovl-wggo-')));
+    // 'close' comes after the last of stderr: an error it printed is in the message, not lost.
+    const closed = new Promise<string>((resolve) =>
+      proc.once('close', (code, signal) => resolve(`code ${code}, signal ${signal}`)),
+    );
+    let exited = false;
     try {
       await until(`wireguard-go to create ${ifname}`, () => {
-        if (proc.exitCode !== null) throw new Error(`wireguard-go exited: ${wg.log}`);
+        exited = proc.exitCode !== null || proc.signalCode !== null;
+        if (exited) return true;
         try {
           ns.exec('wg', ['show', ifname]);
           return true;
@@ -67,6 +73,15 @@ export class WireguardGo {
           return false;
         }
       });
+      if (exited) {
+        const how = await Promise.race([
+          closed,
+          new Promise<string>((r) => setTimeout(() => r('still closing'), 2000)),
+        ]);
+        throw new Error(
+          `wireguard-go ${ifname} in ${ns.name} exited (${how}): ${wg.log.trim() || 'no output'}`,
+        );
+      }
       wg.configure(options);
     } catch (e) {
       wg.stop();
