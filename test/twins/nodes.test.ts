@@ -74,7 +74,7 @@ test.serial(
 );
 
 test.serial(
-  'a kicked member is dropped by the others and drops them: no packet crosses any more',
+  'a kicked member is dropped by the others: no packet crosses any more, in either direction',
   async (t) => {
     const w = new NodeWorld(t);
     const a = w.found('a', w.machine('a', '203.0.113.1'));
@@ -83,11 +83,10 @@ test.serial(
     await waitFor('everyone to know everyone', 10_000, () => knows(b, c) && knows(c, b) && knows(a, c));
     await packetArrives(c, b, 10_000);
     kick(a.node, 'b');
-    await waitFor('a and c to drop b, and b to drop everyone', 10_000, () =>
-      [knows(a, b), knows(c, b), b.node.peers.size > 0].every((x) => !x),
-    );
-    t.true(b.logs.some((l) => l.includes('removed from the network')));
-    // c's data path has no route to b's address any more; b's none to anyone.
+    // Whether b itself hears of its kick is a race: a and c stop talking to it as soon as they
+    // hold the revocation, and what b sends them is a stranger's from then on.
+    await waitFor('a and c to drop b', 10_000, () => !knows(a, b) && !knows(c, b));
+    // c's data path has no route to b's address any more; b's packets are refused by a.
     const cPath = c.io.dataPaths.at(-1)!;
     const noRoute = cPath.stats().txNoRoute;
     await t.throwsAsync(packetArrives(c, b, 1_500));
