@@ -15,7 +15,7 @@
  * path's alone: discovery forwards nothing for anyone.
  */
 import { CandidateSet } from './candidateSet.js';
-import { INTRODUCTION_RETRY_MS, MAX_RELAYS_PER_PEER } from './constants.js';
+import { INTRODUCTION_RETRY_MS } from './constants.js';
 import { addressScope, ipOf } from './endpointClass.js';
 import { Introductions } from './introductions.js';
 import type { DiscoveryMessage } from './messages.js';
@@ -215,7 +215,10 @@ export class Discovery {
     const relays = this.relayOptions();
     let wake = Number.POSITIVE_INFINITY;
     for (const [id, path] of this.paths) {
-      path.setRelays(relays.filter((r) => r.id !== id).slice(0, MAX_RELAYS_PER_PEER), now);
+      path.setRelays(
+        relays.filter((r) => r.id !== id),
+        now,
+      );
       const out = path.tick(now);
       for (const probe of out.probes) {
         const s = this.probeSend(id, probe);

@@ -27,6 +27,7 @@ import {
   HEARTBEAT_MS,
   IDLE_HEARTBEAT_MS,
   MAX_PENDING_PINGS,
+  MAX_RELAYS_PER_PEER,
   PONG_TIMEOUT_MS,
   RELAY_PROBE_ON_DIRECT_MS,
   ROAMED_ANSWER_MS,
@@ -125,22 +126,34 @@ export class PeerPath {
     this.candidates.forgetNamedBy(id);
   }
 
-  /** Relay members we reach directly and the peer may reach too (the Discovery computes them). */
+  /**
+   * Relay members we reach directly and the peer may reach too, best first (the Discovery computes
+   * them). Up to MAX_RELAYS_PER_PEER are held as routes. A route is kept for as long as its relay
+   * stays an option, even when others now rank higher: a route dropped and added again is probed
+   * at once, so following every wobble of the relays' RTTs would make jitter into probes. One that
+   * has not answered for STALE_CANDIDATE_MS gives its place to the next option.
+   */
   setRelays(relays: readonly RelayOption[], now: number): void {
-    const keep = new Set(relays.map((r) => routeKey({ type: 'relay', via: r.id })));
+    const options = new Map(relays.map((r) => [routeKey({ type: 'relay', via: r.id }), r]));
+    let held = 0;
     for (const [key, e] of this.routes) {
-      if (e.route.type === 'relay' && !keep.has(key)) {
-        this.routes.delete(key);
-        if (e === this.current) this.current = undefined;
+      if (e.route.type !== 'relay') continue;
+      const stale = !e.answeredWithin(STALE_CANDIDATE_MS, now) && now - e.addedAt > STALE_CANDIDATE_MS;
+      if (options.has(key) && !(stale && e !== this.current)) {
+        held++;
+        continue;
       }
+      this.routes.delete(key);
+      if (e === this.current) this.current = undefined;
     }
-    for (const r of relays) {
-      const route: Route = { type: 'relay', via: r.id, name: r.name, public: r.public };
-      const key = routeKey(route);
+    for (const [key, r] of options) {
+      if (held >= MAX_RELAYS_PER_PEER) break;
       if (this.routes.has(key)) continue;
+      const route: Route = { type: 'relay', via: r.id, name: r.name, public: r.public };
       const e = new PathEvidence(route, 'relay', now, r.id);
       e.probeNowAt = now;
       this.routes.set(key, e);
+      held++;
     }
   }
 

@@ -94,6 +94,8 @@ export interface NetOptions {
   /** One-way latency on a LAN, and across the internet between two public addresses. */
   readonly lanLatencyMs?: number;
   readonly internetLatencyMs?: number;
+  /** Up to this much more, at random, on every internet datagram: RTTs that jitter. */
+  readonly jitterMs?: number;
   /** Probability that any datagram is lost. */
   readonly loss?: number;
   /** 'simulated' (default): runUntil moves time. 'real': events fire on timers, `now` is wall time. */
@@ -241,7 +243,8 @@ export class SimNet {
     }
     const publicSrcIp = publicSrc.slice(0, publicSrc.lastIndexOf(':'));
     if (this.cuts.has([publicSrcIp, destIp].sort().join(' '))) return this.drop();
-    const latency = this.options.internetLatencyMs ?? 20;
+    const jitter = this.options.jitterMs ? this.options.random() * this.options.jitterMs : 0;
+    const latency = (this.options.internetLatencyMs ?? 20) + jitter;
     const target = this.hostBound(dest, undefined);
     if (target) return this.deliver(target, publicSrc, bytes, latency);
     const nat = this.nats.find((n) => n.publicIp === destIp);

@@ -55,9 +55,10 @@ export class SimWorld {
     seed: number,
     private readonly gossipDelayMs = 1_000,
     loss = 0,
+    jitterMs = 0,
   ) {
     this.random = seededUniform(seed);
-    this.net = new SimNet({ random: this.random, loss });
+    this.net = new SimNet({ random: this.random, loss, jitterMs });
   }
 
   nat(name: string, publicIp: string, mapping: 'endpoint-independent' | 'endpoint-dependent'): SimNat {
