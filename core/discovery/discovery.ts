@@ -125,12 +125,17 @@ export class Discovery {
     return this.tick(now);
   }
 
-  /** Our interfaces changed (a laptop on another network): re-announce, and probe again at once. */
+  /**
+   * Our interfaces, read again (the node does every 15 s). When they changed (a laptop on another
+   * network): re-announce, and probe again at once; when not, nothing: a burst is five pings on
+   * every route to every peer.
+   */
   setLocal(local: readonly string[], now: number): DiscoveryOutput {
     const events: DiscoveryEvent[] = [];
-    if (this.own.setLocal(local, now))
+    if (this.own.setLocal(local, now)) {
       events.push({ type: 'candidatesChanged', candidates: this.candidates(now) });
-    for (const path of this.paths.values()) path.startBurst(now);
+      for (const path of this.paths.values()) path.startBurst(now);
+    }
     return this.merge(this.tick(now), { send: [], events });
   }
 

@@ -11,6 +11,38 @@ import { SimWorld } from './simWorld.js';
 
 const ENVELOPE_TO_RELAY = [0x84, 0];
 
+/** Datagrams `w` sends from now on that are envelopes to a relay, and all of them. */
+function countSends(w: SimWorld): { relayed: number; all: number } {
+  const count = { relayed: 0, all: 0 };
+  const send = w.net.send.bind(w.net);
+  w.net.send = (host, dest, bytes) => {
+    count.all++;
+    if (bytes[0] === ENVELOPE_TO_RELAY[0] && bytes[1] === ENVELOPE_TO_RELAY[1]) count.relayed++;
+    return send(host, dest, bytes);
+  };
+  return count;
+}
+
+test('reading unchanged interfaces again, as the node does every 15 s, probes nothing more', (t) => {
+  const members = 6;
+  const w = new SimWorld(5);
+  for (let i = 0; i < members; i++) w.member(`m${i}`, `198.18.0.${i + 1}`);
+  w.start();
+  w.run(20_000);
+  const quiet = countSends(w);
+  w.run(80_000);
+  const reread = countSends(w);
+  for (let at = 80_000; at < 140_000; at += 15_000)
+    w.net.at(at, () => {
+      for (const m of w.members) w.readLocal(m, m.announced);
+    });
+  w.run(140_000);
+  const extra = reread.all - (quiet.all - reread.all);
+  t.log(`60 s without re-reading: ${quiet.all - reread.all} datagrams; with: ${reread.all}`);
+  // The same 60 s again, the interfaces re-read 4 times: within 10% of the quiet minute.
+  t.true(extra <= 0.1 * (quiet.all - reread.all), `${extra} more datagrams`);
+});
+
 test('with every path direct and RTTs jittering, each relay route is probed about once per RELAY_PROBE_ON_DIRECT_MS', (t) => {
   const members = 8;
   const w = new SimWorld(11, 1_000, 0, 40);

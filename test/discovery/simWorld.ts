@@ -101,6 +101,11 @@ export class SimWorld {
     for (const m of this.members) this.handle(m, m.discovery.setPeers(this.peersOf(m), this.net.now));
   }
 
+  /** `m` reads its interfaces again (the node does every 15 s) and finds `local`. */
+  readLocal(m: Member, local: readonly string[]): void {
+    this.handle(m, m.discovery.setLocal(local, this.net.now));
+  }
+
   run(untilMs: number): void {
     this.net.runUntil(untilMs);
   }
