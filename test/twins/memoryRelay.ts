@@ -73,6 +73,32 @@ function envelopeMac(key: Buffer, fromTag: bigint, toTag: bigint, header: Buffer
   return cipher.getAuthTag();
 }
 
+/**
+ * An envelope's bytes: MACed by the member tagged `macTag` for the one tagged `receiverTag`,
+ * under `key` (named by `keyId`). The native tests build theirs with it too (relay-world.ts).
+ */
+export function envelopeBytes(o: {
+  flags: number;
+  key: Buffer;
+  keyId: number;
+  macTag: bigint;
+  otherTag: bigint;
+  receiverTag: bigint;
+  counter: bigint;
+  inner: Uint8Array;
+}): Buffer {
+  const out = Buffer.alloc(ENVELOPE_HEADER + o.inner.length);
+  out[0] = ENVELOPE;
+  out[1] = o.flags;
+  out.writeUInt16LE(o.keyId, 2);
+  out.writeBigUInt64LE(o.macTag, 4);
+  out.writeBigUInt64LE(o.otherTag, 12);
+  out.writeBigUInt64LE(o.counter, 20);
+  out.set(o.inner, ENVELOPE_HEADER);
+  envelopeMac(o.key, o.macTag, o.receiverTag, out, o.inner).copy(out, AAD_BYTES);
+  return out;
+}
+
 /** An envelope MACed with `with` (the pair of this node and the next hop). */
 export function sealEnvelope(
   flags: number,
@@ -81,16 +107,16 @@ export function sealEnvelope(
   counter: bigint,
   inner: Uint8Array,
 ): Buffer {
-  const out = Buffer.alloc(ENVELOPE_HEADER + inner.length);
-  out[0] = ENVELOPE;
-  out[1] = flags;
-  out.writeUInt16LE(with_.keyId, 2);
-  out.writeBigUInt64LE(with_.localTag, 4);
-  out.writeBigUInt64LE(otherTag, 12);
-  out.writeBigUInt64LE(counter, 20);
-  out.set(inner, ENVELOPE_HEADER);
-  envelopeMac(with_.key, with_.localTag, with_.remoteTag, out, inner).copy(out, AAD_BYTES);
-  return out;
+  return envelopeBytes({
+    flags,
+    key: with_.key,
+    keyId: with_.keyId,
+    macTag: with_.localTag,
+    otherTag,
+    receiverTag: with_.remoteTag,
+    counter,
+    inner,
+  });
 }
 
 export function envelopeMacOk(with_: RelayKey, envelope: Buffer): boolean {
