@@ -29,6 +29,8 @@ export interface Command {
   flags: Record<string, FlagSpec>;
   /** how many positional arguments it takes */
   positionals: { min: number; max: number };
+  /** What shell completion offers for the first argument: fixed words, or the members' names. */
+  completes?: { words: readonly string[] } | 'members';
   run(ctx: CommandContext): Promise<void> | void;
 }
 

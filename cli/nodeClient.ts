@@ -1,6 +1,8 @@
-import { ControlClient, controlSocketPath } from '../core/control/index.js';
+import { ControlClient, controlSocketPath, isControlError } from '../core/control/index.js';
 import type { ParamsArg } from '../core/control/typed.js';
+import { OverlayError } from '../core/errors.js';
 import type { ControlApi, ControlStreams } from '../core/node/controlApi.js';
+import { NodeState } from '../core/node/nodeState.js';
 import { resolveStateDir } from '../core/store/stateDir.js';
 import { type CommandContext, flagString } from './command.js';
 
@@ -12,8 +14,39 @@ export function stateDirOf(ctx: CommandContext): string {
 /** A connection to the running node, typed by its control API (core/node/controlApi.ts). */
 export type NodeClient = ControlClient<ControlApi, ControlStreams>;
 
-export function connectNode(stateDir: string, timeoutMs: number): Promise<NodeClient> {
-  return ControlClient.connect<ControlApi, ControlStreams>(controlSocketPath(stateDir), { timeoutMs });
+/**
+ * Connects to the node of `stateDir`. When none answers, a directory that holds no network says
+ * so ("not in a network": init or join), rather than "not running" with a hint to start it.
+ */
+export async function connectNode(stateDir: string, timeoutMs: number): Promise<NodeClient> {
+  try {
+    return await ControlClient.connect<ControlApi, ControlStreams>(controlSocketPath(stateDir), {
+      timeoutMs,
+    });
+  } catch (e) {
+    if (isControlError(e, 'ENOTRUNNING') && !inNetwork(stateDir)) throw notInNetworkError(stateDir);
+    throw e;
+  }
+}
+
+/** Throws "not in a network yet" unless `stateDir` holds one. */
+export function assertInNetwork(stateDir: string): void {
+  if (!inNetwork(stateDir)) throw notInNetworkError(stateDir);
+}
+
+/** Whether `stateDir` holds a network; a corrupt one counts (the node's start will name the file). */
+function inNetwork(stateDir: string): boolean {
+  try {
+    return NodeState.open(stateDir) !== undefined;
+  } catch {
+    return true;
+  }
+}
+
+export function notInNetworkError(stateDir: string): OverlayError {
+  return new OverlayError('EUSAGE', `this node is not in a network yet (${stateDir})`, {
+    hint: 'create one with overlay init, or join one with overlay join CODE',
+  });
 }
 
 /**

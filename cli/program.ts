@@ -4,8 +4,11 @@ import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { OverlayError, userErrorOf } from '../core/errors.js';
 import { type Command, type FlagSpec, globalFlags } from './command.js';
 import { commands } from './commands/index.js';
+import { didYouMean } from './didYouMean.js';
 import { EXIT, exitCodeFor } from './exitCodes.js';
 import { commandHelp, programHelp } from './help.js';
+import { jsonLine } from './jsonOutput.js';
+import { type PasteContext, pasteable, pasteContext } from './pasteable.js';
 
 export interface ProgramIo {
   stdout: Writable;
@@ -19,10 +22,26 @@ export async function runProgram(argv: string[], io: ProgramIo): Promise<number>
   try {
     return await dispatch(argv, io);
   } catch (e) {
-    io.stderr.write(formatError(e, verbose));
     const user = userErrorOf(e);
-    return user ? exitCodeFor(user.code) : EXIT.failure;
+    const exitCode = user ? exitCodeFor(user.code) : EXIT.failure;
+    // A script that asked for JSON gets its errors as JSON too, on stderr so stdout stays data.
+    const paste = pasteContext(argv, io.env);
+    io.stderr.write(argv.includes('--json') ? jsonError(e, exitCode, paste) : formatError(e, verbose, paste));
+    return exitCode;
   }
+}
+
+/** {"error": {"code", "message", "hint"?, "exitCode"}} on one line. */
+export function jsonError(e: unknown, exitCode: number, paste?: PasteContext): string {
+  const user = userErrorOf(e);
+  return jsonLine({
+    error: {
+      code: user?.code ?? 'EINTERNAL',
+      message: user?.message ?? `unexpected error: ${e instanceof Error ? e.message : String(e)}`,
+      ...(user?.hint !== undefined && { hint: paste ? pasteable(user.hint, paste) : user.hint }),
+      exitCode,
+    },
+  });
 }
 
 async function dispatch(argv: string[], io: ProgramIo): Promise<number> {
@@ -38,7 +57,7 @@ async function dispatch(argv: string[], io: ProgramIo): Promise<number> {
   }
   if (first.startsWith('-')) {
     throw new OverlayError('EUSAGE', `unknown flag ${first} before a command`, {
-      hint: 'see overlay --help',
+      hint: 'flags go after the command, e.g. overlay status --json; see overlay --help',
     });
   }
   const cmd = findCommand(first);
@@ -59,8 +78,10 @@ async function dispatch(argv: string[], io: ProgramIo): Promise<number> {
 function findCommand(name: string): Command {
   const cmd = commands.find((c) => c.name === name);
   if (!cmd) {
+    const names = commands.map((c) => c.name);
+    const near = didYouMean(name, names);
     throw new OverlayError('EUSAGE', `unknown command "${name}"`, {
-      hint: `commands: ${commands.map((c) => c.name).join(', ')}; see overlay --help`,
+      hint: near ? `did you mean overlay ${near}?` : `commands: ${names.join(', ')}; see overlay --help`,
     });
   }
   return cmd;
@@ -82,8 +103,15 @@ function parseFlags(cmd: Command, args: string[]) {
     // parseArgs' messages are long and mention its own API; say it in one line.
     const msg =
       e instanceof Error ? e.message.split('\n')[0]!.replace(/\. To specify a positional.*$/, '') : '';
+    const unknown = /^Unknown option '(-{1,2}[^']+)'/.exec(msg)?.[1];
+    const near = unknown
+      ? didYouMean(
+          unknown,
+          Object.keys(all).map((f) => `--${f}`),
+        )
+      : undefined;
     throw new OverlayError('EUSAGE', `${cmd.name}: ${msg.replace(/^Unknown option/, 'unknown flag')}`, {
-      hint: `see overlay ${cmd.name} --help`,
+      hint: near ? `did you mean ${near}? see overlay ${cmd.name} --help` : `see overlay ${cmd.name} --help`,
       cause: e,
     });
   }
@@ -97,11 +125,12 @@ function describeArity(cmd: Command): string {
 }
 
 /** One line: "overlay: what went wrong (how to fix it)"; --verbose adds the causes. */
-export function formatError(e: unknown, verbose: boolean): string {
+export function formatError(e: unknown, verbose: boolean, paste?: PasteContext): string {
   const lines: string[] = [];
   const user = userErrorOf(e);
   if (user) {
-    lines.push(`overlay: ${user.message}${user.hint ? ` (${user.hint})` : ''}`);
+    const hint = user.hint && paste ? pasteable(user.hint, paste) : user.hint;
+    lines.push(`overlay: ${oneLine(user.message)}${hint ? ` (${hint})` : ''}`);
   } else {
     lines.push(`overlay: unexpected error: ${e instanceof Error ? e.message : String(e)}`);
   }
@@ -114,6 +143,11 @@ export function formatError(e: unknown, verbose: boolean): string {
     if (!user && e instanceof Error && e.stack) lines.push(e.stack);
   }
   return `${lines.join('\n')}\n`;
+}
+
+/** An error is one line: a message carrying a parser's multi-line text keeps its first line. */
+function oneLine(text: string): string {
+  return text.split('\n')[0]!;
 }
 
 function version(): string {

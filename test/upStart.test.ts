@@ -80,18 +80,25 @@ rootTest(
     const results = await Promise.all(
       Array.from({ length: RACERS }, () => overlayIn(ns, dir, ['up'], undefined, 60_000)),
     );
-    const ok = results.filter((r) => r.code === 0);
-    const refused = results.filter((r) => r.code !== 0);
-    t.is(ok.length, 1, results.map((r) => `${r.code}: ${r.stderr}`).join(' | '));
-    for (const r of refused) {
-      t.is(r.code, EXIT.failure);
-      assertOneLine(t, r);
-      t.regex(r.stderr, /^overlay: overlay is already running \(pid \d+\)/);
-    }
+    // `up` is idempotent: every racer succeeds; one started the node, the others found it up.
+    for (const r of results) t.is(r.code, 0, results.map((x) => `${x.code}: ${x.stderr}`).join(' | '));
+    const started = results.filter((r) => r.stdout.startsWith('overlay is up: a is '));
+    const found = results.filter((r) => r.stdout.startsWith('overlay is already up: a is '));
+    t.is(started.length, 1, results.map((r) => r.stdout).join(' | '));
+    t.is(found.length, RACERS - 1);
     t.is(ovlLinks(ns).length, 1);
     const running = nodeLockState(dir);
     t.true(running.held);
     t.is(readPidFile(dir), running.held ? running.pid : -1, 'the pid file names the node that runs');
+
+    // With new settings, an `up` of a running node is refused: they would not reach it.
+    const changed = await overlayIn(ns, dir, ['up', '--no-relay']);
+    t.is(changed.code, EXIT.failure, changed.stderr);
+    assertOneLine(t, changed);
+    t.regex(
+      changed.stderr,
+      /^overlay: overlay is already up; its settings change at the next start \(stop it first with: overlay down --state-dir \S+, then run overlay up --state-dir \S+ --no-relay\)/,
+    );
 
     const down = await overlayIn(ns, dir, ['down', '--json']);
     t.is(down.code, 0, down.stderr);
@@ -141,7 +148,19 @@ rootTest(
     const r = await overlayIn(ns, dir, ['up']);
     t.is(r.code, EXIT.portTaken, r.stderr);
     assertOneLine(t, r);
-    t.regex(r.stderr, /^overlay: UDP port 51820 is taken by another program \(find it with: ss -ulpn/);
+    t.regex(
+      r.stderr,
+      /^overlay: UDP port 51820 is taken by another program \(find it with: ss -ulpn 'sport = :51820'; or use another: overlay up --state-dir \S+ --listen 51821\)\n$/,
+    );
     nothingLeft(t, ns, dir);
+
+    // The hint works as printed, and the port is remembered for the next up.
+    const hinted = /or use another: (overlay up .*)\)$/m.exec(r.stderr)![1]!.split(' ').slice(1);
+    const other = await runCli(hinted, { prefix: ['ip', 'netns', 'exec', ns.name], timeoutMs: 30_000 });
+    t.is(other.code, 0, other.stderr);
+    t.regex(other.stdout, /UDP 51821/);
+    t.is((await overlayIn(ns, dir, ['down'])).code, 0);
+    t.is(JSON.parse(fs.readFileSync(path.join(dir, 'network.json'), 'utf8')).listenPort, 51821);
+    holder.kill();
   },
 );

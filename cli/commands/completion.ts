@@ -10,8 +10,18 @@ function flagsOf(cmd: Command): string[] {
   return Object.keys({ ...globalFlags, ...cmd.flags }).map((f) => `--${f}`);
 }
 
+/** The shell words that list what `cmd`'s first argument may be (bash and zsh alike). */
+function argumentWords(cmd: Command, shell: 'bash' | 'zsh'): string {
+  // zsh does not split an unquoted parameter into words unless told to (${=...}).
+  const statedir = shell === 'zsh' ? '$' + '{=statedir}' : '$statedir';
+  if (cmd.completes === 'members') return `$(overlay peers --names ${statedir} 2>/dev/null)`;
+  return cmd.completes?.words.join(' ') ?? '';
+}
+
 function bash(commands: readonly Command[]): string {
-  const cases = commands.map((c) => `    ${c.name}) opts="${flagsOf(c).join(' ')}" ;;`).join('\n');
+  const cases = commands
+    .map((c) => `    ${c.name}) opts="${flagsOf(c).join(' ')}"; args="${argumentWords(c, 'bash')}" ;;`)
+    .join('\n');
   return `# bash completion for overlay; load with: source <(overlay completion bash)
 _overlay() {
   local cur=\${COMP_WORDS[COMP_CWORD]}
@@ -19,7 +29,10 @@ _overlay() {
     COMPREPLY=($(compgen -W "${commands.map((c) => c.name).join(' ')} --help --version" -- "$cur"))
     return
   fi
-  local opts=""
+  local opts="" args="" statedir="" i
+  for ((i = 2; i < COMP_CWORD; i++)); do
+    if [ "\${COMP_WORDS[i]}" = "--state-dir" ]; then statedir="--state-dir \${COMP_WORDS[i+1]}"; fi
+  done
   case "\${COMP_WORDS[1]}" in
 ${cases}
   esac
@@ -27,7 +40,10 @@ ${cases}
     COMPREPLY=($(compgen -d -- "$cur"))
     return
   fi
-  COMPREPLY=($(compgen -W "$opts" -- "$cur"))
+  case "$cur" in
+    -*) COMPREPLY=($(compgen -W "$opts" -- "$cur")) ;;
+    *) COMPREPLY=($(compgen -W "$args" -- "$cur")) ;;
+  esac
 }
 complete -F _overlay overlay
 `;
@@ -38,12 +54,7 @@ function zsh(commands: readonly Command[]): string {
     .map((c) => `    '${c.name}:${c.summary.replace(/'/g, "'\\''").replace(/:/g, '\\:')}'`)
     .join('\n');
   const cases = commands
-    .map(
-      (c) =>
-        `      ${c.name}) _values 'flag' ${flagsOf(c)
-          .map((f) => `'${f}'`)
-          .join(' ')} ;;`,
-    )
+    .map((c) => `      ${c.name}) compadd -- ${flagsOf(c).join(' ')} ${argumentWords(c, 'zsh')} ;;`)
     .join('\n');
   return `#compdef overlay
 # zsh completion for overlay; load with: source <(overlay completion zsh)
@@ -56,6 +67,10 @@ ${list}
     _describe 'command' cmds
     return
   fi
+  local statedir="" i
+  for ((i = 3; i < CURRENT; i++)); do
+    if [[ "\${words[i]}" == "--state-dir" ]]; then statedir="--state-dir \${words[i+1]}"; fi
+  done
   case "\${words[2]}" in
 ${cases}
   esac
@@ -70,6 +85,7 @@ export const completion: Command = {
   usage: 'bash|zsh',
   flags: {},
   positionals: { min: 1, max: 1 },
+  completes: { words: ['bash', 'zsh'] },
   async run(ctx) {
     const shell = ctx.args[0];
     const commands = await allCommands();

@@ -1,17 +1,31 @@
+import { isControlError } from '../../core/control/index.js';
 import { stopNode } from '../../core/daemon/index.js';
 import { type Command, flagBool } from '../command.js';
-import { stateDirOf } from '../nodeClient.js';
+import { jsonLine } from '../jsonOutput.js';
+import { assertInNetwork, stateDirOf } from '../nodeClient.js';
 
 export const down: Command = {
   name: 'down',
-  summary: 'stop this node and remove its interface',
+  summary: 'stop this node and remove its interface (a node already down is left as it is)',
   usage: '',
   flags: {},
   positionals: { min: 0, max: 0 },
   async run(ctx) {
-    const result = await stopNode(stateDirOf(ctx));
+    const stateDir = stateDirOf(ctx);
+    let result: Awaited<ReturnType<typeof stopNode>> | undefined;
+    try {
+      result = await stopNode(stateDir);
+    } catch (e) {
+      // As `tailscale down`: a node that is already down is what was asked for.
+      if (!isControlError(e, 'ENOTRUNNING')) throw e;
+      assertInNetwork(stateDir);
+    }
     if (flagBool(ctx, 'json')) {
-      ctx.stdout.write(`${JSON.stringify(result)}\n`);
+      ctx.stdout.write(jsonLine(result ?? { pid: null, how: 'already down' }));
+      return;
+    }
+    if (result === undefined) {
+      ctx.stdout.write('overlay is already down; nothing to stop\n');
       return;
     }
     ctx.stdout.write(

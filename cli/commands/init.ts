@@ -8,6 +8,8 @@ import { DEFAULT_LISTEN_PORT, NodeState } from '../../core/node/nodeState.js';
 import { resolveStateDir } from '../../core/store/stateDir.js';
 import { secureRandom } from '../../core/wireguard/primitives.js';
 import { type Command, flagBool, flagString } from '../command.js';
+import { jsonLine } from '../jsonOutput.js';
+import { pasteable, pasteContextOf } from '../pasteable.js';
 
 export const init: Command = {
   name: 'init',
@@ -84,8 +86,9 @@ export const init: Command = {
       listenPort,
       stateDir,
     };
+    const paste = pasteContextOf(ctx);
     if (flagBool(ctx, 'json')) {
-      ctx.stdout.write(`${JSON.stringify(result)}\n`);
+      ctx.stdout.write(jsonLine(result));
       return;
     }
     ctx.stdout.write(
@@ -94,8 +97,8 @@ export const init: Command = {
         `This node is "${name}", ${cert.ipv4} and ${cert.ipv6}, the network's first admin.`,
         '',
         'Next:',
-        '  sudo overlay up        bring this node up',
-        '  overlay invite         make a code for someone to join',
+        `  ${pasteable('sudo overlay up', paste)}        bring this node up`,
+        `  ${pasteable('overlay invite', paste)}         make a code for someone to join (the node must be up)`,
         '',
       ].join('\n'),
     );

@@ -1,6 +1,7 @@
 import { OverlayError } from '../../core/errors.js';
 import { type Command, type CommandContext, flagBool, flagString } from '../command.js';
 import { parseDuration } from '../duration.js';
+import { jsonLine } from '../jsonOutput.js';
 import { callNode } from '../nodeClient.js';
 import { isTty, qrText } from '../terminal.js';
 
@@ -19,7 +20,7 @@ async function create(ctx: CommandContext): Promise<void> {
   if (device !== undefined) {
     const d = await callNode(ctx, 'invite.wireguard', { name: device });
     if (flagBool(ctx, 'json')) {
-      ctx.stdout.write(`${JSON.stringify(d)}\n`);
+      ctx.stdout.write(jsonLine(d));
       return;
     }
     // The config holds the device's private key: it is printed once, here, and kept nowhere.
@@ -34,7 +35,7 @@ async function create(ctx: CommandContext): Promise<void> {
     label: flagString(ctx, 'name') ?? null,
   });
   if (flagBool(ctx, 'json')) {
-    ctx.stdout.write(`${JSON.stringify({ code: invite.code, expires: invite.expires, id: invite.id })}\n`);
+    ctx.stdout.write(jsonLine({ code: invite.code, expires: invite.expires, id: invite.id }));
     return;
   }
   if (!isTty(ctx.stdout)) {
@@ -48,6 +49,7 @@ async function create(ctx: CommandContext): Promise<void> {
       qrText(invite.code),
       `Valid until ${invite.expires} for ${invite.uses} join${invite.uses === 1 ? '' : 's'} (id ${invite.id}).`,
       `The joiner runs: overlay join ${invite.code}`,
+      'This node must be up when the code is used: the joiner asks it, and no one else, to let them in.',
       '',
     ].join('\n'),
   );
@@ -56,7 +58,11 @@ async function create(ctx: CommandContext): Promise<void> {
 async function list(ctx: CommandContext): Promise<void> {
   const invites = await callNode(ctx, 'invite.list');
   if (flagBool(ctx, 'json')) {
-    ctx.stdout.write(`${JSON.stringify(invites)}\n`);
+    ctx.stdout.write(
+      jsonLine(
+        invites.map(({ expiresAt, ...rest }) => ({ ...rest, expires: new Date(expiresAt).toISOString() })),
+      ),
+    );
     return;
   }
   if (invites.length === 0) {
@@ -89,6 +95,7 @@ export const invite: Command = {
     },
   },
   positionals: { min: 0, max: 2 },
+  completes: { words: ['list', 'revoke'] },
   async run(ctx) {
     const [sub, arg] = ctx.args;
     if (sub === undefined) return create(ctx);
@@ -96,7 +103,7 @@ export const invite: Command = {
     if (sub === 'revoke' && arg !== undefined) {
       await callNode(ctx, 'invite.revoke', { id: arg });
       ctx.stdout.write(
-        flagBool(ctx, 'json') ? `${JSON.stringify({ id: arg, revoked: true })}\n` : `invite ${arg} revoked\n`,
+        flagBool(ctx, 'json') ? jsonLine({ id: arg, revoked: true }) : `invite ${arg} revoked\n`,
       );
       return;
     }

@@ -3,7 +3,9 @@ import { parseNameFlag, parsePort } from '../../core/node/flags.js';
 import { join as joinNetwork } from '../../core/node/join.js';
 import { DEFAULT_LISTEN_PORT } from '../../core/node/nodeState.js';
 import { type Command, flagBool, flagString } from '../command.js';
+import { jsonLine } from '../jsonOutput.js';
 import { stateDirOf } from '../nodeClient.js';
+import { pasteable, pasteContextOf } from '../pasteable.js';
 import { ProgressLine } from '../terminal.js';
 
 /**
@@ -54,11 +56,11 @@ export const join: Command = {
       progress.done();
     }
     if (flagBool(ctx, 'json')) {
-      ctx.stdout.write(`${JSON.stringify(joined)}\n`);
+      ctx.stdout.write(jsonLine(joined));
       return;
     }
     ctx.stdout.write(
-      `Joined as "${joined.name}", ${joined.ipv4} and ${joined.ipv6} (invited by ${joined.inviter}).\nNext: sudo overlay up\n`,
+      `Joined as "${joined.name}", ${joined.ipv4} and ${joined.ipv6} (invited by ${joined.inviter}).\nNext: ${pasteable('sudo overlay up', pasteContextOf(ctx))}\n`,
     );
   },
 };

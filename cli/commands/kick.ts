@@ -1,4 +1,5 @@
 import { type Command, flagBool } from '../command.js';
+import { jsonLine } from '../jsonOutput.js';
 import { callNode } from '../nodeClient.js';
 
 export const kick: Command = {
@@ -7,11 +8,12 @@ export const kick: Command = {
   usage: 'NAME',
   flags: {},
   positionals: { min: 1, max: 1 },
+  completes: 'members',
   async run(ctx) {
     const name = ctx.args[0]!;
     await callNode(ctx, 'kick', { name });
     if (flagBool(ctx, 'json')) {
-      ctx.stdout.write(`${JSON.stringify({ kicked: name })}\n`);
+      ctx.stdout.write(jsonLine({ kicked: name }));
       return;
     }
     ctx.stdout.write(`${name} is revoked; every member drops it within seconds\n`);

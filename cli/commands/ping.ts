@@ -1,5 +1,6 @@
 import { OverlayError } from '../../core/errors.js';
 import { type Command, flagBool, flagString } from '../command.js';
+import { jsonLine } from '../jsonOutput.js';
 import { streamNode } from '../nodeClient.js';
 
 export const ping: Command = {
@@ -8,6 +9,7 @@ export const ping: Command = {
   usage: 'NAME|IP [-c COUNT]',
   flags: { count: { type: 'string', short: 'c', arg: 'N', description: 'how many pings (default 4)' } },
   positionals: { min: 1, max: 1 },
+  completes: 'members',
   async run(ctx) {
     const countText = flagString(ctx, 'count') ?? '4';
     if (!/^\d+$/.test(countText) || Number(countText) < 1 || Number(countText) > 100) {
@@ -18,7 +20,7 @@ export const ping: Command = {
     await streamNode(ctx, 'ping', { target: ctx.args[0]!, count: Number(countText) }, (p) => {
       sent++;
       if (flagBool(ctx, 'json')) {
-        ctx.stdout.write(`${JSON.stringify(p)}\n`);
+        ctx.stdout.write(jsonLine(p));
       } else if ('timeout' in p) {
         ctx.stdout.write(`no answer from ${p.name} (${p.address}) in 2 s\n`);
       } else {

@@ -1,6 +1,7 @@
 import { OverlayError } from '../../core/errors.js';
 import type { NodeStatus } from '../../core/node/status.js';
 import { type Command, flagBool } from '../command.js';
+import { jsonLine } from '../jsonOutput.js';
 import { callNode, stateDirOf, streamNode } from '../nodeClient.js';
 import { isTty } from '../terminal.js';
 import { longBytes, pathLabel } from '../view/format.js';
@@ -46,9 +47,15 @@ export function renderStatus(s: NodeStatus): string {
 
 export const status: Command = {
   name: 'status',
-  summary: 'show this node and every member: online, path, endpoint, RTT, traffic',
-  usage: '[--json [--watch]]',
+  summary:
+    'show this node and every member: online, path, endpoint, RTT, traffic (on a terminal: a live view; --once for one table)',
+  usage: '[--once] [--json [--watch]]',
   flags: {
+    once: {
+      type: 'boolean',
+      description:
+        'print the table once and exit, also on a terminal (where status is otherwise a live view)',
+    },
     watch: {
       type: 'boolean',
       description: 'with --json: one JSON object per line on every change, until Ctrl-C',
@@ -62,15 +69,20 @@ export const status: Command = {
           hint: 'overlay status --json --watch',
         });
       }
-      await streamNode(ctx, 'watch', {}, (event) => ctx.stdout.write(`${JSON.stringify(event)}\n`));
+      await streamNode(ctx, 'watch', {}, (event) => ctx.stdout.write(jsonLine(event)));
       return;
     }
-    if (!flagBool(ctx, 'json') && isTty(ctx.stdout) && ctx.stdout === process.stdout) {
+    if (
+      !flagBool(ctx, 'json') &&
+      !flagBool(ctx, 'once') &&
+      isTty(ctx.stdout) &&
+      ctx.stdout === process.stdout
+    ) {
       await liveView(stateDirOf(ctx), ctx.env);
       return;
     }
     const s = await callNode(ctx, 'status');
-    ctx.stdout.write(flagBool(ctx, 'json') ? `${JSON.stringify(s)}\n` : renderStatus(s));
+    ctx.stdout.write(flagBool(ctx, 'json') ? jsonLine(s) : renderStatus(s));
   },
 };
 

@@ -1,14 +1,21 @@
 import { fileURLToPath } from 'node:url';
-import { runForeground, startDetached, startReporter } from '../../core/daemon/index.js';
+import { isControlError } from '../../core/control/index.js';
+import { isRunning, runForeground, startDetached, startReporter } from '../../core/daemon/index.js';
+import { waitUntil } from '../../core/daemon/wait.js';
 import { OverlayError } from '../../core/errors.js';
 import { nodeControl } from '../../core/node/controlMethods.js';
-import { parseStunFlag } from '../../core/node/flags.js';
+import { parsePort, parseStunFlag } from '../../core/node/flags.js';
 import { OverlayNode } from '../../core/node/node.js';
-import { NodeState, type RunOptions } from '../../core/node/nodeState.js';
+import { DEFAULT_LISTEN_PORT, NodeState, type RunOptions } from '../../core/node/nodeState.js';
 import { MAX_STUN_SERVERS } from '../../core/stun/constants.js';
-import { type Command, type CommandContext, flagBool } from '../command.js';
-import { callNode, stateDirOf } from '../nodeClient.js';
+import { type Command, type CommandContext, flagBool, flagString } from '../command.js';
+import { jsonLine } from '../jsonOutput.js';
+import { callNode, notInNetworkError, stateDirOf } from '../nodeClient.js';
+import { shellWord } from '../pasteable.js';
 import { ProgressLine } from '../terminal.js';
+
+/** How long an `up` that lost the race to start the node waits for the winner's node to answer. */
+const START_WAIT_MS = 30_000;
 
 const mainScript = fileURLToPath(new URL('../main.js', import.meta.url));
 
@@ -19,11 +26,16 @@ function timestamped(line: string): void {
 export const up: Command = {
   name: 'up',
   summary: 'bring this node up: the overlay interface, its peers, gossip (needs root)',
-  usage: '[--foreground] [--no-relay | --relay] [--stun HOST:PORT ... | --no-stun]',
+  usage: '[--foreground] [--listen PORT] [--no-relay | --relay] [--stun HOST:PORT ... | --no-stun]',
   flags: {
     foreground: {
       type: 'boolean',
       description: 'stay in this terminal and log here (default: run in the background, log to overlay.log)',
+    },
+    listen: {
+      type: 'string',
+      arg: 'PORT',
+      description: 'the UDP port to listen on (another program holds the default one?); remembered',
     },
     'no-relay': {
       type: 'boolean',
@@ -53,6 +65,7 @@ export const up: Command = {
       return;
     }
     const { stateDir, options } = prepare(ctx);
+    if (await isRunning(stateDir)) return alreadyUp(ctx, options);
     const progress = new ProgressLine(ctx.stderr);
     progress.update('starting overlay...');
     try {
@@ -67,12 +80,7 @@ export const up: Command = {
           '--foreground',
           '--state-dir',
           stateDir,
-          ...(options.relay === undefined ? [] : [options.relay ? '--relay' : '--no-relay']),
-          ...(options.stun === undefined
-            ? []
-            : options.stun.length === 0
-              ? ['--no-stun']
-              : options.stun.flatMap((s) => ['--stun', s])),
+          ...upFlags(options),
         ],
         stateDir,
         onProgress: (p) => {
@@ -80,22 +88,63 @@ export const up: Command = {
             progress.update(`starting overlay... ${(p.elapsedMs / 1000).toFixed(0)} s`);
         },
       });
+    } catch (e) {
+      // Another `up` won the race to start it: once that node answers, this is an `up` of a node
+      // that is up.
+      if (!isControlError(e, 'EALREADY')) throw e;
+      progress.done();
+      if (!(await waitUntil(() => isRunning(stateDir), START_WAIT_MS))) throw e;
+      return alreadyUp(ctx, options);
     } finally {
       progress.done();
     }
-    const status = await callNode(ctx, 'status');
-    if (flagBool(ctx, 'json')) {
-      ctx.stdout.write(`${JSON.stringify(status)}\n`);
-      return;
-    }
-    const s = status.self;
-    ctx.stdout.write(
-      `overlay is up: ${s.name} is ${s.addresses.join(' and ')} on ${s.interface}, UDP ${s.listenPort}; ` +
-        `${status.peers.length} other member${status.peers.length === 1 ? '' : 's'}` +
-        `${s.relay === false ? '; relays for no one' : ''}${s.stun?.length ? `; STUN ${s.stun.map((x) => x.server).join(', ')}` : ''}\n`,
-    );
+    await reportUp(ctx, 'overlay is up');
   },
 };
+
+/**
+ * `up` of a node that is up succeeds, as `tailscale up` does. New settings would not reach the
+ * running node, so those are refused rather than silently ignored.
+ */
+async function alreadyUp(ctx: CommandContext, options: RunOptions): Promise<void> {
+  if (Object.keys(options).length > 0) {
+    throw new OverlayError('EALREADY', 'overlay is already up; its settings change at the next start', {
+      hint: `stop it first with: overlay down, then run overlay up ${upFlagsText(options)}`,
+    });
+  }
+  await reportUp(ctx, 'overlay is already up');
+}
+
+/** The flags of `up` that carry `options` to the node (or to the user, in a hint). */
+function upFlags(options: RunOptions): string[] {
+  return [
+    ...(options.listenPort === undefined ? [] : ['--listen', String(options.listenPort)]),
+    ...(options.relay === undefined ? [] : [options.relay ? '--relay' : '--no-relay']),
+    ...(options.stun === undefined
+      ? []
+      : options.stun.length === 0
+        ? ['--no-stun']
+        : options.stun.flatMap((s) => ['--stun', s])),
+  ];
+}
+
+function upFlagsText(options: RunOptions): string {
+  return upFlags(options).map(shellWord).join(' ');
+}
+
+async function reportUp(ctx: CommandContext, what: string): Promise<void> {
+  const status = await callNode(ctx, 'status');
+  if (flagBool(ctx, 'json')) {
+    ctx.stdout.write(jsonLine(status));
+    return;
+  }
+  const s = status.self;
+  ctx.stdout.write(
+    `${what}: ${s.name} is ${s.addresses.join(' and ')} on ${s.interface}, UDP ${s.listenPort}; ` +
+      `${status.peers.length} other member${status.peers.length === 1 ? '' : 's'}` +
+      `${s.relay === false ? '; relays for no one' : ''}${s.stun?.length ? `; STUN ${s.stun.map((x) => x.server).join(', ')}` : ''}\n`,
+  );
+}
 
 /** The flags given (undefined: not given, the remembered setting holds); contradictions refused. */
 function runOptionsOf(ctx: CommandContext): RunOptions {
@@ -109,7 +158,9 @@ function runOptionsOf(ctx: CommandContext): RunOptions {
   if (stun.length > 0 && flagBool(ctx, 'no-stun')) {
     throw new OverlayError('EUSAGE', '--stun and --no-stun contradict each other', { hint: 'give one' });
   }
+  const listen = flagString(ctx, 'listen');
   return {
+    ...(listen !== undefined && { listenPort: parsePort(listen, DEFAULT_LISTEN_PORT) }),
     ...(flagBool(ctx, 'relay') && { relay: true }),
     ...(flagBool(ctx, 'no-relay') && { relay: false }),
     ...(stun.length > 0 && { stun }),
@@ -122,11 +173,7 @@ function prepare(ctx: CommandContext): { stateDir: string; options: RunOptions; 
   const stateDir = stateDirOf(ctx);
   const options = runOptionsOf(ctx);
   const state = NodeState.open(stateDir);
-  if (!state) {
-    throw new OverlayError('EUSAGE', 'this node is not in a network yet', {
-      hint: 'create one with overlay init, or join one with overlay join CODE',
-    });
-  }
+  if (!state) throw notInNetworkError(stateDir);
   return { stateDir, options, state };
 }
 
@@ -140,7 +187,7 @@ async function runHere(ctx: CommandContext): Promise<void> {
     start: async () => {
       const node = OverlayNode.start({ stateDir, log: timestamped, ...options });
       // Remembered once the node runs with them, so a refused `up` changes nothing.
-      if (options.relay !== undefined || options.stun !== undefined) state.saveRunOptions(options);
+      if (Object.keys(options).length > 0) state.saveRunOptions(options);
       return { ...nodeControl(node), stop: async () => node.stop() };
     },
   });

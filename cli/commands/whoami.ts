@@ -1,30 +1,49 @@
 import { IdentityStore } from '../../core/identity/identityStore.js';
 import { encodeKey } from '../../core/identity/keys.js';
+import { formatSubnet } from '../../core/membership/addressing.js';
+import { NodeState } from '../../core/node/nodeState.js';
 import { resolveStateDir } from '../../core/store/stateDir.js';
 import { type Command, flagBool, flagString } from '../command.js';
+import { jsonLine } from '../jsonOutput.js';
+
+/** This node's overlay addresses and network, from the roster on disk (no running node needed). */
+function membershipOf(
+  stateDir: string,
+  wireguardKey: Uint8Array,
+): { addresses: string[]; network: string } | undefined {
+  const state = NodeState.open(stateDir);
+  if (!state) return undefined;
+  const member = state.loadRoster().memberByWireguardKey(wireguardKey, Date.now());
+  const network = formatSubnet(state.settings().network.ipv4Subnet);
+  return { addresses: member ? [member.certificate.ipv4, member.certificate.ipv6] : [], network };
+}
 
 export const whoami: Command = {
   name: 'whoami',
-  summary: "show this node's name and WireGuard public key (made on first use)",
+  summary: "show this node's name, overlay address and WireGuard public key (made on first use)",
   usage: '[--json] [--state-dir DIR]',
   flags: {},
   positionals: { min: 0, max: 0 },
   run(ctx) {
     const stateDir = resolveStateDir(flagString(ctx, 'state-dir'), ctx.env);
     const identity = IdentityStore.openOrCreate(stateDir).load();
+    const membership = membershipOf(stateDir, identity.keys.wireguard.publicKey);
     const out = {
       name: identity.name,
+      addresses: membership?.addresses ?? [],
+      network: membership?.network ?? null,
       publicKey: encodeKey(identity.keys.wireguard.publicKey),
       signingKey: encodeKey(identity.keys.signing.publicKey),
       stateDir,
     };
     if (flagBool(ctx, 'json')) {
-      ctx.stdout.write(`${JSON.stringify(out)}\n`);
+      ctx.stdout.write(jsonLine(out));
       return;
     }
     ctx.stdout.write(
       [
         `name:        ${out.name ?? '(none yet: overlay init --name NAME, or join a network)'}`,
+        `address:     ${out.addresses.join('  ') || (membership === undefined ? '(not in a network yet: overlay init, or overlay join CODE)' : '(this node is no longer a member: its certificate expired or was revoked)')}`,
         `public key:  ${out.publicKey}`,
         `signing key: ${out.signingKey}`,
         `state:       ${out.stateDir}`,

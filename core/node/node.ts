@@ -56,6 +56,8 @@ export interface NodeOptions {
   relay?: boolean;
   /** --stun servers (HOST:PORT) to learn this node's reflexive address from; undefined: the settings'. */
   stun?: readonly string[];
+  /** `up --listen`: the UDP port; undefined: the settings'. */
+  listenPort?: number;
   /** The TUN device, data path and interface list: the machine's own unless a test gives twins. */
   io?: NodeIo;
 }
@@ -102,7 +104,8 @@ export class OverlayNode {
   ) {
     const { stateDir } = options;
     this.identity = IdentityStore.openOrCreate(stateDir).load();
-    this.settings = state.settings();
+    const settings = state.settings();
+    this.settings = { ...settings, listenPort: options.listenPort ?? settings.listenPort };
     this.relays = options.relay ?? this.settings.relay;
     const stunServers = options.stun ?? this.settings.stun;
     this.roster = state.loadRoster();
@@ -586,7 +589,7 @@ function dataPathError(e: unknown, port: number): OverlayError {
   const err = e as { code?: string; message?: string };
   if (err.code === 'EADDRINUSE') {
     return new OverlayError('EPORT_TAKEN', `UDP port ${port} is taken by another program`, {
-      hint: `find it with: ss -ulpn 'sport = :${port}', and stop it`,
+      hint: `find it with: ss -ulpn 'sport = :${port}'; or use another: overlay up --listen ${port === 65535 ? port - 1 : port + 1}`,
       cause: e,
     });
   }

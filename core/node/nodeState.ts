@@ -47,6 +47,7 @@ export interface NodeSettings {
 
 /** What `up`'s flags change in the settings, remembered so the next `up` starts the same node. */
 export interface RunOptions {
+  listenPort?: number;
   relay?: boolean;
   stun?: string[];
 }
@@ -161,6 +162,7 @@ export class NodeState {
     const f = this.networkStore.read();
     this.networkStore.write({
       ...f,
+      ...(options.listenPort !== undefined && { listenPort: options.listenPort }),
       ...(options.relay !== undefined && { relay: options.relay }),
       ...(options.stun !== undefined && { stun: options.stun }),
     });

@@ -140,11 +140,38 @@ export class SecureStore<T extends Record<string, unknown>> {
   }
 }
 
+/**
+ * What to do about each corrupt file: what moving it away costs differs. Writes are atomic, so a
+ * corrupt file was changed by something else (a disk error, an editor, another program).
+ */
+function recoveryAdvice(file: string): string {
+  const moveAway = `mv ${file} ${file}.bad`;
+  switch (path.basename(file)) {
+    case 'identity.json':
+      return `restore it from a backup; or move it away (${moveAway}): this node then gets new keys and must join its network again with a new invite`;
+    case 'network.json':
+      return `restore it from a backup; or move it away (${moveAway}) with roster.json and invites.json: this node then belongs to no network`;
+    case 'roster.json':
+    case 'invites.json':
+      return `restore it from a backup; this node cannot run its network without it`;
+    default:
+      return `restore it from a backup, or move it away (${moveAway})`;
+  }
+}
+
+/**
+ * The parser's own words, in one line: V8 quotes the start of the text and cuts it mid-quote
+ * (`Unexpected token 'a', "abc{"versi"... is not valid JSON`); the quote tells the user nothing.
+ */
+function parserMessage(e: unknown): string {
+  const first = e instanceof Error ? e.message.split('\n')[0]! : String(e);
+  return first.replace(/, ".*?"(\.\.\.)? is not valid JSON$/s, ': not valid JSON');
+}
+
 function corrupt(file: string, e: unknown): OverlayError {
   if (e instanceof OverlayError && e.code !== 'ESTORE_CORRUPT') return e;
-  const why = e instanceof Error ? e.message.split('\n')[0] : String(e);
-  return new OverlayError('ESTORE_CORRUPT', `${file} is corrupt: ${why}`, {
-    hint: `restore it from a backup, or move it away to start over with a new identity (mv ${file} ${file}.bad)`,
+  return new OverlayError('ESTORE_CORRUPT', `${file} is corrupt: ${parserMessage(e)}`, {
+    hint: recoveryAdvice(file),
     cause: e,
   });
 }
