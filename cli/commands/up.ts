@@ -1,6 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { isControlError } from '../../core/control/index.js';
 import { isRunning, runForeground, startDetached, startReporter } from '../../core/daemon/index.js';
+import { nodeLog } from '../../core/daemon/logFile.js';
 import { waitUntil } from '../../core/daemon/wait.js';
 import { OverlayError } from '../../core/errors.js';
 import { nodeControl } from '../../core/node/controlMethods.js';
@@ -18,10 +19,6 @@ import { ProgressLine } from '../terminal.js';
 const START_WAIT_MS = 30_000;
 
 const mainScript = fileURLToPath(new URL('../main.js', import.meta.url));
-
-function timestamped(line: string): void {
-  process.stderr.write(`${new Date().toISOString()} ${line}\n`);
-}
 
 export const up: Command = {
   name: 'up',
@@ -180,6 +177,7 @@ function prepare(ctx: CommandContext): { stateDir: string; options: RunOptions; 
 /** `up --foreground`: the node itself, in this process, until down, Ctrl-C or SIGTERM. */
 async function runHere(ctx: CommandContext): Promise<void> {
   const { stateDir, options, state } = prepare(ctx);
+  const timestamped = nodeLog(stateDir);
   const fg = await runForeground({
     stateDir,
     log: timestamped,

@@ -48,3 +48,56 @@ export function openLogForAppend(stateDir: string): { fd: number; path: string }
     throw e;
   }
 }
+
+/** How often (bytes written) the running node looks at its log's size. */
+const CHECK_EVERY_BYTES = 64 * 1024;
+
+/**
+ * The node's log function: a timestamped line to `fd` (stderr). A detached node's stderr is its
+ * state directory's overlay.log; that one is kept under `capBytes` while the node runs, not only
+ * at the next start (a node up for weeks wrote without bound): past the cap the file is copied to
+ * overlay.log.1 and emptied in place, as logrotate's copytruncate does, because the descriptor is
+ * shared with the native side and cannot be swapped. A line written between the copy and the
+ * truncation is lost; nothing else is.
+ */
+export function nodeLog(
+  stateDir: string,
+  options: { fd?: number; capBytes?: number; now?: () => Date } = {},
+): (line: string) => void {
+  const fd = options.fd ?? 2;
+  const capBytes = options.capBytes ?? ROTATE_AT_BYTES;
+  const now = options.now ?? (() => new Date());
+  const file = logFilePath(stateDir);
+  const ownLog = isSameFile(fd, file);
+  let sinceCheck = 0;
+  return (line) => {
+    const text = `${now().toISOString()} ${line}\n`;
+    try {
+      fs.writeSync(fd, text);
+    } catch {
+      return; // nowhere left to log to (a closed terminal): the node runs on
+    }
+    if (!ownLog) return;
+    sinceCheck += Buffer.byteLength(text);
+    if (sinceCheck < Math.min(CHECK_EVERY_BYTES, capBytes)) return;
+    sinceCheck = 0;
+    try {
+      if (fs.fstatSync(fd).size <= capBytes) return;
+      fs.copyFileSync(file, `${file}.1`);
+      fs.chmodSync(`${file}.1`, 0o600);
+      fs.ftruncateSync(fd, 0); // O_APPEND: the next write lands at the new end, offset 0
+    } catch {
+      // A log that cannot be rotated is still written; the next start rotates it.
+    }
+  };
+}
+
+function isSameFile(fd: number, file: string): boolean {
+  try {
+    const a = fs.fstatSync(fd);
+    const b = fs.lstatSync(file);
+    return a.isFile() && a.ino === b.ino && a.dev === b.dev;
+  } catch {
+    return false;
+  }
+}
