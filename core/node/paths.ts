@@ -49,8 +49,8 @@ export class NodePaths {
   private readonly pinger = new Pinger();
   /** Members' names by WireGuard key, for where a pong came from ("via NAME"). */
   private names = new Map<string, string>();
-  /** Per member: its tunnel's packet count when last read, and when it last changed. */
-  private readonly traffic = new Map<string, { packets: number; changedAt: number; active: boolean }>();
+  /** Per member: its tunnel's byte count when last read, and when it last changed. */
+  private readonly traffic = new Map<string, { bytes: number; changedAt: number; active: boolean }>();
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
 
@@ -117,17 +117,17 @@ export class NodePaths {
   }
 
   /**
-   * Member `peer`'s tunnel has moved `packets` in all (read every second): discovery checks the
+   * Member `peer`'s tunnel has carried `bytes` in all (read every second): discovery checks the
    * paths that carry traffic every second (a dead path is left within 3 s), the idle ones every
    * 5 s, which is most of what an idle node sends.
    */
-  noteTraffic(peer: string, packets: number): void {
+  noteTraffic(peer: string, bytes: number): void {
     const now = Date.now();
     const seen = this.traffic.get(peer);
-    const changedAt = seen === undefined || seen.packets !== packets ? now : seen.changedAt;
+    const changedAt = seen === undefined || seen.bytes !== bytes ? now : seen.changedAt;
     const active = now - changedAt < IDLE_AFTER_MS;
     if (seen?.active !== active) this.discovery.setActive(peer, active);
-    this.traffic.set(peer, { packets, changedAt, active });
+    this.traffic.set(peer, { bytes, changedAt, active });
   }
 
   /** The direct endpoint discovery chose for `peer`; undefined while it has none (relayed, or still looking). */
