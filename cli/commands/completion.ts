@@ -1,11 +1,6 @@
 import { OverlayError } from '../../core/errors.js';
 import { type Command, globalFlags } from '../command.js';
 
-/** Lazily imported to avoid a cycle: the command list includes this command. */
-async function allCommands(): Promise<readonly Command[]> {
-  return (await import('./index.js')).commands;
-}
-
 function flagsOf(cmd: Command): string[] {
   return Object.keys({ ...globalFlags, ...cmd.flags }).map((f) => `--${f}`);
 }
@@ -79,21 +74,25 @@ compdef _overlay overlay
 `;
 }
 
-export const completion: Command = {
-  name: 'completion',
-  summary: 'print a shell completion script: overlay completion bash|zsh',
-  usage: 'bash|zsh',
-  flags: {},
-  positionals: { min: 1, max: 1 },
-  completes: { words: ['bash', 'zsh'] },
-  async run(ctx) {
-    const shell = ctx.args[0];
-    const commands = await allCommands();
-    if (shell === 'bash') ctx.stdout.write(bash(commands));
-    else if (shell === 'zsh') ctx.stdout.write(zsh(commands));
-    else
-      throw new OverlayError('EUSAGE', `no completion for "${shell}"`, {
-        hint: 'overlay completion bash, or zsh',
-      });
-  },
-};
+/**
+ * `overlay completion`: its script lists every command, this one included, so the list is given to
+ * it (`commands`, read when it runs) rather than imported from index.ts, which imports this.
+ */
+export function completionCommand(commands: () => readonly Command[]): Command {
+  return {
+    name: 'completion',
+    summary: 'print a shell completion script: overlay completion bash|zsh',
+    usage: 'bash|zsh',
+    flags: {},
+    positionals: { min: 1, max: 1 },
+    async run(ctx) {
+      const shell = ctx.args[0];
+      if (shell === 'bash') ctx.stdout.write(bash(commands()));
+      else if (shell === 'zsh') ctx.stdout.write(zsh(commands()));
+      else
+        throw new OverlayError('EUSAGE', `no completion for "${shell}"`, {
+          hint: 'overlay completion bash, or zsh',
+        });
+    },
+  };
+}

@@ -1,5 +1,5 @@
 import type { Command } from '../command.js';
-import { completion } from './completion.js';
+import { completionCommand } from './completion.js';
 import { demo } from './demo.js';
 import { down } from './down.js';
 import { init } from './init.js';
@@ -25,5 +25,5 @@ export const commands: readonly Command[] = [
   down,
   whoami,
   demo,
-  completion,
+  completionCommand(() => commands),
 ];

@@ -20,7 +20,15 @@ import { addressScope, ipOf } from './endpointClass.js';
 import { Introductions } from './introductions.js';
 import type { DiscoveryMessage } from './messages.js';
 import type { NatBehaviour } from './natBehaviour.js';
-import type { PathChanged, PathChoice, PathSnapshot, RelayOption } from './pathTypes.js';
+import type {
+  DiscoveryEvent,
+  DiscoveryOutput,
+  DiscoverySend,
+  PathChoice,
+  PathSnapshot,
+  RelayOption,
+  Source,
+} from './pathTypes.js';
 import { keyId } from './peerId.js';
 import { PeerPath, type Probe } from './peerPath.js';
 import { ProbeBudget, type ProbeCounters } from './probeBudget.js';
@@ -43,29 +51,6 @@ export interface DiscoveryOptions {
   /** Endpoints the user announces (--endpoint), tried by peers first. */
   readonly announced?: readonly string[];
   readonly random?: () => number;
-}
-
-/** Where a discovery message came from: a UDP endpoint, or through relay member `via`. */
-export type Source = { readonly endpoint: string } | { readonly via: string };
-
-export interface DiscoverySend {
-  /** The member to seal `message` for. */
-  readonly to: string;
-  /** The UDP endpoint to send to: `to`'s, or the relay's when `via` is set. */
-  readonly endpoint: string;
-  /** Send it through this relay member, in the data path's envelopes. */
-  readonly via?: string;
-  readonly message: DiscoveryMessage;
-}
-
-export type DiscoveryEvent =
-  | ({ readonly type: 'pathChanged' } & PathChanged)
-  | { readonly type: 'candidatesChanged'; readonly candidates: readonly string[] };
-
-export interface DiscoveryOutput {
-  readonly send: DiscoverySend[];
-  readonly events: DiscoveryEvent[];
-  readonly nextWakeAt: number;
 }
 
 export class Discovery {

@@ -5,19 +5,10 @@
  */
 export { type CandidateKind, CandidateSet, rankPeerCandidates } from './candidateSet.js';
 export * from './constants.js';
-export {
-  Discovery,
-  type DiscoveryEvent,
-  type DiscoveryOptions,
-  type DiscoveryOutput,
-  type DiscoveryPeer,
-  type DiscoverySend,
-  type Source,
-} from './discovery.js';
+export { Discovery, type DiscoveryOptions, type DiscoveryPeer } from './discovery.js';
 export { addressScope, isCandidate, parseCandidate } from './endpointClass.js';
 export * from './messages.js';
 export { type NatBehaviour, NatInference } from './natBehaviour.js';
-export type { RouteState } from './pathEvidence.js';
 export * from './pathTypes.js';
 export { PeerPath, type Probe } from './peerPath.js';
 export { ProbeBudget, type ProbeCounters, TokenBucket } from './probeBudget.js';

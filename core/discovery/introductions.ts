@@ -32,7 +32,7 @@ import {
   PENDING_INTRODUCTION_CHECK_MS,
   PENDING_INTRODUCTION_MS,
 } from './constants.js';
-import type { DiscoverySend } from './discovery.js';
+import type { DiscoverySend } from './pathTypes.js';
 import { idKey } from './peerId.js';
 
 export interface IntroductionsContext {

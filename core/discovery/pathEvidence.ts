@@ -6,9 +6,7 @@
 import type { CandidateKind } from './candidateSet.js';
 import { EVIDENCE_FRESH_MS, LOSS_WINDOW } from './constants.js';
 import { addressScope, parseCandidate } from './endpointClass.js';
-import type { CandidateSnapshot } from './pathTypes.js';
-
-export type RouteState = 'ok' | 'no-answer' | 'untried';
+import type { CandidateSnapshot, RouteState } from './pathTypes.js';
 
 export type Route =
   | {

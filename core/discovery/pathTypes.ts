@@ -1,7 +1,10 @@
 /** The shapes discovery hands the node and `overlay status`. Peers are named by WireGuard key (base64). */
 import type { CandidateKind } from './candidateSet.js';
+import type { DiscoveryMessage } from './messages.js';
 import type { NatBehaviour } from './natBehaviour.js';
-import type { RouteState } from './pathEvidence.js';
+
+/** What a route's evidence says of it: answering, not answering, or not tried yet. */
+export type RouteState = 'ok' | 'no-answer' | 'untried';
 
 /** Where the node sends a peer's traffic: a direct UDP endpoint, through a relay member, or nowhere yet. */
 export type PathChoice =
@@ -63,4 +66,27 @@ export interface PathSnapshot {
   readonly sameNat: boolean;
   readonly candidates: readonly CandidateSnapshot[];
   readonly timeToDirectMs?: number;
+}
+
+/** Where a discovery message came from: a UDP endpoint, or through relay member `via`. */
+export type Source = { readonly endpoint: string } | { readonly via: string };
+
+export interface DiscoverySend {
+  /** The member to seal `message` for. */
+  readonly to: string;
+  /** The UDP endpoint to send to: `to`'s, or the relay's when `via` is set. */
+  readonly endpoint: string;
+  /** Send it through this relay member, in the data path's envelopes. */
+  readonly via?: string;
+  readonly message: DiscoveryMessage;
+}
+
+export type DiscoveryEvent =
+  | ({ readonly type: 'pathChanged' } & PathChanged)
+  | { readonly type: 'candidatesChanged'; readonly candidates: readonly string[] };
+
+export interface DiscoveryOutput {
+  readonly send: DiscoverySend[];
+  readonly events: DiscoveryEvent[];
+  readonly nextWakeAt: number;
 }

@@ -14,6 +14,10 @@
  * path holds, and who named each, is CandidateRoutes' job; a ping to a route that never answered is
  * sent only when that member's budget and the path's pay for it (ProbeBudget).
  */
+// Long file: one state machine (PeerPath) whose decisions (decide, switchTo) and probe schedule
+// (bursts, heartbeats, alternatives, nextWakeAt) read the same timers and evidence; the evidence per
+// route (pathEvidence.ts), the routes members name (candidateRoutes.ts) and the probe budget
+// (probeBudget.ts) are already apart. A quarter of its length is the constants' import list.
 import { hex } from '../overlayWire/byteCodec.js';
 import { CandidateRoutes } from './candidateRoutes.js';
 import {

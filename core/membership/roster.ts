@@ -11,27 +11,27 @@
  * held at the revocation's own time, and no admin's revocation voids another's; a certificate
  * counts if nothing above it is revoked. Records are kept only while they matter, a few per member.
  */
+// Long file: one class around one invariant — every offer is judged against the standing cached at
+// the held records' generation, and offerCertificate's fast path grows that cache in place, so offers,
+// the cache and the queries that read it stay together. Storage is heldRecords.ts, loading from
+// disk restoreRecord.ts, the rule itself standing.ts.
 import { MAX_CLOCK_SKEW_MS } from '../clockSkew.js';
 import type { GossipRecord, OfferResult, RecordStore } from '../gossip/recordStore.js';
 import { encodeKey } from '../identity/keys.js';
 import { bytesEqual } from './binary.js';
 import { type Certificate, subjectOf } from './certificate.js';
 import type { CertificateStatus } from './certificateChain.js';
-import {
-  decodeEndpointRecord,
-  type EndpointRecord,
-  endpointRecordId,
-  verifyEndpointRecord,
-} from './endpointRecord.js';
+import { decodeEndpointRecord, endpointRecordId, verifyEndpointRecord } from './endpointRecord.js';
+import { copyRecord, type Held, HeldRecords, type HeldRevocation } from './heldRecords.js';
 import { addToView, conflictsIn, type MemberView } from './memberView.js';
 import { canonicalAddress, type Network } from './network.js';
 import { certificateFault, readCertificate, readRevocation, revocationFault } from './recordChecks.js';
+import { restoreRecord } from './restoreRecord.js';
 import type { Revocation } from './revocation.js';
 import {
   issuerChainAt,
   judge,
   MAX_ADMIN_REVOCATIONS_PER_SUBJECT,
-  type RevocationEntry,
   type Standing,
   statusUnder,
   stronger,
@@ -64,13 +64,6 @@ export interface OfferOutcome {
   readonly reason?: string;
 }
 
-interface Held<T> {
-  readonly value: T;
-  readonly record: GossipRecord;
-}
-
-interface HeldRevocation extends Held<Revocation>, RevocationEntry {}
-
 interface CachedStanding {
   readonly standing: Standing;
   readonly generation: number;
@@ -84,16 +77,9 @@ const stale = (reason: string): OfferOutcome => ({ result: 'stale', reason });
 const invalid = (reason: string): OfferOutcome => ({ result: 'invalid', reason });
 
 export class Roster implements RecordStore {
-  private readonly certs = new Map<string, Held<Certificate>>();
-  /** By record id (revocation.ts revocationId); several admins' revocations of a subject may be held. */
-  private readonly revocationsById = new Map<string, HeldRevocation>();
-  /** Subject → ids of its revocations held. */
-  private readonly revocationsOf = new Map<string, Set<string>>();
-  private readonly endpoints = new Map<string, Held<EndpointRecord>>();
-  /** Signing key (base64) → subjects whose certificate names it as issuer or via. */
-  private readonly dependents = new Map<string, Set<string>>();
+  /** Every record held, indexed; its generation changes with every record stored or removed. */
+  private readonly held = new HeldRecords();
   private readonly backingCandidates = new Map<string, Held<Certificate>>();
-  private generation = 0;
   private cached: CachedStanding | undefined;
   /** Records were restored from disk without judging them: the next offer or prune judges all. */
   private unsettled = false;
@@ -103,15 +89,11 @@ export class Roster implements RecordStore {
   // ---- RecordStore ----
 
   summaries(): { id: string; version: number }[] {
-    const out: { id: string; version: number }[] = [];
-    for (const map of [this.certs, this.revocationsById, this.endpoints] as Map<string, Held<unknown>>[]) {
-      for (const held of map.values()) out.push({ id: held.record.id, version: held.record.version });
-    }
-    return out;
+    return this.held.summaries();
   }
 
   get(id: string): GossipRecord | undefined {
-    return this.heldById(id)?.record;
+    return this.held.get(id);
   }
 
   offer(record: GossipRecord, now: number): OfferResult {
@@ -182,12 +164,12 @@ export class Roster implements RecordStore {
 
   /** Every revocation held. */
   revoked(): Revocation[] {
-    return [...this.revocationsById.values()].map((h) => h.value);
+    return [...this.held.revocationsById.values()].map((h) => h.value);
   }
 
   /** Why a subject's certificate does or does not count right now; undefined if none is held. */
   statusOf(subject: string, now: number): CertificateStatus | 'shadowed' | undefined {
-    const held = this.certs.get(subject);
+    const held = this.held.certs.get(subject);
     if (!held) return undefined;
     const standing = this.standing(now);
     const status = statusUnder(standing, this.chainInput(), held.value, now);
@@ -197,12 +179,12 @@ export class Roster implements RecordStore {
 
   /** Every certificate held, valid or not (what toJSON persists, with revocations and endpoints). */
   certificates(): Certificate[] {
-    return [...this.certs.values()].map((h) => h.value);
+    return [...this.held.certs.values()].map((h) => h.value);
   }
 
   /** Overlay IPv4 addresses of every certificate held, valid or not: an issuer must not reuse them. */
   takenIPv4(): Set<string> {
-    return new Set([...this.certs.values()].map((h) => h.value.ipv4));
+    return new Set([...this.held.certs.values()].map((h) => h.value.ipv4));
   }
 
   /** Every record held, for persistence and for sending a newcomer the whole roster. */
@@ -226,7 +208,7 @@ export class Roster implements RecordStore {
     if (!read.ok) return invalid(read.reason);
     const cert = read.value;
     const subject = subjectOf(cert);
-    const old = this.certs.get(subject);
+    const old = this.held.certs.get(subject);
     if (old && old.record.version >= record.version) return stale('already have this or a newer certificate');
     const fault = certificateFault(this.network, cert);
     if (fault) return invalid(fault);
@@ -251,24 +233,24 @@ export class Roster implements RecordStore {
       status === 'valid' &&
       !old &&
       conflicts.length === 0 &&
-      !this.dependents.has(subject) &&
-      !this.revocationsOf.has(subject) &&
+      !this.held.dependents.has(subject) &&
+      !this.held.revocationsOf.has(subject) &&
       !this.unsettled
     ) {
-      this.storeCertificate(cert, record);
+      this.held.storeCertificate(cert, record);
       addToView(standing.view, cert);
       standing.keptCertificates.add(subject);
       this.cached = {
         ...this.cached!,
-        generation: this.generation,
+        generation: this.held.generation,
         validUntil: Math.min(this.cached!.validUntil, cert.notAfter),
       };
       return accepted;
     }
     const kept = this.tryKeep(
       now,
-      () => this.storeCertificate(cert, record),
-      () => (old ? this.storeCertificate(old.value, old.record) : this.removeCertificate(subject)),
+      () => this.held.storeCertificate(cert, record),
+      () => (old ? this.held.storeCertificate(old.value, old.record) : this.held.removeCertificate(subject)),
       (s) => s.keptCertificates.has(subject),
     );
     if (kept) return accepted;
@@ -280,21 +262,23 @@ export class Roster implements RecordStore {
     const read = readRevocation(record);
     if (!read.ok) return invalid(read.reason);
     const { value: revocation, subject } = read.value;
-    const old = this.revocationsById.get(record.id);
+    const old = this.held.revocationsById.get(record.id);
     if (old && old.record.version >= record.version) return stale('already revoked');
     const fault = revocationFault(this.network, revocation);
     if (fault) return invalid(fault);
     const held: HeldRevocation = { ...read.value, record: copyRecord(record) };
     if (bytesEqual(revocation.issuer, this.network.key)) {
-      this.storeRevocation(held);
+      this.held.storeRevocation(held);
       this.settle(this.judgeNow(now), now);
       return accepted;
     }
 
     // An admin's revocation (rule 2): judged at its own time, kept only about a certificate we hold.
     if (this.revokedByNetwork.has(subject)) return stale('already revoked by the network key');
-    if (!this.certs.has(subject)) return invalid('no certificate of its subject is held');
-    const kept = [...(this.revocationsOf.get(subject) ?? [])].map((id) => this.revocationsById.get(id)!);
+    if (!this.held.certs.has(subject)) return invalid('no certificate of its subject is held');
+    const kept = [...(this.held.revocationsOf.get(subject) ?? [])].map(
+      (id) => this.held.revocationsById.get(id)!,
+    );
     const full = kept.length >= MAX_ADMIN_REVOCATIONS_PER_SUBJECT && !this.unsettled;
     if (full && kept.every((k) => stronger(k, held) < 0))
       return stale(`${kept.length} stronger revocations of its subject are kept`);
@@ -303,7 +287,7 @@ export class Roster implements RecordStore {
       {
         networkKey: this.network.key,
         certificateOf: (s) => {
-          const stored = this.certs.get(s);
+          const stored = this.held.certs.get(s);
           if (stored) return stored.value;
           const candidate = this.backingCandidates.get(s);
           if (candidate) backing.push(candidate);
@@ -318,13 +302,13 @@ export class Roster implements RecordStore {
     const keep = this.tryKeep(
       now,
       () => {
-        this.storeRevocation(held);
-        for (const b of backing) this.storeCertificate(b.value, b.record);
+        this.held.storeRevocation(held);
+        for (const b of backing) this.held.storeCertificate(b.value, b.record);
       },
       () => {
-        for (const b of backing) this.removeCertificate(subjectOf(b.value));
-        this.removeRevocation(record.id);
-        if (old) this.storeRevocation(old);
+        for (const b of backing) this.held.removeCertificate(subjectOf(b.value));
+        this.held.removeRevocation(record.id);
+        if (old) this.held.storeRevocation(old);
       },
       (s) => s.keptRevocations.has(record.id),
     );
@@ -340,13 +324,13 @@ export class Roster implements RecordStore {
     if (endpointRecordId(r.member) !== record.id || r.seq !== record.version)
       return invalid('id or version mismatch');
     const subject = encodeKey(r.member);
-    const old = this.endpoints.get(subject);
+    const old = this.held.endpoints.get(subject);
     if (old && old.record.version >= record.version) return stale('already have these or newer endpoints');
     if (!bytesEqual(r.networkKey, this.network.key)) return invalid('endpoints of another network');
     if (this.standing(now).revoked.has(subject)) return invalid('member is revoked');
     if (!this.view(now).bySubject.has(subject)) return invalid('not a current member');
     if (!verifyEndpointRecord(r)) return invalid('bad endpoint record signature');
-    this.endpoints.set(subject, { value: r, record: copyRecord(record) });
+    this.held.storeEndpoints(subject, r, record);
     return accepted;
   }
 
@@ -354,7 +338,7 @@ export class Roster implements RecordStore {
 
   /** Subjects the network key revoked: no judging needed, its revocation's id is `revoke:<subject>`. */
   private readonly revokedByNetwork = {
-    has: (subject: string) => this.revocationsById.has(`revoke:${subject}`),
+    has: (subject: string) => this.held.revocationsById.has(`revoke:${subject}`),
   };
 
   /** What a chain walk reads; `candidate` is looked up in place of its subject's stored certificate. */
@@ -362,13 +346,15 @@ export class Roster implements RecordStore {
     const candidateSubject = candidate && subjectOf(candidate);
     return {
       networkKey: this.network.key,
-      certificateOf: (s: string) => (s === candidateSubject ? candidate : this.certs.get(s)?.value),
+      certificateOf: (s: string) => (s === candidateSubject ? candidate : this.held.certs.get(s)?.value),
     };
   }
 
   private isFresh(now: number): boolean {
     const c = this.cached;
-    return c !== undefined && c.generation === this.generation && c.computedAt <= now && now < c.validUntil;
+    return (
+      c !== undefined && c.generation === this.held.generation && c.computedAt <= now && now < c.validUntil
+    );
   }
 
   /** The standing of what is held now (cached until a record changes or a certificate expires). */
@@ -377,17 +363,22 @@ export class Roster implements RecordStore {
   }
 
   private judgeNow(now: number): Standing {
-    const certs = this.certs;
+    const certs = this.held.certs;
     const standing = judge(
       {
         networkKey: this.network.key,
         certificateOf: (s) => certs.get(s)?.value,
         certificates: [...certs.values()].map((h) => h.value),
-        revocations: this.revocationsById.values(),
+        revocations: this.held.revocationsById.values(),
       },
       now,
     );
-    this.cached = { standing, generation: this.generation, computedAt: now, validUntil: standing.validUntil };
+    this.cached = {
+      standing,
+      generation: this.held.generation,
+      computedAt: now,
+      validUntil: standing.validUntil,
+    };
     return standing;
   }
 
@@ -407,32 +398,37 @@ export class Roster implements RecordStore {
       return true;
     }
     undo();
-    this.generation++;
+    this.held.touch();
     return false;
   }
 
   /** Drops everything `standing` does not keep; returns how many records went. */
   private settle(standing: Standing, now: number): number {
     let removed = 0;
-    for (const subject of [...this.certs.keys()]) {
+    for (const subject of [...this.held.certs.keys()]) {
       if (standing.keptCertificates.has(subject)) continue;
-      this.removeCertificate(subject);
+      this.held.removeCertificate(subject);
       removed++;
     }
-    for (const id of [...this.revocationsById.keys()]) {
+    for (const id of [...this.held.revocationsById.keys()]) {
       if (standing.keptRevocations.has(id)) continue;
-      this.removeRevocation(id);
+      this.held.removeRevocation(id);
       removed++;
     }
-    for (const subject of [...this.endpoints.keys()]) {
+    for (const subject of [...this.held.endpoints.keys()]) {
       if (standing.view.bySubject.has(subject)) continue;
-      this.endpoints.delete(subject);
+      this.held.removeEndpoints(subject);
       removed++;
     }
     this.unsettled = false;
     // Nothing dropped changes the standing: what it kept is all it relied on.
-    this.generation++;
-    this.cached = { standing, generation: this.generation, computedAt: now, validUntil: standing.validUntil };
+    this.held.touch();
+    this.cached = {
+      standing,
+      generation: this.held.generation,
+      computedAt: now,
+      validUntil: standing.validUntil,
+    };
     return removed;
   }
 
@@ -446,7 +442,7 @@ export class Roster implements RecordStore {
 
   private memberOf(cert: Certificate): Member {
     const subject = subjectOf(cert);
-    const ep = cert.kind === 'member' ? this.endpoints.get(subject)?.value : undefined;
+    const ep = cert.kind === 'member' ? this.held.endpoints.get(subject)?.value : undefined;
     return {
       subject,
       certificate: cert,
@@ -461,101 +457,14 @@ export class Roster implements RecordStore {
     return subject === undefined ? undefined : this.memberBySubject(subject, now);
   }
 
-  private heldById(id: string): Held<unknown> | undefined {
-    if (id.startsWith('cert:')) return this.certs.get(id.slice(5));
-    if (id.startsWith('revoke:')) return this.revocationsById.get(id);
-    if (id.startsWith('endpoints:')) return this.endpoints.get(id.slice(10));
-    return undefined;
-  }
-
-  private storeCertificate(cert: Certificate, record: GossipRecord): void {
-    const subject = subjectOf(cert);
-    this.removeCertificate(subject);
-    this.certs.set(subject, { value: cert, record: copyRecord(record) });
-    for (const key of [cert.issuer, cert.via]) {
-      if (!key) continue;
-      const k = encodeKey(key);
-      const set = this.dependents.get(k) ?? new Set<string>();
-      set.add(subject);
-      this.dependents.set(k, set);
-    }
-    this.generation++;
-  }
-
-  private storeRevocation(held: HeldRevocation): void {
-    this.removeRevocation(held.id);
-    this.revocationsById.set(held.id, held);
-    const ids = this.revocationsOf.get(held.subject) ?? new Set<string>();
-    ids.add(held.id);
-    this.revocationsOf.set(held.subject, ids);
-    this.generation++;
-  }
-
-  private removeRevocation(id: string): void {
-    const held = this.revocationsById.get(id);
-    if (!held) return;
-    this.revocationsById.delete(id);
-    const ids = this.revocationsOf.get(held.subject);
-    ids?.delete(id);
-    if (ids?.size === 0) this.revocationsOf.delete(held.subject);
-    this.generation++;
-  }
-
-  private removeCertificate(subject: string): void {
-    const held = this.certs.get(subject);
-    if (!held) return;
-    this.certs.delete(subject);
-    for (const key of [held.value.issuer, held.value.via]) {
-      if (!key) continue;
-      const k = encodeKey(key);
-      const set = this.dependents.get(k);
-      set?.delete(subject);
-      if (set?.size === 0) this.dependents.delete(k);
-    }
-    this.generation++;
-  }
-
   /**
    * Loads a record read back from this node's own file: checks what does not change with time
    * (encoding, network, signatures, addresses). Chains and expiry are judged at each query, and
    * the next offer or prune drops what is not kept, as if the records had come by gossip.
    */
   restore(record: GossipRecord): string | undefined {
-    if (this.heldById(record.id)) return 'listed twice';
+    if (this.held.byId(record.id)) return 'listed twice';
     this.unsettled = true;
-    if (record.id.startsWith('cert:')) {
-      const read = readCertificate(record);
-      if (!read.ok) return read.reason;
-      const fault = certificateFault(this.network, read.value);
-      if (fault) return fault;
-      this.storeCertificate(read.value, record);
-      return undefined;
-    }
-    if (record.id.startsWith('revoke:')) {
-      const read = readRevocation(record, { legacyId: true });
-      if (!read.ok) return read.reason;
-      if (this.revocationsById.has(read.value.id)) return 'listed twice';
-      const fault = revocationFault(this.network, read.value.value);
-      if (fault) return fault;
-      this.storeRevocation({ ...read.value, record: { ...copyRecord(record), id: read.value.id } });
-      return undefined;
-    }
-    if (record.id.startsWith('endpoints:')) {
-      const d = decodeEndpointRecord(record.bytes);
-      if (!d.ok) return d.reason;
-      const r = d.value;
-      if (endpointRecordId(r.member) !== record.id || r.seq !== record.version)
-        return 'id or version mismatch';
-      if (!bytesEqual(r.networkKey, this.network.key)) return 'endpoints of another network';
-      if (!verifyEndpointRecord(r)) return 'bad signature';
-      this.endpoints.set(encodeKey(r.member), { value: r, record: copyRecord(record) });
-      return undefined;
-    }
-    return 'unknown record kind';
+    return restoreRecord(this.held, this.network, record);
   }
-}
-
-/** Records are kept as copies: the caller's buffer may be reused for the next datagram. */
-function copyRecord(r: GossipRecord): GossipRecord {
-  return { id: r.id, version: r.version, bytes: r.bytes.slice() };
 }

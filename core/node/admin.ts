@@ -10,7 +10,7 @@ import { formatSubnet } from '../membership/addressing.js';
 import { admissionRefusal } from '../membership/admission.js';
 import { certificateId, isMemberName, MEMBER_NAME_RULE } from '../membership/certificate.js';
 import { endpointRecordId } from '../membership/endpointRecord.js';
-import type { InviteBook } from '../membership/inviteBook.js';
+import type { InviteBook, InviteSummary } from '../membership/inviteBook.js';
 import { encodeInviteCode } from '../membership/inviteCode.js';
 import { issueCertificate, kickMember } from '../membership/issue.js';
 import { MembershipError } from '../membership/membershipError.js';
@@ -19,12 +19,11 @@ import { type JoinerInfo, MAX_ACCEPT_BYTES, type RedeemResult } from '../overlay
 import { TUN_MTU } from '../tunnel/mtu.js';
 import { secureRandom } from '../wireguard/primitives.js';
 import { encodeJoinAccept } from './joinAccept.js';
-import type { OverlayNode } from './node.js';
 import type { NodeSettings } from './nodeState.js';
 
 /**
  * What admitting and kicking need of the node: narrow, so they run (and are tested) without a
- * TUN device or root. OverlayNode is one.
+ * TUN device or root, and this module never imports the node. OverlayNode is one.
  */
 export interface AdmittingNode {
   readonly roster: Roster;
@@ -35,6 +34,18 @@ export interface AdmittingNode {
   publish(record: GossipRecord): void;
   saveInvites(): void;
   log(line: string): void;
+}
+
+/** What issuing invites and WireGuard devices needs besides: where this node can be reached. */
+export interface InvitingNode extends AdmittingNode {
+  readonly identity: {
+    readonly keys: {
+      readonly signing: { readonly secretKey: Uint8Array; readonly publicKey: Uint8Array };
+      readonly wireguard: { readonly publicKey: Uint8Array };
+    };
+  };
+  /** Endpoints this node announces: where an invite's holder or a WireGuard device reaches it. */
+  readonly endpoints: readonly string[];
 }
 
 /** The key this node signs certificates and revocations with: the network's if it holds it. */
@@ -57,7 +68,7 @@ export interface CreatedInviteCode {
 }
 
 export function createInvite(
-  node: OverlayNode,
+  node: InvitingNode,
   options: { expiresInMs: number; uses: number; label: string | null },
 ): CreatedInviteCode {
   signer(node); // admins only, before anything is written
@@ -168,6 +179,23 @@ export function redeemInvite(
   };
 }
 
+/** `overlay invite list`: this node's invites still open. */
+export function listInvites(node: Pick<AdmittingNode, 'invites'>, now = Date.now()): InviteSummary[] {
+  return node.invites.list(now);
+}
+
+/** `overlay invite revoke ID`: the invite can no longer be redeemed, and the book is saved. */
+export function revokeInvite(
+  node: Pick<AdmittingNode, 'invites' | 'saveInvites'>,
+  id: string,
+): { id: string; revoked: true } {
+  if (!node.invites.revoke(id)) {
+    throw new OverlayError('EUSAGE', `no invite has the id ${id}`, { hint: 'see overlay invite list' });
+  }
+  node.saveInvites();
+  return { id, revoked: true };
+}
+
 /** Kicks `name`, and keeps its name and WireGuard key so that no invite admits them again. */
 export function kick(node: AdmittingNode, name: string, now = Date.now()): { name: string } {
   if (node.self(now).certificate.name === name) {
@@ -195,7 +223,7 @@ export interface WireguardDevice {
  * pair is made here and leaves only in the config printed for it; this node is its one peer and
  * forwards between it and the mesh.
  */
-export function addWireguardDevice(node: OverlayNode, name: string): WireguardDevice {
+export function addWireguardDevice(node: InvitingNode, name: string): WireguardDevice {
   const now = Date.now();
   const self = node.self(now);
   const device = nacl.box.keyPair();

@@ -5,8 +5,7 @@
  */
 import type { Handler, StreamHandler } from '../control/index.js';
 import { bindHandlers, bindStreams, type Handlers, type Streams } from '../control/typed.js';
-import { OverlayError } from '../errors.js';
-import { addWireguardDevice, createInvite, kick } from './admin.js';
+import { addWireguardDevice, createInvite, kick, listInvites, revokeInvite } from './admin.js';
 import { type ControlStreams, NODE_PARAMS, type NodeMethods, STREAM_PARAMS } from './controlApi.js';
 import type { OverlayNode } from './node.js';
 import { pingStream } from './pingStream.js';
@@ -24,14 +23,8 @@ export function nodeMethods(node: OverlayNode): Handlers<NodeMethods> {
         uses: p.uses ?? 1,
         label: p.label ?? null,
       }),
-    'invite.list': async () => node.invites.list(Date.now()),
-    'invite.revoke': async ({ id }) => {
-      if (!node.invites.revoke(id)) {
-        throw new OverlayError('EUSAGE', `no invite has the id ${id}`, { hint: 'see overlay invite list' });
-      }
-      node.saveInvites();
-      return { id, revoked: true };
-    },
+    'invite.list': async () => listInvites(node),
+    'invite.revoke': async ({ id }) => revokeInvite(node, id),
     'invite.wireguard': async ({ name }) => addWireguardDevice(node, name),
     kick: async ({ name }) => kick(node, name),
   };

@@ -7,17 +7,27 @@
  * WireGuard traffic (routeVia) and discovery's probes of the route (sendVia, which goes through the
  * relay named whatever the member's own path is, so a relay route is probed while the traffic
  * still goes direct). A route's liveness is thus measured over the envelopes that carry its data.
+ *
+ * Discovery's messages are encoded and decoded here and nowhere else in the node: what arrives
+ * sealed comes in as bytes (receive), what discovery sends goes out as bytes (the hooks), and the
+ * pings of `overlay ping` (Pinger) are answered by pongs this module picks out before discovery.
  */
 import {
   Discovery,
-  type DiscoveryMessage,
   type DiscoveryOutput,
   type DiscoveryPeer,
+  decodeDiscovery,
   encodeDiscovery,
   type PathSnapshot,
   type ProbeCounters,
   type Source,
 } from '../discovery/index.js';
+import { encodeKey } from '../identity/keys.js';
+import type { DesiredPeer } from './peerSync.js';
+import { Pinger, type Pong } from './pinger.js';
+
+/** A member whose tunnel moved no packet for this long is idle: its path is checked less often. */
+const IDLE_AFTER_MS = 10_000;
 
 export interface PathsHooks {
   /** Seals `body` (a discovery message) for member `to` (WireGuard key, base64) and sends it. */
@@ -35,6 +45,12 @@ export interface PathsHooks {
 
 export class NodePaths {
   private readonly discovery: Discovery;
+  /** `overlay ping`'s pings in flight. */
+  private readonly pinger = new Pinger();
+  /** Members' names by WireGuard key, for where a pong came from ("via NAME"). */
+  private names = new Map<string, string>();
+  /** Per member: its tunnel's byte count when last read, and when it last changed. */
+  private readonly traffic = new Map<string, { bytes: number; changedAt: number; active: boolean }>();
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
 
@@ -47,8 +63,22 @@ export class NodePaths {
     this.discovery = new Discovery({ self, now: Date.now(), local, announced });
   }
 
-  setPeers(peers: readonly DiscoveryPeer[]): void {
-    this.apply(this.discovery.setPeers(peers, Date.now()));
+  /** The tunnel's peers (syncPeers'): discovery keeps paths to the full members among them. */
+  setPeers(peers: Iterable<DesiredPeer>): void {
+    const members: DiscoveryPeer[] = [];
+    for (const p of peers) {
+      if (p.member.certificate.kind !== 'member') continue;
+      const { name } = p.member.certificate;
+      members.push({
+        id: encodeKey(p.publicKey),
+        name,
+        candidates: p.member.endpoints,
+        relay: p.member.relay,
+      });
+    }
+    this.names = new Map(members.map((p) => [p.id, p.name]));
+    for (const id of this.traffic.keys()) if (!this.names.has(id)) this.traffic.delete(id);
+    this.apply(this.discovery.setPeers(members, Date.now()));
   }
 
   setLocal(local: readonly string[]): void {
@@ -60,18 +90,44 @@ export class NodePaths {
     this.apply(this.discovery.noteReflexive(server, observed, Date.now()));
   }
 
-  /** A discovery message from authenticated member `from`, arrived from a UDP endpoint or through a relay. */
-  receive(from: string, message: DiscoveryMessage, source: Source): void {
-    this.apply(this.discovery.receive(from, message, source, Date.now()));
+  /**
+   * A discovery message (`body`, still encoded) from authenticated member `from`, arrived from a UDP
+   * endpoint or through a relay. A pong to our own `overlay ping` is settled here (and answered from
+   * where it came: an address, or "via NAME" through a relay); everything else is discovery's.
+   */
+  receive(from: string, body: Uint8Array, source: Source): void {
+    const decoded = decodeDiscovery(body);
+    if (!decoded.ok) return;
+    const m = decoded.message;
+    if (m.kind === 'pong') {
+      const answeredFrom =
+        'via' in source ? `via ${this.names.get(source.via) ?? source.via.slice(0, 8)}` : source.endpoint;
+      if (this.pinger.receivePong(m.txid, answeredFrom)) return;
+    }
+    this.apply(this.discovery.receive(from, m, source, Date.now()));
+  }
+
+  /** One `overlay ping`: the encoded ping to seal and send, and its pong (null after `timeoutMs`). */
+  ping(timeoutMs: number): { body: Uint8Array; pong: Promise<Pong | null> } {
+    return this.pinger.ping(timeoutMs);
   }
 
   snapshot(peer: string): PathSnapshot | undefined {
     return this.discovery.snapshot(peer, Date.now());
   }
 
-  /** Whether traffic flows to `peer`: its path is checked every second while it does, else every 5 s. */
-  setActive(peer: string, active: boolean): void {
-    this.discovery.setActive(peer, active);
+  /**
+   * Member `peer`'s tunnel has carried `bytes` in all (read every second): discovery checks the
+   * paths that carry traffic every second (a dead path is left within 3 s), the idle ones every
+   * 5 s, which is most of what an idle node sends.
+   */
+  noteTraffic(peer: string, bytes: number): void {
+    const now = Date.now();
+    const seen = this.traffic.get(peer);
+    const changedAt = seen === undefined || seen.bytes !== bytes ? now : seen.changedAt;
+    const active = now - changedAt < IDLE_AFTER_MS;
+    if (seen?.active !== active) this.discovery.setActive(peer, active);
+    this.traffic.set(peer, { bytes, changedAt, active });
   }
 
   /** The direct endpoint discovery chose for `peer`; undefined while it has none (relayed, or still looking). */
@@ -94,6 +150,7 @@ export class NodePaths {
   }
 
   stop(): void {
+    this.pinger.close();
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
   }

@@ -6,9 +6,16 @@
 import { randomBytes } from 'node:crypto';
 import { encodeDiscovery, TXID_SIZE } from '../discovery/index.js';
 
+/** A pong to one of our pings: the round trip, and where it came from. */
+export interface Pong {
+  rttMs: number;
+  /** The endpoint the pong came from, or `via NAME` when it came through a relay. */
+  from: string;
+}
+
 interface Pending {
   sentAt: number;
-  resolve: (pong: { rttMs: number; from: string } | null) => void;
+  resolve: (pong: Pong | null) => void;
   timer: NodeJS.Timeout;
 }
 
@@ -16,11 +23,11 @@ export class Pinger {
   private readonly pending = new Map<string, Pending>();
 
   /** A ping's encoded body, and a promise of its pong (null after `timeoutMs`). */
-  ping(timeoutMs: number): { body: Uint8Array; pong: Promise<{ rttMs: number; from: string } | null> } {
+  ping(timeoutMs: number): { body: Uint8Array; pong: Promise<Pong | null> } {
     const txid = new Uint8Array(randomBytes(TXID_SIZE));
     const key = Buffer.from(txid).toString('hex');
     const body = encodeDiscovery({ kind: 'ping', txid });
-    const pong = new Promise<{ rttMs: number; from: string } | null>((resolve) => {
+    const pong = new Promise<Pong | null>((resolve) => {
       const timer = setTimeout(() => {
         this.pending.delete(key);
         resolve(null);

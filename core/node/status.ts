@@ -85,7 +85,7 @@ export function nodeStatus(node: OverlayNode): NodeStatus {
       name: self.certificate.name,
       addresses: [self.certificate.ipv4, self.certificate.ipv6],
       publicKey: encodeKey(node.identity.keys.wireguard.publicKey),
-      endpoints: node.endpoints,
+      endpoints: [...node.endpoints],
       interface: node.interfaceName,
       listenPort: node.tunnel.port,
       admin: self.certificate.admin,
@@ -111,7 +111,7 @@ function peerStatus(
   const c = m.certificate;
   const key = encodeKey(c.wireguardKey);
   const t = node.tunnel.peerStatus(c.wireguardKey);
-  const heard = node.lastHeard.get(key);
+  const heard = node.heard.lastHeardAt(key);
   const sessionFresh =
     t?.lastHandshakeAgeMs !== null &&
     t?.lastHandshakeAgeMs !== undefined &&
@@ -124,7 +124,7 @@ function peerStatus(
   // Discovery's choice (issue 5): a member it routes through a relay shows as relayed via that relay.
   const snap = hostedElsewhere ? undefined : node.paths.snapshot(key);
   const relayedVia = snap?.path === 'relay' ? (snap.viaName ?? snap.via ?? null) : null;
-  const skew = node.inbox.skewOf(key, now);
+  const skew = node.heard.skewOf(key, now);
   return {
     name: c.name,
     addresses: [c.ipv4, c.ipv6],
@@ -157,8 +157,9 @@ function peerStatus(
 }
 
 function inboxCounters(node: OverlayNode): Record<string, number> {
-  const out: Record<string, number> = { sealedDropped: node.inbox.droppedTotal };
-  for (const [reason, n] of node.inbox.dropped) out[`sealedDropped.${reason}`] = n;
+  const drops = node.heard.drops();
+  const out: Record<string, number> = { sealedDropped: drops.total };
+  for (const [reason, n] of drops.byReason) out[`sealedDropped.${reason}`] = n;
   for (const [name, n] of Object.entries(node.paths.probeCounters())) out[`discovery.${name}`] = n;
   return out;
 }

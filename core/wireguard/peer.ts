@@ -3,6 +3,10 @@
  * the packets waiting for a session. Pure: every method takes `now` and appends what to do to an
  * Output; the Device routes incoming messages here and the caller performs the I/O.
  */
+// Long file: one WireGuard peer as one state machine — handshake, session rotation (current,
+// previous, next) and the whitepaper's timers act on the same fields under one set of rules (§6),
+// and read best whole; the handshake's cryptography (noise.ts), sessions (keypair.ts), timers
+// (timers.ts) and cookies (cookie.ts) are already apart.
 import type { Timings } from './constants.js';
 import { CookieJar } from './cookie.js';
 import type { Endpoint } from './endpoint.js';

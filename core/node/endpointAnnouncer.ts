@@ -1,0 +1,85 @@
+/**
+ * Where this node says it can be reached: its interface addresses (localCandidates), and its signed
+ * endpoint record, published again whenever what it would say has changed. The record also carries
+ * the data path's relay epoch (issue 10), so the roster tells members which relay keys to derive.
+ */
+import type { GossipRecord } from '../gossip/recordStore.js';
+import { ipv4InSubnet, ipv6InSubnet } from '../membership/addressing.js';
+import { bytesEqual } from '../membership/binary.js';
+import { publishEndpoints } from '../membership/issue.js';
+import type { Member, Roster } from '../membership/roster.js';
+import { formatEndpoint } from '../tunnel/endpointText.js';
+import type { NodeIo } from '../tunnel/io.js';
+import type { Tunnel } from '../tunnel/tunnel.js';
+import { localEndpoints } from './localEndpoints.js';
+import type { NodeSettings } from './nodeState.js';
+
+/** An endpoint record names at most this many: announced ones first, then discovery's best. */
+const MAX_ANNOUNCED = 8;
+
+export interface EndpointAnnouncerOptions {
+  readonly settings: Pick<NodeSettings, 'network' | 'announce'>;
+  /** Whether this node relays between other members: said in the record (--no-relay). */
+  readonly relays: boolean;
+  readonly roster: Roster;
+  /** This member's signing secret key: the endpoint record is its own to sign. */
+  readonly signingKey: Uint8Array;
+  readonly io: Pick<NodeIo, 'networkInterfaces'>;
+  readonly tunnel: Pick<Tunnel, 'port' | 'relayEpoch'>;
+  /** Discovery's candidates, best first (interfaces and the reflexive addresses peers see). */
+  candidates(): string[];
+  /** This node's own membership (throws when it is gone). */
+  self(): Member;
+  publish(record: GossipRecord): void;
+}
+
+export class EndpointAnnouncer {
+  private announced: readonly string[] = [];
+
+  constructor(private readonly options: EndpointAnnouncerOptions) {}
+
+  /** Endpoints this node announces in its endpoint record, as last announced. */
+  get endpoints(): readonly string[] {
+    return this.announced;
+  }
+
+  /** This machine's interface addresses with the node's port, the overlay's own left out. */
+  localCandidates(): string[] {
+    const { network } = this.options.settings;
+    return localEndpoints(this.options.tunnel.port, {
+      interfaces: this.options.io.networkInterfaces(),
+      exclude: (a) => ipv4InSubnet(a, network.ipv4Subnet) || ipv6InSubnet(a, network.ipv6Subnet),
+    }).map(formatEndpoint);
+  }
+
+  /**
+   * Publishes this node's endpoint record when what it can be reached at has changed: announced
+   * addresses first, then discovery's candidates (interfaces and the reflexive addresses peers see),
+   * and our data path's relay epoch — new at every start, so every start publishes a record, and
+   * members derive this data path's relay keys once it reaches them (issue 10).
+   */
+  announce(): void {
+    const o = this.options;
+    const self = o.self();
+    const endpoints = [...new Set([...o.settings.announce, ...o.candidates()])].slice(0, MAX_ANNOUNCED);
+    this.announced = endpoints;
+    if (endpoints.join() === self.endpoints.join() && self.relay === o.relays && this.announcesOurEpoch(self))
+      return;
+    o.publish(
+      publishEndpoints(o.roster, endpoints, o.signingKey, Date.now(), {
+        noRelay: !o.relays,
+        relayEpoch: o.tunnel.relayEpoch,
+      }),
+    );
+  }
+
+  /**
+   * Whether our record in the roster carries this data path's relay epoch. It may not after a
+   * crash: gossip can bring back a record of our previous life newer than the one we made at start
+   * (its seq is the wall clock, which may have stepped back), and members would derive keys for an
+   * epoch no data path has any more, until we publish again.
+   */
+  announcesOurEpoch(self: Member): boolean {
+    return self.relayEpoch !== null && bytesEqual(self.relayEpoch, this.options.tunnel.relayEpoch);
+  }
+}

@@ -1,0 +1,172 @@
+/**
+ * The node's sealed messages to and from members: where one is sent (the path a member's traffic
+ * takes, else its best known address), and what arrives — opened by the inbox, who sent it noted,
+ * then handed on by kind to the handlers it was given (gossip, discovery). It knows the tunnel only
+ * as a way to send datagrams and the node not at all: composition is node.ts's job.
+ *
+ * Receive flow: tunnel event → OverlayInbox (screen, member lookup, open, replay) → fromMember
+ * (note when and where the member was heard) → handlers.discovery / handlers.gossip.
+ */
+import type { Source } from '../discovery/index.js';
+import { idKey } from '../discovery/peerId.js';
+import { encodeKey } from '../identity/keys.js';
+import { type InnerMessage, type JoinResponder, SealedChannel } from '../overlayWire/index.js';
+import { formatEndpoint, parseEndpoint } from '../tunnel/endpointText.js';
+import type { Tunnel } from '../tunnel/tunnel.js';
+import type { Endpoint } from '../wireguard/endpoint.js';
+import { type InboxDropReason, OverlayInbox } from './overlayInbox.js';
+
+/** What of the tunnel sealed messages use: its sends, and where it takes a peer's traffic. */
+export type SealedTransport = Pick<
+  Tunnel,
+  'sendOverlayMessage' | 'sendOverlayMessageToPeer' | 'sendOverlayMessageVia' | 'peerRelay' | 'peerStatus'
+>;
+
+/** Where opened messages go, by kind. */
+export interface SealedHandlers {
+  /** A discovery message from member `from` (WireGuard key, base64), and where it came from. */
+  discovery(from: string, body: Uint8Array, source: Source): void;
+  /**
+   * A gossip message from member `from`; `replyTo` is the address it came from when it came
+   * direct (answers go back the way the question came), undefined through a relay.
+   */
+  gossip(from: string, body: Uint8Array, replyTo: Endpoint | undefined): void;
+}
+
+export interface SealedMessagingOptions {
+  readonly keys: { readonly privateKey: Uint8Array; readonly publicKey: Uint8Array };
+  readonly tunnel: SealedTransport;
+  /** Answers join queries and requests for this node's invites. */
+  readonly responder: JoinResponder;
+  /** The name of current member `publicKey`; undefined for anyone else (OverlayInbox's check). */
+  memberName(publicKey: Uint8Array, now: number): string | undefined;
+  /** The direct endpoint discovery chose for member `key`; undefined while it has none. */
+  chosenEndpoint(key: string): string | undefined;
+  /** Member `key` as a tunnel peer: its public key and the endpoint its record names first. */
+  peer(key: string): { readonly publicKey: Uint8Array; readonly endpoint: string | undefined } | undefined;
+  readonly handlers: SealedHandlers;
+  log(line: string): void;
+}
+
+export class SealedMessaging {
+  private readonly channel: SealedChannel;
+  /** overlay's own datagrams: who sent them is checked here before they cost anything. */
+  private readonly inbox: OverlayInbox;
+  /** When each member (by WireGuard key) last reached us with an authenticated message. */
+  private readonly lastHeard = new Map<string, number>();
+  /** Where each member's messages last came from: the address that works, whatever it announces. */
+  private readonly observed = new Map<string, Endpoint>();
+
+  constructor(private readonly options: SealedMessagingOptions) {
+    const { tunnel } = options;
+    this.channel = new SealedChannel({
+      privateKey: options.keys.privateKey,
+      publicKey: options.keys.publicKey,
+    });
+    this.inbox = new OverlayInbox({
+      channel: this.channel,
+      responder: options.responder,
+      memberName: options.memberName,
+      fromMember: (sender, message, from, via) => this.fromMember(sender, message, from, via),
+      sendClear: (bytes, to) => tunnel.sendOverlayMessage(bytes, to),
+      sendSealedBytes: (bytes, to) => tunnel.sendOverlayMessage(bytes, to),
+      log: options.log,
+    });
+  }
+
+  /** An overlay datagram the tunnel passed up: from `from`, or through relay member `via`. */
+  receive(data: Uint8Array, from: Endpoint, via: Uint8Array | undefined): void {
+    this.inbox.receive(data, from, via, Date.now());
+  }
+
+  /**
+   * Sends one sealed message to a member (by WireGuard key): to `to` when given, else along the
+   * path its traffic takes (through its relay when relayed), else at its best known address.
+   */
+  send(publicKey: Uint8Array, message: InnerMessage, to?: Endpoint): void {
+    const { tunnel } = this.options;
+    if (!to && tunnel.peerRelay(publicKey) !== undefined) {
+      tunnel.sendOverlayMessageToPeer(this.channel.seal(publicKey, message, Date.now()), publicKey);
+      return;
+    }
+    const target = to ?? this.addressOf(encodeKey(publicKey));
+    if (!target) return;
+    tunnel.sendOverlayMessage(this.channel.seal(publicKey, message, Date.now()), target);
+  }
+
+  /** Seals `message` for member `publicKey` and sends it in a relay envelope through member `via`. */
+  sendVia(publicKey: Uint8Array, message: InnerMessage, via: Uint8Array): void {
+    const sealed = this.channel.seal(publicKey, message, Date.now());
+    this.options.tunnel.sendOverlayMessageVia(sealed, publicKey, via);
+  }
+
+  /** Whether `send` has anywhere to send: a relay the peer's traffic goes through, or an address. */
+  reachable(publicKey: Uint8Array): boolean {
+    return (
+      this.options.tunnel.peerRelay(publicKey) !== undefined ||
+      this.addressOf(encodeKey(publicKey)) !== undefined
+    );
+  }
+
+  /** When member `key` last reached us with an authenticated message (ms since the epoch). */
+  lastHeardAt(key: string): number | undefined {
+    return this.lastHeard.get(key);
+  }
+
+  /** The clock skew of a member whose messages were refused for it lately (OverlayInbox.skewOf). */
+  skewOf(key: string, now: number): number | undefined {
+    return this.inbox.skewOf(key, now);
+  }
+
+  /** Datagrams the inbox dropped: the total, and by reason. */
+  drops(): { total: number; byReason: ReadonlyMap<InboxDropReason, number> } {
+    return { total: this.inbox.droppedTotal, byReason: this.inbox.dropped };
+  }
+
+  /**
+   * Members that left: what we noted about anyone `isPeer` no longer holds goes, and the peers
+   * just removed (`gone`) lose their channel state too.
+   */
+  forgetLeft(isPeer: (key: string) => boolean, gone: readonly string[]): void {
+    for (const map of [this.lastHeard, this.observed]) {
+      for (const key of map.keys()) if (!isPeer(key)) map.delete(key);
+    }
+    for (const key of gone) this.inbox.forget(idKey(key));
+  }
+
+  /**
+   * Where to send a member's sealed messages: the direct path discovery chose; before it has one,
+   * where the member's messages last came from (a member that just came up announces only its LAN
+   * address until peers tell it its public one, so its record would send our answers nowhere);
+   * then the tunnel's endpoint, then the record's.
+   */
+  private addressOf(key: string): Endpoint | undefined {
+    const chosen = this.options.chosenEndpoint(key);
+    if (chosen) return parseEndpoint(chosen);
+    const observed = this.observed.get(key);
+    if (observed) return observed;
+    const known = this.options.peer(key);
+    const status = known ? this.options.tunnel.peerStatus(known.publicKey) : undefined;
+    const fromTunnel = status?.endpoint ? parseEndpoint(status.endpoint) : undefined;
+    return fromTunnel ?? (known?.endpoint ? parseEndpoint(known.endpoint) : undefined);
+  }
+
+  /** A member's message, authenticated and fresh (OverlayInbox checked who sent it). */
+  private fromMember(
+    sender: Uint8Array,
+    msg: InnerMessage,
+    from: Endpoint,
+    via: Uint8Array | undefined,
+  ): void {
+    const key = encodeKey(sender);
+    this.lastHeard.set(key, Date.now());
+    // Through a relay, `from` is the relay's address, not where this member can be reached.
+    if (!via) this.observed.set(key, from);
+    if (msg.kind === 'discovery') {
+      const source: Source = via ? { via: encodeKey(via) } : { endpoint: formatEndpoint(from) };
+      this.options.handlers.discovery(key, msg.body, source);
+    } else if (msg.kind === 'gossip') {
+      this.options.handlers.gossip(key, msg.body, via ? undefined : from);
+    }
+  }
+}
