@@ -13,7 +13,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { OverlayError } from '../core/errors.js';
-import { effectiveUid, SYSTEM_STATE_DIR } from '../core/store/stateDir.js';
+import { effectiveUid, errnoOf, SYSTEM_STATE_DIR } from '../core/store/stateDir.js';
 import { explicitStateDir, shellWord } from './pasteable.js';
 
 /** CAP_NET_ADMIN's bit in /proc/self/status CapEff (linux/capability.h). */
@@ -38,6 +38,7 @@ export function canRunNode(): boolean {
  * not exist yet the nearest ancestor that does (where it would be made).
  */
 export function onlyRootMayChange(dir: string): boolean {
+  if (effectiveUid() === 0) return false;
   for (let at = dir; ; at = path.dirname(at)) {
     let st: fs.Stats;
     try {
@@ -50,8 +51,9 @@ export function onlyRootMayChange(dir: string): boolean {
     try {
       fs.accessSync(at, fs.constants.W_OK | fs.constants.X_OK);
       return false;
-    } catch {
-      return true;
+    } catch (e) {
+      // Not EROFS: on a read-only file system root could not change it either.
+      return errnoOf(e) === 'EACCES' || errnoOf(e) === 'EPERM';
     }
   }
 }
