@@ -8,7 +8,7 @@
  * tmpfs over /var/lib and /run, so the real paths are tested and this machine's own are untouched.
  * "nobody" (uid 65534) plays the user.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -16,14 +16,14 @@ import test, { type ExecutionContext } from 'ava';
 import { EXIT } from '../cli/exitCodes.js';
 import { readOnlySocketPath } from '../core/control/readOnlySocket.js';
 import { CONTROL_METHODS, READ_ONLY_METHODS } from '../core/node/controlApi.js';
-import { type CliResult, cliPath, runCli } from './helpers/cli.js';
+import { type CliResult, cliPath, runCli, runProcess } from './helpers/cli.js';
 import { Netns } from './helpers/netns.js';
 import { rootTest } from './helpers/root.js';
 
 const NOBODY = ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups'];
 const SYSTEM_DIR = '/var/lib/overlay';
 
-interface RunOptions {
+interface MachineRunOptions {
   asNobody?: boolean;
   env?: NodeJS.ProcessEnv;
   timeoutMs?: number;
@@ -76,7 +76,7 @@ class Machine {
     return { OVERLAY_RUN_DIR: undefined, ...home, ...extra };
   }
 
-  overlay(args: string[], options: RunOptions = {}): Promise<CliResult> {
+  overlay(args: string[], options: MachineRunOptions = {}): Promise<CliResult> {
     return runCli(args, {
       prefix: this.prefix(options.asNobody),
       env: this.env(options.asNobody, options.env),
@@ -92,25 +92,11 @@ class Machine {
   }
 
   /** `node -e SCRIPT ARGS` on this machine. */
-  node(script: string, args: string[], options: RunOptions = {}): Promise<CliResult> {
-    const [cmd, ...pre] = this.prefix(options.asNobody);
-    return new Promise((resolve, reject) => {
-      const child = spawn(cmd!, [...pre, process.execPath, '-e', script, ...args], {
-        env: { ...process.env, ...this.env(options.asNobody, options.env) },
-        stdio: ['ignore', 'pipe', 'pipe'],
-        timeout: options.timeoutMs ?? 20_000,
-        killSignal: 'SIGKILL',
-      });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (d) => {
-        stdout += d;
-      });
-      child.stderr.on('data', (d) => {
-        stderr += d;
-      });
-      child.on('error', reject);
-      child.on('close', (code) => resolve({ code, stdout, stderr, pid: child.pid }));
+  node(script: string, args: string[], options: MachineRunOptions = {}): Promise<CliResult> {
+    return runProcess([process.execPath, '-e', script, ...args], {
+      prefix: this.prefix(options.asNobody),
+      env: this.env(options.asNobody, options.env),
+      timeoutMs: options.timeoutMs ?? 20_000,
     });
   }
 
