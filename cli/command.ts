@@ -31,6 +31,12 @@ export interface Command {
   positionals: { min: number; max: number };
   /** What shell completion offers for the first argument: fixed words, or the members' names. */
   completes?: { words: readonly string[] } | 'members';
+  /**
+   * It changes the node (init, join, up, down, invite, kick): a user who could not carry it out
+   * (the state directory is root's, or the node would be one they cannot run) is refused before it
+   * starts, with the sudo command to paste (needsRoot.ts).
+   */
+  changesNode?: true;
   run(ctx: CommandContext): Promise<void> | void;
 }
 
@@ -39,7 +45,7 @@ export const globalFlags: Record<string, FlagSpec> = {
   'state-dir': {
     type: 'string',
     arg: 'DIR',
-    description: 'where this node keeps its state (default: $OVERLAY_HOME, else ~/.config/overlay)',
+    description: 'where this node keeps its state (default: $OVERLAY_HOME, else /var/lib/overlay)',
   },
   json: { type: 'boolean', description: 'print machine-readable JSON' },
   verbose: { type: 'boolean', short: 'v', description: 'on error, show the chain of causes' },

@@ -1,9 +1,11 @@
-import { ControlClient, controlSocketPath, isControlError } from '../core/control/index.js';
+import fs from 'node:fs';
+import { ControlClient, ControlError, controlSocketPath, isControlError } from '../core/control/index.js';
+import { readOnlySocketPath } from '../core/control/readOnlySocket.js';
 import type { ParamsArg } from '../core/control/typed.js';
-import { OverlayError } from '../core/errors.js';
+import { isOverlayError, OverlayError } from '../core/errors.js';
 import type { ControlApi, ControlStreams } from '../core/node/controlApi.js';
 import { NodeState } from '../core/node/nodeState.js';
-import { resolveStateDir } from '../core/store/stateDir.js';
+import { effectiveUid, resolveStateDir } from '../core/store/stateDir.js';
 import { type CommandContext, flagString } from './command.js';
 
 /** The state directory a command works on: --state-dir, else $OVERLAY_HOME, else the default. */
@@ -17,6 +19,8 @@ export type NodeClient = ControlClient<ControlApi, ControlStreams>;
 /**
  * Connects to the node of `stateDir`. When none answers, a directory that holds no network says
  * so ("not in a network": init or join), rather than "not running" with a hint to start it.
+ * A user who may not enter the directory (root's node) gets its read-only socket, which serves
+ * status, whoami, watch and ping (core/node/controlApi.ts READ_ONLY_METHODS).
  */
 export async function connectNode(stateDir: string, timeoutMs: number): Promise<NodeClient> {
   try {
@@ -24,8 +28,36 @@ export async function connectNode(stateDir: string, timeoutMs: number): Promise<
       timeoutMs,
     });
   } catch (e) {
+    if (mayNotEnter(stateDir, e)) return connectReadOnly(stateDir, timeoutMs);
     if (isControlError(e, 'ENOTRUNNING') && !inNetwork(stateDir)) throw notInNetworkError(stateDir);
     throw e;
+  }
+}
+
+/** The private socket was refused, or its directory is missing or closed to this user. */
+function mayNotEnter(stateDir: string, e: unknown): boolean {
+  if (effectiveUid() === 0) return false;
+  if (isOverlayError(e) && e.code === 'EPERM') return true;
+  if (!isControlError(e, 'ENOTRUNNING')) return false;
+  try {
+    fs.accessSync(stateDir, fs.constants.X_OK);
+    return false;
+  } catch {
+    return true;
+  }
+}
+
+async function connectReadOnly(stateDir: string, timeoutMs: number): Promise<NodeClient> {
+  try {
+    return await ControlClient.connect<ControlApi, ControlStreams>(readOnlySocketPath(stateDir), {
+      timeoutMs,
+    });
+  } catch (e) {
+    if (!isControlError(e, 'ENOTRUNNING')) throw e;
+    throw new ControlError('ENOTRUNNING', `overlay is not running (no node of ${stateDir} answers)`, {
+      hint: 'start it with: overlay up',
+      cause: e,
+    });
   }
 }
 

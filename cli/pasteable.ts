@@ -9,8 +9,8 @@ import { type CommandContext, flagString } from './command.js';
 
 /** Commands that act on a node's state directory: a pasted one needs the same --state-dir. */
 const USES_STATE = ['up', 'down', 'init', 'join', 'invite', 'kick', 'status', 'peers', 'ping', 'whoami'];
-/** Commands that need root (the interface, or the root-owned node's process). */
-const NEEDS_ROOT = ['up', 'down', 'demo'];
+/** Commands that need root: they change the node, which runs as root (needsRoot.ts), or make namespaces. */
+const NEEDS_ROOT = ['up', 'down', 'init', 'join', 'invite', 'kick', 'demo'];
 
 export interface PasteContext {
   /** The state directory given by --state-dir or OVERLAY_HOME; undefined for the default. */
@@ -30,16 +30,20 @@ export function explicitStateDir(argv: readonly string[], env: NodeJS.ProcessEnv
 }
 
 export function pasteContext(argv: readonly string[], env: NodeJS.ProcessEnv): PasteContext {
-  return pasteContextFor(explicitStateDir(argv, env));
+  return pasteContextFor(explicitStateDir(argv, env), env);
 }
 
 /** The same for a running command: its --state-dir flag, else OVERLAY_HOME. */
 export function pasteContextOf(ctx: CommandContext): PasteContext {
-  return pasteContextFor(flagString(ctx, 'state-dir') ?? explicitStateDir([], ctx.env));
+  return pasteContextFor(flagString(ctx, 'state-dir') ?? explicitStateDir([], ctx.env), ctx.env);
 }
 
-function pasteContextFor(dir: string | undefined): PasteContext {
-  return { stateDir: dir === undefined ? undefined : path.resolve(dir), root: process.getuid?.() === 0 };
+/** Under sudo the user pastes the next command into their own shell: it needs its sudo too. */
+function pasteContextFor(dir: string | undefined, env: NodeJS.ProcessEnv): PasteContext {
+  return {
+    stateDir: dir === undefined ? undefined : path.resolve(dir),
+    root: process.getuid?.() === 0 && env['SUDO_UID'] === undefined,
+  };
 }
 
 /** Single-quotes a word for a POSIX shell when it needs it. */

@@ -2,12 +2,14 @@ import fs from 'node:fs';
 import type { Writable } from 'node:stream';
 import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { OverlayError, userErrorOf } from '../core/errors.js';
+import { resolveStateDir } from '../core/store/stateDir.js';
 import { type Command, type FlagSpec, globalFlags } from './command.js';
 import { commands } from './commands/index.js';
 import { didYouMean } from './didYouMean.js';
 import { EXIT, exitCodeFor } from './exitCodes.js';
 import { commandHelp, programHelp } from './help.js';
 import { jsonLine } from './jsonOutput.js';
+import { requireNodeAccess } from './needsRoot.js';
 import { type PasteContext, pasteable, pasteContext } from './pasteable.js';
 
 export interface ProgramIo {
@@ -70,6 +72,10 @@ async function dispatch(argv: string[], io: ProgramIo): Promise<number> {
     throw new OverlayError('EUSAGE', `${describeArity(cmd)}; got ${positionals.length}`, {
       hint: `usage: overlay ${cmd.name} ${cmd.usage}`,
     });
+  }
+  if (cmd.changesNode) {
+    const dir = typeof values['state-dir'] === 'string' ? values['state-dir'] : undefined;
+    requireNodeAccess(cmd.name, resolveStateDir(dir, io.env), argv, io.env);
   }
   await cmd.run({ args: positionals, flags: values, ...io });
   return EXIT.ok;

@@ -10,6 +10,7 @@ export const down: Command = {
   usage: '',
   flags: {},
   positionals: { min: 0, max: 0 },
+  changesNode: true,
   async run(ctx) {
     const stateDir = stateDirOf(ctx);
     let result: Awaited<ReturnType<typeof stopNode>> | undefined;

@@ -39,6 +39,7 @@ export const init: Command = {
     },
   },
   positionals: { min: 0, max: 0 },
+  changesNode: true,
   run(ctx) {
     const stateDir = resolveStateDir(flagString(ctx, 'state-dir'), ctx.env);
     const given = flagString(ctx, 'name');

@@ -95,6 +95,7 @@ export const invite: Command = {
     },
   },
   positionals: { min: 0, max: 2 },
+  changesNode: true,
   completes: { words: ['list', 'revoke'] },
   async run(ctx) {
     const [sub, arg] = ctx.args;

@@ -34,6 +34,7 @@ export const join: Command = {
     },
   },
   positionals: { min: 1, max: 1 },
+  changesNode: true,
   async run(ctx) {
     const name = parseNameFlag(flagString(ctx, 'name') ?? defaultMemberName());
     const listenPort = parsePort(flagString(ctx, 'listen'), DEFAULT_LISTEN_PORT);

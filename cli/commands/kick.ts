@@ -8,6 +8,7 @@ export const kick: Command = {
   usage: 'NAME',
   flags: {},
   positionals: { min: 1, max: 1 },
+  changesNode: true,
   completes: 'members',
   async run(ctx) {
     const name = ctx.args[0]!;

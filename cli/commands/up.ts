@@ -49,6 +49,7 @@ export const up: Command = {
     'no-stun': { type: 'boolean', description: 'forget the STUN servers given before' },
   },
   positionals: { min: 0, max: 0 },
+  changesNode: true,
   async run(ctx) {
     if (flagBool(ctx, 'foreground')) {
       try {

@@ -1,3 +1,5 @@
+import { isControlError } from '../../core/control/index.js';
+import { OverlayError } from '../../core/errors.js';
 import { IdentityStore } from '../../core/identity/identityStore.js';
 import { encodeKey } from '../../core/identity/keys.js';
 import { formatSubnet } from '../../core/membership/addressing.js';
@@ -5,6 +7,50 @@ import { NodeState } from '../../core/node/nodeState.js';
 import { resolveStateDir } from '../../core/store/stateDir.js';
 import { type Command, flagBool, flagString } from '../command.js';
 import { jsonLine } from '../jsonOutput.js';
+import { onlyRootMayChange } from '../needsRoot.js';
+import { connectNode, type NodeClient } from '../nodeClient.js';
+
+interface Whoami {
+  name: string | null;
+  addresses: string[];
+  network: string | null;
+  publicKey: string;
+  signingKey: string;
+  stateDir: string;
+}
+
+/** From the state directory; the first use makes the identity. */
+function fromDisk(stateDir: string): Whoami {
+  const identity = IdentityStore.openOrCreate(stateDir).load();
+  const membership = membershipOf(stateDir, identity.keys.wireguard.publicKey);
+  return {
+    name: identity.name,
+    addresses: membership?.addresses ?? [],
+    network: membership?.network ?? null,
+    publicKey: encodeKey(identity.keys.wireguard.publicKey),
+    signingKey: encodeKey(identity.keys.signing.publicKey),
+    stateDir,
+  };
+}
+
+/** A user asking about root's node: its read-only socket answers while it runs. */
+async function fromRootsNode(stateDir: string): Promise<Whoami> {
+  let client: NodeClient;
+  try {
+    client = await connectNode(stateDir, 5000);
+  } catch (e) {
+    if (!isControlError(e, 'ENOTRUNNING')) throw e;
+    throw new OverlayError('EPERM', `whoami needs root to read the node's identity in ${stateDir}`, {
+      hint: 'run: sudo overlay whoami',
+      cause: e,
+    });
+  }
+  try {
+    return { ...(await client.call('whoami')), stateDir };
+  } finally {
+    client.close();
+  }
+}
 
 /** This node's overlay addresses and network, from the roster on disk (no running node needed). */
 function membershipOf(
@@ -24,18 +70,10 @@ export const whoami: Command = {
   usage: '[--json] [--state-dir DIR]',
   flags: {},
   positionals: { min: 0, max: 0 },
-  run(ctx) {
+  async run(ctx) {
     const stateDir = resolveStateDir(flagString(ctx, 'state-dir'), ctx.env);
-    const identity = IdentityStore.openOrCreate(stateDir).load();
-    const membership = membershipOf(stateDir, identity.keys.wireguard.publicKey);
-    const out = {
-      name: identity.name,
-      addresses: membership?.addresses ?? [],
-      network: membership?.network ?? null,
-      publicKey: encodeKey(identity.keys.wireguard.publicKey),
-      signingKey: encodeKey(identity.keys.signing.publicKey),
-      stateDir,
-    };
+    const out = onlyRootMayChange(stateDir) ? await fromRootsNode(stateDir) : fromDisk(stateDir);
+    const membership = out.network === null ? undefined : out;
     if (flagBool(ctx, 'json')) {
       ctx.stdout.write(jsonLine(out));
       return;

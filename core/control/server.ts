@@ -12,6 +12,11 @@ export type { Handler, RequestContext, StreamHandler } from './connection.js';
 
 export interface ControlServerOptions {
   socketPath: string;
+  /**
+   * The socket file's mode once bound. Default 0600: only the owner talks to the node. The node's
+   * read-only socket (readOnlySocket.ts) is 0666: reading the status is what every user may do.
+   */
+  socketMode?: number;
   handlers: Record<string, Handler>;
   streams?: Record<string, StreamHandler>;
   /**
@@ -40,7 +45,8 @@ type ServerLimits = Required<Omit<ControlServerOptions, 'streams' | 'onError'>> 
   Pick<ControlServerOptions, 'onError'>;
 
 /**
- * The running node's local control API, on a Unix socket only its owner can open. One bad client
+ * The running node's local control API, on a Unix socket only its owner can open (or, for the
+ * read-only one, a socket anyone can open that serves a table without a single write method). One bad client
  * (garbage, a huge line, too many requests, never reading) costs that client its connection, never
  * the node.
  */
@@ -59,6 +65,7 @@ export class ControlServer {
     this.socketPath = path.resolve(options.socketPath);
     this.options = {
       socketPath: this.socketPath,
+      socketMode: options.socketMode ?? 0o600,
       handlers: options.handlers,
       maxClients: options.maxClients ?? 64,
       idleTimeoutMs: options.idleTimeoutMs ?? 5000,
@@ -125,7 +132,7 @@ export class ControlServer {
     await listened;
     this.server.on('error', (e) => this.options.onError?.(e));
     // Exact mode whatever the umask did (e.g. in a worker thread, where it cannot be set).
-    fs.chmodSync(file, 0o600);
+    fs.chmodSync(file, this.options.socketMode);
     this.boundIno = fs.lstatSync(file).ino;
   }
 

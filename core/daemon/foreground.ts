@@ -1,6 +1,8 @@
 import fs from 'node:fs';
+import path from 'node:path';
 import { alreadyRunningError } from '../control/controlError.js';
 import { controlSocketPath } from '../control/protocol.js';
+import { ensureRunDir, readOnlySocketPath } from '../control/readOnlySocket.js';
 import { ControlServer, type Handler, type StreamHandler } from '../control/server.js';
 import { bindHandlers } from '../control/typed.js';
 import { ensureStateDir, errnoOf } from '../store/stateDir.js';
@@ -17,6 +19,11 @@ export interface NodeRuntime {
   /** Control methods the node serves (`status` at least: `overlay up` waits for it to answer). */
   handlers: Record<string, Handler>;
   streams?: Record<string, StreamHandler>;
+  /**
+   * What the read-only socket serves (core/control/readOnlySocket.ts) to users who may not open
+   * the private one; none when absent.
+   */
+  readOnly?: { handlers: Record<string, Handler>; streams?: Record<string, StreamHandler> };
   /** Stops the node: called once, on `overlay down`, Ctrl-C or SIGTERM. */
   stop(reason: ShutdownReason): Promise<void>;
 }
@@ -77,6 +84,7 @@ export async function runForeground(options: ForegroundOptions): Promise<Foregro
   }
 
   let server: ControlServer | undefined;
+  let readOnlyServer: ControlServer | undefined;
   let runtime: NodeRuntime | undefined;
   let shuttingDown: Promise<ShutdownReason> | undefined;
   let resolveStopped!: (r: ShutdownReason) => void;
@@ -89,6 +97,7 @@ export async function runForeground(options: ForegroundOptions): Promise<Foregro
     if (!lock.held) return;
     lock.release();
     if (server) removeSocketSync(socketPath);
+    if (readOnlyServer) removeSocketSync(readOnlyServer.socketPath);
   };
   process.on('exit', cleanupSync);
 
@@ -120,7 +129,7 @@ export async function runForeground(options: ForegroundOptions): Promise<Foregro
     shuttingDown ??= (async () => {
       log(`overlay: stopping (${reason})`);
       // Close the control socket first: from now on `overlay status` says "not running".
-      await server?.close();
+      await Promise.all([server?.close(), readOnlyServer?.close()]);
       if (runtime) {
         const outcome = await settleWithin(runtime.stop(reason), stopTimeoutMs);
         if (outcome !== 'ok') log(`overlay: stopping the node ${outcome}; exiting anyway`);
@@ -163,10 +172,47 @@ export async function runForeground(options: ForegroundOptions): Promise<Foregro
     throw e;
   }
 
+  if (runtime.readOnly) readOnlyServer = await serveReadOnly(stateDir, runtime.readOnly, log);
+
   log(`overlay: running (pid ${process.pid}), control socket ${socketPath}`);
   reporter.ready();
   if (pendingSignal) void shutdown(pendingSignal);
   return { pid: process.pid, socketPath, stopped, shutdown };
+}
+
+/**
+ * Read-only control clients any local user may open: fewer than the private socket's 64, and a
+ * table of their own, so users filling it never keep root's `overlay down` out; at most 2 streams
+ * each (a watch and a ping). Best effort: a node that cannot make /run/overlay (one not run by
+ * root) runs without it, and says so in its log.
+ */
+const READ_ONLY_LIMITS = { maxClients: 16, maxStreamsPerClient: 2, maxInflightPerClient: 4 };
+
+async function serveReadOnly(
+  stateDir: string,
+  tables: NonNullable<NodeRuntime['readOnly']>,
+  log: (line: string) => void,
+): Promise<ControlServer | undefined> {
+  const socketPath = readOnlySocketPath(stateDir);
+  const server = new ControlServer({
+    socketPath,
+    socketMode: 0o666,
+    handlers: tables.handlers,
+    ...(tables.streams ? { streams: tables.streams } : {}),
+    ...READ_ONLY_LIMITS,
+    onError: (e) => log(`overlay: read-only control API: ${e instanceof Error ? e.message : String(e)}`),
+  });
+  try {
+    ensureRunDir(path.dirname(socketPath));
+    await server.listen();
+  } catch (e) {
+    log(
+      `overlay: no read-only control socket for other users: ${e instanceof Error ? e.message : String(e)}`,
+    );
+    return undefined;
+  }
+  log(`overlay: read-only control socket ${socketPath}`);
+  return server;
 }
 
 async function settleWithin(p: Promise<void>, ms: number): Promise<'ok' | string> {

@@ -15,10 +15,13 @@ import { LIFECYCLE_PARAMS, type LifecycleMethods } from '../daemon/lifecycleApi.
 import type { InviteSummary } from '../membership/inviteBook.js';
 import type { CreatedInviteCode, WireguardDevice } from './admin.js';
 import type { NodeStatus } from './status.js';
+import type { NodeIdentity } from './whoami.js';
 
 /** The methods the node serves besides the daemon's `down`. */
 export interface NodeMethods {
   status: { params: NoParams; result: NodeStatus };
+  /** Name, addresses, network and public keys: what `overlay whoami` shows, never a secret. */
+  whoami: { params: NoParams; result: NodeIdentity };
   /** Defaults: 24 h, one use, no label. */
   'invite.create': {
     params: { expiresInMs?: number; uses?: number; label?: string | null };
@@ -48,6 +51,7 @@ export interface ControlStreams {
 /** The params of each method as checked when they arrive: the same messages the CLI has always shown. */
 export const NODE_PARAMS: Decoders<NodeMethods> = {
   status: noParams,
+  whoami: noParams,
   'invite.create': (raw) => ({
     expiresInMs: optionalPositiveInt(raw, 'expiresInMs'),
     uses: optionalPositiveInt(raw, 'uses'),
@@ -71,3 +75,12 @@ export const CONTROL_METHODS = [
   ...Object.keys(NODE_PARAMS),
 ] as (keyof ControlApi)[];
 export const CONTROL_STREAMS = Object.keys(STREAM_PARAMS) as (keyof ControlStreams)[];
+
+/**
+ * What the node serves on its read-only socket (core/control/readOnlySocket.ts), which every local
+ * user may open: methods that read the node's state and reveal no secret (no invite code, no
+ * private key) and change nothing. Every other method is refused there (controlMethods.ts).
+ * `ping` sends at most 100 pings, one a second (pingStream.ts), so a user's pings stay bounded.
+ */
+export const READ_ONLY_METHODS = ['status', 'whoami'] as const satisfies readonly (keyof NodeMethods)[];
+export const READ_ONLY_STREAMS = ['watch', 'ping'] as const satisfies readonly (keyof ControlStreams)[];

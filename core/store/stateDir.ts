@@ -4,18 +4,52 @@ import envPaths from 'env-paths';
 import { OverlayError } from '../errors.js';
 
 /**
- * Where a node keeps its state: --state-dir, else $OVERLAY_HOME, else conf's default for
- * "overlay" (~/.config/overlay for the user running it). Several nodes on one machine each
- * get their own directory.
+ * The machine's node keeps its state here when neither --state-dir nor $OVERLAY_HOME names a
+ * directory, whoever runs the command: the node runs as root (it makes the interface), so a user's
+ * `overlay init` and the `sudo overlay up` after it must land in the same place (issue 15).
+ */
+export const SYSTEM_STATE_DIR = '/var/lib/overlay';
+
+/** network.json marks a directory that holds a network (core/node/nodeState.ts). */
+const NETWORK_FILE = 'network.json';
+
+/**
+ * Where a node keeps its state: --state-dir, else $OVERLAY_HOME, else the machine's default
+ * (defaultStateDir). Several nodes on one machine each get their own directory.
  */
 export function resolveStateDir(flag: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
-  const chosen = flag ?? env['OVERLAY_HOME'] ?? envPaths('overlay', { suffix: '' }).config;
+  const chosen = flag ?? env['OVERLAY_HOME'] ?? defaultStateDir();
   if (chosen.trim() === '') {
     throw new OverlayError('ESTATE_DIR', 'the state directory path is empty', {
       hint: 'pass --state-dir DIR or set OVERLAY_HOME to a directory path',
     });
   }
   return path.resolve(chosen);
+}
+
+/**
+ * /var/lib/overlay; for root, its default before that (~/.config/overlay, i.e.
+ * /root/.config/overlay) while that holds a network and /var/lib/overlay does not, so a node
+ * made by an older overlay keeps its identity and network after the upgrade.
+ */
+export function defaultStateDir(): string {
+  return effectiveUid() === 0 ? (legacyRootStateDir() ?? SYSTEM_STATE_DIR) : SYSTEM_STATE_DIR;
+}
+
+/** root's old default when it is still the one in use (see defaultStateDir), else undefined. */
+export function legacyRootStateDir(): string | undefined {
+  if (effectiveUid() !== 0) return undefined;
+  const old = path.resolve(envPaths('overlay', { suffix: '' }).config);
+  if (old === SYSTEM_STATE_DIR || holdsNetwork(SYSTEM_STATE_DIR) || !holdsNetwork(old)) return undefined;
+  return old;
+}
+
+function holdsNetwork(dir: string): boolean {
+  try {
+    return fs.lstatSync(path.join(dir, NETWORK_FILE)).isFile();
+  } catch {
+    return false;
+  }
 }
 
 /**

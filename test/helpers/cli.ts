@@ -12,21 +12,24 @@ export interface CliResult {
   pid: number | undefined;
 }
 
+export interface RunOptions {
+  env?: NodeJS.ProcessEnv;
+  timeoutMs?: number;
+  prefix?: string[];
+  /** Sent at the timeout; SIGTERM lets a command clean up (the demo deletes its namespaces). */
+  killSignal?: NodeJS.Signals;
+}
+
 /** Runs `overlay ARGS` in a child process (bounded by a timeout) and collects its output. */
-export function runCli(
-  args: string[],
-  options: {
-    env?: NodeJS.ProcessEnv;
-    timeoutMs?: number;
-    prefix?: string[];
-    /** Sent at the timeout; SIGTERM lets a command clean up (the demo deletes its namespaces). */
-    killSignal?: NodeJS.Signals;
-  } = {},
-): Promise<CliResult> {
-  const [cmd, ...pre] = options.prefix ?? [];
-  const argv = [...pre, process.execPath, cliPath, ...args];
+export function runCli(args: string[], options: RunOptions = {}): Promise<CliResult> {
+  return runProcess([process.execPath, cliPath, ...args], options);
+}
+
+/** Runs `PREFIX... ARGV` in a child process (bounded by a timeout) and collects its output. */
+export function runProcess(argv: string[], options: RunOptions = {}): Promise<CliResult> {
+  const [cmd, ...rest] = [...(options.prefix ?? []), ...argv];
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd ?? argv.shift()!, argv, {
+    const child = spawn(cmd!, rest, {
       env: { ...process.env, NO_COLOR: '1', ...options.env },
       stdio: ['ignore', 'pipe', 'pipe'],
       timeout: options.timeoutMs ?? 20_000,
