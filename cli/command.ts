@@ -37,6 +37,11 @@ export interface Command {
    * starts, with the sudo command to paste (needsRoot.ts).
    */
   changesNode?: true;
+  /**
+   * Checks the arguments alone, before anything else (the root check included): a typo is told
+   * as a usage error first, not after the user has been sent to sudo.
+   */
+  validate?(ctx: CommandContext): void;
   run(ctx: CommandContext): Promise<void> | void;
 }
 

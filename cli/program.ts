@@ -73,11 +73,13 @@ async function dispatch(argv: string[], io: ProgramIo): Promise<number> {
       hint: `usage: overlay ${cmd.name} ${cmd.usage}`,
     });
   }
+  const ctx = { args: positionals, flags: values, ...io };
+  cmd.validate?.(ctx);
   if (cmd.changesNode) {
     const dir = typeof values['state-dir'] === 'string' ? values['state-dir'] : undefined;
     requireNodeAccess(cmd.name, resolveStateDir(dir, io.env), argv, io.env);
   }
-  await cmd.run({ args: positionals, flags: values, ...io });
+  await cmd.run(ctx);
   return EXIT.ok;
 }
 

@@ -5,7 +5,7 @@ import path from 'node:path';
 import test from 'ava';
 import { EXIT, exitCodeFor } from '../cli/exitCodes.js';
 import { runCli } from './helpers/cli.js';
-import { isRoot } from './helpers/root.js';
+import { isRoot, rootTest } from './helpers/root.js';
 
 function tempDir(t: { teardown(fn: () => void): void }): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ovl-cli-'));
@@ -175,16 +175,22 @@ test('zsh completion is a compdef script, and other shells are a usage error', a
   t.is(bad.code, 2);
 });
 
-test('commands that need the node say it is not running, with exit code 5', async (t) => {
-  const dir = path.join(tempDir(t), 'a');
-  t.is((await runCli(['init', '--name', 'a', '--state-dir', dir])).code, 0);
-  for (const args of [['status'], ['peers'], ['kick', 'x'], ['invite']]) {
-    const r = await runCli([...args, '--state-dir', dir]);
-    t.is(r.code, 5, `${args.join(' ')}: ${r.stderr}`);
-    assertOneLineError(t, r.stderr);
-    t.regex(r.stderr, /not running/);
-  }
-});
+rootTest(
+  test,
+  // init needs root (cli/needsRoot.ts)
+  'commands that need the node say it is not running, with exit code 5',
+  async (t) => {
+    const dir = path.join(tempDir(t), 'a');
+    t.is((await runCli(['init', '--name', 'a', '--state-dir', dir])).code, 0);
+    for (const args of [['status'], ['peers'], ['kick', 'x'], ['invite']]) {
+      const r = await runCli([...args, '--state-dir', dir]);
+      t.is(r.code, 5, `${args.join(' ')}: ${r.stderr}`);
+      assertOneLineError(t, r.stderr);
+      t.regex(r.stderr, /not running/);
+    }
+  },
+  { alone: false },
+);
 
 test('up --stun refuses what is not HOST:PORT with one line, before anything starts', async (t) => {
   const dir = tempDir(t);
@@ -196,24 +202,30 @@ test('up --stun refuses what is not HOST:PORT with one line, before anything sta
   }
 });
 
-test('a network.json whose remembered up flags are junk is refused with one line, and left as it was', async (t) => {
-  const dir = tempDir(t);
-  t.is((await runCli(['init', '--name', 'a', '--state-dir', dir])).code, 0);
-  const file = path.join(dir, 'network.json');
-  for (const [field, value, said] of [
-    ['relay', 'yes', /relay is not true or false/],
-    ['stun', ['stun.example.net'], /stun is not a list of HOST:PORT/],
-  ] as const) {
-    const good = JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, unknown>;
-    const bad = JSON.stringify({ ...good, [field]: value });
-    fs.writeFileSync(file, bad, { mode: 0o600 });
-    const r = await runCli(['up', '--state-dir', dir]);
-    t.is(r.code, 4, r.stderr);
-    assertOneLineError(t, r.stderr);
-    t.regex(r.stderr, said);
-    t.true(r.stderr.includes(file));
-    t.is(fs.readFileSync(file, 'utf8'), bad);
-    delete good[field];
-    fs.writeFileSync(file, JSON.stringify(good), { mode: 0o600 });
-  }
-});
+rootTest(
+  test,
+  // init needs root (cli/needsRoot.ts)
+  'a network.json whose remembered up flags are junk is refused with one line, and left as it was',
+  async (t) => {
+    const dir = tempDir(t);
+    t.is((await runCli(['init', '--name', 'a', '--state-dir', dir])).code, 0);
+    const file = path.join(dir, 'network.json');
+    for (const [field, value, said] of [
+      ['relay', 'yes', /relay is not true or false/],
+      ['stun', ['stun.example.net'], /stun is not a list of HOST:PORT/],
+    ] as const) {
+      const good = JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, unknown>;
+      const bad = JSON.stringify({ ...good, [field]: value });
+      fs.writeFileSync(file, bad, { mode: 0o600 });
+      const r = await runCli(['up', '--state-dir', dir]);
+      t.is(r.code, 4, r.stderr);
+      assertOneLineError(t, r.stderr);
+      t.regex(r.stderr, said);
+      t.true(r.stderr.includes(file));
+      t.is(fs.readFileSync(file, 'utf8'), bad);
+      delete good[field];
+      fs.writeFileSync(file, JSON.stringify(good), { mode: 0o600 });
+    }
+  },
+  { alone: false },
+);

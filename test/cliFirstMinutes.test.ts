@@ -12,6 +12,7 @@ import { jsonLine } from '../cli/jsonOutput.js';
 import { pasteable } from '../cli/pasteable.js';
 import { cliPath, runCli } from './helpers/cli.js';
 import { startFakeNode, tempStateDir } from './helpers/fakeNode.js';
+import { rootTest } from './helpers/root.js';
 
 function tempDir(t: { teardown(fn: () => void): void }): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ovl-first-'));
@@ -55,7 +56,10 @@ test('with --json an error is one JSON line on stderr with its code and exit cod
   t.is(error.code, 'EUSAGE');
   t.is(error.exitCode, 2);
   t.regex(error.message, /not in a network yet/);
-  t.regex(error.hint, /overlay init --state-dir .*, or join one with overlay join --state-dir .* CODE/);
+  t.regex(
+    error.hint,
+    /(sudo )?overlay init --state-dir .*, or join one with (sudo )?overlay join --state-dir .* CODE/,
+  );
   const usage = await runCli(['ping', '--json']);
   t.is(JSON.parse(usage.stderr).error.code, 'EUSAGE');
 });
@@ -79,47 +83,65 @@ test('typos get "did you mean", commands and flags alike', async (t) => {
   t.regex(far.stderr, /commands: init, up, /);
 });
 
-test('a directory with no network says so; one with a network that is down says not running', async (t) => {
-  const empty = tempDir(t);
-  for (const args of [['status'], ['peers'], ['ping', 'b'], ['invite'], ['kick', 'b'], ['down']]) {
-    const r = await runCli([...args, '--state-dir', empty]);
-    t.is(r.code, 2, `${args}: ${r.stderr}`);
-    t.regex(r.stderr, /^overlay: this node is not in a network yet/, `${args}`);
-  }
-  const dir = await initialised(t);
-  const r = await runCli(['status', '--state-dir', dir]);
-  t.is(r.code, 5, r.stderr);
-  // The hint names this directory, so pasting it starts this node and not another.
-  const sudo = process.getuid?.() === 0 ? '' : 'sudo ';
-  t.true(r.stderr.includes(`(start it with: ${sudo}overlay up --state-dir ${dir})`), r.stderr);
-});
+rootTest(
+  test,
+  // init needs root (cli/needsRoot.ts)
+  'a directory with no network says so; one with a network that is down says not running',
+  async (t) => {
+    const empty = tempDir(t);
+    for (const args of [['status'], ['peers'], ['ping', 'b'], ['invite'], ['kick', 'b'], ['down']]) {
+      const r = await runCli([...args, '--state-dir', empty]);
+      t.is(r.code, 2, `${args}: ${r.stderr}`);
+      t.regex(r.stderr, /^overlay: this node is not in a network yet/, `${args}`);
+    }
+    const dir = await initialised(t);
+    const r = await runCli(['status', '--state-dir', dir]);
+    t.is(r.code, 5, r.stderr);
+    // The hint names this directory, so pasting it starts this node and not another.
+    const sudo = process.getuid?.() === 0 ? '' : 'sudo ';
+    t.true(r.stderr.includes(`(start it with: ${sudo}overlay up --state-dir ${dir})`), r.stderr);
+  },
+  { alone: false },
+);
 
-test('down on a node that is down succeeds with a note', async (t) => {
-  const dir = await initialised(t);
-  const r = await runCli(['down', '--state-dir', dir]);
-  t.is(r.code, 0, r.stderr);
-  t.is(r.stdout, 'overlay is already down; nothing to stop\n');
-  const json = await runCli(['down', '--json', '--state-dir', dir]);
-  t.deepEqual(JSON.parse(json.stdout), { pid: null, how: 'already down' });
-});
+rootTest(
+  test,
+  // init needs root (cli/needsRoot.ts)
+  'down on a node that is down succeeds with a note',
+  async (t) => {
+    const dir = await initialised(t);
+    const r = await runCli(['down', '--state-dir', dir]);
+    t.is(r.code, 0, r.stderr);
+    t.is(r.stdout, 'overlay is already down; nothing to stop\n');
+    const json = await runCli(['down', '--json', '--state-dir', dir]);
+    t.deepEqual(JSON.parse(json.stdout), { pid: null, how: 'already down' });
+  },
+  { alone: false },
+);
 
-test('init and join print Next: lines that paste as printed, --state-dir included', async (t) => {
-  const dir = path.join(tempDir(t), 'my state');
-  const r = await runCli(['init', '--name', 'a', '--state-dir', dir]);
-  t.is(r.code, 0, r.stderr);
-  t.true(r.stdout.includes(`  sudo overlay up --state-dir '${dir}'`), r.stdout);
-  t.true(r.stdout.includes(`  overlay invite --state-dir '${dir}'`), r.stdout);
-  // What was printed runs (without sudo, which only matters for up): the quoting survives a shell.
-  const printed = /overlay invite --state-dir '[^']+'/.exec(r.stdout)![0];
-  const ran = spawnSync('bash', ['-c', printed.replace(/^overlay/, `"${process.execPath}" "${cliPath}"`)], {
-    encoding: 'utf8',
-  });
-  t.regex(
-    ran.stderr,
-    /overlay is not running/,
-    'the pasted command found this node (its state), not another',
-  );
-});
+rootTest(
+  test,
+  // init needs root (cli/needsRoot.ts)
+  'init and join print Next: lines that paste as printed, --state-dir included',
+  async (t) => {
+    const dir = path.join(tempDir(t), 'my state');
+    const r = await runCli(['init', '--name', 'a', '--state-dir', dir]);
+    t.is(r.code, 0, r.stderr);
+    t.true(r.stdout.includes(`  sudo overlay up --state-dir '${dir}'`), r.stdout);
+    t.true(r.stdout.includes(`  overlay invite --state-dir '${dir}'`), r.stdout);
+    // What was printed runs (without sudo, which only matters for up): the quoting survives a shell.
+    const printed = /overlay invite --state-dir '[^']+'/.exec(r.stdout)![0];
+    const ran = spawnSync('bash', ['-c', printed.replace(/^overlay/, `"${process.execPath}" "${cliPath}"`)], {
+      encoding: 'utf8',
+    });
+    t.regex(
+      ran.stderr,
+      /overlay is not running/,
+      'the pasted command found this node (its state), not another',
+    );
+  },
+  { alone: false },
+);
 
 test('pasteable adds sudo only where root is needed and keeps a given sudo', (t) => {
   const user = { stateDir: '/tmp/x y', root: false };
@@ -130,18 +152,24 @@ test('pasteable adds sudo only where root is needed and keeps a given sudo', (t)
   t.is(pasteable('overlay completion bash', user), 'overlay completion bash');
 });
 
-test('whoami shows the overlay address once the node is in a network', async (t) => {
-  const dir = path.join(tempDir(t), 'a');
-  const init = await runCli(['init', '--name', 'a', '--json', '--state-dir', dir]);
-  const { ipv4, ipv6 } = JSON.parse(init.stdout);
-  const r = await runCli(['whoami', '--state-dir', dir]);
-  t.is(r.code, 0, r.stderr);
-  t.true(r.stdout.includes(`address:     ${ipv4}  ${ipv6}\n`), r.stdout);
-  const json = JSON.parse((await runCli(['whoami', '--json', '--state-dir', dir])).stdout);
-  t.deepEqual(json.addresses, [ipv4, ipv6]);
-  const fresh = await runCli(['whoami', '--state-dir', path.join(tempDir(t), 'b')]);
-  t.regex(fresh.stdout, /address: {5}\(not in a network yet: overlay init, or overlay join CODE\)/);
-});
+rootTest(
+  test,
+  // init needs root (cli/needsRoot.ts)
+  'whoami shows the overlay address once the node is in a network',
+  async (t) => {
+    const dir = path.join(tempDir(t), 'a');
+    const init = await runCli(['init', '--name', 'a', '--json', '--state-dir', dir]);
+    const { ipv4, ipv6 } = JSON.parse(init.stdout);
+    const r = await runCli(['whoami', '--state-dir', dir]);
+    t.is(r.code, 0, r.stderr);
+    t.true(r.stdout.includes(`address:     ${ipv4}  ${ipv6}\n`), r.stdout);
+    const json = JSON.parse((await runCli(['whoami', '--json', '--state-dir', dir])).stdout);
+    t.deepEqual(json.addresses, [ipv4, ipv6]);
+    const fresh = await runCli(['whoami', '--state-dir', path.join(tempDir(t), 'b')]);
+    t.regex(fresh.stdout, /address: {5}\(not in a network yet: overlay init, or overlay join CODE\)/);
+  },
+  { alone: false },
+);
 
 test('status --help says it is a live view on a terminal, and --once prints one table', async (t) => {
   const r = await runCli(['status', '--help']);
@@ -149,26 +177,32 @@ test('status --help says it is a live view on a terminal, and --once prints one 
   t.regex(r.stdout, /--once/);
 });
 
-test('a corrupt file gets advice that fits it, and the parser message is not cut mid-quote', async (t) => {
-  const dir = await initialised(t);
-  const junk = `abc${JSON.stringify({ version: 1, padding: 'x'.repeat(80) })}`;
-  fs.writeFileSync(path.join(dir, 'roster.json'), junk, { mode: 0o600 });
-  const roster = await runCli(['up', '--state-dir', dir]);
-  t.is(roster.code, 4, roster.stderr);
-  t.is(roster.stderr.split('\n').filter(Boolean).length, 1);
-  t.regex(
-    roster.stderr,
-    /roster\.json is corrupt: Unexpected token 'a': not valid JSON \(restore it from a backup;/,
-  );
-  t.notRegex(roster.stderr, /new identity|new keys/, 'moving the roster away does not change the keys');
-  fs.writeFileSync(path.join(dir, 'identity.json'), junk, { mode: 0o600 });
-  const identity = await runCli(['whoami', '--state-dir', dir]);
-  t.is(identity.code, 4);
-  t.regex(
-    identity.stderr,
-    /identity\.json is corrupt: .* this node then gets new keys and must join its network again/,
-  );
-});
+rootTest(
+  test,
+  // init needs root (cli/needsRoot.ts)
+  'a corrupt file gets advice that fits it, and the parser message is not cut mid-quote',
+  async (t) => {
+    const dir = await initialised(t);
+    const junk = `abc${JSON.stringify({ version: 1, padding: 'x'.repeat(80) })}`;
+    fs.writeFileSync(path.join(dir, 'roster.json'), junk, { mode: 0o600 });
+    const roster = await runCli(['up', '--state-dir', dir]);
+    t.is(roster.code, 4, roster.stderr);
+    t.is(roster.stderr.split('\n').filter(Boolean).length, 1);
+    t.regex(
+      roster.stderr,
+      /roster\.json is corrupt: Unexpected token 'a': not valid JSON \(restore it from a backup;/,
+    );
+    t.notRegex(roster.stderr, /new identity|new keys/, 'moving the roster away does not change the keys');
+    fs.writeFileSync(path.join(dir, 'identity.json'), junk, { mode: 0o600 });
+    const identity = await runCli(['whoami', '--state-dir', dir]);
+    t.is(identity.code, 4);
+    t.regex(
+      identity.stderr,
+      /identity\.json is corrupt: .* this node then gets new keys and must join its network again/,
+    );
+  },
+  { alone: false },
+);
 
 test('completion offers invite and completion words, and members by name', async (t) => {
   const script = (await runCli(['completion', 'bash'])).stdout;

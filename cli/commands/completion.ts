@@ -85,6 +85,7 @@ export function completionCommand(commands: () => readonly Command[]): Command {
     usage: 'bash|zsh',
     flags: {},
     positionals: { min: 1, max: 1 },
+    completes: { words: ['bash', 'zsh'] },
     async run(ctx) {
       const shell = ctx.args[0];
       if (shell === 'bash') ctx.stdout.write(bash(commands()));

@@ -1,3 +1,4 @@
+import { parseInviteCode } from '../../core/membership/inviteCode.js';
 import { defaultMemberName } from '../../core/node/defaultName.js';
 import { parseNameFlag, parsePort } from '../../core/node/flags.js';
 import { join as joinNetwork } from '../../core/node/join.js';
@@ -34,6 +35,12 @@ export const join: Command = {
     },
   },
   positionals: { min: 1, max: 1 },
+  validate(ctx) {
+    parseInviteCode(ctx.args[0]!);
+    const given = flagString(ctx, 'name');
+    if (given !== undefined) parseNameFlag(given);
+    parsePort(flagString(ctx, 'listen'), DEFAULT_LISTEN_PORT);
+  },
   changesNode: true,
   async run(ctx) {
     const name = parseNameFlag(flagString(ctx, 'name') ?? defaultMemberName());

@@ -50,6 +50,7 @@ export const up: Command = {
   },
   positionals: { min: 0, max: 0 },
   changesNode: true,
+  validate: (ctx) => void runOptionsOf(ctx),
   async run(ctx) {
     if (flagBool(ctx, 'foreground')) {
       try {

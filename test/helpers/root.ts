@@ -6,7 +6,8 @@ export const isRoot = typeof process.getuid === 'function' && process.getuid() =
 export const inCi = process.env['CI'] === 'true';
 
 /**
- * Registers a test that needs root and network namespaces. It runs alone among root tests, even
+ * Registers a test that needs root (and, unless `alone: false` says it only needs root's
+ * permissions, such as `overlay init`, network namespaces). It runs alone among root tests, even
  * those of other files (cpuLock.ts), so its timing bounds measure overlay, not a neighbour.
  * Outside CI, without root, it is skipped with a printed reason; under CI=true that is a failure,
  * because CI runs as root and a skip there would hide a test that never ran.
@@ -15,9 +16,11 @@ export function rootTest<Context>(
   test: TestFn<Context>,
   title: string,
   impl: (t: ExecutionContext<Context>) => Promise<void> | void,
+  options: { alone?: boolean } = {},
 ): void {
   if (isRoot) {
-    test.serial(title, (t) => oneAtATime(() => impl(t)));
+    if (options.alone === false) test(title, impl);
+    else test.serial(title, (t) => oneAtATime(() => impl(t)));
     return;
   }
   if (inCi) {
