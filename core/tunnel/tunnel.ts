@@ -12,7 +12,6 @@
 import { performance } from 'node:perf_hooks';
 import type { DataPathEvent, DataPathPeerStats, DataPathStats, HandshakeScreenOptions } from 'tun-napi';
 import { OverlayError } from '../errors.js';
-import { isStunMessage } from '../stun/message.js';
 import type { Timings } from '../wireguard/constants.js';
 import { cookieKeyFor, mac1KeyFor } from '../wireguard/cookie.js';
 import { Device } from '../wireguard/device.js';
@@ -440,6 +439,9 @@ export class Tunnel {
         case 'control':
           this.onControl(e, now, out);
           break;
+        case 'stun':
+          this.onStun(e);
+          break;
         case 'handshake-needed': {
           const entry = this.byId.get(e.peer);
           if (!entry) break;
@@ -475,14 +477,6 @@ export class Tunnel {
         this.counts.overlayUp();
         this.onOverlayMessage(e.data, from, relayed?.peer.publicKey);
       }
-    } else if (isStunMessage(e.data)) {
-      // A STUN answer starts with 0x01 like an initiation; its magic cookie tells them apart.
-      if (relayed) this.counts.drop('relayedStun');
-      else if (!this.onStunMessage) this.counts.drop('noHandler');
-      else {
-        this.counts.stunUp();
-        this.onStunMessage(e.data, from);
-      }
     } else {
       // A relayed handshake's UDP source is the relay: the sender's own endpoint must not move
       // there, or its traffic would go to the relay unwrapped once the path turns direct.
@@ -496,6 +490,17 @@ export class Tunnel {
       if (reason) this.counts.drop(reason);
       else this.counts.handshakeAccepted();
       merge(out, result);
+    }
+  }
+
+  /** A STUN answer: the data path told it from an initiation (same first byte) by its magic cookie. */
+  private onStun(e: Extract<DataPathEvent, { type: 'stun' }>): void {
+    const from = parseEndpoint(e.from);
+    if (!from) this.counts.drop('badSource');
+    else if (!this.onStunMessage) this.counts.drop('noHandler');
+    else {
+      this.counts.stunUp();
+      this.onStunMessage(e.data, from);
     }
   }
 

@@ -507,15 +507,19 @@ export class MemoryDataPath implements DataPathIo {
     const c = this.counters;
     const relayed = via !== undefined;
     const type = p[0]!;
+    if (!relayed && isStunMessage(p)) {
+      // Its own event (engine.cc HandleControl): the node never parses STUN to know what it is.
+      c.rxControl++;
+      return void this.emit({ type: 'stun', data: Buffer.from(p), from });
+    }
     let up = false;
-    if (!relayed && isStunMessage(p)) up = true;
-    else if (p.length < 4) up = false;
+    if (p.length < 4) up = false;
     else if (SIZES[type] !== undefined)
       up = p[1] === 0 && p[2] === 0 && p[3] === 0 && p.length === SIZES[type];
     else if (type === SEALED) up = p.length >= SEALED_MIN && p.length <= SEALED_MAX;
     else if (type === JOIN_QUERY) up = !relayed;
     if (!up) return void c.rxJunk++;
-    if ((type === 1 || type === 2) && this.handshakeMac1Key && !isStunMessage(p)) {
+    if ((type === 1 || type === 2) && this.handshakeMac1Key) {
       const at = mac1Offset(type);
       if (!constantTimeEqual(mac(this.handshakeMac1Key, p.subarray(0, at)), p.subarray(at, at + 16)))
         return void c.rxHandshakeBadMac1++;
