@@ -1,5 +1,5 @@
+import { encodeKey } from '../../core/base/keys.js';
 import { IdentityStore } from '../../core/identity/identityStore.js';
-import { encodeKey } from '../../core/identity/keys.js';
 import { resolveStateDir } from '../../core/store/stateDir.js';
 import { type Command, flagBool, flagString } from '../command.js';
 

@@ -14,7 +14,8 @@
  * path holds, and who named each, is CandidateRoutes' job; a ping to a route that never answered is
  * sent only when that member's budget and the path's pay for it (ProbeBudget).
  */
-import { hex } from '../overlayWire/byteCodec.js';
+
+import { hex } from '../base/bytes.js';
 import { CandidateRoutes } from './candidateRoutes.js';
 import {
   ALTERNATIVE_PROBE_JITTER_MS,

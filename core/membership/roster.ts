@@ -11,10 +11,11 @@
  * held at the revocation's own time, and no admin's revocation voids another's; a certificate
  * counts if nothing above it is revoked. Records are kept only while they matter, a few per member.
  */
+
+import { bytesEqual } from '../base/bytes.js';
+import { encodeKey } from '../base/keys.js';
 import { MAX_CLOCK_SKEW_MS } from '../clockSkew.js';
 import type { GossipRecord, OfferResult, RecordStore } from '../gossip/recordStore.js';
-import { encodeKey } from '../identity/keys.js';
-import { bytesEqual } from './binary.js';
 import { type Certificate, subjectOf } from './certificate.js';
 import type { CertificateStatus } from './certificateChain.js';
 import {

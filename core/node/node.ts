@@ -4,24 +4,24 @@
  * protocol-shaped is done by the state machines in core/gossip, core/overlayWire and
  * core/membership; this class feeds them datagrams and time and carries out what they return.
  */
+
+import { bytesEqual } from '../base/bytes.js';
+import { type Endpoint, formatEndpoint, parseEndpoint } from '../base/endpoint.js';
+import { encodeKey, type PeerId, peerKey } from '../base/keys.js';
 import { decodeDiscovery, type Source } from '../discovery/index.js';
 import { OverlayError } from '../errors.js';
 import { Gossip } from '../gossip/gossip.js';
 import type { GossipRecord } from '../gossip/recordStore.js';
 import { type Identity, IdentityStore } from '../identity/identityStore.js';
-import { encodeKey } from '../identity/keys.js';
 import { ipv4InSubnet, ipv6InSubnet } from '../membership/addressing.js';
-import { bytesEqual } from '../membership/binary.js';
 import type { InviteBook } from '../membership/inviteBook.js';
 import { publishEndpoints } from '../membership/issue.js';
 import { retiringStore } from '../membership/retiredMembers.js';
 import type { Member, Roster } from '../membership/roster.js';
 import { type InnerMessage, JoinResponder, mac1Key, SealedChannel } from '../overlayWire/index.js';
-import { formatEndpoint, parseEndpoint } from '../tunnel/endpointText.js';
 import { type NodeIo, nativeIo, type TunDevice } from '../tunnel/io.js';
 import { RELAYED_MTU, TUN_MTU } from '../tunnel/mtu.js';
 import { Tunnel } from '../tunnel/tunnel.js';
-import type { Endpoint } from '../wireguard/endpoint.js';
 import { redeemInvite } from './admin.js';
 import { localEndpoints } from './localEndpoints.js';
 import { type NodeSettings, NodeState } from './nodeState.js';
@@ -132,7 +132,7 @@ export class OverlayNode {
     this.paths = new NodePaths(encodeKey(wg.publicKey), this.localCandidates(), this.settings.announce, {
       send: (to, body, endpoint) => {
         const ep = parseEndpoint(endpoint);
-        if (ep) this.sendSealed(new Uint8Array(Buffer.from(to, 'base64')), { kind: 'discovery', body }, ep);
+        if (ep) this.sendSealed(keyBytes(to), { kind: 'discovery', body }, ep);
       },
       sendVia: (to, body, via) => {
         const toKey = keyBytes(to);
@@ -577,8 +577,9 @@ export class OverlayNode {
   }
 }
 
+/** Gossip's and discovery's ids are peer ids typed as strings (core/base/keys.ts). */
 function keyBytes(id: string): Uint8Array {
-  return new Uint8Array(Buffer.from(id, 'base64'));
+  return peerKey(id as PeerId);
 }
 
 /** Why the data path did not start, as the code `up` reports: its port taken is a case of its own. */

@@ -4,10 +4,8 @@
  * each answer to discovery as a reflexive candidate. Pure decisions stay in core/stun.
  */
 import { lookup } from 'node:dns/promises';
-import { canonicalEndpoint } from '../membership/ipAddress.js';
+import { canonicalEndpoint, type Endpoint, formatEndpoint, parseEndpoint } from '../base/endpoint.js';
 import { StunClient, type StunOutput } from '../stun/index.js';
-import { formatEndpoint, parseEndpoint } from '../tunnel/endpointText.js';
-import type { Endpoint } from '../wireguard/endpoint.js';
 
 /** A name that does not resolve is looked up again this often. */
 const RESOLVE_RETRY_MS = 30_000;

@@ -4,7 +4,8 @@
  * other direction. No I/O. Decoders take untrusted datagrams and never throw: a refusal carries a
  * reason instead.
  */
-import { formatIPv4, formatIPv6, parseIPv4, parseIPv6 } from '../membership/ipAddress.js';
+
+import { formatIPv4, formatIPv6, parseIPv4, parseIPv6 } from '../base/ip.js';
 import { ByteReader, ByteWriter } from '../overlayWire/byteCodec.js';
 import {
   ATTR_ERROR_CODE,

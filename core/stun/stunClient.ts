@@ -10,10 +10,9 @@
  * forgets what it told us, and is tried again 25 s later.
  */
 import { randomBytes } from 'node:crypto';
+import { bytesEqual } from '../base/bytes.js';
+import { canonicalEndpoint, formatEndpoint } from '../base/endpoint.js';
 import { OverlayError } from '../errors.js';
-import { bytesEqual } from '../membership/binary.js';
-import { canonicalEndpoint } from '../membership/ipAddress.js';
-import { formatEndpoint } from '../tunnel/endpointText.js';
 import {
   MAX_STUN_SERVERS,
   STUN_MAX_SENDS,

@@ -3,9 +3,10 @@
  * the packets waiting for a session. Pure: every method takes `now` and appends what to do to an
  * Output; the Device routes incoming messages here and the caller performs the I/O.
  */
+
+import type { Endpoint } from '../base/endpoint.js';
 import type { Timings } from './constants.js';
 import { CookieJar } from './cookie.js';
-import type { Endpoint } from './endpoint.js';
 import { Session } from './keypair.js';
 import type { CookieReply, DropReason, Response, Transport } from './messages.js';
 import {

@@ -19,12 +19,13 @@ import type {
   DataPathStats,
   HandshakeScreenOptions,
 } from 'tun-napi';
-import { canonicalEndpoint } from '../../core/membership/ipAddress.js';
+import { bytesEqual } from '../../core/base/bytes.js';
+import { canonicalEndpoint } from '../../core/base/endpoint.js';
 import { isStunMessage } from '../../core/stun/message.js';
 import type { DataPathIo, TunDevice } from '../../core/tunnel/io.js';
 import { TUN_MTU } from '../../core/tunnel/mtu.js';
 import { mac1Offset } from '../../core/wireguard/messages.js';
-import { constantTimeEqual, mac } from '../../core/wireguard/primitives.js';
+import { mac } from '../../core/wireguard/primitives.js';
 import type { SimHost, SimNat, SimNet } from '../discovery/netSim.js';
 import { emptyDataPathStats, PeerState, type Session } from './memoryPeer.js';
 import {
@@ -521,7 +522,7 @@ export class MemoryDataPath implements DataPathIo {
     if (!up) return void c.rxJunk++;
     if ((type === 1 || type === 2) && this.handshakeMac1Key) {
       const at = mac1Offset(type);
-      if (!constantTimeEqual(mac(this.handshakeMac1Key, p.subarray(0, at)), p.subarray(at, at + 16)))
+      if (!bytesEqual(mac(this.handshakeMac1Key, p.subarray(0, at)), p.subarray(at, at + 16)))
         return void c.rxHandshakeBadMac1++;
     }
     if (type === SEALED && this.sealedKey && !sealedMac1Ok(this.sealedKey, p)) return void c.rxSealedBadMac++;
@@ -583,7 +584,7 @@ function takeToken(key: { tokens: number; refilledAt: number }, rate: number): b
 function sealedMac1Ok(key: Uint8Array, p: Uint8Array): boolean {
   const at = p.length - 16;
   const expected = createHmac('sha256', key).update(p.subarray(0, at)).digest().subarray(0, 16);
-  return constantTimeEqual(new Uint8Array(expected), p.subarray(at));
+  return bytesEqual(new Uint8Array(expected), p.subarray(at));
 }
 
 function nonceOf(counter: bigint): Buffer {
