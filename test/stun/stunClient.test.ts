@@ -3,10 +3,10 @@
  * which answers it refuses.
  */
 import test from 'ava';
+import type { Endpoint } from '../../core/base/endpoint.js';
 import {
   decodeBindingRequest,
   encodeBindingSuccess,
-  type MappedAddress,
   StunClient,
   type StunEvent,
   type StunOutput,
@@ -32,7 +32,7 @@ function txidOf(send: StunSend): Uint8Array {
 }
 
 /** What a server would answer to `send`, seeing us at `mapped`. */
-const answer = (send: StunSend, mapped: MappedAddress) => encodeBindingSuccess(txidOf(send), mapped);
+const answer = (send: StunSend, mapped: Endpoint) => encodeBindingSuccess(txidOf(send), mapped);
 
 interface Timed extends StunSend {
   at: number;
