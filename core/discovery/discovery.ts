@@ -14,7 +14,6 @@
  * restarted, say) loses its probes too and is seen dead (issue 10). Relaying itself is the data
  * path's alone: discovery forwards nothing for anyone.
  */
-
 import { peerId } from '../base/keys.js';
 import { CandidateSet } from './candidateSet.js';
 import { INTRODUCTION_RETRY_MS } from './constants.js';

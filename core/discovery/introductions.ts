@@ -22,7 +22,6 @@
  * As the introducer we answer requests from `a` about `b` at most every INTRODUCTION_MIN_GAP_MS per
  * direction (not per pair), so b's request, made on our hint moments after a's, is answered too.
  */
-
 import { type PeerId, peerKey } from '../base/keys.js';
 import {
   INTRODUCERS,

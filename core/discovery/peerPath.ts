@@ -14,7 +14,6 @@
  * path holds, and who named each, is CandidateRoutes' job; a ping to a route that never answered is
  * sent only when that member's budget and the path's pay for it (ProbeBudget).
  */
-
 import { hex } from '../base/bytes.js';
 import { CandidateRoutes } from './candidateRoutes.js';
 import {

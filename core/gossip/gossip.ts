@@ -36,7 +36,7 @@ import {
   isValidRecord,
   type SummaryGroup,
 } from './gossipMessages.js';
-import { recordHashKey, RecordIndex, type Snapshot } from './recordIndex.js';
+import { RecordIndex, recordHashKey, type Snapshot } from './recordIndex.js';
 import type { GossipRecord, OfferResult, RecordStore } from './recordStore.js';
 
 export interface GossipOptions {

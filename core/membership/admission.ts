@@ -6,7 +6,6 @@
  * ever issued over another: a join that named an admin's signing key used to re-issue the admin's
  * certificate to the joiner (issue 10).
  */
-
 import { bytesEqual } from '../base/bytes.js';
 import { encodeKey } from '../base/keys.js';
 import type { Certificate } from './certificate.js';

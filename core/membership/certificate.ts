@@ -11,7 +11,6 @@
  * signature over a certificate can never be replayed as one over a revocation or an endpoint
  * record (each has its own context string). At most 295 bytes.
  */
-
 import { formatIPv4, formatIPv6, parseIPv4, parseIPv6 } from '../base/ip.js';
 import { encodeKey } from '../base/keys.js';
 import type { GossipRecord } from '../gossip/recordStore.js';

@@ -3,7 +3,6 @@
  * network key directly or through admins whose own certificates hold. Duplicate names and
  * addresses are memberView.ts's job; signatures were checked when each certificate was stored.
  */
-
 import { bytesEqual } from '../base/bytes.js';
 import { encodeKey } from '../base/keys.js';
 import { type Certificate, subjectOf } from './certificate.js';

@@ -20,7 +20,6 @@
  * epoch is signed like the rest. At most 306 bytes. The network key is inside what is signed so a
  * record cannot be replayed into another network the same key might belong to.
  */
-
 import { endpointAddressBytes, endpointFromBytes, formatEndpoint, parseEndpoint } from '../base/endpoint.js';
 import { encodeKey } from '../base/keys.js';
 import type { GossipRecord } from '../gossip/recordStore.js';

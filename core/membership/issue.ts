@@ -4,7 +4,6 @@
  * record. Each result is offered to the roster before it is returned, so what this node hands out
  * is exactly what every other node will accept, and two issuances in a row never share an address.
  */
-
 import { bytesEqual } from '../base/bytes.js';
 import { canonicalEndpoint } from '../base/endpoint.js';
 import type { GossipRecord } from '../gossip/recordStore.js';

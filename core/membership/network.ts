@@ -3,7 +3,6 @@
  * overlay subnets. Every node of the network holds the same three values (from `init`, or from
  * the inviter on `join`).
  */
-
 import { formatIPv4, formatIPv6, parseIPv4, parseIPv6 } from '../base/ip.js';
 import { encodeKey } from '../base/keys.js';
 import { decodeKey } from '../identity/keys.js';

@@ -10,7 +10,6 @@
  * its signing key stays refused through the revocation all the same. Expired certificates are
  * not retired: once pruned, their name is free again.
  */
-
 import { encodeKey } from '../base/keys.js';
 import type { GossipRecord, OfferResult, RecordStore } from '../gossip/recordStore.js';
 import { decodeKey } from '../identity/keys.js';

@@ -11,7 +11,6 @@
  * held at the revocation's own time, and no admin's revocation voids another's; a certificate
  * counts if nothing above it is revoked. Records are kept only while they matter, a few per member.
  */
-
 import { bytesEqual } from '../base/bytes.js';
 import { encodeKey } from '../base/keys.js';
 import { MAX_CLOCK_SKEW_MS } from '../clockSkew.js';

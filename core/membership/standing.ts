@@ -58,7 +58,6 @@
  * the chain and ends at the network key (or, for issuers that certify each other in a loop, at a
  * subject met twice, whose chain never reaches the network key anyway).
  */
-
 import { bytesEqual } from '../base/bytes.js';
 import { encodeKey } from '../base/keys.js';
 import { type Certificate, subjectOf } from './certificate.js';

@@ -4,7 +4,6 @@
  * protocol-shaped is done by the state machines in core/gossip, core/overlayWire and
  * core/membership; this class feeds them datagrams and time and carries out what they return.
  */
-
 import { bytesEqual } from '../base/bytes.js';
 import { type Endpoint, formatEndpoint, parseEndpoint } from '../base/endpoint.js';
 import { encodeKey, type PeerId, peerKey } from '../base/keys.js';

@@ -13,7 +13,6 @@
  *
  * I/O-free apart from the sends and the log it is handed, so a test drives it with bytes.
  */
-
 import { type Endpoint, formatEndpoint } from '../base/endpoint.js';
 import { encodeKey } from '../base/keys.js';
 import { describeSkew, SKEW_ALLOWANCE, SKEW_HINT } from '../clockSkew.js';

@@ -12,7 +12,6 @@
  * Each phase is retransmitted on a backoff schedule; the request keeps its id across retransmissions
  * so the inviter redeems it at most once.
  */
-
 import { bytesEqual } from '../base/bytes.js';
 import { describeSkew, SKEW_ALLOWANCE } from '../clockSkew.js';
 import { OverlayError } from '../errors.js';

@@ -4,7 +4,6 @@
  * other direction. No I/O. Decoders take untrusted datagrams and never throw: a refusal carries a
  * reason instead.
  */
-
 import { type Endpoint, endpointFromBytes } from '../base/endpoint.js';
 import { parseIP } from '../base/ip.js';
 import { ByteReader, ByteWriter } from '../overlayWire/byteCodec.js';

@@ -3,7 +3,6 @@
  * mac1 proves the sender knows our public key; mac2 proves it can receive at its source address,
  * and is only demanded while the responder is under load.
  */
-
 import { bytesEqual } from '../base/bytes.js';
 import { type Endpoint, endpointAddressBytes } from '../base/endpoint.js';
 import {

@@ -3,7 +3,6 @@
  * receiver indices to peers, and the cookie checker. It turns (datagram, source, now) into an Output
  * of datagrams to send, packets delivered and session changes; it performs no I/O itself.
  */
-
 import type { Endpoint } from '../base/endpoint.js';
 import { type PeerId, peerId } from '../base/keys.js';
 import { OverlayError } from '../errors.js';

@@ -3,7 +3,6 @@
  * the packets waiting for a session. Pure: every method takes `now` and appends what to do to an
  * Output; the Device routes incoming messages here and the caller performs the I/O.
  */
-
 import type { Endpoint } from '../base/endpoint.js';
 import type { Timings } from './constants.js';
 import { CookieJar } from './cookie.js';

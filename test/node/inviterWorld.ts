@@ -4,7 +4,6 @@
  * invites; alice is an admin it admitted, and carol and dave are members alice admitted — the
  * members an attacker who takes over alice's certificate would cut off.
  */
-
 import { encodeKey } from '../../core/base/keys.js';
 import type { GossipRecord } from '../../core/gossip/recordStore.js';
 import { InviteBook } from '../../core/membership/inviteBook.js';
