@@ -203,6 +203,12 @@ export type DataPathEvent =
    * `peer` the member the envelope names as its original sender (`from` is then the relay's).
    */
   | { type: 'control'; data: Buffer; from: string; via?: number; peer?: number }
+  /**
+   * A STUN message (RFC 8489 §5: an answer to a query sent from this port), told apart from a
+   * handshake initiation by its magic cookie here so JavaScript need not parse it to know. Never
+   * one that came through a relay (that is junk).
+   */
+  | { type: 'stun'; data: Buffer; from: string }
   /** Packets for this peer wait with no usable session (or its session is due for a rekey). */
   | { type: 'handshake-needed'; peer: number }
   /** A responder's session received its first packet and now sends (whitepaper §5.4.5). */

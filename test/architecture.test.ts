@@ -16,12 +16,6 @@ import { parseCircular, parseDependencyTree } from 'dpdm';
 /** The repository's root: tests run compiled from dist/test/, the rules apply to the sources. */
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
-/**
- * Long files another part of issue 11 splits on its own branch (core/tunnel/tunnel.ts: point 5).
- * Listed only until that lands: once a listed file is short, the test below fails until its entry
- * goes, so the list cannot outlive its reason.
- */
-const SPLIT_ELSEWHERE = new Set(['core/tunnel/tunnel.ts']);
 /** A core/ file longer than this must say why at its top (STYLE.md: "a file over ~400 lines is a smell"). */
 const MAX_LINES = 400;
 /** The marker of a stated reason, among the file's opening lines: `// Long file: ` and why. */
@@ -91,16 +85,7 @@ test(`every file in core/ has at most ${MAX_LINES} lines, or says at its top why
   const files = tsFilesUnder('core');
   t.true(files.length > 50, 'the walk found core/');
   const long = longFilesWithoutReason(files);
-  t.deepEqual(
-    long.filter((f) => !SPLIT_ELSEWHERE.has(f.split(' ')[0]!)),
-    [],
-  );
-  for (const pending of SPLIT_ELSEWHERE) {
-    t.true(
-      long.some((f) => f.startsWith(`${pending} `)),
-      `${pending} is no longer long: remove it from SPLIT_ELSEWHERE`,
-    );
-  }
+  t.deepEqual(long, []);
 });
 
 test('the length rule refuses a long file without a reason, and takes one with a reason at its top', (t) => {

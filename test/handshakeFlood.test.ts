@@ -11,7 +11,7 @@
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import test, { type ExecutionContext } from 'ava';
-import type { TunnelStats } from '../core/tunnel/tunnel.js';
+import type { TunnelStats } from '../core/tunnel/types.js';
 import {
   assertEveryDatagramCounted,
   movedCounters,

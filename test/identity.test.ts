@@ -2,9 +2,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import test from 'ava';
+import { encodeKey } from '../core/base/keys.js';
 import { isOverlayError, type OverlayError } from '../core/errors.js';
 import { checkNodeName, IdentityStore } from '../core/identity/identityStore.js';
-import { encodeKey } from '../core/identity/keys.js';
 import { ensureStateDir, resolveStateDir } from '../core/store/stateDir.js';
 
 function tempDir(t: { teardown(fn: () => void): void }): string {

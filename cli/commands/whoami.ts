@@ -1,7 +1,7 @@
+import { encodeKey } from '../../core/base/keys.js';
 import { isControlError } from '../../core/control/index.js';
 import { OverlayError } from '../../core/errors.js';
 import { IdentityStore } from '../../core/identity/identityStore.js';
-import { encodeKey } from '../../core/identity/keys.js';
 import { formatSubnet } from '../../core/membership/addressing.js';
 import { NodeState } from '../../core/node/nodeState.js';
 import { resolveStateDir } from '../../core/store/stateDir.js';

@@ -44,8 +44,8 @@ export class CandidateSet {
     const peer = parseCandidate(peerEndpoint);
     if (peer === undefined || !isCandidate(observed)) return false;
     // Across a LAN a peer sees our LAN address: not news, and not evidence about our NAT.
-    if (addressScope(peer.ip) === 'lan') return false;
-    this.nat.note(peer.ip, observed, this.local, now);
+    if (addressScope(peer.address) === 'lan') return false;
+    this.nat.note(peer.address, observed, this.local, now);
     if (this.local.includes(observed)) return this.republish(now);
     this.reflexive.delete(observed);
     this.reflexive.set(observed, now);
@@ -68,15 +68,16 @@ export class CandidateSet {
     // IP (a peer behind the same NAT recognises it and tries our LAN addresses first).
     const reflexive =
       this.nat.behaviour(now) === 'endpoint-dependent' ? fresh.slice(0, 1) : fresh.slice(0, 2);
-    const publicLocal = this.local.filter((e) => addressScope(parseCandidate(e)!.ip) === 'public');
-    const lanLocal = this.local.filter((e) => addressScope(parseCandidate(e)!.ip) === 'lan');
+    const publicLocal = this.local.filter((e) => addressScope(parseCandidate(e)!.address) === 'public');
+    const lanLocal = this.local.filter((e) => addressScope(parseCandidate(e)!.address) === 'lan');
     return dedupe([...this.announced, ...publicLocal, ...reflexive, ...lanLocal]).slice(0, MAX_CANDIDATES);
   }
 
   /** Public IPs peers currently see us at: equal to a peer's means we share its NAT. */
   reflexiveIps(now: number): Set<string> {
     const out = new Set<string>();
-    for (const [e, at] of this.reflexive) if (now - at <= REFLEXIVE_TTL_MS) out.add(parseCandidate(e)!.ip);
+    for (const [e, at] of this.reflexive)
+      if (now - at <= REFLEXIVE_TTL_MS) out.add(parseCandidate(e)!.address);
     return out;
   }
 
@@ -102,7 +103,7 @@ export function rankPeerCandidates(
   ourReflexiveIps: ReadonlySet<string>,
 ): { ordered: { endpoint: string; kind: CandidateKind }[]; sameNat: boolean } {
   const valid = dedupe(candidates.filter(isCandidate));
-  const withScope = valid.map((endpoint) => ({ endpoint, ip: parseCandidate(endpoint)!.ip }));
+  const withScope = valid.map((endpoint) => ({ endpoint, ip: parseCandidate(endpoint)!.address }));
   const sameNat = withScope.some((c) => addressScope(c.ip) === 'public' && ourReflexiveIps.has(c.ip));
   const lan = withScope.filter((c) => addressScope(c.ip) === 'lan');
   const pub = withScope.filter((c) => addressScope(c.ip) === 'public');

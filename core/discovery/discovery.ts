@@ -14,6 +14,7 @@
  * restarted, say) loses its probes too and is seen dead (issue 10). Relaying itself is the data
  * path's alone: discovery forwards nothing for anyone.
  */
+import { peerId } from '../base/keys.js';
 import { CandidateSet } from './candidateSet.js';
 import { INTRODUCTION_RETRY_MS } from './constants.js';
 import { addressScope, ipOf } from './endpointClass.js';
@@ -29,7 +30,6 @@ import type {
   RelayOption,
   Source,
 } from './pathTypes.js';
-import { keyId } from './peerId.js';
 import { PeerPath, type Probe } from './peerPath.js';
 import { ProbeBudget, type ProbeCounters } from './probeBudget.js';
 
@@ -177,7 +177,7 @@ export class Discovery {
         path.introduce(message.candidates, from, now);
         break;
       case 'introduce': {
-        const peer = keyId(message.peer);
+        const peer = peerId(message.peer);
         const other = this.paths.get(peer);
         // About a non-member, us, or itself: nothing we could have asked for.
         if (other === undefined || peer === from) {
@@ -191,7 +191,7 @@ export class Discovery {
         break;
       }
       case 'introduceRequest':
-        send.push(...this.introductions.requested(from, keyId(message.peer), now));
+        send.push(...this.introductions.requested(from, peerId(message.peer), now));
         break;
     }
     return this.merge(this.tick(now), { send, events });

@@ -3,7 +3,7 @@
  * wire: "a.b.c.d:port" or "[v6]:port", canonical, so one address cannot hide behind two spellings
  * (and so dedupe by string is dedupe by address).
  */
-import { canonicalEndpoint } from '../membership/ipAddress.js';
+import { type Endpoint, formatEndpoint, parseEndpoint } from '../base/endpoint.js';
 
 /**
  * 'lan': reachable only inside a site (RFC 1918, RFC 6598 shared space, 198.18.0.0/15 as DESIGN.md's
@@ -11,17 +11,10 @@ import { canonicalEndpoint } from '../membership/ipAddress.js';
  */
 export type AddressScope = 'lan' | 'public';
 
-export interface ParsedEndpoint {
-  readonly ip: string;
-  readonly port: number;
-}
-
-/** A candidate's IP and port; undefined unless `text` is an endpoint in its one canonical form. */
-export function parseCandidate(text: string): ParsedEndpoint | undefined {
-  if (typeof text !== 'string' || text.length > 64 || canonicalEndpoint(text) !== text) return undefined;
-  const colon = text.lastIndexOf(':');
-  const ip = text.startsWith('[') ? text.slice(1, colon - 1) : text.slice(0, colon);
-  return { ip, port: Number(text.slice(colon + 1)) };
+/** A candidate as an endpoint; undefined unless `text` is an endpoint in its one canonical form. */
+export function parseCandidate(text: string): Endpoint | undefined {
+  const e = parseEndpoint(text);
+  return e && formatEndpoint(e) === text ? e : undefined;
 }
 
 export function isCandidate(text: string): boolean {
@@ -41,5 +34,5 @@ export function addressScope(ip: string): AddressScope {
 
 /** The IP of a candidate string, or undefined when it is not one. */
 export function ipOf(text: string): string | undefined {
-  return parseCandidate(text)?.ip;
+  return parseCandidate(text)?.address;
 }

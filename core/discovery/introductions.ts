@@ -22,6 +22,7 @@
  * As the introducer we answer requests from `a` about `b` at most every INTRODUCTION_MIN_GAP_MS per
  * direction (not per pair), so b's request, made on our hint moments after a's, is answered too.
  */
+import { type PeerId, peerKey } from '../base/keys.js';
 import {
   INTRODUCERS,
   INTRODUCTION_MIN_GAP_MS,
@@ -33,7 +34,6 @@ import {
   PENDING_INTRODUCTION_MS,
 } from './constants.js';
 import type { DiscoverySend } from './pathTypes.js';
-import { idKey } from './peerId.js';
 
 export interface IntroductionsContext {
   readonly self: string;
@@ -148,7 +148,9 @@ export class Introductions {
     const pair = pairKey(introducer, peer);
     this.asked.delete(pair);
     this.asked.set(pair, { at: now, answered: false });
-    return { to: introducer, endpoint, message: { kind: 'introduceRequest', peer: idKey(peer) } };
+    // Discovery's ids are peer ids (the node hands them in, messages' keys become them by peerId);
+    // its own types still say string.
+    return { to: introducer, endpoint, message: { kind: 'introduceRequest', peer: peerKey(peer as PeerId) } };
   }
 
   /** Requests older than the retry window are answered too late to take; the oldest go beyond the bound. */
@@ -187,8 +189,16 @@ export class Introductions {
     const list = (seen: string, id: string) =>
       [...new Set([seen, ...(this.context.announcedBy(id) ?? [])])].slice(0, MAX_CANDIDATES);
     return [
-      { to: a, endpoint: ea, message: { kind: 'introduce', peer: idKey(b), candidates: list(eb, b) } },
-      { to: b, endpoint: eb, message: { kind: 'introduce', peer: idKey(a), candidates: list(ea, a) } },
+      {
+        to: a,
+        endpoint: ea,
+        message: { kind: 'introduce', peer: peerKey(b as PeerId), candidates: list(eb, b) },
+      },
+      {
+        to: b,
+        endpoint: eb,
+        message: { kind: 'introduce', peer: peerKey(a as PeerId), candidates: list(ea, a) },
+      },
     ];
   }
 }

@@ -50,7 +50,7 @@ export class NatInference {
     if (fresh.length === 0) return this.sawUnmapped ? 'none' : 'unknown';
     if (fresh.length < 2) return 'unknown';
     const parsed = fresh.map((o) => parseCandidate(o.observed)).filter((p) => p !== undefined);
-    const ips = new Set(parsed.map((p) => p.ip));
+    const ips = new Set(parsed.map((p) => p.address));
     // Seen at several public IPs: several uplinks or a NAT pool; nothing to conclude about ports.
     if (ips.size !== 1) return 'unknown';
     const ports = new Set(parsed.map((p) => p.port));

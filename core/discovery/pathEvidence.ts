@@ -20,7 +20,7 @@ export type Route =
 
 /** A direct route to `endpoint` (a valid candidate), with its public IP worked out once. */
 export function directRoute(endpoint: string, kind: CandidateKind): Route {
-  const ip = parseCandidate(endpoint)?.ip;
+  const ip = parseCandidate(endpoint)?.address;
   return { type: 'direct', endpoint, kind, publicIp: ip && addressScope(ip) === 'public' ? ip : undefined };
 }
 

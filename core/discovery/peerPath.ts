@@ -18,7 +18,7 @@
 // (bursts, heartbeats, alternatives, nextWakeAt) read the same timers and evidence; the evidence per
 // route (pathEvidence.ts), the routes members name (candidateRoutes.ts) and the probe budget
 // (probeBudget.ts) are already apart. A quarter of its length is the constants' import list.
-import { hex } from '../overlayWire/byteCodec.js';
+import { hex } from '../base/bytes.js';
 import { CandidateRoutes } from './candidateRoutes.js';
 import {
   ALTERNATIVE_PROBE_JITTER_MS,

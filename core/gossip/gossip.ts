@@ -36,7 +36,7 @@ import {
   isValidRecord,
   type SummaryGroup,
 } from './gossipMessages.js';
-import { idKey, RecordIndex, type Snapshot } from './recordIndex.js';
+import { RecordIndex, recordHashKey, type Snapshot } from './recordIndex.js';
 import type { GossipRecord, OfferResult, RecordStore } from './recordStore.js';
 
 export interface GossipOptions {
@@ -147,7 +147,7 @@ export class Gossip {
       case 'summaries':
         return this.answer(from, now, () => this.answerSummaries(m.groups, now));
       case 'want':
-        return this.answer(from, now, () => this.recordsFor(m.idHashes.map(idKey), this.view(now)));
+        return this.answer(from, now, () => this.recordsFor(m.idHashes.map(recordHashKey), this.view(now)));
       case 'records':
         return this.takeRecords(from, m.records, m.hops, now);
     }
@@ -176,7 +176,7 @@ export class Gossip {
     for (const g of groups) {
       const theirs = new Map<string, number>();
       for (const e of g.entries) {
-        const key = idKey(e.idHash);
+        const key = recordHashKey(e.idHash);
         theirs.set(key, e.version);
         const local = mine.lookup(key);
         if (local === undefined || local.version < e.version) want.push(e.idHash);

@@ -97,7 +97,7 @@ export class RecordIndex {
       id,
       version,
       idHash,
-      key: previous?.key ?? idKey(idHash),
+      key: previous?.key ?? recordHashKey(idHash),
       bucket: idHash[0]! % BUCKET_COUNT,
       hi: h.readUInt32BE(0),
       lo: h.readUInt32BE(4),
@@ -115,6 +115,7 @@ function groupByBucket(entries: readonly IndexedRecord[]): IndexedRecord[][] {
   return groups;
 }
 
-export function idKey(idHash: Uint8Array): string {
+/** A record id hash as a map key (its bytes as latin1 text); not a peer id (core/base/keys.ts). */
+export function recordHashKey(idHash: Uint8Array): string {
   return Buffer.from(idHash.buffer, idHash.byteOffset, idHash.length).toString('latin1');
 }

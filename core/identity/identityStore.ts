@@ -1,8 +1,9 @@
 import fs from 'node:fs';
+import { encodeKey } from '../base/keys.js';
 import { OverlayError } from '../errors.js';
 import { SecureStore } from '../store/secureStore.js';
 import { ensureStateDir } from '../store/stateDir.js';
-import { decodeKey, encodeKey, generateKeyPairs, type KeyPairs, verifyKeyPairs } from './keys.js';
+import { decodeKey, generateKeyPairs, type KeyPairs, verifyKeyPairs } from './keys.js';
 
 /** identity.json as stored: keys in base64, so a person can compare them with `wg` output. */
 type IdentityFile = {

@@ -1,4 +1,5 @@
 import nacl from 'tweetnacl';
+import { parseKey } from '../base/keys.js';
 import { OverlayError } from '../errors.js';
 
 /** The node's WireGuard key (X25519) and its signing key (Ed25519), raw bytes. */
@@ -17,17 +18,10 @@ export function generateKeyPairs(): KeyPairs {
   };
 }
 
-/** WireGuard's textual key form: standard base64 of the 32 raw bytes (44 characters). */
-export function encodeKey(key: Uint8Array): string {
-  return Buffer.from(key).toString('base64');
-}
-
+/** A key read back from the store (core/base/keys.ts parseKey); a damaged one is ESTORE_CORRUPT. */
 export function decodeKey(text: string, length: number, what: string): Uint8Array {
-  const ok = typeof text === 'string' && /^[A-Za-z0-9+/]+={0,2}$/.test(text);
-  const bytes = ok ? new Uint8Array(Buffer.from(text, 'base64')) : new Uint8Array(0);
-  if (bytes.length !== length || encodeKey(bytes) !== text) {
-    throw new OverlayError('ESTORE_CORRUPT', `${what} is not a valid ${length}-byte base64 key`);
-  }
+  const bytes = parseKey(text, length);
+  if (!bytes) throw new OverlayError('ESTORE_CORRUPT', `${what} is not a valid ${length}-byte base64 key`);
   return bytes;
 }
 

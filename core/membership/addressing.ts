@@ -8,8 +8,8 @@
  * randomness, not a registry), subnet id 0. A member's IPv6 address is that prefix with its IPv4
  * address in the last 32 bits, so either address tells the other.
  */
+import { formatIPv4, formatIPv6, ipv4ToNumber, numberToIPv4, parseIPv4, parseIPv6 } from '../base/ip.js';
 import type { RandomSource } from '../wireguard/primitives.js';
-import { formatIPv4, formatIPv6, ipv4ToNumber, numberToIPv4, parseIPv4, parseIPv6 } from './ipAddress.js';
 import { MembershipError } from './membershipError.js';
 
 export interface IPv4Subnet {

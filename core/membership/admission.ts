@@ -6,8 +6,8 @@
  * ever issued over another: a join that named an admin's signing key used to re-issue the admin's
  * certificate to the joiner (issue 10).
  */
-import { encodeKey } from '../identity/keys.js';
-import { bytesEqual } from './binary.js';
+import { bytesEqual } from '../base/bytes.js';
+import { encodeKey } from '../base/keys.js';
 import type { Certificate } from './certificate.js';
 import type { RetiredMembers } from './retiredMembers.js';
 import type { Roster } from './roster.js';

@@ -11,11 +11,11 @@
  * signature over a certificate can never be replayed as one over a revocation or an endpoint
  * record (each has its own context string). At most 295 bytes.
  */
+import { formatIPv4, formatIPv6, parseIPv4, parseIPv6 } from '../base/ip.js';
+import { encodeKey } from '../base/keys.js';
 import type { GossipRecord } from '../gossip/recordStore.js';
-import { encodeKey } from '../identity/keys.js';
 import { type Decoded, DecodeFailure, decodeWith, Reader, signedMessage, Writer } from './binary.js';
 import { publicKeyOf, signDetached, verifyDetached } from './ed25519.js';
-import { formatIPv4, formatIPv6, parseIPv4, parseIPv6 } from './ipAddress.js';
 import { MembershipError } from './membershipError.js';
 
 export const CERTIFICATE_VERSION = 1;

@@ -3,8 +3,8 @@
  * network key directly or through admins whose own certificates hold. Duplicate names and
  * addresses are memberView.ts's job; signatures were checked when each certificate was stored.
  */
-import { encodeKey } from '../identity/keys.js';
-import { bytesEqual } from './binary.js';
+import { bytesEqual } from '../base/bytes.js';
+import { encodeKey } from '../base/keys.js';
 import { type Certificate, subjectOf } from './certificate.js';
 
 /**

@@ -20,11 +20,11 @@
  * epoch is signed like the rest. At most 306 bytes. The network key is inside what is signed so a
  * record cannot be replayed into another network the same key might belong to.
  */
+import { endpointAddressBytes, endpointFromBytes, formatEndpoint, parseEndpoint } from '../base/endpoint.js';
+import { encodeKey } from '../base/keys.js';
 import type { GossipRecord } from '../gossip/recordStore.js';
-import { encodeKey } from '../identity/keys.js';
 import { type Decoded, DecodeFailure, decodeWith, Reader, signedMessage, Writer } from './binary.js';
 import { publicKeyOf, signDetached, verifyDetached } from './ed25519.js';
-import { formatEndpointBytes, parseEndpointText } from './ipAddress.js';
 import { MembershipError } from './membershipError.js';
 
 export const ENDPOINT_RECORD_VERSION = 1;
@@ -75,14 +75,15 @@ function encodeBody(r: UnsignedEndpointRecord, member: Uint8Array): Uint8Array {
   w.u8(r.endpoints.length);
   const seen = new Set<string>();
   for (const text of r.endpoints) {
-    const e = parseEndpointText(text);
+    const e = parseEndpoint(text);
     if (!e) throw bad(`${JSON.stringify(text)} is not an ip:port endpoint`);
-    const canonical = formatEndpointBytes(e);
+    const canonical = formatEndpoint(e);
     if (canonical !== text) throw bad(`${JSON.stringify(text)} is not in canonical form (${canonical})`);
     if (seen.has(canonical)) throw bad(`${canonical} is listed twice`);
     seen.add(canonical);
-    w.u8(e.address.length === 4 ? 4 : 6)
-      .bytes(e.address, e.address.length)
+    const address = endpointAddressBytes(e);
+    w.u8(address.length === 4 ? 4 : 6)
+      .bytes(address, address.length)
       .u16(e.port);
   }
   return w.finish();
@@ -137,7 +138,7 @@ export function decodeEndpointRecord(bytes: Uint8Array): Decoded<EndpointRecord>
       const address = r.bytes(family === 4 ? 4 : 16, 'endpoint address');
       const port = r.u16('endpoint port');
       if (port === 0) throw new DecodeFailure('endpoint port 0');
-      const text = formatEndpointBytes({ address, port });
+      const text = formatEndpoint(endpointFromBytes(address, port));
       if (endpoints.includes(text)) throw new DecodeFailure(`endpoint ${text} listed twice`);
       endpoints.push(text);
     }

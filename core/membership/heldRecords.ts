@@ -8,8 +8,9 @@
  * is computed from — so the Roster knows when its cached standing is stale. Endpoint records change
  * no one's standing and leave it as it is.
  */
+
+import { encodeKey } from '../base/keys.js';
 import type { GossipRecord } from '../gossip/recordStore.js';
-import { encodeKey } from '../identity/keys.js';
 import { type Certificate, subjectOf } from './certificate.js';
 import type { EndpointRecord } from './endpointRecord.js';
 import type { Revocation } from './revocation.js';

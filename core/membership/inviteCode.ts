@@ -14,9 +14,9 @@
  * whole key.
  */
 import { blake2s } from '@noble/hashes/blake2.js';
+import { bytesEqual } from '../base/bytes.js';
+import { endpointAddressBytes, endpointFromBytes, formatEndpoint, parseEndpoint } from '../base/endpoint.js';
 import { base32Length, decodeBase32, encodeBase32, firstNonBase32 } from './base32.js';
-import { bytesEqual } from './binary.js';
-import { type EndpointBytes, formatEndpointBytes, parseEndpointText } from './ipAddress.js';
 import { MembershipError } from './membershipError.js';
 
 export const INVITE_PREFIX = 'ovl1-';
@@ -76,6 +76,12 @@ function codeLength(byteLength: number): number {
   return INVITE_PREFIX.length + symbols + Math.ceil(symbols / GROUP) - 1;
 }
 
+/** An endpoint as the code carries it: 4 or 16 address bytes, then the port. */
+interface EndpointBytes {
+  readonly address: Uint8Array;
+  readonly port: number;
+}
+
 function endpointSize(e: EndpointBytes): number {
   return e.address.length + 2;
 }
@@ -96,9 +102,10 @@ export function encodeInviteCode(input: {
   const chosen: EndpointBytes[] = [];
   let size = FIXED;
   for (const text of input.endpoints) {
-    const e = parseEndpointText(text);
-    if (!e) throw new MembershipError('EUSAGE', `${JSON.stringify(text)} is not an ip:port endpoint`);
+    const parsed = parseEndpoint(text);
+    if (!parsed) throw new MembershipError('EUSAGE', `${JSON.stringify(text)} is not an ip:port endpoint`);
     if (chosen.length === MAX_ENDPOINTS) break;
+    const e = { address: endpointAddressBytes(parsed), port: parsed.port };
     if (codeLength(size + endpointSize(e)) > INVITE_MAX_LENGTH) continue;
     chosen.push(e);
     size += endpointSize(e);
@@ -127,7 +134,10 @@ export function encodeInviteCode(input: {
   const symbols = encodeBase32(full);
   const groups: string[] = [];
   for (let i = 0; i < symbols.length; i += GROUP) groups.push(symbols.slice(i, i + GROUP));
-  return { code: INVITE_PREFIX + groups.join('-'), endpoints: chosen.map(formatEndpointBytes) };
+  return {
+    code: INVITE_PREFIX + groups.join('-'),
+    endpoints: chosen.map((e) => formatEndpoint(endpointFromBytes(e.address, e.port))),
+  };
 }
 
 const MIN_SYMBOLS = base32Length(FIXED + 6);
@@ -198,7 +208,7 @@ export function parseInviteCode(text: string): Invite {
     const address = body.slice(at, at + addressLength);
     const port = (body[at + addressLength]! << 8) | body[at + addressLength + 1]!;
     if (port === 0) throw malformed();
-    endpoints.push(formatEndpointBytes({ address, port }));
+    endpoints.push(formatEndpoint(endpointFromBytes(address, port)));
     at += addressLength + 2;
     if (at === body.length && families >> (i + 1) !== 0) throw malformed();
   }

@@ -4,6 +4,8 @@
  * record. Each result is offered to the roster before it is returned, so what this node hands out
  * is exactly what every other node will accept, and two issuances in a row never share an address.
  */
+import { bytesEqual } from '../base/bytes.js';
+import { canonicalEndpoint } from '../base/endpoint.js';
 import type { GossipRecord } from '../gossip/recordStore.js';
 import type { RandomSource } from '../wireguard/primitives.js';
 import {
@@ -14,7 +16,6 @@ import {
   randomIPv6Subnet,
 } from './addressing.js';
 import { admissionRefusal } from './admission.js';
-import { bytesEqual } from './binary.js';
 import {
   type Certificate,
   certificateGossip,
@@ -25,7 +26,6 @@ import {
 } from './certificate.js';
 import { keyPairFromSeed, publicKeyOf } from './ed25519.js';
 import { endpointGossip, endpointRecordId, MAX_ENDPOINTS, signEndpointRecord } from './endpointRecord.js';
-import { canonicalEndpoint } from './ipAddress.js';
 import { MembershipError } from './membershipError.js';
 import type { Network } from './network.js';
 import type { RetiredMembers } from './retiredMembers.js';

@@ -5,7 +5,7 @@
  * shadowed until the first one goes away. The result depends only on the set of records and the
  * time, never on the order gossip delivered them.
  */
-import { encodeKey } from '../identity/keys.js';
+import { encodeKey } from '../base/keys.js';
 import type { Certificate } from './certificate.js';
 import { subjectOf } from './certificate.js';
 

@@ -3,7 +3,9 @@
  * overlay subnets. Every node of the network holds the same three values (from `init`, or from
  * the inviter on `join`).
  */
-import { decodeKey, encodeKey } from '../identity/keys.js';
+import { formatIPv4, formatIPv6, parseIPv4, parseIPv6 } from '../base/ip.js';
+import { encodeKey } from '../base/keys.js';
+import { decodeKey } from '../identity/keys.js';
 import {
   formatSubnet,
   type IPv4Subnet,
@@ -14,7 +16,6 @@ import {
   parseIPv6Subnet,
 } from './addressing.js';
 import type { UnsignedCertificate } from './certificate.js';
-import { formatIPv4, formatIPv6, parseIPv4, parseIPv6 } from './ipAddress.js';
 import { MembershipError } from './membershipError.js';
 
 export interface Network {

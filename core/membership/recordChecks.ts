@@ -5,8 +5,9 @@
  * the same checks, so a record refused from one is refused from the other. Reading comes first
  * and is cheap, so an offer can tell a record it already holds before verifying a signature.
  */
+import { bytesEqual } from '../base/bytes.js';
 import type { GossipRecord } from '../gossip/recordStore.js';
-import { bytesEqual, type Decoded } from './binary.js';
+import type { Decoded } from './binary.js';
 import { type Certificate, certificateId, decodeCertificate, verifyCertificate } from './certificate.js';
 import { type Network, networkChecks } from './network.js';
 import {

@@ -4,9 +4,10 @@
  * the Roster's to judge at each query, and its next offer or prune drops what is not kept, as if the
  * records had come by gossip (Roster.restore).
  */
+
+import { bytesEqual } from '../base/bytes.js';
+import { encodeKey } from '../base/keys.js';
 import type { GossipRecord } from '../gossip/recordStore.js';
-import { encodeKey } from '../identity/keys.js';
-import { bytesEqual } from './binary.js';
 import { decodeEndpointRecord, endpointRecordId, verifyEndpointRecord } from './endpointRecord.js';
 import { copyRecord, type HeldRecords } from './heldRecords.js';
 import type { Network } from './network.js';

@@ -10,8 +10,9 @@
  * its signing key stays refused through the revocation all the same. Expired certificates are
  * not retired: once pruned, their name is free again.
  */
+import { encodeKey } from '../base/keys.js';
 import type { GossipRecord, OfferResult, RecordStore } from '../gossip/recordStore.js';
-import { decodeKey, encodeKey } from '../identity/keys.js';
+import { decodeKey } from '../identity/keys.js';
 import { type Certificate, isMemberName, subjectOf } from './certificate.js';
 import { MembershipError } from './membershipError.js';
 import { decodeRevocation, revocationSubject } from './revocation.js';

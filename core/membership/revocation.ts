@@ -8,17 +8,10 @@
  * Ed25519 over "overlay revocation v1\0" + every byte before the signature. 170 bytes.
  */
 import { createHash } from 'node:crypto';
+import { bytesEqual } from '../base/bytes.js';
+import { encodeKey } from '../base/keys.js';
 import type { GossipRecord } from '../gossip/recordStore.js';
-import { encodeKey } from '../identity/keys.js';
-import {
-  bytesEqual,
-  type Decoded,
-  DecodeFailure,
-  decodeWith,
-  Reader,
-  signedMessage,
-  Writer,
-} from './binary.js';
+import { type Decoded, DecodeFailure, decodeWith, Reader, signedMessage, Writer } from './binary.js';
 import { publicKeyOf, signDetached, verifyDetached } from './ed25519.js';
 import { MembershipError } from './membershipError.js';
 

@@ -15,10 +15,10 @@
 // the held records' generation, and offerCertificate's fast path grows that cache in place, so offers,
 // the cache and the queries that read it stay together. Storage is heldRecords.ts, loading from
 // disk restoreRecord.ts, the rule itself standing.ts.
+import { bytesEqual } from '../base/bytes.js';
+import { encodeKey } from '../base/keys.js';
 import { MAX_CLOCK_SKEW_MS } from '../clockSkew.js';
 import type { GossipRecord, OfferResult, RecordStore } from '../gossip/recordStore.js';
-import { encodeKey } from '../identity/keys.js';
-import { bytesEqual } from './binary.js';
 import { type Certificate, subjectOf } from './certificate.js';
 import type { CertificateStatus } from './certificateChain.js';
 import { decodeEndpointRecord, endpointRecordId, verifyEndpointRecord } from './endpointRecord.js';

@@ -58,8 +58,8 @@
  * the chain and ends at the network key (or, for issuers that certify each other in a loop, at a
  * subject met twice, whose chain never reaches the network key anyway).
  */
-import { encodeKey } from '../identity/keys.js';
-import { bytesEqual } from './binary.js';
+import { bytesEqual } from '../base/bytes.js';
+import { encodeKey } from '../base/keys.js';
 import { type Certificate, subjectOf } from './certificate.js';
 import { type CertificateStatus, certificateStatus, MAX_CHAIN_LENGTH } from './certificateChain.js';
 import { buildView, emptyView, type MemberView } from './memberView.js';

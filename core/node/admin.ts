@@ -3,9 +3,9 @@
  * devices, and kick members. Each produces signed records that the node keeps and gossips.
  */
 import nacl from 'tweetnacl';
+import { encodeKey } from '../base/keys.js';
 import { OverlayError } from '../errors.js';
 import type { GossipRecord } from '../gossip/recordStore.js';
-import { encodeKey } from '../identity/keys.js';
 import { formatSubnet } from '../membership/addressing.js';
 import { admissionRefusal } from '../membership/admission.js';
 import { certificateId, isMemberName, MEMBER_NAME_RULE } from '../membership/certificate.js';

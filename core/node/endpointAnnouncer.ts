@@ -3,12 +3,13 @@
  * endpoint record, published again whenever what it would say has changed. The record also carries
  * the data path's relay epoch (issue 10), so the roster tells members which relay keys to derive.
  */
+
+import { bytesEqual } from '../base/bytes.js';
+import { formatEndpoint } from '../base/endpoint.js';
 import type { GossipRecord } from '../gossip/recordStore.js';
 import { ipv4InSubnet, ipv6InSubnet } from '../membership/addressing.js';
-import { bytesEqual } from '../membership/binary.js';
 import { publishEndpoints } from '../membership/issue.js';
 import type { Member, Roster } from '../membership/roster.js';
-import { formatEndpoint } from '../tunnel/endpointText.js';
 import type { NodeIo } from '../tunnel/io.js';
 import type { Tunnel } from '../tunnel/tunnel.js';
 import { localEndpoints } from './localEndpoints.js';

@@ -1,6 +1,6 @@
+import { canonicalEndpoint } from '../base/endpoint.js';
 import { OverlayError } from '../errors.js';
 import { isMemberName, MEMBER_NAME_RULE } from '../membership/certificate.js';
-import { canonicalEndpoint } from '../membership/ipAddress.js';
 
 /**
  * A --name value: the rule certificates hold names to (certificate.ts isMemberName), checked

@@ -5,14 +5,14 @@
  */
 
 import dgram from 'node:dgram';
+import { formatEndpoint, parseEndpoint } from '../base/endpoint.js';
+import { encodeKey } from '../base/keys.js';
 import { SKEW_HINT } from '../clockSkew.js';
 import { OverlayError } from '../errors.js';
 import { IdentityStore } from '../identity/identityStore.js';
-import { encodeKey } from '../identity/keys.js';
 import { inviteId, parseInviteCode } from '../membership/inviteCode.js';
 import { Roster } from '../membership/roster.js';
 import { JoinAttempt, type JoinEvent, type JoinRejectReason, type JoinResult } from '../overlayWire/index.js';
-import { formatEndpoint, parseEndpoint } from '../tunnel/endpointText.js';
 import { decodeJoinAccept } from './joinAccept.js';
 import { NodeState } from './nodeState.js';
 

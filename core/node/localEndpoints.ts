@@ -1,5 +1,5 @@
 import os from 'node:os';
-import type { Endpoint } from '../wireguard/endpoint.js';
+import type { Endpoint } from '../base/endpoint.js';
 
 /**
  * The addresses this machine can be reached at on its own interfaces, with the node's port: the

@@ -14,16 +14,16 @@
  * This class composes them, owns their lifecycle and timers, and keeps the tunnel's peers in line
  * with the roster (rosterChanged).
  */
-import { idKey } from '../discovery/peerId.js';
+
+import { parseEndpoint } from '../base/endpoint.js';
+import { encodeKey, type PeerId, peerKey } from '../base/keys.js';
 import { OverlayError } from '../errors.js';
 import type { GossipRecord } from '../gossip/recordStore.js';
 import { type Identity, IdentityStore } from '../identity/identityStore.js';
-import { encodeKey } from '../identity/keys.js';
 import type { InviteBook } from '../membership/inviteBook.js';
 import { retiringStore } from '../membership/retiredMembers.js';
 import type { Member, Roster } from '../membership/roster.js';
 import { JoinResponder, mac1Key } from '../overlayWire/index.js';
-import { parseEndpoint } from '../tunnel/endpointText.js';
 import { type NodeIo, nativeIo, type TunDevice } from '../tunnel/io.js';
 import { TUN_MTU } from '../tunnel/mtu.js';
 import type { Tunnel } from '../tunnel/tunnel.js';
@@ -139,10 +139,10 @@ export class OverlayNode {
       {
         send: (to, body, endpoint) => {
           const ep = parseEndpoint(endpoint);
-          if (ep) this.messaging.send(idKey(to), { kind: 'discovery', body }, ep);
+          if (ep) this.messaging.send(peerKey(to as PeerId), { kind: 'discovery', body }, ep);
         },
         sendVia: (to, body, via) =>
-          this.messaging.sendVia(idKey(to), { kind: 'discovery', body }, idKey(via)),
+          this.messaging.sendVia(peerKey(to as PeerId), { kind: 'discovery', body }, peerKey(via as PeerId)),
         routeTo: (peer, endpoint) => this.routes.routeTo(peer, endpoint),
         routeVia: (peer, via) => this.routes.routeVia(peer, via),
         candidatesChanged: () => this.announcer.announce(),
@@ -161,7 +161,8 @@ export class OverlayNode {
       self: encodeKey(wg.publicKey),
       // Through retiringStore, so a kick that arrives keeps the kicked name and key.
       store: retiringStore(this.roster, this.invites.retired, () => this.saveInvites()),
-      send: (to, body, endpoint) => this.messaging.send(idKey(to), { kind: 'gossip', body }, endpoint),
+      send: (to, body, endpoint) =>
+        this.messaging.send(peerKey(to as PeerId), { kind: 'gossip', body }, endpoint),
       reachable: () => this.gossipTargets(),
       accepted: (records) => this.rosterChanged(records),
     });

@@ -8,8 +8,9 @@
  * writes, refused (never reset) when corrupt.
  */
 
+import { encodeKey } from '../base/keys.js';
 import { OverlayError } from '../errors.js';
-import { decodeKey, encodeKey } from '../identity/keys.js';
+import { decodeKey } from '../identity/keys.js';
 import { InviteBook, type InviteBookJSON } from '../membership/inviteBook.js';
 import { type Network, type NetworkJSON, networkFromJSON, networkToJSON } from '../membership/network.js';
 import type { Roster } from '../membership/roster.js';

@@ -6,7 +6,8 @@ import { OverlayError } from '../errors.js';
 import type { Member } from '../membership/roster.js';
 import type { NodeIo, TunDevice } from '../tunnel/io.js';
 import { TUN_MTU } from '../tunnel/mtu.js';
-import { Tunnel, type TunnelOptions } from '../tunnel/tunnel.js';
+import { Tunnel } from '../tunnel/tunnel.js';
+import type { TunnelOptions } from '../tunnel/types.js';
 
 /** The tunnel on `options.tun`; when its data path cannot start, the device is closed and `up` told why. */
 export function startTunnel(options: TunnelOptions & { listenPort: number }): Tunnel {

@@ -13,8 +13,9 @@
  *
  * I/O-free apart from the sends and the log it is handed, so a test drives it with bytes.
  */
+import { type Endpoint, formatEndpoint } from '../base/endpoint.js';
+import { encodeKey } from '../base/keys.js';
 import { describeSkew, SKEW_ALLOWANCE, SKEW_HINT } from '../clockSkew.js';
-import { encodeKey } from '../identity/keys.js';
 import {
   classifyDatagram,
   type InnerMessage,
@@ -22,8 +23,6 @@ import {
   type SealedChannel,
   type SealedDropReason,
 } from '../overlayWire/index.js';
-import { formatEndpoint } from '../tunnel/endpointText.js';
-import type { Endpoint } from '../wireguard/endpoint.js';
 
 export type InboxDropReason =
   | SealedDropReason

@@ -12,6 +12,8 @@
  * sealed comes in as bytes (receive), what discovery sends goes out as bytes (the hooks), and the
  * pings of `overlay ping` (Pinger) are answered by pongs this module picks out before discovery.
  */
+
+import { encodeKey } from '../base/keys.js';
 import {
   Discovery,
   type DiscoveryOutput,
@@ -22,7 +24,6 @@ import {
   type ProbeCounters,
   type Source,
 } from '../discovery/index.js';
-import { encodeKey } from '../identity/keys.js';
 import type { DesiredPeer } from './peerSync.js';
 import { Pinger, type Pong } from './pinger.js';
 

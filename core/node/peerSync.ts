@@ -4,9 +4,9 @@
  * the devices this node hosts are peers too, marked for forwarding. A node completes handshakes
  * only with these peers, so a member that is revoked or expires is cut off by the next sync.
  */
-import { encodeKey } from '../identity/keys.js';
+import { parseEndpoint } from '../base/endpoint.js';
+import { encodeKey } from '../base/keys.js';
 import type { Member, Roster } from '../membership/roster.js';
-import { parseEndpoint } from '../tunnel/endpointText.js';
 import type { Tunnel } from '../tunnel/tunnel.js';
 
 export interface DesiredPeer {

@@ -4,8 +4,8 @@
  * of members reached through a relay. Keys and routes follow the roster (installKeys, forgetGone).
  */
 
-import { bytesEqual } from '../membership/binary.js';
-import { parseEndpoint } from '../tunnel/endpointText.js';
+import { bytesEqual } from '../base/bytes.js';
+import { parseEndpoint } from '../base/endpoint.js';
 import type { TunDevice } from '../tunnel/io.js';
 import { RELAYED_MTU } from '../tunnel/mtu.js';
 import type { Tunnel } from '../tunnel/tunnel.js';

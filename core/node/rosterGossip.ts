@@ -4,9 +4,10 @@
  * this module seals nothing itself — it hands each message to `send` — and tells the node when
  * records were accepted, so the node can bring its peers in line.
  */
+
+import type { Endpoint } from '../base/endpoint.js';
 import { Gossip, type GossipSend } from '../gossip/gossip.js';
 import type { GossipRecord, RecordStore } from '../gossip/recordStore.js';
-import type { Endpoint } from '../wireguard/endpoint.js';
 
 /** The shortest wait between rounds, whatever the machine asks: a timer storm costs CPU, not news. */
 const MIN_ROUND_DELAY_MS = 50;

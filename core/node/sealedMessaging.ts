@@ -7,13 +7,13 @@
  * Receive flow: tunnel event → OverlayInbox (screen, member lookup, open, replay) → fromMember
  * (note when and where the member was heard) → handlers.discovery / handlers.gossip.
  */
+
+import type { Endpoint } from '../base/endpoint.js';
+import { formatEndpoint, parseEndpoint } from '../base/endpoint.js';
+import { encodeKey, type PeerId, peerKey } from '../base/keys.js';
 import type { Source } from '../discovery/index.js';
-import { idKey } from '../discovery/peerId.js';
-import { encodeKey } from '../identity/keys.js';
 import { type InnerMessage, type JoinResponder, SealedChannel } from '../overlayWire/index.js';
-import { formatEndpoint, parseEndpoint } from '../tunnel/endpointText.js';
 import type { Tunnel } from '../tunnel/tunnel.js';
-import type { Endpoint } from '../wireguard/endpoint.js';
 import { type InboxDropReason, OverlayInbox } from './overlayInbox.js';
 
 /** What of the tunnel sealed messages use: its sends, and where it takes a peer's traffic. */
@@ -131,7 +131,7 @@ export class SealedMessaging {
     for (const map of [this.lastHeard, this.observed]) {
       for (const key of map.keys()) if (!isPeer(key)) map.delete(key);
     }
-    for (const key of gone) this.inbox.forget(idKey(key));
+    for (const key of gone) this.inbox.forget(peerKey(key as PeerId));
   }
 
   /**

@@ -2,8 +2,8 @@
  * `overlay status --json`: this node and every other member as this node sees them. The shape
  * is an interface for scripts (issue 4 fixes its fields); add fields, never rename them.
  */
+import { encodeKey } from '../base/keys.js';
 import type { PathSnapshot } from '../discovery/index.js';
-import { encodeKey } from '../identity/keys.js';
 import type { Member } from '../membership/roster.js';
 import type { OverlayNode } from './node.js';
 

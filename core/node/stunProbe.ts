@@ -4,10 +4,8 @@
  * each answer to discovery as a reflexive candidate. Pure decisions stay in core/stun.
  */
 import { lookup } from 'node:dns/promises';
-import { canonicalEndpoint } from '../membership/ipAddress.js';
+import { canonicalEndpoint, type Endpoint, formatEndpoint } from '../base/endpoint.js';
 import { StunClient, type StunOutput } from '../stun/index.js';
-import { formatEndpoint, parseEndpoint } from '../tunnel/endpointText.js';
-import type { Endpoint } from '../wireguard/endpoint.js';
 
 /** A name that does not resolve is looked up again this often. */
 const RESOLVE_RETRY_MS = 30_000;
@@ -65,12 +63,12 @@ export class StunProbe {
   /** A STUN datagram that arrived on the WireGuard port from `from`. */
   receive(datagram: Uint8Array, from: Endpoint): void {
     if (!this.client || this.stopped) return;
-    const source = canonicalEndpoint(formatEndpoint(from));
     const dropped = droppedCount(this.client);
-    this.apply(this.client.receive(datagram, formatEndpoint(from), Date.now()));
+    this.apply(this.client.receive(datagram, from, Date.now()));
     // Each answer keeps that server's candidate fresh in discovery, which forgets unconfirmed ones.
-    const seen = source !== undefined ? this.client.current().get(source) : undefined;
-    if (seen !== undefined && droppedCount(this.client) === dropped) this.hooks.reflexive(source!, seen);
+    const source = formatEndpoint(from);
+    const seen = this.client.current().get(source);
+    if (seen !== undefined && droppedCount(this.client) === dropped) this.hooks.reflexive(source, seen);
   }
 
   status(): StunServerStatus[] {
@@ -89,10 +87,7 @@ export class StunProbe {
 
   private apply(out: StunOutput): void {
     if (this.stopped || !this.client) return;
-    for (const s of out.send) {
-      const to = parseEndpoint(s.to);
-      if (to) this.hooks.send(s.datagram, to);
-    }
+    for (const s of out.send) this.hooks.send(s.datagram, s.to);
     for (const e of out.events) {
       if (e.type === 'reflexive') this.hooks.log(`stun: ${e.server} sees this node at ${e.endpoint}`);
       else this.hooks.log(`stun: ${e.server} does not answer`);

@@ -1,5 +1,5 @@
 /** The control API's `whoami`: who this node is, as `overlay whoami` shows it from the state on disk. */
-import { encodeKey } from '../identity/keys.js';
+import { encodeKey } from '../base/keys.js';
 import { formatSubnet } from '../membership/addressing.js';
 import type { OverlayNode } from './node.js';
 

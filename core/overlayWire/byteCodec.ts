@@ -149,8 +149,3 @@ export function utf8Length(value: string): number {
 export function isAscii(value: string, maxLength: number): boolean {
   return value.length <= maxLength && /^[\x21-\x7e]*$/.test(value);
 }
-
-/** Lowercase hex of bytes (map keys for ids and transaction ids), without copying them first. */
-export function hex(bytes: Uint8Array): string {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('hex');
-}

@@ -12,10 +12,11 @@
  * Each phase is retransmitted on a backoff schedule; the request keeps its id across retransmissions
  * so the inviter redeems it at most once.
  */
+import { bytesEqual } from '../base/bytes.js';
 import { describeSkew, SKEW_ALLOWANCE } from '../clockSkew.js';
 import { OverlayError } from '../errors.js';
 import { isMemberName, MEMBER_NAME_RULE } from '../membership/certificate.js';
-import { constantTimeEqual, type RandomSource, secureRandom } from '../wireguard/primitives.js';
+import { type RandomSource, secureRandom } from '../wireguard/primitives.js';
 import { isAscii } from './byteCodec.js';
 import {
   INVITE_SECRET_SIZE,
@@ -144,7 +145,7 @@ export class JoinAttempt {
       const reply = parseJoinQueryReply(datagram);
       if (!reply.ok) return drop(reply.reason);
       if (reply.inviteId !== this.options.invite.inviteId) return drop('otherInvite');
-      if (!constantTimeEqual(inviterKeyHash(reply.inviterPublicKey), this.options.invite.inviterKeyHash)) {
+      if (!bytesEqual(inviterKeyHash(reply.inviterPublicKey), this.options.invite.inviterKeyHash)) {
         // Someone else at that address (or a spoofer): never send it the secret; keep waiting.
         this.phase.wrongKeySeen = true;
         return drop('wrongInviterKey');
@@ -162,15 +163,14 @@ export class JoinAttempt {
     if (datagram[0] !== TYPE_SEALED) return drop('unknownType');
     if (this.phase.name !== 'request') return drop('unexpectedMessage');
     // Cheap check before any X25519: the header names the sender.
-    if (!constantTimeEqual(datagram.subarray(1, 33), this.phase.inviterPublicKey))
-      return drop('notFromInviter');
+    if (!bytesEqual(datagram.subarray(1, 33), this.phase.inviterPublicKey)) return drop('notFromInviter');
     // The reply names our unguessable request id, so it needs no replay state; and it must be
     // read even when the clocks disagree, to say by how much.
     const opened = this.channel.open(datagram, now, { standing: 'stranger' });
     if (!opened.ok) return drop(opened.reason);
     const m = opened.message;
     if (m.kind !== 'joinAccept' && m.kind !== 'joinReject') return drop('unexpectedMessage');
-    if (!constantTimeEqual(m.requestId, this.requestId)) return drop('otherRequest');
+    if (!bytesEqual(m.requestId, this.requestId)) return drop('otherRequest');
     if (m.kind === 'joinAccept') {
       const result: JoinResult = {
         ok: true,

@@ -14,8 +14,8 @@
  * or the roster: `redeem` only ever sees a signing key its sender proved it holds
  * (joinSignature.ts).
  */
+import { hex } from '../base/bytes.js';
 import { describeSkew, MAX_CLOCK_SKEW_MS, SKEW_ALLOWANCE } from '../clockSkew.js';
-import { hex } from './byteCodec.js';
 import { JOIN_REQUEST_ID_SIZE, MAX_PENDING_JOINS, PENDING_JOIN_MS } from './constants.js';
 import {
   type JoinAccept,

@@ -21,10 +21,11 @@
  */
 import { createHash, createHmac } from 'node:crypto';
 import nacl from 'tweetnacl';
+import { hex } from '../base/bytes.js';
 import { describeSkew } from '../clockSkew.js';
 import { OverlayError } from '../errors.js';
 import { dh, type RandomSource, secureRandom } from '../wireguard/primitives.js';
-import { ByteReader, ByteWriter, hex } from './byteCodec.js';
+import { ByteReader, ByteWriter } from './byteCodec.js';
 import {
   BOX_NONCE_SIZE,
   MAX_DATAGRAM,

@@ -11,7 +11,6 @@ export {
   encodeBindingRequest,
   encodeBindingSuccess,
   isStunMessage,
-  type MappedAddress,
 } from './message.js';
 export {
   StunClient,

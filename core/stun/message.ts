@@ -4,7 +4,8 @@
  * other direction. No I/O. Decoders take untrusted datagrams and never throw: a refusal carries a
  * reason instead.
  */
-import { formatIPv4, formatIPv6, parseIPv4, parseIPv6 } from '../membership/ipAddress.js';
+import { type Endpoint, endpointFromBytes } from '../base/endpoint.js';
+import { parseIP } from '../base/ip.js';
 import { ByteReader, ByteWriter } from '../overlayWire/byteCodec.js';
 import {
   ATTR_ERROR_CODE,
@@ -30,14 +31,8 @@ import {
   TXID_SIZE,
 } from './constants.js';
 
-/** A transport address as a server saw it: '203.0.113.1' or RFC 5952 IPv6 text, and a port. */
-export interface MappedAddress {
-  readonly address: string;
-  readonly port: number;
-}
-
 export type BindingResponse =
-  | { readonly ok: true; readonly txid: Uint8Array; readonly mapped: MappedAddress }
+  | { readonly ok: true; readonly txid: Uint8Array; readonly mapped: Endpoint }
   | { readonly ok: false; readonly reason: string };
 
 export type BindingRequest =
@@ -80,10 +75,10 @@ export function encodeBindingRequest(txid: Uint8Array): Uint8Array {
   return new ByteWriter(HEADER_SIZE).u16(BINDING_REQUEST).u16(0).u32(MAGIC_COOKIE).bytes(txid).finish();
 }
 
-/** The server's side: a Binding success response carrying `mapped` as XOR-MAPPED-ADDRESS. */
-export function encodeBindingSuccess(txid: Uint8Array, mapped: MappedAddress): Uint8Array {
+/** The server's side: a Binding success response carrying `mapped`, the address it saw, as XOR-MAPPED-ADDRESS. */
+export function encodeBindingSuccess(txid: Uint8Array, mapped: Endpoint): Uint8Array {
   checkTxid(txid);
-  const address = mapped.address.includes(':') ? parseIPv6(mapped.address) : parseIPv4(mapped.address);
+  const address = parseIP(mapped.address);
   if (address === undefined) throw new RangeError(`not an IP address: ${mapped.address}`);
   if (!Number.isInteger(mapped.port) || mapped.port < 1 || mapped.port > 0xffff)
     throw new RangeError(`port out of range: ${mapped.port}`);
@@ -178,7 +173,7 @@ function attributesOf(datagram: Uint8Array): Attribute[] | undefined {
 }
 
 /** RFC 8489 §14.1, §14.2: reserved byte, family, port, then 4 or 16 address bytes; XORed when `txid` is given. */
-function readAddress(value: Uint8Array, txid: Uint8Array | undefined): MappedAddress | undefined {
+function readAddress(value: Uint8Array, txid: Uint8Array | undefined): Endpoint | undefined {
   if (value.length < 4) return undefined;
   const family = value[1];
   const size = family === FAMILY_IPV4 ? 4 : family === FAMILY_IPV6 ? 16 : 0;
@@ -190,7 +185,7 @@ function readAddress(value: Uint8Array, txid: Uint8Array | undefined): MappedAdd
     address = xorWithCookieAndTxid(address, txid);
   }
   if (port === 0) return undefined;
-  return { address: size === 4 ? formatIPv4(address) : formatIPv6(address), port };
+  return endpointFromBytes(address, port);
 }
 
 /** RFC 8489 §14.2: an IPv4 address is XORed with the cookie, an IPv6 one with the cookie and transaction id. */

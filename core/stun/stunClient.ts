@@ -10,10 +10,9 @@
  * forgets what it told us, and is tried again 25 s later.
  */
 import { randomBytes } from 'node:crypto';
+import { bytesEqual } from '../base/bytes.js';
+import { type Endpoint, formatEndpoint, parseEndpoint, sameEndpoint } from '../base/endpoint.js';
 import { OverlayError } from '../errors.js';
-import { bytesEqual } from '../membership/binary.js';
-import { canonicalEndpoint } from '../membership/ipAddress.js';
-import { formatEndpoint } from '../tunnel/endpointText.js';
 import {
   MAX_STUN_SERVERS,
   STUN_MAX_SENDS,
@@ -32,7 +31,7 @@ export interface StunClientOptions {
 }
 
 export interface StunSend {
-  readonly to: string;
+  readonly to: Endpoint;
   readonly datagram: Uint8Array;
 }
 
@@ -60,6 +59,8 @@ export interface StunIgnored {
 }
 
 interface ServerState {
+  /** The server's endpoint, and its canonical text: how events and current() name it. */
+  readonly at: Endpoint;
   readonly server: string;
   /** The transaction in flight, if any. */
   txid: Uint8Array | undefined;
@@ -86,14 +87,15 @@ export class StunClient {
     const seen = new Set<string>();
     this.servers = [];
     for (const text of options.servers) {
-      const server = canonicalEndpoint(text);
-      if (server === undefined)
+      const at = parseEndpoint(text);
+      if (at === undefined)
         throw new OverlayError('EUSAGE', `not a STUN server endpoint: ${JSON.stringify(text)}`, {
           hint: 'give an address and port, like 192.0.2.1:3478 or [2001:db8::1]:3478',
         });
+      const server = formatEndpoint(at);
       if (seen.has(server)) continue;
       seen.add(server);
-      this.servers.push({ server, txid: undefined, sends: 0, dueAt: 0, reflexive: undefined });
+      this.servers.push({ at, server, txid: undefined, sends: 0, dueAt: 0, reflexive: undefined });
     }
     this.random = options.random ?? ((size) => randomBytes(size));
   }
@@ -124,7 +126,7 @@ export class StunClient {
         events.push({ type: 'unreachable', server: s.server });
         continue;
       }
-      send.push({ to: s.server, datagram: encodeBindingRequest(s.txid) });
+      send.push({ to: s.at, datagram: encodeBindingRequest(s.txid) });
       // RFC 8489 §6.2.1: the wait doubles after each send; the last one too (Rm × RTO).
       s.dueAt = now + STUN_RTO_MS * 2 ** s.sends;
       s.sends++;
@@ -133,23 +135,23 @@ export class StunClient {
   }
 
   /**
-   * A datagram that passed isStunMessage, from `from` (endpoint text). Taken only when it answers
+   * A STUN datagram (the data path's 'stun' event) from `from`. Taken only when it answers
    * the transaction in flight to the server at that very endpoint; anything else is counted and
    * dropped, so an off-path sender must guess a 96-bit id to plant an address.
    */
-  receive(datagram: Uint8Array, from: string, now: number): StunOutput {
+  receive(datagram: Uint8Array, from: Endpoint, now: number): StunOutput {
     const events: StunEvent[] = [];
-    const source = canonicalEndpoint(from);
-    const s = this.servers.find((x) => x.server === source);
+    const s = this.servers.find((x) => sameEndpoint(x.at, from));
     const response = decodeBindingResponse(datagram);
     if (s === undefined) this.dropped.unknownSource++;
     else if (!response.ok) this.dropped.undecodable++;
     else if (s.txid === undefined || !bytesEqual(s.txid, response.txid)) this.dropped.wrongTxid++;
     else {
-      const endpoint = canonicalEndpoint(formatEndpoint(response.mapped));
+      // Decoded from its address bytes, so already in its one spelling.
+      const endpoint = formatEndpoint(response.mapped);
       s.txid = undefined;
       s.dueAt = now + STUN_REFRESH_MS;
-      if (endpoint !== undefined && endpoint !== s.reflexive) {
+      if (endpoint !== s.reflexive) {
         s.reflexive = endpoint;
         events.push({ type: 'reflexive', server: s.server, endpoint });
       }

@@ -13,9 +13,10 @@ import type { DropReason } from '../wireguard/messages.js';
 
 /**
  * The tunnel's own reasons: a relayed datagram from a relay that is no longer a peer, a source
- * address that does not parse, a STUN answer through a relay, or a message nobody here takes.
+ * address that does not parse, or a message nobody here takes. (A STUN answer through a relay
+ * never comes up: the data path counts it as junk.)
  */
-export type TunnelDropReason = 'unknownRelay' | 'badSource' | 'relayedStun' | 'noHandler';
+export type TunnelDropReason = 'unknownRelay' | 'badSource' | 'noHandler';
 export type ControlDropReason = DropReason | TunnelDropReason;
 
 export type ControlCountsSnapshot = {

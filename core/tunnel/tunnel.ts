@@ -1,146 +1,47 @@
 /**
  * A WireGuard interface: a TUN device, the native data path that moves its packets, and the
  * handshake state machines (core/wireguard) that give the data path its keys. The data path does
- * the per-packet work; this class only answers its events (handshake messages, "a handshake is
- * needed", "a session is confirmed") and runs the timers.
+ * the per-packet work; the tunnel configures it and answers it, in three rooms:
  *
- * Timers need to know when data flowed, but packets never come up to JavaScript: the data path's
- * per-peer counters are read a few times a second and turned into traffic notes, which is the
- * precision the whitepaper's timers need (seconds).
+ *   tunnel.ts      peers, their paths and relay keys, sends on the node's behalf (this file)
+ *   inbound.ts     what the data path hands up: handshakes, overlay messages, STUN, its events
+ *   handshakes.ts  carrying out what the handshake side asks, its timers, traffic notes
+ *
+ * with peerTable.ts the peers all three share, and io.ts the one interface to the data path.
  */
 
 import { performance } from 'node:perf_hooks';
-import type { DataPathEvent, DataPathPeerStats, DataPathStats, HandshakeScreenOptions } from 'tun-napi';
+import { type Endpoint, formatEndpoint, sameEndpoint } from '../base/endpoint.js';
+import { type PeerId, peerId } from '../base/keys.js';
 import { OverlayError } from '../errors.js';
-import { isStunMessage } from '../stun/message.js';
-import type { Timings } from '../wireguard/constants.js';
 import { cookieKeyFor, mac1KeyFor } from '../wireguard/cookie.js';
 import { Device } from '../wireguard/device.js';
-import { type Endpoint, sameEndpoint } from '../wireguard/endpoint.js';
-import { emptyOutput, type Output, type Peer, type SessionChange } from '../wireguard/peer.js';
-import { keyToBase64, TIMESTAMP_GRANULARITY_MS } from '../wireguard/primitives.js';
-import { ControlCounts, type ControlCountsSnapshot } from './controlCounts.js';
-import { formatEndpoint, parseEndpoint } from './endpointText.js';
-import { type DataPathIo, nativeIo, type OpenDataPath, type TunDevice } from './io.js';
+import { emptyOutput } from '../wireguard/peer.js';
+import { ControlCounts } from './controlCounts.js';
+import { HandshakeDriver } from './handshakes.js';
+import { Inbound } from './inbound.js';
+import { type DataPathIo, nativeIo } from './io.js';
 import { TUN_MTU } from './mtu.js';
-
-export interface TunnelOptions {
-  /** An open TUN device; the tunnel's data path keeps its own handle on it. */
-  tun: TunDevice;
-  /** Opens the data path on `tun`: the native one unless a test gives its twin (io.ts). */
-  openDataPath?: OpenDataPath;
-  privateKey: Uint8Array;
-  listenPort?: number;
-  /** The TUN device's MTU: the largest inner packet (default TUN_MTU). */
-  mtu?: number;
-  /** Tests only: shortened whitepaper timings, applied to both the handshake and the data path. */
-  timings?: Partial<Timings>;
-  /** How often the data path's counters are read for the timers. */
-  trafficPollMs?: number;
-  /**
-   * overlay's own messages (type byte >= 0x80: discovery, gossip, joins) that arrive on the
-   * WireGuard port; WireGuard's handshake messages are handled here. `via` is the relay member's
-   * public key when the datagram came in a relay envelope (`from` is then the relay's address).
-   */
-  onOverlayMessage?: (data: Uint8Array, from: Endpoint, via?: Uint8Array) => void;
-  /** STUN messages on the WireGuard port (answers to --stun queries); never ones from a relay. */
-  onStunMessage?: (data: Uint8Array, from: Endpoint) => void;
-  /**
-   * The mac1 key of sealed messages to this node (core/overlayWire/sealed.ts mac1Key): with it the
-   * data path drops sealed datagrams from anyone who does not know our key before they reach
-   * JavaScript, and budgets the rest per sender.
-   */
-  sealedScreenKey?: Uint8Array;
-  /**
-   * Envelopes per second this node forwards for each sending member as a relay (issue 5: any
-   * member may relay); 0 turns the relay service off (--no-relay).
-   */
-  relayRatePerSecond?: number;
-  /** Tests only: other limits for the data path's handshake screen (when it is under load, ...). */
-  handshakeScreen?: HandshakeScreenOptions;
-}
-
-/** Enough for a relayed pair's full-rate traffic, yet a bound on what one member can make us send. */
-export const DEFAULT_RELAY_RATE_PER_SECOND = 20_000;
-
-/** Where a peer's datagrams go: straight to an endpoint, or in envelopes through relay member `relayVia`. */
-export type TunnelPeerPath = { direct: Endpoint } | { relayVia: Uint8Array };
-
-/** overlay's own message types start here; WireGuard uses 1..4 (DESIGN.md "Wire protocol"). */
-const FIRST_OVERLAY_TYPE = 0x80;
-
-export interface TunnelPeerConfig {
-  publicKey: Uint8Array;
-  presharedKey?: Uint8Array;
-  endpoint?: Endpoint;
-  /** Inner addresses this peer may send from and is routed to, as CIDR text. */
-  allowedIps: string[];
-  persistentKeepaliveMs?: number;
-  /**
-   * This node forwards packets between this peer and its other peers (a plain WireGuard device
-   * it hosts for the mesh); the data path does it without the host's IP forwarding.
-   */
-  forward?: boolean;
-}
-
-export interface TunnelPeerStatus {
-  publicKey: string;
-  endpoint: string | null;
-  rxBytes: number;
-  txBytes: number;
-  /** Authenticated transport messages received from / sent to this peer, keepalives included. */
-  rxPackets: number;
-  txPackets: number;
-  handshakes: number;
-  /** ms since the last completed handshake, null if none */
-  lastHandshakeAgeMs: number | null;
-  /** round trip of the last handshake this node initiated, null if none */
-  rttMs: number | null;
-}
-
-/** Every counter of the data path, and what became of each datagram it handed up (controlCounts.ts). */
-export type TunnelStats = DataPathStats &
-  ControlCountsSnapshot & {
-    /** Sessions the data path refused to install; should stay 0. */
-    sessionInstallFailed: number;
-    /** Handshakes from a key that is not a peer (never was, or revoked): controlDropped.unknownPeer. */
-    handshakesRefused: number;
-  };
-
-interface PeerEntry {
-  id: number;
-  peer: Peer;
-  lastRxPackets: number;
-  lastTxPackets: number;
-  lastHandshakeAt: number | undefined;
-  /** The relay member (base64 key) this peer's datagrams go through; undefined when direct. */
-  relayVia: string | undefined;
-  /**
-   * The data path asked for a handshake that could not start (no endpoint yet): packets wait in
-   * its staging queue until a path appears, and the path change should start it at once.
-   */
-  handshakeWanted: boolean;
-  /** The peer's relay epoch the data path's relay key for it was derived with; undefined: no key. */
-  relayKeyEpoch: Uint8Array | undefined;
-  /** A resend that had to wait out the timestamp granularity. */
-  resendTimer?: NodeJS.Timeout;
-}
+import { PeerTable } from './peerTable.js';
+import {
+  DEFAULT_RELAY_RATE_PER_SECOND,
+  type TunnelOptions,
+  type TunnelPeerConfig,
+  type TunnelPeerPath,
+  type TunnelPeerStatus,
+  type TunnelStats,
+} from './types.js';
 
 export class Tunnel {
   readonly publicKey: Uint8Array;
   private readonly datapath: DataPathIo;
   private readonly device: Device;
-  private readonly byId = new Map<number, PeerEntry>();
-  private readonly byKey = new Map<string, PeerEntry>();
-  private nextId = 1;
-  private timer: NodeJS.Timeout | undefined;
+  private readonly peers = new PeerTable();
+  private readonly handshakes: HandshakeDriver;
+  private readonly inbound: Inbound;
   private readonly poll: NodeJS.Timeout;
   private closed = false;
-  /** Sessions the data path refused to install; should stay 0. */
-  private failedInstalls = 0;
   private readonly counts = new ControlCounts();
-  private readonly onOverlayMessage: TunnelOptions['onOverlayMessage'];
-  private readonly onStunMessage: TunnelOptions['onStunMessage'];
 
   constructor(options: TunnelOptions) {
     const t = options.timings ?? {};
@@ -155,8 +56,8 @@ export class Tunnel {
       underLoad: () => false,
     });
     this.publicKey = this.device.publicKey;
-    this.onOverlayMessage = options.onOverlayMessage;
-    this.onStunMessage = options.onStunMessage;
+    // The data path may hand up events from the moment it opens: the dispatch exists before it.
+    let inbound: Inbound | undefined;
     this.datapath = (options.openDataPath ?? nativeIo.openDataPath)(
       options.tun,
       {
@@ -167,8 +68,18 @@ export class Tunnel {
         ...(t.keepaliveTimeout ? { keepaliveTimeoutMs: t.keepaliveTimeout } : {}),
         ...(t.rekeyTimeout ? { rekeyTimeoutMs: t.rekeyTimeout } : {}),
       },
-      (events) => this.onEvents(events),
+      (events) => inbound?.onEvents(events),
     );
+    this.handshakes = new HandshakeDriver(this.device, this.datapath, this.peers);
+    this.inbound = inbound = new Inbound({
+      device: this.device,
+      datapath: this.datapath,
+      peers: this.peers,
+      handshakes: this.handshakes,
+      counts: this.counts,
+      onOverlayMessage: options.onOverlayMessage,
+      onStunMessage: options.onStunMessage,
+    });
     if (options.sealedScreenKey) this.datapath.setSealedScreen(options.sealedScreenKey);
     // whitepaper §5.3: mac1, load and cookies are checked in the receive thread, so a handshake
     // flood costs this thread nothing (native/src/datapath/handshake_screen.h).
@@ -179,7 +90,7 @@ export class Tunnel {
     );
     const relayRate = options.relayRatePerSecond ?? DEFAULT_RELAY_RATE_PER_SECOND;
     if (relayRate > 0) this.datapath.setRelayService(true, relayRate);
-    this.poll = setInterval(() => this.pollTraffic(), options.trafficPollMs ?? 250);
+    this.poll = setInterval(() => this.handshakes.pollTraffic(), options.trafficPollMs ?? 250);
   }
 
   /** The UDP port the data path listens on. */
@@ -188,8 +99,8 @@ export class Tunnel {
   }
 
   addPeer(config: TunnelPeerConfig): void {
-    const key = keyToBase64(config.publicKey);
-    if (this.byKey.has(key)) throw new OverlayError('EUSAGE', `peer ${key} is already configured`);
+    const key = peerId(config.publicKey);
+    if (this.peers.has(key)) throw new OverlayError('EUSAGE', `peer ${key} is already configured`);
     const now = performance.now();
     const peer = this.device.addPeer(
       {
@@ -200,25 +111,15 @@ export class Tunnel {
       },
       now,
     );
-    const entry: PeerEntry = {
-      id: this.nextId++,
-      peer,
-      lastRxPackets: 0,
-      lastTxPackets: 0,
-      lastHandshakeAt: undefined,
-      relayVia: undefined,
-      handshakeWanted: false,
-      relayKeyEpoch: undefined,
-    };
+    const entry = this.peers.create(key, peer);
     this.datapath.setPeer(
       entry.id,
       config.allowedIps,
       config.endpoint ? formatEndpoint(config.endpoint) : null,
       { forward: config.forward ?? false, publicKey: config.publicKey },
     );
-    this.byId.set(entry.id, entry);
-    this.byKey.set(key, entry);
-    this.schedule();
+    this.peers.add(entry);
+    this.handshakes.schedule();
   }
 
   /** This data path's relay epoch: fresh for every tunnel, announced in the endpoint record. */
@@ -237,7 +138,7 @@ export class Tunnel {
     tags: { local: Uint8Array; remote: Uint8Array },
     remoteEpoch: Uint8Array,
   ): void {
-    const entry = this.byKey.get(keyToBase64(publicKey));
+    const entry = this.peers.find(peerId(publicKey));
     if (!entry) return;
     this.datapath.setRelayKey(entry.id, secret, tags, remoteEpoch);
     entry.relayKeyEpoch = remoteEpoch.slice();
@@ -250,20 +151,20 @@ export class Tunnel {
    * keepalive timeout + rekey timeout); a later packet would start one anyway.
    */
   peerRestarted(publicKey: Uint8Array): void {
-    const entry = this.byKey.get(keyToBase64(publicKey));
+    const entry = this.peers.find(peerId(publicKey));
     if (!entry) return;
     const inUse = entry.peer.sendingSession !== undefined;
     const out = emptyOutput();
     entry.peer.zeroAll(out);
-    this.apply(out);
+    this.handshakes.apply(out);
     if (!inUse) return;
     entry.handshakeWanted = true;
-    this.resendHandshake(entry);
+    this.handshakes.resendHandshake(entry);
   }
 
   /** The peer's epoch its relay key was installed with; undefined when it has none. */
   relayKeyEpoch(publicKey: Uint8Array): Uint8Array | undefined {
-    return this.byKey.get(keyToBase64(publicKey))?.relayKeyEpoch;
+    return this.peers.find(peerId(publicKey))?.relayKeyEpoch;
   }
 
   /**
@@ -271,7 +172,7 @@ export class Tunnel {
    * (the relay is not a peer here); the peer then keeps its previous path.
    */
   setPeerPath(publicKey: Uint8Array, path: TunnelPeerPath): boolean {
-    const entry = this.byKey.get(keyToBase64(publicKey));
+    const entry = this.peers.find(peerId(publicKey));
     if (!entry) return false;
     if ('direct' in path) {
       // Confirming the path the handshake already took is no reason to send it again.
@@ -279,11 +180,11 @@ export class Tunnel {
       entry.peer.endpoint = path.direct;
       this.datapath.setPeerPath(entry.id, { direct: formatEndpoint(path.direct) });
       entry.relayVia = undefined;
-      if (moved) this.resendHandshake(entry);
+      if (moved) this.handshakes.resendHandshake(entry);
       return true;
     }
-    const relayKey = keyToBase64(path.relayVia);
-    const relay = this.byKey.get(relayKey);
+    const relayKey = peerId(path.relayVia);
+    const relay = this.peers.find(relayKey);
     if (!relay || relay === entry) return false;
     try {
       this.datapath.setPeerPath(entry.id, { relay: relay.id });
@@ -296,34 +197,13 @@ export class Tunnel {
     // never reached may have none. Its datagrams go through the relay anyway, so the relay's
     // address stands in (the data path is not told: its relayed peers keep their own endpoint).
     if (!entry.peer.endpoint && relay.peer.endpoint) entry.peer.endpoint = relay.peer.endpoint;
-    if (moved) this.resendHandshake(entry);
+    if (moved) this.handshakes.resendHandshake(entry);
     return true;
   }
 
-  /**
-   * A handshake in flight went out on the old path and is likely lost: send it again now on the
-   * new one rather than wait for the retry timer (whitepaper §6.4's 5 s).
-   */
-  private resendHandshake(entry: PeerEntry): void {
-    if (!entry.peer.handshakeInFlight && !entry.handshakeWanted) return;
-    const now = performance.now();
-    const age = now - (entry.peer.lastInitiationSentAt ?? Number.NEGATIVE_INFINITY);
-    if (age < TIMESTAMP_GRANULARITY_MS) {
-      // Sent again at once, it could carry the same timestamp and be refused as a replay.
-      clearTimeout(entry.resendTimer);
-      // removePeer and close clear this timer, so it never fires for a peer that is gone.
-      entry.resendTimer = setTimeout(() => this.resendHandshake(entry), TIMESTAMP_GRANULARITY_MS - age + 1);
-      return;
-    }
-    const out = emptyOutput();
-    entry.peer.initiate(now, out, true);
-    if (entry.peer.handshakeInFlight) entry.handshakeWanted = false;
-    this.apply(out);
-  }
-
-  /** The relay (base64 key) a peer's datagrams go through, undefined when direct or unknown. */
-  peerRelay(publicKey: Uint8Array): string | undefined {
-    return this.byKey.get(keyToBase64(publicKey))?.relayVia;
+  /** The relay a peer's datagrams go through, undefined when direct or unknown. */
+  peerRelay(publicKey: Uint8Array): PeerId | undefined {
+    return this.peers.find(peerId(publicKey))?.relayVia;
   }
 
   /**
@@ -331,7 +211,7 @@ export class Tunnel {
    * relay). False when the peer is unknown, has no usable path, or the socket refused it.
    */
   sendOverlayMessageToPeer(bytes: Uint8Array, publicKey: Uint8Array): boolean {
-    const entry = this.byKey.get(keyToBase64(publicKey));
+    const entry = this.peers.find(peerId(publicKey));
     if (!entry) return false;
     try {
       return this.datapath.sendControlToPeer(bytes, entry.id);
@@ -346,8 +226,8 @@ export class Tunnel {
    * unknown or has no relay key, the relay has no endpoint, or the socket refused it.
    */
   sendOverlayMessageVia(bytes: Uint8Array, publicKey: Uint8Array, via: Uint8Array): boolean {
-    const entry = this.byKey.get(keyToBase64(publicKey));
-    const relay = this.byKey.get(keyToBase64(via));
+    const entry = this.peers.find(peerId(publicKey));
+    const relay = this.peers.find(peerId(via));
     if (!entry || !relay) return false;
     try {
       return this.datapath.sendControlVia(bytes, entry.id, relay.id);
@@ -358,7 +238,7 @@ export class Tunnel {
 
   /** Replaces a peer's routes (allowed IPs) and forwarding, keeping its sessions. */
   setPeerRoutes(publicKey: Uint8Array, allowedIps: string[], forward: boolean): void {
-    const entry = this.byKey.get(keyToBase64(publicKey));
+    const entry = this.peers.find(peerId(publicKey));
     if (entry) this.datapath.setPeer(entry.id, allowedIps, null, { forward });
   }
 
@@ -373,30 +253,29 @@ export class Tunnel {
   }
 
   removePeer(publicKey: Uint8Array): void {
-    const entry = this.byKey.get(keyToBase64(publicKey));
+    const entry = this.peers.find(peerId(publicKey));
     if (!entry) return;
     clearTimeout(entry.resendTimer);
-    this.apply(this.device.removePeer(publicKey));
+    this.handshakes.apply(this.device.removePeer(publicKey));
     this.datapath.removePeer(entry.id);
-    this.byId.delete(entry.id);
-    this.byKey.delete(keyToBase64(publicKey));
+    this.peers.remove(entry);
   }
 
   /** Starts a handshake with a peer now, rather than on its first packet. */
   connect(publicKey: Uint8Array): void {
-    const entry = this.byKey.get(keyToBase64(publicKey));
+    const entry = this.peers.find(peerId(publicKey));
     if (!entry) return;
     const out = emptyOutput();
     entry.peer.initiate(performance.now(), out, false);
-    this.apply(out);
+    this.handshakes.apply(out);
   }
 
   peerStatus(publicKey: Uint8Array): TunnelPeerStatus | undefined {
-    const entry = this.byKey.get(keyToBase64(publicKey));
+    const entry = this.peers.find(peerId(publicKey));
     if (!entry) return undefined;
     const stats = this.datapath.peerStats(entry.id);
     return {
-      publicKey: keyToBase64(publicKey),
+      publicKey: entry.key,
       endpoint: stats?.endpoint ?? null,
       rxBytes: stats?.rxBytes ?? 0,
       txBytes: stats?.txBytes ?? 0,
@@ -414,7 +293,7 @@ export class Tunnel {
     return {
       ...this.datapath.stats(),
       ...this.counts.snapshot(),
-      sessionInstallFailed: this.failedInstalls,
+      sessionInstallFailed: this.handshakes.failedInstalls,
       handshakesRefused: this.counts.droppedFor('unknownPeer'),
     };
   }
@@ -423,199 +302,12 @@ export class Tunnel {
     if (this.closed) return;
     this.closed = true;
     clearInterval(this.poll);
-    if (this.timer) clearTimeout(this.timer);
-    for (const entry of this.byId.values()) {
+    this.inbound.close();
+    this.handshakes.close();
+    for (const entry of this.peers.values()) {
       clearTimeout(entry.resendTimer);
       this.device.removePeer(entry.peer.publicKey);
     }
     this.datapath.close();
   }
-
-  private onEvents(events: DataPathEvent[]): void {
-    if (this.closed) return;
-    const now = performance.now();
-    const out = emptyOutput();
-    for (const e of events) {
-      switch (e.type) {
-        case 'control':
-          this.onControl(e, now, out);
-          break;
-        case 'handshake-needed': {
-          const entry = this.byId.get(e.peer);
-          if (!entry) break;
-          entry.peer.initiate(now, out, false);
-          if (!entry.peer.handshakeInFlight) entry.handshakeWanted = true;
-          break;
-        }
-        case 'session-confirmed': {
-          const entry = this.byId.get(e.peer);
-          entry?.peer.noteTraffic({ direction: 'received', localIndex: e.localIndex, empty: true }, now, out);
-          break;
-        }
-        case 'endpoint-changed': {
-          const entry = this.byId.get(e.peer);
-          const ep = parseEndpoint(e.endpoint);
-          if (entry && ep) entry.peer.endpoint = ep;
-          break;
-        }
-      }
-    }
-    this.apply(out);
-  }
-
-  /** One datagram the data path handed up; whatever becomes of it is counted once (controlCounts.ts). */
-  private onControl(e: Extract<DataPathEvent, { type: 'control' }>, now: number, out: Output): void {
-    const relayed = e.via !== undefined ? this.byId.get(e.via) : undefined;
-    const from = parseEndpoint(e.from);
-    if (e.via !== undefined && !relayed) this.counts.drop('unknownRelay');
-    else if (!from) this.counts.drop('badSource');
-    else if ((e.data[0] ?? 0) >= FIRST_OVERLAY_TYPE) {
-      if (!this.onOverlayMessage) this.counts.drop('noHandler');
-      else {
-        this.counts.overlayUp();
-        this.onOverlayMessage(e.data, from, relayed?.peer.publicKey);
-      }
-    } else if (isStunMessage(e.data)) {
-      // A STUN answer starts with 0x01 like an initiation; its magic cookie tells them apart.
-      if (relayed) this.counts.drop('relayedStun');
-      else if (!this.onStunMessage) this.counts.drop('noHandler');
-      else {
-        this.counts.stunUp();
-        this.onStunMessage(e.data, from);
-      }
-    } else {
-      // A relayed handshake's UDP source is the relay: the sender's own endpoint must not move
-      // there, or its traffic would go to the relay unwrapped once the path turns direct.
-      const sender = e.peer !== undefined ? this.byId.get(e.peer) : undefined;
-      const source = relayed ? (sender?.peer.endpoint ?? from) : from;
-      const result = this.device.receive(e.data, source, now);
-      if (relayed && sender && sender.relayVia === undefined)
-        this.answerThroughRelay(result, sender, relayed);
-      // One datagram, one outcome: the handshake side names at most one reason to drop it.
-      const reason = result.dropped[0];
-      if (reason) this.counts.drop(reason);
-      else this.counts.handshakeAccepted();
-      merge(out, result);
-    }
-  }
-
-  /**
-   * The peer reached us through a relay before our own discovery chose that relay for it (the two
-   * ends decide a moment apart): a handshake response sent to its direct endpoint would be lost and
-   * cost a whole REKEY_TIMEOUT, so it goes back the way the initiation came.
-   */
-  private answerThroughRelay(result: Output, sender: PeerEntry, relay: PeerEntry): void {
-    const key = keyToBase64(sender.peer.publicKey);
-    const mine = result.transmit.filter((t) => t.peer && keyToBase64(t.peer) === key);
-    if (mine.length === 0) return;
-    result.transmit.splice(0, result.transmit.length, ...result.transmit.filter((t) => !mine.includes(t)));
-    const previous = this.datapath.peerStats(sender.id)?.endpoint ?? null;
-    try {
-      this.datapath.setPeerPath(sender.id, { relay: relay.id });
-      for (const t of mine) this.datapath.sendControlToPeer(t.bytes, sender.id);
-      // With no direct endpoint at all the relay is the only way, so the peer stays on it.
-      if (previous) this.datapath.setPeerPath(sender.id, { direct: previous });
-      else sender.relayVia = keyToBase64(relay.peer.publicKey);
-    } catch {
-      // A lost response: the initiator's retry timer sends another.
-    }
-  }
-
-  private pollTraffic(): void {
-    const now = performance.now();
-    const out = emptyOutput();
-    for (const entry of this.byId.values()) {
-      const s: DataPathPeerStats | null = this.datapath.peerStats(entry.id);
-      if (!s) continue;
-      const current = s.currentIndex ?? 0;
-      if (s.txPackets !== entry.lastTxPackets) {
-        entry.lastTxPackets = s.txPackets;
-        const data = s.lastTxDataAgeMs !== null && s.lastTxDataAgeMs <= (s.lastTxAgeMs ?? 0);
-        entry.peer.noteTraffic({ direction: 'sent', localIndex: current, empty: !data }, now, out);
-      }
-      if (s.rxPackets !== entry.lastRxPackets) {
-        entry.lastRxPackets = s.rxPackets;
-        const data = s.lastRxDataAgeMs !== null && s.lastRxDataAgeMs <= (s.lastRxAgeMs ?? 0);
-        entry.peer.noteTraffic({ direction: 'received', localIndex: current, empty: !data }, now, out);
-      }
-    }
-    this.apply(out);
-  }
-
-  private apply(out: Output): void {
-    if (this.closed) return;
-    for (const change of out.sessions) {
-      const entry = this.byKey.get(keyToBase64(change.peer.publicKey));
-      if (entry) this.applySession(entry, change);
-    }
-    for (const { peer, packet } of out.outbound) {
-      const entry = this.byKey.get(keyToBase64(peer.publicKey));
-      // Only keepalives come this way: data packets never leave the native path.
-      if (entry && packet.length === 0) this.datapath.sendKeepalive(entry.id);
-    }
-    for (const { to, bytes, peer } of out.transmit) {
-      const entry = peer ? this.byKey.get(keyToBase64(peer)) : undefined;
-      try {
-        // A relayed peer's handshakes travel its path like its transport does.
-        if (entry?.relayVia !== undefined) this.datapath.sendControlToPeer(bytes, entry.id);
-        else this.datapath.sendControl(bytes, formatEndpoint(to));
-      } catch {
-        // An unreachable endpoint is a lost datagram; the handshake timers retry.
-      }
-    }
-    this.schedule();
-  }
-
-  private applySession(entry: PeerEntry, change: SessionChange): void {
-    if (change.kind === 'removed') {
-      this.datapath.removeSession(change.localIndex);
-      return;
-    }
-    if (change.kind === 'sendingWith') {
-      entry.lastHandshakeAt = performance.now();
-      return;
-    }
-    const keys = change.session.keyMaterial();
-    try {
-      if (change.peer.endpoint && entry.relayVia === undefined)
-        this.datapath.setEndpoint(entry.id, formatEndpoint(change.peer.endpoint));
-      this.datapath.installSession(entry.id, {
-        localIndex: change.session.localIndex,
-        remoteIndex: change.session.remoteIndex,
-        sendKey: keys.sendKey,
-        receiveKey: keys.receiveKey,
-        initiator: change.session.isInitiator,
-      });
-      if (change.session.isInitiator) entry.lastHandshakeAt = performance.now();
-    } catch {
-      // The data path refused it (its peer went away meanwhile): the session is simply not
-      // used, and the timers start a new handshake when traffic needs one.
-      this.failedInstalls++;
-    } finally {
-      // The data path has its own copy; the handshake side never encrypts with these
-      // (externalTransport), so erase them here rather than keep a second copy alive.
-      keys.sendKey.fill(0);
-      keys.receiveKey.fill(0);
-    }
-  }
-
-  private schedule(): void {
-    if (this.closed) return;
-    if (this.timer) clearTimeout(this.timer);
-    const at = this.device.nextWakeAt();
-    if (at === undefined) return;
-    const delay = Math.max(0, Math.ceil(at - performance.now()));
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      this.apply(this.device.tick(performance.now()));
-    }, delay);
-  }
-}
-
-function merge(into: Output, from: Output): void {
-  into.transmit.push(...from.transmit);
-  into.delivered.push(...from.delivered);
-  into.sessions.push(...from.sessions);
-  into.dropped.push(...from.dropped);
-  into.outbound.push(...from.outbound);
 }

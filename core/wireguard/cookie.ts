@@ -3,6 +3,8 @@
  * mac1 proves the sender knows our public key; mac2 proves it can receive at its source address,
  * and is only demanded while the responder is under load.
  */
+import { bytesEqual } from '../base/bytes.js';
+import { type Endpoint, endpointAddressBytes } from '../base/endpoint.js';
 import {
   COOKIE_NONCE_SIZE,
   COOKIE_REFRESH_TIME,
@@ -12,18 +14,8 @@ import {
   MESSAGE_INITIATION,
   MESSAGE_RESPONSE,
 } from './constants.js';
-import { type Endpoint, endpointBytes } from './endpoint.js';
 import { type CookieReply, encodeCookieReply, mac1Offset } from './messages.js';
-import {
-  constantTimeEqual,
-  hash,
-  mac,
-  type RandomSource,
-  secureRandom,
-  xaeadOpen,
-  xaeadSeal,
-  zero,
-} from './primitives.js';
+import { hash, mac, type RandomSource, secureRandom, xaeadOpen, xaeadSeal, zero } from './primitives.js';
 
 const text = new TextEncoder();
 const ZERO_MAC = new Uint8Array(MAC_SIZE);
@@ -63,14 +55,14 @@ export class CookieChecker {
   /** whitepaper §5.4.4: mac1 = MAC(HASH(Label-Mac1 ‖ Spub_m), msg_α) over the bytes before mac1. */
   checkMac1(bytes: Uint8Array): boolean {
     const at = mac1Offset(handshakeType(bytes));
-    return constantTimeEqual(mac(this.mac1Key, bytes.subarray(0, at)), bytes.subarray(at, at + MAC_SIZE));
+    return bytesEqual(mac(this.mac1Key, bytes.subarray(0, at)), bytes.subarray(at, at + MAC_SIZE));
   }
 
   /** whitepaper §5.4.4: mac2 = MAC(cookie, msg_β), where the cookie is what we would issue to `source` now. */
   checkMac2(bytes: Uint8Array, source: Endpoint, now: number): boolean {
     const at = mac1Offset(handshakeType(bytes)) + MAC_SIZE;
     const expected = mac(this.cookieFor(source, now), bytes.subarray(0, at));
-    return constantTimeEqual(expected, bytes.subarray(at, at + MAC_SIZE));
+    return bytesEqual(expected, bytes.subarray(at, at + MAC_SIZE));
   }
 
   /**
@@ -93,7 +85,7 @@ export class CookieChecker {
       this.secret = this.random(32).slice(0, 32);
       this.secretSetAt = now;
     }
-    return mac(this.secret, endpointBytes(source));
+    return mac(this.secret, sourceBytes(source));
   }
 }
 
@@ -149,4 +141,17 @@ export class CookieJar {
     this.cookie = undefined;
     this.lastMac1 = undefined;
   }
+}
+
+/**
+ * whitepaper §5.4.7: Am, the source address and port a cookie is bound to. Only this responder reads
+ * it back, so any injective encoding works: the 4 or 16 address bytes, then the port big-endian.
+ */
+function sourceBytes(e: Endpoint): Uint8Array {
+  const addr = endpointAddressBytes(e);
+  const out = new Uint8Array(addr.length + 2);
+  out.set(addr, 0);
+  out[addr.length] = (e.port >>> 8) & 0xff;
+  out[addr.length + 1] = e.port & 0xff;
+  return out;
 }

@@ -3,6 +3,8 @@
  * receiver indices to peers, and the cookie checker. It turns (datagram, source, now) into an Output
  * of datagrams to send, packets delivered and session changes; it performs no I/O itself.
  */
+import type { Endpoint } from '../base/endpoint.js';
+import { type PeerId, peerId } from '../base/keys.js';
 import { OverlayError } from '../errors.js';
 import {
   MESSAGE_COOKIE_REPLY,
@@ -12,7 +14,6 @@ import {
   timingsWith,
 } from './constants.js';
 import { CookieChecker } from './cookie.js';
-import type { Endpoint } from './endpoint.js';
 import { type DropReason, type Message, parseMessage } from './messages.js';
 import { consumeInitiation } from './noise.js';
 import { emptyOutput, type Output, Peer, type PeerConfig, type PeerContext } from './peer.js';
@@ -33,12 +34,10 @@ export interface DeviceOptions {
   readonly externalTransport?: boolean;
 }
 
-const keyId = (key: Uint8Array): string => Buffer.from(key).toString('base64');
-
 export class Device {
   readonly publicKey: Uint8Array;
   private readonly local: KeyPair;
-  private readonly peers = new Map<string, Peer>();
+  private readonly peers = new Map<PeerId, Peer>();
   private readonly indices = new Map<number, Peer>();
   private readonly checker: CookieChecker;
   private readonly ctx: PeerContext;
@@ -67,7 +66,7 @@ export class Device {
   }
 
   addPeer(config: PeerConfig, now: number): Peer {
-    const id = keyId(config.publicKey);
+    const id = peerId(config.publicKey);
     if (this.peers.has(id)) throw new OverlayError('EUSAGE', 'this WireGuard peer is already configured');
     const peer = new Peer(config, this.ctx, now);
     this.peers.set(id, peer);
@@ -77,7 +76,7 @@ export class Device {
   /** Forgets a peer and erases its keys; the Output lists the sessions to remove from the data path. */
   removePeer(publicKey: Uint8Array): Output {
     const out = emptyOutput();
-    const id = keyId(publicKey);
+    const id = peerId(publicKey);
     const peer = this.peers.get(id);
     if (peer) {
       peer.zeroAll(out);
@@ -87,7 +86,7 @@ export class Device {
   }
 
   peer(publicKey: Uint8Array): Peer | undefined {
-    return this.peers.get(keyId(publicKey));
+    return this.peers.get(peerId(publicKey));
   }
 
   /** Sends an inner packet to a peer through the TypeScript reference data path. */
@@ -138,7 +137,7 @@ export class Device {
         out.dropped.push(consumed.reason);
         return;
       }
-      const peer = this.peers.get(keyId(consumed.value.remoteStatic));
+      const peer = this.peers.get(peerId(consumed.value.remoteStatic));
       if (!peer) {
         out.dropped.push('unknownPeer');
         return;

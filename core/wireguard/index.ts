@@ -5,8 +5,7 @@
  */
 export { DEFAULT_TIMINGS, type Timings, timingsWith } from './constants.js';
 export { Device, type DeviceOptions } from './device.js';
-export type { Endpoint } from './endpoint.js';
 export { Session } from './keypair.js';
 export type { DropReason } from './messages.js';
 export type { Output, Peer, PeerConfig, SessionChange } from './peer.js';
-export { generateKeyPair, type KeyPair, keyFromBase64, keyToBase64, publicKeyOf } from './primitives.js';
+export { generateKeyPair, type KeyPair, publicKeyOf } from './primitives.js';

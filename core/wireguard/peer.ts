@@ -7,9 +7,9 @@
 // previous, next) and the whitepaper's timers act on the same fields under one set of rules (§6),
 // and read best whole; the handshake's cryptography (noise.ts), sessions (keypair.ts), timers
 // (timers.ts) and cookies (cookie.ts) are already apart.
+import type { Endpoint } from '../base/endpoint.js';
 import type { Timings } from './constants.js';
 import { CookieJar } from './cookie.js';
-import type { Endpoint } from './endpoint.js';
 import { Session } from './keypair.js';
 import type { CookieReply, DropReason, Response, Transport } from './messages.js';
 import {

@@ -267,24 +267,6 @@ export function compareTimestamps(a: Uint8Array, b: Uint8Array): number {
 }
 
 /** Compares secrets without an early exit, so timing does not reveal where they differ. */
-export function constantTimeEqual(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  let diff = 0;
-  for (let i = 0; i < a.length; i++) diff |= a[i]! ^ b[i]!;
-  return diff === 0;
-}
-
 export function zero(...buffers: (Uint8Array | undefined)[]): void {
   for (const b of buffers) b?.fill(0);
-}
-
-/** Keys in WireGuard's configuration text form (base64 of 32 bytes); null if not a valid key. */
-export function keyFromBase64(text: string): Uint8Array | null {
-  if (!/^[A-Za-z0-9+/]{43}=$/.test(text.trim())) return null;
-  const bytes = new Uint8Array(Buffer.from(text.trim(), 'base64'));
-  return bytes.length === KEY_SIZE ? bytes : null;
-}
-
-export function keyToBase64(key: Uint8Array): string {
-  return Buffer.from(key).toString('base64');
 }

@@ -56,6 +56,12 @@ Napi::Value EventToJs(Napi::Env env, const UpEvent& e) {
         obj.Set("peer", e.peer);
       }
       break;
+    case UpEvent::kStun:
+      // Never through a relay (admission::Classify), so there is no `via` to report.
+      obj.Set("type", "stun");
+      obj.Set("data", Napi::Buffer<uint8_t>::Copy(env, e.bytes.data(), e.bytes.size()));
+      obj.Set("from", FormatEndpoint(e.from));
+      break;
     case UpEvent::kHandshakeNeeded:
       obj.Set("type", "handshake-needed");
       obj.Set("peer", e.peer);

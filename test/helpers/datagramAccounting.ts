@@ -5,7 +5,7 @@
  * to JavaScript, what the tunnel made of it (core/tunnel/controlCounts.ts).
  */
 import type { ExecutionContext } from 'ava';
-import type { TunnelStats } from '../../core/tunnel/tunnel.js';
+import type { TunnelStats } from '../../core/tunnel/types.js';
 import type { JsonLinesChild } from './jsonLines.js';
 
 /** What test/fixtures/tunnel-node answers to {"cmd":"status"}. */

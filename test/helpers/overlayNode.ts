@@ -1,5 +1,6 @@
 import { fileURLToPath } from 'node:url';
-import { generateKeyPair, keyToBase64 } from '../../core/wireguard/primitives.js';
+import { peerId } from '../../core/base/keys.js';
+import { generateKeyPair } from '../../core/wireguard/primitives.js';
 import { JsonLinesChild } from './jsonLines.js';
 import type { Netns } from './netns.js';
 
@@ -12,7 +13,7 @@ export interface Keys {
 
 export function newKeys(): Keys {
   const k = generateKeyPair();
-  return { privateKey: keyToBase64(k.privateKey), publicKey: keyToBase64(k.publicKey) };
+  return { privateKey: peerId(k.privateKey), publicKey: peerId(k.publicKey) };
 }
 
 export interface TunnelNodeConfig {

@@ -1,6 +1,7 @@
 /** Overlay subnets and member addresses. */
 import test from 'ava';
 import fc from 'fast-check';
+import { formatIPv6, parseIPv4, parseIPv6 } from '../../core/base/ip.js';
 import {
   allocateIPv4,
   ipv4InSubnet,
@@ -12,7 +13,6 @@ import {
   randomIPv4Subnet,
   randomIPv6Subnet,
 } from '../../core/membership/addressing.js';
-import { formatIPv6, parseEndpointText, parseIPv4, parseIPv6 } from '../../core/membership/ipAddress.js';
 import { isMembershipError } from '../../core/membership/membershipError.js';
 import { seededRandom } from './fixtures.js';
 
@@ -144,19 +144,4 @@ test('IPv6 text round-trips through bytes in RFC 5952 form', (t) => {
   for (const bad of ['1::2::3', '12345::', ':::', '1:2:3:4:5:6:7:8:9', 'g::1', '1.2.3.4::'])
     t.is(parseIPv6(bad), undefined, bad);
   for (const bad of ['1.2.3', '01.2.3.4', '256.1.1.1', '1.2.3.4.5']) t.is(parseIPv4(bad), undefined, bad);
-});
-
-test('endpoint text parses only ip:port and [ipv6]:port with a port from 1 to 65535', (t) => {
-  t.truthy(parseEndpointText('192.0.2.1:51820'));
-  t.truthy(parseEndpointText('[2001:db8::1]:1'));
-  for (const bad of [
-    '192.0.2.1',
-    '192.0.2.1:0',
-    '192.0.2.1:65536',
-    '2001:db8::1:80',
-    '[192.0.2.1]:80',
-    'host:80',
-  ]) {
-    t.is(parseEndpointText(bad), undefined, bad);
-  }
 });

@@ -1,6 +1,6 @@
 /** What an admin signs: a new network, members, devices, kicks, and a node's own endpoints. */
 import test from 'ava';
-import { encodeKey } from '../../core/identity/keys.js';
+import { encodeKey } from '../../core/base/keys.js';
 import { isAssignableIPv4 } from '../../core/membership/addressing.js';
 import { keyPairFromSeed } from '../../core/membership/ed25519.js';
 import {

@@ -5,8 +5,8 @@
  * `deliver` hands one set of records to a fresh roster in a given order, offering them again until
  * nothing more is accepted, as anti-entropy keeps re-offering what a peer holds.
  */
+import { encodeKey } from '../../core/base/keys.js';
 import type { GossipRecord } from '../../core/gossip/recordStore.js';
-import { encodeKey } from '../../core/identity/keys.js';
 import { endpointGossip, signEndpointRecord } from '../../core/membership/endpointRecord.js';
 import { revocationGossip, signRevocation } from '../../core/membership/revocation.js';
 import { Roster } from '../../core/membership/roster.js';

@@ -1,6 +1,6 @@
 /** The roster as gossip and the node use it: what it accepts, what it refuses, who the members are. */
 import test from 'ava';
-import { encodeKey } from '../../core/identity/keys.js';
+import { encodeKey } from '../../core/base/keys.js';
 import { decodeCertificate, subjectOf } from '../../core/membership/certificate.js';
 import { endpointGossip, signEndpointRecord } from '../../core/membership/endpointRecord.js';
 import { issueCertificate, kickMember, publishEndpoints } from '../../core/membership/issue.js';

@@ -1,6 +1,6 @@
 /** The roster on disk: what is saved comes back, and a damaged file says what is wrong. */
 import test from 'ava';
-import { encodeKey } from '../../core/identity/keys.js';
+import { encodeKey } from '../../core/base/keys.js';
 import { kickMember, publishEndpoints } from '../../core/membership/issue.js';
 import { isMembershipError, type MembershipError } from '../../core/membership/membershipError.js';
 import { type RosterJSON, rosterFromJSON, rosterToJSON } from '../../core/membership/rosterFile.js';

@@ -4,8 +4,8 @@
  * invites; alice is an admin it admitted, and carol and dave are members alice admitted — the
  * members an attacker who takes over alice's certificate would cut off.
  */
+import { encodeKey } from '../../core/base/keys.js';
 import type { GossipRecord } from '../../core/gossip/recordStore.js';
-import { encodeKey } from '../../core/identity/keys.js';
 import { InviteBook } from '../../core/membership/inviteBook.js';
 import { issueCertificate } from '../../core/membership/issue.js';
 import { type AdmittingNode, redeemInvite } from '../../core/node/admin.js';

@@ -6,7 +6,8 @@
 import { createHmac } from 'node:crypto';
 import test from 'ava';
 import nacl from 'tweetnacl';
-import { encodeKey } from '../../core/identity/keys.js';
+import type { Endpoint } from '../../core/base/endpoint.js';
+import { encodeKey } from '../../core/base/keys.js';
 import { OverlayInbox } from '../../core/node/overlayInbox.js';
 import {
   encodeJoinQuery,
@@ -19,7 +20,6 @@ import {
 } from '../../core/overlayWire/index.js';
 import { signJoinRequest } from '../../core/overlayWire/joinSignature.js';
 import { mac1Key } from '../../core/overlayWire/sealed.js';
-import type { Endpoint } from '../../core/wireguard/endpoint.js';
 
 const NOW = 1_750_000_000_000;
 const ID = '0123456789abcdef';

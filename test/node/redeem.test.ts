@@ -5,7 +5,7 @@
  */
 import test, { type ExecutionContext } from 'ava';
 import nacl from 'tweetnacl';
-import { encodeKey } from '../../core/identity/keys.js';
+import { encodeKey } from '../../core/base/keys.js';
 import { InviteBook } from '../../core/membership/inviteBook.js';
 import { issueCertificate, kickMember } from '../../core/membership/issue.js';
 import { retiringStore } from '../../core/membership/retiredMembers.js';

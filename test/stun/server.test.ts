@@ -43,7 +43,7 @@ test('the test server tells a client on loopback its own address, which becomes 
   for (const s of client.start(Date.now()).send) socket.send(s.datagram, Number(port), host);
 
   const [datagram, from] = (await once(socket, 'message')) as [Buffer, { address: string; port: number }];
-  const out = client.receive(datagram, `${from.address}:${from.port}`, Date.now());
+  const out = client.receive(datagram, { address: from.address, port: from.port }, Date.now());
   const ours = `127.0.0.1:${socket.address().port}`;
   t.deepEqual(out.events, [{ type: 'reflexive', server: serverEndpoint, endpoint: ours }]);
   const answered = await lines.next();

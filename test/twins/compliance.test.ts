@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import test, { type ExecutionContext } from 'ava';
 import { DataPath, type DataPathEvent, Tun } from 'tun-napi';
+import { encodeBindingSuccess } from '../../core/stun/message.js';
 import type { DataPathIo } from '../../core/tunnel/io.js';
 import { SimNet } from '../discovery/netSim.js';
 import { rootTest } from '../helpers/root.js';
@@ -86,6 +87,20 @@ both('a join query goes up as a control event from its source; junk is only coun
   t.is(e.from, a.endpoint);
   t.is(e.via, undefined);
   t.like(b.dp.stats(), { rxDatagrams: 2, rxControl: 1, rxJunk: 1 });
+});
+
+both('a STUN answer goes up as its own stun event, never as a control datagram', async (t, pair) => {
+  const { a, b } = pair(t);
+  // An answer and a request to b from a; its 0x01 first byte would read as an initiation's type.
+  const txid = new Uint8Array(randomBytes(12));
+  const answer = encodeBindingSuccess(txid, { address: '192.0.2.7', port: 4242 });
+  a.dp.sendControl(answer, b.endpoint);
+  await waitFor('the STUN answer to go up', 5_000, () => b.events.length > 0);
+  t.deepEqual(
+    b.events.map((e) => ({ ...e, data: [...('data' in e ? e.data : [])] })),
+    [{ type: 'stun', data: [...answer], from: a.endpoint }],
+  );
+  t.like(b.dp.stats(), { rxDatagrams: 1, rxControl: 1, rxJunk: 0 });
 });
 
 both(

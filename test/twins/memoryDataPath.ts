@@ -19,12 +19,13 @@ import type {
   DataPathStats,
   HandshakeScreenOptions,
 } from 'tun-napi';
-import { canonicalEndpoint } from '../../core/membership/ipAddress.js';
+import { bytesEqual } from '../../core/base/bytes.js';
+import { canonicalEndpoint } from '../../core/base/endpoint.js';
 import { isStunMessage } from '../../core/stun/message.js';
 import type { DataPathIo, TunDevice } from '../../core/tunnel/io.js';
 import { TUN_MTU } from '../../core/tunnel/mtu.js';
 import { mac1Offset } from '../../core/wireguard/messages.js';
-import { constantTimeEqual, mac } from '../../core/wireguard/primitives.js';
+import { mac } from '../../core/wireguard/primitives.js';
 import type { SimHost, SimNat, SimNet } from '../discovery/netSim.js';
 import { emptyDataPathStats, PeerState, type Session } from './memoryPeer.js';
 import {
@@ -507,17 +508,21 @@ export class MemoryDataPath implements DataPathIo {
     const c = this.counters;
     const relayed = via !== undefined;
     const type = p[0]!;
+    if (!relayed && isStunMessage(p)) {
+      // Its own event (engine.cc HandleControl): the node never parses STUN to know what it is.
+      c.rxControl++;
+      return void this.emit({ type: 'stun', data: Buffer.from(p), from });
+    }
     let up = false;
-    if (!relayed && isStunMessage(p)) up = true;
-    else if (p.length < 4) up = false;
+    if (p.length < 4) up = false;
     else if (SIZES[type] !== undefined)
       up = p[1] === 0 && p[2] === 0 && p[3] === 0 && p.length === SIZES[type];
     else if (type === SEALED) up = p.length >= SEALED_MIN && p.length <= SEALED_MAX;
     else if (type === JOIN_QUERY) up = !relayed;
     if (!up) return void c.rxJunk++;
-    if ((type === 1 || type === 2) && this.handshakeMac1Key && !isStunMessage(p)) {
+    if ((type === 1 || type === 2) && this.handshakeMac1Key) {
       const at = mac1Offset(type);
-      if (!constantTimeEqual(mac(this.handshakeMac1Key, p.subarray(0, at)), p.subarray(at, at + 16)))
+      if (!bytesEqual(mac(this.handshakeMac1Key, p.subarray(0, at)), p.subarray(at, at + 16)))
         return void c.rxHandshakeBadMac1++;
     }
     if (type === SEALED && this.sealedKey && !sealedMac1Ok(this.sealedKey, p)) return void c.rxSealedBadMac++;
@@ -579,7 +584,7 @@ function takeToken(key: { tokens: number; refilledAt: number }, rate: number): b
 function sealedMac1Ok(key: Uint8Array, p: Uint8Array): boolean {
   const at = p.length - 16;
   const expected = createHmac('sha256', key).update(p.subarray(0, at)).digest().subarray(0, 16);
-  return constantTimeEqual(new Uint8Array(expected), p.subarray(at));
+  return bytesEqual(new Uint8Array(expected), p.subarray(at));
 }
 
 function nonceOf(counter: bigint): Buffer {

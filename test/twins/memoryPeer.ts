@@ -4,7 +4,7 @@
  * packets staged while no session exists, and the counters peerStats reports.
  */
 import { DataPath, type DataPathPeerStats, type DataPathStats } from 'tun-napi';
-import { parseIPv4, parseIPv6 } from '../../core/membership/ipAddress.js';
+import { parseIPv4, parseIPv6 } from '../../core/base/ip.js';
 import type { RelayKey, ReplayWindow } from './memoryRelay.js';
 
 export interface Session {

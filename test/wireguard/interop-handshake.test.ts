@@ -5,7 +5,8 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import test, { type ExecutionContext } from 'ava';
-import { generateKeyPair, keyToBase64 } from '../../core/wireguard/primitives.js';
+import { peerId } from '../../core/base/keys.js';
+import { generateKeyPair } from '../../core/wireguard/primitives.js';
 import { JsonLinesChild } from '../helpers/jsonLines.js';
 import { Netns, vethPair } from '../helpers/netns.js';
 import { rootTest } from '../helpers/root.js';
@@ -58,15 +59,15 @@ async function setUp(
   const tsKeys = generateKeyPair();
   const psk = options.psk ? generateKeyPair().privateKey : undefined;
   const wg = await WireguardGo.start(wgNs, {
-    privateKey: keyToBase64(wgKeys.privateKey),
+    privateKey: peerId(wgKeys.privateKey),
     listenPort: WG_PORT,
     addresses: [`${WG_OVERLAY}/24`],
     peers: [
       {
-        publicKey: keyToBase64(tsKeys.publicKey),
+        publicKey: peerId(tsKeys.publicKey),
         allowedIps: [`${TS_OVERLAY}/32`],
         ...(options.wgKnowsEndpoint ? { endpoint: `${TS_UNDERLAY}:${TS_PORT}` } : {}),
-        ...(psk ? { presharedKey: keyToBase64(psk) } : {}),
+        ...(psk ? { presharedKey: peerId(psk) } : {}),
       },
     ],
   });
@@ -78,9 +79,9 @@ async function setUp(
   });
   const ts = new JsonLinesChild(child, 'the TS peer');
   ts.command({
-    privateKey: keyToBase64(tsKeys.privateKey),
-    peerPublicKey: keyToBase64(wgKeys.publicKey),
-    ...(psk ? { presharedKey: keyToBase64(psk) } : {}),
+    privateKey: peerId(tsKeys.privateKey),
+    peerPublicKey: peerId(wgKeys.publicKey),
+    ...(psk ? { presharedKey: peerId(psk) } : {}),
     listen: { address: TS_UNDERLAY, port: TS_PORT },
     ...(options.tsKnowsEndpoint ? { peerEndpoint: { address: WG_UNDERLAY, port: WG_PORT } } : {}),
     overlay: { local: TS_OVERLAY, remote: WG_OVERLAY },
@@ -88,7 +89,7 @@ async function setUp(
     lifetimeMs: 60_000,
   });
   await ts.waitFor('the TS peer to bind', (e) => e.event === 'ready');
-  return { wgNs, tsNs, wg, ts, tsPublic: keyToBase64(tsKeys.publicKey) };
+  return { wgNs, tsNs, wg, ts, tsPublic: peerId(tsKeys.publicKey) };
 }
 
 async function tsInitiates(t: ExecutionContext, psk: boolean): Promise<void> {

@@ -2,8 +2,8 @@
  * A simulated network for WireGuard devices: a virtual clock, instant (or filtered) delivery of
  * datagrams between devices, and a seeded random source so every run is the same.
  */
+import type { Endpoint } from '../../core/base/endpoint.js';
 import { Device, type DeviceOptions } from '../../core/wireguard/device.js';
-import type { Endpoint } from '../../core/wireguard/endpoint.js';
 import type { Output, SessionChange } from '../../core/wireguard/peer.js';
 import { generateKeyPair, type KeyPair, type RandomSource } from '../../core/wireguard/primitives.js';
 

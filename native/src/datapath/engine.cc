@@ -122,7 +122,8 @@ void Engine::HandleControl(admission::Kind kind, const uint8_t* p, size_t n, con
   bool admitted = handshake ? AdmitHandshake(p, n, from, via != kNoPeer, now)
                              : AdmitOverlay(kind, p, n, sender, from, now);
   if (!admitted) return;
-  UpEvent e{UpEvent::kControl, sender, 0, from, std::vector<uint8_t>(p, p + n), via};
+  UpEvent::Kind up = kind == admission::Kind::kStun ? UpEvent::kStun : UpEvent::kControl;
+  UpEvent e{up, sender, 0, from, std::vector<uint8_t>(p, p + n), via};
   // Counted once it is queued: a datagram dropped for a full queue is counted there instead.
   if (handshake ? Push(std::move(e)) : PushOverlay(std::move(e)))
     counters_.rx_control.fetch_add(1, std::memory_order_relaxed);

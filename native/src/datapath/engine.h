@@ -73,7 +73,9 @@ struct EngineConfig {
 };
 
 struct UpEvent {
-  enum Kind { kControl, kHandshakeNeeded, kSessionConfirmed, kEndpointChanged } kind;
+  // kStun: a STUN answer (admission::Kind::kStun), told apart here so JavaScript never parses one
+  // to learn what it is.
+  enum Kind { kControl, kStun, kHandshakeNeeded, kSessionConfirmed, kEndpointChanged } kind;
   PeerId peer = kNoPeer;
   uint32_t local_index = 0;
   sockaddr_in6 from{};

@@ -1,5 +1,5 @@
 /**
- * IP addresses and UDP endpoints as text and as bytes. Parsing is strict (no leading zeros in
+ * IP addresses as text and as bytes. Parsing is strict (no leading zeros in
  * IPv4, no zone ids) so that one address has one byte form and one text form (RFC 5952 for IPv6):
  * two members can then never hold "the same" address spelled differently.
  */
@@ -102,31 +102,12 @@ export function formatIPv6(bytes: Uint8Array): string {
   return `${hex(groups.slice(0, bestStart))}::${hex(groups.slice(bestStart + bestLength))}`;
 }
 
-/** A UDP endpoint in byte form: 4 or 16 address bytes and a port. */
-export interface EndpointBytes {
-  readonly address: Uint8Array;
-  readonly port: number;
+/** The 4 or 16 bytes of an IPv4 or IPv6 address in any text form parseIPv4/parseIPv6 take. */
+export function parseIP(text: string): Uint8Array | undefined {
+  return typeof text === 'string' && text.includes(':') ? parseIPv6(text) : parseIPv4(text);
 }
 
-/** "192.0.2.1:51820" or "[2001:db8::1]:51820"; port 1..65535; undefined for anything else. */
-export function parseEndpointText(text: string): EndpointBytes | undefined {
-  if (typeof text !== 'string') return undefined;
-  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([0-9.]+)):([1-9][0-9]{0,4})$/.exec(text);
-  if (!m) return undefined;
-  const port = Number(m[3]);
-  if (port > 65535) return undefined;
-  const address = m[1] !== undefined ? parseIPv6(m[1]) : parseIPv4(m[2]!);
-  return address ? { address, port } : undefined;
-}
-
-export function formatEndpointBytes(e: EndpointBytes): string {
-  return e.address.length === 4
-    ? `${formatIPv4(e.address)}:${e.port}`
-    : `[${formatIPv6(e.address)}]:${e.port}`;
-}
-
-/** The one text form of an endpoint, or undefined if it does not parse. */
-export function canonicalEndpoint(text: string): string | undefined {
-  const e = parseEndpointText(text);
-  return e ? formatEndpointBytes(e) : undefined;
+/** The one text form of 4 or 16 address bytes. */
+export function formatIP(bytes: Uint8Array): string {
+  return bytes.length === 4 ? formatIPv4(bytes) : formatIPv6(bytes);
 }

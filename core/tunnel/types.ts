@@ -1,0 +1,87 @@
+/** What a Tunnel is made with and what it reports: its options, a peer's configuration and status. */
+import type { DataPathStats, HandshakeScreenOptions } from 'tun-napi';
+import type { Endpoint } from '../base/endpoint.js';
+import type { PeerId } from '../base/keys.js';
+import type { Timings } from '../wireguard/constants.js';
+import type { ControlCountsSnapshot } from './controlCounts.js';
+import type { OpenDataPath, TunDevice } from './io.js';
+
+export interface TunnelOptions {
+  /** An open TUN device; the tunnel's data path keeps its own handle on it. */
+  tun: TunDevice;
+  /** Opens the data path on `tun`: the native one unless a test gives its twin (io.ts). */
+  openDataPath?: OpenDataPath;
+  privateKey: Uint8Array;
+  listenPort?: number;
+  /** The TUN device's MTU: the largest inner packet (default TUN_MTU). */
+  mtu?: number;
+  /** Tests only: shortened whitepaper timings, applied to both the handshake and the data path. */
+  timings?: Partial<Timings>;
+  /** How often the data path's counters are read for the timers. */
+  trafficPollMs?: number;
+  /**
+   * overlay's own messages (type byte >= 0x80: discovery, gossip, joins) that arrive on the
+   * WireGuard port; WireGuard's handshake messages are handled here. `via` is the relay member's
+   * public key when the datagram came in a relay envelope (`from` is then the relay's address).
+   */
+  onOverlayMessage?: (data: Uint8Array, from: Endpoint, via?: Uint8Array) => void;
+  /** STUN messages on the WireGuard port (answers to --stun queries); never ones from a relay. */
+  onStunMessage?: (data: Uint8Array, from: Endpoint) => void;
+  /**
+   * The mac1 key of sealed messages to this node (core/overlayWire/sealed.ts mac1Key): with it the
+   * data path drops sealed datagrams from anyone who does not know our key before they reach
+   * JavaScript, and budgets the rest per sender.
+   */
+  sealedScreenKey?: Uint8Array;
+  /**
+   * Envelopes per second this node forwards for each sending member as a relay (issue 5: any
+   * member may relay); 0 turns the relay service off (--no-relay).
+   */
+  relayRatePerSecond?: number;
+  /** Tests only: other limits for the data path's handshake screen (when it is under load, ...). */
+  handshakeScreen?: HandshakeScreenOptions;
+}
+
+/** Enough for a relayed pair's full-rate traffic, yet a bound on what one member can make us send. */
+export const DEFAULT_RELAY_RATE_PER_SECOND = 20_000;
+
+/** Where a peer's datagrams go: straight to an endpoint, or in envelopes through relay member `relayVia`. */
+export type TunnelPeerPath = { direct: Endpoint } | { relayVia: Uint8Array };
+
+export interface TunnelPeerConfig {
+  publicKey: Uint8Array;
+  presharedKey?: Uint8Array;
+  endpoint?: Endpoint;
+  /** Inner addresses this peer may send from and is routed to, as CIDR text. */
+  allowedIps: string[];
+  persistentKeepaliveMs?: number;
+  /**
+   * This node forwards packets between this peer and its other peers (a plain WireGuard device
+   * it hosts for the mesh); the data path does it without the host's IP forwarding.
+   */
+  forward?: boolean;
+}
+
+export interface TunnelPeerStatus {
+  publicKey: PeerId;
+  endpoint: string | null;
+  rxBytes: number;
+  txBytes: number;
+  /** Authenticated transport messages received from / sent to this peer, keepalives included. */
+  rxPackets: number;
+  txPackets: number;
+  handshakes: number;
+  /** ms since the last completed handshake, null if none */
+  lastHandshakeAgeMs: number | null;
+  /** round trip of the last handshake this node initiated, null if none */
+  rttMs: number | null;
+}
+
+/** Every counter of the data path, and what became of each datagram it handed up (controlCounts.ts). */
+export type TunnelStats = DataPathStats &
+  ControlCountsSnapshot & {
+    /** Sessions the data path refused to install; should stay 0. */
+    sessionInstallFailed: number;
+    /** Handshakes from a key that is not a peer (never was, or revoked): controlDropped.unknownPeer. */
+    handshakesRefused: number;
+  };
