@@ -22,6 +22,7 @@ export type PathReason =
   | 'relay-while-probing'
   | 'no-direct-answer'
   | 'relay-lost'
+  | 'unreachable' // every route went quiet: the peer is offline, or cut off from all of us
   | 'peer-removed';
 
 export type PathChanged = PathChoice & {

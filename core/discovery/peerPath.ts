@@ -314,8 +314,12 @@ export class PeerPath {
       return this.switchTo(relay, probing ? 'relay-while-probing' : 'no-direct-answer', now);
     }
     if (this.dead(cur, now)) {
+      // Another relay only if it answers: when none does, the peer itself is gone (offline), and
+      // swapping between silent relays would say so once a second for as long as it stays away.
       const relay = this.bestRelay(now, cur);
-      return this.switchTo(relay, 'relay-lost', now);
+      return relay?.usable(now)
+        ? this.switchTo(relay, 'relay-lost', now)
+        : this.switchTo(undefined, 'unreachable', now);
     }
     return undefined;
   }

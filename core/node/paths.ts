@@ -156,6 +156,11 @@ export class NodePaths {
     if (this.timer) clearTimeout(this.timer);
   }
 
+  /** A member's name for the log; a key prefix only for one we no longer know. */
+  private nameOf(id: string): string {
+    return this.names.get(id) ?? id.slice(0, 8);
+  }
+
   private apply(out: DiscoveryOutput): void {
     if (this.stopped) return;
     for (const s of out.send) {
@@ -167,7 +172,7 @@ export class NodePaths {
         if (e.path === 'direct') this.hooks.routeTo(e.peer, e.endpoint);
         else if (e.path === 'relay') this.hooks.routeVia(e.peer, e.via);
         this.hooks.log(
-          `path to ${e.peer.slice(0, 8)}: ${e.path}${e.path === 'direct' ? ` ${e.endpoint}` : e.path === 'relay' ? ` via ${e.via.slice(0, 8)}` : ''} (${e.reason})`,
+          `path to ${this.nameOf(e.peer)}: ${e.path}${e.path === 'direct' ? ` ${e.endpoint}` : e.path === 'relay' ? ` via ${this.nameOf(e.via)}` : ''} (${e.reason})`,
         );
       } else if (e.type === 'candidatesChanged') {
         this.hooks.candidatesChanged(e.candidates);

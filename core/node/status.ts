@@ -139,9 +139,10 @@ function peerStatus(
           ? 'direct'
           : null,
     via: hostedElsewhere ? hostName : relayedVia,
-    endpoint: t?.endpoint ?? null,
+    // An offline member has no path: no endpoint, no RTT (the last ones measured are history).
+    endpoint: online ? (t?.endpoint ?? null) : null,
     // The path's RTT as discovery keeps measuring it; before discovery has one, the handshake's.
-    rttMs: roundRtt(snap?.rttMs ?? t?.rttMs ?? null),
+    rttMs: online ? roundRtt(snap?.rttMs ?? t?.rttMs ?? null) : null,
     lastHandshake:
       t?.lastHandshakeAgeMs === null || t?.lastHandshakeAgeMs === undefined
         ? null

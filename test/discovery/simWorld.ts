@@ -44,11 +44,14 @@ export interface Member {
   readonly data: DataReceipt[];
   /** Data datagrams this member forwarded as a relay, by "from>to" names. */
   readonly relayedData: Map<string, number>;
+  /** Switched off (goOffline): hears nothing, sends nothing, as a machine that lost power. */
+  offline?: boolean;
 }
 
 export class SimWorld {
   readonly net: SimNet;
   readonly members: Member[] = [];
+  private readonly resumes = new Map<Member, SimHost['receive']>();
   private readonly random: () => number;
 
   constructor(
@@ -130,6 +133,23 @@ export class SimWorld {
     m.host.ip = ip;
     m.announced = [`${ip}:${PORT}`];
     this.handle(m, m.discovery.setLocal(m.announced, this.net.now));
+  }
+
+  /** `m` goes away without a word (power cut, laptop lid): it hears and sends nothing from now on. */
+  goOffline(m: Member): void {
+    m.offline = true;
+    const receive = m.host.receive;
+    m.host.receive = () => {};
+    this.resumes.set(m, receive);
+  }
+
+  /** `m` is back, with the state it had when it went (a laptop waking up): it ticks at once. */
+  goOnline(m: Member): void {
+    m.offline = false;
+    const receive = this.resumes.get(m);
+    if (receive) m.host.receive = receive;
+    m.wakeAt = Number.POSITIVE_INFINITY;
+    this.handle(m, m.discovery.tick(this.net.now));
   }
 
   /** First time `m`'s path to `peer` became `path` (after `afterMs`), or undefined. */
@@ -232,6 +252,7 @@ export class SimWorld {
   }
 
   private handle(m: Member, out: DiscoveryOutput): void {
+    if (m.offline) return;
     for (const s of out.send) {
       const to = this.byId(s.to);
       const bytes = this.seal(m, to, s.message);
