@@ -188,7 +188,7 @@ async function runHere(ctx: CommandContext): Promise<void> {
       const node = OverlayNode.start({ stateDir, log: timestamped, ...options });
       // Remembered once the node runs with them, so a refused `up` changes nothing.
       if (Object.keys(options).length > 0) state.saveRunOptions(options);
-      return { ...nodeControl(node), stop: async () => node.stop() };
+      return { ...nodeControl(node), stop: () => node.stopWithFarewell() };
     },
   });
   await fg.stopped;

@@ -193,8 +193,24 @@ export class Discovery {
       case 'introduceRequest':
         send.push(...this.introductions.requested(from, peerId(message.peer), now));
         break;
+      case 'bye': {
+        const changed = path.left(now);
+        if (changed) events.push({ type: 'pathChanged', ...changed });
+        break;
+      }
     }
     return this.merge(this.tick(now), { send, events });
+  }
+
+  /** Byes to every member we have a path to, the way its traffic goes: this node is going away. */
+  farewell(): DiscoverySend[] {
+    const send: DiscoverySend[] = [];
+    for (const [id, path] of this.paths) {
+      const c = path.choice();
+      if (c.path === 'direct') send.push({ to: id, endpoint: c.endpoint, message: { kind: 'bye' } });
+      else if (c.path === 'relay') this.pushSend(send, id, { via: c.via }, { kind: 'bye' });
+    }
+    return send;
   }
 
   /** Probes, heartbeats, introductions and path decisions due by `now`. Call again at `nextWakeAt`. */

@@ -10,6 +10,7 @@
 import { OverlayError } from '../errors.js';
 import { ByteReader, ByteWriter } from '../overlayWire/byteCodec.js';
 import {
+  KIND_BYE,
   KIND_CALL_ME_MAYBE,
   KIND_INTRODUCE,
   KIND_INTRODUCE_REQUEST,
@@ -58,7 +59,15 @@ export interface Introduce {
   readonly candidates: readonly string[];
 }
 
-export type DiscoveryMessage = Ping | Pong | CallMeMaybe | IntroduceRequest | Introduce;
+/**
+ * "I am going away": the sender stops (down, leave). Sealed, so only it can say so of itself, and
+ * the sealed channel's replay guard keeps an old one from being played back later.
+ */
+export interface Bye {
+  readonly kind: 'bye';
+}
+
+export type DiscoveryMessage = Ping | Pong | CallMeMaybe | IntroduceRequest | Introduce | Bye;
 
 export type DiscoveryDecodeFailure = 'unknownKind' | 'malformed';
 export type DiscoveryDecoded =
@@ -91,6 +100,9 @@ export function encodeDiscovery(message: DiscoveryMessage): Uint8Array {
     case 'introduce':
       w.u8(KIND_INTRODUCE).bytes(message.peer);
       writeCandidates(w, message.candidates);
+      break;
+    case 'bye':
+      w.u8(KIND_BYE);
       break;
   }
   return w.finish();
@@ -126,6 +138,9 @@ export function decodeDiscovery(bytes: Uint8Array): DiscoveryDecoded {
       message = { kind: 'introduce', peer, candidates: readCandidates(r) };
       break;
     }
+    case KIND_BYE:
+      message = { kind: 'bye' };
+      break;
     default:
       return { ok: false, reason: 'unknownKind' };
   }
@@ -162,6 +177,8 @@ function invalidField(m: DiscoveryMessage): string | null {
     case 'introduce':
       if (m.peer.length !== PEER_KEY_SIZE) return 'peer key size';
       return invalidCandidates(m.candidates);
+    case 'bye':
+      return null;
   }
 }
 

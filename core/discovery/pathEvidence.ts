@@ -85,6 +85,12 @@ export class PathEvidence {
     this.record(true);
   }
 
+  /** The peer said it is going away: what it answered before says nothing about it now. */
+  forget(): void {
+    this.streak = 0;
+    this.lastAnsweredAt = undefined;
+  }
+
   lost(): void {
     this.streak = 0;
     this.record(false);

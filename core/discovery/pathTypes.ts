@@ -22,6 +22,7 @@ export type PathReason =
   | 'relay-while-probing'
   | 'no-direct-answer'
   | 'relay-lost'
+  | 'peer-left' // it said bye (down, leave)
   | 'unreachable' // every route went quiet: the peer is offline, or cut off from all of us
   | 'peer-removed';
 

@@ -324,6 +324,12 @@ export class PeerPath {
     return undefined;
   }
 
+  /** The peer said bye: no route of ours is known to work until it answers again. */
+  left(now: number): PathChanged | undefined {
+    for (const e of this.routes.values()) e.forget();
+    return this.switchTo(undefined, 'peer-left', now);
+  }
+
   private switchTo(next: PathEvidence | undefined, reason: PathReason, now: number): PathChanged | undefined {
     if (next === this.current) return undefined;
     this.current = next;

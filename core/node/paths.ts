@@ -150,6 +150,12 @@ export class NodePaths {
     return this.discovery.natBehaviour(Date.now());
   }
 
+  /** Tells every member we have a path to that this node is going away (bye). */
+  farewell(): void {
+    if (this.stopped) return;
+    this.apply({ send: this.discovery.farewell(), events: [], nextWakeAt: Number.POSITIVE_INFINITY });
+  }
+
   stop(): void {
     this.pinger.close();
     this.stopped = true;

@@ -120,9 +120,11 @@ function peerStatus(
   // A device hosted by another member is reached through that member, never directly.
   const hostName = c.kind === 'wireguard' && c.via ? (names.get(encodeKey(c.via)) ?? null) : null;
   const hostedElsewhere = hostName !== null && hostName !== self.certificate.name;
-  const online = hostedElsewhere ? false : sessionFresh || gossipFresh;
   // Discovery's choice (issue 5): a member it routes through a relay shows as relayed via that relay.
   const snap = hostedElsewhere ? undefined : node.paths.snapshot(key);
+  // A member that said bye (down) is offline from that moment, whatever its session's age says.
+  const saidBye = snap?.path === 'none' && snap.reason === 'peer-left';
+  const online = hostedElsewhere || saidBye ? false : sessionFresh || gossipFresh;
   const relayedVia = snap?.path === 'relay' ? (snap.viaName ?? snap.via ?? null) : null;
   const skew = node.heard.skewOf(key, now);
   return {

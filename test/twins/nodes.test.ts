@@ -6,6 +6,7 @@
  */
 import test from 'ava';
 import { kick } from '../../core/node/admin.js';
+import { nodeStatus } from '../../core/node/status.js';
 import { RELAYED_MTU } from '../../core/tunnel/mtu.js';
 import type { Mapping } from '../discovery/netSim.js';
 import { keyOf, knows, NodeWorld, packetArrives, waitFor } from './nodeWorld.js';
@@ -92,5 +93,23 @@ test.serial(
     await t.throwsAsync(packetArrives(c, b, 1_500));
     t.true(cPath.stats().txNoRoute > noRoute);
     await t.throwsAsync(packetArrives(b, a, 1_500));
+  },
+);
+
+test.serial(
+  'a member that goes down says bye: the others show it offline at once, with no path',
+  async (t) => {
+    const w = new NodeWorld(t);
+    const a = w.found('a', w.machine('a', '203.0.113.1'));
+    const b = await w.join('b', w.machine('b', '198.51.100.2'), a);
+    await waitFor('a and b to know each other', 10_000, () => knows(a, b) && knows(b, a));
+    await packetArrives(b, a, 10_000);
+    const bOf = (s: ReturnType<typeof nodeStatus>) => s.peers.find((p) => p.name === 'b');
+    t.like(bOf(nodeStatus(a.node)), { online: true, path: 'direct' });
+    const downAt = Date.now();
+    await b.node.stopWithFarewell();
+    const ms = await waitFor('a to show b offline', 5_000, () => bOf(nodeStatus(a.node))?.online === false);
+    t.log(`a shows b offline ${Date.now() - downAt} ms after down (waited ${ms} ms)`);
+    t.like(bOf(nodeStatus(a.node)), { online: false, path: null, endpoint: null, rttMs: null });
   },
 );
