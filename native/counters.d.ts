@@ -43,6 +43,8 @@ export interface DataPathStats {
   txSendFailed: number;
   /** Packets read from the TUN device longer than the MTU, or not IPv4 or IPv6. */
   tunReadBad: number;
+  /** Packets the TUN device itself dropped because its queue to the send thread was full (the link's TX dropped, read from the kernel when stats are asked for). */
+  tunDeviceDropped: number;
   // Up to JavaScript.
   /** Handshake messages dropped because their queue to JavaScript was full (events have their own, larger bound). */
   upQueueDropped: number;

@@ -180,6 +180,13 @@ export interface DataPathOptions {
   port?: number;
   /** The TUN device's MTU: the largest inner packet (576..9000, default 1420). */
   mtu?: number;
+  /**
+   * The TUN device's transmit queue length, set when the data path starts (SIOCSIFTXQLEN): how
+   * many packets the kernel holds for the send thread before it drops them (counted in
+   * `tunDeviceDropped`). Default 2000, four times the kernel's 500, which overflowed under one TCP
+   * stream; 0 leaves the device's as it is. 0..1000000.
+   */
+  tunQueueLength?: number;
   rekeyAfterTimeMs?: number;
   rejectAfterTimeMs?: number;
   keepaliveTimeoutMs?: number;

@@ -10,7 +10,13 @@
  */
 
 import { performance } from 'node:perf_hooks';
-import type { DataPathEvent, DataPathPeerStats, DataPathStats, HandshakeScreenOptions } from 'tun-napi';
+import type {
+  DataPathEvent,
+  DataPathOptions,
+  DataPathPeerStats,
+  DataPathStats,
+  HandshakeScreenOptions,
+} from 'tun-napi';
 import { OverlayError } from '../errors.js';
 import { isStunMessage } from '../stun/message.js';
 import type { Timings } from '../wireguard/constants.js';
@@ -58,7 +64,12 @@ export interface TunnelOptions {
   relayRatePerSecond?: number;
   /** Tests only: other limits for the data path's handshake screen (when it is under load, ...). */
   handshakeScreen?: HandshakeScreenOptions;
+  /** The data path's packet-moving knobs (native/index.d.ts); absent, the native defaults. */
+  tuning?: DataPathTuning;
 }
+
+/** The DataPathOptions that tune how packets move, not what the tunnel is. */
+export type DataPathTuning = Pick<DataPathOptions, 'tunQueueLength'>;
 
 /** Enough for a relayed pair's full-rate traffic, yet a bound on what one member can make us send. */
 export const DEFAULT_RELAY_RATE_PER_SECOND = 20_000;
@@ -162,6 +173,7 @@ export class Tunnel {
       {
         port: options.listenPort ?? 0,
         mtu: options.mtu ?? TUN_MTU,
+        ...options.tuning,
         ...(t.rekeyAfterTime ? { rekeyAfterTimeMs: t.rekeyAfterTime } : {}),
         ...(t.rejectAfterTime ? { rejectAfterTimeMs: t.rejectAfterTime } : {}),
         ...(t.keepaliveTimeout ? { keepaliveTimeoutMs: t.keepaliveTimeout } : {}),

@@ -9,6 +9,7 @@
 
 #include <cctype>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 
 #include "errors.h"
@@ -38,6 +39,43 @@ ifreq RequestFor(const std::string& name) {
 }
 
 }  // namespace
+
+std::string TunNameOf(int fd) {
+  ifreq ifr{};
+  if (ioctl(fd, TUNGETIFF, &ifr) < 0) throw SysError(errno, "ioctl(TUNGETIFF)", "tun", "cannot read the device name");
+  return std::string(ifr.ifr_name, strnlen(ifr.ifr_name, IFNAMSIZ));
+}
+
+void SetTxQueueLength(const std::string& name, uint32_t packets) {
+  const std::string action = "cannot set the transmit queue length to " + std::to_string(packets);
+  UniqueFd sock = ControlSocket(name, action);
+  ifreq ifr = RequestFor(name);
+  ifr.ifr_qlen = static_cast<int>(packets);
+  if (ioctl(sock.Get(), SIOCSIFTXQLEN, &ifr) < 0) throw SysError(errno, "ioctl(SIOCSIFTXQLEN)", name, action);
+}
+
+bool ReadTxDropped(const std::string& name, uint64_t* dropped) {
+  // Two header lines, then "  NAME: rx bytes packets errs drop fifo frame compressed multicast
+  // tx bytes packets errs drop ..." (net/core/net-procfs.c): TX dropped is the 12th number.
+  std::FILE* f = std::fopen("/proc/self/net/dev", "re");
+  if (!f) return false;
+  char line[512];
+  bool found = false;
+  for (int lines = 0; lines < 100000 && std::fgets(line, sizeof line, f); lines++) {
+    char* colon = std::strchr(line, ':');
+    if (!colon) continue;
+    char* start = line;
+    while (*start == ' ') start++;
+    if (std::string(start, colon) != name) continue;
+    unsigned long long v[12];
+    found = std::sscanf(colon + 1, "%llu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2],
+                        &v[3], &v[4], &v[5], &v[6], &v[7], &v[8], &v[9], &v[10], &v[11]) == 12;
+    if (found) *dropped = v[11];
+    break;
+  }
+  std::fclose(f);
+  return found;
+}
 
 void ValidateInterfaceName(const std::string& name) {
   // The kernel's dev_valid_name(): <= 15 bytes, not "." or "..", no '/', ':' or whitespace.

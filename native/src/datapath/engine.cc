@@ -11,6 +11,7 @@
 #include <stdexcept>
 
 #include "../errors.h"
+#include "../tun_device.h"
 #include "wire.h"
 
 namespace overlay {
@@ -28,6 +29,8 @@ bool Peer::SameAddress(const sockaddr_in6& a, const sockaddr_in6& b) {
 Engine::Engine(int tun_fd, const EngineConfig& config, std::function<void()> notify)
     : config_(config), tun_(::fcntl(tun_fd, F_DUPFD_CLOEXEC, 0)), socket_(config.port), notify_(std::move(notify)) {
   if (!tun_.Valid()) throw SysError(errno, "fcntl", "datapath", "duplicate the TUN descriptor");
+  tun_name_ = TunNameOf(tun_.Get());
+  if (config_.tun_queue_length > 0) SetTxQueueLength(tun_name_, config_.tun_queue_length);
   int wake = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   if (wake < 0) throw SysError(errno, "eventfd", "datapath", "create wake-up eventfd");
   wake_ = UniqueFd(wake);
@@ -35,6 +38,11 @@ Engine::Engine(int tun_fd, const EngineConfig& config, std::function<void()> not
 }
 
 Engine::~Engine() { Stop(); }
+
+void Engine::RefreshDeviceCounters() {
+  uint64_t dropped = 0;
+  if (ReadTxDropped(tun_name_, &dropped)) counters_.tun_device_dropped.store(dropped, std::memory_order_relaxed);
+}
 
 void Engine::Start() {
   if (send_thread_.joinable()) return;

@@ -55,6 +55,14 @@ struct EngineConfig {
   size_t batch = 64;
   size_t staged_per_peer = 128;
   size_t up_queue_max = 1024;  // each of the two queues
+  // The TUN device's transmit queue: packets the kernel holds for the send thread's read() before
+  // it drops them (the link's TX dropped, counted as tun_device_dropped). The kernel's default of
+  // 500 overflowed under one TCP stream here (issue 12: 15,687 drops, as many retransmits, in 8 s):
+  // TCP fills the queue in bursts while the send thread is off the CPU. 2000 packets cover ~23 ms
+  // of a descheduled send thread at 1 Gbit/s of full-size packets, which took the drops to 0 in
+  // the same run; what it holds stays bounded by the senders' own socket buffers and this count.
+  // 0 leaves the device's as it is.
+  uint32_t tun_queue_length = 2000;
   // Sealed overlay messages per second each member may send us (admission.h), and what all
   // strangers together may (unknown keys, join queries, STUN answers).
   double sealed_per_peer_per_second = 1000;
@@ -160,6 +168,9 @@ class Engine {
   };
   PeerSnapshot Snapshot(PeerId id);
   const EngineCounters& counters() const { return counters_; }
+  // Reads the counters the kernel keeps for us (the TUN's TX dropped) into counters(); on demand,
+  // from the JavaScript thread, so an idle data path reads nothing.
+  void RefreshDeviceCounters();
 
  private:
   void SendLoop();
@@ -219,6 +230,7 @@ class Engine {
 
   EngineConfig config_;
   UniqueFd tun_;
+  std::string tun_name_;  // the interface's name, for its queue length and counters
   UdpSocket socket_;
   UniqueFd wake_;  // eventfd: Stop() wakes both threads out of poll()
   std::atomic<bool> stopping_{false};

@@ -33,6 +33,8 @@
   X(tx_no_endpoint, txNoEndpoint, "Packets for a peer with no endpoint and no relay.")                              \
   X(tx_send_failed, txSendFailed, "Datagrams the UDP socket refused to send.")                                       \
   X(tun_read_bad, tunReadBad, "Packets read from the TUN device longer than the MTU, or not IPv4 or IPv6.")          \
+  X(tun_device_dropped, tunDeviceDropped,                                                                            \
+    "Packets the TUN device itself dropped because its queue to the send thread was full (the link's TX dropped, read from the kernel when stats are asked for).") \
   /* Up to JavaScript. */                                                                                            \
   X(up_queue_dropped, upQueueDropped,                                                                                \
     "Handshake messages dropped because their queue to JavaScript was full (events have their own, larger bound).") \
