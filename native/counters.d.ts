@@ -28,6 +28,8 @@ export interface DataPathStats {
   rxKeepalive: number;
   /** Packets the TUN device refused to take. */
   tunWriteFailed: number;
+  /** Super-packets written to the TUN device, each of two or more TCP segments of one flow. */
+  tunGroWritten: number;
   // Send thread: packets read from the TUN device.
   /** Packets sealed and sent to a peer. */
   txPackets: number;
@@ -43,6 +45,12 @@ export interface DataPathStats {
   txSendFailed: number;
   /** Packets read from the TUN device longer than the MTU, or not IPv4 or IPv6. */
   tunReadBad: number;
+  /** TCP super-packets read from the TUN device (TSO) and split into MTU-sized segments. */
+  tunGsoRead: number;
+  /** Super-packets read from the TUN device that could not be split (not TCP as their header said, or segments over the MTU). */
+  tunGsoBad: number;
+  /** Times the TUN device refused offloads (TUNSETOFFLOAD): reads and writes then move one packet each. */
+  tunOffloadRefused: number;
   /** Packets the TUN device itself dropped because its queue to the send thread was full (the link's TX dropped, read from the kernel when stats are asked for). */
   tunDeviceDropped: number;
   // Up to JavaScript.

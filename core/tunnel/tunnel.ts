@@ -69,7 +69,7 @@ export interface TunnelOptions {
 }
 
 /** The DataPathOptions that tune how packets move, not what the tunnel is. */
-export type DataPathTuning = Pick<DataPathOptions, 'tunQueueLength'>;
+export type DataPathTuning = Pick<DataPathOptions, 'tunQueueLength' | 'offload'>;
 
 /** Enough for a relayed pair's full-rate traffic, yet a bound on what one member can make us send. */
 export const DEFAULT_RELAY_RATE_PER_SECOND = 20_000;

@@ -26,6 +26,7 @@
 #include "counts.h"
 #include "generate.h"
 #include "invariants.h"
+#include "offload.h"
 #include "parsers.h"
 #include "receive.h"
 #include "send.h"
@@ -193,6 +194,7 @@ int Main(int argc, char** argv) {
     g_current.len = input.size();
     if (shape == Shape::kTunPacket) {
       sender->Packet(input.data(), input.size());
+      FuzzOffloads(rng, run.counts, input.data(), input.size(), world->mtu);
     } else {
       receiver->Datagram(input.data(), input.size());
     }

@@ -142,6 +142,11 @@ DataPathWrap::DataPathWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Da
       ThrowRangeError(env, "options.tunQueueLength must be an integer 0..1000000");
     config.tun_queue_length = static_cast<uint32_t>(q);
   }
+  Napi::Value offload = options.Get("offload");
+  if (!offload.IsUndefined()) {
+    if (!offload.IsBoolean()) ThrowTypeError(env, "options.offload must be a boolean");
+    config.offload = offload.As<Napi::Boolean>().Value();
+  }
   config.rekey_after_time_ms = OptionalMs(options, "rekeyAfterTimeMs", config.rekey_after_time_ms);
   config.reject_after_time_ms = OptionalMs(options, "rejectAfterTimeMs", config.reject_after_time_ms);
   config.keepalive_timeout_ms = OptionalMs(options, "keepaliveTimeoutMs", config.keepalive_timeout_ms);

@@ -1,6 +1,8 @@
 #include "engine.h"
 
 #include <fcntl.h>
+#include <linux/if_tun.h>
+#include <sys/ioctl.h>
 #include <poll.h>
 #include <sys/eventfd.h>
 #include <time.h>
@@ -46,6 +48,12 @@ void Engine::RefreshDeviceCounters() {
 
 void Engine::Start() {
   if (send_thread_.joinable()) return;
+  if (config_.offload) {
+    // ECN too: without TSO_ECN the kernel would not hand us super-packets of an ECN flow at all.
+    unsigned features = TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_TSO_ECN;
+    offload_ = ::ioctl(tun_.Get(), TUNSETOFFLOAD, features) == 0;
+    if (!offload_) counters_.tun_offload_refused.fetch_add(1, std::memory_order_relaxed);
+  }
   send_thread_ = std::thread([this] { SendLoop(); });
   receive_thread_ = std::thread([this] { ReceiveLoop(); });
 }
@@ -56,6 +64,9 @@ void Engine::Stop() {
   if (wake_.Valid()) (void)!::write(wake_.Get(), &one, sizeof one);
   if (send_thread_.joinable()) send_thread_.join();
   if (receive_thread_.joinable()) receive_thread_.join();
+  // Leave the device as it was: whoever reads it next expects one packet per read.
+  if (offload_) (void)::ioctl(tun_.Get(), TUNSETOFFLOAD, 0u);
+  offload_ = false;
 }
 
 bool Engine::WaitReadable(int fd) {

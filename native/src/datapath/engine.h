@@ -27,6 +27,7 @@
 #pragma once
 
 #include <netinet/in.h>
+#include <sys/uio.h>
 
 #include <atomic>
 #include <cstdint>
@@ -42,6 +43,7 @@
 #include "../unique_fd.h"
 #include "admission.h"
 #include "engine_counters.h"
+#include "gro.h"
 #include "handshake_screen.h"
 #include "peer_table.h"
 #include "udp_socket.h"
@@ -63,6 +65,11 @@ struct EngineConfig {
   // the same run; what it holds stays bounded by the senders' own socket buffers and this count.
   // 0 leaves the device's as it is.
   uint32_t tun_queue_length = 2000;
+  // TUN offloads (issue 12): the device hands us TCP super-packets and leaves checksums to us
+  // (TUNSETOFFLOAD TSO4/TSO6/CSUM), which the send thread splits (tso.h), and the receive thread
+  // writes in-order TCP segments of a flow as one super-packet (gro.h). Off, or refused by the
+  // kernel (counted), every read and write is one packet; the virtio-net header is there either way.
+  bool offload = true;
   // Sealed overlay messages per second each member may send us (admission.h), and what all
   // strangers together may (unknown keys, join queries, STUN answers).
   double sealed_per_peer_per_second = 1000;
@@ -175,6 +182,17 @@ class Engine {
  private:
   void SendLoop();
   void ReceiveLoop();
+  // The receive thread's memory for Deliver, sized for a batch once.
+  struct GroScratch {
+    explicit GroScratch(size_t batch) : groups(batch), next(batch), segments(batch), iov(batch) {}
+    std::vector<gro::Group> groups;
+    std::vector<uint32_t> next;
+    std::vector<gro::detail::Segment> segments;
+    std::vector<iovec> iov;
+  };
+  // Receive thread: writes decrypted packets[0, n) to the TUN, coalesced when offloads are on.
+  // Each packet has at least virtio::kHeaderSize bytes of the buffer in front of it to spare.
+  void Deliver(uint8_t* const* packets, const size_t* lens, size_t n, GroScratch& scratch);
   bool WaitReadable(int fd);  // false when stopping
   // Events and handshake messages, each kind against its own bound; false (counted) when full.
   bool Push(UpEvent event);
@@ -231,6 +249,7 @@ class Engine {
   EngineConfig config_;
   UniqueFd tun_;
   std::string tun_name_;  // the interface's name, for its queue length and counters
+  bool offload_ = false;  // TUNSETOFFLOAD took; set before the threads start
   UdpSocket socket_;
   UniqueFd wake_;  // eventfd: Stop() wakes both threads out of poll()
   std::atomic<bool> stopping_{false};

@@ -25,6 +25,7 @@
   X(rx_source_denied, rxSourceDenied, "Decrypted packets from an inner source address the sender does not own.")    \
   X(rx_keepalive, rxKeepalive, "Keepalives (empty transport messages).")                                            \
   X(tun_write_failed, tunWriteFailed, "Packets the TUN device refused to take.")                                    \
+  X(tun_gro_written, tunGroWritten, "Super-packets written to the TUN device, each of two or more TCP segments of one flow.") \
   /* Send thread: packets read from the TUN device. */                                                              \
   X(tx_packets, txPackets, "Packets sealed and sent to a peer.")                                                     \
   X(tx_no_route, txNoRoute, "Packets to an address no peer's allowed IPs cover.")                                   \
@@ -33,6 +34,9 @@
   X(tx_no_endpoint, txNoEndpoint, "Packets for a peer with no endpoint and no relay.")                              \
   X(tx_send_failed, txSendFailed, "Datagrams the UDP socket refused to send.")                                       \
   X(tun_read_bad, tunReadBad, "Packets read from the TUN device longer than the MTU, or not IPv4 or IPv6.")          \
+  X(tun_gso_read, tunGsoRead, "TCP super-packets read from the TUN device (TSO) and split into MTU-sized segments.") \
+  X(tun_gso_bad, tunGsoBad, "Super-packets read from the TUN device that could not be split (not TCP as their header said, or segments over the MTU).") \
+  X(tun_offload_refused, tunOffloadRefused, "Times the TUN device refused offloads (TUNSETOFFLOAD): reads and writes then move one packet each.") \
   X(tun_device_dropped, tunDeviceDropped,                                                                            \
     "Packets the TUN device itself dropped because its queue to the send thread was full (the link's TX dropped, read from the kernel when stats are asked for).") \
   /* Up to JavaScript. */                                                                                            \
