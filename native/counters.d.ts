@@ -43,6 +43,10 @@ export interface DataPathStats {
   txNoEndpoint: number;
   /** Datagrams the UDP socket refused to send. */
   txSendFailed: number;
+  /** Messages that carried a run of two or more datagrams to one peer (UDP GSO, UDP_SEGMENT). */
+  udpGsoSent: number;
+  /** Times the kernel refused UDP GSO (at start or at send time): datagrams then go one per message. */
+  udpGsoRefused: number;
   /** Packets read from the TUN device longer than the MTU, or not IPv4 or IPv6. */
   tunReadBad: number;
   /** TCP super-packets read from the TUN device (TSO) and split into MTU-sized segments. */

@@ -53,6 +53,8 @@ void Engine::Start() {
     unsigned features = TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_TSO_ECN;
     offload_ = ::ioctl(tun_.Get(), TUNSETOFFLOAD, features) == 0;
     if (!offload_) counters_.tun_offload_refused.fetch_add(1, std::memory_order_relaxed);
+    if (!socket_.EnableGso(&counters_.udp_gso_sent, &counters_.udp_gso_refused))
+      counters_.udp_gso_refused.fetch_add(1, std::memory_order_relaxed);
   }
   send_thread_ = std::thread([this] { SendLoop(); });
   receive_thread_ = std::thread([this] { ReceiveLoop(); });

@@ -5,6 +5,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -35,22 +36,40 @@ class UdpSocket {
 
   // Sends `count` datagrams (pointers, lengths, destinations). Returns how many the kernel took;
   // a datagram the kernel refuses outright (unreachable, too big) is skipped, not retried.
+  // With UDP GSO (EnableGso), a run of datagrams to one destination, all of one length but the
+  // last (which may be shorter), goes in one message with UDP_SEGMENT: the kernel cuts it into the
+  // same datagrams, at one pass through the stack instead of one each.
   size_t SendBatch(uint8_t* const* bufs, const uint32_t* lens, const sockaddr_in6* to, size_t count,
                    Caller caller = Caller::kSendThread);
+
+  // Turns UDP GSO on if the kernel takes UDP_SEGMENT; false (and off) if not. `sent` counts the
+  // messages that carried two or more datagrams, `refused` the times the kernel refused one at
+  // send time (GSO is then off for good and the datagrams go one by one). Both outlive the socket.
+  bool EnableGso(std::atomic<uint64_t>* sent, std::atomic<uint64_t>* refused);
 
   // One datagram from the JavaScript thread (handshakes, discovery). Returns errno or 0.
   int SendOne(const uint8_t* data, size_t len, const sockaddr_in6& to);
 
  private:
+  // SendBatch's runs: messages of up to kMaxSegments datagrams and kMaxGsoBytes bytes in all
+  // (the kernel's UDP_MAX_SEGMENTS was 64 before Linux 6.2; an IP packet's length field is 16 bits).
+  static constexpr size_t kMaxSegments = 64;
+  static constexpr size_t kMaxGsoBytes = 65000;
+
   UniqueFd fd_;
   uint16_t port_ = 0;
   bool dual_stack_ = true;
+  std::atomic<bool> gso_{false};
+  std::atomic<uint64_t>* gso_sent_ = nullptr;
+  std::atomic<uint64_t>* gso_refused_ = nullptr;
   // Scratch for each batch call, preallocated; the receive and send sides are used by different
   // threads, so each has its own.
   struct Scratch {
     std::vector<mmsghdr> msgs;
     std::vector<iovec> iovs;
     std::vector<sockaddr_storage> names;  // only without dual-stack
+    std::vector<size_t> first;            // per message: its first datagram
+    std::vector<uint8_t> control;         // per message: room for a UDP_SEGMENT cmsg
   };
   Scratch recv_, send_, forward_;
 };
