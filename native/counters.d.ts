@@ -6,6 +6,10 @@ export interface DataPathStats {
   // Receive thread: what came in on the UDP socket, and where each datagram ended.
   /** Datagrams read from the UDP socket. */
   rxDatagrams: number;
+  /** Messages from the UDP socket that held two or more datagrams of one sender (UDP GRO). */
+  udpGroReceived: number;
+  /** Times the kernel refused UDP GRO: datagrams then come one per message. */
+  udpGroRefused: number;
   /** Well-formed WireGuard transport messages among them (their fate counts below). */
   rxTransport: number;
   /** Handshake, overlay and STUN messages queued up to JavaScript. */

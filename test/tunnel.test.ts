@@ -215,7 +215,7 @@ rootTest(
   test,
   'overlay to overlay: a TCP stream on a clean link loses nothing in the sending TUN, and the data path counts what the device dropped',
   async (t) => {
-    const { a, b, na } = await overlayPair(t, 'ol');
+    const { a, b, na, nb } = await overlayPair(t, 'ol');
     t.is(ping(a, '100.64.0.2', 2).received, 2);
     const ifA = na.events.find((e) => e.event === 'ready')!['ifname'] as string;
     // The node sets the queue, not the kernel's default of 500 (issue 12, point 3).
@@ -238,6 +238,9 @@ rootTest(
     // The offloads carried it: TCP super-packets read and split, their datagrams sent in runs.
     t.true(stats['tunGsoRead']! > 0, JSON.stringify(stats));
     t.true(stats['udpGsoSent']! > 0, JSON.stringify(stats));
+    const received = (await nb.request({ cmd: 'status' }, 'status'))['stats'] as Record<string, number>;
+    t.true(received['udpGroReceived']! > 0, JSON.stringify(received));
+    t.true(received['tunGroWritten']! > 0, JSON.stringify(received));
   },
 );
 

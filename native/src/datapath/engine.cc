@@ -55,6 +55,7 @@ void Engine::Start() {
     if (!offload_) counters_.tun_offload_refused.fetch_add(1, std::memory_order_relaxed);
     if (!socket_.EnableGso(&counters_.udp_gso_sent, &counters_.udp_gso_refused))
       counters_.udp_gso_refused.fetch_add(1, std::memory_order_relaxed);
+    if (!socket_.EnableGro(&counters_.udp_gro_received)) counters_.udp_gro_refused.fetch_add(1, std::memory_order_relaxed);
   }
   send_thread_ = std::thread([this] { SendLoop(); });
   receive_thread_ = std::thread([this] { ReceiveLoop(); });

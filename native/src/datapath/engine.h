@@ -69,8 +69,8 @@ struct EngineConfig {
   // (TUNSETOFFLOAD TSO4/TSO6/CSUM), which the send thread splits (tso.h), and the receive thread
   // writes in-order TCP segments of a flow as one super-packet (gro.h). Off, or refused by the
   // kernel (counted), every read and write is one packet; the virtio-net header is there either way.
-  // The same switch turns on UDP GSO (udp_socket.h): a run of equal-sized datagrams to one peer
-  // leaves in one message.
+  // The same switch turns on UDP GSO and GRO (udp_socket.h): a run of equal-sized datagrams to one
+  // peer leaves in one message, and one sender's run arrives in one.
   bool offload = true;
   // Sealed overlay messages per second each member may send us (admission.h), and what all
   // strangers together may (unknown keys, join queries, STUN answers).

@@ -14,6 +14,8 @@
 #define OVERLAY_ENGINE_COUNTERS(X)                                                                                   \
   /* Receive thread: what came in on the UDP socket, and where each datagram ended. */                              \
   X(rx_datagrams, rxDatagrams, "Datagrams read from the UDP socket.")                                               \
+  X(udp_gro_received, udpGroReceived, "Messages from the UDP socket that held two or more datagrams of one sender (UDP GRO).") \
+  X(udp_gro_refused, udpGroRefused, "Times the kernel refused UDP GRO: datagrams then come one per message.")       \
   X(rx_transport, rxTransport, "Well-formed WireGuard transport messages among them (their fate counts below).")    \
   X(rx_control, rxControl, "Handshake, overlay and STUN messages queued up to JavaScript.")                         \
   X(rx_junk, rxJunk, "Datagrams of no type a node takes (wrong sizes, reserved bytes, unknown types).")              \

@@ -75,8 +75,91 @@ UdpSocket::UdpSocket(uint16_t port) {
                                             : reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
 }
 
+bool UdpSocket::EnableGro(std::atomic<uint64_t>* received) {
+  int one = 1;
+  gro_ = ::setsockopt(fd_.Get(), SOL_UDP, UDP_GRO, &one, sizeof one) == 0;
+  if (!gro_) return false;
+  gro_received_ = received;
+  gro_buf_.resize(kGroMessages * kGroMessageSize);
+  gro_msgs_.resize(kGroMessages);
+  return true;
+}
+
+size_t UdpSocket::RecvGro(uint8_t* base, size_t stride, size_t capacity, uint32_t* lens, sockaddr_in6* from,
+                          size_t max) {
+  constexpr size_t kControl = CMSG_SPACE(sizeof(int));
+  size_t out = 0;
+  // Bounded: each pass hands out at least one datagram, or receives, or returns.
+  while (out < max) {
+    if (next_ == held_) {
+      auto& msgs = recv_.msgs;
+      auto& iovs = recv_.iovs;
+      auto& names = recv_.names;
+      if (msgs.size() < kGroMessages) {
+        msgs.resize(kGroMessages);
+        iovs.resize(kGroMessages);
+        names.resize(kGroMessages);
+      }
+      recv_.control.resize(kGroMessages * kControl);
+      for (size_t i = 0; i < kGroMessages; i++) {
+        msgs[i] = mmsghdr{};
+        iovs[i] = {&gro_buf_[i * kGroMessageSize], kGroMessageSize};
+        msghdr& h = msgs[i].msg_hdr;
+        h.msg_iov = &iovs[i];
+        h.msg_iovlen = 1;
+        h.msg_name = &names[i];
+        h.msg_namelen = sizeof(sockaddr_storage);
+        h.msg_control = &recv_.control[i * kControl];
+        h.msg_controllen = kControl;
+      }
+      int n;
+      do {
+        n = ::recvmmsg(fd_.Get(), msgs.data(), kGroMessages, MSG_DONTWAIT, nullptr);
+      } while (n < 0 && errno == EINTR);
+      if (n <= 0) return out;
+      for (int i = 0; i < n; i++) {
+        msghdr& h = msgs[i].msg_hdr;
+        GroMessage& m = gro_msgs_[i];
+        m.len = msgs[i].msg_len;
+        m.segment = m.len;
+        for (cmsghdr* c = CMSG_FIRSTHDR(&h); c; c = CMSG_NXTHDR(&h, c)) {
+          if (c->cmsg_level != SOL_UDP || c->cmsg_type != UDP_GRO || c->cmsg_len < CMSG_LEN(sizeof(int))) continue;
+          int size;
+          std::memcpy(&size, CMSG_DATA(c), sizeof size);
+          if (size > 0 && static_cast<size_t>(size) < m.len) m.segment = static_cast<size_t>(size);
+        }
+        if (m.segment < m.len && gro_received_) gro_received_->fetch_add(1, std::memory_order_relaxed);
+        // Truncated (more than 64 KB): the last piece is short and fails as any damaged datagram.
+        auto& name = names[i];
+        if (name.ss_family == AF_INET6) {
+          std::memcpy(&m.from, &name, sizeof m.from);
+        } else {
+          FromV4(*reinterpret_cast<sockaddr_in*>(&name), &m.from);
+        }
+      }
+      held_ = static_cast<size_t>(n);
+      next_ = 0;
+      offset_ = 0;
+    }
+    GroMessage& m = gro_msgs_[next_];
+    size_t piece = m.len - offset_ < m.segment ? m.len - offset_ : m.segment;
+    // A datagram larger than the slot is dropped, as recvmmsg's truncation would have it.
+    if (piece <= capacity) std::memcpy(base + out * stride, &gro_buf_[next_ * kGroMessageSize + offset_], piece);
+    lens[out] = piece <= capacity ? static_cast<uint32_t>(piece) : 0;
+    from[out] = m.from;
+    out++;
+    offset_ += piece;
+    if (offset_ >= m.len) {
+      next_++;
+      offset_ = 0;
+    }
+  }
+  return out;
+}
+
 size_t UdpSocket::RecvBatch(uint8_t* base, size_t stride, size_t capacity, uint32_t* lens, sockaddr_in6* from,
                             size_t max) {
+  if (gro_) return RecvGro(base, stride, capacity, lens, from, max);
   auto& msgs = recv_.msgs;
   auto& iovs = recv_.iovs;
   auto& names = recv_.names;
