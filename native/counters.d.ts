@@ -6,6 +6,10 @@ export interface DataPathStats {
   // Receive thread: what came in on the UDP socket, and where each datagram ended.
   /** Datagrams read from the UDP socket. */
   rxDatagrams: number;
+  /** Messages from the UDP socket that held two or more datagrams of one sender (UDP GRO). */
+  udpGroReceived: number;
+  /** Times the kernel refused UDP GRO: datagrams then come one per message. */
+  udpGroRefused: number;
   /** Well-formed WireGuard transport messages among them (their fate counts below). */
   rxTransport: number;
   /** Handshake, overlay and STUN messages queued up to JavaScript. */
@@ -28,6 +32,8 @@ export interface DataPathStats {
   rxKeepalive: number;
   /** Packets the TUN device refused to take. */
   tunWriteFailed: number;
+  /** Super-packets written to the TUN device, each of two or more TCP segments of one flow. */
+  tunGroWritten: number;
   // Send thread: packets read from the TUN device.
   /** Packets sealed and sent to a peer. */
   txPackets: number;
@@ -41,8 +47,20 @@ export interface DataPathStats {
   txNoEndpoint: number;
   /** Datagrams the UDP socket refused to send. */
   txSendFailed: number;
+  /** Messages that carried a run of two or more datagrams to one peer (UDP GSO, UDP_SEGMENT). */
+  udpGsoSent: number;
+  /** Times the kernel refused UDP GSO (at start or at send time): datagrams then go one per message. */
+  udpGsoRefused: number;
   /** Packets read from the TUN device longer than the MTU, or not IPv4 or IPv6. */
   tunReadBad: number;
+  /** TCP super-packets read from the TUN device (TSO) and split into MTU-sized segments. */
+  tunGsoRead: number;
+  /** Super-packets read from the TUN device that could not be split (not TCP as their header said, or segments over the MTU). */
+  tunGsoBad: number;
+  /** Times the TUN device refused offloads (TUNSETOFFLOAD): reads and writes then move one packet each. */
+  tunOffloadRefused: number;
+  /** Packets the TUN device itself dropped because its queue to the send thread was full (the link's TX dropped, read from the kernel when stats are asked for). */
+  tunDeviceDropped: number;
   // Up to JavaScript.
   /** Handshake messages dropped because their queue to JavaScript was full (events have their own, larger bound). */
   upQueueDropped: number;

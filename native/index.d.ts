@@ -180,6 +180,21 @@ export interface DataPathOptions {
   port?: number;
   /** The TUN device's MTU: the largest inner packet (576..9000, default 1420). */
   mtu?: number;
+  /**
+   * The TUN device's transmit queue length, set when the data path starts (SIOCSIFTXQLEN): how
+   * many packets the kernel holds for the send thread before it drops them (counted in
+   * `tunDeviceDropped`). Default 2000, four times the kernel's 500, which overflowed under one TCP
+   * stream; 0 leaves the device's as it is. 0..1000000.
+   */
+  tunQueueLength?: number;
+  /**
+   * TUN offloads (default true): the device hands the data path TCP super-packets of up to 64 KB
+   * and leaves checksums to it (TUNSETOFFLOAD TSO4/TSO6/CSUM), which it splits into MTU-sized
+   * segments before sealing; received in-order TCP segments of a flow are written to the device
+   * as one super-packet (GRO). Either way the wire carries the same MTU-sized datagrams. False,
+   * or a kernel that refuses (counted in `tunOffloadRefused`): one packet per read and write.
+   */
+  offload?: boolean;
   rekeyAfterTimeMs?: number;
   rejectAfterTimeMs?: number;
   keepaliveTimeoutMs?: number;
@@ -417,4 +432,14 @@ export declare const testing: {
   seal(key: Uint8Array, counter: bigint, plaintext: Uint8Array): Buffer;
   open(key: Uint8Array, counter: bigint, sealed: Uint8Array): Buffer | null;
   replayWindowBits: number;
+  /**
+   * What the send thread makes of one TUN read (a 10-byte virtio-net header and the packet): its
+   * segments of at most `mtu` bytes, or null when it would be dropped (src/datapath/tso.h).
+   */
+  tsoSplit(read: Uint8Array, mtu: number): Buffer[] | null;
+  /**
+   * What the receive thread writes to the TUN for a batch of decrypted packets, in order: each
+   * write's virtio-net header and the bytes behind it (src/datapath/gro.h).
+   */
+  groCoalesce(packets: Uint8Array[]): Buffer[];
 };

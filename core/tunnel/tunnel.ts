@@ -63,6 +63,7 @@ export class Tunnel {
       {
         port: options.listenPort ?? 0,
         mtu: options.mtu ?? TUN_MTU,
+        ...options.tuning,
         ...(t.rekeyAfterTime ? { rekeyAfterTimeMs: t.rekeyAfterTime } : {}),
         ...(t.rejectAfterTime ? { rejectAfterTimeMs: t.rejectAfterTime } : {}),
         ...(t.keepaliveTimeout ? { keepaliveTimeoutMs: t.keepaliveTimeout } : {}),

@@ -1,5 +1,5 @@
 /** What a Tunnel is made with and what it reports: its options, a peer's configuration and status. */
-import type { DataPathStats, HandshakeScreenOptions } from 'tun-napi';
+import type { DataPathOptions, DataPathStats, HandshakeScreenOptions } from 'tun-napi';
 import type { Endpoint } from '../base/endpoint.js';
 import type { PeerId } from '../base/keys.js';
 import type { Timings } from '../wireguard/constants.js';
@@ -40,7 +40,12 @@ export interface TunnelOptions {
   relayRatePerSecond?: number;
   /** Tests only: other limits for the data path's handshake screen (when it is under load, ...). */
   handshakeScreen?: HandshakeScreenOptions;
+  /** The data path's packet-moving knobs (native/index.d.ts); absent, the native defaults. */
+  tuning?: DataPathTuning;
 }
+
+/** The DataPathOptions that tune how packets move, not what the tunnel is. */
+export type DataPathTuning = Pick<DataPathOptions, 'tunQueueLength' | 'offload'>;
 
 /** Enough for a relayed pair's full-rate traffic, yet a bound on what one member can make us send. */
 export const DEFAULT_RELAY_RATE_PER_SECOND = 20_000;

@@ -60,6 +60,12 @@ namespace overlay::fuzz {
   X(tun_no_route, "tun", "to no peer")                                             \
   X(tun_sealed_direct, "tun", "sealed in place for a peer")                        \
   X(tun_sealed_relayed, "tun", "sealed and wrapped for a relayed peer")            \
+  X(offload_reads, "offload", "TUN reads behind a virtio-net header")              \
+  X(offload_checksums, "offload", "checksums finished (NEEDS_CSUM)")                 \
+  X(offload_bad, "offload", "super-packets refused by the split")                  \
+  X(offload_split, "offload", "super-packets split into segments")                 \
+  X(gro_batches, "gro", "batches planned by the coalescer")                         \
+  X(gro_coalesced, "gro", "super-packets made of two or more")                      \
   X(window_checks, "replay", "real window and model asked")                         \
   X(route_lookups, "routes", "real table and model asked")
 

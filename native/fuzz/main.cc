@@ -26,6 +26,7 @@
 #include "counts.h"
 #include "generate.h"
 #include "invariants.h"
+#include "offload.h"
 #include "parsers.h"
 #include "receive.h"
 #include "send.h"
@@ -193,6 +194,10 @@ int Main(int argc, char** argv) {
     g_current.len = input.size();
     if (shape == Shape::kTunPacket) {
       sender->Packet(input.data(), input.size());
+      // Its own stream, from the seed and the index: the other stages see the inputs they saw
+      // before the offloads were fuzzed, and a failure still replays from (seed, index).
+      Rng offload_rng(o.seed ^ (i + 1) * 0xd1b54a32d192ed03ull);
+      FuzzOffloads(offload_rng, run.counts, input.data(), input.size(), world->mtu);
     } else {
       receiver->Datagram(input.data(), input.size());
     }

@@ -141,6 +141,18 @@ DataPathWrap::DataPathWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Da
       ThrowRangeError(env, "options.mtu must be 576..9000");
     config.mtu = mtu.As<Napi::Number>().Uint32Value();
   }
+  Napi::Value queue = options.Get("tunQueueLength");
+  if (!queue.IsUndefined()) {
+    double q = queue.IsNumber() ? queue.As<Napi::Number>().DoubleValue() : -1;
+    if (!(q >= 0 && q <= 1'000'000) || q != static_cast<uint32_t>(q))
+      ThrowRangeError(env, "options.tunQueueLength must be an integer 0..1000000");
+    config.tun_queue_length = static_cast<uint32_t>(q);
+  }
+  Napi::Value offload = options.Get("offload");
+  if (!offload.IsUndefined()) {
+    if (!offload.IsBoolean()) ThrowTypeError(env, "options.offload must be a boolean");
+    config.offload = offload.As<Napi::Boolean>().Value();
+  }
   config.rekey_after_time_ms = OptionalMs(options, "rekeyAfterTimeMs", config.rekey_after_time_ms);
   config.reject_after_time_ms = OptionalMs(options, "rejectAfterTimeMs", config.reject_after_time_ms);
   config.keepalive_timeout_ms = OptionalMs(options, "keepaliveTimeoutMs", config.keepalive_timeout_ms);
@@ -387,7 +399,9 @@ Napi::Value DataPathWrap::PeerStats(const Napi::CallbackInfo& info) {
 
 Napi::Value DataPathWrap::Stats(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  const EngineCounters& c = Running(env).counters();
+  Engine& engine = Running(env);
+  engine.RefreshDeviceCounters();
+  const EngineCounters& c = engine.counters();
   Napi::Object o = Napi::Object::New(env);
   auto put = [&](const char* k, const std::atomic<uint64_t>& v) { o.Set(k, Napi::Number::New(env, double(v.load()))); };
 #define OVERLAY_COUNTER_PUT(field, js, doc) put(#js, c.field);

@@ -5,10 +5,12 @@
 #include <linux/if_tun.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <cctype>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 
 #include "errors.h"
@@ -20,6 +22,8 @@ namespace overlay {
 namespace {
 
 constexpr const char* kCloneDevice = "/dev/net/tun";
+// The legacy virtio-net header the kernel puts in front of each packet (datapath/virtio_net.h).
+constexpr size_t kVnetHeader = 10;
 
 std::string Describe(const std::string& name) { return name.empty() ? "(kernel-chosen name)" : name; }
 
@@ -38,6 +42,43 @@ ifreq RequestFor(const std::string& name) {
 }
 
 }  // namespace
+
+std::string TunNameOf(int fd) {
+  ifreq ifr{};
+  if (ioctl(fd, TUNGETIFF, &ifr) < 0) throw SysError(errno, "ioctl(TUNGETIFF)", "tun", "cannot read the device name");
+  return std::string(ifr.ifr_name, strnlen(ifr.ifr_name, IFNAMSIZ));
+}
+
+void SetTxQueueLength(const std::string& name, uint32_t packets) {
+  const std::string action = "cannot set the transmit queue length to " + std::to_string(packets);
+  UniqueFd sock = ControlSocket(name, action);
+  ifreq ifr = RequestFor(name);
+  ifr.ifr_qlen = static_cast<int>(packets);
+  if (ioctl(sock.Get(), SIOCSIFTXQLEN, &ifr) < 0) throw SysError(errno, "ioctl(SIOCSIFTXQLEN)", name, action);
+}
+
+bool ReadTxDropped(const std::string& name, uint64_t* dropped) {
+  // Two header lines, then "  NAME: rx bytes packets errs drop fifo frame compressed multicast
+  // tx bytes packets errs drop ..." (net/core/net-procfs.c): TX dropped is the 12th number.
+  std::FILE* f = std::fopen("/proc/self/net/dev", "re");
+  if (!f) return false;
+  char line[512];
+  bool found = false;
+  for (int lines = 0; lines < 100000 && std::fgets(line, sizeof line, f); lines++) {
+    char* colon = std::strchr(line, ':');
+    if (!colon) continue;
+    char* start = line;
+    while (*start == ' ') start++;
+    if (std::string(start, colon) != name) continue;
+    unsigned long long v[12];
+    found = std::sscanf(colon + 1, "%llu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2],
+                        &v[3], &v[4], &v[5], &v[6], &v[7], &v[8], &v[9], &v[10], &v[11]) == 12;
+    if (found) *dropped = v[11];
+    break;
+  }
+  std::fclose(f);
+  return found;
+}
 
 void ValidateInterfaceName(const std::string& name) {
   // The kernel's dev_valid_name(): <= 15 bytes, not "." or "..", no '/', ':' or whitespace.
@@ -68,7 +109,10 @@ TunDevice::TunDevice(const std::string& requested) {
   }
 
   ifreq ifr = RequestFor(requested);
-  ifr.ifr_flags = IFF_TUN | IFF_NO_PI;
+  // IFF_VNET_HDR: every packet read or written has a virtio-net header in front of it
+  // (datapath/virtio_net.h), so the data path can turn on offloads (TUNSETOFFLOAD) and move TCP
+  // super-packets; until it does the header says nothing, and ReadBatch/WriteBatch hide it.
+  ifr.ifr_flags = IFF_TUN | IFF_NO_PI | IFF_VNET_HDR;
   if (ioctl(fd_.Get(), TUNSETIFF, &ifr) < 0) {
     int err = errno;
     fd_.Reset();
@@ -141,9 +185,12 @@ bool TunDevice::IsUp() const {
 size_t TunDevice::ReadBatch(uint8_t* base, size_t slot, uint32_t* lens, size_t max) {
   RequireOpen("cannot read");
   size_t n = 0;
+  uint8_t vnet[kVnetHeader];
   while (n < max) {
-    ssize_t got = read(fd_.Get(), base + n * slot, slot);
+    iovec iov[2] = {{vnet, sizeof vnet}, {base + n * slot, slot}};
+    ssize_t got = readv(fd_.Get(), iov, 2);
     if (got >= 0) {
+      got = got > static_cast<ssize_t>(kVnetHeader) ? got - static_cast<ssize_t>(kVnetHeader) : 0;
       lens[n++] = static_cast<uint32_t>(got);
       stats_.rx_packets++;
       stats_.rx_bytes += static_cast<uint64_t>(got);
@@ -159,8 +206,10 @@ size_t TunDevice::ReadBatch(uint8_t* base, size_t slot, uint32_t* lens, size_t m
 size_t TunDevice::WriteBatch(const uint8_t* base, size_t slot, const uint32_t* lens, size_t count) {
   RequireOpen("cannot write");
   size_t i = 0;
+  uint8_t vnet[kVnetHeader] = {};  // no offload asked for: GSO none, checksums complete
   while (i < count) {
-    ssize_t put = write(fd_.Get(), base + i * slot, lens[i]);
+    iovec iov[2] = {{vnet, sizeof vnet}, {const_cast<uint8_t*>(base + i * slot), lens[i]}};
+    ssize_t put = writev(fd_.Get(), iov, 2);
     if (put >= 0) {
       stats_.tx_packets++;
       stats_.tx_bytes += lens[i];

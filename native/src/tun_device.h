@@ -18,6 +18,18 @@ struct TunStats {
   uint64_t tx_rejected = 0;  // writes the kernel refused as not IPv4/IPv6
 };
 
+// The kernel's name of the TUN interface an fd is attached to (TUNGETIFF); throws TunError.
+std::string TunNameOf(int fd);
+
+// Sets interface `name`'s transmit queue length (SIOCSIFTXQLEN): for a TUN, how many packets the
+// kernel holds for the reader before it drops (counted as the link's TX dropped). Throws TunError.
+void SetTxQueueLength(const std::string& name, uint32_t packets);
+
+// The link's TX dropped count as `ip -s link` shows it, read from /proc/self/net/dev: that file
+// belongs to the reading process's network namespace, where the device is, whereas /sys/class/net
+// is whatever namespace sysfs was mounted in. False when the link is not listed.
+bool ReadTxDropped(const std::string& name, uint64_t* dropped);
+
 // Longest interface name the kernel accepts (IFNAMSIZ - 1).
 constexpr size_t kMaxNameLength = 15;
 

@@ -20,6 +20,8 @@ export interface WgGoOptions {
   addresses: string[];
   peers: WgGoPeer[];
   mtu?: number;
+  /** The wireguard-go executable (default: the one on PATH), e.g. another build for the bench. */
+  binary?: string;
 }
 
 /**
@@ -52,7 +54,7 @@ export class WireguardGo {
       0,
       15,
     );
-    const proc = ns.spawn('wireguard-go', ['-f', ifname], {
+    const proc = ns.spawn(options.binary ?? 'wireguard-go', ['-f', ifname], {
       env: { ...process.env, WG_PROCESS_FOREGROUND: '1', LOG_LEVEL: 'error' },
       stdio: ['ignore', 'ignore', 'pipe'],
     });

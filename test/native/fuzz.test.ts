@@ -94,6 +94,10 @@ test(`${CI_INPUTS} generated and mutated datagrams and TUN packets pass the data
     'tun_bad',
     'tun_sealed_direct',
     'tun_sealed_relayed',
+    'offload_checksums',
+    'offload_bad',
+    'offload_split',
+    'gro_coalesced',
   ];
   for (const stage of reached) t.true((report.counts[stage] ?? 0) > 0, `no input reached ${stage}`);
 });

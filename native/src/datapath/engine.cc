@@ -1,6 +1,8 @@
 #include "engine.h"
 
 #include <fcntl.h>
+#include <linux/if_tun.h>
+#include <sys/ioctl.h>
 #include <poll.h>
 #include <sys/eventfd.h>
 #include <time.h>
@@ -11,6 +13,7 @@
 #include <stdexcept>
 
 #include "../errors.h"
+#include "../tun_device.h"
 #include "wire.h"
 
 namespace overlay {
@@ -28,6 +31,8 @@ bool Peer::SameAddress(const sockaddr_in6& a, const sockaddr_in6& b) {
 Engine::Engine(int tun_fd, const EngineConfig& config, std::function<void()> notify)
     : config_(config), tun_(::fcntl(tun_fd, F_DUPFD_CLOEXEC, 0)), socket_(config.port), notify_(std::move(notify)) {
   if (!tun_.Valid()) throw SysError(errno, "fcntl", "datapath", "duplicate the TUN descriptor");
+  tun_name_ = TunNameOf(tun_.Get());
+  if (config_.tun_queue_length > 0) SetTxQueueLength(tun_name_, config_.tun_queue_length);
   int wake = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   if (wake < 0) throw SysError(errno, "eventfd", "datapath", "create wake-up eventfd");
   wake_ = UniqueFd(wake);
@@ -36,8 +41,22 @@ Engine::Engine(int tun_fd, const EngineConfig& config, std::function<void()> not
 
 Engine::~Engine() { Stop(); }
 
+void Engine::RefreshDeviceCounters() {
+  uint64_t dropped = 0;
+  if (ReadTxDropped(tun_name_, &dropped)) counters_.tun_device_dropped.store(dropped, std::memory_order_relaxed);
+}
+
 void Engine::Start() {
   if (send_thread_.joinable()) return;
+  if (config_.offload) {
+    // ECN too: without TSO_ECN the kernel would not hand us super-packets of an ECN flow at all.
+    unsigned features = TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_TSO_ECN;
+    offload_ = ::ioctl(tun_.Get(), TUNSETOFFLOAD, features) == 0;
+    if (!offload_) counters_.tun_offload_refused.fetch_add(1, std::memory_order_relaxed);
+    if (!socket_.EnableGso(&counters_.udp_gso_sent, &counters_.udp_gso_refused))
+      counters_.udp_gso_refused.fetch_add(1, std::memory_order_relaxed);
+    if (!socket_.EnableGro(&counters_.udp_gro_received)) counters_.udp_gro_refused.fetch_add(1, std::memory_order_relaxed);
+  }
   send_thread_ = std::thread([this] { SendLoop(); });
   receive_thread_ = std::thread([this] { ReceiveLoop(); });
 }
@@ -48,6 +67,9 @@ void Engine::Stop() {
   if (wake_.Valid()) (void)!::write(wake_.Get(), &one, sizeof one);
   if (send_thread_.joinable()) send_thread_.join();
   if (receive_thread_.joinable()) receive_thread_.join();
+  // Leave the device as it was: whoever reads it next expects one packet per read.
+  if (offload_) (void)::ioctl(tun_.Get(), TUNSETOFFLOAD, 0u);
+  offload_ = false;
 }
 
 bool Engine::WaitReadable(int fd) {

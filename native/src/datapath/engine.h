@@ -27,6 +27,7 @@
 #pragma once
 
 #include <netinet/in.h>
+#include <sys/uio.h>
 
 #include <atomic>
 #include <cstdint>
@@ -42,6 +43,7 @@
 #include "../unique_fd.h"
 #include "admission.h"
 #include "engine_counters.h"
+#include "gro.h"
 #include "handshake_screen.h"
 #include "peer_table.h"
 #include "udp_socket.h"
@@ -55,6 +57,21 @@ struct EngineConfig {
   size_t batch = 64;
   size_t staged_per_peer = 128;
   size_t up_queue_max = 1024;  // each of the two queues
+  // The TUN device's transmit queue: packets the kernel holds for the send thread's read() before
+  // it drops them (the link's TX dropped, counted as tun_device_dropped). The kernel's default of
+  // 500 overflowed under one TCP stream here (issue 12: 15,687 drops, as many retransmits, in 8 s):
+  // TCP fills the queue in bursts while the send thread is off the CPU. 2000 packets cover ~23 ms
+  // of a descheduled send thread at 1 Gbit/s of full-size packets, which took the drops to 0 in
+  // the same run; what it holds stays bounded by the senders' own socket buffers and this count.
+  // 0 leaves the device's as it is.
+  uint32_t tun_queue_length = 2000;
+  // TUN offloads (issue 12): the device hands us TCP super-packets and leaves checksums to us
+  // (TUNSETOFFLOAD TSO4/TSO6/CSUM), which the send thread splits (tso.h), and the receive thread
+  // writes in-order TCP segments of a flow as one super-packet (gro.h). Off, or refused by the
+  // kernel (counted), every read and write is one packet; the virtio-net header is there either way.
+  // The same switch turns on UDP GSO and GRO (udp_socket.h): a run of equal-sized datagrams to one
+  // peer leaves in one message, and one sender's run arrives in one.
+  bool offload = true;
   // Sealed overlay messages per second each member may send us (admission.h), and what all
   // strangers together may (unknown keys, join queries, STUN answers).
   double sealed_per_peer_per_second = 1000;
@@ -162,10 +179,24 @@ class Engine {
   };
   PeerSnapshot Snapshot(PeerId id);
   const EngineCounters& counters() const { return counters_; }
+  // Reads the counters the kernel keeps for us (the TUN's TX dropped) into counters(); on demand,
+  // from the JavaScript thread, so an idle data path reads nothing.
+  void RefreshDeviceCounters();
 
  private:
   void SendLoop();
   void ReceiveLoop();
+  // The receive thread's memory for Deliver, sized for a batch once.
+  struct GroScratch {
+    explicit GroScratch(size_t batch) : groups(batch), next(batch), segments(batch), iov(batch) {}
+    std::vector<gro::Group> groups;
+    std::vector<uint32_t> next;
+    std::vector<gro::detail::Segment> segments;
+    std::vector<iovec> iov;
+  };
+  // Receive thread: writes decrypted packets[0, n) to the TUN, coalesced when offloads are on.
+  // Each packet has at least virtio::kHeaderSize bytes of the buffer in front of it to spare.
+  void Deliver(uint8_t* const* packets, const size_t* lens, size_t n, GroScratch& scratch);
   bool WaitReadable(int fd);  // false when stopping
   // Events and handshake messages, each kind against its own bound; false (counted) when full.
   bool Push(UpEvent event);
@@ -221,6 +252,8 @@ class Engine {
 
   EngineConfig config_;
   UniqueFd tun_;
+  std::string tun_name_;  // the interface's name, for its queue length and counters
+  bool offload_ = false;  // TUNSETOFFLOAD took; set before the threads start
   UdpSocket socket_;
   UniqueFd wake_;  // eventfd: Stop() wakes both threads out of poll()
   std::atomic<bool> stopping_{false};

@@ -14,6 +14,8 @@
 #define OVERLAY_ENGINE_COUNTERS(X)                                                                                   \
   /* Receive thread: what came in on the UDP socket, and where each datagram ended. */                              \
   X(rx_datagrams, rxDatagrams, "Datagrams read from the UDP socket.")                                               \
+  X(udp_gro_received, udpGroReceived, "Messages from the UDP socket that held two or more datagrams of one sender (UDP GRO).") \
+  X(udp_gro_refused, udpGroRefused, "Times the kernel refused UDP GRO: datagrams then come one per message.")       \
   X(rx_transport, rxTransport, "Well-formed WireGuard transport messages among them (their fate counts below).")    \
   X(rx_control, rxControl, "Handshake, overlay and STUN messages queued up to JavaScript.")                         \
   X(rx_junk, rxJunk, "Datagrams of no type a node takes (wrong sizes, reserved bytes, unknown types).")              \
@@ -25,6 +27,7 @@
   X(rx_source_denied, rxSourceDenied, "Decrypted packets from an inner source address the sender does not own.")    \
   X(rx_keepalive, rxKeepalive, "Keepalives (empty transport messages).")                                            \
   X(tun_write_failed, tunWriteFailed, "Packets the TUN device refused to take.")                                    \
+  X(tun_gro_written, tunGroWritten, "Super-packets written to the TUN device, each of two or more TCP segments of one flow.") \
   /* Send thread: packets read from the TUN device. */                                                              \
   X(tx_packets, txPackets, "Packets sealed and sent to a peer.")                                                     \
   X(tx_no_route, txNoRoute, "Packets to an address no peer's allowed IPs cover.")                                   \
@@ -32,7 +35,14 @@
   X(tx_staged_dropped, txStagedDropped, "Held packets dropped, oldest first, because a peer's queue was full.")      \
   X(tx_no_endpoint, txNoEndpoint, "Packets for a peer with no endpoint and no relay.")                              \
   X(tx_send_failed, txSendFailed, "Datagrams the UDP socket refused to send.")                                       \
+  X(udp_gso_sent, udpGsoSent, "Messages that carried a run of two or more datagrams to one peer (UDP GSO, UDP_SEGMENT).") \
+  X(udp_gso_refused, udpGsoRefused, "Times the kernel refused UDP GSO (at start or at send time): datagrams then go one per message.") \
   X(tun_read_bad, tunReadBad, "Packets read from the TUN device longer than the MTU, or not IPv4 or IPv6.")          \
+  X(tun_gso_read, tunGsoRead, "TCP super-packets read from the TUN device (TSO) and split into MTU-sized segments.") \
+  X(tun_gso_bad, tunGsoBad, "Super-packets read from the TUN device that could not be split (not TCP as their header said, or segments over the MTU).") \
+  X(tun_offload_refused, tunOffloadRefused, "Times the TUN device refused offloads (TUNSETOFFLOAD): reads and writes then move one packet each.") \
+  X(tun_device_dropped, tunDeviceDropped,                                                                            \
+    "Packets the TUN device itself dropped because its queue to the send thread was full (the link's TX dropped, read from the kernel when stats are asked for).") \
   /* Up to JavaScript. */                                                                                            \
   X(up_queue_dropped, upQueueDropped,                                                                                \
     "Handshake messages dropped because their queue to JavaScript was full (events have their own, larger bound).") \

@@ -1,11 +1,14 @@
 // The receive thread: peers → TUN.
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
 
 #include "engine.h"
+#include "gro.h"
 #include "slots.h"
+#include "virtio_net.h"
 #include "wire.h"
 
 namespace overlay {
@@ -23,9 +26,10 @@ void Engine::ReceiveLoop() {
   std::vector<sockaddr_in6> fwd_to(batch);
   std::vector<uint32_t> len(batch);
   std::vector<sockaddr_in6> from(batch);
-  std::vector<const uint8_t*> deliver(batch);
+  std::vector<uint8_t*> deliver(batch);
   std::vector<size_t> deliver_len(batch);
   std::vector<std::shared_ptr<Session>> confirm;
+  GroScratch gro(batch);
   TransportAead aead;
   if (!aead.ok()) return;
 
@@ -177,15 +181,47 @@ void Engine::ReceiveLoop() {
         counters_.forwarded.fetch_add(sent > relays ? sent - relays : 0, std::memory_order_relaxed);
         if (sent < forwards) counters_.tx_send_failed.fetch_add(forwards - sent, std::memory_order_relaxed);
       }
-      for (size_t i = 0; i < ready; i++) {
-        ssize_t w;
-        do {
-          w = ::write(tun_.Get(), deliver[i], deliver_len[i]);
-        } while (w < 0 && errno == EINTR);
-        if (w < 0) counters_.tun_write_failed.fetch_add(1, std::memory_order_relaxed);
-      }
+      if (ready > 0) Deliver(deliver.data(), deliver_len.data(), ready, gro);
       if (got < batch) break;
       if (stopping_.load(std::memory_order_relaxed)) return;
+    }
+  }
+}
+
+void Engine::Deliver(uint8_t* const* packets, const size_t* lens, size_t n, GroScratch& scratch) {
+  // Every packet sits behind its transport header, which is spent now: its virtio-net header is
+  // written into the kHeaderSize bytes before it, so a lone packet goes out in one write().
+  static_assert(virtio::kHeaderSize <= wire::kTransportHeader, "the header goes where the transport header was");
+  gro::Plan plan{scratch.groups.data(), scratch.next.data()};
+  if (offload_) {
+    gro::PlanBatch(packets, lens, n, scratch.segments.data(), &plan);
+  } else {
+    for (size_t i = 0; i < n; i++) plan.groups[i] = {uint32_t(i), uint32_t(i), 1, uint32_t(lens[i])};
+    plan.group_count = n;
+  }
+  for (size_t g = 0; g < plan.group_count; g++) {
+    const gro::Group& group = plan.groups[g];
+    uint8_t* first = packets[group.first];
+    virtio::Header h;
+    size_t iovs = 1;
+    scratch.iov[0] = {first - virtio::kHeaderSize, virtio::kHeaderSize + lens[group.first]};
+    if (group.count > 1) {
+      h = gro::Finish(packets, scratch.segments.data(), group);
+      // The other members add their payloads, behind their own headers.
+      for (uint32_t i = plan.next[group.first]; i != gro::kEnd; i = plan.next[i]) {
+        const gro::detail::Segment& s = scratch.segments[i];
+        scratch.iov[iovs++] = {packets[i] + s.ip_len + s.tcp_len, s.payload};
+      }
+    }
+    virtio::Write(h, first - virtio::kHeaderSize);
+    ssize_t w;
+    do {
+      w = ::writev(tun_.Get(), scratch.iov.data(), static_cast<int>(iovs));
+    } while (w < 0 && errno == EINTR);
+    if (w < 0) {
+      counters_.tun_write_failed.fetch_add(group.count, std::memory_order_relaxed);
+    } else if (group.count > 1) {
+      counters_.tun_gro_written.fetch_add(1, std::memory_order_relaxed);
     }
   }
 }

@@ -1,4 +1,5 @@
 // The send thread: TUN → peers.
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -6,71 +7,116 @@
 
 #include "engine.h"
 #include "slots.h"
+#include "tso.h"
+#include "virtio_net.h"
 #include "wire.h"
 
 namespace overlay {
 
 void Engine::SendLoop() {
   const size_t batch = config_.batch;
-  // Each slot: room for an envelope and the transport header, the packet, padding, the tag.
+  // Each slot: room for an envelope and the transport header, the packet, padding, the tag. One
+  // read of a TCP super-packet fills up to ~46 of them (64 KB in MTU-sized segments), so there
+  // are twice as many slots as reads per round; a round whose slots run out is sealed and sent
+  // in the middle, and goes on.
   const wire::SendSlot layout = wire::SendSlotFor(config_.mtu);
   const size_t capacity = layout.capacity;
   const size_t head = layout.head;
   const size_t slot = layout.size;
-  std::vector<uint8_t> buffers(slot * batch);
-  std::vector<uint8_t*> out(batch);
-  std::vector<uint32_t> out_len(batch);
-  std::vector<sockaddr_in6> out_to(batch);
-  std::vector<uint32_t> len(batch);
+  const size_t slots = 2 * batch;
+  std::vector<uint8_t> buffers(slot * slots);
+  std::vector<uint8_t*> out(slots);
+  std::vector<uint32_t> out_len(slots);
+  std::vector<sockaddr_in6> out_to(slots);
+  std::vector<uint32_t> len(slots);
+  // A read lands in a slot (virtio-net header in front of it, in `vnet`); what does not fit (a
+  // super-packet) goes on into `spill` behind room for the slot's part, which is copied in front
+  // of it so the super-packet is whole there.
+  uint8_t vnet[virtio::kHeaderSize];
+  std::vector<uint8_t> spill(capacity + wire::kMaxDatagram);
   TransportAead aead;
   if (!aead.ok()) return;
+
+  // Seals and sends slots [0, filled) as one run; returns with none filled.
+  size_t filled = 0;
+  auto flush = [&] {
+    size_t count = 0;
+    int64_t now = MonotonicMs();
+    {
+      std::shared_lock<std::shared_mutex> lock(table_.mu);
+      for (size_t i = 0; i < filled; i++) {
+        uint8_t* buf = &buffers[i * slot + head];
+        uint8_t* packet = buf + wire::kTransportHeader;
+        wire::InnerPacket inner;
+        if (!wire::ParseInner(packet, len[i], &inner)) {
+          counters_.tun_read_bad.fetch_add(1, std::memory_order_relaxed);
+          continue;
+        }
+        PeerId id = table_.routes.Lookup(inner.dst, inner.addr_bytes);
+        Peer* peer = id == kNoPeer ? nullptr : table_.Find(id);
+        if (!peer) {
+          counters_.tx_no_route.fetch_add(1, std::memory_order_relaxed);
+          continue;
+        }
+        size_t n = SealForPeer(aead, *peer, buf, len[i], now, &out_to[count], &out[count]);
+        if (n == 0) continue;
+        out_len[count] = static_cast<uint32_t>(n);
+        count++;
+      }
+    }
+    if (count > 0) {
+      size_t sent = socket_.SendBatch(out.data(), out_len.data(), out_to.data(), count);
+      counters_.tx_packets.fetch_add(sent, std::memory_order_relaxed);
+      if (sent < count) counters_.tx_send_failed.fetch_add(count - sent, std::memory_order_relaxed);
+    }
+    filled = 0;
+  };
 
   while (WaitReadable(tun_.Get())) {
     // Bounded: at most `batch` reads per round, and each round blocks in poll() when idle.
     for (;;) {
-      size_t got = 0;
-      while (got < batch) {
-        ssize_t n = ::read(tun_.Get(), &buffers[got * slot + layout.packet], capacity);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) break;
-        if (static_cast<size_t>(n) > config_.mtu) {
+      size_t reads = 0;
+      while (reads < batch) {
+        if (filled == slots) flush();
+        uint8_t* packet = &buffers[filled * slot + layout.packet];
+        iovec iov[3] = {{vnet, sizeof vnet}, {packet, capacity}, {spill.data() + capacity, wire::kMaxDatagram}};
+        ssize_t r = ::readv(tun_.Get(), iov, 3);
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0) break;
+        reads++;
+        virtio::Header h;
+        if (!virtio::Parse(vnet, static_cast<size_t>(r), &h)) {
           counters_.tun_read_bad.fetch_add(1, std::memory_order_relaxed);
           continue;
         }
-        len[got++] = static_cast<uint32_t>(n);
-      }
-      if (got == 0) break;
-
-      size_t count = 0;
-      int64_t now = MonotonicMs();
-      {
-        std::shared_lock<std::shared_mutex> lock(table_.mu);
-        for (size_t i = 0; i < got; i++) {
-          uint8_t* buf = &buffers[i * slot + head];
-          uint8_t* packet = buf + wire::kTransportHeader;
-          wire::InnerPacket inner;
-          if (!wire::ParseInner(packet, len[i], &inner)) {
+        size_t n = static_cast<size_t>(r) - virtio::kHeaderSize;
+        if (h.gso_type == virtio::kGsoNone) {
+          if (n > config_.mtu || ((h.flags & virtio::kNeedsCsum) && !tso::CompleteChecksum(h, packet, n))) {
             counters_.tun_read_bad.fetch_add(1, std::memory_order_relaxed);
             continue;
           }
-          PeerId id = table_.routes.Lookup(inner.dst, inner.addr_bytes);
-          Peer* peer = id == kNoPeer ? nullptr : table_.Find(id);
-          if (!peer) {
-            counters_.tx_no_route.fetch_add(1, std::memory_order_relaxed);
-            continue;
-          }
-          size_t n = SealForPeer(aead, *peer, buf, len[i], now, &out_to[count], &out[count]);
-          if (n == 0) continue;
-          out_len[count] = static_cast<uint32_t>(n);
-          count++;
+          len[filled++] = static_cast<uint32_t>(n);
+          continue;
+        }
+        // A TCP super-packet (TSO): whole in `spill`, then split into the slots from this one on.
+        uint8_t* super = spill.data();
+        std::memcpy(super, packet, n < capacity ? n : capacity);
+        tso::Plan plan;
+        if (n > capacity + wire::kMaxDatagram || !tso::PlanSegments(h, super, n, config_.mtu, &plan)) {
+          counters_.tun_gso_bad.fetch_add(1, std::memory_order_relaxed);
+          continue;
+        }
+        counters_.tun_gso_read.fetch_add(1, std::memory_order_relaxed);
+        for (size_t k = 0; k < plan.segments; k++) {
+          if (filled == slots) flush();
+          len[filled] = static_cast<uint32_t>(
+              tso::WriteSegment(plan, super, k, &buffers[filled * slot + layout.packet]));
+          filled++;
         }
       }
-      if (count > 0) {
-        size_t sent = socket_.SendBatch(out.data(), out_len.data(), out_to.data(), count);
-        counters_.tx_packets.fetch_add(sent, std::memory_order_relaxed);
-        if (sent < count) counters_.tx_send_failed.fetch_add(count - sent, std::memory_order_relaxed);
-      }
-      if (got < batch) break;  // the device is drained; back to poll()
+      if (reads == 0) break;
+      flush();
+      if (reads < batch) break;  // the device is drained; back to poll()
       if (stopping_.load(std::memory_order_relaxed)) return;
     }
   }

@@ -1,10 +1,13 @@
 #include "udp_socket.h"
 
 #include <arpa/inet.h>
+#include <netinet/udp.h>
+
 #include <cerrno>
 #include <cstring>
 
 #include "../errors.h"
+#include "peer_table.h"
 
 namespace overlay {
 
@@ -72,8 +75,91 @@ UdpSocket::UdpSocket(uint16_t port) {
                                             : reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
 }
 
+bool UdpSocket::EnableGro(std::atomic<uint64_t>* received) {
+  int one = 1;
+  gro_ = ::setsockopt(fd_.Get(), SOL_UDP, UDP_GRO, &one, sizeof one) == 0;
+  if (!gro_) return false;
+  gro_received_ = received;
+  gro_buf_.resize(kGroMessages * kGroMessageSize);
+  gro_msgs_.resize(kGroMessages);
+  return true;
+}
+
+size_t UdpSocket::RecvGro(uint8_t* base, size_t stride, size_t capacity, uint32_t* lens, sockaddr_in6* from,
+                          size_t max) {
+  constexpr size_t kControl = CMSG_SPACE(sizeof(int));
+  size_t out = 0;
+  // Bounded: each pass hands out at least one datagram, or receives, or returns.
+  while (out < max) {
+    if (next_ == held_) {
+      auto& msgs = recv_.msgs;
+      auto& iovs = recv_.iovs;
+      auto& names = recv_.names;
+      if (msgs.size() < kGroMessages) {
+        msgs.resize(kGroMessages);
+        iovs.resize(kGroMessages);
+        names.resize(kGroMessages);
+      }
+      recv_.control.resize(kGroMessages * kControl);
+      for (size_t i = 0; i < kGroMessages; i++) {
+        msgs[i] = mmsghdr{};
+        iovs[i] = {&gro_buf_[i * kGroMessageSize], kGroMessageSize};
+        msghdr& h = msgs[i].msg_hdr;
+        h.msg_iov = &iovs[i];
+        h.msg_iovlen = 1;
+        h.msg_name = &names[i];
+        h.msg_namelen = sizeof(sockaddr_storage);
+        h.msg_control = &recv_.control[i * kControl];
+        h.msg_controllen = kControl;
+      }
+      int n;
+      do {
+        n = ::recvmmsg(fd_.Get(), msgs.data(), kGroMessages, MSG_DONTWAIT, nullptr);
+      } while (n < 0 && errno == EINTR);
+      if (n <= 0) return out;
+      for (int i = 0; i < n; i++) {
+        msghdr& h = msgs[i].msg_hdr;
+        GroMessage& m = gro_msgs_[i];
+        m.len = msgs[i].msg_len;
+        m.segment = m.len;
+        for (cmsghdr* c = CMSG_FIRSTHDR(&h); c; c = CMSG_NXTHDR(&h, c)) {
+          if (c->cmsg_level != SOL_UDP || c->cmsg_type != UDP_GRO || c->cmsg_len < CMSG_LEN(sizeof(int))) continue;
+          int size;
+          std::memcpy(&size, CMSG_DATA(c), sizeof size);
+          if (size > 0 && static_cast<size_t>(size) < m.len) m.segment = static_cast<size_t>(size);
+        }
+        if (m.segment < m.len && gro_received_) gro_received_->fetch_add(1, std::memory_order_relaxed);
+        // Truncated (more than 64 KB): the last piece is short and fails as any damaged datagram.
+        auto& name = names[i];
+        if (name.ss_family == AF_INET6) {
+          std::memcpy(&m.from, &name, sizeof m.from);
+        } else {
+          FromV4(*reinterpret_cast<sockaddr_in*>(&name), &m.from);
+        }
+      }
+      held_ = static_cast<size_t>(n);
+      next_ = 0;
+      offset_ = 0;
+    }
+    GroMessage& m = gro_msgs_[next_];
+    size_t piece = m.len - offset_ < m.segment ? m.len - offset_ : m.segment;
+    // A datagram larger than the slot is dropped, as recvmmsg's truncation would have it.
+    if (piece <= capacity) std::memcpy(base + out * stride, &gro_buf_[next_ * kGroMessageSize + offset_], piece);
+    lens[out] = piece <= capacity ? static_cast<uint32_t>(piece) : 0;
+    from[out] = m.from;
+    out++;
+    offset_ += piece;
+    if (offset_ >= m.len) {
+      next_++;
+      offset_ = 0;
+    }
+  }
+  return out;
+}
+
 size_t UdpSocket::RecvBatch(uint8_t* base, size_t stride, size_t capacity, uint32_t* lens, sockaddr_in6* from,
                             size_t max) {
+  if (gro_) return RecvGro(base, stride, capacity, lens, from, max);
   auto& msgs = recv_.msgs;
   auto& iovs = recv_.iovs;
   auto& names = recv_.names;
@@ -103,47 +189,96 @@ size_t UdpSocket::RecvBatch(uint8_t* base, size_t stride, size_t capacity, uint3
   return static_cast<size_t>(n);
 }
 
+bool UdpSocket::EnableGso(std::atomic<uint64_t>* sent, std::atomic<uint64_t>* refused) {
+  gso_sent_ = sent;
+  gso_refused_ = refused;
+  int zero = 0;  // asks whether the option exists; the size goes with each message
+  bool ok = ::setsockopt(fd_.Get(), SOL_UDP, UDP_SEGMENT, &zero, sizeof zero) == 0;
+  gso_.store(ok);
+  return ok;
+}
+
 size_t UdpSocket::SendBatch(uint8_t* const* bufs, const uint32_t* lens, const sockaddr_in6* to, size_t count,
                              Caller caller) {
   Scratch& scratch = caller == Caller::kSendThread ? send_ : forward_;
   auto& msgs = scratch.msgs;
   auto& iovs = scratch.iovs;
   auto& names = scratch.names;
+  constexpr size_t kControl = CMSG_SPACE(sizeof(uint16_t));
   if (msgs.size() < count) {
     msgs.resize(count);
     iovs.resize(count);
     names.resize(count);
+    scratch.first.resize(count + 1);
+    scratch.control.resize(count * kControl);
   }
-  for (size_t i = 0; i < count; i++) {
-    msgs[i] = mmsghdr{};
-    iovs[i] = {bufs[i], lens[i]};
-    msgs[i].msg_hdr.msg_iov = &iovs[i];
-    msgs[i].msg_hdr.msg_iovlen = 1;
-    if (dual_stack_) {
-      msgs[i].msg_hdr.msg_name = const_cast<sockaddr_in6*>(&to[i]);
-      msgs[i].msg_hdr.msg_namelen = sizeof(sockaddr_in6);
-    } else {
-      auto* v4 = reinterpret_cast<sockaddr_in*>(&names[i]);
-      *v4 = ToV4(to[i]);
-      msgs[i].msg_hdr.msg_name = v4;
-      msgs[i].msg_hdr.msg_namelen = sizeof(sockaddr_in);
+  const bool gso = gso_.load(std::memory_order_relaxed);
+  size_t m = 0;
+  for (size_t i = 0; i < count;) {
+    // The run [i, j): same destination, every datagram but the last exactly lens[i] bytes.
+    size_t j = i + 1;
+    size_t bytes = lens[i];
+    while (gso && j < count && j - i < kMaxSegments && lens[j - 1] == lens[i] && lens[j] <= lens[i] &&
+           bytes + lens[j] <= kMaxGsoBytes && Peer::SameAddress(to[j], to[i])) {
+      bytes += lens[j];
+      j++;
     }
+    for (size_t k = i; k < j; k++) iovs[k] = {bufs[k], lens[k]};
+    msgs[m] = mmsghdr{};
+    msghdr& h = msgs[m].msg_hdr;
+    h.msg_iov = &iovs[i];
+    h.msg_iovlen = j - i;
+    if (dual_stack_) {
+      h.msg_name = const_cast<sockaddr_in6*>(&to[i]);
+      h.msg_namelen = sizeof(sockaddr_in6);
+    } else {
+      auto* v4 = reinterpret_cast<sockaddr_in*>(&names[m]);
+      *v4 = ToV4(to[i]);
+      h.msg_name = v4;
+      h.msg_namelen = sizeof(sockaddr_in);
+    }
+    if (j - i > 1) {
+      h.msg_control = &scratch.control[m * kControl];
+      h.msg_controllen = kControl;
+      cmsghdr* c = CMSG_FIRSTHDR(&h);
+      c->cmsg_level = SOL_UDP;
+      c->cmsg_type = UDP_SEGMENT;
+      c->cmsg_len = CMSG_LEN(sizeof(uint16_t));
+      uint16_t segment = static_cast<uint16_t>(lens[i]);
+      std::memcpy(CMSG_DATA(c), &segment, sizeof segment);
+    }
+    scratch.first[m++] = i;
+    i = j;
   }
-  size_t done = 0;
-  // Bounded: every pass either sends at least one datagram or skips one.
-  while (done < count) {
-    int n = ::sendmmsg(fd_.Get(), msgs.data() + done, static_cast<unsigned>(count - done), 0);
+  scratch.first[m] = count;
+  size_t done = 0;  // messages
+  size_t sent = 0;  // datagrams in them
+  // Bounded: every pass either sends at least one message or skips one.
+  while (done < m) {
+    int n = ::sendmmsg(fd_.Get(), msgs.data() + done, static_cast<unsigned>(m - done), 0);
     if (n > 0) {
-      done += static_cast<size_t>(n);
+      for (int k = 0; k < n; k++, done++) {
+        size_t segments = scratch.first[done + 1] - scratch.first[done];
+        sent += segments;
+        if (segments > 1 && gso_sent_) gso_sent_->fetch_add(1, std::memory_order_relaxed);
+      }
     } else if (n < 0 && errno == EINTR) {
       continue;
     } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
       break;  // socket buffer full: the rest is lost, as a router would drop it
+    } else if (n < 0 && (errno == EIO || errno == EINVAL) && scratch.first[done + 1] - scratch.first[done] > 1) {
+      // The kernel cannot segment this (a device without checksum offload, a path that refuses
+      // it): GSO off for good, counted, and the rest goes one datagram per message.
+      gso_.store(false, std::memory_order_relaxed);
+      if (gso_refused_) gso_refused_->fetch_add(1, std::memory_order_relaxed);
+      size_t from = scratch.first[done];
+      return sent + SendBatch(bufs + from, lens + from, to + from, count - from, caller);
     } else {
-      done++;  // this destination is refused; do not let it block the rest of the batch
+      // this destination is refused; do not let it block the rest of the batch
+      done++;
     }
   }
-  return done;
+  return sent;
 }
 
 int UdpSocket::SendOne(const uint8_t* data, size_t len, const sockaddr_in6& to) {

@@ -5,6 +5,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -27,6 +28,9 @@ class UdpSocket {
   // Receive thread only. Receives up to `max` datagrams into slots of `slot` bytes; lengths and sources out.
   // Returns the count, 0 when nothing is waiting.
   // Datagram i lands at base + i * stride, at most `capacity` (<= stride) bytes of it.
+  // With UDP GRO (EnableGro) the kernel hands over runs of one sender's datagrams as one message;
+  // they are cut apart here and copied into the slots, and what does not fit this call waits for
+  // the next, so fewer than `max` still means nothing more is waiting.
   size_t RecvBatch(uint8_t* base, size_t stride, size_t capacity, uint32_t* lens, sockaddr_in6* from, size_t max);
 
   // Which data-path thread calls SendBatch: each has its own scratch (the receive thread sends
@@ -35,22 +39,60 @@ class UdpSocket {
 
   // Sends `count` datagrams (pointers, lengths, destinations). Returns how many the kernel took;
   // a datagram the kernel refuses outright (unreachable, too big) is skipped, not retried.
+  // With UDP GSO (EnableGso), a run of datagrams to one destination, all of one length but the
+  // last (which may be shorter), goes in one message with UDP_SEGMENT: the kernel cuts it into the
+  // same datagrams, at one pass through the stack instead of one each.
   size_t SendBatch(uint8_t* const* bufs, const uint32_t* lens, const sockaddr_in6* to, size_t count,
                    Caller caller = Caller::kSendThread);
+
+  // Turns UDP GSO on if the kernel takes UDP_SEGMENT; false (and off) if not. `sent` counts the
+  // messages that carried two or more datagrams, `refused` the times the kernel refused one at
+  // send time (GSO is then off for good and the datagrams go one by one). Both outlive the socket.
+  bool EnableGso(std::atomic<uint64_t>* sent, std::atomic<uint64_t>* refused);
+
+  // Turns UDP GRO on if the kernel takes it (before the receive thread starts); `received` counts
+  // the messages that held two or more datagrams. False (and off) if not.
+  bool EnableGro(std::atomic<uint64_t>* received);
 
   // One datagram from the JavaScript thread (handshakes, discovery). Returns errno or 0.
   int SendOne(const uint8_t* data, size_t len, const sockaddr_in6& to);
 
  private:
+  // SendBatch's runs: messages of up to kMaxSegments datagrams and kMaxGsoBytes bytes in all
+  // (the kernel's UDP_MAX_SEGMENTS was 64 before Linux 6.2; an IP packet's length field is 16 bits).
+  static constexpr size_t kMaxSegments = 64;
+  static constexpr size_t kMaxGsoBytes = 65000;
+
   UniqueFd fd_;
   uint16_t port_ = 0;
   bool dual_stack_ = true;
+  std::atomic<bool> gso_{false};
+  std::atomic<uint64_t>* gso_sent_ = nullptr;
+  std::atomic<uint64_t>* gso_refused_ = nullptr;
+
+  // UDP GRO, the receive thread's alone: messages of up to 64 KB, and how far they have been
+  // handed out (message `next_`, byte `offset_`, of `held_` received).
+  size_t RecvGro(uint8_t* base, size_t stride, size_t capacity, uint32_t* lens, sockaddr_in6* from, size_t max);
+  static constexpr size_t kGroMessages = 8;
+  static constexpr size_t kGroMessageSize = 65536;
+  bool gro_ = false;
+  std::atomic<uint64_t>* gro_received_ = nullptr;
+  std::vector<uint8_t> gro_buf_;
+  struct GroMessage {
+    size_t len;
+    size_t segment;  // gso_size, or len when the kernel did not coalesce
+    sockaddr_in6 from;
+  };
+  std::vector<GroMessage> gro_msgs_;
+  size_t held_ = 0, next_ = 0, offset_ = 0;
   // Scratch for each batch call, preallocated; the receive and send sides are used by different
   // threads, so each has its own.
   struct Scratch {
     std::vector<mmsghdr> msgs;
     std::vector<iovec> iovs;
     std::vector<sockaddr_storage> names;  // only without dual-stack
+    std::vector<size_t> first;            // per message: its first datagram
+    std::vector<uint8_t> control;         // per message: room for a UDP_SEGMENT cmsg
   };
   Scratch recv_, send_, forward_;
 };
