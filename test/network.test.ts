@@ -2,6 +2,7 @@
  * The user's story end to end, as root, on a LAN segment of network namespaces this file makes:
  * init, invite, join, up; everyone reaches everyone; kick; a plain WireGuard device; restarts.
  */
+import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import test from 'ava';
@@ -142,6 +143,28 @@ rootTest(
     t.is(ping(b.ns, device.address, 3).received, 3, 'b -> device through a');
     const bSees = (await status(b)).peers.find((p) => p.name === 'phone');
     t.like(bSees, { path: 'relay', via: 'a' });
+
+    // The config as printed: its private key shown this once, and said so.
+    const tablet = await a.ok(['invite', '--wireguard', 'tablet']);
+    t.regex(
+      tablet.stdout,
+      /^# wg-quick config for "tablet" \(\S+\); keep it secret: its private key is shown only this once and kept nowhere\n\[Interface\]\nPrivateKey = \S{44}\n/,
+    );
+    t.is(tablet.stderr, '', 'a public endpoint (192.0.2.1) gets no warning');
+    // A device that made its own key: only its public key crosses, and the config says whose to use.
+    const own = execFileSync('sh', ['-c', 'wg genkey | wg pubkey'], { encoding: 'utf8' }).trim();
+    const watch = await a.ok(['invite', '--wireguard', 'watch', '--pubkey', own]);
+    t.notRegex(watch.stdout, /^PrivateKey = /m);
+    t.regex(watch.stdout, /^# PrivateKey = the private key this device made/m);
+    t.notRegex(watch.stdout, /shown only this once/);
+    const watchSeen = (await status(a)).peers.find((p) => p.name === 'watch');
+    t.is(watchSeen?.publicKey, own);
+    const bad = await a.run(['invite', '--wireguard', 'clock', '--pubkey', 'not-a-key']);
+    t.is(bad.code, 2, bad.stderr);
+    t.regex(
+      bad.stderr,
+      /^overlay: --pubkey "not-a-key" is not a WireGuard public key \(the 44-character base64 key `wg pubkey` prints\)\n$/,
+    );
   },
 );
 

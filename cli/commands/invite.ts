@@ -17,14 +17,35 @@ function parseUses(text: string | undefined): number {
 
 async function create(ctx: CommandContext): Promise<void> {
   const device = flagString(ctx, 'wireguard');
+  const pubkey = flagString(ctx, 'pubkey');
+  if (pubkey !== undefined && device === undefined) {
+    throw new OverlayError('EUSAGE', '--pubkey names the key of a --wireguard device', {
+      hint: 'overlay invite --wireguard NAME --pubkey KEY',
+    });
+  }
   if (device !== undefined) {
-    const d = await callNode(ctx, 'invite.wireguard', { name: device });
+    const d = await callNode(ctx, 'invite.wireguard', {
+      name: device,
+      ...(pubkey !== undefined && { publicKey: pubkey }),
+    });
     if (flagBool(ctx, 'json')) {
       ctx.stdout.write(jsonLine(d));
       return;
     }
+    if (d.endpointScope === 'lan') {
+      ctx.stderr.write(
+        `overlay: warning: the config's Endpoint ${d.endpoint} is a LAN address: "${d.name}" reaches this node only from this network (a public address or port forward: overlay init --endpoint HOST:PORT)\n`,
+      );
+    } else if (d.endpoint === null) {
+      ctx.stderr.write(
+        `overlay: warning: the config has no Endpoint: this node knows no address of its own yet; add one to the config by hand\n`,
+      );
+    }
     // The config holds the device's private key: it is printed once, here, and kept nowhere.
-    ctx.stdout.write(`# wg-quick config for "${d.name}" (${d.address}); keep it secret\n${d.config}`);
+    const secret = d.privateKeyIncluded
+      ? '; keep it secret: its private key is shown only this once and kept nowhere'
+      : '';
+    ctx.stdout.write(`# wg-quick config for "${d.name}" (${d.address})${secret}\n${d.config}`);
     if (isTty(ctx.stdout)) ctx.stdout.write(`\n${qrText(d.config)}\n`);
     return;
   }
@@ -79,7 +100,7 @@ async function list(ctx: CommandContext): Promise<void> {
 export const invite: Command = {
   name: 'invite',
   summary: 'make a code that lets someone join (admins); also: invite list, invite revoke ID',
-  usage: '[--expires 24h] [--uses 1] [--name LABEL] [--wireguard NAME] | list | revoke ID',
+  usage: '[--expires 24h] [--uses 1] [--name LABEL] [--wireguard NAME [--pubkey KEY]] | list | revoke ID',
   flags: {
     expires: {
       type: 'string',
@@ -92,6 +113,11 @@ export const invite: Command = {
       type: 'string',
       arg: 'NAME',
       description: 'instead: add a plain WireGuard device and print its wg-quick config',
+    },
+    pubkey: {
+      type: 'string',
+      arg: 'KEY',
+      description: 'with --wireguard: the public key of a device that made its own key pair',
     },
   },
   positionals: { min: 0, max: 2 },

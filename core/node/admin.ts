@@ -3,7 +3,9 @@
  * devices, and kick members. Each produces signed records that the node keeps and gossips.
  */
 import nacl from 'tweetnacl';
-import { encodeKey } from '../base/keys.js';
+import { parseEndpoint } from '../base/endpoint.js';
+import { encodeKey, parsePeerId, peerKey } from '../base/keys.js';
+import { addressScope } from '../discovery/endpointClass.js';
 import { OverlayError } from '../errors.js';
 import type { GossipRecord } from '../gossip/recordStore.js';
 import { formatSubnet } from '../membership/addressing.js';
@@ -216,6 +218,11 @@ export interface WireguardDevice {
   name: string;
   config: string;
   address: string;
+  /** The Endpoint the config gives the device, and whether it is a LAN address (reachable only there). */
+  endpoint: string | null;
+  endpointScope: 'lan' | 'public' | null;
+  /** False with --pubkey: the device keeps its own private key. */
+  privateKeyIncluded: boolean;
 }
 
 /**
@@ -223,14 +230,30 @@ export interface WireguardDevice {
  * pair is made here and leaves only in the config printed for it; this node is its one peer and
  * forwards between it and the mesh.
  */
-export function addWireguardDevice(node: InvitingNode, name: string): WireguardDevice {
+export function addWireguardDevice(
+  node: InvitingNode,
+  name: string,
+  publicKeyText?: string,
+): WireguardDevice {
+  // --pubkey: a device that made its own key pair; its private key never leaves it.
+  const given = publicKeyText === undefined ? undefined : parsePeerId(publicKeyText.trim());
+  if (publicKeyText !== undefined && given === undefined) {
+    throw new OverlayError(
+      'EUSAGE',
+      `--pubkey ${JSON.stringify(publicKeyText)} is not a WireGuard public key`,
+      {
+        hint: 'the 44-character base64 key `wg pubkey` prints',
+      },
+    );
+  }
   const now = Date.now();
   const self = node.self(now);
-  const device = nacl.box.keyPair();
+  const device = given === undefined ? nacl.box.keyPair() : undefined;
+  const devicePublicKey = given === undefined ? device!.publicKey : peerKey(given);
   try {
     const issued = issueCertificate(
       node.roster,
-      { kind: 'wireguard', name, wireguardKey: device.publicKey, via: node.identity.keys.signing.publicKey },
+      { kind: 'wireguard', name, wireguardKey: devicePublicKey, via: node.identity.keys.signing.publicKey },
       signer(node, now),
       { random: secureRandom, now, retired: node.invites.retired },
     );
@@ -239,7 +262,9 @@ export function addWireguardDevice(node: InvitingNode, name: string): WireguardD
     const endpoint = node.endpoints[0];
     const config = [
       '[Interface]',
-      `PrivateKey = ${encodeKey(device.secretKey)}`,
+      device
+        ? `PrivateKey = ${encodeKey(device.secretKey)}`
+        : '# PrivateKey = the private key this device made (its public key was given with --pubkey)',
       `Address = ${issued.certificate.ipv4}/32, ${issued.certificate.ipv6}/128`,
       `MTU = ${TUN_MTU}`,
       '',
@@ -252,8 +277,16 @@ export function addWireguardDevice(node: InvitingNode, name: string): WireguardD
       '',
     ].join('\n');
     node.log(`wireguard device added: ${name} ${issued.certificate.ipv4}`);
-    return { name, config, address: issued.certificate.ipv4 };
+    const ip = endpoint === undefined ? undefined : parseEndpoint(endpoint)?.address;
+    return {
+      name,
+      config,
+      address: issued.certificate.ipv4,
+      endpoint: endpoint ?? null,
+      endpointScope: ip === undefined ? null : addressScope(ip),
+      privateKeyIncluded: device !== undefined,
+    };
   } finally {
-    device.secretKey.fill(0);
+    device?.secretKey.fill(0);
   }
 }

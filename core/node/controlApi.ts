@@ -29,7 +29,7 @@ export interface NodeMethods {
   };
   'invite.list': { params: NoParams; result: InviteSummary[] };
   'invite.revoke': { params: { id: string }; result: { id: string; revoked: true } };
-  'invite.wireguard': { params: { name: string }; result: WireguardDevice };
+  'invite.wireguard': { params: { name: string; publicKey?: string }; result: WireguardDevice };
   kick: { params: { name: string }; result: { name: string } };
 }
 
@@ -60,7 +60,10 @@ export const NODE_PARAMS: Decoders<NodeMethods> = {
   }),
   'invite.list': noParams,
   'invite.revoke': (raw) => ({ id: requiredString(raw, 'id') }),
-  'invite.wireguard': (raw) => ({ name: requiredString(raw, 'name') }),
+  'invite.wireguard': (raw) => ({
+    name: requiredString(raw, 'name'),
+    ...(typeof raw['publicKey'] === 'string' && { publicKey: raw['publicKey'] }),
+  }),
   kick: (raw) => ({ name: requiredString(raw, 'name') }),
 };
 

@@ -36,7 +36,7 @@ export function nodeMethods(node: OverlayNode): Handlers<NodeMethods> {
       }),
     'invite.list': async () => listInvites(node),
     'invite.revoke': async ({ id }) => revokeInvite(node, id),
-    'invite.wireguard': async ({ name }) => addWireguardDevice(node, name),
+    'invite.wireguard': async ({ name, publicKey }) => addWireguardDevice(node, name, publicKey),
     kick: async ({ name }) => kick(node, name),
   };
 }
