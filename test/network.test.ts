@@ -198,9 +198,10 @@ rootTest(
   'a second up says the node runs; a non-admin cannot invite; Ctrl-C in the foreground shuts down cleanly',
   async (t) => {
     const [a, b] = await network(t, 'nf', ['a', 'b']);
+    // up of a node that is up succeeds and says so (issue 15: idempotent, as tailscale up)
     const again = await a!.run(['up']);
-    t.not(again.code, 0);
-    t.regex(again.stderr, /already running \(pid \d+\)/);
+    t.is(again.code, 0, again.stderr);
+    t.regex(again.stdout, /^overlay is already up: a is /);
     const pinged = await a!.ok(['ping', 'b', '-c', '2', '--json']);
     const pongs = pinged.stdout
       .trim()

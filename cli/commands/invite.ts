@@ -54,6 +54,7 @@ async function create(ctx: CommandContext): Promise<void> {
     expiresInMs: expires === undefined ? 24 * 3_600_000 : parseDuration(expires, '--expires'),
     uses: parseUses(flagString(ctx, 'uses')),
     label: flagString(ctx, 'name') ?? null,
+    admin: flagBool(ctx, 'admin'),
   });
   if (flagBool(ctx, 'json')) {
     ctx.stdout.write(jsonLine({ code: invite.code, expires: invite.expires, id: invite.id }));
@@ -68,7 +69,7 @@ async function create(ctx: CommandContext): Promise<void> {
       invite.code,
       '',
       qrText(invite.code),
-      `Valid until ${invite.expires} for ${invite.uses} join${invite.uses === 1 ? '' : 's'} (id ${invite.id}).`,
+      `Valid until ${invite.expires} for ${invite.uses} join${invite.uses === 1 ? '' : 's'} (id ${invite.id})${flagBool(ctx, 'admin') ? '; whoever joins with it becomes an admin' : ''}.`,
       `The joiner runs: overlay join ${invite.code}`,
       'This node must be up when the code is used: the joiner asks it, and no one else, to let them in.',
       '',
@@ -92,7 +93,7 @@ async function list(ctx: CommandContext): Promise<void> {
   }
   for (const i of invites) {
     ctx.stdout.write(
-      `${i.id}  ${i.state.padEnd(7)}  ${i.usesLeft}/${i.uses} left  until ${new Date(i.expiresAt).toISOString()}${i.label ? `  ${i.label}` : ''}\n`,
+      `${i.id}  ${i.state.padEnd(7)}  ${i.usesLeft}/${i.uses} left  until ${new Date(i.expiresAt).toISOString()}${i.admin ? '  admin' : ''}${i.label ? `  ${i.label}` : ''}\n`,
     );
   }
 }
@@ -100,7 +101,8 @@ async function list(ctx: CommandContext): Promise<void> {
 export const invite: Command = {
   name: 'invite',
   summary: 'make a code that lets someone join (admins); also: invite list, invite revoke ID',
-  usage: '[--expires 24h] [--uses 1] [--name LABEL] [--wireguard NAME [--pubkey KEY]] | list | revoke ID',
+  usage:
+    '[--expires 24h] [--uses 1] [--name LABEL] [--admin] [--wireguard NAME [--pubkey KEY]] | list | revoke ID',
   flags: {
     expires: {
       type: 'string',
@@ -108,6 +110,10 @@ export const invite: Command = {
       description: 'how long the code works, e.g. 30m, 24h, 7d (default 24h)',
     },
     uses: { type: 'string', arg: 'N', description: 'how many joins it allows (default 1)' },
+    admin: {
+      type: 'boolean',
+      description: 'whoever joins with it becomes an admin too (may invite and kick)',
+    },
     name: { type: 'string', arg: 'LABEL', description: 'a label to recognise the invite by in invite list' },
     wireguard: {
       type: 'string',

@@ -23,6 +23,8 @@ export type InviteState = 'live' | 'expired' | 'used' | 'revoked';
 export interface InviteSummary {
   readonly id: string;
   readonly label: string | null;
+  /** Whoever joins with it becomes an admin (`invite --admin`). */
+  readonly admin: boolean;
   readonly expiresAt: number;
   readonly uses: number;
   readonly usesLeft: number;
@@ -40,6 +42,7 @@ export interface CreatedInvite {
 
 interface Entry {
   id: string;
+  admin: boolean;
   secretHash: Uint8Array;
   label: string | null;
   expiresAt: number;
@@ -54,6 +57,8 @@ export interface InviteBookJSON {
     id: string;
     secretHash: string;
     label: string | null;
+    /** Present (true) only on an admin invite, so older files read as they are. */
+    admin?: true;
     expiresAt: number;
     uses: number;
     usesLeft: number;
@@ -88,7 +93,7 @@ export class InviteBook {
   }
 
   create(
-    options: { expiresAt: number; uses?: number; label?: string | null },
+    options: { expiresAt: number; uses?: number; label?: string | null; admin?: boolean },
     random: RandomSource,
   ): CreatedInvite {
     const uses = options.uses ?? 1;
@@ -118,6 +123,7 @@ export class InviteBook {
       id,
       secretHash: secretHash(secret),
       label,
+      admin: options.admin === true,
       expiresAt: options.expiresAt,
       uses,
       usesLeft: uses,
@@ -168,6 +174,11 @@ export class InviteBook {
     return true;
   }
 
+  /** Whether joining with invite `id` makes an admin (false for an unknown id). */
+  grantsAdmin(id: string): boolean {
+    return this.entries.get(id)?.admin === true;
+  }
+
   /** Whether this book ever issued invite `id` (in any state): a join query may name it. */
   has(id: string): boolean {
     return this.entries.has(id);
@@ -178,6 +189,7 @@ export class InviteBook {
       .map((e) => ({
         id: e.id,
         label: e.label,
+        admin: e.admin,
         expiresAt: e.expiresAt,
         uses: e.uses,
         usesLeft: e.usesLeft,
@@ -205,6 +217,7 @@ export class InviteBook {
         id: e.id,
         secretHash: Buffer.from(e.secretHash).toString('base64'),
         label: e.label,
+        ...(e.admin && { admin: true as const }),
         expiresAt: e.expiresAt,
         uses: e.uses,
         usesLeft: e.usesLeft,
@@ -247,8 +260,10 @@ export class InviteBook {
         throw corrupt(`${label} (${e.id}) has bad usesLeft`);
       }
       if (typeof e.revoked !== 'boolean') throw corrupt(`${label} (${e.id}) has a bad revoked flag`);
+      if (e.admin !== undefined && e.admin !== true) throw corrupt(`${label} (${e.id}) has a bad admin flag`);
       book.entries.set(e.id, {
         id: e.id,
+        admin: e.admin === true,
         secretHash: hash,
         label: e.label as string | null,
         expiresAt: e.expiresAt as number,

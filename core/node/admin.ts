@@ -71,7 +71,7 @@ export interface CreatedInviteCode {
 
 export function createInvite(
   node: InvitingNode,
-  options: { expiresInMs: number; uses: number; label: string | null },
+  options: { expiresInMs: number; uses: number; label: string | null; admin?: boolean },
 ): CreatedInviteCode {
   signer(node); // admins only, before anything is written
   if (node.endpoints.length === 0) {
@@ -81,7 +81,12 @@ export function createInvite(
   }
   const now = Date.now();
   const created = node.invites.create(
-    { expiresAt: now + options.expiresInMs, uses: options.uses, label: options.label },
+    {
+      expiresAt: now + options.expiresInMs,
+      uses: options.uses,
+      label: options.label,
+      admin: options.admin === true,
+    },
     secureRandom,
   );
   try {
@@ -150,7 +155,9 @@ export function redeemInvite(
   if (node.invites.redeem(id, secret, now) !== 'ok') return { ok: false, reason: 'other' };
   let issued: ReturnType<typeof issueCertificate>;
   try {
-    issued = issueCertificate(node.roster, { kind: 'member', ...candidate }, signingKey, {
+    // An admin invite (invite --admin) makes an admin: the founder is not the only one for ever.
+    const admin = node.invites.grantsAdmin(id);
+    issued = issueCertificate(node.roster, { kind: 'member', ...candidate, admin }, signingKey, {
       random: secureRandom,
       now,
       retired: node.invites.retired,

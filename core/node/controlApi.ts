@@ -24,7 +24,7 @@ export interface NodeMethods {
   whoami: { params: NoParams; result: NodeIdentity };
   /** Defaults: 24 h, one use, no label. */
   'invite.create': {
-    params: { expiresInMs?: number; uses?: number; label?: string | null };
+    params: { expiresInMs?: number; uses?: number; label?: string | null; admin?: boolean };
     result: CreatedInviteCode;
   };
   'invite.list': { params: NoParams; result: InviteSummary[] };
@@ -57,6 +57,8 @@ export const NODE_PARAMS: Decoders<NodeMethods> = {
     uses: optionalPositiveInt(raw, 'uses'),
     // A label is a convenience: one that is not a string is dropped, not refused.
     label: typeof raw['label'] === 'string' ? raw['label'] : null,
+    // Making an admin is never a default: only an explicit true asks for it.
+    admin: raw['admin'] === true,
   }),
   'invite.list': noParams,
   'invite.revoke': (raw) => ({ id: requiredString(raw, 'id') }),

@@ -33,6 +33,7 @@ export function nodeMethods(node: OverlayNode): Handlers<NodeMethods> {
         expiresInMs: p.expiresInMs ?? DEFAULT_INVITE_MS,
         uses: p.uses ?? 1,
         label: p.label ?? null,
+        admin: p.admin === true,
       }),
     'invite.list': async () => listInvites(node),
     'invite.revoke': async ({ id }) => revokeInvite(node, id),
