@@ -12,7 +12,10 @@ import { rootTest } from '../helpers/root.js';
 import { seededUniform } from '../helpers/seeded.js';
 import { MemoryDataPath } from './memoryDataPath.js';
 import { MemoryTun } from './memoryTun.js';
-import { waitFor } from './nodeWorld.js';
+import { scenarioClock, until } from './scenarioClock.js';
+
+// The native engine runs on the machine's clock, so both sides of the suite do.
+const clock = scenarioClock('real');
 
 interface End {
   readonly dp: DataPathIo;
@@ -78,7 +81,12 @@ both('a join query goes up as a control event from its source; junk is only coun
   const { a, b } = pair(t);
   a.dp.sendControl(Uint8Array.of(0x81, 1, 2, 3), b.endpoint);
   a.dp.sendControl(Uint8Array.of(0x99, 1, 2, 3), b.endpoint);
-  await waitFor('the join query to go up', 5_000, () => b.events.length > 0 && b.dp.stats().rxJunk === 1);
+  await until(
+    clock,
+    'the join query to go up',
+    5_000,
+    () => b.events.length > 0 && b.dp.stats().rxJunk === 1,
+  );
   const e = b.events[0]!;
   t.is(e.type, 'control');
   if (e.type !== 'control') return;
@@ -106,7 +114,7 @@ both(
     });
     t.like(b.dp.peerStats(7), { nextIndex: 22, currentIndex: null, endpoint: null });
     t.true(a.dp.sendKeepalive(1));
-    await waitFor('the session to be confirmed', 5_000, () => b.events.length >= 2);
+    await until(clock, 'the session to be confirmed', 5_000, () => b.events.length >= 2);
     t.deepEqual(
       [...b.events].sort((x, y) => x.type.localeCompare(y.type)),
       [
@@ -142,7 +150,7 @@ both(
       initiator: false,
     });
     t.true(a.dp.sendKeepalive(1));
-    await waitFor('the message to be refused', 5_000, () => b.dp.stats().rxAuthFailed === 1);
+    await until(clock, 'the message to be refused', 5_000, () => b.dp.stats().rxAuthFailed === 1);
     await new Promise((r) => setTimeout(r, 50));
     t.deepEqual(b.events, []);
     t.like(b.dp.peerStats(7), { rxPackets: 0, nextIndex: 22 });
