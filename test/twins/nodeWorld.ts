@@ -16,8 +16,10 @@ import { createInvite } from '../../core/node/admin.js';
 import { join } from '../../core/node/join.js';
 import { OverlayNode } from '../../core/node/node.js';
 import { NodeState } from '../../core/node/nodeState.js';
+import { nodeStatus, type PeerStatus } from '../../core/node/status.js';
+import { decodeBindingRequest, encodeBindingSuccess } from '../../core/stun/index.js';
 import { secureRandom } from '../../core/wireguard/primitives.js';
-import { type Mapping, type SimNat, SimNet } from '../discovery/netSim.js';
+import { type Filtering, type Mapping, type SimNat, SimNet } from '../discovery/netSim.js';
 import { seededUniform } from '../helpers/seeded.js';
 import { buildUdpPacket, parseUdpPacket } from '../helpers/tun-packets.js';
 import type { SimMachine } from './memoryDataPath.js';
@@ -34,7 +36,14 @@ export interface TwinNode {
   readonly logs: string[];
   /** The overlay address its certificate gave it (kept here: a kicked node has no certificate). */
   readonly ipv4: string;
+  /** What `overlay up` was given: --no-relay, --stun. */
+  readonly up: UpOptions;
   node: OverlayNode;
+}
+
+export interface UpOptions {
+  relay?: boolean;
+  stun?: string[];
 }
 
 export interface WorldOptions {
@@ -80,8 +89,8 @@ export class NodeWorld {
     });
   }
 
-  nat(name: string, publicIp: string, mapping: Mapping): SimNat {
-    return this.net.addNat(name, publicIp, mapping);
+  nat(name: string, publicIp: string, mapping: Mapping, filtering?: Filtering): SimNat {
+    return this.net.addNat(name, publicIp, mapping, filtering);
   }
 
   machine(name: string, ip: string, nat?: SimNat): SimMachine {
@@ -89,7 +98,7 @@ export class NodeWorld {
   }
 
   /** `overlay init --name NAME` then `overlay up` on `machine`. */
-  found(name: string, machine: SimMachine): TwinNode {
+  found(name: string, machine: SimMachine, up: UpOptions = {}): TwinNode {
     const dir = joinPath(this.root, name);
     const identityStore = IdentityStore.openOrCreate(dir);
     const { keys } = identityStore.load();
@@ -109,11 +118,11 @@ export class NodeWorld {
     };
     NodeState.create(dir, settings, created.roster);
     identityStore.setName(name);
-    return this.start(name, dir, machine);
+    return this.start(name, dir, machine, up);
   }
 
   /** `overlay invite` on `inviter`, `overlay join CODE --name NAME` and `overlay up` on `machine`. */
-  async join(name: string, machine: SimMachine, inviter: TwinNode): Promise<TwinNode> {
+  async join(name: string, machine: SimMachine, inviter: TwinNode, up: UpOptions = {}): Promise<TwinNode> {
     const { code } = createInvite(inviter.node, { expiresInMs: 60_000, uses: 1, label: null });
     const dir = joinPath(this.root, name);
     await settle(
@@ -127,14 +136,15 @@ export class NodeWorld {
         retryDelaysMs: [0, 300, 600, 1200],
       }),
     );
-    return this.start(name, dir, machine);
+    return this.start(name, dir, machine, up);
   }
 
-  private start(name: string, dir: string, machine: SimMachine): TwinNode {
+  private start(name: string, dir: string, machine: SimMachine, up: UpOptions): TwinNode {
     const io = memoryIo(machine);
     const logs: string[] = [];
-    const node = OverlayNode.start({ stateDir: dir, log: (line) => logs.push(line), io });
-    const twin: TwinNode = { name, dir, machine, io, logs, ipv4: node.self().certificate.ipv4, node };
+    const node = OverlayNode.start({ stateDir: dir, log: (line) => logs.push(line), io, ...up });
+    const ipv4 = node.self().certificate.ipv4;
+    const twin: TwinNode = { name, dir, machine, io, logs, ipv4, up, node };
     this.nodes.push(twin);
     return twin;
   }
@@ -142,7 +152,29 @@ export class NodeWorld {
   /** Stops a node and starts it again from its state directory (a restart, or `down` then `up`). */
   restart(n: TwinNode): void {
     n.node.stop();
-    n.node = OverlayNode.start({ stateDir: n.dir, log: (line) => n.logs.push(line), io: n.io });
+    n.node = OverlayNode.start({ stateDir: n.dir, log: (line) => n.logs.push(line), io: n.io, ...n.up });
+  }
+
+  /** The machine takes another address (a laptop on another network): its socket moves with it. */
+  move(n: TwinNode, ip: string): void {
+    n.machine.ip = ip;
+    n.io.dataPaths.at(-1)!.socket.ip = ip;
+  }
+
+  /** A STUN server (RFC 8489 Binding only) at `endpoint`: answers with the source it sees. */
+  stunServer(endpoint: string): { answered: number } {
+    const at = endpoint.lastIndexOf(':');
+    const host = this.net.addHost(`stun ${endpoint}`, endpoint.slice(0, at), Number(endpoint.slice(at + 1)));
+    const server = { answered: 0 };
+    host.receive = (bytes, from) => {
+      const request = decodeBindingRequest(bytes);
+      if (!request.ok) return;
+      const i = from.lastIndexOf(':');
+      server.answered++;
+      const mapped = { address: from.slice(0, i), port: Number(from.slice(i + 1)) };
+      this.net.send(host, from, encodeBindingSuccess(request.txid, mapped));
+    };
+    return server;
   }
 
   /** Lets `ms` pass on the world's clock. */
@@ -150,9 +182,12 @@ export class NodeWorld {
     return this.clock.sleep(ms);
   }
 
-  /** Waits (on the world's clock) until `condition` holds; throws after `timeoutMs` saying what was awaited. */
+  /**
+   * Waits (on the world's clock) until `condition` holds, looking every 50 ms; throws after
+   * `timeoutMs` saying what was awaited.
+   */
   until(what: string, timeoutMs: number, condition: () => boolean): Promise<number> {
-    return until(this.clock, what, timeoutMs, condition);
+    return until(this.clock, what, timeoutMs, condition, 50);
   }
 
   /**
@@ -202,4 +237,29 @@ export function keyOf(n: TwinNode): string {
 /** Whether `from`'s node has `to` as a peer (gossip brought its certificate, and it is valid). */
 export function knows(from: TwinNode, to: TwinNode): boolean {
   return from.node.peers.has(keyOf(to));
+}
+
+const statusCache = new WeakMap<OverlayNode, { at: number; peers: readonly PeerStatus[] }>();
+
+/** How `from` sees `to` in `overlay status`, if `to` is a member it lists. */
+export function statusOf(from: TwinNode, to: TwinNode): PeerStatus | undefined {
+  // One status per node per instant: a scenario asks about many pairs at once, and on the
+  // simulated clock nothing changes until it waits again.
+  let cached = statusCache.get(from.node);
+  if (cached?.at !== Date.now()) {
+    cached = { at: Date.now(), peers: nodeStatus(from.node).peers };
+    statusCache.set(from.node, cached);
+  }
+  return cached.peers.find((p) => p.name === to.name);
+}
+
+/** `overlay status` on `from` shows `to` on a direct path. */
+export function direct(from: TwinNode, to: TwinNode): boolean {
+  return statusOf(from, to)?.path === 'direct';
+}
+
+/** `overlay status` on `from` shows `to` relayed through `via`. */
+export function relayed(from: TwinNode, to: TwinNode, via: TwinNode): boolean {
+  const s = statusOf(from, to);
+  return s?.path === 'relay' && s.via === via.name;
 }
