@@ -15,6 +15,7 @@ export class CandidateSet {
   private announced: string[] = [];
   /** Reflexive address → last time a peer confirmed it; newest last. */
   private readonly reflexive = new Map<string, number>();
+  private reflexiveIpsAt: { now: number; ips: ReadonlySet<string> } | undefined;
   private readonly nat = new NatInference();
   private published: string[] = [];
 
@@ -30,6 +31,7 @@ export class CandidateSet {
     if (next.join() !== this.local.join()) {
       // Another network: what peers saw of us before no longer holds.
       this.reflexive.clear();
+      this.reflexiveIpsAt = undefined;
       this.nat.reset();
     }
     this.local = next;
@@ -49,6 +51,7 @@ export class CandidateSet {
     if (this.local.includes(observed)) return this.republish(now);
     this.reflexive.delete(observed);
     this.reflexive.set(observed, now);
+    this.reflexiveIpsAt = undefined;
     // Oldest first (re-inserted on each sighting): expired ones go, or behind a NAT that picks a
     // new port per destination the map would grow for as long as the node runs.
     for (const [e, at] of this.reflexive) {
@@ -73,12 +76,18 @@ export class CandidateSet {
     return dedupe([...this.announced, ...publicLocal, ...reflexive, ...lanLocal]).slice(0, MAX_CANDIDATES);
   }
 
-  /** Public IPs peers currently see us at: equal to a peer's means we share its NAT. */
-  reflexiveIps(now: number): Set<string> {
-    const out = new Set<string>();
+  /**
+   * Public IPs peers currently see us at: equal to a peer's means we share its NAT. Every path
+   * asks on every tick, and behind a NAT that maps per destination there is an observation per
+   * peer: so the answer is kept until the time or the observations change.
+   */
+  reflexiveIps(now: number): ReadonlySet<string> {
+    if (this.reflexiveIpsAt?.now === now) return this.reflexiveIpsAt.ips;
+    const ips = new Set<string>();
     for (const [e, at] of this.reflexive)
-      if (now - at <= REFLEXIVE_TTL_MS) out.add(parseCandidate(e)!.address);
-    return out;
+      if (now - at <= REFLEXIVE_TTL_MS) ips.add(parseCandidate(e)!.address);
+    this.reflexiveIpsAt = { now, ips };
+    return ips;
   }
 
   natBehaviour(now: number): NatBehaviour {

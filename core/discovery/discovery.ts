@@ -56,6 +56,11 @@ export interface DiscoveryOptions {
 export class Discovery {
   private readonly own: CandidateSet;
   private readonly peers = new Map<string, DiscoveryPeer>();
+  /** Per peer record (setPeers gives new ones when records change): see isPublic. */
+  private readonly publicRecords = new WeakMap<
+    DiscoveryPeer,
+    { record: boolean; endpoint: string; endpointPublic: boolean }
+  >();
   private readonly paths = new Map<string, PeerPath>();
   private readonly random: () => number;
   private readonly introductions: Introductions;
@@ -218,13 +223,12 @@ export class Discovery {
     this.clock = Math.max(this.clock, now);
     const send: DiscoverySend[] = [];
     const events: DiscoveryEvent[] = [];
+    // Once per tick, not per path: a tick runs on every message, and there are N paths.
     const relays = this.relayOptions();
+    const relayIds = new Set(relays.map((r) => r.id));
     let wake = Number.POSITIVE_INFINITY;
     for (const [id, path] of this.paths) {
-      path.setRelays(
-        relays.filter((r) => r.id !== id),
-        now,
-      );
+      path.setRelays(relays, relayIds, now);
       const out = path.tick(now);
       for (const probe of out.probes) {
         const s = this.probeSend(id, probe);
@@ -312,15 +316,30 @@ export class Discovery {
     for (const [id, peer] of this.peers) {
       const endpoint = this.directEndpoint(id);
       if (!peer.relay || endpoint === undefined) continue;
-      const isPublic = [endpoint, ...peer.candidates].some((e) => {
-        const ip = ipOf(e);
-        return ip !== undefined && addressScope(ip) === 'public';
-      });
+      const isPublic = this.isPublic(peer, endpoint);
       const rtt = this.paths.get(id)!.rttMs() ?? 1_000;
       out.push({ option: { id, name: peer.name, public: isPublic }, rtt });
     }
     out.sort((a, b) => Number(b.option.public) - Number(a.option.public) || a.rtt - b.rtt);
     return out.map((o) => o.option);
+  }
+
+  /**
+   * Whether a peer is on a public address: its endpoint record names one, or the endpoint we reach
+   * it at is one. Parsed once per record and per endpoint, not on every tick for every peer.
+   */
+  private isPublic(peer: DiscoveryPeer, endpoint: string): boolean {
+    let known = this.publicRecords.get(peer);
+    if (known === undefined) {
+      known = { record: peer.candidates.some(isPublicEndpoint), endpoint: '', endpointPublic: false };
+      this.publicRecords.set(peer, known);
+    }
+    if (known.record) return true;
+    if (known.endpoint !== endpoint) {
+      known.endpoint = endpoint;
+      known.endpointPublic = isPublicEndpoint(endpoint);
+    }
+    return known.endpointPublic;
   }
 
   private callMeMaybe(now: number): DiscoveryMessage {
@@ -342,4 +361,9 @@ export class Discovery {
   private merge(a: DiscoveryOutput, b: Omit<DiscoveryOutput, 'nextWakeAt'>): DiscoveryOutput {
     return { send: [...b.send, ...a.send], events: [...b.events, ...a.events], nextWakeAt: a.nextWakeAt };
   }
+}
+
+function isPublicEndpoint(endpoint: string): boolean {
+  const ip = ipOf(endpoint);
+  return ip !== undefined && addressScope(ip) === 'public';
 }

@@ -132,28 +132,31 @@ export class PeerPath {
 
   /**
    * Relay members we reach directly and the peer may reach too, best first (the Discovery computes
-   * them). Up to MAX_RELAYS_PER_PEER are held as routes. A route is kept for as long as its relay
-   * stays an option, even when others now rank higher: a route dropped and added again is probed
-   * at once, so following every wobble of the relays' RTTs would make jitter into probes. One that
-   * has not answered for STALE_CANDIDATE_MS gives its place to the next option.
+   * them once per tick for every path, so the list may name this peer: it is skipped here), and
+   * the set of their ids. Up to MAX_RELAYS_PER_PEER are held as routes. A route is kept for as
+   * long as its relay stays an option, even when others now rank higher: a route dropped and added
+   * again is probed at once, so following every wobble of the relays' RTTs would make jitter into
+   * probes. One that has not answered for STALE_CANDIDATE_MS gives its place to the next option.
+   * Costs O(MAX_RELAYS_PER_PEER), not O(relays): it runs for every path on every tick.
    */
-  setRelays(relays: readonly RelayOption[], now: number): void {
-    const options = new Map(relays.map((r) => [routeKey({ type: 'relay', via: r.id }), r]));
+  setRelays(relays: readonly RelayOption[], ids: ReadonlySet<string>, now: number): void {
     let held = 0;
     for (const [key, e] of this.routes) {
       if (e.route.type !== 'relay') continue;
       const stale = !e.answeredWithin(STALE_CANDIDATE_MS, now) && now - e.addedAt > STALE_CANDIDATE_MS;
-      if (options.has(key) && !(stale && e !== this.current)) {
+      const option = e.route.via !== this.peer && ids.has(e.route.via);
+      if (option && !(stale && e !== this.current)) {
         held++;
         continue;
       }
       this.routes.delete(key);
       if (e === this.current) this.current = undefined;
     }
-    for (const [key, r] of options) {
+    for (const r of relays) {
       if (held >= MAX_RELAYS_PER_PEER) break;
-      if (this.routes.has(key)) continue;
       const route: Route = { type: 'relay', via: r.id, name: r.name, public: r.public };
+      const key = routeKey(route);
+      if (r.id === this.peer || this.routes.has(key)) continue;
       const e = new PathEvidence(route, 'relay', now, r.id);
       e.probeNowAt = now;
       this.routes.set(key, e);

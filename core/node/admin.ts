@@ -3,6 +3,7 @@
  * devices, and kick members. Each produces signed records that the node keeps and gossips.
  */
 import nacl from 'tweetnacl';
+import { bytesEqual } from '../base/bytes.js';
 import { parseEndpoint } from '../base/endpoint.js';
 import { encodeKey, parsePeerId, peerKey } from '../base/keys.js';
 import { addressScope } from '../discovery/endpointClass.js';
@@ -174,9 +175,11 @@ export function redeemInvite(
   node.saveInvites();
   node.publish(issued.record);
   node.log(`joined: ${joiner.name} ${issued.certificate.ipv4} (invite ${id})`);
+  // From the top down, so that each certificate's issuer is known when it is offered.
   const records = [
-    issued.record,
+    ...issuerChain(node, self, now).reverse(),
     node.roster.get(certificateId(self.certificate)),
+    issued.record,
     node.roster.get(endpointRecordId(self.certificate.signingKey!)),
   ];
   return {
@@ -186,6 +189,26 @@ export function redeemInvite(
       MAX_ACCEPT_BYTES,
     ),
   };
+}
+
+/** How many admins above us a join answer carries at most: admins invited by admins by admins... */
+const MAX_ISSUER_CHAIN = 8;
+
+/**
+ * The certificates between ours and the network key: a joiner holds nothing yet, and takes our
+ * certificate (and so its own) only with every admin's above it (invite --admin makes admins
+ * whose certificates an admin, not the network key, signed).
+ */
+function issuerChain(node: Pick<AdmittingNode, 'roster' | 'settings'>, self: Member, now: number) {
+  const records = [];
+  let issuer = self.certificate.issuer;
+  for (let depth = 0; depth < MAX_ISSUER_CHAIN && !bytesEqual(issuer, node.settings.network.key); depth++) {
+    const above = node.roster.memberBySigningKey(issuer, now);
+    if (!above) break;
+    records.push(node.roster.get(certificateId(above.certificate)));
+    issuer = above.certificate.issuer;
+  }
+  return records;
 }
 
 /** `overlay invite list`: this node's invites still open. */

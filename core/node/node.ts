@@ -250,6 +250,10 @@ export class OverlayNode {
     this.stop();
   }
 
+  get isStopped(): boolean {
+    return this.stopped;
+  }
+
   stop(): void {
     if (this.stopped) return;
     this.stopped = true;

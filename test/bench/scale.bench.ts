@@ -2,32 +2,39 @@
  * Scale benchmark (issue 11): N whole OverlayNodes in one process, without root, on the memory
  * twins of the TUN device and data path over a simulated internet (test/twins/nodeWorld.ts). A
  * founder on a public address invites every other node in turn; each joins with its code and
- * starts. Measured for each N:
+ * starts. Seconds are the nodes' clock: simulated with `--clock sim` (the default: the process
+ * never falls behind its timers, whatever N), the machine's own with `--clock real`. Measured for
+ * each N:
  *   join      seconds for all N-1 joins (one after another, as people would)
  *   converge  seconds from the last join until every node holds every other as a peer
  *   at rest   over a window starting `--settle` seconds after convergence: datagrams and bytes
- *             each node sends per second,
- *             and the CPU the whole process spends per node (ms of CPU per second)
- *   memory    heap and external memory per node (after a GC), less the process without nodes
+ *             each node sends per second, and the CPU the whole process spends per node (ms of
+ *             real CPU per second of the nodes' clock)
+ *   memory    heap and external memory per node (after a GC), less the process without nodes;
+ *             and the process's resident set per node
  * The simulated network's own work is in the CPU figures, as it is in the process. As a ratio
  * against the smallest N, each figure says how it grows with N. No root needed:
  *
  *   npm run bench:scale
- *   npm run bench:scale -- --nodes 50,200,1000 --rest 30 --settle 10
+ *   npm run bench:scale -- --nodes 50,200,1000 --rest 30 --settle 10 --clock sim
  */
 import { parseArgs } from 'node:util';
-import { NodeWorld, type TwinNode, waitFor } from '../twins/nodeWorld.js';
+import { NodeWorld, type TwinNode } from '../twins/nodeWorld.js';
+import type { ClockKind } from '../twins/scenarioClock.js';
 
 const { values } = parseArgs({
   options: {
     nodes: { type: 'string', default: '50,200' },
     rest: { type: 'string', default: '20' },
     settle: { type: 'string', default: '10' },
+    clock: { type: 'string', default: 'sim' },
   },
 });
 const SIZES = values.nodes.split(',').map((n) => Math.max(2, Math.min(2000, Number(n))));
 const REST_S = Math.max(5, Math.min(600, Number(values.rest)));
 const SETTLE_S = Math.max(0, Math.min(600, Number(values.settle)));
+if (values.clock !== 'sim' && values.clock !== 'real') throw new Error('--clock is sim or real');
+const CLOCK: ClockKind = values.clock;
 
 interface Row {
   n: number;
@@ -37,6 +44,9 @@ interface Row {
   bytesPerNodeS: number;
   cpuMsPerNodeS: number;
   memoryMbPerNode: number;
+  rssMbPerNode: number;
+  /** Real seconds the whole run of this N took (joins, convergence, settling, the window). */
+  wallS: number;
   /** Datagrams per node per second at rest, by kind. */
   byKind: Record<string, number>;
 }
@@ -58,10 +68,10 @@ function gc(): void {
   collect();
 }
 
-function memoryMb(): number {
+function memoryMb(): { heap: number; rss: number } {
   gc();
   const m = process.memoryUsage();
-  return (m.heapUsed + m.external + m.arrayBuffers) / 2 ** 20;
+  return { heap: (m.heapUsed + m.external + m.arrayBuffers) / 2 ** 20, rss: m.rss / 2 ** 20 };
 }
 
 /** Whether every node holds every other as a peer. */
@@ -77,18 +87,23 @@ function address(i: number): string {
 async function measure(n: number): Promise<Row> {
   const teardowns: (() => void)[] = [];
   const baseline = memoryMb();
+  // process.hrtime is the machine's clock even when the nodes' clock is simulated.
+  const wall0 = process.hrtime.bigint();
   try {
-    const world = new NodeWorld({ title: `scale ${n}`, teardown: (f) => teardowns.push(f) });
+    const world = new NodeWorld(
+      { title: `scale ${n}`, teardown: (f) => teardowns.push(f) },
+      { clock: CLOCK },
+    );
     const founder = world.found('n0', world.machine('n0', address(0)));
-    const joinStart = Date.now();
+    const joinStart = world.clock.elapsed();
     for (let i = 1; i < n; i++) await world.join(`n${i}`, world.machine(`n${i}`, address(i)), founder);
-    const joinS = (Date.now() - joinStart) / 1000;
-    const convergeMs = await waitFor(`${n} nodes to know each other`, 60_000 + n * 300, () =>
+    const joinS = (world.clock.elapsed() - joinStart) / 1000;
+    const convergeMs = await world.until(`${n} nodes to know each other`, 60_000 + n * 300, () =>
       converged(world.nodes),
     );
     // At rest: what keeps a converged network alive (gossip digests, path keepalives, probes),
     // once the first handshakes and path searches after the joins are over.
-    await new Promise((r) => setTimeout(r, SETTLE_S * 1000));
+    await world.sleep(SETTLE_S * 1000);
     const kinds = new Map<string, number>();
     const send = world.net.send.bind(world.net);
     world.net.send = (host, dest, bytes) => {
@@ -98,11 +113,12 @@ async function measure(n: number): Promise<Row> {
     const sent0 = world.net.delivered;
     const bytes0 = world.net.deliveredBytes;
     const cpu0 = process.cpuUsage();
-    const t0 = performance.now();
-    await new Promise((r) => setTimeout(r, REST_S * 1000));
-    const seconds = (performance.now() - t0) / 1000;
+    const t0 = world.clock.elapsed();
+    await world.sleep(REST_S * 1000);
+    const seconds = (world.clock.elapsed() - t0) / 1000;
     const cpu = process.cpuUsage(cpu0);
     const perNodeS = (x: number) => x / n / seconds;
+    const memory = memoryMb();
     return {
       n,
       joinS,
@@ -110,7 +126,9 @@ async function measure(n: number): Promise<Row> {
       datagramsPerNodeS: perNodeS(world.net.delivered - sent0),
       bytesPerNodeS: perNodeS(world.net.deliveredBytes - bytes0),
       cpuMsPerNodeS: perNodeS((cpu.user + cpu.system) / 1000),
-      memoryMbPerNode: (memoryMb() - baseline) / n,
+      memoryMbPerNode: (memory.heap - baseline.heap) / n,
+      rssMbPerNode: (memory.rss - baseline.rss) / n,
+      wallS: Number(process.hrtime.bigint() - wall0) / 1e9,
       byKind: Object.fromEntries([...kinds].map(([k, v]) => [k, Math.round(perNodeS(v) * 10) / 10])),
     };
   } finally {
@@ -125,22 +143,26 @@ for (const n of SIZES) {
   console.log(
     `N=${n}: joins ${row.joinS.toFixed(1)} s, converged ${row.convergeS.toFixed(1)} s after the last join; ` +
       `at rest per node ${row.datagramsPerNodeS.toFixed(1)} datagrams/s, ${(row.bytesPerNodeS / 1024).toFixed(2)} KiB/s, ` +
-      `${row.cpuMsPerNodeS.toFixed(2)} ms CPU/s (sent by kind: ${JSON.stringify(row.byKind)}); ${row.memoryMbPerNode.toFixed(2)} MB/node`,
+      `${row.cpuMsPerNodeS.toFixed(2)} ms CPU/s (sent by kind: ${JSON.stringify(row.byKind)}); ` +
+      `${row.memoryMbPerNode.toFixed(2)} MB heap/node, ${row.rssMbPerNode.toFixed(2)} MB RSS/node; ${row.wallS.toFixed(0)} s of wall time`,
   );
 }
 
 const first = rows[0]!;
 const ratio = (r: Row, f: (x: Row) => number) => (f(first) > 0 ? (f(r) / f(first)).toFixed(1) : '-');
-console.log(`\n| N | converge s | datagrams/node/s | bytes/node/s | CPU ms/node/s | MB/node |`);
-console.log('|---|---|---|---|---|---|');
+console.log(`\nclock: ${CLOCK}`);
+console.log(
+  '| N | joins s | converge s | datagrams/node/s | bytes/node/s | CPU ms/node/s | heap MB/node | RSS MB/node | wall s |',
+);
+console.log('|---|---|---|---|---|---|---|---|---|');
 for (const r of rows) {
   console.log(
-    `| ${r.n} | ${r.convergeS.toFixed(1)} | ${r.datagramsPerNodeS.toFixed(1)} | ${Math.round(r.bytesPerNodeS)} | ${r.cpuMsPerNodeS.toFixed(2)} | ${r.memoryMbPerNode.toFixed(2)} |`,
+    `| ${r.n} | ${r.joinS.toFixed(1)} | ${r.convergeS.toFixed(1)} | ${r.datagramsPerNodeS.toFixed(1)} | ${Math.round(r.bytesPerNodeS)} | ${r.cpuMsPerNodeS.toFixed(2)} | ${r.memoryMbPerNode.toFixed(2)} | ${r.rssMbPerNode.toFixed(2)} | ${r.wallS.toFixed(0)} |`,
   );
 }
 if (rows.length > 1) {
   const last = rows.at(-1)!;
   console.log(
-    `\nfrom N=${first.n} to N=${last.n} (x${(last.n / first.n).toFixed(0)}): per node, datagrams x${ratio(last, (r) => r.datagramsPerNodeS)}, bytes x${ratio(last, (r) => r.bytesPerNodeS)}, CPU x${ratio(last, (r) => r.cpuMsPerNodeS)}, memory x${ratio(last, (r) => r.memoryMbPerNode)}; converge x${ratio(last, (r) => r.convergeS)}`,
+    `\nfrom N=${first.n} to N=${last.n} (x${(last.n / first.n).toFixed(0)}): per node, datagrams x${ratio(last, (r) => r.datagramsPerNodeS)}, bytes x${ratio(last, (r) => r.bytesPerNodeS)}, CPU x${ratio(last, (r) => r.cpuMsPerNodeS)}, memory x${ratio(last, (r) => r.memoryMbPerNode)}; joins x${ratio(last, (r) => r.joinS)}, converge x${ratio(last, (r) => r.convergeS)}`,
   );
 }

@@ -68,6 +68,15 @@ export class SimNat {
     return m.externalPort;
   }
 
+  /**
+   * The router forgets every mapping (it rebooted, or its table was flushed): the next packet out
+   * of each socket gets a new public port, as a NAT rebinding does.
+   */
+  forgetMappings(): void {
+    this.mappings.clear();
+    this.byPort.clear();
+  }
+
   /** The internal endpoint a packet from `source` to our public `port` goes to, if the NAT lets it in. */
   inbound(port: number, source: string, now: number): string | undefined {
     const m = this.byPort.get(port);

@@ -13,7 +13,10 @@ import { rootTest } from '../helpers/root.js';
 import { seededUniform } from '../helpers/seeded.js';
 import { MemoryDataPath } from './memoryDataPath.js';
 import { MemoryTun } from './memoryTun.js';
-import { waitFor } from './nodeWorld.js';
+import { scenarioClock, until } from './scenarioClock.js';
+
+// The native engine runs on the machine's clock, so both sides of the suite do.
+const clock = scenarioClock('real');
 
 interface End {
   readonly dp: DataPathIo;
@@ -79,7 +82,12 @@ both('a join query goes up as a control event from its source; junk is only coun
   const { a, b } = pair(t);
   a.dp.sendControl(Uint8Array.of(0x81, 1, 2, 3), b.endpoint);
   a.dp.sendControl(Uint8Array.of(0x99, 1, 2, 3), b.endpoint);
-  await waitFor('the join query to go up', 5_000, () => b.events.length > 0 && b.dp.stats().rxJunk === 1);
+  await until(
+    clock,
+    'the join query to go up',
+    5_000,
+    () => b.events.length > 0 && b.dp.stats().rxJunk === 1,
+  );
   const e = b.events[0]!;
   t.is(e.type, 'control');
   if (e.type !== 'control') return;
@@ -95,7 +103,7 @@ both('a STUN answer goes up as its own stun event, never as a control datagram',
   const txid = new Uint8Array(randomBytes(12));
   const answer = encodeBindingSuccess(txid, { address: '192.0.2.7', port: 4242 });
   a.dp.sendControl(answer, b.endpoint);
-  await waitFor('the STUN answer to go up', 5_000, () => b.events.length > 0);
+  await until(clock, 'the STUN answer to go up', 5_000, () => b.events.length > 0);
   t.deepEqual(
     b.events.map((e) => ({ ...e, data: [...('data' in e ? e.data : [])] })),
     [{ type: 'stun', data: [...answer], from: a.endpoint }],
@@ -121,7 +129,7 @@ both(
     });
     t.like(b.dp.peerStats(7), { nextIndex: 22, currentIndex: null, endpoint: null });
     t.true(a.dp.sendKeepalive(1));
-    await waitFor('the session to be confirmed', 5_000, () => b.events.length >= 2);
+    await until(clock, 'the session to be confirmed', 5_000, () => b.events.length >= 2);
     t.deepEqual(
       [...b.events].sort((x, y) => x.type.localeCompare(y.type)),
       [
@@ -157,7 +165,7 @@ both(
       initiator: false,
     });
     t.true(a.dp.sendKeepalive(1));
-    await waitFor('the message to be refused', 5_000, () => b.dp.stats().rxAuthFailed === 1);
+    await until(clock, 'the message to be refused', 5_000, () => b.dp.stats().rxAuthFailed === 1);
     await new Promise((r) => setTimeout(r, 50));
     t.deepEqual(b.events, []);
     t.like(b.dp.peerStats(7), { rxPackets: 0, nextIndex: 22 });

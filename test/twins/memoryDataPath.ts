@@ -105,6 +105,11 @@ export class MemoryDataPath implements DataPathIo {
     return this.running().boundPort;
   }
 
+  /** Tests only: the socket on the simulated net (its address changes when the machine moves). */
+  get socket(): SimHost {
+    return this.host;
+  }
+
   setPeer(
     peer: number,
     allowedIps: string[],

@@ -5,11 +5,11 @@
  * wireguard-go) stays in the namespace tests.
  */
 import test from 'ava';
-import { kick } from '../../core/node/admin.js';
+import { createInvite, kick, listInvites } from '../../core/node/admin.js';
 import { nodeStatus } from '../../core/node/status.js';
 import { RELAYED_MTU } from '../../core/tunnel/mtu.js';
 import type { Mapping } from '../discovery/netSim.js';
-import { keyOf, knows, NodeWorld, packetArrives, waitFor } from './nodeWorld.js';
+import { keyOf, knows, NodeWorld } from './nodeWorld.js';
 
 test.serial(
   'a member joins by invite, both learn each other, and packets cross the tunnel directly',
@@ -17,9 +17,9 @@ test.serial(
     const w = new NodeWorld(t);
     const a = w.found('a', w.machine('a', '203.0.113.1'));
     const b = await w.join('b', w.machine('b', '198.51.100.2'), a);
-    await waitFor('a and b to know each other', 10_000, () => knows(a, b) && knows(b, a));
-    await packetArrives(b, a, 10_000);
-    await packetArrives(a, b, 10_000);
+    await w.until('a and b to know each other', 10_000, () => knows(a, b) && knows(b, a));
+    await w.packetArrives(b, a, 10_000);
+    await w.packetArrives(a, b, 10_000);
     t.is(a.node.tunnel.peerRelay(b.node.identity.keys.wireguard.publicKey), undefined);
     t.is(a.node.paths.directEndpoint(keyOf(b)), '198.51.100.2:51820');
     t.is(b.node.paths.directEndpoint(keyOf(a)), '203.0.113.1:51820');
@@ -31,18 +31,18 @@ async function behindNats(w: NodeWorld, mapping: Mapping) {
   const a = w.found('a', w.machine('a', '203.0.113.1'));
   const b = await w.join('b', w.machine('b', '198.18.0.2', w.nat('nb', '198.51.100.2', mapping)), a);
   const c = await w.join('c', w.machine('c', '198.18.1.2', w.nat('nc', '198.51.100.3', mapping)), a);
-  await waitFor('b and c to know each other', 10_000, () => knows(b, c) && knows(c, b));
-  return { a, b, c };
+  await w.until('b and c to know each other', 10_000, () => knows(b, c) && knows(c, b));
+  return { w, a, b, c };
 }
 
 test.serial('two members behind endpoint-independent NATs go direct to each other', async (t) => {
-  const { b, c } = await behindNats(new NodeWorld(t), 'endpoint-independent');
-  await waitFor('b and c to choose a direct path', 15_000, () =>
+  const { w, b, c } = await behindNats(new NodeWorld(t), 'endpoint-independent');
+  await w.until('b and c to choose a direct path', 15_000, () =>
     [b.node.paths.directEndpoint(keyOf(c)), c.node.paths.directEndpoint(keyOf(b))].every(
       (e) => e !== undefined,
     ),
   );
-  await packetArrives(b, c, 10_000);
+  await w.packetArrives(b, c, 10_000);
   // The direct path is the NAT's public mapping, not a's relay.
   t.regex(b.node.paths.directEndpoint(keyOf(c)) ?? '', /^198\.51\.100\.3:/);
   t.is(b.node.tunnel.peerRelay(c.node.identity.keys.wireguard.publicKey), undefined);
@@ -55,17 +55,17 @@ test.serial('two members behind endpoint-independent NATs go direct to each othe
 test.serial(
   'two members behind endpoint-dependent NATs reach each other through a relay member',
   async (t) => {
-    const { a, b, c } = await behindNats(new NodeWorld(t), 'endpoint-dependent');
+    const { w, a, b, c } = await behindNats(new NodeWorld(t), 'endpoint-dependent');
     const aKey = keyOf(a);
-    await waitFor('b and c to route through a', 20_000, () => {
+    await w.until('b and c to route through a', 20_000, () => {
       return (
         b.node.tunnel.peerRelay(c.node.identity.keys.wireguard.publicKey) === aKey &&
         c.node.tunnel.peerRelay(b.node.identity.keys.wireguard.publicKey) === aKey
       );
     });
     const before = a.io.dataPaths.at(-1)!.stats().relayForwarded;
-    await packetArrives(b, c, 10_000);
-    await packetArrives(c, b, 10_000);
+    await w.packetArrives(b, c, 10_000);
+    await w.packetArrives(c, b, 10_000);
     t.true(a.io.dataPaths.at(-1)!.stats().relayForwarded > before, 'the packets went through a');
     t.is(b.node.paths.directEndpoint(keyOf(c)), undefined);
     // A relayed member's route gets the smaller MTU (node.ts RELAYED_MTU).
@@ -81,18 +81,18 @@ test.serial(
     const a = w.found('a', w.machine('a', '203.0.113.1'));
     const b = await w.join('b', w.machine('b', '198.51.100.2'), a);
     const c = await w.join('c', w.machine('c', '198.51.100.3'), a);
-    await waitFor('everyone to know everyone', 10_000, () => knows(b, c) && knows(c, b) && knows(a, c));
-    await packetArrives(c, b, 10_000);
+    await w.until('everyone to know everyone', 10_000, () => knows(b, c) && knows(c, b) && knows(a, c));
+    await w.packetArrives(c, b, 10_000);
     kick(a.node, 'b');
     // Whether b itself hears of its kick is a race: a and c stop talking to it as soon as they
     // hold the revocation, and what b sends them is a stranger's from then on.
-    await waitFor('a and c to drop b', 10_000, () => !knows(a, b) && !knows(c, b));
+    await w.until('a and c to drop b', 10_000, () => !knows(a, b) && !knows(c, b));
     // c's data path has no route to b's address any more; b's packets are refused by a.
     const cPath = c.io.dataPaths.at(-1)!;
     const noRoute = cPath.stats().txNoRoute;
-    await t.throwsAsync(packetArrives(c, b, 1_500));
+    await t.throwsAsync(w.packetArrives(c, b, 1_500));
     t.true(cPath.stats().txNoRoute > noRoute);
-    await t.throwsAsync(packetArrives(b, a, 1_500));
+    await t.throwsAsync(w.packetArrives(b, a, 1_500));
   },
 );
 
@@ -102,14 +102,34 @@ test.serial(
     const w = new NodeWorld(t);
     const a = w.found('a', w.machine('a', '203.0.113.1'));
     const b = await w.join('b', w.machine('b', '198.51.100.2'), a);
-    await waitFor('a and b to know each other', 10_000, () => knows(a, b) && knows(b, a));
-    await packetArrives(b, a, 10_000);
+    await w.until('a and b to know each other', 10_000, () => knows(a, b) && knows(b, a));
+    await w.packetArrives(b, a, 10_000);
     const bOf = (s: ReturnType<typeof nodeStatus>) => s.peers.find((p) => p.name === 'b');
     t.like(bOf(nodeStatus(a.node)), { online: true, path: 'direct' });
     const downAt = Date.now();
-    await b.node.stopWithFarewell();
-    const ms = await waitFor('a to show b offline', 5_000, () => bOf(nodeStatus(a.node))?.online === false);
+    // The simulated clock moves only while the world waits: stopping runs alongside.
+    const stopping = b.node.stopWithFarewell();
+    const ms = await w.until('a to show b offline', 5_000, () => bOf(nodeStatus(a.node))?.online === false);
     t.log(`a shows b offline ${Date.now() - downAt} ms after down (waited ${ms} ms)`);
     t.like(bOf(nodeStatus(a.node)), { online: false, path: null, endpoint: null, rttMs: null });
+    await w.until('b to finish stopping', 1_000, () => b.node.isStopped);
+    await stopping;
   },
 );
+
+test.serial('an admin invite makes an admin, who can invite in turn; a plain invite does not', async (t) => {
+  const w = new NodeWorld(t);
+  const a = w.found('a', w.machine('a', '203.0.113.1'));
+  const b = await w.join('b', w.machine('b', '198.51.100.2'), a, {}, { admin: true });
+  const c = await w.join('c', w.machine('c', '198.51.100.3'), a);
+  t.true(b.node.self().certificate.admin);
+  t.false(c.node.self().certificate.admin);
+  t.like(listInvites(a.node)[0], { admin: true, state: 'used' });
+  // b invites d: an admin's certificate signs it, and every member takes d in.
+  const d = await w.join('d', w.machine('d', '198.51.100.4'), b);
+  t.false(d.node.self().certificate.admin);
+  await w.until('a and c to know d', 10_000, () => knows(a, d) && knows(c, d));
+  t.throws(() => createInvite(c.node, { expiresInMs: 60_000, uses: 1, label: null }), {
+    message: /only an admin/,
+  });
+});
