@@ -204,7 +204,8 @@ export class Discovery {
         break;
       }
     }
-    return this.merge(this.tick(now), { send, events });
+    const touched = message.kind === 'introduce' ? [from, peerId(message.peer)] : [from];
+    return this.merge(this.tickSome(touched, now), { send, events });
   }
 
   /** Byes to every member we have a path to, the way its traffic goes: this node is going away. */
@@ -216,6 +217,36 @@ export class Discovery {
       else if (c.path === 'relay') this.pushSend(send, id, { via: c.via }, { kind: 'bye' });
     }
     return send;
+  }
+
+  /**
+   * A message concerns one path (two for an introduction): only those are ticked, so a node hearing
+   * from N peers does O(N) path work, not O(N²). Every other path keeps its own wake time, and the
+   * full tick (relays re-ranked, introductions asked) still runs at nextWakeAt.
+   */
+  private tickSome(ids: readonly string[], now: number): DiscoveryOutput {
+    if (now >= this.nextWakeAt) return this.tick(now);
+    this.clock = Math.max(this.clock, now);
+    const send: DiscoverySend[] = [];
+    const events: DiscoveryEvent[] = [];
+    for (const id of ids) {
+      const path = this.paths.get(id);
+      if (path === undefined) continue;
+      const out = path.tick(now);
+      for (const probe of out.probes) {
+        const s = this.probeSend(id, probe);
+        if (s) send.push(s);
+      }
+      for (const c of out.changed) events.push({ type: 'pathChanged', ...c });
+      this.nextWakeAt = Math.min(this.nextWakeAt, out.nextWakeAt);
+    }
+    // Introductions as a full tick does them: a message may leave a path wanting one at once.
+    const all = [...this.paths].map(([id, p]) => ({ id, direct: p.choice().path === 'direct' }));
+    send.push(...this.introductions.ask(all, now));
+    const pending = this.introductions.due(now);
+    send.push(...pending.send);
+    if (pending.wakeAt !== undefined) this.nextWakeAt = Math.min(this.nextWakeAt, pending.wakeAt);
+    return { send, events, nextWakeAt: this.nextWakeAt };
   }
 
   /** Probes, heartbeats, introductions and path decisions due by `now`. Call again at `nextWakeAt`. */
