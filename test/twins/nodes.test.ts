@@ -4,21 +4,27 @@
  * internet with NATs (nodeWorld.ts). What needs a kernel (real TUN, real NAT, interop with
  * wireguard-go) stays in the namespace tests.
  */
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { createInvite, kick, listInvites } from '../../core/node/admin.js';
 import { nodeStatus } from '../../core/node/status.js';
 import { RELAYED_MTU } from '../../core/tunnel/mtu.js';
 import type { Mapping } from '../discovery/netSim.js';
 import { keyOf, knows, NodeWorld } from './nodeWorld.js';
 
+/** a on a public address, b joined through it on another; both know each other and b's packets reach a. */
+async function publicPair(t: ExecutionContext) {
+  const w = new NodeWorld(t);
+  const a = w.found('a', w.machine('a', '203.0.113.1'));
+  const b = await w.join('b', w.machine('b', '198.51.100.2'), a);
+  await w.until('a and b to know each other', 10_000, () => knows(a, b) && knows(b, a));
+  await w.packetArrives(b, a, 10_000);
+  return { w, a, b };
+}
+
 test.serial(
   'a member joins by invite, both learn each other, and packets cross the tunnel directly',
   async (t) => {
-    const w = new NodeWorld(t);
-    const a = w.found('a', w.machine('a', '203.0.113.1'));
-    const b = await w.join('b', w.machine('b', '198.51.100.2'), a);
-    await w.until('a and b to know each other', 10_000, () => knows(a, b) && knows(b, a));
-    await w.packetArrives(b, a, 10_000);
+    const { w, a, b } = await publicPair(t);
     await w.packetArrives(a, b, 10_000);
     t.is(a.node.tunnel.peerRelay(b.node.identity.keys.wireguard.publicKey), undefined);
     t.is(a.node.paths.directEndpoint(keyOf(b)), '198.51.100.2:51820');
@@ -99,11 +105,7 @@ test.serial(
 test.serial(
   'a member that goes down says bye: the others show it offline at once, with no path',
   async (t) => {
-    const w = new NodeWorld(t);
-    const a = w.found('a', w.machine('a', '203.0.113.1'));
-    const b = await w.join('b', w.machine('b', '198.51.100.2'), a);
-    await w.until('a and b to know each other', 10_000, () => knows(a, b) && knows(b, a));
-    await w.packetArrives(b, a, 10_000);
+    const { w, a, b } = await publicPair(t);
     const bOf = (s: ReturnType<typeof nodeStatus>) => s.peers.find((p) => p.name === 'b');
     t.like(bOf(nodeStatus(a.node)), { online: true, path: 'direct' });
     const downAt = Date.now();
