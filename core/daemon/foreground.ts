@@ -51,6 +51,9 @@ export interface ForegroundNode {
 
 const SIGNAL_EXIT_CODE = { SIGINT: 130, SIGTERM: 143 } as const;
 
+/** A second signal sooner than this after the first is its echo, not a second request. */
+const SIGNAL_ECHO_MS = 300;
+
 /**
  * The node's side of `overlay up --foreground` (and of the detached node, which is the same command
  * in a new session): take the state directory's node lock (refusing to start next to a running
@@ -102,7 +105,13 @@ export async function runForeground(options: ForegroundOptions): Promise<Foregro
   process.on('exit', cleanupSync);
 
   let pendingSignal: ShutdownReason | undefined;
+  let firstSignalAt: number | undefined;
   const onSignal = (signal: 'SIGINT' | 'SIGTERM') => {
+    const now = Date.now();
+    // A library that cleans up on exit (when-exit, under conf's atomic writes) raises the signal
+    // again at once after its own handler: that echo is not a user pressing Ctrl-C twice.
+    if (firstSignalAt !== undefined && now - firstSignalAt < SIGNAL_ECHO_MS) return;
+    firstSignalAt ??= now;
     if (shuttingDown || pendingSignal) {
       log(`overlay: ${signal} again while stopping; exiting now`);
       cleanupSync();

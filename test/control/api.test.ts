@@ -158,5 +158,9 @@ test('params are checked as before: counts must be positive whole numbers, null 
     expiresInMs: undefined,
     uses: 3,
     label: null,
+    admin: false,
   });
+  // Making an admin needs an explicit true: anything else is a plain invite.
+  t.is(NODE_PARAMS['invite.create']({ admin: 'yes' }).admin, false);
+  t.is(NODE_PARAMS['invite.create']({ admin: true }).admin, true);
 });
