@@ -69,7 +69,15 @@ test('a revoked invite redeems as revoked, and revoking an unknown id says so', 
   t.is(book.redeem(inv.id, inv.secret, NOW), 'revoked');
   t.false(book.revoke('0000000000000000'));
   t.deepEqual(book.list(NOW), [
-    { id: inv.id, label: 'for bob', admin: false, expiresAt: NOW + HOUR, uses: 2, usesLeft: 2, state: 'revoked' },
+    {
+      id: inv.id,
+      label: 'for bob',
+      admin: false,
+      expiresAt: NOW + HOUR,
+      uses: 2,
+      usesLeft: 2,
+      state: 'revoked',
+    },
   ]);
 });
 
