@@ -227,54 +227,51 @@ export class Discovery {
   private tickSome(ids: readonly string[], now: number): DiscoveryOutput {
     if (now >= this.nextWakeAt) return this.tick(now);
     this.clock = Math.max(this.clock, now);
-    const send: DiscoverySend[] = [];
-    const events: DiscoveryEvent[] = [];
+    const out: Omit<DiscoveryOutput, 'nextWakeAt'> = { send: [], events: [] };
     for (const id of ids) {
       const path = this.paths.get(id);
-      if (path === undefined) continue;
-      const out = path.tick(now);
-      for (const probe of out.probes) {
-        const s = this.probeSend(id, probe);
-        if (s) send.push(s);
-      }
-      for (const c of out.changed) events.push({ type: 'pathChanged', ...c });
-      this.nextWakeAt = Math.min(this.nextWakeAt, out.nextWakeAt);
+      if (path !== undefined) this.nextWakeAt = Math.min(this.nextWakeAt, this.tickPath(id, path, now, out));
     }
     // Introductions as a full tick does them: a message may leave a path wanting one at once.
-    const all = [...this.paths].map(([id, p]) => ({ id, direct: p.choice().path === 'direct' }));
-    send.push(...this.introductions.ask(all, now));
-    const pending = this.introductions.due(now);
-    send.push(...pending.send);
-    if (pending.wakeAt !== undefined) this.nextWakeAt = Math.min(this.nextWakeAt, pending.wakeAt);
-    return { send, events, nextWakeAt: this.nextWakeAt };
+    this.nextWakeAt = Math.min(this.nextWakeAt, this.tickIntroductions(now, out.send));
+    return { ...out, nextWakeAt: this.nextWakeAt };
   }
 
   /** Probes, heartbeats, introductions and path decisions due by `now`. Call again at `nextWakeAt`. */
   tick(now: number): DiscoveryOutput {
     this.clock = Math.max(this.clock, now);
-    const send: DiscoverySend[] = [];
-    const events: DiscoveryEvent[] = [];
-    // Once per tick, not per path: a tick runs on every message, and there are N paths.
+    const out: Omit<DiscoveryOutput, 'nextWakeAt'> = { send: [], events: [] };
+    // Once per tick, not per path: there are N paths.
     const relays = this.relayOptions();
     const relayIds = new Set(relays.map((r) => r.id));
     let wake = Number.POSITIVE_INFINITY;
     for (const [id, path] of this.paths) {
       path.setRelays(relays, relayIds, now);
-      const out = path.tick(now);
-      for (const probe of out.probes) {
-        const s = this.probeSend(id, probe);
-        if (s) send.push(s);
-      }
-      for (const c of out.changed) events.push({ type: 'pathChanged', ...c });
-      wake = Math.min(wake, out.nextWakeAt);
+      wake = Math.min(wake, this.tickPath(id, path, now, out));
     }
+    wake = Math.min(wake, this.tickIntroductions(now, out.send));
+    this.nextWakeAt = Number.isFinite(wake) ? wake : now + INTRODUCTION_RETRY_MS;
+    return { ...out, nextWakeAt: this.nextWakeAt };
+  }
+
+  /** One path's due probes and decisions into `out`; returns when it wants to wake next. */
+  private tickPath(id: string, path: PeerPath, now: number, out: Omit<DiscoveryOutput, 'nextWakeAt'>): number {
+    const ticked = path.tick(now);
+    for (const probe of ticked.probes) {
+      const s = this.probeSend(id, probe);
+      if (s) out.send.push(s);
+    }
+    for (const c of ticked.changed) out.events.push({ type: 'pathChanged', ...c });
+    return ticked.nextWakeAt;
+  }
+
+  /** Introductions asked for and due, into `send`; returns when they want to wake next. */
+  private tickIntroductions(now: number, send: DiscoverySend[]): number {
     const ids = [...this.paths].map(([id, p]) => ({ id, direct: p.choice().path === 'direct' }));
     send.push(...this.introductions.ask(ids, now));
     const pending = this.introductions.due(now);
     send.push(...pending.send);
-    if (pending.wakeAt !== undefined) wake = Math.min(wake, pending.wakeAt);
-    this.nextWakeAt = Number.isFinite(wake) ? wake : now + INTRODUCTION_RETRY_MS;
-    return { send, events, nextWakeAt: this.nextWakeAt };
+    return pending.wakeAt ?? Number.POSITIVE_INFINITY;
   }
 
   path(id: string): PathChoice {

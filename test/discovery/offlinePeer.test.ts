@@ -58,3 +58,26 @@ test('a direct peer that goes offline: at most a try of a relay, then no path', 
   t.true(after.length <= 3, after.map((c) => `${c.path} (${c.reason})`).join(', '));
   t.is(a.discovery.path(b.id).path, 'none');
 });
+
+test('a bye moves only its sender to no path; one from a key that is not a member changes nothing', (t) => {
+  // Strangers and kicked members never get this far: their sealed datagrams are dropped before
+  // any key work (overlayInbox.test.ts), and a kicked member's path is gone (twins kick scenario).
+  // What reaches discovery is a member speaking of itself; it keeps no state per bye.
+  const w = new SimWorld(9);
+  const a = w.member('a', '198.51.100.10');
+  const b = w.member('b', '198.51.100.20');
+  const r = w.member('r', '198.51.100.1');
+  w.start();
+  w.run(30_000);
+  const now = w.net.now;
+  const stranger = Buffer.alloc(32, 0xee).toString('base64');
+  const ignored = a.discovery.receive(stranger, { kind: 'bye' }, { endpoint: '198.51.100.99:51820' }, now);
+  t.false(ignored.events.some((e) => e.type === 'pathChanged'));
+  t.is(a.discovery.path(b.id).path, 'direct');
+  const out = a.discovery.receive(b.id, { kind: 'bye' }, { endpoint: '198.51.100.20:51820' }, now);
+  t.like(
+    out.events.find((e) => e.type === 'pathChanged'),
+    { peer: b.id, path: 'none', reason: 'peer-left' },
+  );
+  t.is(a.discovery.path(r.id).path, 'direct', 'the others keep their paths');
+});
