@@ -255,7 +255,12 @@ export class Discovery {
   }
 
   /** One path's due probes and decisions into `out`; returns when it wants to wake next. */
-  private tickPath(id: string, path: PeerPath, now: number, out: Omit<DiscoveryOutput, 'nextWakeAt'>): number {
+  private tickPath(
+    id: string,
+    path: PeerPath,
+    now: number,
+    out: Omit<DiscoveryOutput, 'nextWakeAt'>,
+  ): number {
     const ticked = path.tick(now);
     for (const probe of ticked.probes) {
       const s = this.probeSend(id, probe);
