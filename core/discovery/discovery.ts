@@ -53,6 +53,9 @@ export interface DiscoveryOptions {
   readonly random?: () => number;
 }
 
+/** What one step of discovery sends and reports, before its wake time is known. */
+type Batch = Omit<DiscoveryOutput, 'nextWakeAt'>;
+
 export class Discovery {
   private readonly own: CandidateSet;
   private readonly peers = new Map<string, DiscoveryPeer>();
@@ -227,7 +230,7 @@ export class Discovery {
   private tickSome(ids: readonly string[], now: number): DiscoveryOutput {
     if (now >= this.nextWakeAt) return this.tick(now);
     this.clock = Math.max(this.clock, now);
-    const out: Omit<DiscoveryOutput, 'nextWakeAt'> = { send: [], events: [] };
+    const out: Batch = { send: [], events: [] };
     for (const id of ids) {
       const path = this.paths.get(id);
       if (path !== undefined) this.nextWakeAt = Math.min(this.nextWakeAt, this.tickPath(id, path, now, out));
@@ -240,7 +243,7 @@ export class Discovery {
   /** Probes, heartbeats, introductions and path decisions due by `now`. Call again at `nextWakeAt`. */
   tick(now: number): DiscoveryOutput {
     this.clock = Math.max(this.clock, now);
-    const out: Omit<DiscoveryOutput, 'nextWakeAt'> = { send: [], events: [] };
+    const out: Batch = { send: [], events: [] };
     // Once per tick, not per path: there are N paths.
     const relays = this.relayOptions();
     const relayIds = new Set(relays.map((r) => r.id));
@@ -255,12 +258,7 @@ export class Discovery {
   }
 
   /** One path's due probes and decisions into `out`; returns when it wants to wake next. */
-  private tickPath(
-    id: string,
-    path: PeerPath,
-    now: number,
-    out: Omit<DiscoveryOutput, 'nextWakeAt'>,
-  ): number {
+  private tickPath(id: string, path: PeerPath, now: number, out: Batch): number {
     const ticked = path.tick(now);
     for (const probe of ticked.probes) {
       const s = this.probeSend(id, probe);
@@ -391,7 +389,7 @@ export class Discovery {
     return out;
   }
 
-  private merge(a: DiscoveryOutput, b: Omit<DiscoveryOutput, 'nextWakeAt'>): DiscoveryOutput {
+  private merge(a: DiscoveryOutput, b: Batch): DiscoveryOutput {
     return { send: [...b.send, ...a.send], events: [...b.events, ...a.events], nextWakeAt: a.nextWakeAt };
   }
 }
