@@ -122,6 +122,14 @@ export function decodeRevocation(bytes: Uint8Array): Decoded<Revocation> {
   });
 }
 
+/**
+ * A member's revocation of itself (`overlay leave`): signed by the very signing key it revokes.
+ * standing.ts judges it as it judges an admin's (rule 2b).
+ */
+export function isSelfRevocation(r: Revocation): boolean {
+  return r.subjectKind === 'signing' && bytesEqual(r.issuer, r.subjectKey);
+}
+
 /** True iff `r.issuer` signed exactly these fields. Says nothing about whether the issuer may. */
 export function verifyRevocation(r: Revocation): boolean {
   if (r.issuer.length !== KEY_SIZE || r.signature.length !== SIGNATURE_SIZE) return false;

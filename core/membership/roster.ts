@@ -8,8 +8,8 @@
  * only on the records held and the time, never on the order they arrived in, so every node that
  * holds the same records has the same members. In short: the network key's revocations always
  * count and void everything their subject signed; an admin's revocation counts if the admin's chain
- * held at the revocation's own time, and no admin's revocation voids another's; a certificate
- * counts if nothing above it is revoked. Records are kept only while they matter, a few per member.
+ * held at the revocation's own time, and a member's of itself (leave) if its certificate did; no
+ * admin's revocation voids another's; a certificate counts if nothing above it is revoked. Records are kept only while they matter, a few per member.
  */
 // Long file: one class around one invariant — every offer is judged against the standing cached at
 // the held records' generation, and offerCertificate's fast path grows that cache in place, so offers,
@@ -29,9 +29,9 @@ import { certificateFault, readCertificate, readRevocation, revocationFault } fr
 import { restoreRecord } from './restoreRecord.js';
 import type { Revocation } from './revocation.js';
 import {
-  issuerChainAt,
   judge,
   MAX_ADMIN_REVOCATIONS_PER_SUBJECT,
+  revokerChainAt,
   type Standing,
   statusUnder,
   stronger,
@@ -273,7 +273,8 @@ export class Roster implements RecordStore {
       return accepted;
     }
 
-    // An admin's revocation (rule 2): judged at its own time, kept only about a certificate we hold.
+    // An admin's revocation (rule 2) or a member's own (2b): judged at its own time, kept only
+    // about a certificate we hold.
     if (this.revokedByNetwork.has(subject)) return stale('already revoked by the network key');
     if (!this.held.certs.has(subject)) return invalid('no certificate of its subject is held');
     const kept = [...(this.held.revocationsOf.get(subject) ?? [])].map(
@@ -283,7 +284,7 @@ export class Roster implements RecordStore {
     if (full && kept.every((k) => stronger(k, held) < 0))
       return stale(`${kept.length} stronger revocations of its subject are kept`);
     const backing: Held<Certificate>[] = [];
-    const chain = issuerChainAt(
+    const chain = revokerChainAt(
       {
         networkKey: this.network.key,
         certificateOf: (s) => {
@@ -295,8 +296,7 @@ export class Roster implements RecordStore {
         },
       },
       this.revokedByNetwork,
-      revocation.issuer,
-      revocation.revokedAt,
+      revocation,
     );
     if ('fault' in chain) return invalid(`revocation issuer: ${chain.fault}`);
     const keep = this.tryKeep(

@@ -15,6 +15,10 @@
  * 2. A revocation signed by an admin counts if, at its own revokedAt, the admin's certificate and
  *    every one above it were admin member certificates, unexpired, up to the network key, none
  *    revoked under rule 1. Revocations signed by admins are not consulted here.
+ *    2b. A revocation signed by its own subject (a member leaving, `overlay leave`) counts if that
+ *    member's certificate was unexpired at its revokedAt. Only the holder of a key can sign it, and
+ *    it takes out no one but its signer (and, as any revocation of an admin, the members that
+ *    admin admitted). It is kept and bounded as an admin's revocation is.
  * 3. A certificate counts now if it and every one above it are unexpired and revoked by nothing
  *    that counts under 1 or 2, whatever the dates (as before: revoking an admin takes down every
  *    member it admitted; judged at signing time instead, a revoked admin could admit backdated
@@ -63,7 +67,7 @@ import { encodeKey } from '../base/keys.js';
 import { type Certificate, subjectOf } from './certificate.js';
 import { type CertificateStatus, certificateStatus, MAX_CHAIN_LENGTH } from './certificateChain.js';
 import { buildView, emptyView, type MemberView } from './memberView.js';
-import type { Revocation } from './revocation.js';
+import { isSelfRevocation, type Revocation } from './revocation.js';
 
 /**
  * Admin revocations kept per subject, strongest (earliest, then smallest id) first. Honest admins
@@ -133,6 +137,23 @@ export function issuerChainAt(
   }
 }
 
+/**
+ * Whether a revocation not signed by the network key counts: its admin's chain at its revokedAt
+ * (rule 2), or, for a member's revocation of itself, that member's certificate (rule 2b).
+ */
+export function revokerChainAt(
+  input: Pick<StandingInput, 'networkKey' | 'certificateOf'>,
+  revokedByNetwork: { has(subject: string): boolean },
+  r: Revocation,
+): IssuerChain {
+  if (!isSelfRevocation(r)) return issuerChainAt(input, revokedByNetwork, r.issuer, r.revokedAt);
+  const subject = encodeKey(r.subjectKey);
+  const cert = input.certificateOf(subject);
+  if (!cert) return { fault: 'unknown signer' };
+  if (cert.notAfter <= r.revokedAt) return { fault: "signer's certificate expired when it signed" };
+  return { chain: [subject] };
+}
+
 /** Strongest first: the earliest, then the smallest id, so every node keeps the same ones. */
 export function stronger(a: RevocationEntry, b: RevocationEntry): number {
   const t = a.value.revokedAt - b.value.revokedAt;
@@ -156,13 +177,14 @@ export function judge(input: StandingInput, now: number): Standing {
     }
   }
 
-  // Rule 2: an admin's revocation counts if its signer's chain held when it signed.
+  // Rules 2 and 2b: an admin's revocation counts if its signer's chain held when it signed; a
+  // member's own, if its certificate did.
   const counting = new Map<string, { id: string; chain: string[] }[]>();
   for (const [subject, list] of byAdmins) {
     if (revokedByNetwork.has(subject)) continue;
     const sound: { id: string; chain: string[] }[] = [];
     for (const r of list.sort(stronger)) {
-      const judged = issuerChainAt(input, revokedByNetwork, r.value.issuer, r.value.revokedAt);
+      const judged = revokerChainAt(input, revokedByNetwork, r.value);
       if ('chain' in judged) sound.push({ id: r.id, chain: judged.chain });
       if (sound.length === MAX_ADMIN_REVOCATIONS_PER_SUBJECT) break;
     }

@@ -202,9 +202,12 @@ const scenario: fc.Arbitrary<Scenario> = fc.record({
     }),
     { maxLength: 5 },
   ),
-  revocations: fc.array(fc.record({ issuer: fc.nat(9), subject: fc.nat(9), at: fc.nat(100) }), {
-    maxLength: 8,
-  }),
+  revocations: fc.array(
+    fc.record({ issuer: fc.nat(9), subject: fc.nat(9), at: fc.nat(100), self: fc.boolean() }),
+    {
+      maxLength: 8,
+    },
+  ),
 });
 
 /** A permutation of 0..n-1 from n random keys. */

@@ -46,8 +46,11 @@ export interface Scenario {
     sameNameAs: number | null;
     endpoints: boolean;
   }[];
-  /** Issuer as for members; subject: 0 founder, then admins, then members. `at` ms after NOW + 10. */
-  readonly revocations: readonly { issuer: number; subject: number; at: number }[];
+  /**
+   * Issuer as for members, or the subject itself when `self` (a member leaving); subject: 0 founder,
+   * then admins, then members. `at` ms after NOW + 10.
+   */
+  readonly revocations: readonly { issuer: number; subject: number; at: number; self?: boolean }[];
 }
 
 /** The founder's certificate and every record of the scenario, in no particular order. */
@@ -90,7 +93,8 @@ export function recordsOf(pool: Pool, s: Scenario): GossipRecord[] {
   const subjects = [net.founder, ...admins, ...members];
   for (const r of s.revocations) {
     const subject = subjects[r.subject % subjects.length]!;
-    records.push(revocation(pool, anySigner[r.issuer % anySigner.length]!, subject, NOW + 10 + r.at));
+    const signer = r.self ? subject.signing.secretKey : anySigner[r.issuer % anySigner.length]!;
+    records.push(revocation(pool, signer, subject, NOW + 10 + r.at));
   }
   return records;
 }
