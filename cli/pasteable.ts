@@ -8,9 +8,21 @@ import { type CommandContext, flagString } from './command.js';
  */
 
 /** Commands that act on a node's state directory: a pasted one needs the same --state-dir. */
-const USES_STATE = ['up', 'down', 'init', 'join', 'invite', 'kick', 'status', 'peers', 'ping', 'whoami'];
+const USES_STATE = [
+  'up',
+  'down',
+  'init',
+  'join',
+  'invite',
+  'kick',
+  'leave',
+  'status',
+  'peers',
+  'ping',
+  'whoami',
+];
 /** Commands that need root: they change the node, which runs as root (needsRoot.ts), or make namespaces. */
-const NEEDS_ROOT = ['up', 'down', 'init', 'join', 'invite', 'kick', 'demo'];
+const NEEDS_ROOT = ['up', 'down', 'init', 'join', 'invite', 'kick', 'leave', 'demo'];
 
 export interface PasteContext {
   /** The state directory given by --state-dir or OVERLAY_HOME; undefined for the default. */

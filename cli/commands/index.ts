@@ -6,6 +6,7 @@ import { init } from './init.js';
 import { invite } from './invite.js';
 import { join } from './join.js';
 import { kick } from './kick.js';
+import { leave } from './leave.js';
 import { peers } from './peers.js';
 import { ping } from './ping.js';
 import { status } from './status.js';
@@ -22,6 +23,7 @@ export const commands: readonly Command[] = [
   peers,
   ping,
   kick,
+  leave,
   down,
   whoami,
   demo,

@@ -51,7 +51,7 @@ export const init: Command = {
     const announce = ((ctx.flags['endpoint'] as string[] | undefined) ?? []).map(parseEndpointFlag);
     if (NodeState.open(stateDir)) {
       throw new OverlayError('EUSAGE', `this node already belongs to a network (${stateDir})`, {
-        hint: 'use another --state-dir to create a second network',
+        hint: 'leave it first (overlay leave), or use another --state-dir for a second network',
       });
     }
     const created = createNetwork({

@@ -148,6 +148,11 @@ export class IdentityStore {
     return new IdentityStore(created);
   }
 
+  /** Removes the identity: the next init or join makes new keys (`overlay leave`). */
+  static forget(stateDir: string): void {
+    SecureStore.remove(stateDir, STORE_NAME);
+  }
+
   get path(): string {
     return this.store.path;
   }

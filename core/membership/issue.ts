@@ -211,6 +211,24 @@ export function kickMember(
 }
 
 /**
+ * This member's revocation of itself (`overlay leave`; standing.ts rule 2b): signed by the key it
+ * revokes, so no one else can make it.
+ */
+export function selfRevocation(
+  networkKey: Uint8Array,
+  signingSecretKey: Uint8Array,
+  now: number,
+): GossipRecord {
+  const fields = {
+    networkKey,
+    subjectKind: 'signing' as const,
+    subjectKey: publicKeyOf(signingSecretKey),
+    revokedAt: now,
+  };
+  return revocationGossip(signRevocation(fields, signingSecretKey));
+}
+
+/**
  * This member's own endpoint record. The sequence number is the wall clock, but always above the
  * last one this roster holds, so a clock that stepped back cannot make the new record look stale.
  */

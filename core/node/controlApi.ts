@@ -14,6 +14,7 @@ import {
 import { LIFECYCLE_PARAMS, type LifecycleMethods } from '../daemon/lifecycleApi.js';
 import type { InviteSummary } from '../membership/inviteBook.js';
 import type { CreatedInviteCode, WireguardDevice } from './admin.js';
+import type { LeaveResult } from './leave.js';
 import type { NodeStatus } from './status.js';
 import type { NodeIdentity } from './whoami.js';
 
@@ -31,6 +32,8 @@ export interface NodeMethods {
   'invite.revoke': { params: { id: string }; result: { id: string; revoked: true } };
   'invite.wireguard': { params: { name: string; publicKey?: string }; result: WireguardDevice };
   kick: { params: { name: string }; result: { name: string } };
+  /** This member's revocation of itself, handed to every member reachable (leave.ts); the CLI then stops the node. */
+  leave: { params: NoParams; result: LeaveResult };
 }
 
 export interface ControlApi extends LifecycleMethods, NodeMethods {}
@@ -67,6 +70,7 @@ export const NODE_PARAMS: Decoders<NodeMethods> = {
     ...(typeof raw['publicKey'] === 'string' && { publicKey: raw['publicKey'] }),
   }),
   kick: (raw) => ({ name: requiredString(raw, 'name') }),
+  leave: noParams,
 };
 
 export const STREAM_PARAMS: Decoders<ControlStreams> = {

@@ -16,6 +16,7 @@ import {
   READ_ONLY_STREAMS,
   STREAM_PARAMS,
 } from './controlApi.js';
+import { leaveNetwork } from './leave.js';
 import type { OverlayNode } from './node.js';
 import { pingStream } from './pingStream.js';
 import { nodeStatus } from './status.js';
@@ -39,6 +40,7 @@ export function nodeMethods(node: OverlayNode): Handlers<NodeMethods> {
     'invite.revoke': async ({ id }) => revokeInvite(node, id),
     'invite.wireguard': async ({ name, publicKey }) => addWireguardDevice(node, name, publicKey),
     kick: async ({ name }) => kick(node, name),
+    leave: async () => leaveNetwork(node),
   };
 }
 

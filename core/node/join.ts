@@ -58,7 +58,7 @@ const REJECTIONS: Record<JoinRejectReason, { message: string; hint: string }> = 
   other: { message: 'the inviter could not admit this node', hint: 'ask the inviter to check its log' },
   'key-taken': {
     message: "this node's keys already belong to a member",
-    hint: 'a node joins once; to join again as a new member, use a new --state-dir',
+    hint: 'to join again as a new member, leave with new keys first: overlay leave',
   },
   'bad-signature': {
     message: 'the inviter could not verify the join request',
@@ -67,7 +67,7 @@ const REJECTIONS: Record<JoinRejectReason, { message: string; hint: string }> = 
   'bad-name': { message: 'the inviter does not accept this name', hint: 'choose another with --name' },
   kicked: {
     message: 'this node was kicked from the network',
-    hint: 'only new keys (a new --state-dir) can join again, with an admin’s new invite',
+    hint: 'only new keys can join again: overlay leave, then join with an admin’s new invite',
   },
   'clock-skew': {
     message: "this machine's clock and the inviter's disagree by more than overlay allows",
@@ -90,10 +90,20 @@ export function rejectionError(reason: JoinRejectReason, inviterSays: string): O
 export async function join(options: JoinOptions): Promise<Joined> {
   // The code is checked before anything else, so a typo costs no packet and no file.
   const invite = parseInviteCode(options.code);
-  if (NodeState.open(options.stateDir)) {
-    throw new OverlayError('EUSAGE', `this node already belongs to a network (${options.stateDir})`, {
-      hint: 'use another --state-dir to join a second network',
-    });
+  const existing = NodeState.open(options.stateDir);
+  if (existing) {
+    const out = !stillMember(existing, options.stateDir);
+    throw new OverlayError(
+      'EUSAGE',
+      out
+        ? `this node was removed from its network (kicked or expired), and its state is still in ${options.stateDir}`
+        : `this node already belongs to a network (${options.stateDir})`,
+      {
+        hint: out
+          ? 'remove it first: overlay leave'
+          : 'leave it first (overlay leave), or use another --state-dir to join a second network',
+      },
+    );
   }
   const prepared = IdentityStore.openOrPrepare(options.stateDir);
   const keys = prepared.identity.keys;
@@ -209,3 +219,15 @@ export const udpJoinSocket: OpenJoinSocket = (ipv6, on) => {
     close: () => socket.close(),
   };
 };
+
+/** Whether the node of `stateDir` still counts as a member of its network; true when unsure. */
+function stillMember(state: NodeState, stateDir: string): boolean {
+  try {
+    const { identity } = IdentityStore.openOrPrepare(stateDir);
+    return (
+      state.loadRoster().memberByWireguardKey(identity.keys.wireguard.publicKey, Date.now()) !== undefined
+    );
+  } catch {
+    return true;
+  }
+}

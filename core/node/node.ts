@@ -233,7 +233,7 @@ export class OverlayNode {
     const self = this.roster.memberByWireguardKey(this.identity.keys.wireguard.publicKey, now);
     if (!self) {
       throw new OverlayError('EUSAGE', "this node's certificate is expired or revoked", {
-        hint: 'ask an admin of the network for a new invite and join again',
+        hint: 'overlay leave, then join again with a new invite from an admin',
       });
     }
     return self;
@@ -272,6 +272,11 @@ export class OverlayNode {
   /** A record this node made (a certificate it issued, a revocation, its endpoints): keep and spread it. */
   publish(record: GossipRecord): void {
     this.gossip.publish(record);
+  }
+
+  /** A record every member reachable now should have at once, kept nowhere here (leave.ts). */
+  tellEveryone(record: GossipRecord): number {
+    return this.gossip.tellEveryone(record);
   }
 
   /**

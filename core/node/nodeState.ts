@@ -139,10 +139,19 @@ export class NodeState {
     );
     if (!networkStore) {
       throw new OverlayError('EUSAGE', `this node already belongs to a network (${stateDir}/network.json)`, {
-        hint: 'use another --state-dir for a second network',
+        hint: 'leave it first (overlay leave), or use another --state-dir for a second network',
       });
     }
     return new NodeState(networkStore, rosterStore, invitesStore);
+  }
+
+  /**
+   * Removes the network's state (`overlay leave`); the identity stays. network.json goes first: it
+   * marks the node as a member, so a crash part-way leaves a node in no network, never one with a
+   * network and no roster.
+   */
+  static forget(stateDir: string): void {
+    for (const name of ['network', 'roster', 'invites']) SecureStore.remove(stateDir, name);
   }
 
   settings(): NodeSettings {

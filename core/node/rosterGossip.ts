@@ -6,7 +6,9 @@
  */
 
 import type { Endpoint } from '../base/endpoint.js';
+import { RUMOR_HOPS } from '../gossip/constants.js';
 import { Gossip, type GossipSend } from '../gossip/gossip.js';
+import { encodeRecords } from '../gossip/gossipMessages.js';
 import type { GossipRecord, RecordStore } from '../gossip/recordStore.js';
 
 /** The shortest wait between rounds, whatever the machine asks: a timer storm costs CPU, not news. */
@@ -48,6 +50,19 @@ export class RosterGossip {
     const { send, result } = this.gossip.publish(record, Date.now());
     this.send(send);
     if (result !== 'invalid') this.options.accepted([record]);
+  }
+
+  /**
+   * Hands `record` to every member reachable now, without keeping it here: a member leaving tells
+   * everyone itself (its own roster would drop every peer the moment it took the record). Each
+   * member that accepts it spreads it on, so those away now learn it by gossip. Returns how many
+   * members it went to.
+   */
+  tellEveryone(record: GossipRecord): number {
+    const peers = this.options.reachable().filter((p) => p !== this.options.self);
+    const messages = encodeRecords([record], RUMOR_HOPS);
+    for (const to of peers) for (const message of messages) this.options.send(to, message, undefined);
+    return peers.length;
   }
 
   /** A gossip message from member `from`; `replyTo`: where it came from, when it came direct. */

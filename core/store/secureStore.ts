@@ -29,6 +29,20 @@ export class SecureStore<T extends Record<string, unknown>> {
     return path.join(dir, `${name}.json`);
   }
 
+  /**
+   * Deletes a store's file (a link in its place goes, never what it points at); nothing when it is
+   * missing. The directory is checked first, as for reading: in one that is not ours, nothing is touched.
+   */
+  static remove(dir: string, name: string): void {
+    if (checkStateDir(dir) === 'missing') return;
+    const file = SecureStore.fileFor(dir, name);
+    try {
+      fs.rmSync(file, { force: true });
+    } catch (e) {
+      throw new OverlayError('ESTATE_DIR', `cannot remove ${file}: ${errnoOf(e) ?? String(e)}`, { cause: e });
+    }
+  }
+
   /** Opens an existing store; undefined when the file does not exist. */
   static open<T extends Record<string, unknown>>(
     dir: string,

@@ -5,7 +5,9 @@
  * wireguard-go) stays in the namespace tests.
  */
 import test, { type ExecutionContext } from 'ava';
+import { encodeKey } from '../../core/base/keys.js';
 import { createInvite, kick, listInvites } from '../../core/node/admin.js';
+import { leaveNetwork } from '../../core/node/leave.js';
 import { nodeStatus } from '../../core/node/status.js';
 import { RELAYED_MTU } from '../../core/tunnel/mtu.js';
 import type { Mapping } from '../discovery/netSim.js';
@@ -116,6 +118,42 @@ test.serial(
     t.like(bOf(nodeStatus(a.node)), { online: false, path: null, endpoint: null, rttMs: null });
     await w.until('b to finish stopping', 1_000, () => b.node.isStopped);
     await stopping;
+  },
+);
+
+test.serial(
+  'a member that leaves is dropped by every member, also by one that was down when it left',
+  async (t) => {
+    const w = new NodeWorld(t);
+    const a = w.found('a', w.machine('a', '203.0.113.1'));
+    const b = await w.join('b', w.machine('b', '198.51.100.2'), a);
+    const c = await w.join('c', w.machine('c', '198.51.100.3'), a);
+    const d = await w.join('d', w.machine('d', '198.51.100.4'), a);
+    const all = [a, b, c, d];
+    await w.until('everyone to know everyone', 15_000, () =>
+      all.every((x) => all.every((y) => x === y || knows(x, y))),
+    );
+    b.node.stop();
+    const leftAt = Date.now();
+    // The simulated clock moves only while the world waits: leaving runs alongside.
+    let left: Awaited<ReturnType<typeof leaveNetwork>> | undefined;
+    void leaveNetwork(c.node).then((r) => {
+      left = r;
+    });
+    const ms = await w.until('a and d to drop c', 5_000, () => !knows(a, c) && !knows(d, c));
+    t.log(`a and d dropped c ${Date.now() - leftAt} ms after it left (waited ${ms} ms)`);
+    await w.until('c to finish leaving', 2_000, () => left !== undefined);
+    t.is(left?.name, 'c');
+    t.true(left!.told >= 2, `told ${left!.told}: a and d at least`);
+    const cSubject = keyOf(c); // its WireGuard key: the roster is asked by signing key below
+    c.node.stop();
+    // b comes back with the roster it had before c left, and learns of the leave by gossip.
+    w.restart(b);
+    t.true(knows(b, c), 'b starts out still counting c a member');
+    await w.until('b to drop c', 15_000, () => !knows(b, c));
+    const signing = c.node.identity.keys.signing.publicKey;
+    for (const n of [a, b, d]) t.true(n.node.roster.isRevoked(encodeKey(signing), Date.now()), `${n.name}`);
+    t.false(a.node.peers.has(cSubject));
   },
 );
 

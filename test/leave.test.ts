@@ -1,0 +1,109 @@
+/**
+ * `overlay leave` and `down`'s bye, end to end as root on a LAN of namespaces (issue 15, points 3
+ * and 5): a member leaves and every other drops it within seconds; a kicked member gets out of its
+ * dead end and joins again; the founder is not let go with the network key by accident; a member
+ * that goes down shows offline at its peers at once.
+ */
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import test from 'ava';
+import { waitUntil } from '../core/daemon/wait.js';
+import { everyoneKnowsEveryone, network, status } from './helpers/overlayNetwork.js';
+import { ping } from './helpers/overlayNode.js';
+import { rootTest } from './helpers/root.js';
+
+/** Polls an async check every 100 ms; fails naming `what` after `timeoutMs`. */
+async function until(what: string, timeoutMs: number, check: () => Promise<boolean>): Promise<void> {
+  if (!(await waitUntil(check, timeoutMs, 100)))
+    throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+}
+
+rootTest(
+  test,
+  'leave: the members drop the leaver within seconds; its state goes; it can join again with new keys',
+  async (t) => {
+    const [a, b, c] = await network(t, 'lv', ['a', 'b', 'c']);
+    await everyoneKnowsEveryone([a!, b!, c!], 10_000);
+
+    // No terminal to ask on: refused, with the command to paste.
+    const unasked = await c!.run(['leave']);
+    t.is(unasked.code, 2, unasked.stderr);
+    t.regex(unasked.stderr, /asks for confirmation/);
+    t.true(unasked.stderr.includes(`overlay leave --state-dir ${c!.stateDir} --yes`), unasked.stderr);
+    // The founder holds the network key: not without --force.
+    const founder = await a!.run(['leave', '--yes']);
+    t.is(founder.code, 2);
+    t.regex(founder.stderr, /holds the network key/);
+    t.true(existsSync(join(a!.stateDir, 'network.json')));
+
+    const cAddress = (await status(c!)).self.addresses[0]!;
+    const oldKey = (await c!.json<{ publicKey: string }>(['whoami'])).publicKey;
+    const leftAt = Date.now();
+    const left = await c!.ok(['leave', '--yes']);
+    t.regex(left.stdout, /^c left the network: told 2 members/m, left.stdout);
+    for (const node of [a!, b!]) {
+      await until(`${node.stateDir} to drop c`, 5_000, async () =>
+        (await status(node)).peers.every((p) => p.name !== 'c'),
+      );
+    }
+    t.log(`a and b dropped c ${Date.now() - leftAt} ms after leave began`);
+    t.deepEqual(
+      readdirSync(c!.stateDir).filter((f) => f.endsWith('.json')),
+      [],
+      'network, roster, invites and identity are gone',
+    );
+    t.is(ping(a!.ns, cAddress, 1).received, 0);
+    const after = await c!.run(['status']);
+    t.regex(after.stderr, /not in a network/);
+
+    // A new invite, new keys: c is back.
+    const { code } = await a!.json<{ code: string }>(['invite']);
+    await c!.ok(['join', code, '--name', 'c2']);
+    await c!.ok(['up']);
+    t.not((await c!.json<{ publicKey: string }>(['whoami'])).publicKey, oldKey);
+    await everyoneKnowsEveryone([a!, b!, c!], 10_000);
+  },
+);
+
+rootTest(
+  test,
+  "a kicked member's dead end: join names the way out, leave takes it, and it joins again",
+  async (t) => {
+    const [a, b] = await network(t, 'lk', ['a', 'b']);
+    await everyoneKnowsEveryone([a!, b!], 10_000);
+    await a!.ok(['kick', 'b']);
+    // A removed node's status says so, and names the way out.
+    await until('b to hear it was removed', 10_000, async () => {
+      const r = await b!.run(['status']);
+      return r.code === 2 && /expired or revoked/.test(r.stderr) && r.stderr.includes('overlay leave');
+    });
+    const { code } = await a!.json<{ code: string }>(['invite']);
+    const stuck = await b!.run(['join', code]);
+    t.is(stuck.code, 2);
+    t.regex(stuck.stderr, /removed from its network/);
+    t.true(stuck.stderr.includes(`overlay leave --state-dir ${b!.stateDir}`), stuck.stderr);
+    const left = await b!.ok(['leave', '--yes']);
+    t.regex(left.stdout, /no longer a member/);
+    await b!.ok(['join', code, '--name', 'b2']);
+    await b!.ok(['up']);
+    await everyoneKnowsEveryone([a!, b!], 10_000);
+  },
+);
+
+rootTest(
+  test,
+  'down says bye: the peer shows the stopped member offline within a second of down returning',
+  async (t) => {
+    const [a, b] = await network(t, 'lb', ['a', 'b']);
+    await everyoneKnowsEveryone([a!, b!], 10_000);
+    await until('a to see b online', 10_000, async () => (await status(a!)).peers[0]?.online === true);
+    const downAt = Date.now();
+    await b!.ok(['down']);
+    const returnedAt = Date.now();
+    await until('a to show b offline', 1_000, async () => (await status(a!)).peers[0]?.online === false);
+    t.log(
+      `down took ${returnedAt - downAt} ms; a showed b offline ${Date.now() - returnedAt} ms after it returned`,
+    );
+    t.like((await status(a!)).peers[0], { name: 'b', online: false, path: null, rttMs: null });
+  },
+);
