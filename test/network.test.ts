@@ -293,3 +293,33 @@ rootTest(
     t.like(file, { relay: true, stun: [] });
   },
 );
+
+rootTest(
+  test,
+  'invite --wireguard warns when the Endpoint it gives the device is a LAN address',
+  async (t) => {
+    const { hosts } = lan(t, 'nl', 1);
+    const a = new OverlayHost(hosts[0]!, join(stateRoot(t), 'a'));
+    await a.ok(['init', '--name', 'a', '--endpoint', '198.18.0.9:51820']);
+    await a.ok(['up']);
+    const phone = await a.ok(['invite', '--wireguard', 'phone']);
+    t.regex(phone.stdout, /^Endpoint = 198\.18\.0\.9:51820$/m);
+    t.is(
+      phone.stderr,
+      'overlay: warning: the config\'s Endpoint 198.18.0.9:51820 is a LAN address: "phone" reaches this node only from this network (a public address or port forward: overlay up --endpoint HOST:PORT)\n',
+    );
+    // The hint can be followed: the next start announces the given address first, and remembers it.
+    await a.ok(['down']);
+    await a.ok(['up', '--endpoint', '192.0.2.1:51820']);
+    const tablet = await a.ok(['invite', '--wireguard', 'tablet']);
+    t.regex(tablet.stdout, /^Endpoint = 192\.0\.2\.1:51820$/m);
+    t.is(tablet.stderr, '');
+    await a.ok(['down']);
+    await a.ok(['up']);
+    t.regex(
+      (await a.ok(['invite', '--wireguard', 'watch'])).stdout,
+      /^Endpoint = 192\.0\.2\.1:51820$/m,
+      'remembered',
+    );
+  },
+);

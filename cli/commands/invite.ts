@@ -34,7 +34,7 @@ async function create(ctx: CommandContext): Promise<void> {
     }
     if (d.endpointScope === 'lan') {
       ctx.stderr.write(
-        `overlay: warning: the config's Endpoint ${d.endpoint} is a LAN address: "${d.name}" reaches this node only from this network (a public address or port forward: overlay init --endpoint HOST:PORT)\n`,
+        `overlay: warning: the config's Endpoint ${d.endpoint} is a LAN address: "${d.name}" reaches this node only from this network (a public address or port forward: overlay up --endpoint HOST:PORT)\n`,
       );
     } else if (d.endpoint === null) {
       ctx.stderr.write(

@@ -5,7 +5,8 @@ import { nodeLog } from '../../core/daemon/logFile.js';
 import { waitUntil } from '../../core/daemon/wait.js';
 import { OverlayError } from '../../core/errors.js';
 import { nodeControl } from '../../core/node/controlMethods.js';
-import { parsePort, parseStunFlag } from '../../core/node/flags.js';
+import { MAX_ANNOUNCED } from '../../core/node/endpointAnnouncer.js';
+import { parseEndpointFlag, parsePort, parseStunFlag } from '../../core/node/flags.js';
 import { OverlayNode } from '../../core/node/node.js';
 import { DEFAULT_LISTEN_PORT, NodeState, type RunOptions } from '../../core/node/nodeState.js';
 import { MAX_STUN_SERVERS } from '../../core/stun/constants.js';
@@ -23,7 +24,8 @@ const mainScript = fileURLToPath(new URL('../main.js', import.meta.url));
 export const up: Command = {
   name: 'up',
   summary: 'bring this node up: the overlay interface, its peers, gossip (needs root)',
-  usage: '[--foreground] [--listen PORT] [--no-relay | --relay] [--stun HOST:PORT ... | --no-stun]',
+  usage:
+    '[--foreground] [--listen PORT] [--no-relay | --relay] [--stun HOST:PORT ... | --no-stun] [--endpoint HOST:PORT ... | --no-endpoint]',
   flags: {
     foreground: {
       type: 'boolean',
@@ -47,6 +49,14 @@ export const up: Command = {
       description: "a STUN server to learn this node's public address from; repeatable; remembered",
     },
     'no-stun': { type: 'boolean', description: 'forget the STUN servers given before' },
+    endpoint: {
+      type: 'string',
+      multiple: true,
+      arg: 'HOST:PORT',
+      description:
+        'an IP:PORT members can reach this node at besides those it finds (a public IP, a port forward); repeatable; remembered',
+    },
+    'no-endpoint': { type: 'boolean', description: 'forget the --endpoint addresses given before' },
   },
   positionals: { min: 0, max: 0 },
   changesNode: true,
@@ -124,6 +134,11 @@ function upFlags(options: RunOptions): string[] {
       : options.stun.length === 0
         ? ['--no-stun']
         : options.stun.flatMap((s) => ['--stun', s])),
+    ...(options.announce === undefined
+      ? []
+      : options.announce.length === 0
+        ? ['--no-endpoint']
+        : options.announce.flatMap((e) => ['--endpoint', e])),
   ];
 }
 
@@ -157,6 +172,17 @@ function runOptionsOf(ctx: CommandContext): RunOptions {
   if (stun.length > 0 && flagBool(ctx, 'no-stun')) {
     throw new OverlayError('EUSAGE', '--stun and --no-stun contradict each other', { hint: 'give one' });
   }
+  const announce = [
+    ...new Set(((ctx.flags['endpoint'] as string[] | undefined) ?? []).map(parseEndpointFlag)),
+  ];
+  if (announce.length > MAX_ANNOUNCED) {
+    throw new OverlayError('EUSAGE', `at most ${MAX_ANNOUNCED} --endpoint addresses, not ${announce.length}`);
+  }
+  if (announce.length > 0 && flagBool(ctx, 'no-endpoint')) {
+    throw new OverlayError('EUSAGE', '--endpoint and --no-endpoint contradict each other', {
+      hint: 'give one',
+    });
+  }
   const listen = flagString(ctx, 'listen');
   return {
     ...(listen !== undefined && { listenPort: parsePort(listen, DEFAULT_LISTEN_PORT) }),
@@ -164,6 +190,8 @@ function runOptionsOf(ctx: CommandContext): RunOptions {
     ...(flagBool(ctx, 'no-relay') && { relay: false }),
     ...(stun.length > 0 && { stun }),
     ...(flagBool(ctx, 'no-stun') && { stun: [] }),
+    ...(announce.length > 0 && { announce }),
+    ...(flagBool(ctx, 'no-endpoint') && { announce: [] }),
   };
 }
 

@@ -77,7 +77,7 @@ export function createInvite(
   signer(node); // admins only, before anything is written
   if (node.endpoints.length === 0) {
     throw new OverlayError('EUSAGE', 'this node knows no address others could reach it at', {
-      hint: 'give one with overlay init --endpoint IP:PORT',
+      hint: 'give one with overlay up --endpoint IP:PORT',
     });
   }
   const now = Date.now();

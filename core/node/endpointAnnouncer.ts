@@ -16,7 +16,7 @@ import { localEndpoints } from './localEndpoints.js';
 import type { NodeSettings } from './nodeState.js';
 
 /** An endpoint record names at most this many: announced ones first, then discovery's best. */
-const MAX_ANNOUNCED = 8;
+export const MAX_ANNOUNCED = 8;
 
 export interface EndpointAnnouncerOptions {
   readonly settings: Pick<NodeSettings, 'network' | 'announce'>;

@@ -62,6 +62,8 @@ export interface NodeOptions {
   stun?: readonly string[];
   /** `up --listen`: the UDP port; undefined: the settings'. */
   listenPort?: number;
+  /** --endpoint: addresses to announce besides those discovered (a port forward); undefined: the settings'. */
+  announce?: string[];
   /** The TUN device, data path and interface list: the machine's own unless a test gives twins. */
   io?: NodeIo;
 }
@@ -96,7 +98,11 @@ export class OverlayNode {
   ) {
     this.identity = IdentityStore.openOrCreate(options.stateDir).load();
     const settings = state.settings();
-    this.settings = { ...settings, listenPort: options.listenPort ?? settings.listenPort };
+    this.settings = {
+      ...settings,
+      listenPort: options.listenPort ?? settings.listenPort,
+      announce: options.announce ?? settings.announce,
+    };
     this.relays = options.relay ?? this.settings.relay;
     const stunServers = options.stun ?? this.settings.stun;
     this.roster = state.loadRoster();

@@ -51,6 +51,7 @@ export interface RunOptions {
   listenPort?: number;
   relay?: boolean;
   stun?: string[];
+  announce?: string[];
 }
 
 function validateNetworkFile(data: unknown): NetworkFile {
@@ -175,6 +176,7 @@ export class NodeState {
       ...(options.listenPort !== undefined && { listenPort: options.listenPort }),
       ...(options.relay !== undefined && { relay: options.relay }),
       ...(options.stun !== undefined && { stun: options.stun }),
+      ...(options.announce !== undefined && { announce: options.announce }),
     });
   }
 
