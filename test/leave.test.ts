@@ -41,6 +41,10 @@ rootTest(
     const leftAt = Date.now();
     const left = await c!.ok(['leave', '--yes']);
     t.regex(left.stdout, /^c left the network: told 2 members/m, left.stdout);
+    t.true(
+      left.stdout.includes(`Next: join a network with sudo overlay join --state-dir ${c!.stateDir} CODE`),
+      left.stdout,
+    );
     for (const node of [a!, b!]) {
       await until(`${node.stateDir} to drop c`, 5_000, async () =>
         (await status(node)).peers.every((p) => p.name !== 'c'),

@@ -227,6 +227,64 @@ s.on('connect', () => {
     s.write(JSON.stringify({ id: i + 1, method, params: { name: 'a', id: 'x', expiresInMs: 60000 } }) + '\\n'));
 });`;
 
+/**
+ * Opens `count` connections at once, each asking for `streams` watch streams, and after `holdMs`
+ * prints how many connections the node served, how many it turned away, and how many streams it
+ * refused.
+ */
+const CROWD_CLIENT = `
+const net = require('net');
+const [file, count, streams, holdMs] = process.argv.slice(1).map((x, i) => (i === 0 ? x : Number(x)));
+const result = { served: 0, turnedAway: 0, streamsRefused: 0 };
+const sockets = [];
+for (let c = 0; c < count; c++) {
+  const s = net.createConnection(file);
+  sockets.push(s);
+  let got = '';
+  let served = false;
+  s.on('data', (d) => {
+    got += d;
+    const lines = got.split('\\n');
+    got = lines.pop();
+    for (const line of lines) {
+      const m = JSON.parse(line);
+      if (m.id !== null && m.error && m.error.code === 'EBUSY') result.streamsRefused++;
+      else if (m.event && !served) { served = true; result.served++; }
+    }
+  });
+  // Refused (an EBUSY line, then closed; a write after may fail with EPIPE): never served, closed.
+  s.on('error', () => {});
+  s.on('close', () => { if (!served) result.turnedAway++; });
+  s.on('connect', () => {
+    for (let i = 1; i <= streams; i++) s.write(JSON.stringify({ id: i, method: 'watch' }) + '\\n');
+  });
+}
+setTimeout(() => { process.stdout.write(JSON.stringify(result)); for (const s of sockets) s.destroy(); }, holdMs);`;
+
+rootTest(
+  test,
+  "a user's crowd on the read-only socket gets 16 connections of 2 streams; root's socket still answers",
+  async (t) => {
+    const m = await Machine.start(t, 'sudocrowd');
+    await rootNodeUp(t, m);
+    const socket = readOnlySocketPath(SYSTEM_DIR, {});
+    // Root's status, while a user holds 24 connections that each ask for 3 watch streams.
+    const crowd = m.node(CROWD_CLIENT, [socket, '24', '3', '4000'], { asNobody: true });
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    const status = await m.overlay(['status', '--json'], { timeoutMs: 10_000 });
+    t.is(status.code, 0, status.stderr);
+    const r = await crowd;
+    t.is(r.code, 0, r.stderr);
+    const seen = JSON.parse(r.stdout) as {
+      served: number;
+      busy: number;
+      streamsRefused: number;
+      other: number;
+    };
+    t.deepEqual(seen, { served: 16, turnedAway: 8, streamsRefused: 16 }, r.stdout);
+  },
+);
+
 rootTest(
   test,
   'the read-only socket refuses every method that changes the node, even written by hand, and tells no secret',

@@ -8,6 +8,7 @@ import { type Command, flagBool } from '../command.js';
 import { confirm } from '../confirm.js';
 import { jsonLine } from '../jsonOutput.js';
 import { callNode, notInNetworkError, stateDirOf } from '../nodeClient.js';
+import { pasteable, pasteContextOf } from '../pasteable.js';
 import { isTty } from '../terminal.js';
 
 /** What the state on disk says about this member before it goes; null when it cannot be read. */
@@ -78,13 +79,14 @@ export const leave: Command = {
       return;
     }
     const name = before?.name ?? 'this node';
+    const paste = pasteContextOf(ctx);
     const heard = !wasMember
       ? 'it was no longer a member (kicked or expired), so there was no one to tell'
       : told === null
         ? `the node was not running, so no member was told: they see ${name} offline until an admin runs \`overlay kick ${name}\``
         : `told ${told} member${told === 1 ? '' : 's'}; the others hear of it by gossip`;
     ctx.stdout.write(
-      `${name} left the network: ${heard}.\nRemoved the network's state${keepIdentity ? ' (the keys are kept)' : ' and keys'} from ${stateDir}.\nNext: join a network with overlay join CODE, or make one with overlay init\n`,
+      `${name} left the network: ${heard}.\nRemoved the network's state${keepIdentity ? ' (the keys are kept)' : ' and keys'} from ${stateDir}.\nNext: join a network with ${pasteable('sudo overlay join', paste)} CODE, or make one with ${pasteable('sudo overlay init', paste)}\n`,
     );
   },
 };
