@@ -2,7 +2,7 @@
  * `overlay leave` and `down`'s bye, end to end as root on a LAN of namespaces (issue 15, points 3
  * and 5): a member leaves and every other drops it within seconds; a kicked member gets out of its
  * dead end and joins again; the founder is not let go with the network key by accident; a member
- * that goes down shows offline at its peers at once.
+ * that goes down shows offline at its peers at once (31 s before the bye).
  */
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -20,7 +20,7 @@ async function until(what: string, timeoutMs: number, check: () => Promise<boole
 
 rootTest(
   test,
-  'leave: the members drop the leaver within seconds; its state goes; it can join again with new keys',
+  'leave: the members drop the leaver within seconds; its state goes; it joins again with new keys. down says bye',
   async (t) => {
     const [a, b, c] = await network(t, 'lv', ['a', 'b', 'c']);
     await everyoneKnowsEveryone([a!, b!, c!], 10_000);
@@ -66,6 +66,21 @@ rootTest(
     await c!.ok(['up']);
     t.not((await c!.json<{ publicKey: string }>(['whoami'])).publicKey, oldKey);
     await everyoneKnowsEveryone([a!, b!, c!], 10_000);
+
+    // down says bye: a shows b offline at once, not when its silence runs out (31 s).
+    await until('a to see b online', 10_000, async () =>
+      (await status(a!)).peers.some((p) => p.name === 'b' && p.online),
+    );
+    const downAt = Date.now();
+    await b!.ok(['down']);
+    const returnedAt = Date.now();
+    const bOf = async () => (await status(a!)).peers.find((p) => p.name === 'b');
+    // A status call is a process start: under CI's load, about half a second each.
+    await until('a to show b offline', 3_000, async () => (await bOf())?.online === false);
+    t.log(
+      `down took ${returnedAt - downAt} ms; a showed b offline ${Date.now() - returnedAt} ms after it returned`,
+    );
+    t.like(await bOf(), { online: false, path: null, rttMs: null });
   },
 );
 
@@ -91,23 +106,5 @@ rootTest(
     await b!.ok(['join', code, '--name', 'b2']);
     await b!.ok(['up']);
     await everyoneKnowsEveryone([a!, b!], 10_000);
-  },
-);
-
-rootTest(
-  test,
-  'down says bye: the peer shows the stopped member offline within a second of down returning',
-  async (t) => {
-    const [a, b] = await network(t, 'lb', ['a', 'b']);
-    await everyoneKnowsEveryone([a!, b!], 10_000);
-    await until('a to see b online', 10_000, async () => (await status(a!)).peers[0]?.online === true);
-    const downAt = Date.now();
-    await b!.ok(['down']);
-    const returnedAt = Date.now();
-    await until('a to show b offline', 1_000, async () => (await status(a!)).peers[0]?.online === false);
-    t.log(
-      `down took ${returnedAt - downAt} ms; a showed b offline ${Date.now() - returnedAt} ms after it returned`,
-    );
-    t.like((await status(a!)).peers[0], { name: 'b', online: false, path: null, rttMs: null });
   },
 );

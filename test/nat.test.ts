@@ -1,7 +1,8 @@
 /**
  * Through NATs (issue 5), as root, in an internet of namespaces this file makes: discovery finds
  * reflexive addresses, members behind NATs punch holes to each other, members behind one NAT
- * talk over their LAN.
+ * talk over their LAN. What needs no kernel (a path under loss, a member up with --no-relay) runs
+ * on the memory twins instead: test/twins/paths.test.ts and test/twins/mesh.test.ts.
  */
 import { once } from 'node:events';
 import { join } from 'node:path';
@@ -232,33 +233,6 @@ rootTest(
 
 rootTest(
   test,
-  'a member up with --no-relay is never chosen as a relay; another public member is',
-  async (t) => {
-    const w = new NatWorld(t, 'nn');
-    const root = stateRoot(t);
-    const p = new OverlayHost(w.publicHost('p', '203.0.113.10'), join(root, 'p'));
-    await p.ok(['init', '--name', 'p']);
-    await p.ok(['up', '--no-relay']);
-    const q = new OverlayHost(w.publicHost('q', '203.0.113.11'), join(root, 'q'));
-    await joinVia(p, q, 'q');
-    const b = new OverlayHost(w.nat('natb', '203.0.113.2', { randomFully: true }).host('b'), join(root, 'b'));
-    const c = new OverlayHost(w.nat('natc', '203.0.113.3', { randomFully: true }).host('c'), join(root, 'c'));
-    await joinVia(p, b, 'b');
-    await joinVia(p, c, 'c');
-    const self = (await p.json<NodeStatus>(['status'])).self;
-    t.is(self.relay, false, 'p says it relays for no one');
-    await pathWithin(b, 'c', 10_000, (x) => x.path === 'relay' && x.via === 'q');
-    await pathWithin(c, 'b', 10_000, (x) => x.path === 'relay' && x.via === 'q');
-    const toC = (await b.json<NodeStatus>(['status'])).peers.find((x) => x.name === 'c')!;
-    const r = ping(b.ns, toC.addresses[0]!, 3, { intervalS: 0.2 });
-    t.is(r.received, 3, r.output);
-    t.is((await p.json<NodeStatus>(['status'])).counters['relayForwarded'] ?? 0, 0, 'p carried no envelope');
-    t.true(((await q.json<NodeStatus>(['status'])).counters['relayForwarded'] ?? 0) >= 6);
-  },
-);
-
-rootTest(
-  test,
   'up --stun: a member with no peers learns its public address from a STUN server and announces it',
   async (t) => {
     const w = new NatWorld(t, 'nt');
@@ -296,49 +270,3 @@ rootTest(
     t.true(endpoints.includes(reflexive!), JSON.stringify(endpoints));
   },
 );
-
-rootTest(test, 'with 5% loss on both NATs, two members still go direct and stay direct', async (t) => {
-  const { w, root, p } = await world(t, 'nl');
-  const natA = w.nat('nata', '203.0.113.1');
-  const natB = w.nat('natb', '203.0.113.2');
-  for (const nat of [natA, natB]) {
-    // Every UDP datagram crossing the NAT, either way, is dropped with probability 5%.
-    nat.router.exec('iptables', [
-      '-I',
-      'FORWARD',
-      '-p',
-      'udp',
-      '-m',
-      'statistic',
-      '--mode',
-      'random',
-      '--probability',
-      '0.05',
-      '-j',
-      'DROP',
-    ]);
-  }
-  const a = new OverlayHost(natA.host('a'), join(root, 'a'));
-  const b = new OverlayHost(natB.host('b'), join(root, 'b'));
-  await joinVia(p, a, 'a');
-  await joinVia(p, b, 'b');
-  const { ms, status } = await directWithin(a, 'b', 8000);
-  t.log(`a -> b direct ${ms} ms after both were up, through 5% loss at each NAT`);
-  // Ten seconds of watching: lost probes must not bounce the path to the relay.
-  const paths = new Set<string>();
-  for (let i = 0; i < 20; i++) {
-    const toB = (await a.json<NodeStatus>(['status'])).peers.find((x) => x.name === 'b');
-    paths.add(`${toB?.path}${toB?.via ? ` via ${toB.via}` : ''}`);
-    await new Promise((r) => setTimeout(r, 500));
-  }
-  t.deepEqual([...paths], ['direct']);
-  const bAddr = status.peers.find((x) => x.name === 'b')!.addresses[0]!;
-  // The first packet starts a WireGuard handshake, and a lost initiation or response (about one
-  // time in five here) is retried only after 5 s: wait for the session (one ping a second, up to
-  // 12 s) before counting, or a 2.5 s burst can fall entirely inside that wait.
-  a.ns.exec('ping', ['-n', '-c', '1', '-w', '12', bAddr], 20_000);
-  const r = ping(a.ns, bAddr, 50, { intervalS: 0.05 });
-  // Echo and reply cross two lossy NATs each: 0.95^4, about 41 of 50 expected.
-  t.log(`50 pings a -> b: ${r.received} answered`);
-  t.true(r.received >= 30, r.output.split('\n').slice(-3).join('\n'));
-});

@@ -92,10 +92,29 @@ test.serial('with 20% loss everywhere, two members behind NATs still join, go di
   t.log(`${arrived} of 50 packets arrived`);
   // Each packet crosses one lossy hop: about 40 of 50, never all, never few.
   t.true(arrived >= 30 && arrived < 50, `${arrived} of 50`);
-  // And they stay direct: the loss does not make the path look dead.
-  await w.sleep(10_000);
-  t.true(direct(b, c) && direct(c, b));
+  // Whether the path stays direct through every second of such loss is the next test's question,
+  // at a loss real links have: here, four pings in a row lost now and then is only chance.
 });
+
+test.serial(
+  'with 5% loss everywhere, a direct path stays direct: lost pings do not bounce it to a relay',
+  async (t) => {
+    const w = new NodeWorld(t, { loss: 0.05, seed: 11 });
+    const a = w.found('a', w.machine('a', '203.0.113.1'));
+    const mapping = 'endpoint-independent';
+    const b = await w.join('b', w.machine('b', '198.18.0.2', w.nat('nb', '198.51.100.2', mapping)), a);
+    const c = await w.join('c', w.machine('c', '198.18.1.2', w.nat('nc', '198.51.100.3', mapping)), a);
+    await w.until('b and c to go direct', 30_000, () => direct(b, c) && direct(c, b));
+    // A minute of watching, twice a second, both ways.
+    const seen = new Set<string>();
+    for (let i = 0; i < 120; i++) {
+      seen.add(`b->c ${direct(b, c) ? 'direct' : 'not direct'}`);
+      seen.add(`c->b ${direct(c, b) ? 'direct' : 'not direct'}`);
+      await w.sleep(500);
+    }
+    t.deepEqual([...seen].sort(), ['b->c direct', 'c->b direct']);
+  },
+);
 
 test.serial('two members behind the same NAT talk over their LAN addresses', async (t) => {
   const w = new NodeWorld(t);
