@@ -14,6 +14,8 @@ import { isTty } from '../terminal.js';
 /** What the state on disk says about this member before it goes; null when it cannot be read. */
 interface Before {
   name: string | null;
+  /** Members besides this one. */
+  others: number;
   cost: LeaveCost;
 }
 
@@ -82,9 +84,11 @@ export const leave: Command = {
     const paste = pasteContextOf(ctx);
     const heard = !wasMember
       ? 'it was no longer a member (kicked or expired), so there was no one to tell'
-      : told === null
-        ? `the node was not running, so no member was told: they see ${name} offline until an admin runs \`overlay kick ${name}\``
-        : `told ${told} member${told === 1 ? '' : 's'}; the others hear of it by gossip`;
+      : before?.others === 0
+        ? 'it was the only member'
+        : told === null
+          ? `the node was not running, so no member was told: they see ${name} offline until an admin runs \`overlay kick ${name}\``
+          : `told ${told} member${told === 1 ? '' : 's'}; the others hear of it by gossip`;
     ctx.stdout.write(
       `${name} left the network: ${heard}.\nRemoved the network's state${keepIdentity ? ' (the keys are kept)' : ' and keys'} from ${stateDir}.\nNext: join a network with ${pasteable('sudo overlay join', paste)} CODE, or make one with ${pasteable('sudo overlay init', paste)}\n`,
     );
@@ -106,6 +110,7 @@ function readBefore(stateDir: string, force: boolean): Before | undefined {
     const self = roster.memberByWireguardKey(identity.keys.wireguard.publicKey, now);
     return {
       name: self?.certificate.name ?? null,
+      others: roster.members(now).filter((m) => m.subject !== self?.subject).length,
       cost: leaveCost(roster, settings.networkSecretKey !== null, identity.keys.signing.publicKey, now),
     };
   } catch (e) {
@@ -126,8 +131,8 @@ function refuseCostly(cost: LeaveCost): void {
   if (cost.holdsNetworkKey) {
     throw new OverlayError(
       'EUSAGE',
-      'this node holds the network key: leaving deletes it, and no one could ever revoke with it again',
-      { hint: `make another admin first (overlay invite --admin); ${hint}` },
+      'this node holds the network key, the final say over every admin: leaving deletes it for good',
+      { hint },
     );
   }
   const lost = [...cost.admitted, ...cost.carried.filter((n) => !cost.admitted.includes(n))];
