@@ -245,8 +245,10 @@ export class Peer {
       this.ctx.timings,
     );
     // whitepaper §6.3: the initiator may send at once; the old current stays to receive stragglers.
-    this.retire(this.next, out);
-    this.next = undefined;
+    // An unconfirmed responder session (`next`) stays too: when both sides initiated at once, it is
+    // the session the other side completed as initiator and sends on now. Dropped here, as WireGuard
+    // does, its packets would find no session on either side until a timer started a third
+    // handshake 15 s later. It is promoted (confirmNext) by its first packet, as any `next` is.
     this.retire(this.previous, out);
     this.previous = this.current;
     this.current = session;

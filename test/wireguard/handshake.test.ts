@@ -110,3 +110,36 @@ test('a replayed initiation, same or older timestamp, is rejected and leaves ses
   t.deepEqual(out.dropped, ['replayedTimestamp']);
   t.is(peerA.sendingSession, current);
 });
+
+test('crossing initiations: both sessions complete and packets pass both ways at once, with no timer', (t) => {
+  const sim = new Sim(12);
+  const a = sim.addNode('a');
+  const b = sim.addNode('b');
+  sim.connect(a, b);
+  // Both start a handshake before either initiation arrives (a member restarts while its peer
+  // resends a handshake on a new path): each side then completes one as initiator and one as
+  // responder. Neither may throw away the session the other is about to send on.
+  sim.apply(a, a.device.send(b.keys.publicKey, ping(1), sim.now));
+  sim.apply(b, b.device.send(a.keys.publicKey, ping(2), sim.now));
+  sim.flush();
+  t.is(sim.sent('a', MESSAGE.initiation).length, 1);
+  t.is(sim.sent('b', MESSAGE.initiation).length, 1);
+  for (let i = 3; i < 9; i++) {
+    sim.send(a, b, ping(i));
+    sim.send(b, a, ping(100 + i));
+  }
+  const got = (n: typeof a) => n.delivered.map((p) => new TextDecoder().decode(p).replace(/\0+$/, ''));
+  t.deepEqual(
+    got(b).filter((x) => x !== ''),
+    [1, 3, 4, 5, 6, 7, 8].map((n) => `inner packet ${n}`),
+  );
+  t.deepEqual(
+    got(a).filter((x) => x !== ''),
+    [2, 103, 104, 105, 106, 107, 108].map((n) => `inner packet ${n}`),
+  );
+  t.is(
+    sim.sent('a', MESSAGE.initiation).length + sim.sent('b', MESSAGE.initiation).length,
+    2,
+    'no new handshake',
+  );
+});
