@@ -4,13 +4,22 @@
  * dead end and joins again; the founder is not let go with the network key by accident; a member
  * that goes down shows offline at its peers at once (31 s before the bye).
  */
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import test from 'ava';
+import { shellWord } from '../cli/pasteable.js';
 import { waitUntil } from '../core/daemon/wait.js';
+import { cliPath } from './helpers/cli.js';
+import type { OverlayHost } from './helpers/lan.js';
 import { everyoneKnowsEveryone, network, status } from './helpers/overlayNetwork.js';
 import { ping } from './helpers/overlayNode.js';
 import { rootTest } from './helpers/root.js';
+
+/** The command's output as a person at a terminal sees it (script(1) gives it a pty): progress lines, prompts, the QR code. */
+function onTerminal(host: OverlayHost, args: string[]): string {
+  const command = [process.execPath, cliPath, ...args, '--state-dir', host.stateDir].map(shellWord).join(' ');
+  return host.ns.exec('script', ['-qec', command, '/dev/null'], 60_000).replace(/\r/g, '');
+}
 
 /** Polls an async check every 100 ms; fails naming `what` after `timeoutMs`. */
 async function until(what: string, timeoutMs: number, check: () => Promise<boolean>): Promise<void> {
@@ -60,11 +69,19 @@ rootTest(
     const after = await c!.run(['status']);
     t.regex(after.stderr, /not in a network/);
 
-    // A new invite, new keys: c is back.
-    const { code } = await a!.json<{ code: string }>(['invite']);
-    await c!.ok(['join', code, '--name', 'c2']);
+    // A new invite, new keys: c is back, as an admin, through the human output on a terminal.
+    const shown = onTerminal(a!, ['invite', '--admin']);
+    t.regex(shown, /whoever joins with it becomes an admin/);
+    t.regex(shown, /This node must be up when the code is used/);
+    const code = shown.split('\n')[0]!.trim();
+    const joining = onTerminal(c!, ['join', code, '--name', 'c2']);
+    t.regex(joining, /contacting the inviter \(attempt 1 of \d+\)\.\.\./, 'join shows progress');
+    t.regex(joining, /Joined as "c2"/);
     await c!.ok(['up']);
     t.not((await c!.json<{ publicKey: string }>(['whoami'])).publicKey, oldKey);
+    t.regex((await c!.json<{ code: string }>(['invite'])).code, /\S/, 'c2 is an admin: it may invite');
+    const listed = await a!.json<{ expires: string; admin: boolean }[]>(['invite', 'list']);
+    for (const i of listed) t.regex(i.expires, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
     await everyoneKnowsEveryone([a!, b!, c!], 10_000);
 
     // down says bye: a shows b offline at once, not when its silence runs out (31 s).
@@ -75,12 +92,22 @@ rootTest(
     await b!.ok(['down']);
     const returnedAt = Date.now();
     const bOf = async () => (await status(a!)).peers.find((p) => p.name === 'b');
-    // A status call is a process start: under CI's load, about half a second each.
-    await until('a to show b offline', 3_000, async () => (await bOf())?.online === false);
+    // Without the bye, 31 s; a status call is a process start, which a loaded machine slows.
+    await until('a to show b offline', 10_000, async () => (await bOf())?.online === false).catch(async (e) => {
+      t.log(JSON.stringify(await bOf()));
+      t.log(readFileSync(join(a!.stateDir, 'overlay.log'), 'utf8').split('\n').slice(-30).join('\n'));
+      throw e;
+    });
     t.log(
       `down took ${returnedAt - downAt} ms; a showed b offline ${Date.now() - returnedAt} ms after it returned`,
     );
     t.like(await bOf(), { online: false, path: null, rttMs: null });
+    // a's log says so once, by name.
+    const told = readFileSync(join(a!.stateDir, 'overlay.log'), 'utf8')
+      .split('\n')
+      .filter((l) => /path to b: none/.test(l));
+    t.is(told.length, 1, told.join('\n'));
+    t.regex(told[0]!, /path to b: none \(peer-left\)$/);
   },
 );
 

@@ -54,6 +54,8 @@ export class NodePaths {
   private readonly traffic = new Map<string, { bytes: number; changedAt: number; active: boolean }>();
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
+  /** Said bye (farewell): sends nothing more. */
+  private leaving = false;
 
   constructor(
     self: string,
@@ -153,7 +155,11 @@ export class NodePaths {
   /** Tells every member we have a path to that this node is going away (bye). */
   farewell(): void {
     if (this.stopped) return;
+    this.leaving = false;
     this.apply({ send: this.discovery.farewell(), events: [], nextWakeAt: Number.POSITIVE_INFINITY });
+    // Nothing after the bye: a ping or a pong sent while the node winds down would give the
+    // members a path to it again, and show it online until that path's silence ran out.
+    this.leaving = true;
   }
 
   stop(): void {
@@ -168,7 +174,7 @@ export class NodePaths {
   }
 
   private apply(out: DiscoveryOutput): void {
-    if (this.stopped) return;
+    if (this.stopped || this.leaving) return;
     for (const s of out.send) {
       if (s.via !== undefined) this.hooks.sendVia(s.to, encodeDiscovery(s.message), s.via);
       else this.hooks.send(s.to, encodeDiscovery(s.message), s.endpoint);

@@ -122,6 +122,22 @@ test.serial(
 );
 
 test.serial(
+  'after its bye a member winding down sends nothing that would show it online again',
+  async (t) => {
+    const { w, a, b } = await publicPair(t);
+    const bOf = () => nodeStatus(a.node).peers.find((p) => p.name === 'b');
+    await w.until('a to see b online', 5_000, () => bOf()?.online === true);
+    // The bye, then the node still running (its data path has not closed yet): its discovery
+    // must not ping a again, or a finds the path anew and shows b online for another 31 s.
+    b.node.paths.farewell();
+    await w.until('a to show b offline', 2_000, () => bOf()?.online === false);
+    await w.sleep(10_000);
+    t.like(bOf(), { online: false, path: null });
+    b.node.stop();
+  },
+);
+
+test.serial(
   'a member that leaves is dropped by every member, also by one that was down when it left',
   async (t) => {
     const w = new NodeWorld(t);
