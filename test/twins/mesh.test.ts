@@ -53,14 +53,20 @@ test.serial(
  */
 const AFTER_RESTART_MS = 16_000;
 
+/** a, b and c on public addresses of their own, b and c joined through a, b's packets reaching c. */
+async function threePublic(t: ExecutionContext) {
+  const w = new NodeWorld(t);
+  const a = w.found('a', w.machine('a', '203.0.113.1'));
+  const b = await w.join('b', w.machine('b', '198.51.100.2'), a);
+  const c = await w.join('c', w.machine('c', '198.51.100.3'), a);
+  await w.packetArrives(b, c, 10_000);
+  return { w, a, b, c };
+}
+
 test.serial(
   'restart: a member stopped and started from its state rejoins the mesh, no new invite',
   async (t) => {
-    const w = new NodeWorld(t);
-    const a = w.found('a', w.machine('a', '203.0.113.1'));
-    const b = await w.join('b', w.machine('b', '198.51.100.2'), a);
-    const c = await w.join('c', w.machine('c', '198.51.100.3'), a);
-    await w.packetArrives(b, c, 10_000);
+    const { w, a, b, c } = await threePublic(t);
     const addresses = statusOf(a, b)?.addresses;
     w.restart(b);
     // The mesh is back within 5 s, as with `overlay down` then `overlay up`.
@@ -76,11 +82,7 @@ test.serial(
 test.serial(
   'restart: when the restarted member sends first, its handshake crosses its peer’s and packets pass within a second',
   async (t) => {
-    const w = new NodeWorld(t);
-    const a = w.found('a', w.machine('a', '203.0.113.1'));
-    const b = await w.join('b', w.machine('b', '198.51.100.2'), a);
-    const c = await w.join('c', w.machine('c', '198.51.100.3'), a);
-    await w.packetArrives(b, c, 10_000);
+    const { w, a, b, c } = await threePublic(t);
     await w.packetArrives(c, b, 10_000);
     w.restart(b);
     // c resends its handshake when it finds b's path again while b initiates for its packet: both
