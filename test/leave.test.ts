@@ -93,11 +93,13 @@ rootTest(
     const returnedAt = Date.now();
     const bOf = async () => (await status(a!)).peers.find((p) => p.name === 'b');
     // Without the bye, 31 s; a status call is a process start, which a loaded machine slows.
-    await until('a to show b offline', 10_000, async () => (await bOf())?.online === false).catch(async (e) => {
-      t.log(JSON.stringify(await bOf()));
-      t.log(readFileSync(join(a!.stateDir, 'overlay.log'), 'utf8').split('\n').slice(-30).join('\n'));
-      throw e;
-    });
+    await until('a to show b offline', 10_000, async () => (await bOf())?.online === false).catch(
+      async (e) => {
+        t.log(JSON.stringify(await bOf()));
+        t.log(readFileSync(join(a!.stateDir, 'overlay.log'), 'utf8').split('\n').slice(-30).join('\n'));
+        throw e;
+      },
+    );
     t.log(
       `down took ${returnedAt - downAt} ms; a showed b offline ${Date.now() - returnedAt} ms after it returned`,
     );

@@ -82,7 +82,7 @@ test.serial(
 test.serial(
   'restart: when the restarted member sends first, its handshake crosses its peer’s and packets pass within a second',
   async (t) => {
-    const { w, a, b, c } = await threePublic(t);
+    const { w, b, c } = await threePublic(t);
     await w.packetArrives(c, b, 10_000);
     w.restart(b);
     // c resends its handshake when it finds b's path again while b initiates for its packet: both
