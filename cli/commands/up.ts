@@ -185,7 +185,7 @@ async function runHere(ctx: CommandContext): Promise<void> {
     log: timestamped,
     reporter: startReporter(ctx.env),
     start: async () => {
-      const node = OverlayNode.start({ stateDir, log: timestamped, ...options });
+      const node = OverlayNode.start({ stateDir, log: timestamped, serveNames: true, ...options });
       // Remembered once the node runs with them, so a refused `up` changes nothing.
       if (Object.keys(options).length > 0) state.saveRunOptions(options);
       return { ...nodeControl(node), stop: () => node.stopWithFarewell() };
