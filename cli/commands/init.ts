@@ -84,6 +84,7 @@ export const init: Command = {
         announce,
         relay: true,
         stun: [],
+        dns: true,
       },
       created.roster,
     );

@@ -23,7 +23,8 @@ const mainScript = fileURLToPath(new URL('../main.js', import.meta.url));
 export const up: Command = {
   name: 'up',
   summary: 'bring this node up: the overlay interface, its peers, gossip (needs root)',
-  usage: '[--foreground] [--listen PORT] [--no-relay | --relay] [--stun HOST:PORT ... | --no-stun]',
+  usage:
+    '[--foreground] [--listen PORT] [--no-relay | --relay] [--stun HOST:PORT ... | --no-stun] [--no-dns | --dns]',
   flags: {
     foreground: {
       type: 'boolean',
@@ -47,6 +48,16 @@ export const up: Command = {
       description: "a STUN server to learn this node's public address from; repeatable; remembered",
     },
     'no-stun': { type: 'boolean', description: 'forget the STUN servers given before' },
+    'no-dns': {
+      type: 'boolean',
+      description:
+        "leave the host's DNS alone (members' names are still answered at this node's address); remembered",
+    },
+    dns: {
+      type: 'boolean',
+      description:
+        "send the host's lookups of the network's names to this node again (the default); remembered",
+    },
   },
   positionals: { min: 0, max: 0 },
   changesNode: true,
@@ -124,6 +135,7 @@ function upFlags(options: RunOptions): string[] {
       : options.stun.length === 0
         ? ['--no-stun']
         : options.stun.flatMap((s) => ['--stun', s])),
+    ...(options.dns === undefined ? [] : [options.dns ? '--dns' : '--no-dns']),
   ];
 }
 
@@ -147,8 +159,12 @@ async function reportUp(ctx: CommandContext, what: string): Promise<void> {
 
 /** The flags given (undefined: not given, the remembered setting holds); contradictions refused. */
 function runOptionsOf(ctx: CommandContext): RunOptions {
-  if (flagBool(ctx, 'relay') && flagBool(ctx, 'no-relay')) {
-    throw new OverlayError('EUSAGE', '--relay and --no-relay contradict each other', { hint: 'give one' });
+  for (const flag of ['relay', 'dns']) {
+    if (flagBool(ctx, flag) && flagBool(ctx, `no-${flag}`)) {
+      throw new OverlayError('EUSAGE', `--${flag} and --no-${flag} contradict each other`, {
+        hint: 'give one',
+      });
+    }
   }
   const stun = [...new Set(((ctx.flags['stun'] as string[] | undefined) ?? []).map(parseStunFlag))];
   if (stun.length > MAX_STUN_SERVERS) {
@@ -164,6 +180,8 @@ function runOptionsOf(ctx: CommandContext): RunOptions {
     ...(flagBool(ctx, 'no-relay') && { relay: false }),
     ...(stun.length > 0 && { stun }),
     ...(flagBool(ctx, 'no-stun') && { stun: [] }),
+    ...(flagBool(ctx, 'dns') && { dns: true }),
+    ...(flagBool(ctx, 'no-dns') && { dns: false }),
   };
 }
 
@@ -186,6 +204,7 @@ async function runHere(ctx: CommandContext): Promise<void> {
     reporter: startReporter(ctx.env),
     start: async () => {
       const node = OverlayNode.start({ stateDir, log: timestamped, serveNames: true, ...options });
+      await node.names?.ready;
       // Remembered once the node runs with them, so a refused `up` changes nothing.
       if (Object.keys(options).length > 0) state.saveRunOptions(options);
       return { ...nodeControl(node), stop: () => node.stopWithFarewell() };

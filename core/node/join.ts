@@ -146,6 +146,7 @@ export async function join(options: JoinOptions): Promise<Joined> {
       announce: [],
       relay: true,
       stun: [],
+      dns: true,
     },
     roster,
   );

@@ -30,7 +30,7 @@ import { TUN_MTU } from '../tunnel/mtu.js';
 import type { Tunnel } from '../tunnel/tunnel.js';
 import { redeemInvite } from './admin.js';
 import { EndpointAnnouncer } from './endpointAnnouncer.js';
-import { NodeDns } from './nodeDns.js';
+import { type NodeDns, startNames } from './nodeDns.js';
 import { type NodeSettings, NodeState } from './nodeState.js';
 import { openInterface, startTunnel } from './openInterface.js';
 import { NodePaths } from './paths.js';
@@ -68,6 +68,8 @@ export interface NodeOptions {
   io?: NodeIo;
   /** Answer the members' names on the overlay address (`up` does; in-process test nodes do not). */
   serveNames?: boolean;
+  /** `up --no-dns` (false): leave the host's DNS alone; undefined: as the settings say. */
+  dns?: boolean;
 }
 
 export class OverlayNode {
@@ -205,13 +207,7 @@ export class OverlayNode {
     node.rosterChanged([]);
     node.gossip.start();
     void node.stun?.start();
-    if (options.serveNames) {
-      const now = Date.now();
-      const log = (line: string) => node.log(line);
-      const network = node.settings.network;
-      node.names = new NodeDns({ network, self: node.self(now), members: node.roster.members(now), log });
-      void node.names.start();
-    }
+    if (options.serveNames) node.names = startNames(node, options);
     node.log(
       `up: ${node.self().certificate.name} ${node.self().certificate.ipv4} on ${node.tun.name}, UDP ${node.tunnel.port}`,
     );

@@ -1,27 +1,45 @@
 /**
  * The node's names: its resolver on the overlay address (core/dns), fed a snapshot of the roster
- * whenever gossip changes it. It never stops the node: a resolver that cannot bind (port 53 taken
- * on the address) is logged and shown in `overlay status`, and the rest runs on.
+ * whenever gossip changes it, and the host's DNS pointed at it for the zone (hostDns.ts) once it
+ * serves, until the node stops. It never stops the node: a resolver that cannot bind (port 53
+ * taken on the address) or a host it cannot configure is logged and shown in `overlay status`,
+ * and the rest runs on.
+ *
+ * Order at start: undo what a crashed node left in the host's DNS, read the host's resolvers
+ * (the upstreams) from what is then the host's own resolv.conf, bind, and only then point the
+ * host at the resolver, so the host never waits on one that is not there.
  */
 import { readFileSync } from 'node:fs';
 import { formatEndpoint } from '../base/endpoint.js';
+import {
+  configureHostDns,
+  type HostDnsState,
+  type HostSystem,
+  linuxHost,
+  repairHostDns,
+} from '../dns/hostDns.js';
 import { nameservers } from '../dns/resolvConf.js';
 import { Resolver } from '../dns/resolver.js';
 import { DnsServer } from '../dns/server.js';
 import { NameTable, zoneOf } from '../dns/zone.js';
 import type { Network } from '../membership/network.js';
-import type { Member } from '../membership/roster.js';
-
-export const RESOLV_CONF = '/etc/resolv.conf';
+import type { Member, Roster } from '../membership/roster.js';
+import type { NodeSettings } from './nodeState.js';
 
 export interface NodeDnsOptions {
+  stateDir: string;
   network: Network;
+  /** The overlay interface: systemd-resolved's split DNS is set on it. */
+  interfaceName: string;
+  /** Whether to point the host's DNS at the resolver (`up --no-dns`: false). */
+  hostDns: boolean;
   /** This node's membership: its overlay addresses are the resolver's. */
   self: Member;
   members: readonly Member[];
   log: (line: string) => void;
-  /** Tests only: another port than 53. */
+  /** Tests only: another port than 53, another host. */
   port?: number;
+  host?: HostSystem;
 }
 
 /** What `overlay status` shows of the names. */
@@ -33,6 +51,8 @@ export interface NamesStatus {
   upstreams: string[];
   /** Why it is not serving, when it is not. */
   error?: string;
+  /** What the node did to the host's DNS: systemd-resolved's split DNS, resolv.conf, or nothing. */
+  host: HostDnsState;
 }
 
 export class NodeDns {
@@ -41,10 +61,19 @@ export class NodeDns {
   private error: string | undefined;
   private stopped = false;
   private readonly upstreams: string[];
+  private readonly host: HostSystem;
+  private hostState: HostDnsState;
+  /** Settles when the resolver serves (or has failed to) and the host's DNS is configured. */
+  ready: Promise<void> = Promise.resolve();
 
   constructor(private readonly options: NodeDnsOptions) {
     const cert = options.self.certificate;
-    const upstreams = nameservers(readHostResolvConf());
+    this.host = options.host ?? linuxHost;
+    this.hostState = options.hostDns
+      ? { mode: 'unchanged', why: 'the resolver is not serving yet' }
+      : { mode: 'off' };
+    this.repair();
+    const upstreams = nameservers(readText(this.host.resolvConf));
     this.upstreams = upstreams.map(formatEndpoint);
     this.resolver = new Resolver({
       names: table(options.network, options.members),
@@ -71,6 +100,40 @@ export class NodeDns {
     } catch (e) {
       this.error = (e as Error).message;
       this.options.log(`names: no resolver on ${cert.ipv4}: ${this.error}`);
+      if (this.options.hostDns) this.hostState = { mode: 'unchanged', why: 'the resolver is not serving' };
+      return;
+    }
+    if (this.options.hostDns) this.configureHost(cert.ipv4);
+  }
+
+  private configureHost(resolver: string): void {
+    const { stateDir, interfaceName, log } = this.options;
+    try {
+      this.hostState = configureHostDns(
+        stateDir,
+        { interface: interfaceName, resolver, zone: this.resolver.zone },
+        this.host,
+      );
+    } catch (e) {
+      this.hostState = { mode: 'unchanged', why: (e as Error).message };
+    }
+    const h = this.hostState;
+    log(
+      h.mode === 'resolved'
+        ? `names: systemd-resolved sends ${this.resolver.zone} to ${resolver} (split DNS on ${h.interface})`
+        : h.mode === 'resolv.conf'
+          ? `names: ${h.path} asks ${resolver} first, search ${this.resolver.zone}`
+          : `names: the host's DNS is left as it is: ${h.mode === 'unchanged' ? h.why : 'up --no-dns'}`,
+    );
+  }
+
+  /** Undoes what this node (or a crashed run of it) did to the host's DNS. */
+  private repair(): void {
+    try {
+      const done = repairHostDns(this.options.stateDir, this.host);
+      if (done) this.options.log(`names: ${done}`);
+    } catch (e) {
+      this.options.log(`names: could not undo the host's DNS settings: ${(e as Error).message}`);
     }
   }
 
@@ -85,6 +148,7 @@ export class NodeDns {
       resolver: this.server ? this.server.address : null,
       upstreams: this.upstreams,
       ...(this.error !== undefined && { error: this.error }),
+      host: this.hostState,
     };
   }
 
@@ -97,10 +161,39 @@ export class NodeDns {
   }
 
   stop(): void {
+    if (this.stopped) return;
     this.stopped = true;
+    // The host first: its lookups must not wait on a resolver that is going away.
+    this.repair();
+    this.hostState = this.options.hostDns ? { mode: 'unchanged', why: 'stopped' } : { mode: 'off' };
     this.server?.stop();
     this.server = undefined;
   }
+}
+
+/** What the names need of the node (OverlayNode): its settings, roster, interface and log. */
+export interface NamedNode {
+  readonly settings: NodeSettings;
+  readonly roster: Roster;
+  readonly interfaceName: string;
+  self(now?: number): Member;
+  log(line: string): void;
+}
+
+/** The names of a node that has just started: `dns` is `up --no-dns` (false) or unsaid. */
+export function startNames(node: NamedNode, options: { stateDir: string; dns?: boolean }): NodeDns {
+  const now = Date.now();
+  const names = new NodeDns({
+    stateDir: options.stateDir,
+    network: node.settings.network,
+    interfaceName: node.interfaceName,
+    hostDns: options.dns ?? node.settings.dns,
+    self: node.self(now),
+    members: node.roster.members(now),
+    log: (line) => node.log(line),
+  });
+  names.ready = names.start();
+  return names;
 }
 
 function table(network: Network, members: readonly Member[]): NameTable {
@@ -113,9 +206,9 @@ function table(network: Network, members: readonly Member[]): NameTable {
 }
 
 /** The host's resolv.conf; none (a container without one) means no resolvers to forward to. */
-function readHostResolvConf(): string {
+function readText(file: string): string {
   try {
-    return readFileSync(RESOLV_CONF, 'utf8');
+    return readFileSync(file, 'utf8');
   } catch {
     return '';
   }
