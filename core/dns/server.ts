@@ -7,14 +7,22 @@
  * forwards sent from their tickets' sockets → an upstream's datagram on a ticket's socket →
  * Resolver.upstreamAnswer → the reply. The timer runs Resolver.tick when a forward is due.
  *
- * The kernel's receive buffer bounds what waits to be read; the resolver's rate limits bound what
- * a datagram read costs beyond that (rateLimit.ts).
+ * The kernel's receive buffer bounds what waits to be read (its overflow is counted by the kernel,
+ * shown as dns.kernelDropped); the resolver's rate limits bound what a datagram read costs beyond
+ * Node's own receive path (rateLimit.ts).
  */
 import dgram from 'node:dgram';
 import type { Endpoint } from '../base/endpoint.js';
+import { kernelDrops } from './kernelDrops.js';
 import type { Resolver, ResolverStep } from './resolver.js';
 
 export const DNS_PORT = 53;
+/**
+ * The listening sockets' kernel queue (SO_RCVBUF, capped by net.core.rmem_max): the bounded queue
+ * in front of the resolver. Deep enough to ride out the node's pauses under a flood (about 1,000
+ * small datagrams, tens of ms), so a member's query among the flood's is seldom the one dropped.
+ */
+const RECEIVE_BUFFER_BYTES = 1 << 20;
 
 export interface DnsServerOptions {
   resolver: Resolver;
@@ -62,6 +70,19 @@ export class DnsServer {
     return this.options.ipv4;
   }
 
+  /** Datagrams the kernel dropped because the listening sockets' queues were full. */
+  kernelDropped(): number {
+    const port = this.options.port ?? DNS_PORT;
+    let total = 0;
+    for (const [family, address] of [
+      [4, this.options.ipv4],
+      [6, this.options.ipv6],
+    ] as const) {
+      if (address && this.sockets.has(family)) total += kernelDrops(address, port) ?? 0;
+    }
+    return total;
+  }
+
   stop(): void {
     if (this.stopped) return;
     this.stopped = true;
@@ -75,7 +96,11 @@ export class DnsServer {
 
   private listen(type: 'udp4' | 'udp6', address: string, port: number): Promise<dgram.Socket> {
     return new Promise((resolve, reject) => {
-      const socket = dgram.createSocket({ type, ipv6Only: type === 'udp6' });
+      const socket = dgram.createSocket({
+        type,
+        ipv6Only: type === 'udp6',
+        recvBufferSize: RECEIVE_BUFFER_BYTES,
+      });
       const failed = (e: Error) => {
         socket.close();
         reject(e);

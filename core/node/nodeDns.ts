@@ -156,6 +156,7 @@ export class NodeDns {
   counters(): Record<string, number> {
     const out: Record<string, number> = {};
     for (const [name, n] of Object.entries(this.resolver.counters())) out[`dns.${name}`] = n;
+    if (this.server) out['dns.kernelDropped'] = this.server.kernelDropped();
     if (this.server?.faults) out['dns.faults'] = this.server.faults;
     return out;
   }

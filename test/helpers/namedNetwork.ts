@@ -84,15 +84,12 @@ export interface DigResult {
   aa: boolean;
 }
 
-/** `dig @server name type` from `ns`: one try, two seconds. */
-export function dig(ns: Netns, server: string, name: string, type = 'A'): DigResult {
+/** `dig @server name type` from `ns`: one try of two seconds, or `tries` of one second. */
+export function dig(ns: Netns, server: string, name: string, type = 'A', tries = 1): DigResult {
   let out: string;
+  const timing = tries === 1 ? ['+time=2', '+tries=1'] : ['+time=1', `+tries=${tries}`];
   try {
-    out = ns.exec(
-      'dig',
-      [`@${server}`, name, type, '+time=2', '+tries=1', '+noall', '+comments', '+answer'],
-      10_000,
-    );
+    out = ns.exec('dig', [`@${server}`, name, type, ...timing, '+noall', '+comments', '+answer'], 10_000);
   } catch (e) {
     out = String((e as { stdout?: string }).stdout ?? '');
   }
