@@ -46,7 +46,17 @@ export interface HostSystem {
  * (`own`: `ip netns exec`'s /etc/netns/NAME/resolv.conf, a container's), or one it shares with
  * processes in another network namespace (`shared`), which must be left alone.
  */
-export type Place = { place: 'host' } | { place: 'own' } | { place: 'shared'; why: string };
+export type Place =
+  | { place: 'host' }
+  | {
+      place: 'own';
+      /**
+       * The file by a name that holds from any namespace (`/etc/netns/NAME/resolv.conf`), when
+       * there is one: the backup names it, so a `down` run elsewhere still restores this file.
+       */
+      file?: string;
+    }
+  | { place: 'shared'; why: string };
 
 /** What resolvConfPlace decides from: files and namespaces as device:inode text. */
 export interface NamespaceFacts {
@@ -77,7 +87,9 @@ export function resolvConfPlace(f: NamespaceFacts): Place {
   const name = [...f.named].find(([, ns]) => ns === f.net)?.[0];
   if (name !== undefined) {
     const own = f.netnsResolvConf(name);
-    if (own !== undefined && own === f.resolvConf) return { place: 'own' };
+    if (own !== undefined && own === f.resolvConf) {
+      return { place: 'own', file: path.join('/etc/netns', name, 'resolv.conf') };
+    }
     return {
       place: 'shared',
       why: `network namespace ${name} shares the host's resolv.conf (give it its own: /etc/netns/${name}/resolv.conf)`,
@@ -107,6 +119,8 @@ interface Backup extends Record<string, unknown> {
   path?: string;
   original?: string;
   written?: string;
+  /** Written into its inode (a bind mount's source or target, a symlink), not renamed over. */
+  inPlace?: boolean;
 }
 
 function validateBackup(data: unknown): Backup {
@@ -120,6 +134,7 @@ function validateBackup(data: unknown): Backup {
     if (fromBase64(d.original as string) === undefined || fromBase64(d.written as string) === undefined) {
       throw bad('contents');
     }
+    if (d.inPlace !== undefined && typeof d.inPlace !== 'boolean') throw bad('inPlace');
   } else {
     throw bad('mode');
   }
@@ -150,7 +165,10 @@ export function configureHostDns(
     }
     return { mode: 'resolved', interface: target.interface };
   }
-  const file = host.resolvConf;
+  const file = (place.place === 'own' && place.file) || host.resolvConf;
+  // A namespace's own file is the source of a bind mount even by its /etc/netns name: renaming a
+  // new file over it would leave the mount on the old one.
+  const inPlace = place.place === 'own' || mustWriteInPlace(host, file);
   const original = fs.readFileSync(file);
   const written = Buffer.from(withOverlay(original.toString('utf8'), target.resolver, target.zone));
   // The backup first: a crash after it and before the write finds the file as it was, which
@@ -161,9 +179,10 @@ export function configureHostDns(
     path: file,
     original: toBase64(original),
     written: toBase64(written),
+    inPlace,
   });
   try {
-    writeResolvConf(host, file, written);
+    writeResolvConf(file, written, inPlace);
   } catch (e) {
     repairHostDns(stateDir, host);
     throw e;
@@ -207,7 +226,7 @@ function restoreResolvConf(host: HostSystem, backup: Backup): string {
   }
   if (now.equals(original)) return `${file} was already as overlay found it`;
   if (!now.equals(written)) return `left ${file} alone: another program has rewritten it since overlay did`;
-  writeResolvConf(host, file, original);
+  writeResolvConf(file, original, backup.inPlace === true || mustWriteInPlace(host, file));
   return `put back ${file} as it was before overlay up`;
 }
 
@@ -219,15 +238,20 @@ function saveBackup(stateDir: string, backup: Backup): void {
 
 /**
  * A bind-mounted file cannot be renamed over (EBUSY), and renaming over a symlink would replace
- * the link with a file: those are written in place. A plain file is replaced atomically, so a
- * reader never sees it half-written; it keeps its mode.
+ * the link with a file: those are written in place.
  */
-function writeResolvConf(host: HostSystem, file: string, bytes: Uint8Array): void {
+function mustWriteInPlace(host: HostSystem, file: string): boolean {
   const stat = fs.lstatSync(file, { throwIfNoEntry: false });
-  if (!stat || stat.isSymbolicLink() || host.isBindMount(file)) {
+  return !stat || stat.isSymbolicLink() || host.isBindMount(file);
+}
+
+/** In place (the same inode), or replaced atomically so a reader never sees it half-written, its mode kept. */
+function writeResolvConf(file: string, bytes: Uint8Array, inPlace: boolean): void {
+  if (inPlace) {
     fs.writeFileSync(file, bytes);
     return;
   }
+  const stat = fs.statSync(file);
   const tmp = path.join(
     path.dirname(file),
     `.${path.basename(file)}.overlay-${randomBytes(4).toString('hex')}`,

@@ -170,6 +170,23 @@ test('a damaged backup is refused naming the file, and the file it speaks of is 
   t.deepEqual(f.read(), ORIGINAL);
 });
 
+test("a named namespace's file is kept by its /etc/netns name, written in place, and restored from anywhere", (t) => {
+  const f = fixture(t);
+  const netnsFile = path.join(path.dirname(f.resolvConf), 'netns-resolv.conf');
+  fs.writeFileSync(netnsFile, ORIGINAL);
+  const inode = fs.statSync(netnsFile).ino;
+  const inside = { ...f.host, place: (): Place => ({ place: 'own', file: netnsFile }) };
+  t.deepEqual(configureHostDns(f.stateDir, TARGET, inside), { mode: 'resolv.conf', path: netnsFile });
+  t.regex(fs.readFileSync(netnsFile, 'utf8'), /^nameserver 100\.80\.0\.1$/m);
+  t.is(fs.statSync(netnsFile).ino, inode, 'in place: the mount keeps seeing it');
+  t.deepEqual(f.read(), ORIGINAL, "the file by the other name (the machine's) untouched");
+  // down run outside the namespace: the backup names the file.
+  repairHostDns(f.stateDir, f.host);
+  t.deepEqual(fs.readFileSync(netnsFile), ORIGINAL);
+  t.is(fs.statSync(netnsFile).ino, inode);
+  t.deepEqual(f.read(), ORIGINAL);
+});
+
 /** Facts as a machine shows them; `net` and files as device:inode. */
 function facts(over: Partial<NamespaceFacts> & { netnsFiles?: Record<string, string> } = {}): NamespaceFacts {
   return {
@@ -189,7 +206,7 @@ test('whose resolv.conf: the machine’s, a named namespace’s own, or one shar
   const named = new Map([['x', 'ns:2']]);
   t.deepEqual(
     resolvConfPlace(facts({ net: 'ns:2', named, resolvConf: 'etc:20', netnsFiles: { x: 'etc:20' } })),
-    { place: 'own' },
+    { place: 'own', file: '/etc/netns/x/resolv.conf' },
   );
   // ip netns exec without one: the file is the machine's, even where the machine cannot be seen.
   for (const initNet of ['ns:1', undefined]) {
