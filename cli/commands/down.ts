@@ -1,5 +1,6 @@
 import { isControlError } from '../../core/control/index.js';
 import { stopNode } from '../../core/daemon/index.js';
+import { repairHostDns } from '../../core/dns/hostDns.js';
 import { type Command, flagBool } from '../command.js';
 import { jsonLine } from '../jsonOutput.js';
 import { assertInNetwork, stateDirOf } from '../nodeClient.js';
@@ -21,10 +22,14 @@ export const down: Command = {
       if (!isControlError(e, 'ENOTRUNNING')) throw e;
       assertInNetwork(stateDir);
     }
+    // A node that stops puts the host's DNS back itself; one that was killed (kill -9, a power
+    // cut) left its backup, and this is where it is undone.
+    const dns = repairHostDns(stateDir);
     if (flagBool(ctx, 'json')) {
-      ctx.stdout.write(jsonLine(result ?? { pid: null, how: 'already down' }));
+      ctx.stdout.write(jsonLine({ ...(result ?? { pid: null, how: 'already down' }), ...(dns && { dns }) }));
       return;
     }
+    if (dns) ctx.stdout.write(`host DNS: ${dns}\n`);
     if (result === undefined) {
       ctx.stdout.write('overlay is already down; nothing to stop\n');
       return;

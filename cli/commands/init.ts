@@ -1,9 +1,11 @@
+import { zoneOf } from '../../core/dns/zone.js';
 import { OverlayError } from '../../core/errors.js';
 import { IdentityStore } from '../../core/identity/identityStore.js';
 import { formatSubnet } from '../../core/membership/addressing.js';
 import { createNetwork } from '../../core/membership/issue.js';
+import { DEFAULT_NETWORK_NAME } from '../../core/membership/network.js';
 import { defaultMemberName } from '../../core/node/defaultName.js';
-import { parseEndpointFlag, parseNameFlag, parsePort } from '../../core/node/flags.js';
+import { parseEndpointFlag, parseNameFlag, parseNetworkNameFlag, parsePort } from '../../core/node/flags.js';
 import { DEFAULT_LISTEN_PORT, NodeState } from '../../core/node/nodeState.js';
 import { resolveStateDir } from '../../core/store/stateDir.js';
 import { secureRandom } from '../../core/wireguard/primitives.js';
@@ -14,12 +16,17 @@ import { pasteable, pasteContextOf } from '../pasteable.js';
 export const init: Command = {
   name: 'init',
   summary: 'create a new network with this node as its first member and admin',
-  usage: '[--name NAME] [--subnet CIDR] [--listen PORT] [--endpoint HOST:PORT ...]',
+  usage: '[--name NAME] [--network-name NAME] [--subnet CIDR] [--listen PORT] [--endpoint HOST:PORT ...]',
   flags: {
     name: {
       type: 'string',
       arg: 'NAME',
       description: "this node's name in the network (default: the hostname)",
+    },
+    'network-name': {
+      type: 'string',
+      arg: 'NAME',
+      description: `the network's name: members are MEMBER.NAME.internal (default: ${DEFAULT_NETWORK_NAME})`,
     },
     subnet: {
       type: 'string',
@@ -44,6 +51,9 @@ export const init: Command = {
     const stateDir = resolveStateDir(flagString(ctx, 'state-dir'), ctx.env);
     const given = flagString(ctx, 'name');
     const flagName = given === undefined ? undefined : parseNameFlag(given); // before the identity is made
+    const givenNetworkName = flagString(ctx, 'network-name');
+    const networkName =
+      givenNetworkName === undefined ? DEFAULT_NETWORK_NAME : parseNetworkNameFlag(givenNetworkName);
     const identityStore = IdentityStore.openOrCreate(stateDir);
     const identity = identityStore.load();
     const name = flagName ?? identity.name ?? defaultMemberName();
@@ -56,6 +66,7 @@ export const init: Command = {
     }
     const created = createNetwork({
       name,
+      networkName,
       subnet: flagString(ctx, 'subnet'),
       member: {
         wireguardKey: identity.keys.wireguard.publicKey,
@@ -73,6 +84,7 @@ export const init: Command = {
         announce,
         relay: true,
         stun: [],
+        dns: true,
       },
       created.roster,
     );
@@ -80,6 +92,8 @@ export const init: Command = {
     const cert = created.founder.certificate;
     const result = {
       name,
+      network: networkName,
+      zone: zoneOf(networkName),
       ipv4: cert.ipv4,
       ipv6: cert.ipv6,
       ipv4Subnet: formatSubnet(created.network.ipv4Subnet),
@@ -94,8 +108,8 @@ export const init: Command = {
     }
     ctx.stdout.write(
       [
-        `Created a network: ${result.ipv4Subnet} and ${result.ipv6Subnet}.`,
-        `This node is "${name}", ${cert.ipv4} and ${cert.ipv6}, the network's first admin.`,
+        `Created the network "${networkName}": ${result.ipv4Subnet} and ${result.ipv6Subnet}.`,
+        `This node is "${name}" (${name}.${result.zone}), ${cert.ipv4} and ${cert.ipv6}, the network's first admin.`,
         '',
         'Next:',
         `  ${pasteable('sudo overlay up', paste)}        bring this node up`,

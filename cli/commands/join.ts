@@ -68,7 +68,7 @@ export const join: Command = {
       return;
     }
     ctx.stdout.write(
-      `Joined as "${joined.name}", ${joined.ipv4} and ${joined.ipv6} (invited by ${joined.inviter}).\nNext: ${pasteable('sudo overlay up', pasteContextOf(ctx))}\n`,
+      `Joined the network "${joined.network}" as "${joined.name}", ${joined.ipv4} and ${joined.ipv6} (invited by ${joined.inviter}).\nNext: ${pasteable('sudo overlay up', pasteContextOf(ctx))}\n`,
     );
   },
 };

@@ -5,6 +5,7 @@ import { jsonLine } from '../jsonOutput.js';
 import { callNode, stateDirOf, streamNode } from '../nodeClient.js';
 import { isTty } from '../terminal.js';
 import { longBytes, pathLabel } from '../view/format.js';
+import { namesText } from '../view/names.js';
 
 function ago(iso: string | null): string {
   if (!iso) return '-';
@@ -25,6 +26,7 @@ export function renderStatus(s: NodeStatus): string {
     `${s.self.name}  ${s.self.addresses.join('  ')}  on ${s.self.interface}, UDP ${s.self.listenPort}${s.self.admin ? '  (admin)' : ''}`,
     `endpoints: ${s.self.endpoints.join(', ') || '-'}`,
     `key: ${s.self.publicKey}`,
+    ...(s.self.names ? [namesText(s.self.names)] : []),
     '',
   ];
   if (s.peers.length === 0) return `${header.join('\n')}no other members yet: overlay invite makes a code\n`;

@@ -25,7 +25,7 @@ export const up: Command = {
   name: 'up',
   summary: 'bring this node up: the overlay interface, its peers, gossip (needs root)',
   usage:
-    '[--foreground] [--listen PORT] [--no-relay | --relay] [--stun HOST:PORT ... | --no-stun] [--endpoint HOST:PORT ... | --no-endpoint]',
+    '[--foreground] [--listen PORT] [--no-relay | --relay] [--stun HOST:PORT ... | --no-stun] [--endpoint HOST:PORT ... | --no-endpoint] [--no-dns | --dns]',
   flags: {
     foreground: {
       type: 'boolean',
@@ -57,6 +57,16 @@ export const up: Command = {
         'an IP:PORT members can reach this node at besides those it finds (a public IP, a port forward); repeatable; remembered',
     },
     'no-endpoint': { type: 'boolean', description: 'forget the --endpoint addresses given before' },
+    'no-dns': {
+      type: 'boolean',
+      description:
+        "leave the host's DNS alone (members' names are still answered at this node's address); remembered",
+    },
+    dns: {
+      type: 'boolean',
+      description:
+        "send the host's lookups of the network's names to this node again (the default); remembered",
+    },
   },
   positionals: { min: 0, max: 0 },
   changesNode: true,
@@ -139,6 +149,7 @@ function upFlags(options: RunOptions): string[] {
       : options.announce.length === 0
         ? ['--no-endpoint']
         : options.announce.flatMap((e) => ['--endpoint', e])),
+    ...(options.dns === undefined ? [] : [options.dns ? '--dns' : '--no-dns']),
   ];
 }
 
@@ -162,8 +173,12 @@ async function reportUp(ctx: CommandContext, what: string): Promise<void> {
 
 /** The flags given (undefined: not given, the remembered setting holds); contradictions refused. */
 function runOptionsOf(ctx: CommandContext): RunOptions {
-  if (flagBool(ctx, 'relay') && flagBool(ctx, 'no-relay')) {
-    throw new OverlayError('EUSAGE', '--relay and --no-relay contradict each other', { hint: 'give one' });
+  for (const flag of ['relay', 'dns']) {
+    if (flagBool(ctx, flag) && flagBool(ctx, `no-${flag}`)) {
+      throw new OverlayError('EUSAGE', `--${flag} and --no-${flag} contradict each other`, {
+        hint: 'give one',
+      });
+    }
   }
   const stun = [...new Set(((ctx.flags['stun'] as string[] | undefined) ?? []).map(parseStunFlag))];
   if (stun.length > MAX_STUN_SERVERS) {
@@ -192,6 +207,8 @@ function runOptionsOf(ctx: CommandContext): RunOptions {
     ...(flagBool(ctx, 'no-stun') && { stun: [] }),
     ...(announce.length > 0 && { announce }),
     ...(flagBool(ctx, 'no-endpoint') && { announce: [] }),
+    ...(flagBool(ctx, 'dns') && { dns: true }),
+    ...(flagBool(ctx, 'no-dns') && { dns: false }),
   };
 }
 
@@ -213,7 +230,8 @@ async function runHere(ctx: CommandContext): Promise<void> {
     log: timestamped,
     reporter: startReporter(ctx.env),
     start: async () => {
-      const node = OverlayNode.start({ stateDir, log: timestamped, ...options });
+      const node = OverlayNode.start({ stateDir, log: timestamped, serveNames: true, ...options });
+      await node.names?.ready;
       // Remembered once the node runs with them, so a refused `up` changes nothing.
       if (Object.keys(options).length > 0) state.saveRunOptions(options);
       return { ...nodeControl(node), stop: () => node.stopWithFarewell() };

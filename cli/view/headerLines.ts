@@ -1,6 +1,7 @@
 /** The view's top lines: this node, its addresses and endpoints, NAT seen, uptime. */
 import type { ViewStatus } from './evidence.js';
 import { duration, wrapText } from './format.js';
+import { namesText } from './names.js';
 
 /**
  * `receivedAt`: when this status arrived. The watch stream skips statuses whose only change is
@@ -18,6 +19,7 @@ export function headerLines(status: ViewStatus, receivedAt: number, nowMs: numbe
         ...(s.natType ? [`NAT ${s.natType}`] : []),
         ...(s.relay === false ? ['relays for no one'] : []),
         ...(s.stun ?? []).map((x) => `STUN ${x.server} ${x.reflexive ? `sees ${x.reflexive}` : 'no answer'}`),
+        ...(s.names ? [namesText(s.names)] : []),
       ],
       width,
     ),

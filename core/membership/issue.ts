@@ -27,7 +27,7 @@ import {
 import { keyPairFromSeed, publicKeyOf } from './ed25519.js';
 import { endpointGossip, endpointRecordId, MAX_ENDPOINTS, signEndpointRecord } from './endpointRecord.js';
 import { MembershipError } from './membershipError.js';
-import type { Network } from './network.js';
+import { DEFAULT_NETWORK_NAME, isNetworkName, NETWORK_NAME_RULE, type Network } from './network.js';
 import type { RetiredMembers } from './retiredMembers.js';
 import { revocationGossip, signRevocation } from './revocation.js';
 import { Roster } from './roster.js';
@@ -142,6 +142,8 @@ export interface CreatedNetwork {
 /** `overlay init`: a fresh network with this node as its first member and admin. */
 export function createNetwork(options: {
   name: string;
+  /** The network's name (`init --network-name`); DEFAULT_NETWORK_NAME if absent. */
+  networkName?: string;
   /** A user's `--subnet`; a random /16 of 100.64.0.0/10 if absent. */
   subnet?: string;
   member: { wireguardKey: Uint8Array; signingKey: Uint8Array };
@@ -155,7 +157,13 @@ export function createNetwork(options: {
   const seed = random(32).slice(0, 32);
   if (seed.length !== 32) throw new MembershipError('EINTERNAL', 'random source gave too few bytes');
   const networkKeyPair = keyPairFromSeed(seed);
-  const network: Network = { key: networkKeyPair.publicKey, ipv4Subnet, ipv6Subnet };
+  const networkName = options.networkName ?? DEFAULT_NETWORK_NAME;
+  if (!isNetworkName(networkName)) {
+    throw new MembershipError('EUSAGE', `network name ${JSON.stringify(networkName)} is not valid`, {
+      hint: `use ${NETWORK_NAME_RULE}`,
+    });
+  }
+  const network: Network = { key: networkKeyPair.publicKey, ipv4Subnet, ipv6Subnet, name: networkName };
   const roster = new Roster(network);
   const founder = issueCertificate(
     roster,

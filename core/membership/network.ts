@@ -1,7 +1,7 @@
 /**
- * What identifies a network and bounds its members: the network's Ed25519 public key and its two
- * overlay subnets. Every node of the network holds the same three values (from `init`, or from
- * the inviter on `join`).
+ * What identifies a network and bounds its members: the network's Ed25519 public key, its two
+ * overlay subnets, and its name (the middle of its DNS zone, `MEMBER.NAME.internal`). Every node of
+ * the network holds the same four values (from `init`, or from the inviter on `join`).
  */
 import { formatIPv4, formatIPv6, parseIPv4, parseIPv6 } from '../base/ip.js';
 import { encodeKey } from '../base/keys.js';
@@ -15,7 +15,7 @@ import {
   parseIPv4Subnet,
   parseIPv6Subnet,
 } from './addressing.js';
-import type { UnsignedCertificate } from './certificate.js';
+import { isMemberName, MEMBER_NAME_RULE, type UnsignedCertificate } from './certificate.js';
 import { MembershipError } from './membershipError.js';
 
 export interface Network {
@@ -23,12 +23,28 @@ export interface Network {
   readonly key: Uint8Array;
   readonly ipv4Subnet: IPv4Subnet;
   readonly ipv6Subnet: IPv6Subnet;
+  /** A DNS label: members are named `MEMBER.NAME.internal` (core/dns/zone.ts). */
+  readonly name: string;
+}
+
+/**
+ * The name of a network made before networks had names (state written by an older overlay, or a
+ * join answer from an older inviter), and of one whose founder gave none.
+ */
+export const DEFAULT_NETWORK_NAME = 'overlay';
+/** A network name is one DNS label, held to the member-name rule (RFC 1123 §2.1, lowercase). */
+export const NETWORK_NAME_RULE = MEMBER_NAME_RULE;
+
+export function isNetworkName(name: unknown): name is string {
+  return typeof name === 'string' && isMemberName(name);
 }
 
 export interface NetworkJSON {
   key: string;
   ipv4Subnet: string;
   ipv6Subnet: string;
+  /** Absent in files written before networks had names: DEFAULT_NETWORK_NAME. */
+  name?: string;
 }
 
 export function networkToJSON(n: Network): NetworkJSON {
@@ -36,6 +52,7 @@ export function networkToJSON(n: Network): NetworkJSON {
     key: encodeKey(n.key),
     ipv4Subnet: formatSubnet(n.ipv4Subnet),
     ipv6Subnet: formatSubnet(n.ipv6Subnet),
+    name: n.name,
   };
 }
 
@@ -57,10 +74,14 @@ export function networkFromJSON(value: unknown, where: string): Network {
       throw corrupt(`${what} ${JSON.stringify(text)} is invalid: ${e instanceof Error ? e.message : e}`);
     }
   };
+  if (v.name !== undefined && !isNetworkName(v.name)) {
+    throw corrupt(`network name ${JSON.stringify(v.name)} is not ${NETWORK_NAME_RULE}`);
+  }
   return {
     key,
     ipv4Subnet: subnet(parseIPv4Subnet, v.ipv4Subnet, 'ipv4Subnet'),
     ipv6Subnet: subnet(parseIPv6Subnet, v.ipv6Subnet, 'ipv6Subnet'),
+    name: v.name ?? DEFAULT_NETWORK_NAME,
   };
 }
 

@@ -1,6 +1,7 @@
 import { canonicalEndpoint } from '../base/endpoint.js';
 import { OverlayError } from '../errors.js';
 import { isMemberName, MEMBER_NAME_RULE } from '../membership/certificate.js';
+import { isNetworkName, NETWORK_NAME_RULE } from '../membership/network.js';
 
 /**
  * A --name value: the rule certificates hold names to (certificate.ts isMemberName), checked
@@ -11,6 +12,16 @@ export function parseNameFlag(text: string): string {
     // JSON quoting shows control characters as escapes instead of sending them to the terminal.
     throw new OverlayError('EUSAGE', `--name ${JSON.stringify(text)} is not a member name`, {
       hint: `use ${MEMBER_NAME_RULE}`,
+    });
+  }
+  return text;
+}
+
+/** A --network-name value: one DNS label, the middle of the zone `MEMBER.NAME.internal`. */
+export function parseNetworkNameFlag(text: string): string {
+  if (!isNetworkName(text)) {
+    throw new OverlayError('EUSAGE', `--network-name ${JSON.stringify(text)} is not a network name`, {
+      hint: `use ${NETWORK_NAME_RULE} (it becomes the DNS zone NAME.internal)`,
     });
   }
   return text;

@@ -40,6 +40,8 @@ export type OpenJoinSocket = (
 
 export interface Joined {
   name: string;
+  /** The network's name, as the inviter gave it: members are MEMBER.NETWORK.internal. */
+  network: string;
   ipv4: string;
   ipv6: string;
   inviter: string;
@@ -154,6 +156,7 @@ export async function join(options: JoinOptions): Promise<Joined> {
       announce: [],
       relay: true,
       stun: [],
+      dns: true,
     },
     roster,
   );
@@ -161,6 +164,7 @@ export async function join(options: JoinOptions): Promise<Joined> {
   const inviter = roster.memberByWireguardKey(result.inviterPublicKey, now);
   return {
     name: self.certificate.name,
+    network: accepted.value.network.name,
     ipv4: self.certificate.ipv4,
     ipv6: self.certificate.ipv6,
     inviter: inviter?.certificate.name ?? encodeKey(result.inviterPublicKey),

@@ -9,7 +9,8 @@
  * - relayRoutes.ts: where each member's traffic goes, relay keys, relayed MTUs;
  * - rosterGossip.ts: gossip rounds, records published and received;
  * - endpointAnnouncer.ts: this node's addresses and its endpoint record;
- * - admin.ts: invites, joins and kicks, through a narrow interface this class satisfies.
+ * - admin.ts: invites, joins and kicks, through a narrow interface this class satisfies;
+ * - nodeDns.ts: the members' names, answered on the overlay address.
  *
  * This class composes them, owns their lifecycle and timers, and keeps the tunnel's peers in line
  * with the roster (rosterChanged).
@@ -29,6 +30,7 @@ import { TUN_MTU } from '../tunnel/mtu.js';
 import type { Tunnel } from '../tunnel/tunnel.js';
 import { redeemInvite } from './admin.js';
 import { EndpointAnnouncer } from './endpointAnnouncer.js';
+import { type NodeDns, startNames } from './nodeDns.js';
 import { type NodeSettings, NodeState } from './nodeState.js';
 import { openInterface, startTunnel } from './openInterface.js';
 import { NodePaths } from './paths.js';
@@ -66,6 +68,10 @@ export interface NodeOptions {
   announce?: string[];
   /** The TUN device, data path and interface list: the machine's own unless a test gives twins. */
   io?: NodeIo;
+  /** Answer the members' names on the overlay address (`up` does; in-process test nodes do not). */
+  serveNames?: boolean;
+  /** `up --no-dns` (false): leave the host's DNS alone; undefined: as the settings say. */
+  dns?: boolean;
 }
 
 export class OverlayNode {
@@ -87,6 +93,8 @@ export class OverlayNode {
   private readonly routes: RelayRoutes;
   private readonly announcer: EndpointAnnouncer;
   private readonly gossip: RosterGossip;
+  /** The resolver, when `serveNames`. */
+  names: NodeDns | undefined;
   private saveTimer: NodeJS.Timeout | undefined;
   private readonly maintenanceTimer: NodeJS.Timeout;
   private readonly activityTimer: NodeJS.Timeout;
@@ -205,6 +213,7 @@ export class OverlayNode {
     node.rosterChanged([]);
     node.gossip.start();
     void node.stun?.start();
+    if (options.serveNames) node.names = startNames(node, options);
     node.log(
       `up: ${node.self().certificate.name} ${node.self().certificate.ipv4} on ${node.tun.name}, UDP ${node.tunnel.port}`,
     );
@@ -274,6 +283,7 @@ export class OverlayNode {
     clearInterval(this.activityTimer);
     this.paths.stop();
     this.stun?.stop();
+    this.names?.stop();
     this.save();
     this.tunnel.close();
     this.tun.close();
@@ -350,6 +360,7 @@ export class OverlayNode {
   /** New records: bring the tunnel's peers in line, and save the roster soon. */
   private rosterChanged(records: GossipRecord[]): void {
     const now = Date.now();
+    this.names?.setMembers(this.roster.members(now));
     let self: Member;
     try {
       self = this.self(now);

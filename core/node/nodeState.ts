@@ -32,6 +32,8 @@ interface NetworkFile {
   relay?: boolean;
   /** `up --stun` servers, remembered for the next `up`; absent: none. */
   stun?: string[];
+  /** `up --no-dns` / `--dns`, remembered for the next `up`; absent: the host's DNS learns the zone. */
+  dns?: boolean;
   [key: string]: unknown;
 }
 
@@ -44,6 +46,8 @@ export interface NodeSettings {
   relay: boolean;
   /** STUN servers (HOST:PORT) to learn the reflexive address from. */
   stun: string[];
+  /** Whether `up` points the host's DNS at the node's resolver for the zone (`up --no-dns`: no). */
+  dns: boolean;
 }
 
 /** What `up`'s flags change in the settings, remembered so the next `up` starts the same node. */
@@ -52,6 +56,7 @@ export interface RunOptions {
   relay?: boolean;
   stun?: string[];
   announce?: string[];
+  dns?: boolean;
 }
 
 function validateNetworkFile(data: unknown): NetworkFile {
@@ -74,6 +79,7 @@ function validateNetworkFile(data: unknown): NetworkFile {
     throw bad('announce is not a list of endpoints');
   }
   if (d.relay !== undefined && typeof d.relay !== 'boolean') throw bad('relay is not true or false');
+  if (d.dns !== undefined && typeof d.dns !== 'boolean') throw bad('dns is not true or false');
   if (d.stun !== undefined && !(Array.isArray(d.stun) && d.stun.every(isStunServer))) {
     throw bad('stun is not a list of HOST:PORT');
   }
@@ -165,6 +171,7 @@ export class NodeState {
       announce: f.announce,
       relay: f.relay ?? true,
       stun: f.stun ?? [],
+      dns: f.dns ?? true,
     };
   }
 
@@ -177,6 +184,7 @@ export class NodeState {
       ...(options.relay !== undefined && { relay: options.relay }),
       ...(options.stun !== undefined && { stun: options.stun }),
       ...(options.announce !== undefined && { announce: options.announce }),
+      ...(options.dns !== undefined && { dns: options.dns }),
     });
   }
 
@@ -208,6 +216,7 @@ function toNetworkFile(s: NodeSettings): NetworkFile {
     announce: s.announce,
     ...(!s.relay && { relay: false }),
     ...(s.stun.length > 0 && { stun: s.stun }),
+    ...(!s.dns && { dns: false }),
   };
 }
 

@@ -6,6 +6,7 @@ import { encodeKey } from '../base/keys.js';
 import type { PathSnapshot } from '../discovery/index.js';
 import type { Member } from '../membership/roster.js';
 import type { OverlayNode } from './node.js';
+import type { NamesStatus } from './nodeDns.js';
 
 export interface PeerStatus {
   name: string;
@@ -57,6 +58,8 @@ export interface NodeStatus {
     relay?: boolean;
     /** --stun servers, and where each sees this node (null: no answer yet, or it stopped answering). */
     stun?: { server: string; resolved: string | null; reflexive: string | null }[];
+    /** The members' names: the zone, the resolver answering it, and the host's DNS (issue 14). */
+    names?: NamesStatus;
   };
   peers: PeerStatus[];
   /**
@@ -93,6 +96,7 @@ export function nodeStatus(node: OverlayNode): NodeStatus {
       natType: node.paths.natBehaviour(),
       relay: node.relays,
       ...(node.stun && { stun: node.stun.status() }),
+      ...(node.names && { names: node.names.status() }),
     },
     peers: members
       .filter((m) => m.subject !== self.subject)
@@ -164,6 +168,7 @@ function inboxCounters(node: OverlayNode): Record<string, number> {
   const out: Record<string, number> = { sealedDropped: drops.total };
   for (const [reason, n] of drops.byReason) out[`sealedDropped.${reason}`] = n;
   for (const [name, n] of Object.entries(node.paths.probeCounters())) out[`discovery.${name}`] = n;
+  if (node.names) Object.assign(out, node.names.counters());
   return out;
 }
 

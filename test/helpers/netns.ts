@@ -1,5 +1,7 @@
 import { type ChildProcess, execFileSync, type SpawnOptions, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 
 /**
  * A network namespace owned by one test. Names are unique per process and call, so test files
@@ -10,6 +12,7 @@ export class Netns {
   readonly name: string;
   private readonly children = new Set<ChildProcess>();
   private destroyed = false;
+  private etcDir: string | undefined;
 
   constructor(tag: string) {
     this.name = `ovl-${tag}-${process.pid}-${randomBytes(3).toString('hex')}`.slice(0, 60);
@@ -41,6 +44,19 @@ export class Netns {
     }
   }
 
+  /**
+   * Files that `ip netns exec` shows inside this namespace as /etc/FILE (it bind-mounts
+   * /etc/netns/NAME/FILE over them): call before the first exec that should see them. Removed by
+   * destroy(). Returns the directory.
+   */
+  etc(files: Record<string, string>): string {
+    const dir = join('/etc/netns', this.name);
+    mkdirSync(dir, { recursive: true });
+    this.etcDir = dir;
+    for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
+    return dir;
+  }
+
   /** Starts a long-running command inside the namespace; it is killed by destroy(). */
   spawn(cmd: string, args: string[] = [], options: SpawnOptions = {}): ChildProcess {
     const child = spawn('ip', ['netns', 'exec', this.name, cmd, ...args], { stdio: 'pipe', ...options });
@@ -66,6 +82,7 @@ export class Netns {
     } catch {
       // already gone
     }
+    if (this.etcDir) rmSync(this.etcDir, { recursive: true, force: true });
   }
 }
 

@@ -115,6 +115,7 @@ export class NodeWorld {
       announce: [],
       relay: true,
       stun: [],
+      dns: true,
     };
     NodeState.create(dir, settings, created.roster);
     identityStore.setName(name);

@@ -50,3 +50,23 @@ test('--no-relay and the --stun servers show in the header, with what each serve
     /relays for no one {2}STUN stun\.example\.net:3478 sees 192\.0\.2\.10:40001 {2}STUN 203\.0\.113\.21:3478 no answer$/,
   );
 });
+
+test("the names show in the header: the zone, the resolver, and what became of the host's DNS", (t) => {
+  const s = statusAt(0);
+  const withNames = (names: NonNullable<typeof s.self.names>) =>
+    headerLines({ ...s, self: { ...s.self, names } }, T0, T0, 200)[1]!;
+  const base = { zone: 'home.internal', resolver: '100.64.0.1', upstreams: ['192.0.2.53:53'] };
+  t.regex(
+    withNames({ ...base, host: { mode: 'resolv.conf', path: '/etc/resolv.conf' } }),
+    /names \*\.home\.internal at 100\.64\.0\.1 \(\/etc\/resolv\.conf\)$/,
+  );
+  t.regex(
+    withNames({ ...base, host: { mode: 'resolved', interface: 'ovl0' } }),
+    /\(systemd-resolved on ovl0\)$/,
+  );
+  t.regex(withNames({ ...base, host: { mode: 'off' } }), /\(host DNS left alone \(--no-dns\)\)$/);
+  t.regex(
+    withNames({ ...base, resolver: null, error: 'bind EADDRINUSE', host: { mode: 'unchanged', why: 'x' } }),
+    /names home\.internal: no resolver \(bind EADDRINUSE\)$/,
+  );
+});
