@@ -17,8 +17,25 @@ export interface Endpoint {
 
 export type AddressFamily = 4 | 6;
 
+/**
+ * Endpoints parsed lately, by text: every datagram's source and every send's target is parsed, and
+ * a node talks to the same few hundred addresses. Frozen, since every caller shares one value.
+ */
+const parsed = new Map<string, Endpoint>();
+const MAX_PARSED = 4096;
+
 /** `text` as an endpoint, address spelled canonically; undefined unless it is one (port 1..65535). */
 export function parseEndpoint(text: string): Endpoint | undefined {
+  const known = parsed.get(text);
+  if (known !== undefined) return known;
+  const e = parseEndpointText(text);
+  if (e === undefined) return undefined;
+  if (parsed.size >= MAX_PARSED) parsed.clear();
+  parsed.set(text, Object.freeze(e));
+  return e;
+}
+
+function parseEndpointText(text: string): Endpoint | undefined {
   if (typeof text !== 'string' || text.length > 64) return undefined;
   const m = /^(?:\[([0-9a-fA-F:.]+)\]|([0-9.]+)):([1-9][0-9]{0,4})$/.exec(text);
   if (!m) return undefined;

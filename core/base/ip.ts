@@ -20,7 +20,7 @@ export function parseIPv4(text: string): Uint8Array | undefined {
 }
 
 export function formatIPv4(bytes: Uint8Array): string {
-  return Array.from(bytes.subarray(0, 4)).join('.');
+  return `${bytes[0]}.${bytes[1]}.${bytes[2]}.${bytes[3]}`;
 }
 
 export function ipv4ToNumber(bytes: Uint8Array): number {

@@ -72,6 +72,11 @@ export const SWITCH_RATIO = 0.8;
 export const SWITCH_MIN_GAIN_MS = 2;
 /** Probe outcomes kept per candidate, for loss. */
 export const LOSS_WINDOW = 10;
+/**
+ * Relays are ranked again by RTT at most this often (and at once when a member's direct path comes,
+ * goes or moves): a path keeps the relays it holds, so the ranking only matters to the next it takes.
+ */
+export const RELAY_RANK_MS = 1_000;
 /** Relays probed per peer at most (public ones first). */
 export const MAX_RELAYS_PER_PEER = 3;
 /** Unanswered pings remembered per peer at most; older ones count as lost. */

@@ -17,21 +17,21 @@
 import { peerId } from '../base/keys.js';
 import { CandidateSet } from './candidateSet.js';
 import { INTRODUCTION_RETRY_MS } from './constants.js';
-import { addressScope, ipOf } from './endpointClass.js';
 import { Introductions } from './introductions.js';
 import type { DiscoveryMessage } from './messages.js';
 import type { NatBehaviour } from './natBehaviour.js';
+import { PathTable } from './pathTable.js';
 import type {
   DiscoveryEvent,
   DiscoveryOutput,
   DiscoverySend,
   PathChoice,
   PathSnapshot,
-  RelayOption,
   Source,
 } from './pathTypes.js';
 import { PeerPath, type Probe } from './peerPath.js';
 import { ProbeBudget, type ProbeCounters } from './probeBudget.js';
+import { type Ranked, RelayRanking } from './relayRanking.js';
 
 export interface DiscoveryPeer {
   /** WireGuard public key, base64: the id used everywhere in discovery. */
@@ -59,16 +59,18 @@ type Batch = Omit<DiscoveryOutput, 'nextWakeAt'>;
 export class Discovery {
   private readonly own: CandidateSet;
   private readonly peers = new Map<string, DiscoveryPeer>();
-  /** Per peer record (setPeers gives new ones when records change): see isPublic. */
-  private readonly publicRecords = new WeakMap<
-    DiscoveryPeer,
-    { record: boolean; endpoint: string; endpointPublic: boolean }
-  >();
-  private readonly paths = new Map<string, PeerPath>();
+  /** The paths, when each ticks next, and which are direct (pathTable.ts). */
+  private readonly paths = new PathTable();
+  private readonly relays: RelayRanking;
   private readonly random: () => number;
   private readonly introductions: Introductions;
   private readonly budget: ProbeBudget;
+  /** Introductions are asked for when a path comes or goes (askNow), else when a round is due. */
+  private askNow = true;
+  private askAt = Number.NEGATIVE_INFINITY;
   private nextWakeAt = Number.NEGATIVE_INFINITY;
+  /** Our public IPs as peers see them, when a path last looked (reflexiveChanged). */
+  private reflexiveIps = '';
   /** The latest time we were given: paths ask for our reflexive IPs as of then. */
   private clock: number;
 
@@ -78,26 +80,32 @@ export class Discovery {
     this.clock = options.now;
     this.introductions = new Introductions({
       self: options.self,
-      directEndpoint: (id) => this.directEndpoint(id),
+      directEndpoint: (id) => this.paths.directEndpoint(id),
       announcedBy: (id) => this.peers.get(id)?.candidates,
     });
-    this.budget = new ProbeBudget((member) => {
-      let n = 0;
-      for (const path of this.paths.values()) n += path.unansweredBy(member);
-      return n;
+    this.budget = new ProbeBudget((member) => this.paths.unansweredBy(member));
+    this.relays = new RelayRanking({
+      members: () => this.peers.values(),
+      directEndpoint: (id) => this.paths.directEndpoint(id),
+      rttMs: (id) => this.paths.get(id)?.rttMs(),
     });
   }
 
-  /** The members to keep paths to (the roster minus us); a path to a member gone is dropped. */
+  /**
+   * The members to keep paths to (the roster minus us); a path to a member gone is dropped. The node
+   * calls this whenever the roster changes: a member whose record did not change costs a comparison.
+   */
   setPeers(peers: readonly DiscoveryPeer[], now: number): DiscoveryOutput {
     const next = new Map(peers.filter((p) => p.id !== this.options.self).map((p) => [p.id, p]));
     for (const id of this.peers.keys()) {
       if (next.has(id)) continue;
       this.paths.delete(id);
+      this.relays.forget(id);
       this.introductions.forget(id);
       this.budget.forget(id);
       for (const path of this.paths.values()) path.forgetNamedBy(id);
     }
+    const before = new Map(this.peers);
     this.peers.clear();
     for (const [id, p] of next) {
       this.peers.set(id, p);
@@ -111,11 +119,18 @@ export class Discovery {
           budget: this.budget,
         });
         path.startBurst(now);
-        this.paths.set(id, path);
+        this.paths.add(id, path, now);
+        this.askNow = true;
+      } else {
+        const had = before.get(id)!;
+        if (sameList(had.candidates, p.candidates) && had.relay === p.relay) continue;
+        if (had.relay !== p.relay) this.relays.invalidate();
       }
       path.setAnnounced(p.candidates, now);
+      this.paths.wakeAt(id, now);
     }
-    return this.tick(now);
+    this.relays.invalidate();
+    return this.step(now, []);
   }
 
   /**
@@ -128,8 +143,9 @@ export class Discovery {
     if (this.own.setLocal(local, now)) {
       events.push({ type: 'candidatesChanged', candidates: this.candidates(now) });
       for (const path of this.paths.values()) path.startBurst(now);
+      this.paths.wakeAll(now);
     }
-    return this.merge(this.tick(now), { send: [], events });
+    return this.merge(this.step(now, []), { send: [], events });
   }
 
   /**
@@ -139,23 +155,25 @@ export class Discovery {
   noteReflexive(server: string, observed: string, now: number): DiscoveryOutput {
     const events: DiscoveryEvent[] = [];
     const send: DiscoverySend[] = [];
-    if (this.own.noteObserved(server, observed, now)) {
-      events.push({ type: 'candidatesChanged', candidates: this.candidates(now) });
-      send.push(...this.callEveryoneNotDirect(now));
-    }
-    return this.merge(this.tick(now), { send, events });
+    if (this.own.noteObserved(server, observed, now)) this.reflexiveChanged(now, send, events);
+    return this.merge(this.step(now, []), { send, events });
   }
 
-  /** Tells a peer's path whether traffic flows to it: an idle path is checked every 5 s, not every 1 s. */
-  setActive(id: string, active: boolean): void {
+  /**
+   * Tells a peer's path whether traffic flows to it: an idle path is checked every 5 s, not every 1 s.
+   * The path is ticked at once, so a path that carries traffic again is checked every second from now.
+   */
+  setActive(id: string, active: boolean, now: number): DiscoveryOutput {
     const path = this.paths.get(id);
-    if (path) path.active = active;
+    if (path === undefined || path.active === active) return this.step(now, []);
+    path.active = active;
+    return this.step(now, [id]);
   }
 
   /** A discovery message from member `from` (the node opened its seal), and where it came from. */
   receive(from: string, message: DiscoveryMessage, source: Source, now: number): DiscoveryOutput {
     const path = this.paths.get(from);
-    if (path === undefined) return this.tick(now);
+    if (path === undefined) return this.step(now, []);
     const send: DiscoverySend[] = [];
     const events: DiscoveryEvent[] = [];
     const direct = 'endpoint' in source ? source.endpoint : undefined;
@@ -172,10 +190,8 @@ export class Discovery {
       case 'pong': {
         const credited = path.ponged(message.txid, source, now);
         if (credited?.route.type === 'direct' && message.observed !== undefined) {
-          if (this.own.noteObserved(credited.route.endpoint, message.observed, now)) {
-            events.push({ type: 'candidatesChanged', candidates: this.candidates(now) });
-            send.push(...this.callEveryoneNotDirect(now));
-          }
+          if (this.own.noteObserved(credited.route.endpoint, message.observed, now))
+            this.reflexiveChanged(now, send, events);
         }
         break;
       }
@@ -208,13 +224,13 @@ export class Discovery {
       }
     }
     const touched = message.kind === 'introduce' ? [from, peerId(message.peer)] : [from];
-    return this.merge(this.tickSome(touched, now), { send, events });
+    return this.merge(this.step(now, touched), { send, events });
   }
 
   /** Byes to every member we have a path to, the way its traffic goes: this node is going away. */
   farewell(): DiscoverySend[] {
     const send: DiscoverySend[] = [];
-    for (const [id, path] of this.paths) {
+    for (const [id, path] of this.paths.entries()) {
       const c = path.choice();
       if (c.path === 'direct') send.push({ to: id, endpoint: c.endpoint, message: { kind: 'bye' } });
       else if (c.path === 'relay') this.pushSend(send, id, { via: c.via }, { kind: 'bye' });
@@ -222,59 +238,70 @@ export class Discovery {
     return send;
   }
 
-  /**
-   * A message concerns one path (two for an introduction): only those are ticked, so a node hearing
-   * from N peers does O(N) path work, not O(N²). Every other path keeps its own wake time, and the
-   * full tick (relays re-ranked, introductions asked) still runs at nextWakeAt.
-   */
-  private tickSome(ids: readonly string[], now: number): DiscoveryOutput {
-    if (now >= this.nextWakeAt) return this.tick(now);
-    this.clock = Math.max(this.clock, now);
-    const out: Batch = { send: [], events: [] };
-    for (const id of ids) {
-      const path = this.paths.get(id);
-      if (path !== undefined) this.nextWakeAt = Math.min(this.nextWakeAt, this.tickPath(id, path, now, out));
-    }
-    // Introductions as a full tick does them: a message may leave a path wanting one at once.
-    this.nextWakeAt = Math.min(this.nextWakeAt, this.tickIntroductions(now, out.send));
-    return { ...out, nextWakeAt: this.nextWakeAt };
-  }
-
   /** Probes, heartbeats, introductions and path decisions due by `now`. Call again at `nextWakeAt`. */
   tick(now: number): DiscoveryOutput {
+    return this.step(now, []);
+  }
+
+  /**
+   * One step: the paths `touched` (a message concerns one, two for an introduction) and the paths
+   * due by `now` are ticked, each offered the relays first; then introductions. Every other path keeps
+   * its own wake time, so a node hearing from N peers does O(N log N) path work, not O(N²).
+   */
+  private step(now: number, touched: readonly string[]): DiscoveryOutput {
     this.clock = Math.max(this.clock, now);
     const out: Batch = { send: [], events: [] };
-    // Once per tick, not per path: there are N paths.
-    const relays = this.relayOptions();
-    const relayIds = new Set(relays.map((r) => r.id));
-    let wake = Number.POSITIVE_INFINITY;
-    for (const [id, path] of this.paths) {
-      path.setRelays(relays, relayIds, now);
-      wake = Math.min(wake, this.tickPath(id, path, now, out));
-    }
-    wake = Math.min(wake, this.tickIntroductions(now, out.send));
+    const relays = this.relays.current(now);
+    if (relays.changed) this.offerRelays(relays, now);
+    for (const id of touched) this.tickPath(id, relays, now, out);
+    for (const id of this.paths.takeDue(now)) this.tickPath(id, relays, now, out);
+    const wake = Math.min(this.paths.nextWake(), this.tickIntroductions(now, out.send));
     this.nextWakeAt = Number.isFinite(wake) ? wake : now + INTRODUCTION_RETRY_MS;
     return { ...out, nextWakeAt: this.nextWakeAt };
   }
 
-  /** One path's due probes and decisions into `out`; returns when it wants to wake next. */
-  private tickPath(id: string, path: PeerPath, now: number, out: Batch): number {
+  /** The set of relays changed: every path is offered it, and one that took or lost a route ticks now. */
+  private offerRelays(relays: Ranked, now: number): void {
+    for (const [id, path] of this.paths.entries()) {
+      if (!path.setRelays(relays.options, relays.ids, now)) continue;
+      this.paths.wakeAt(id, now);
+      this.noteChoice(id);
+    }
+  }
+
+  /** One path's due probes and decisions into `out`, and its next wake. */
+  private tickPath(id: string, relays: Ranked, now: number, out: Batch): void {
+    const path = this.paths.get(id);
+    if (path === undefined) return;
+    path.setRelays(relays.options, relays.ids, now);
     const ticked = path.tick(now);
     for (const probe of ticked.probes) {
       const s = this.probeSend(id, probe);
       if (s) out.send.push(s);
     }
     for (const c of ticked.changed) out.events.push({ type: 'pathChanged', ...c });
-    return ticked.nextWakeAt;
+    this.paths.wakeAt(id, ticked.nextWakeAt);
+    this.noteChoice(id);
+  }
+
+  /** When a path went direct, stopped being direct or moved: relays ranked, introductions asked, again. */
+  private noteChoice(id: string): void {
+    if (!this.paths.noteChoice(id)) return;
+    this.relays.invalidate();
+    this.askNow = true;
   }
 
   /** Introductions asked for and due, into `send`; returns when they want to wake next. */
   private tickIntroductions(now: number, send: DiscoverySend[]): number {
-    const ids = [...this.paths].map(([id, p]) => ({ id, direct: p.choice().path === 'direct' }));
-    send.push(...this.introductions.ask(ids, now));
+    if (this.askNow || now >= this.askAt) {
+      this.askNow = false;
+      const asked = this.introductions.ask(this.paths.notDirect(), () => this.paths.directIds(), now);
+      send.push(...asked.send);
+      this.askAt = asked.wakeAt;
+    }
     const pending = this.introductions.due(now);
     send.push(...pending.send);
-    return pending.wakeAt ?? Number.POSITIVE_INFINITY;
+    return Math.min(this.askAt, pending.wakeAt ?? Number.POSITIVE_INFINITY);
   }
 
   path(id: string): PathChoice {
@@ -303,7 +330,7 @@ export class Discovery {
       ...(c.path === 'direct' && { endpoint: c.endpoint }),
       ...(c.path === 'relay' && { via: c.via, viaName: this.peers.get(c.via)?.name ?? c.via }),
       ...(c.path === 'relay' &&
-        this.directEndpoint(c.via) !== undefined && { endpoint: this.directEndpoint(c.via) }),
+        this.paths.directEndpoint(c.via) !== undefined && { endpoint: this.paths.directEndpoint(c.via) }),
       natSelf: this.own.natBehaviour(now),
     };
   }
@@ -320,15 +347,10 @@ export class Discovery {
 
   // ---------------------------------------------------------------------------------------------
 
-  private directEndpoint(id: string): string | undefined {
-    const c = this.paths.get(id)?.choice();
-    return c?.path === 'direct' ? c.endpoint : undefined;
-  }
-
   private probeSend(id: string, probe: Probe): DiscoverySend | undefined {
     const ping: DiscoveryMessage = { kind: 'ping', txid: probe.txid };
     if ('endpoint' in probe) return { to: id, endpoint: probe.endpoint, message: ping };
-    const endpoint = this.directEndpoint(probe.via);
+    const endpoint = this.paths.directEndpoint(probe.via);
     return endpoint === undefined ? undefined : { to: id, endpoint, via: probe.via, message: ping };
   }
 
@@ -337,56 +359,31 @@ export class Discovery {
       send.push({ to, endpoint: source.endpoint, message });
       return;
     }
-    const endpoint = this.directEndpoint(source.via);
+    const endpoint = this.paths.directEndpoint(source.via);
     if (endpoint !== undefined) send.push({ to, endpoint, via: source.via, message });
-  }
-
-  /** Members that may relay: willing, reached directly by us; public ones first, then by RTT. */
-  private relayOptions(): RelayOption[] {
-    const out: { option: RelayOption; rtt: number }[] = [];
-    for (const [id, peer] of this.peers) {
-      const endpoint = this.directEndpoint(id);
-      if (!peer.relay || endpoint === undefined) continue;
-      const isPublic = this.isPublic(peer, endpoint);
-      const rtt = this.paths.get(id)!.rttMs() ?? 1_000;
-      out.push({ option: { id, name: peer.name, public: isPublic }, rtt });
-    }
-    out.sort((a, b) => Number(b.option.public) - Number(a.option.public) || a.rtt - b.rtt);
-    return out.map((o) => o.option);
-  }
-
-  /**
-   * Whether a peer is on a public address: its endpoint record names one, or the endpoint we reach
-   * it at is one. Parsed once per record and per endpoint, not on every tick for every peer.
-   */
-  private isPublic(peer: DiscoveryPeer, endpoint: string): boolean {
-    let known = this.publicRecords.get(peer);
-    if (known === undefined) {
-      known = { record: peer.candidates.some(isPublicEndpoint), endpoint: '', endpointPublic: false };
-      this.publicRecords.set(peer, known);
-    }
-    if (known.record) return true;
-    if (known.endpoint !== endpoint) {
-      known.endpoint = endpoint;
-      known.endpointPublic = isPublicEndpoint(endpoint);
-    }
-    return known.endpointPublic;
   }
 
   private callMeMaybe(now: number): DiscoveryMessage {
     return { kind: 'callMeMaybe', candidates: this.own.list(now) };
   }
 
-  /** Our reflexive address changed: peers that do not reach us directly hear our new candidates. */
-  private callEveryoneNotDirect(now: number): DiscoverySend[] {
-    const out: DiscoverySend[] = [];
-    for (const [id, path] of this.paths) {
+  /**
+   * A new reflexive address of ours: announced, and told to the peers that do not reach us directly.
+   * When our public IPs changed, whether a peer shares our NAT (its candidates among them) may have
+   * too, so every path decides again now; a new port alone (a NAT mapping per destination: one per
+   * peer) changes no path's mind.
+   */
+  private reflexiveChanged(now: number, send: DiscoverySend[], events: DiscoveryEvent[]): void {
+    events.push({ type: 'candidatesChanged', candidates: this.candidates(now) });
+    for (const [id, path] of this.paths.entries()) {
       const c = path.choice();
       if (c.path !== 'relay') continue;
-      const endpoint = this.directEndpoint(c.via);
-      if (endpoint !== undefined) out.push({ to: id, endpoint, via: c.via, message: this.callMeMaybe(now) });
+      const endpoint = this.paths.directEndpoint(c.via);
+      if (endpoint !== undefined) send.push({ to: id, endpoint, via: c.via, message: this.callMeMaybe(now) });
     }
-    return out;
+    const ips = [...this.own.reflexiveIps(now)].sort().join();
+    if (ips !== this.reflexiveIps) this.paths.wakeAll(now);
+    this.reflexiveIps = ips;
   }
 
   private merge(a: DiscoveryOutput, b: Batch): DiscoveryOutput {
@@ -394,7 +391,6 @@ export class Discovery {
   }
 }
 
-function isPublicEndpoint(endpoint: string): boolean {
-  const ip = ipOf(endpoint);
-  return ip !== undefined && addressScope(ip) === 'public';
+function sameList(a: readonly string[], b: readonly string[]): boolean {
+  return a === b || (a.length === b.length && a.every((x, i) => x === b[i]));
 }

@@ -76,23 +76,35 @@ export class Introductions {
   }
 
   /**
-   * Requests for peers without a direct path, to INTRODUCERS members we reach directly; retried every
-   * 10 s. A round that found fewer (at start-up the first member to answer is often one behind our own
-   * NAT) asks the members we come to reach meanwhile, so our request meets the peer's at the introducer.
+   * Requests for peers without a direct path (`notDirect`), to INTRODUCERS members we reach directly
+   * (`introducers`, read only when a round needs one); retried every 10 s. A round that found fewer (at
+   * start-up the first member to answer is often one behind our own NAT) asks the members we come to
+   * reach meanwhile, so our request meets the peer's at the introducer: Discovery calls again whenever
+   * a path comes or goes, and otherwise at `wakeAt`, when the next round is due.
    */
-  ask(peers: readonly { id: string; direct: boolean }[], now: number): DiscoverySend[] {
+  ask(
+    notDirect: Iterable<string>,
+    introducers: () => readonly string[],
+    now: number,
+  ): { send: DiscoverySend[]; wakeAt: number } {
     this.pruneAsked(now);
-    const introducers = peers.filter((p) => p.direct).map((p) => p.id);
-    if (introducers.length === 0) return [];
+    let direct: readonly string[] | undefined;
     const out: DiscoverySend[] = [];
-    for (const { id, direct } of peers) {
-      if (direct) continue;
+    let wakeAt = Number.POSITIVE_INFINITY;
+    for (const id of notDirect) {
       let round = this.rounds.get(id);
+      if (round !== undefined && now - round.at < INTRODUCTION_RETRY_MS) {
+        wakeAt = Math.min(wakeAt, round.at + INTRODUCTION_RETRY_MS);
+        if (round.introducers.size >= INTRODUCERS) continue;
+      }
+      direct ??= introducers();
+      if (direct.length === 0) return { send: [], wakeAt: Number.POSITIVE_INFINITY };
       if (round === undefined || now - round.at >= INTRODUCTION_RETRY_MS) {
         round = { at: now, introducers: new Set() };
         this.rounds.set(id, round);
+        wakeAt = Math.min(wakeAt, now + INTRODUCTION_RETRY_MS);
       }
-      for (const m of introducers) {
+      for (const m of direct) {
         if (round.introducers.size >= INTRODUCERS) break;
         if (m === id || round.introducers.has(m)) continue;
         const request = this.request(m, id, now);
@@ -101,7 +113,7 @@ export class Introductions {
         out.push(request);
       }
     }
-    return out;
+    return { send: out, wakeAt };
   }
 
   /**

@@ -137,10 +137,12 @@ export class PeerPath {
    * long as its relay stays an option, even when others now rank higher: a route dropped and added
    * again is probed at once, so following every wobble of the relays' RTTs would make jitter into
    * probes. One that has not answered for STALE_CANDIDATE_MS gives its place to the next option.
-   * Costs O(MAX_RELAYS_PER_PEER), not O(relays): it runs for every path on every tick.
+   * Costs O(MAX_RELAYS_PER_PEER), not O(relays): it runs for a path at each of its ticks, and for
+   * every path when the set of relays changes. Returns whether it added or dropped a route.
    */
-  setRelays(relays: readonly RelayOption[], ids: ReadonlySet<string>, now: number): void {
+  setRelays(relays: readonly RelayOption[], ids: ReadonlySet<string>, now: number): boolean {
     let held = 0;
+    let changed = false;
     for (const [key, e] of this.routes) {
       if (e.route.type !== 'relay') continue;
       const stale = !e.answeredWithin(STALE_CANDIDATE_MS, now) && now - e.addedAt > STALE_CANDIDATE_MS;
@@ -150,6 +152,7 @@ export class PeerPath {
         continue;
       }
       this.routes.delete(key);
+      changed = true;
       if (e === this.current) this.current = undefined;
     }
     for (const r of relays) {
@@ -161,7 +164,9 @@ export class PeerPath {
       e.probeNowAt = now;
       this.routes.set(key, e);
       held++;
+      changed = true;
     }
+    return changed;
   }
 
   /** Starts a burst: every route pinged at BURST_OFFSETS_MS from now. Returns false if one just began. */

@@ -129,8 +129,8 @@ export class NodePaths {
     const seen = this.traffic.get(peer);
     const changedAt = seen === undefined || seen.bytes !== bytes ? now : seen.changedAt;
     const active = now - changedAt < IDLE_AFTER_MS;
-    if (seen?.active !== active) this.discovery.setActive(peer, active);
     this.traffic.set(peer, { bytes, changedAt, active });
+    if (seen?.active !== active) this.apply(this.discovery.setActive(peer, active, now));
   }
 
   /** The direct endpoint discovery chose for `peer`; undefined while it has none (relayed, or still looking). */

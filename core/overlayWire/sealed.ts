@@ -19,7 +19,7 @@
  * roster (or its pending joins) and only then calls open(), which does the X25519 (native, through
  * OpenSSL) and, for a member, checks the message against that member's own replay state.
  */
-import { createHash, createHmac } from 'node:crypto';
+import { createHash, createHmac, randomFillSync } from 'node:crypto';
 import nacl from 'tweetnacl';
 import { hex } from '../base/bytes.js';
 import { describeSkew } from '../clockSkew.js';
@@ -121,6 +121,26 @@ export function sharedBoxKey(peerPublicKey: Uint8Array, privateKey: Uint8Array):
   return key;
 }
 
+/**
+ * Nonces and message ids for seal(): public values that must never repeat, so CSPRNG bytes, drawn
+ * 4 KiB at a time — one randomBytes call per seal cost more than the box itself (bench:scale). Each
+ * byte is handed out once.
+ */
+function pooledRandom(): RandomSource {
+  const POOL = 4096;
+  let pool = new Uint8Array(0);
+  let at = 0;
+  return (length) => {
+    if (length > POOL) return secureRandom(length);
+    if (at + length > pool.length) {
+      pool = randomFillSync(new Uint8Array(POOL));
+      at = 0;
+    }
+    at += length;
+    return pool.slice(at - length, at);
+  };
+}
+
 interface NaclLowLevel {
   lowlevel: { crypto_core_hsalsa20(out: Uint8Array, input: Uint8Array, k: Uint8Array, c: Uint8Array): void };
 }
@@ -130,12 +150,15 @@ export class SealedChannel {
   private readonly random: RandomSource;
   private readonly replay: ReplayGuard;
   private readonly strangers: ReplayGuard;
-  /** member key (hex) → box key; a Map re-inserted on use is a small LRU. Members only. */
-  private readonly boxKeys = new Map<string, Uint8Array>();
+  /**
+   * member key (hex) → box key and the mac1 key of datagrams to it; a Map re-inserted on use is a
+   * small LRU. Members only.
+   */
+  private readonly boxKeys = new Map<string, { box: Uint8Array; mac1: Uint8Array }>();
   private readonly ownMac1Key: Uint8Array;
 
   constructor(private readonly options: SealedChannelOptions) {
-    this.random = options.random ?? secureRandom;
+    this.random = options.random ?? pooledRandom();
     const skew = options.maxSkewMs === undefined ? {} : { maxSkewMs: options.maxSkewMs };
     this.replay = new ReplayGuard(skew);
     this.strangers = new ReplayGuard({ ...skew, senders: REPLAY_STRANGERS });
@@ -152,10 +175,11 @@ export class SealedChannel {
     now: number,
     standing: SenderStanding = 'member',
   ): Uint8Array {
-    const key =
+    const keys =
       standing === 'member'
-        ? this.memberBoxKey(receiverPublicKey)
-        : sharedBoxKey(receiverPublicKey, this.options.privateKey);
+        ? this.memberKeys(receiverPublicKey)
+        : { box: sharedBoxKey(receiverPublicKey, this.options.privateKey), mac1: mac1Key(receiverPublicKey) };
+    const key = keys?.box ?? null;
     if (key === null) throw new OverlayError('EINTERNAL', 'cannot seal to a low-order public key');
     const inner = encodeInnerMessage(message);
     const plain = new ByteWriter(inner.length + 18)
@@ -174,7 +198,7 @@ export class SealedChannel {
     out.set(this.options.publicKey, 1);
     out.set(nonce, 1 + PUBLIC_KEY_SIZE);
     out.set(boxed, SEALED_HEADER_SIZE);
-    out.set(mac1(mac1Key(receiverPublicKey), out.subarray(0, macAt)), macAt);
+    out.set(mac1(keys!.mac1, out.subarray(0, macAt)), macAt);
     return out;
   }
 
@@ -206,7 +230,9 @@ export class SealedChannel {
     const sender = screened.senderPublicKey;
     const standing = options.standing ?? 'member';
     const key =
-      standing === 'member' ? this.memberBoxKey(sender) : sharedBoxKey(sender, this.options.privateKey);
+      standing === 'member'
+        ? (this.memberKeys(sender)?.box ?? null)
+        : sharedBoxKey(sender, this.options.privateKey);
     if (key === null) return { ok: false, reason: 'badPublicKey' };
     const nonce = datagram.subarray(1 + PUBLIC_KEY_SIZE, SEALED_HEADER_SIZE);
     const plain = nacl.box.open.after(
@@ -243,7 +269,7 @@ export class SealedChannel {
   /** A member that left: its cached box key and replay state go. */
   forget(publicKey: Uint8Array): void {
     const id = hex(publicKey);
-    this.boxKeys.get(id)?.fill(0);
+    this.boxKeys.get(id)?.box.fill(0);
     this.boxKeys.delete(id);
     this.replay.forget(id);
   }
@@ -258,8 +284,11 @@ export class SealedChannel {
     };
   }
 
-  /** One X25519 per member while it stays in the cache; null for a low-order (forgeable) key. */
-  private memberBoxKey(peer: Uint8Array): Uint8Array | null {
+  /**
+   * One X25519 (and one mac1 key) per member while it stays in the cache; null for a low-order
+   * (forgeable) key.
+   */
+  private memberKeys(peer: Uint8Array): { box: Uint8Array; mac1: Uint8Array } | null {
     if (peer.length !== PUBLIC_KEY_SIZE) return null;
     const id = hex(peer);
     const cached = this.boxKeys.get(id);
@@ -268,17 +297,18 @@ export class SealedChannel {
       this.boxKeys.set(id, cached);
       return cached;
     }
-    const key = sharedBoxKey(peer, this.options.privateKey);
-    if (key === null) return null;
+    const box = sharedBoxKey(peer, this.options.privateKey);
+    if (box === null) return null;
     if (this.boxKeys.size >= SHARED_KEY_CACHE_SIZE) {
       const oldest = this.boxKeys.keys().next().value;
       if (oldest !== undefined) {
-        this.boxKeys.get(oldest)?.fill(0);
+        this.boxKeys.get(oldest)?.box.fill(0);
         this.boxKeys.delete(oldest);
       }
     }
-    this.boxKeys.set(id, key);
-    return key;
+    const keys = { box, mac1: mac1Key(peer) };
+    this.boxKeys.set(id, keys);
+    return keys;
   }
 }
 

@@ -38,7 +38,11 @@ export class Inbound {
     if (this.closed) return;
     const now = performance.now();
     const out = emptyOutput();
+    // Whether the handshake side saw any of it: a batch of overlay messages only (most of what a
+    // node with many peers hears) leaves its timers as they were, and re-reading them costs O(peers).
+    let handshakeSide = false;
     for (const e of events) {
+      if (e.type !== 'stun' && !(e.type === 'control' && isOverlayMessage(e.data))) handshakeSide = true;
       switch (e.type) {
         case 'control':
           this.onControl(e, now, out);
@@ -66,7 +70,7 @@ export class Inbound {
         }
       }
     }
-    this.c.handshakes.apply(out);
+    if (handshakeSide) this.c.handshakes.apply(out);
   }
 
   /** Nothing handed up after this is looked at. */
@@ -81,7 +85,7 @@ export class Inbound {
     const from = parseEndpoint(e.from);
     if (e.via !== undefined && !relayed) counts.drop('unknownRelay');
     else if (!from) counts.drop('badSource');
-    else if ((e.data[0] ?? 0) >= FIRST_OVERLAY_TYPE) {
+    else if (isOverlayMessage(e.data)) {
       if (!this.c.onOverlayMessage) counts.drop('noHandler');
       else {
         counts.overlayUp();
@@ -135,6 +139,10 @@ export class Inbound {
       // A lost response: the initiator's retry timer sends another.
     }
   }
+}
+
+function isOverlayMessage(data: Uint8Array): boolean {
+  return (data[0] ?? 0) >= FIRST_OVERLAY_TYPE;
 }
 
 function merge(into: Output, from: Output): void {

@@ -67,3 +67,15 @@ test('sameEndpoint compares address and port, and nothing is the same as undefin
   t.false(sameEndpoint(a, undefined));
   t.false(sameEndpoint(undefined, undefined));
 });
+
+test('a parsed endpoint is shared between callers (a cache), so no caller can change it under another', (t) => {
+  const first = parseEndpoint('192.0.2.7:4000')!;
+  const again = parseEndpoint('192.0.2.7:4000')!;
+  t.true(Object.isFrozen(first));
+  t.throws(() => {
+    (again as { port: number }).port = 1;
+  });
+  t.deepEqual(parseEndpoint('192.0.2.7:4000'), { address: '192.0.2.7', port: 4000 });
+  // Text that is refused is refused every time, however often it is asked about.
+  for (let i = 0; i < 3; i++) t.is(parseEndpoint('192.0.2.7:04000'), undefined);
+});

@@ -6,7 +6,7 @@
  * most of it in re-offering the full list of relays to every path on every tick).
  */
 import test from 'ava';
-import type { DiscoverySend } from '../../core/discovery/index.js';
+import { type DiscoverySend, PeerPath } from '../../core/discovery/index.js';
 import { Driver } from './driver.js';
 
 function peerId(i: number): string {
@@ -36,16 +36,19 @@ function answerAll(perDestination: boolean) {
   };
 }
 
+function publicPeers(n: number): { id: string; candidates: string[] }[] {
+  return Array.from({ length: n }, (_, i) => ({
+    id: peerId(i + 1),
+    candidates: [`203.0.${113 - (i >> 8)}.${(i & 0xff) + 1}:51820`],
+  }));
+}
+
 /**
  * CPU ms one Discovery with `n` peers on public addresses, all direct, spends on 5 simulated seconds
  * at rest (the least of three such windows: a busy machine only ever adds time).
  */
 function cpuMs(n: number, perDestination = false): number {
-  const peers = Array.from({ length: n }, (_, i) => ({
-    id: peerId(i + 1),
-    candidates: [`203.0.${113 - (i >> 8)}.${(i & 0xff) + 1}:51820`],
-  }));
-  const d = new Driver(peerId(0), peers, answerAll(perDestination));
+  const d = new Driver(peerId(0), publicPeers(n), answerAll(perDestination));
   d.run(20_000);
   let least = Number.POSITIVE_INFINITY;
   for (let w = 1; w <= 3; w++) {
@@ -72,4 +75,35 @@ test('behind a NAT that maps per destination (an observed address per peer), a t
   const large = cpuMs(120, true);
   t.log(`30 peers: ${small.toFixed(0)} ms of CPU; 120 peers: ${large.toFixed(0)} ms`);
   t.true(large < 32 * Math.max(small, 1), `x${(large / small).toFixed(1)}`);
+});
+
+/** Path ticks per peer per simulated second, at rest (after 20 s), with `n` peers all direct. */
+function pathTicksPerPeerSecond(n: number): number {
+  const tick = PeerPath.prototype.tick;
+  let ticks = 0;
+  PeerPath.prototype.tick = function (this: PeerPath, now: number) {
+    ticks++;
+    return tick.call(this, now);
+  };
+  try {
+    const d = new Driver(peerId(0), publicPeers(n), answerAll(false));
+    d.run(20_000);
+    ticks = 0;
+    d.run(30_000);
+    return ticks / n / 10;
+  } finally {
+    PeerPath.prototype.tick = tick;
+  }
+}
+
+test('a path is ticked when it is due or a message concerns it, not whenever any path is due', (t) => {
+  // Counted, not timed: a wake used to tick all N paths, and with N paths one is nearly always due,
+  // so each path was ticked O(N) times a second (bench:scale's largest cost at N = 100).
+  const small = pathTicksPerPeerSecond(30);
+  const large = pathTicksPerPeerSecond(120);
+  t.log(`ticks per path per second: ${small.toFixed(1)} with 30 peers, ${large.toFixed(1)} with 120`);
+  t.true(large < 1.5 * small, `x${(large / small).toFixed(1)}`);
+  // A path at rest wakes for its heartbeat, its pings' timeouts and its alternatives, and its
+  // peer's pings and pongs concern it: a few times a second, whatever N.
+  t.true(large < 5, `${large.toFixed(1)} ticks per path per second`);
 });

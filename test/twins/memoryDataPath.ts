@@ -63,6 +63,11 @@ export class MemoryDataPath implements DataPathIo {
   private readonly host: SimHost;
   private readonly boundPort: number;
   private readonly peers = new Map<number, PeerState>();
+  /**
+   * Peers by their relay key's remote tag, as the native peer table finds them: a hint, checked
+   * against the peer itself on every use (a scan finds what it misses), so it can never be wrong.
+   */
+  private readonly tagIndex = new Map<bigint, PeerState>();
   private readonly sessions = new Map<number, Session>();
   private readonly counters: DataPathStats = emptyDataPathStats();
   private readonly events: DataPathEvent[] = [];
@@ -542,7 +547,14 @@ export class MemoryDataPath implements DataPathIo {
   }
 
   private byTag(tag: bigint): PeerState | undefined {
-    for (const p of this.peers.values()) if (p.relay?.remoteTag === tag) return p;
+    const hint = this.tagIndex.get(tag);
+    if (hint?.relay?.remoteTag === tag && this.peers.get(hint.id) === hint) return hint;
+    for (const p of this.peers.values()) {
+      if (p.relay?.remoteTag !== tag) continue;
+      this.tagIndex.set(tag, p);
+      return p;
+    }
+    this.tagIndex.delete(tag);
     return undefined;
   }
 
