@@ -400,11 +400,11 @@ export declare class DataPath {
   setPeerPath(peer: number, path: DataPathPeerPath): void;
   /**
    * Whether this node forwards envelopes for others (off by default): only from a member with a
-   * relay key to another member with one, at most `ratePerSecondPerSender` envelopes per second
-   * from each sender (a token bucket holding one second's worth; 1..10000000, or 0 when
-   * turning the service off).
+   * relay key to another member with one, at most `bytesPerSecondPerSender` from each sender
+   * (each envelope charged its length and 64 bytes for the headers under it; a token bucket
+   * holding one second's worth; 1..4294967295, or 0 when turning the service off).
    */
-  setRelayService(enabled: boolean, ratePerSecondPerSender: number): void;
+  setRelayService(enabled: boolean, bytesPerSecondPerSender: number): void;
   peerStats(peer: number): DataPathPeerStats | null;
   stats(): DataPathStats;
   ref(): void;

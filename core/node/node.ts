@@ -27,6 +27,7 @@ import { JoinResponder, mac1Key } from '../overlayWire/index.js';
 import { type NodeIo, nativeIo, type TunDevice } from '../tunnel/io.js';
 import { TUN_MTU } from '../tunnel/mtu.js';
 import type { Tunnel } from '../tunnel/tunnel.js';
+import { DEFAULT_RELAY_RATE_MBIT, relayBytesPerSecond } from '../tunnel/types.js';
 import { redeemInvite } from './admin.js';
 import { EndpointAnnouncer } from './endpointAnnouncer.js';
 import { type NodeSettings, NodeState } from './nodeState.js';
@@ -62,6 +63,8 @@ export interface NodeOptions {
   stun?: readonly string[];
   /** `up --listen`: the UDP port; undefined: the settings'. */
   listenPort?: number;
+  /** `up --relay-rate`: Mbit/s each member may send through this node; undefined: the settings'. */
+  relayRateMbit?: number;
   /** The TUN device, data path and interface list: the machine's own unless a test gives twins. */
   io?: NodeIo;
 }
@@ -74,6 +77,8 @@ export class OverlayNode {
   readonly startedAt = Date.now();
   /** Whether this node relays between other members (not with --no-relay). */
   readonly relays: boolean;
+  /** What each member may send through this node as its relay, Mbit/s (--relay-rate). */
+  readonly relayRateMbit: number;
   readonly tunnel: Tunnel;
   readonly paths: NodePaths;
   /** --stun: undefined when no server was given. */
@@ -96,8 +101,13 @@ export class OverlayNode {
   ) {
     this.identity = IdentityStore.openOrCreate(options.stateDir).load();
     const settings = state.settings();
-    this.settings = { ...settings, listenPort: options.listenPort ?? settings.listenPort };
+    this.settings = {
+      ...settings,
+      listenPort: options.listenPort ?? settings.listenPort,
+      relayRateMbit: options.relayRateMbit ?? settings.relayRateMbit,
+    };
     this.relays = options.relay ?? this.settings.relay;
+    this.relayRateMbit = this.settings.relayRateMbit ?? DEFAULT_RELAY_RATE_MBIT;
     const stunServers = options.stun ?? this.settings.stun;
     this.roster = state.loadRoster();
     this.invites = state.loadInvites();
@@ -112,7 +122,7 @@ export class OverlayNode {
       listenPort: this.settings.listenPort,
       mtu: TUN_MTU,
       timings: options.timings,
-      ...(!this.relays && { relayRatePerSecond: 0 }),
+      relayBytesPerSecond: this.relays ? relayBytesPerSecond(this.relayRateMbit) : 0,
       onOverlayMessage: (data, from, via) => {
         if (!this.stopped) this.messaging.receive(data, from, via);
       },

@@ -16,7 +16,8 @@ import { type Network, type NetworkJSON, networkFromJSON, networkToJSON } from '
 import type { Roster } from '../membership/roster.js';
 import { rosterFromJSON, rosterToJSON } from '../membership/rosterFile.js';
 import { SecureStore } from '../store/secureStore.js';
-import { parseStunFlag } from './flags.js';
+import { MAX_RELAY_RATE_MBIT } from '../tunnel/types.js';
+import { isRelayRate, parseStunFlag } from './flags.js';
 
 export const DEFAULT_LISTEN_PORT = 51820;
 
@@ -32,6 +33,8 @@ interface NetworkFile {
   relay?: boolean;
   /** `up --stun` servers, remembered for the next `up`; absent: none. */
   stun?: string[];
+  /** `up --relay-rate`, Mbit/s, remembered for the next `up`; absent: DEFAULT_RELAY_RATE_MBIT. */
+  relayRateMbit?: number;
   [key: string]: unknown;
 }
 
@@ -44,6 +47,8 @@ export interface NodeSettings {
   relay: boolean;
   /** STUN servers (HOST:PORT) to learn the reflexive address from. */
   stun: string[];
+  /** What each member may make this node carry as its relay, Mbit/s (`up --relay-rate`); absent: the default. */
+  relayRateMbit?: number;
 }
 
 /** What `up`'s flags change in the settings, remembered so the next `up` starts the same node. */
@@ -51,6 +56,7 @@ export interface RunOptions {
   listenPort?: number;
   relay?: boolean;
   stun?: string[];
+  relayRateMbit?: number;
 }
 
 function validateNetworkFile(data: unknown): NetworkFile {
@@ -75,6 +81,9 @@ function validateNetworkFile(data: unknown): NetworkFile {
   if (d.relay !== undefined && typeof d.relay !== 'boolean') throw bad('relay is not true or false');
   if (d.stun !== undefined && !(Array.isArray(d.stun) && d.stun.every(isStunServer))) {
     throw bad('stun is not a list of HOST:PORT');
+  }
+  if (d.relayRateMbit !== undefined && !isRelayRate(d.relayRateMbit)) {
+    throw bad(`relayRateMbit is not a whole number of Mbit/s from 1 to ${MAX_RELAY_RATE_MBIT}`);
   }
   return d as NetworkFile;
 }
@@ -155,6 +164,7 @@ export class NodeState {
       announce: f.announce,
       relay: f.relay ?? true,
       stun: f.stun ?? [],
+      ...(f.relayRateMbit !== undefined && { relayRateMbit: f.relayRateMbit }),
     };
   }
 
@@ -166,6 +176,7 @@ export class NodeState {
       ...(options.listenPort !== undefined && { listenPort: options.listenPort }),
       ...(options.relay !== undefined && { relay: options.relay }),
       ...(options.stun !== undefined && { stun: options.stun }),
+      ...(options.relayRateMbit !== undefined && { relayRateMbit: options.relayRateMbit }),
     });
   }
 
@@ -197,6 +208,7 @@ function toNetworkFile(s: NodeSettings): NetworkFile {
     announce: s.announce,
     ...(!s.relay && { relay: false }),
     ...(s.stun.length > 0 && { stun: s.stun }),
+    ...(s.relayRateMbit !== undefined && { relayRateMbit: s.relayRateMbit }),
   };
 }
 

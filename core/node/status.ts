@@ -55,6 +55,8 @@ export interface NodeStatus {
     natType?: string;
     /** Whether this node relays between other members (false with --no-relay). */
     relay?: boolean;
+    /** What each member may send through this node as its relay, Mbit/s (`up --relay-rate`). */
+    relayRateMbit?: number;
     /** --stun servers, and where each sees this node (null: no answer yet, or it stopped answering). */
     stun?: { server: string; resolved: string | null; reflexive: string | null }[];
   };
@@ -92,6 +94,7 @@ export function nodeStatus(node: OverlayNode): NodeStatus {
       uptimeS: Math.round((now - node.startedAt) / 1000),
       natType: node.paths.natBehaviour(),
       relay: node.relays,
+      ...(node.relays && { relayRateMbit: node.relayRateMbit }),
       ...(node.stun && { stun: node.stun.status() }),
     },
     peers: members

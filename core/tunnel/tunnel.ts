@@ -24,7 +24,8 @@ import { type DataPathIo, nativeIo } from './io.js';
 import { TUN_MTU } from './mtu.js';
 import { PeerTable } from './peerTable.js';
 import {
-  DEFAULT_RELAY_RATE_PER_SECOND,
+  DEFAULT_RELAY_RATE_MBIT,
+  relayBytesPerSecond,
   type TunnelOptions,
   type TunnelPeerConfig,
   type TunnelPeerPath,
@@ -89,7 +90,7 @@ export class Tunnel {
       cookieKeyFor(this.publicKey),
       options.handshakeScreen,
     );
-    const relayRate = options.relayRatePerSecond ?? DEFAULT_RELAY_RATE_PER_SECOND;
+    const relayRate = options.relayBytesPerSecond ?? relayBytesPerSecond(DEFAULT_RELAY_RATE_MBIT);
     if (relayRate > 0) this.datapath.setRelayService(true, relayRate);
     this.poll = setInterval(() => this.handshakes.pollTraffic(), options.trafficPollMs ?? 250);
   }

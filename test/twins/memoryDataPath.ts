@@ -57,6 +57,8 @@ const JOIN_QUERY = 0x81;
 const SEALED_MIN = 1 + 32 + 24 + 16 + 18 + 16;
 const SEALED_MAX = 1280;
 const BATCH = 64;
+/** engine.h kRelayChargeOverhead: what a forwarded envelope is charged beyond its length. */
+const RELAY_CHARGE_OVERHEAD = 64;
 
 export class MemoryDataPath implements DataPathIo {
   readonly relayEpoch = new Uint8Array(randomBytes(16));
@@ -283,17 +285,17 @@ export class MemoryDataPath implements DataPathIo {
     p.relayVia = relay;
   }
 
-  setRelayService(enabled: boolean, ratePerSecondPerSender: number): void {
+  setRelayService(enabled: boolean, bytesPerSecondPerSender: number): void {
     this.running();
     if (typeof enabled !== 'boolean') throw new TypeError('enabled must be a boolean');
     const min = enabled ? 1 : 0;
     if (
-      !Number.isInteger(ratePerSecondPerSender) ||
-      ratePerSecondPerSender < min ||
-      ratePerSecondPerSender > 10_000_000
+      !Number.isInteger(bytesPerSecondPerSender) ||
+      bytesPerSecondPerSender < min ||
+      bytesPerSecondPerSender > 0xffffffff
     )
-      throw new RangeError(`ratePerSecondPerSender must be ${min}..10000000`);
-    this.relayRate = enabled ? ratePerSecondPerSender : 0;
+      throw new RangeError(`bytesPerSecondPerSender must be ${min}..4294967295`);
+    this.relayRate = enabled ? bytesPerSecondPerSender : 0;
   }
 
   peerStats(peer: number): DataPathPeerStats | null {
@@ -448,7 +450,7 @@ export class MemoryDataPath implements DataPathIo {
       return { via: signer, sender: other };
     }
     if (!other?.relay || other === signer) return void c.relayDroppedNotMember++;
-    if (!takeToken(key, this.relayRate)) return void c.relayDroppedRate++;
+    if (!takeToken(key, this.relayRate, p.length + RELAY_CHARGE_OVERHEAD)) return void c.relayDroppedRate++;
     if (!other.endpoint) return void c.relayDroppedNoPath++;
     const out = sealEnvelope(
       FROM_RELAY,
@@ -577,12 +579,13 @@ export class MemoryDataPath implements DataPathIo {
   }
 }
 
-function takeToken(key: { tokens: number; refilledAt: number }, rate: number): boolean {
+/** relay.cc TakeRelayToken: `rate` bytes per second, each envelope charged `charge` bytes. */
+function takeToken(key: { tokens: number; refilledAt: number }, rate: number, charge: number): boolean {
   const now = performance.now();
   key.tokens = Math.min(rate, key.tokens + ((now - key.refilledAt) * rate) / 1000);
   key.refilledAt = now;
-  if (key.tokens < 1) return false;
-  key.tokens--;
+  if (key.tokens < charge) return false;
+  key.tokens -= charge;
   return true;
 }
 

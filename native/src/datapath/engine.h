@@ -158,7 +158,11 @@ class Engine {
   const RelayEpoch& relay_epoch() const { return relay_epoch_; }
   // `via` == kNoPeer: straight to `direct` (which becomes the endpoint); else through member `via`.
   void SetPeerPath(PeerId id, const sockaddr_in6* direct, PeerId via);
-  void SetRelayService(bool enabled, uint32_t rate_per_second);
+  // `bytes_per_second`: what each member may make us forward (TakeRelayToken), 1..2^32-1.
+  void SetRelayService(bool enabled, uint32_t bytes_per_second);
+  // What a forwarded envelope is charged beyond its length: the IPv6 and UDP headers under it (48)
+  // and a little for the per-datagram work, so a flood of tiny envelopes pays for itself.
+  static constexpr size_t kRelayChargeOverhead = 64;
   // 0, an errno from sendto, or -1 when the peer is unknown or has no usable path.
   int SendControlToPeer(const uint8_t* data, size_t len, PeerId id);
   // The same through relay member `via`, whatever the peer's own path: how discovery measures a
@@ -248,7 +252,7 @@ class Engine {
     PeerId sender = kNoPeer;
   };
   RelayHop HandleEnvelope(TransportAead& aead, uint8_t* p, size_t n, int64_t now, sockaddr_in6* fwd_to);
-  bool TakeRelayToken(RelayKey& k, int64_t now);
+  bool TakeRelayToken(RelayKey& k, size_t envelope, int64_t now);
 
   EngineConfig config_;
   UniqueFd tun_;
@@ -265,7 +269,7 @@ class Engine {
   TransportAead js_aead_;  // for staged packets and keepalives sent from the JavaScript thread
 
   std::atomic<bool> relay_service_{false};
-  std::atomic<uint32_t> relay_rate_{0};
+  std::atomic<uint32_t> relay_rate_{0};  // bytes per second per sending member
   const RelayEpoch relay_epoch_ = NewRelayEpoch();
   // The nonce counter of every envelope this Engine MACs, whichever key and thread: never reused.
   // On a cache line of its own: both threads take from it per envelope.
