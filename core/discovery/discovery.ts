@@ -146,10 +146,10 @@ export class Discovery {
     return this.merge(this.tick(now), { send, events });
   }
 
-  /** Tells a peer's path whether traffic flows to it: an idle path is checked every 5 s, not every 1 s. */
-  setActive(id: string, active: boolean): void {
-    const path = this.paths.get(id);
-    if (path) path.active = active;
+  /** Whether traffic flows to a peer (PeerPath.setActive): an idle path is checked rarely, a waking one at once. */
+  setActive(id: string, active: boolean, now: number): DiscoveryOutput {
+    this.paths.get(id)?.setActive(active, now);
+    return this.tickSome([id], now);
   }
 
   /** A discovery message from member `from` (the node opened its seal), and where it came from. */
@@ -270,8 +270,7 @@ export class Discovery {
 
   /** Introductions asked for and due, into `send`; returns when they want to wake next. */
   private tickIntroductions(now: number, send: DiscoverySend[]): number {
-    const ids = [...this.paths].map(([id, p]) => ({ id, direct: p.choice().path === 'direct' }));
-    send.push(...this.introductions.ask(ids, now));
+    send.push(...this.introductions.ask(this.paths, now));
     const pending = this.introductions.due(now);
     send.push(...pending.send);
     return pending.wakeAt ?? Number.POSITIVE_INFINITY;

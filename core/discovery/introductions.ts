@@ -24,6 +24,7 @@
  */
 import { type PeerId, peerKey } from '../base/keys.js';
 import {
+  IDLE_INTRODUCTION_RETRY_MS,
   INTRODUCERS,
   INTRODUCTION_MIN_GAP_MS,
   INTRODUCTION_RETRY_MS,
@@ -33,7 +34,7 @@ import {
   PENDING_INTRODUCTION_CHECK_MS,
   PENDING_INTRODUCTION_MS,
 } from './constants.js';
-import type { DiscoverySend } from './pathTypes.js';
+import type { DiscoverySend, PathChoice } from './pathTypes.js';
 
 export interface IntroductionsContext {
   readonly self: string;
@@ -41,6 +42,12 @@ export interface IntroductionsContext {
   readonly directEndpoint: (id: string) => string | undefined;
   /** A member's announced candidates; undefined for a non-member. */
   readonly announcedBy: (id: string) => readonly string[] | undefined;
+}
+
+/** What ask() needs of a peer's path: whether it is direct, and whether traffic flows on it. */
+export interface IntroducedPath {
+  choice(): PathChoice;
+  readonly active: boolean;
 }
 
 /**
@@ -77,18 +84,26 @@ export class Introductions {
 
   /**
    * Requests for peers without a direct path, to INTRODUCERS members we reach directly; retried every
-   * 10 s. A round that found fewer (at start-up the first member to answer is often one behind our own
+   * 10 s (60 s while no traffic flows to the peer). A round that found fewer (at start-up the first member to answer is often one behind our own
    * NAT) asks the members we come to reach meanwhile, so our request meets the peer's at the introducer.
    */
-  ask(peers: readonly { id: string; direct: boolean }[], now: number): DiscoverySend[] {
+  ask(paths: ReadonlyMap<string, IntroducedPath>, now: number): DiscoverySend[] {
     this.pruneAsked(now);
+    const peers = [...paths].map(([id, p]) => ({
+      id,
+      direct: p.choice().path === 'direct',
+      idle: !p.active,
+    }));
     const introducers = peers.filter((p) => p.direct).map((p) => p.id);
     if (introducers.length === 0) return [];
     const out: DiscoverySend[] = [];
-    for (const { id, direct } of peers) {
+    for (const { id, direct, idle } of peers) {
       if (direct) continue;
       let round = this.rounds.get(id);
-      if (round === undefined || now - round.at >= INTRODUCTION_RETRY_MS) {
+      if (
+        round === undefined ||
+        now - round.at >= (idle ? IDLE_INTRODUCTION_RETRY_MS : INTRODUCTION_RETRY_MS)
+      ) {
         round = { at: now, introducers: new Set() };
         this.rounds.set(id, round);
       }

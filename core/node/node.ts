@@ -46,8 +46,6 @@ const SAVE_DELAY_MS = 500;
  * records to prune, its own addresses (a laptop that moved to another network).
  */
 const MAINTENANCE_MS = 15_000;
-/** How often each member's traffic counters are read to tell discovery which paths carry traffic. */
-const ACTIVITY_POLL_MS = 1_000;
 
 export interface NodeOptions {
   stateDir: string;
@@ -92,7 +90,6 @@ export class OverlayNode {
   private readonly gossip: RosterGossip;
   private saveTimer: NodeJS.Timeout | undefined;
   private readonly maintenanceTimer: NodeJS.Timeout;
-  private readonly activityTimer: NodeJS.Timeout;
   private stopped = false;
 
   private constructor(
@@ -127,6 +124,10 @@ export class OverlayNode {
         if (!this.stopped) this.messaging.receive(data, from, via);
       },
       onStunMessage: (data, from) => this.stun?.receive(data, from),
+      // Busy paths are checked every second, idle ones rarely (core/discovery/constants.ts).
+      onPeerTraffic: (peer) => {
+        if (!this.stopped) this.paths.noteTraffic(peer);
+      },
       sealedScreenKey: mac1Key(wg.publicKey),
     });
     const peers = this.synced;
@@ -194,7 +195,6 @@ export class OverlayNode {
       log,
     });
     this.maintenanceTimer = setInterval(() => this.maintain(), MAINTENANCE_MS);
-    this.activityTimer = setInterval(() => this.noteActivity(), ACTIVITY_POLL_MS);
   }
 
   static start(options: NodeOptions): OverlayNode {
@@ -251,7 +251,7 @@ export class OverlayNode {
 
   /**
    * Stops after telling the members it has a path to (bye), so they show it offline at once rather
-   * than when its silence runs out (31 s). The byes get a moment to leave before the data path closes.
+   * than when its silence runs out (40 s, status.ts). The byes get a moment to leave before the data path closes.
    */
   async stopWithFarewell(graceMs = 100): Promise<void> {
     if (this.stopped) return;
@@ -270,7 +270,6 @@ export class OverlayNode {
     this.gossip.stop();
     if (this.saveTimer) clearTimeout(this.saveTimer);
     clearInterval(this.maintenanceTimer);
-    clearInterval(this.activityTimer);
     this.paths.stop();
     this.stun?.stop();
     this.save();
@@ -311,16 +310,6 @@ export class OverlayNode {
       .filter((p) => p.member.certificate.kind === 'member')
       .filter((p) => this.messaging.reachable(p.publicKey))
       .map((p) => encodeKey(p.publicKey));
-  }
-
-  /** Tells discovery how much each member's tunnel has carried: busy paths are checked more often. */
-  private noteActivity(): void {
-    if (this.stopped) return;
-    for (const [key, peer] of this.synced) {
-      if (peer.member.certificate.kind !== 'member') continue;
-      const s = this.tunnel.peerStatus(peer.publicKey);
-      this.paths.noteTraffic(key, (s?.rxBytes ?? 0) + (s?.txBytes ?? 0));
-    }
   }
 
   private maintain(): void {

@@ -3,7 +3,7 @@
  * is an interface for scripts (issue 4 fixes its fields); add fields, never rename them.
  */
 import { encodeKey } from '../base/keys.js';
-import type { PathSnapshot } from '../discovery/index.js';
+import { IDLE_HEARTBEAT_MS, type PathSnapshot } from '../discovery/index.js';
 import type { Member } from '../membership/roster.js';
 import type { OverlayNode } from './node.js';
 
@@ -69,9 +69,13 @@ export interface NodeStatus {
   counters: Record<string, number>;
 }
 
-/** A session this recent, or gossip heard this recently, counts as online (whitepaper §6: 180 s). */
+/**
+ * A session this recent, or a message heard this recently, counts as online (whitepaper §6: 180 s).
+ * An idle member is heard at least every IDLE_HEARTBEAT_MS (its pings, and its pongs to ours): the
+ * window leaves a late timer on a loaded machine room before the member shows offline.
+ */
 const SESSION_FRESH_MS = 180_000;
-const GOSSIP_FRESH_MS = 30_000;
+const GOSSIP_FRESH_MS = IDLE_HEARTBEAT_MS + 15_000;
 
 export function nodeStatus(node: OverlayNode): NodeStatus {
   const now = Date.now();

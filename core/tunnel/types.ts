@@ -17,8 +17,13 @@ export interface TunnelOptions {
   mtu?: number;
   /** Tests only: shortened whitepaper timings, applied to both the handshake and the data path. */
   timings?: Partial<Timings>;
-  /** How often the data path's counters are read for the timers. */
+  /** How often the data path's counters are read for the timers while traffic moves (trafficWatch.ts). */
   trafficPollMs?: number;
+  /**
+   * Transport to or from this peer moved (keepalives included), seen when the counters are read:
+   * within trafficPollMs of it while traffic moves, at once after a quiet spell.
+   */
+  onPeerTraffic?: (peer: PeerId) => void;
   /**
    * overlay's own messages (type byte >= 0x80: discovery, gossip, joins) that arrive on the
    * WireGuard port; WireGuard's handshake messages are handled here. `via` is the relay member's

@@ -265,6 +265,35 @@ rootTest(
   },
 );
 
+rootTest(
+  test,
+  'the traffic watch: one event at the first transport after it is armed, none unarmed, none for envelopes a relay only carries',
+  async (t) => {
+    const { a, m, b, nsA } = await relayWorld(t, 'rlt');
+    const traffic = (n: typeof a) => n.upEvents('traffic').length;
+    await a.call('watchTraffic');
+    await m.call('watchTraffic');
+    await new Promise((r) => setTimeout(r, 300));
+    t.is(traffic(a), 0, 'armed, but nothing moved');
+    const first = ping(nsA, B_OVER, 3);
+    t.is(first.received, 3, first.output);
+    await until('A to say its transport moved', () => traffic(a) === 1);
+    // One event per arming, whichever thread moved transport first (A sent and received).
+    const again = ping(nsA, B_OVER, 2);
+    t.is(again.received, 2, again.output);
+    await new Promise((r) => setTimeout(r, 300));
+    t.is(traffic(a), 1, 'spent until armed again');
+    t.is(traffic(b), 0, 'never armed');
+    // M forwarded every one of those envelopes, but none was transport of its own peers.
+    t.true((await m.stats())['relayForwarded']! >= 10);
+    t.is(traffic(m), 0);
+    await a.call('watchTraffic');
+    const third = ping(nsA, B_OVER, 1);
+    t.is(third.received, 1, third.output);
+    await until('A to say so again once armed again', () => traffic(a) === 2);
+  },
+);
+
 rootTest(test, 'relay settings reject bad arguments with typed errors', async (t) => {
   const ns = new Netns('rlv');
   t.teardown(() => ns.destroy());

@@ -74,6 +74,8 @@ export class MemoryDataPath implements DataPathIo {
   private relayRate = 0;
   private relayCounter = 0n;
   private flushing = false;
+  /** engine.h traffic_watch_: armed by watchTraffic, spent by the next transport moved. */
+  private trafficWatch = false;
   private closed = false;
   private readonly buf = new Uint8Array(BATCH * 2048);
   private readonly lens = new Uint32Array(BATCH);
@@ -308,6 +310,11 @@ export class MemoryDataPath implements DataPathIo {
     return { ...this.counters };
   }
 
+  watchTraffic(): void {
+    this.running();
+    this.trafficWatch = true;
+  }
+
   close(): void {
     if (this.closed) return;
     this.closed = true;
@@ -343,7 +350,7 @@ export class MemoryDataPath implements DataPathIo {
       return;
     }
     if (s.initiator && performance.now() - s.createdAt >= this.timings.rekeyAfter) this.wantHandshake(p);
-    this.sendTransport(p, s, packet);
+    if (this.sendTransport(p, s, packet)) this.noteTraffic();
   }
 
   private usable(p: PeerState): Session | undefined {
@@ -361,7 +368,16 @@ export class MemoryDataPath implements DataPathIo {
   private flushStaged(p: PeerState): void {
     const s = this.usable(p);
     if (!s) return;
-    for (const packet of p.takeStaged()) this.sendTransport(p, s, packet);
+    const staged = p.takeStaged();
+    if (staged.length > 0) this.noteTraffic();
+    for (const packet of staged) this.sendTransport(p, s, packet);
+  }
+
+  /** engine.h NoteTraffic: the one event an armed watch asked for. */
+  private noteTraffic(): void {
+    if (!this.trafficWatch) return;
+    this.trafficWatch = false;
+    this.emit({ type: 'traffic' });
   }
 
   private sendTransport(p: PeerState, s: Session, packet: Uint8Array): boolean {
@@ -491,6 +507,7 @@ export class MemoryDataPath implements DataPathIo {
     const peer = this.peers.get(s.peer);
     if (!peer) return;
     peer.noteReceived(p.length, now);
+    this.noteTraffic();
     if (!via && peer.endpoint !== from) {
       peer.endpoint = from;
       this.emit({ type: 'endpoint-changed', peer: peer.id, endpoint: from });

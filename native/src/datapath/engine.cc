@@ -338,6 +338,7 @@ void Engine::FlushStaged(PeerId id, TransportAead& aead) {
   }
   if (staged.empty()) return;
   Session& s = *peer->current;
+  NoteTraffic();  // whoever flushes (a confirming receive, an initiator's install): data leaves now
   // Headroom for a relay envelope (relay.cc) in front of the datagram.
   std::vector<uint8_t> buf(wire::kEnvelopeHeader + wire::kTransportHeader + config_.mtu + wire::kPadding + wire::kTag);
   uint8_t* datagram = buf.data() + wire::kEnvelopeHeader;

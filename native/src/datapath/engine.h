@@ -92,7 +92,8 @@ struct EngineConfig {
 struct UpEvent {
   // kStun: a STUN answer (admission::Kind::kStun), told apart here so JavaScript never parses one
   // to learn what it is.
-  enum Kind { kControl, kStun, kHandshakeNeeded, kSessionConfirmed, kEndpointChanged } kind;
+  // kTraffic: transport moved after WatchTraffic armed the watch (no peer: JavaScript reads them all).
+  enum Kind { kControl, kStun, kHandshakeNeeded, kSessionConfirmed, kEndpointChanged, kTraffic } kind;
   PeerId peer = kNoPeer;
   uint32_t local_index = 0;
   sockaddr_in6 from{};
@@ -186,6 +187,11 @@ class Engine {
   // Reads the counters the kernel keeps for us (the TUN's TX dropped) into counters(); on demand,
   // from the JavaScript thread, so an idle data path reads nothing.
   void RefreshDeviceCounters();
+  // Arms the traffic watch: the next transport datagram either thread sends or authenticates (or
+  // a staged packet sent) pushes one kTraffic event and disarms it. JavaScript reads the per-peer
+  // counters only while traffic moves, and arms this when they stop moving (core/tunnel/
+  // trafficWatch.ts): an idle node then reads nothing and wakes for nothing (issue 12, point 5).
+  void WatchTraffic() { traffic_watch_.store(true, std::memory_order_release); }
 
  private:
   void SendLoop();
@@ -202,6 +208,12 @@ class Engine {
   // Each packet has at least virtio::kHeaderSize bytes of the buffer in front of it to spare.
   void Deliver(uint8_t* const* packets, const size_t* lens, size_t n, GroScratch& scratch);
   bool WaitReadable(int fd);  // false when stopping
+  // Any thread, once per batch that moved transport: the event WatchTraffic asked for, if armed.
+  // A relaxed load while disarmed, so busy threads pay one read of a line nobody writes.
+  void NoteTraffic() {
+    if (traffic_watch_.load(std::memory_order_relaxed) && traffic_watch_.exchange(false))
+      Push(UpEvent{UpEvent::kTraffic, kNoPeer, 0, {}, {}});
+  }
   // Events and handshake messages, each kind against its own bound; false (counted) when full.
   bool Push(UpEvent event);
   bool PushOverlay(UpEvent event);
@@ -275,7 +287,9 @@ class Engine {
   // On a cache line of its own: both threads take from it per envelope.
   alignas(64) std::atomic<uint64_t> relay_counter_{0};
 
-  std::atomic<bool> screen_set_{false};
+  alignas(64) std::atomic<bool> traffic_watch_{false};  // its own line: read per batch, written rarely
+
+  alignas(64) std::atomic<bool> screen_set_{false};
   uint8_t screen_key_[admission::kMac1KeySize] = {};  // written once, before screen_set_
   admission::Bucket strangers_;                       // receive thread only
   HandshakeScreen handshake_screen_;                  // receive thread, once configured
