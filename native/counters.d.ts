@@ -103,7 +103,7 @@ export interface DataPathStats {
   relayDroppedUnknownTag: number;
   /** Envelopes to relay to no member with a key here, or back to the sender. */
   relayDroppedNotMember: number;
-  /** Envelopes to relay from a sender over its rate. */
+  /** Envelopes to relay from a sender over its byte rate. */
   relayDroppedRate: number;
   /** Envelopes to relay while this node relays for no one. */
   relayDroppedDisabled: number;

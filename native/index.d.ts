@@ -229,7 +229,9 @@ export type DataPathEvent =
   /** A responder's session received its first packet and now sends (whitepaper §5.4.5). */
   | { type: 'session-confirmed'; peer: number; localIndex: number }
   /** An authenticated packet came from a new address (roaming). */
-  | { type: 'endpoint-changed'; peer: number; endpoint: string };
+  | { type: 'endpoint-changed'; peer: number; endpoint: string }
+  /** Transport moved (sent, authenticated, or staged packets sent) since watchTraffic() armed the watch. */
+  | { type: 'traffic' };
 
 export interface DataPathSession {
   localIndex: number;
@@ -400,13 +402,19 @@ export declare class DataPath {
   setPeerPath(peer: number, path: DataPathPeerPath): void;
   /**
    * Whether this node forwards envelopes for others (off by default): only from a member with a
-   * relay key to another member with one, at most `ratePerSecondPerSender` envelopes per second
-   * from each sender (a token bucket holding one second's worth; 1..10000000, or 0 when
-   * turning the service off).
+   * relay key to another member with one, at most `bytesPerSecondPerSender` from each sender
+   * (each envelope charged its length and 64 bytes for the headers under it; a token bucket
+   * holding one second's worth; 1..4294967295, or 0 when turning the service off).
    */
-  setRelayService(enabled: boolean, ratePerSecondPerSender: number): void;
+  setRelayService(enabled: boolean, bytesPerSecondPerSender: number): void;
   peerStats(peer: number): DataPathPeerStats | null;
   stats(): DataPathStats;
+  /**
+   * Arms a one-shot watch: the next transport datagram either data-path thread sends or
+   * authenticates, or a staged packet sent, hands up one `traffic` event, and the watch is off
+   * again. So JavaScript need read peerStats only while traffic moves.
+   */
+  watchTraffic(): void;
   ref(): void;
   unref(): void;
   /** Stops both threads and closes the socket and this DataPath's TUN handle. Idempotent. */

@@ -6,10 +6,11 @@ import { waitUntil } from '../../core/daemon/wait.js';
 import { OverlayError } from '../../core/errors.js';
 import { nodeControl } from '../../core/node/controlMethods.js';
 import { MAX_ANNOUNCED } from '../../core/node/endpointAnnouncer.js';
-import { parseEndpointFlag, parsePort, parseStunFlag } from '../../core/node/flags.js';
+import { parseEndpointFlag, parsePort, parseRelayRateFlag, parseStunFlag } from '../../core/node/flags.js';
 import { OverlayNode } from '../../core/node/node.js';
 import { DEFAULT_LISTEN_PORT, NodeState, type RunOptions } from '../../core/node/nodeState.js';
 import { MAX_STUN_SERVERS } from '../../core/stun/constants.js';
+import { DEFAULT_RELAY_RATE_MBIT } from '../../core/tunnel/types.js';
 import { type Command, type CommandContext, flagBool, flagString } from '../command.js';
 import { jsonLine } from '../jsonOutput.js';
 import { callNode, notInNetworkError, stateDirOf } from '../nodeClient.js';
@@ -25,7 +26,7 @@ export const up: Command = {
   name: 'up',
   summary: 'bring this node up: the overlay interface, its peers, gossip (needs root)',
   usage:
-    '[--foreground] [--listen PORT] [--no-relay | --relay] [--stun HOST:PORT ... | --no-stun] [--endpoint HOST:PORT ... | --no-endpoint] [--no-dns | --dns]',
+    '[--foreground] [--listen PORT] [--no-relay | --relay] [--relay-rate MBIT] [--stun HOST:PORT ... | --no-stun] [--endpoint HOST:PORT ... | --no-endpoint] [--no-dns | --dns]',
   flags: {
     foreground: {
       type: 'boolean',
@@ -42,6 +43,11 @@ export const up: Command = {
         'carry no traffic between other members (they will not pick this node as their relay); remembered',
     },
     relay: { type: 'boolean', description: 'relay for other members again (the default); remembered' },
+    'relay-rate': {
+      type: 'string',
+      arg: 'MBIT',
+      description: `Mbit/s each member may send through this node as its relay (default ${DEFAULT_RELAY_RATE_MBIT}); remembered`,
+    },
     stun: {
       type: 'string',
       multiple: true,
@@ -139,6 +145,7 @@ function upFlags(options: RunOptions): string[] {
   return [
     ...(options.listenPort === undefined ? [] : ['--listen', String(options.listenPort)]),
     ...(options.relay === undefined ? [] : [options.relay ? '--relay' : '--no-relay']),
+    ...(options.relayRateMbit === undefined ? [] : ['--relay-rate', String(options.relayRateMbit)]),
     ...(options.stun === undefined
       ? []
       : options.stun.length === 0
@@ -199,10 +206,17 @@ function runOptionsOf(ctx: CommandContext): RunOptions {
     });
   }
   const listen = flagString(ctx, 'listen');
+  const relayRate = flagString(ctx, 'relay-rate');
+  if (relayRate !== undefined && flagBool(ctx, 'no-relay')) {
+    throw new OverlayError('EUSAGE', '--relay-rate and --no-relay contradict each other', {
+      hint: 'a node that relays for no one has no rate; give one of them',
+    });
+  }
   return {
     ...(listen !== undefined && { listenPort: parsePort(listen, DEFAULT_LISTEN_PORT) }),
     ...(flagBool(ctx, 'relay') && { relay: true }),
     ...(flagBool(ctx, 'no-relay') && { relay: false }),
+    ...(relayRate !== undefined && { relayRateMbit: parseRelayRateFlag(relayRate) }),
     ...(stun.length > 0 && { stun }),
     ...(flagBool(ctx, 'no-stun') && { stun: [] }),
     ...(announce.length > 0 && { announce }),

@@ -159,14 +159,12 @@ export class Discovery {
     return this.merge(this.step(now, []), { send, events });
   }
 
-  /**
-   * Tells a peer's path whether traffic flows to it: an idle path is checked every 5 s, not every 1 s.
-   * The path is ticked at once, so a path that carries traffic again is checked every second from now.
-   */
+  /** Whether traffic flows to a peer (PeerPath.setActive); a waking path is ticked at once. */
   setActive(id: string, active: boolean, now: number): DiscoveryOutput {
     const path = this.paths.get(id);
     if (path === undefined || path.active === active) return this.step(now, []);
-    path.active = active;
+    path.setActive(active, now);
+    if (active) this.askNow = true; // its introductions are due every 10 s again, not 60
     return this.step(now, [id]);
   }
 
@@ -295,7 +293,12 @@ export class Discovery {
   private tickIntroductions(now: number, send: DiscoverySend[]): number {
     if (this.askNow || now >= this.askAt) {
       this.askNow = false;
-      const asked = this.introductions.ask(this.paths.notDirect(), () => this.paths.directIds(), now);
+      const asked = this.introductions.ask(
+        this.paths.notDirect(),
+        () => this.paths.directIds(),
+        (id) => this.paths.get(id)?.active === false,
+        now,
+      );
       send.push(...asked.send);
       this.askAt = asked.wakeAt;
     }

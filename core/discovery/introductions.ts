@@ -24,6 +24,7 @@
  */
 import { type PeerId, peerKey } from '../base/keys.js';
 import {
+  IDLE_INTRODUCTION_RETRY_MS,
   INTRODUCERS,
   INTRODUCTION_MIN_GAP_MS,
   INTRODUCTION_RETRY_MS,
@@ -77,7 +78,8 @@ export class Introductions {
 
   /**
    * Requests for peers without a direct path (`notDirect`), to INTRODUCERS members we reach directly
-   * (`introducers`, read only when a round needs one); retried every 10 s. A round that found fewer (at
+   * (`introducers`, read only when a round needs one); retried every 10 s, every 60 s while no traffic
+   * flows to the peer (`idle`: a better path matters only once it does). A round that found fewer (at
    * start-up the first member to answer is often one behind our own NAT) asks the members we come to
    * reach meanwhile, so our request meets the peer's at the introducer: Discovery calls again whenever
    * a path comes or goes, and otherwise at `wakeAt`, when the next round is due.
@@ -85,6 +87,7 @@ export class Introductions {
   ask(
     notDirect: Iterable<string>,
     introducers: () => readonly string[],
+    idle: (id: string) => boolean,
     now: number,
   ): { send: DiscoverySend[]; wakeAt: number } {
     this.pruneAsked(now);
@@ -92,17 +95,18 @@ export class Introductions {
     const out: DiscoverySend[] = [];
     let wakeAt = Number.POSITIVE_INFINITY;
     for (const id of notDirect) {
+      const retryMs = idle(id) ? IDLE_INTRODUCTION_RETRY_MS : INTRODUCTION_RETRY_MS;
       let round = this.rounds.get(id);
-      if (round !== undefined && now - round.at < INTRODUCTION_RETRY_MS) {
-        wakeAt = Math.min(wakeAt, round.at + INTRODUCTION_RETRY_MS);
+      if (round !== undefined && now - round.at < retryMs) {
+        wakeAt = Math.min(wakeAt, round.at + retryMs);
         if (round.introducers.size >= INTRODUCERS) continue;
       }
       direct ??= introducers();
       if (direct.length === 0) return { send: [], wakeAt: Number.POSITIVE_INFINITY };
-      if (round === undefined || now - round.at >= INTRODUCTION_RETRY_MS) {
+      if (round === undefined || now - round.at >= retryMs) {
         round = { at: now, introducers: new Set() };
         this.rounds.set(id, round);
-        wakeAt = Math.min(wakeAt, now + INTRODUCTION_RETRY_MS);
+        wakeAt = Math.min(wakeAt, now + retryMs);
       }
       for (const m of direct) {
         if (round.introducers.size >= INTRODUCERS) break;

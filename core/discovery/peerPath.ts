@@ -29,6 +29,7 @@ import {
   DEAD_AFTER_MS,
   DIRECT_DEADLINE_MS,
   HEARTBEAT_MS,
+  IDLE_ALTERNATIVE_PROBE_MS,
   IDLE_HEARTBEAT_MS,
   MAX_PENDING_PINGS,
   MAX_RELAYS_PER_PEER,
@@ -74,8 +75,8 @@ export class PeerPath {
   private readonly startedAt: number;
   private firstDirectAt: number | undefined;
   private sameNat = false;
-  /** The node says whether traffic flows; an idle peer's path is checked less often. */
-  active = true;
+  /** The node says whether traffic flows (setActive); an idle peer's path is checked rarely. */
+  private activeNow = true;
 
   constructor(private readonly options: PeerPathOptions) {
     this.startedAt = options.now;
@@ -93,6 +94,27 @@ export class PeerPath {
 
   get peer(): string {
     return this.options.peer;
+  }
+
+  get active(): boolean {
+    return this.activeNow;
+  }
+
+  /**
+   * Whether traffic flows to the peer (issue 12, point 5). An idle path is only kept open: pinged
+   * every IDLE_HEARTBEAT_MS, its alternatives every IDLE_ALTERNATIVE_PROBE_MS. When traffic starts
+   * again the path in use and every alternative are pinged at once, so a path that died while idle
+   * is found dead (and left) within DEAD_AFTER_MS of the first packet, as a busy one would be.
+   */
+  setActive(active: boolean, now: number): void {
+    if (active === this.activeNow) return;
+    this.activeNow = active;
+    if (active) {
+      if (this.current !== undefined) this.current.probeNowAt = now;
+      this.alternativesAt = now;
+    } else {
+      this.alternativesAt = now + this.alternativeInterval();
+    }
   }
 
   choice(): PathChoice {
@@ -287,6 +309,8 @@ export class PeerPath {
         undefined,
       );
 
+    // The path in use died: every alternative is tried at once (an idle path's were tried long ago).
+    if (cur !== undefined && this.dead(cur, now)) this.alternativesAt = Math.min(this.alternativesAt, now);
     if (cur?.route.type === 'direct') {
       if (this.dead(cur, now)) {
         const next = best(directs.filter((e) => e !== cur && e.usable(now))) ?? this.bestRelay(now);
@@ -467,6 +491,7 @@ export class PeerPath {
   }
 
   private alternativeInterval(): number {
-    return ALTERNATIVE_PROBE_MS + this.options.random() * ALTERNATIVE_PROBE_JITTER_MS;
+    const base = this.activeNow ? ALTERNATIVE_PROBE_MS : IDLE_ALTERNATIVE_PROBE_MS;
+    return base + this.options.random() * ALTERNATIVE_PROBE_JITTER_MS;
   }
 }

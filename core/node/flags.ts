@@ -2,6 +2,7 @@ import { canonicalEndpoint } from '../base/endpoint.js';
 import { OverlayError } from '../errors.js';
 import { isMemberName, MEMBER_NAME_RULE } from '../membership/certificate.js';
 import { isNetworkName, NETWORK_NAME_RULE } from '../membership/network.js';
+import { MAX_RELAY_RATE_MBIT } from '../tunnel/types.js';
 
 /**
  * A --name value: the rule certificates hold names to (certificate.ts isMemberName), checked
@@ -67,4 +68,20 @@ export function parseStunFlag(text: string): string {
   if (!m || /^[\d.]+$/.test(m[1]!) || m[1]!.length > 253 || Number(m[2]) < 1 || Number(m[2]) > 65535)
     throw bad();
   return text;
+}
+
+/** A relay rate: a whole number of Mbit/s from 1 to MAX_RELAY_RATE_MBIT. */
+export function isRelayRate(value: unknown): value is number {
+  return Number.isInteger(value) && (value as number) >= 1 && (value as number) <= MAX_RELAY_RATE_MBIT;
+}
+
+/** A --relay-rate value: Mbit/s each member may send through this node as its relay. */
+export function parseRelayRateFlag(text: string): number {
+  const mbit = /^\d{1,6}$/.test(text) ? Number(text) : Number.NaN;
+  if (!isRelayRate(mbit)) {
+    throw new OverlayError('EUSAGE', `--relay-rate ${JSON.stringify(text)} is not a rate in Mbit/s`, {
+      hint: `give a whole number from 1 to ${MAX_RELAY_RATE_MBIT} (Mbit/s per member), or --no-relay to relay for no one`,
+    });
+  }
+  return mbit;
 }

@@ -28,8 +28,10 @@ import { JoinResponder, mac1Key } from '../overlayWire/index.js';
 import { type NodeIo, nativeIo, type TunDevice } from '../tunnel/io.js';
 import { TUN_MTU } from '../tunnel/mtu.js';
 import type { Tunnel } from '../tunnel/tunnel.js';
+import { DEFAULT_RELAY_RATE_MBIT, relayBytesPerSecond } from '../tunnel/types.js';
 import { redeemInvite } from './admin.js';
 import { EndpointAnnouncer } from './endpointAnnouncer.js';
+import { type MemberPong, pingMember } from './memberPing.js';
 import { type NodeDns, startNames } from './nodeDns.js';
 import { type NodeSettings, NodeState } from './nodeState.js';
 import { openInterface, startTunnel } from './openInterface.js';
@@ -47,8 +49,6 @@ const SAVE_DELAY_MS = 500;
  * records to prune, its own addresses (a laptop that moved to another network).
  */
 const MAINTENANCE_MS = 15_000;
-/** How often each member's traffic counters are read to tell discovery which paths carry traffic. */
-const ACTIVITY_POLL_MS = 1_000;
 
 export interface NodeOptions {
   stateDir: string;
@@ -66,6 +66,8 @@ export interface NodeOptions {
   listenPort?: number;
   /** --endpoint: addresses to announce besides those discovered (a port forward); undefined: the settings'. */
   announce?: string[];
+  /** `up --relay-rate`: Mbit/s each member may send through this node; undefined: the settings'. */
+  relayRateMbit?: number;
   /** The TUN device, data path and interface list: the machine's own unless a test gives twins. */
   io?: NodeIo;
   /** Answer the members' names on the overlay address (`up` does; in-process test nodes do not). */
@@ -82,6 +84,8 @@ export class OverlayNode {
   readonly startedAt = Date.now();
   /** Whether this node relays between other members (not with --no-relay). */
   readonly relays: boolean;
+  /** What each member may send through this node as its relay, Mbit/s (--relay-rate). */
+  readonly relayRateMbit: number;
   readonly tunnel: Tunnel;
   readonly paths: NodePaths;
   /** --stun: undefined when no server was given. */
@@ -97,7 +101,6 @@ export class OverlayNode {
   names: NodeDns | undefined;
   private saveTimer: NodeJS.Timeout | undefined;
   private readonly maintenanceTimer: NodeJS.Timeout;
-  private readonly activityTimer: NodeJS.Timeout;
   private stopped = false;
 
   private constructor(
@@ -110,8 +113,10 @@ export class OverlayNode {
       ...settings,
       listenPort: options.listenPort ?? settings.listenPort,
       announce: options.announce ?? settings.announce,
+      relayRateMbit: options.relayRateMbit ?? settings.relayRateMbit,
     };
     this.relays = options.relay ?? this.settings.relay;
+    this.relayRateMbit = this.settings.relayRateMbit ?? DEFAULT_RELAY_RATE_MBIT;
     const stunServers = options.stun ?? this.settings.stun;
     this.roster = state.loadRoster();
     this.invites = state.loadInvites();
@@ -126,11 +131,15 @@ export class OverlayNode {
       listenPort: this.settings.listenPort,
       mtu: TUN_MTU,
       timings: options.timings,
-      ...(!this.relays && { relayRatePerSecond: 0 }),
+      relayBytesPerSecond: this.relays ? relayBytesPerSecond(this.relayRateMbit) : 0,
       onOverlayMessage: (data, from, via) => {
         if (!this.stopped) this.messaging.receive(data, from, via);
       },
       onStunMessage: (data, from) => this.stun?.receive(data, from),
+      // Busy paths are checked every second, idle ones rarely (core/discovery/constants.ts).
+      onPeerTraffic: (peer) => {
+        if (!this.stopped) this.paths.noteTraffic(peer);
+      },
       sealedScreenKey: mac1Key(wg.publicKey),
     });
     const peers = this.synced;
@@ -198,7 +207,6 @@ export class OverlayNode {
       log,
     });
     this.maintenanceTimer = setInterval(() => this.maintain(), MAINTENANCE_MS);
-    this.activityTimer = setInterval(() => this.noteActivity(), ACTIVITY_POLL_MS);
   }
 
   static start(options: NodeOptions): OverlayNode {
@@ -256,7 +264,7 @@ export class OverlayNode {
 
   /**
    * Stops after telling the members it has a path to (bye), so they show it offline at once rather
-   * than when its silence runs out (31 s). The byes get a moment to leave before the data path closes.
+   * than when its silence runs out (40 s, status.ts). The byes get a moment to leave before the data path closes.
    */
   async stopWithFarewell(graceMs = 100): Promise<void> {
     if (this.stopped) return;
@@ -280,7 +288,6 @@ export class OverlayNode {
     this.gossip.stop();
     if (this.saveTimer) clearTimeout(this.saveTimer);
     clearInterval(this.maintenanceTimer);
-    clearInterval(this.activityTimer);
     this.paths.stop();
     this.stun?.stop();
     this.names?.stop();
@@ -300,21 +307,9 @@ export class OverlayNode {
     return this.gossip.tellEveryone(record);
   }
 
-  /**
-   * One ping to a member over the path its traffic takes; null when no pong comes in time or the
-   * member has no known address.
-   */
-  async ping(
-    member: Member,
-    timeoutMs: number,
-  ): Promise<{ rttMs: number; endpoint: string; path: 'direct' | 'relay' } | null> {
-    if (!this.messaging.reachable(member.certificate.wireguardKey)) return null;
-    const { body, pong } = this.paths.ping(timeoutMs);
-    this.messaging.send(member.certificate.wireguardKey, { kind: 'discovery', body });
-    const answer = await pong;
-    if (!answer) return null;
-    const relayed = answer.from.startsWith('via ');
-    return { rttMs: answer.rttMs, endpoint: answer.from, path: relayed ? 'relay' : 'direct' };
+  /** One ping to a member over the path its traffic takes (memberPing.ts). */
+  ping(member: Member, timeoutMs: number): Promise<MemberPong | null> {
+    return pingMember(this.paths, this.messaging, member, timeoutMs);
   }
 
   saveInvites(): void {
@@ -327,16 +322,6 @@ export class OverlayNode {
       .filter((p) => p.member.certificate.kind === 'member')
       .filter((p) => this.messaging.reachable(p.publicKey))
       .map((p) => encodeKey(p.publicKey));
-  }
-
-  /** Tells discovery how much each member's tunnel has carried: busy paths are checked more often. */
-  private noteActivity(): void {
-    if (this.stopped) return;
-    for (const [key, peer] of this.synced) {
-      if (peer.member.certificate.kind !== 'member') continue;
-      const s = this.tunnel.peerStatus(peer.publicKey);
-      this.paths.noteTraffic(key, (s?.rxBytes ?? 0) + (s?.txBytes ?? 0));
-    }
   }
 
   private maintain(): void {

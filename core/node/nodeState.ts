@@ -16,7 +16,8 @@ import { type Network, type NetworkJSON, networkFromJSON, networkToJSON } from '
 import type { Roster } from '../membership/roster.js';
 import { rosterFromJSON, rosterToJSON } from '../membership/rosterFile.js';
 import { SecureStore } from '../store/secureStore.js';
-import { parseStunFlag } from './flags.js';
+import { MAX_RELAY_RATE_MBIT } from '../tunnel/types.js';
+import { isRelayRate, parseStunFlag } from './flags.js';
 
 export const DEFAULT_LISTEN_PORT = 51820;
 
@@ -34,6 +35,8 @@ interface NetworkFile {
   stun?: string[];
   /** `up --no-dns` / `--dns`, remembered for the next `up`; absent: the host's DNS learns the zone. */
   dns?: boolean;
+  /** `up --relay-rate`, Mbit/s, remembered for the next `up`; absent: DEFAULT_RELAY_RATE_MBIT. */
+  relayRateMbit?: number;
   [key: string]: unknown;
 }
 
@@ -48,6 +51,8 @@ export interface NodeSettings {
   stun: string[];
   /** Whether `up` points the host's DNS at the node's resolver for the zone (`up --no-dns`: no). */
   dns: boolean;
+  /** What each member may make this node carry as its relay, Mbit/s (`up --relay-rate`); absent: the default. */
+  relayRateMbit?: number;
 }
 
 /** What `up`'s flags change in the settings, remembered so the next `up` starts the same node. */
@@ -57,6 +62,7 @@ export interface RunOptions {
   stun?: string[];
   announce?: string[];
   dns?: boolean;
+  relayRateMbit?: number;
 }
 
 function validateNetworkFile(data: unknown): NetworkFile {
@@ -82,6 +88,9 @@ function validateNetworkFile(data: unknown): NetworkFile {
   if (d.dns !== undefined && typeof d.dns !== 'boolean') throw bad('dns is not true or false');
   if (d.stun !== undefined && !(Array.isArray(d.stun) && d.stun.every(isStunServer))) {
     throw bad('stun is not a list of HOST:PORT');
+  }
+  if (d.relayRateMbit !== undefined && !isRelayRate(d.relayRateMbit)) {
+    throw bad(`relayRateMbit is not a whole number of Mbit/s from 1 to ${MAX_RELAY_RATE_MBIT}`);
   }
   return d as NetworkFile;
 }
@@ -172,6 +181,7 @@ export class NodeState {
       relay: f.relay ?? true,
       stun: f.stun ?? [],
       dns: f.dns ?? true,
+      ...(f.relayRateMbit !== undefined && { relayRateMbit: f.relayRateMbit }),
     };
   }
 
@@ -185,6 +195,7 @@ export class NodeState {
       ...(options.stun !== undefined && { stun: options.stun }),
       ...(options.announce !== undefined && { announce: options.announce }),
       ...(options.dns !== undefined && { dns: options.dns }),
+      ...(options.relayRateMbit !== undefined && { relayRateMbit: options.relayRateMbit }),
     });
   }
 
@@ -217,6 +228,7 @@ function toNetworkFile(s: NodeSettings): NetworkFile {
     ...(!s.relay && { relay: false }),
     ...(s.stun.length > 0 && { stun: s.stun }),
     ...(!s.dns && { dns: false }),
+    ...(s.relayRateMbit !== undefined && { relayRateMbit: s.relayRateMbit }),
   };
 }
 

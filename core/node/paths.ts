@@ -50,9 +50,11 @@ export class NodePaths {
   private readonly pinger = new Pinger();
   /** Members' names by WireGuard key, for where a pong came from ("via NAME"). */
   private names = new Map<string, string>();
-  /** Per member: its tunnel's byte count when last read, and when it last changed. */
-  private readonly traffic = new Map<string, { bytes: number; changedAt: number; active: boolean }>();
+  /** Members whose tunnel moved packets within IDLE_AFTER_MS, and when it last did. */
+  private readonly lastTraffic = new Map<string, number>();
   private timer: NodeJS.Timeout | undefined;
+  /** Armed for the first active member to fall idle, while any is active. */
+  private idleTimer: NodeJS.Timeout | undefined;
   private stopped = false;
   /** Said bye (farewell): sends nothing more. */
   private leaving = false;
@@ -79,9 +81,14 @@ export class NodePaths {
         relay: p.member.relay,
       });
     }
+    const now = Date.now();
+    // A new member's path starts out active (its first probes are a burst anyway) and falls idle
+    // IDLE_AFTER_MS later unless traffic flows.
+    for (const p of members) if (!this.names.has(p.id)) this.lastTraffic.set(p.id, now);
     this.names = new Map(members.map((p) => [p.id, p.name]));
-    for (const id of this.traffic.keys()) if (!this.names.has(id)) this.traffic.delete(id);
-    this.apply(this.discovery.setPeers(members, Date.now()));
+    for (const id of this.lastTraffic.keys()) if (!this.names.has(id)) this.lastTraffic.delete(id);
+    this.apply(this.discovery.setPeers(members, now));
+    this.armIdleCheck(now);
   }
 
   setLocal(local: readonly string[]): void {
@@ -120,17 +127,19 @@ export class NodePaths {
   }
 
   /**
-   * Member `peer`'s tunnel has carried `bytes` in all (read every second): discovery checks the
-   * paths that carry traffic every second (a dead path is left within 3 s), the idle ones every
-   * 5 s, which is most of what an idle node sends.
+   * Member `peer`'s tunnel moved packets (the tunnel says so as it reads its counters, which it
+   * does only while traffic flows): discovery checks the paths that carry traffic every second
+   * (a dead path is left within 3 s), idle ones only as often as a NAT needs (IDLE_HEARTBEAT_MS).
+   * A path that wakes is checked at once, so one that died while idle is left within a few
+   * seconds of the first packet.
    */
-  noteTraffic(peer: string, bytes: number): void {
+  noteTraffic(peer: string): void {
+    if (!this.names.has(peer)) return;
     const now = Date.now();
-    const seen = this.traffic.get(peer);
-    const changedAt = seen === undefined || seen.bytes !== bytes ? now : seen.changedAt;
-    const active = now - changedAt < IDLE_AFTER_MS;
-    this.traffic.set(peer, { bytes, changedAt, active });
-    if (seen?.active !== active) this.apply(this.discovery.setActive(peer, active, now));
+    const wasIdle = !this.lastTraffic.has(peer);
+    this.lastTraffic.set(peer, now);
+    if (wasIdle) this.apply(this.discovery.setActive(peer, true, now));
+    this.armIdleCheck(now);
   }
 
   /** The direct endpoint discovery chose for `peer`; undefined while it has none (relayed, or still looking). */
@@ -166,6 +175,26 @@ export class NodePaths {
     this.pinger.close();
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+  }
+
+  /** One timer for the first active member to fall idle: none while every path is idle. */
+  private armIdleCheck(now: number): void {
+    if (this.idleTimer !== undefined || this.stopped || this.lastTraffic.size === 0) return;
+    const first = Math.min(...this.lastTraffic.values());
+    this.idleTimer = setTimeout(() => this.idleCheck(), Math.max(0, first + IDLE_AFTER_MS - now));
+  }
+
+  private idleCheck(): void {
+    this.idleTimer = undefined;
+    if (this.stopped) return;
+    const now = Date.now();
+    for (const [peer, at] of this.lastTraffic) {
+      if (now - at < IDLE_AFTER_MS) continue;
+      this.lastTraffic.delete(peer);
+      this.apply(this.discovery.setActive(peer, false, now));
+    }
+    this.armIdleCheck(now);
   }
 
   /** A member's name for the log; a key prefix only for one we no longer know. */

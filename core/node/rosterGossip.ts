@@ -3,6 +3,14 @@
  * published, and members' gossip answered. What a round sends is the Gossip machine's to decide;
  * this module seals nothing itself — it hands each message to `send` — and tells the node when
  * records were accepted, so the node can bring its peers in line.
+ *
+ * Its pace (issue 12, point 5: an idle node sleeps): rounds as often as the machine asks (about a
+ * second) while records move, and every QUIET_ROUND_MS once nothing has moved for QUIET_AFTER_MS.
+ * Whatever moves — a record published or accepted, a member's message that needed an answer (its
+ * digest differed from ours) — brings the fast rounds back at once, on every node it reaches: a new
+ * record is pushed as a rumor anyway, and the members it reaches go back to rounds every second,
+ * which find whoever the rumor missed within seconds. Quiet rounds only guard against a rumor that
+ * reached no one.
  */
 
 import type { Endpoint } from '../base/endpoint.js';
@@ -13,6 +21,9 @@ import type { GossipRecord, RecordStore } from '../gossip/recordStore.js';
 
 /** The shortest wait between rounds, whatever the machine asks: a timer storm costs CPU, not news. */
 const MIN_ROUND_DELAY_MS = 50;
+/** Nothing moved for this long: the network agrees, and rounds slow down to QUIET_ROUND_MS (±50%). */
+const QUIET_AFTER_MS = 30_000;
+const QUIET_ROUND_MS = 30_000;
 
 export interface RosterGossipOptions {
   /** This node's peer id: its WireGuard key, base64. */
@@ -29,6 +40,9 @@ export interface RosterGossipOptions {
 export class RosterGossip {
   private readonly gossip: Gossip;
   private timer: NodeJS.Timeout | undefined;
+  /** The pending round is a quiet one (QUIET_ROUND_MS away). */
+  private quietRound = false;
+  private lastNewsAt = Date.now();
   private stopped = false;
 
   constructor(private readonly options: RosterGossipOptions) {
@@ -49,7 +63,10 @@ export class RosterGossip {
   publish(record: GossipRecord): void {
     const { send, result } = this.gossip.publish(record, Date.now());
     this.send(send);
-    if (result !== 'invalid') this.options.accepted([record]);
+    if (result !== 'invalid') {
+      this.news();
+      this.options.accepted([record]);
+    }
   }
 
   /**
@@ -71,7 +88,16 @@ export class RosterGossip {
     // Answers go back the way the question came: our path to a member that just came up may still
     // be a guess (a relay chosen blind while it was down) when its first digest arrives.
     this.send(result.send, replyTo && { to: from, endpoint: replyTo });
+    if (result.send.length > 0 || result.accepted.length > 0) this.news();
     if (result.accepted.length > 0) this.options.accepted(result.accepted);
+  }
+
+  /** Records moved, or members disagree: rounds at the machine's pace again, the next one soon. */
+  private news(): void {
+    this.lastNewsAt = Date.now();
+    if (!this.quietRound) return;
+    clearTimeout(this.timer);
+    this.schedule(MIN_ROUND_DELAY_MS);
   }
 
   private send(sends: GossipSend[], replyTo?: { to: string; endpoint: Endpoint }): void {
@@ -80,12 +106,16 @@ export class RosterGossip {
     }
   }
 
-  private schedule(delayMs: number): void {
+  private schedule(delayMs: number, quiet = false): void {
     if (this.stopped) return;
+    this.quietRound = quiet;
     this.timer = setTimeout(() => {
-      const { send, nextWakeAt } = this.gossip.tick(Date.now(), this.options.reachable());
+      const now = Date.now();
+      const { send, nextWakeAt } = this.gossip.tick(now, this.options.reachable());
       this.send(send);
-      this.schedule(Math.max(MIN_ROUND_DELAY_MS, nextWakeAt - Date.now()));
+      const pace = Math.max(MIN_ROUND_DELAY_MS, nextWakeAt - now);
+      if (now - this.lastNewsAt < QUIET_AFTER_MS) this.schedule(pace);
+      else this.schedule(Math.max(pace, QUIET_ROUND_MS * (0.5 + Math.random())), true);
     }, delayMs);
   }
 }

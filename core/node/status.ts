@@ -3,7 +3,7 @@
  * is an interface for scripts (issue 4 fixes its fields); add fields, never rename them.
  */
 import { encodeKey } from '../base/keys.js';
-import type { PathSnapshot } from '../discovery/index.js';
+import { IDLE_HEARTBEAT_MS, type PathSnapshot } from '../discovery/index.js';
 import type { Member } from '../membership/roster.js';
 import type { OverlayNode } from './node.js';
 import type { NamesStatus } from './nodeDns.js';
@@ -56,6 +56,8 @@ export interface NodeStatus {
     natType?: string;
     /** Whether this node relays between other members (false with --no-relay). */
     relay?: boolean;
+    /** What each member may send through this node as its relay, Mbit/s (`up --relay-rate`). */
+    relayRateMbit?: number;
     /** --stun servers, and where each sees this node (null: no answer yet, or it stopped answering). */
     stun?: { server: string; resolved: string | null; reflexive: string | null }[];
     /** The members' names: the zone, the resolver answering it, and the host's DNS (issue 14). */
@@ -70,9 +72,13 @@ export interface NodeStatus {
   counters: Record<string, number>;
 }
 
-/** A session this recent, or gossip heard this recently, counts as online (whitepaper §6: 180 s). */
+/**
+ * A session this recent, or a message heard this recently, counts as online (whitepaper §6: 180 s).
+ * An idle member is heard at least every IDLE_HEARTBEAT_MS (its pings, and its pongs to ours): the
+ * window leaves a late timer on a loaded machine room before the member shows offline.
+ */
 const SESSION_FRESH_MS = 180_000;
-const GOSSIP_FRESH_MS = 30_000;
+const GOSSIP_FRESH_MS = IDLE_HEARTBEAT_MS + 15_000;
 
 export function nodeStatus(node: OverlayNode): NodeStatus {
   const now = Date.now();
@@ -95,6 +101,7 @@ export function nodeStatus(node: OverlayNode): NodeStatus {
       uptimeS: Math.round((now - node.startedAt) / 1000),
       natType: node.paths.natBehaviour(),
       relay: node.relays,
+      ...(node.relays && { relayRateMbit: node.relayRateMbit }),
       ...(node.stun && { stun: node.stun.status() }),
       ...(node.names && { names: node.names.status() }),
     },

@@ -3,18 +3,25 @@
  * remove, keepalives, handshake messages to send), runs its timers, and turns the data path's
  * per-peer counters into the traffic notes those timers need.
  *
- * Packets never come up to JavaScript, so the counters are read a few times a second: the
- * precision the whitepaper's timers need (seconds).
+ * Packets never come up to JavaScript, so the counters are read a few times a second while
+ * traffic moves (trafficWatch.ts): the precision the whitepaper's timers need (seconds).
  */
 import { performance } from 'node:perf_hooks';
 import type { DataPathPeerStats } from 'tun-napi';
 import { formatEndpoint } from '../base/endpoint.js';
-import { peerId } from '../base/keys.js';
+import { type PeerId, peerId } from '../base/keys.js';
 import type { Device } from '../wireguard/device.js';
 import { emptyOutput, type Output, type SessionChange } from '../wireguard/peer.js';
 import { TIMESTAMP_GRANULARITY_MS } from '../wireguard/primitives.js';
 import type { DataPathIo } from './io.js';
 import type { PeerEntry, PeerTable } from './peerTable.js';
+
+export interface HandshakeDriverHooks {
+  /** This side sent keepalives itself: the counters move without a data-path event. */
+  sentKeepalives(): void;
+  /** A peer's transport moved (either way, keepalives included) since the counters were last read. */
+  peerTraffic(key: PeerId): void;
+}
 
 export class HandshakeDriver {
   private timer: NodeJS.Timeout | undefined;
@@ -26,6 +33,7 @@ export class HandshakeDriver {
     private readonly device: Device,
     private readonly datapath: DataPathIo,
     private readonly peers: PeerTable,
+    private readonly hooks: HandshakeDriverHooks,
   ) {}
 
   /** Carries out what the handshake side asked, then sets its next timer. */
@@ -35,11 +43,13 @@ export class HandshakeDriver {
       const entry = this.peers.find(peerId(change.peer.publicKey));
       if (entry) this.applySession(entry, change);
     }
+    let keepalives = false;
     for (const { peer, packet } of out.outbound) {
       const entry = this.peers.find(peerId(peer.publicKey));
       // Only keepalives come this way: data packets never leave the native path.
-      if (entry && packet.length === 0) this.datapath.sendKeepalive(entry.id);
+      if (entry && packet.length === 0) keepalives = this.datapath.sendKeepalive(entry.id) || keepalives;
     }
+    if (keepalives) this.hooks.sentKeepalives();
     for (const { to, bytes, peer } of out.transmit) {
       const entry = peer ? this.peers.find(peerId(peer)) : undefined;
       try {
@@ -74,26 +84,37 @@ export class HandshakeDriver {
     this.apply(out);
   }
 
-  /** Reads every peer's counters and tells the handshake side which way traffic flowed. */
-  pollTraffic(): void {
+  /**
+   * Reads every peer's counters and tells the handshake side which way traffic flowed, and the
+   * tunnel's owner which peers it flowed to. True if any peer's moved since the last read.
+   */
+  pollTraffic(): boolean {
     const now = performance.now();
     const out = emptyOutput();
+    let moved = false;
     for (const entry of this.peers.values()) {
       const s: DataPathPeerStats | null = this.datapath.peerStats(entry.id);
       if (!s) continue;
       const current = s.currentIndex ?? 0;
-      if (s.txPackets !== entry.lastTxPackets) {
+      const sent = s.txPackets !== entry.lastTxPackets;
+      const received = s.rxPackets !== entry.lastRxPackets;
+      if (sent) {
         entry.lastTxPackets = s.txPackets;
         const data = s.lastTxDataAgeMs !== null && s.lastTxDataAgeMs <= (s.lastTxAgeMs ?? 0);
         entry.peer.noteTraffic({ direction: 'sent', localIndex: current, empty: !data }, now, out);
       }
-      if (s.rxPackets !== entry.lastRxPackets) {
+      if (received) {
         entry.lastRxPackets = s.rxPackets;
         const data = s.lastRxDataAgeMs !== null && s.lastRxDataAgeMs <= (s.lastRxAgeMs ?? 0);
         entry.peer.noteTraffic({ direction: 'received', localIndex: current, empty: !data }, now, out);
       }
+      if (sent || received) {
+        moved = true;
+        this.hooks.peerTraffic(entry.key);
+      }
     }
     this.apply(out);
+    return moved;
   }
 
   /** Stops the timers; nothing is applied after this. */

@@ -1,7 +1,7 @@
 /**
  * What the data path hands up, in one place: handshake messages to the handshake side, overlay's
  * own messages and STUN answers to the node's handlers, and its events (a handshake needed, a
- * session confirmed, a peer roamed). Every datagram ends in exactly one count (controlCounts.ts).
+ * session confirmed, a peer roamed, traffic after a quiet spell). Every datagram ends in exactly one count (controlCounts.ts).
  */
 import { performance } from 'node:perf_hooks';
 import type { DataPathEvent } from 'tun-napi';
@@ -26,6 +26,8 @@ export interface InboundContext {
   readonly counts: ControlCounts;
   readonly onOverlayMessage: TunnelOptions['onOverlayMessage'];
   readonly onStunMessage: TunnelOptions['onStunMessage'];
+  /** The data path moved transport since its traffic watch was armed (trafficWatch.ts). */
+  onTraffic(): void;
 }
 
 export class Inbound {
@@ -68,6 +70,9 @@ export class Inbound {
           if (entry && ep) entry.peer.endpoint = ep;
           break;
         }
+        case 'traffic':
+          this.c.onTraffic();
+          break;
       }
     }
     if (handshakeSide) this.c.handshakes.apply(out);

@@ -47,6 +47,7 @@ export type DataPathIo = Pick<
   | 'setRelayService'
   | 'peerStats'
   | 'stats'
+  | 'watchTraffic'
   | 'close'
 >;
 

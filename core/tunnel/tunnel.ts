@@ -23,8 +23,10 @@ import { Inbound } from './inbound.js';
 import { type DataPathIo, nativeIo } from './io.js';
 import { TUN_MTU } from './mtu.js';
 import { PeerTable } from './peerTable.js';
+import { TrafficWatch } from './trafficWatch.js';
 import {
-  DEFAULT_RELAY_RATE_PER_SECOND,
+  DEFAULT_RELAY_RATE_MBIT,
+  relayBytesPerSecond,
   type TunnelOptions,
   type TunnelPeerConfig,
   type TunnelPeerPath,
@@ -39,7 +41,7 @@ export class Tunnel {
   private readonly peers = new PeerTable();
   private readonly handshakes: HandshakeDriver;
   private readonly inbound: Inbound;
-  private readonly poll: NodeJS.Timeout;
+  private readonly traffic: TrafficWatch;
   private closed = false;
   private readonly counts = new ControlCounts();
 
@@ -71,7 +73,14 @@ export class Tunnel {
       },
       (events) => inbound?.onEvents(events),
     );
-    this.handshakes = new HandshakeDriver(this.device, this.datapath, this.peers);
+    this.handshakes = new HandshakeDriver(this.device, this.datapath, this.peers, {
+      sentKeepalives: () => this.traffic.wake(),
+      peerTraffic: (key) => options.onPeerTraffic?.(key),
+    });
+    this.traffic = new TrafficWatch(
+      { read: () => this.handshakes.pollTraffic(), arm: () => this.datapath.watchTraffic() },
+      options.trafficPollMs,
+    );
     this.inbound = inbound = new Inbound({
       device: this.device,
       datapath: this.datapath,
@@ -80,6 +89,7 @@ export class Tunnel {
       counts: this.counts,
       onOverlayMessage: options.onOverlayMessage,
       onStunMessage: options.onStunMessage,
+      onTraffic: () => this.traffic.wake(),
     });
     if (options.sealedScreenKey) this.datapath.setSealedScreen(options.sealedScreenKey);
     // whitepaper §5.3: mac1, load and cookies are checked in the receive thread, so a handshake
@@ -89,9 +99,11 @@ export class Tunnel {
       cookieKeyFor(this.publicKey),
       options.handshakeScreen,
     );
-    const relayRate = options.relayRatePerSecond ?? DEFAULT_RELAY_RATE_PER_SECOND;
+    const relayRate = options.relayBytesPerSecond ?? relayBytesPerSecond(DEFAULT_RELAY_RATE_MBIT);
     if (relayRate > 0) this.datapath.setRelayService(true, relayRate);
-    this.poll = setInterval(() => this.handshakes.pollTraffic(), options.trafficPollMs ?? 250);
+    // Reads once and arms the data path's traffic event: from then on, counters are read only
+    // while transport moves.
+    this.traffic.wake();
   }
 
   /** The UDP port the data path listens on. */
@@ -302,7 +314,7 @@ export class Tunnel {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    clearInterval(this.poll);
+    this.traffic.close();
     this.inbound.close();
     this.handshakes.close();
     for (const entry of this.peers.values()) {

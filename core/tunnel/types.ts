@@ -17,8 +17,13 @@ export interface TunnelOptions {
   mtu?: number;
   /** Tests only: shortened whitepaper timings, applied to both the handshake and the data path. */
   timings?: Partial<Timings>;
-  /** How often the data path's counters are read for the timers. */
+  /** How often the data path's counters are read for the timers while traffic moves (trafficWatch.ts). */
   trafficPollMs?: number;
+  /**
+   * Transport to or from this peer moved (keepalives included), seen when the counters are read:
+   * within trafficPollMs of it while traffic moves, at once after a quiet spell.
+   */
+  onPeerTraffic?: (peer: PeerId) => void;
   /**
    * overlay's own messages (type byte >= 0x80: discovery, gossip, joins) that arrive on the
    * WireGuard port; WireGuard's handshake messages are handled here. `via` is the relay member's
@@ -34,10 +39,11 @@ export interface TunnelOptions {
    */
   sealedScreenKey?: Uint8Array;
   /**
-   * Envelopes per second this node forwards for each sending member as a relay (issue 5: any
-   * member may relay); 0 turns the relay service off (--no-relay).
+   * Bytes per second this node forwards for each sending member as a relay (issue 5: any member
+   * may relay), each envelope charged its length and the headers under it; 0 turns the relay
+   * service off (--no-relay). Default: DEFAULT_RELAY_RATE_MBIT.
    */
-  relayRatePerSecond?: number;
+  relayBytesPerSecond?: number;
   /** Tests only: other limits for the data path's handshake screen (when it is under load, ...). */
   handshakeScreen?: HandshakeScreenOptions;
   /** The data path's packet-moving knobs (native/index.d.ts); absent, the native defaults. */
@@ -47,8 +53,22 @@ export interface TunnelOptions {
 /** The DataPathOptions that tune how packets move, not what the tunnel is. */
 export type DataPathTuning = Pick<DataPathOptions, 'tunQueueLength' | 'offload'>;
 
-/** Enough for a relayed pair's full-rate traffic, yet a bound on what one member can make us send. */
-export const DEFAULT_RELAY_RATE_PER_SECOND = 20_000;
+/**
+ * What each member may make this node carry as its relay, in Mbit/s (`up --relay-rate`): a byte
+ * rate, because what a relay spends on a member is its uplink, whatever the envelopes' sizes
+ * (issue 12, point 4). A relayed TCP stream ran at ~1.1 Gbit/s on the 2-core machine of the bench
+ * (`npm run bench:paths -- --throughput`), so 2000 leaves one pair its full speed with room for
+ * the ACKs' charge and bursts, and still bounds a member at about what a 2.5 GbE link carries:
+ * no member can make another its bulk carrier beyond that, however many it relays for.
+ */
+export const DEFAULT_RELAY_RATE_MBIT = 2_000;
+/** The largest --relay-rate: the data path's budget is a 32-bit count of bytes per second. */
+export const MAX_RELAY_RATE_MBIT = 30_000;
+
+/** A relay rate in Mbit/s as the data path's bytes per second. */
+export function relayBytesPerSecond(mbit: number): number {
+  return Math.round(mbit * 125_000);
+}
 
 /** Where a peer's datagrams go: straight to an endpoint, or in envelopes through relay member `relayVia`. */
 export type TunnelPeerPath = { direct: Endpoint } | { relayVia: Uint8Array };

@@ -86,13 +86,13 @@ Napi::Value DataPathWrap::SetPeerPath(const Napi::CallbackInfo& info) {
   });
 }
 
-// setRelayService(enabled, ratePerSecondPerSender)
+// setRelayService(enabled, bytesPerSecondPerSender)
 Napi::Value DataPathWrap::SetRelayService(const Napi::CallbackInfo& info) {
   Engine& engine = Running(info.Env());
   if (!info[0].IsBoolean()) ThrowTypeError(info.Env(), "enabled must be a boolean");
   bool enabled = info[0].As<Napi::Boolean>().Value();
   // Turning the service off needs no rate; turning it on with none would forward nothing.
-  uint32_t rate = UintArg(info, 1, "ratePerSecondPerSender", enabled ? 1 : 0, 10'000'000);
+  uint32_t rate = UintArg(info, 1, "bytesPerSecondPerSender", enabled ? 1 : 0, 0xffffffffu);
   engine.SetRelayService(enabled, rate);
   return info.Env().Undefined();
 }

@@ -76,6 +76,9 @@ Napi::Value EventToJs(Napi::Env env, const UpEvent& e) {
       obj.Set("peer", e.peer);
       obj.Set("endpoint", FormatEndpoint(e.from));
       break;
+    case UpEvent::kTraffic:
+      obj.Set("type", "traffic");
+      break;
   }
   return obj;
 }
@@ -113,6 +116,7 @@ Napi::Function DataPathWrap::Define(Napi::Env env) {
                          InstanceMethod<&DataPathWrap::SendControlVia>("sendControlVia"),
                          InstanceMethod<&DataPathWrap::PeerStats>("peerStats"),
                          InstanceMethod<&DataPathWrap::Stats>("stats"),
+                         InstanceMethod<&DataPathWrap::WatchTraffic>("watchTraffic"),
                          InstanceMethod<&DataPathWrap::Ref>("ref"),
                          InstanceMethod<&DataPathWrap::Unref>("unref"),
                          InstanceMethod<&DataPathWrap::Close>("close"),
@@ -408,6 +412,12 @@ Napi::Value DataPathWrap::Stats(const Napi::CallbackInfo& info) {
   OVERLAY_ENGINE_COUNTERS(OVERLAY_COUNTER_PUT)
 #undef OVERLAY_COUNTER_PUT
   return o;
+}
+
+// watchTraffic(): one 'traffic' event at the next transport either thread moves (Engine::WatchTraffic).
+Napi::Value DataPathWrap::WatchTraffic(const Napi::CallbackInfo& info) {
+  Running(info.Env()).WatchTraffic();
+  return info.Env().Undefined();
 }
 
 Napi::Value DataPathWrap::Ref(const Napi::CallbackInfo& info) {

@@ -39,6 +39,7 @@ class DataPathWrap : public Napi::ObjectWrap<DataPathWrap> {
   Napi::Value SendControlVia(const Napi::CallbackInfo& info);
   Napi::Value PeerStats(const Napi::CallbackInfo& info);
   Napi::Value Stats(const Napi::CallbackInfo& info);
+  Napi::Value WatchTraffic(const Napi::CallbackInfo& info);
   Napi::Value Ref(const Napi::CallbackInfo& info);
   Napi::Value Unref(const Napi::CallbackInfo& info);
   Napi::Value Close(const Napi::CallbackInfo& info);

@@ -1,5 +1,5 @@
 /** What the benchmarks measure with: medians, and a process's CPU time and memory from /proc. */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 
 export const median = (xs: number[]): number => {
   const s = [...xs].sort((a, b) => a - b);
@@ -47,4 +47,36 @@ export function requireRoot(bench: string): void {
     console.error(`${bench} needs root (it makes network namespaces)`);
     process.exit(3);
   }
+}
+
+/** One thread of a process: its name, CPU seconds (utime + stime) and context switches so far. */
+export interface ThreadSample {
+  tid: number;
+  name: string;
+  cpuSeconds: number;
+  /** Voluntary and involuntary context switches: each is a time the thread slept or was put off the CPU. */
+  switches: number;
+}
+
+/** Every thread of a process, from /proc/PID/task (a thread gone meanwhile is left out). */
+export function threadSamples(pid: number): ThreadSample[] {
+  const out: ThreadSample[] = [];
+  for (const tid of readdirSync(`/proc/${pid}/task`).map(Number)) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const status = readFileSync(`/proc/${pid}/task/${tid}/status`, 'utf8');
+      const count = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+)$`, 'm').exec(status)?.[1] ?? 0);
+      out.push({
+        tid,
+        name,
+        cpuSeconds: (Number(fields[11]) + Number(fields[12])) / 100,
+        switches: count('voluntary_ctxt_switches') + count('nonvoluntary_ctxt_switches'),
+      });
+    } catch {
+      // the thread ended between the listing and the read
+    }
+  }
+  return out;
 }

@@ -161,6 +161,14 @@ async function round(n: number): Promise<Record<'direct' | 'holePunched' | 'rela
       direct.mbps = await iperf(a, p, pAddr);
       holePunched.mbps = await iperf(b, a, addr('a')!);
       relayed.mbps = await iperf(d, c, addr('c')!);
+      // Where a relayed stream's packets went: the relay's budget and offloads, the ends' envelopes.
+      const counters = async (m: OverlayHost) => (await m.json<NodeStatus>(['status'])).counters;
+      const [cp, cd] = await Promise.all([counters(p), counters(d)]);
+      const pick = (o: Record<string, number>, keys: string[]) => keys.map((k) => `${k} ${o[k]}`).join(', ');
+      console.log(
+        `relayed counters: p ${pick(cp, ['relayForwarded', 'relayDroppedRate', 'udpGsoSent', 'udpGsoRefused', 'udpGroReceived'])}; ` +
+          `d ${pick(cd, ['relayedOut', 'relayFragmented', 'udpGsoSent', 'udpGsoRefused', 'tunGsoRead'])}`,
+      );
     }
     if (values.idle) {
       const i = await idle([p, a, b, c, d]);

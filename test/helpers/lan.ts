@@ -10,7 +10,7 @@ import { Netns, plugIntoBridge } from './netns.js';
  * veth into it, addressed 192.0.2.1, .2, ... in order. All are destroyed at the test's end.
  */
 export function lan(
-  t: ExecutionContext,
+  t: Pick<ExecutionContext, 'teardown'>,
   tag: string,
   count: number,
 ): { hosts: Netns[]; addresses: string[] } {

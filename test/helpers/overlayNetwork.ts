@@ -16,7 +16,11 @@ export function stateRoot(t: Pick<ExecutionContext, 'teardown'>): string {
 }
 
 /** a creates the network and runs; each other host joins with its own code and runs. */
-export async function network(t: ExecutionContext, tag: string, names: string[]): Promise<OverlayHost[]> {
+export async function network(
+  t: Pick<ExecutionContext, 'teardown'>,
+  tag: string,
+  names: string[],
+): Promise<OverlayHost[]> {
   const { hosts } = lan(t, tag, names.length);
   const root = stateRoot(t);
   const nodes = names.map((n, i) => new OverlayHost(hosts[i]!, join(root, n)));

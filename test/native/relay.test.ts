@@ -188,11 +188,14 @@ rootTest(
   },
 );
 
-rootTest(test, 'a relay holds each sender to its rate and counts what it drops', async (t) => {
+rootTest(test, 'a relay holds each sender to its byte rate and counts what it drops', async (t) => {
   const { a, m, b, keys } = await relayWorld(t, 'rlr');
-  await m.call('setRelayService', true, 3);
-  const inner = Buffer.concat([Buffer.from([0x80]), Buffer.alloc(150, 0xaa)]);
-  const send = (counter: bigint) =>
+  const sealed = (size: number, fill: number) =>
+    Buffer.concat([Buffer.from([0x80]), Buffer.alloc(size - 1, fill)]);
+  const small = sealed(151, 0xaa);
+  const large = sealed(1151, 0xbb);
+  let counter = 100n;
+  const send = (inner: Buffer) =>
     a.call(
       'sendControl',
       hex(
@@ -201,24 +204,34 @@ rootTest(test, 'a relay holds each sender to its rate and counts what it drops',
           macTag: TAG.a,
           otherTag: TAG.b,
           receiverTag: TAG.m,
-          counter,
+          counter: counter++,
           key: keys.am,
           inner,
         }),
       ),
       `${M_UNDER_A}:${PORT}`,
     );
-  for (let i = 0n; i < 20n; i++) await send(100n + i);
-  const sm = await settledStats(m, { relayForwarded: 3, relayDroppedRate: 17 });
-  // A bucket of one second's worth (3) passes at once; the rest of a burst this fast is dropped.
-  t.true(sm['relayForwarded']! >= 3 && sm['relayForwarded']! <= 4, JSON.stringify(sm));
-  t.is(sm['relayForwarded']! + sm['relayDroppedRate']!, 20);
-  // The bucket refills with time.
-  await new Promise((r) => setTimeout(r, 700));
-  await send(200n);
-  const later = await settledStats(m, { relayForwarded: sm['relayForwarded']! + 1 });
-  t.is(later['relayForwarded'], sm['relayForwarded']! + 1);
-  await until('B to get what M forwarded', () => b.controls().length === later['relayForwarded']);
+  // Each envelope is charged its length (44 bytes of envelope header and the inner datagram) and
+  // 64 bytes for the headers under it (engine.h kRelayChargeOverhead).
+  const charge = (inner: Buffer) => 44 + inner.length + 64;
+  await m.call('setRelayService', true, 2 * charge(large));
+  for (let i = 0; i < 20; i++) await send(large);
+  const first = await settledStats(m, { relayForwarded: 2, relayDroppedRate: 18 });
+  // A bucket of one second's worth (two large envelopes) passes at once; the rest of a burst
+  // this fast is dropped, and counted.
+  t.true(first['relayForwarded']! >= 2 && first['relayForwarded']! <= 3, JSON.stringify(first));
+  t.is(first['relayForwarded']! + first['relayDroppedRate']!, 20);
+  // Refilled, the same budget passes as many small envelopes as their bytes allow: ~9.7 of them.
+  await new Promise((r) => setTimeout(r, 1100));
+  for (let i = 0; i < 20; i++) await send(small);
+  const second = await settledStats(m, {
+    relayForwarded: first['relayForwarded']! + 9,
+    relayDroppedRate: first['relayDroppedRate']! + 11,
+  });
+  const smallPassed = second['relayForwarded']! - first['relayForwarded']!;
+  t.true(smallPassed >= 9 && smallPassed <= 12, JSON.stringify(second));
+  t.is(second['relayForwarded']! + second['relayDroppedRate']!, 40);
+  await until('B to get what M forwarded', () => b.controls().length === second['relayForwarded']);
 });
 
 rootTest(
@@ -249,6 +262,35 @@ rootTest(
     await m.call('sendControl', hex(lie), `${B_UNDER}:${PORT}`);
     const sb = await settledStats(b, { relayDroppedWrongSender: 1 });
     t.like(sb, { relayedIn: 1, relayDroppedWrongSender: 1, rxAuthFailed: 0 });
+  },
+);
+
+rootTest(
+  test,
+  'the traffic watch: one event at the first transport after it is armed, none unarmed, none for envelopes a relay only carries',
+  async (t) => {
+    const { a, m, b, nsA } = await relayWorld(t, 'rlt');
+    const traffic = (n: typeof a) => n.upEvents('traffic').length;
+    await a.call('watchTraffic');
+    await m.call('watchTraffic');
+    await new Promise((r) => setTimeout(r, 300));
+    t.is(traffic(a), 0, 'armed, but nothing moved');
+    const first = ping(nsA, B_OVER, 3);
+    t.is(first.received, 3, first.output);
+    await until('A to say its transport moved', () => traffic(a) === 1);
+    // One event per arming, whichever thread moved transport first (A sent and received).
+    const again = ping(nsA, B_OVER, 2);
+    t.is(again.received, 2, again.output);
+    await new Promise((r) => setTimeout(r, 300));
+    t.is(traffic(a), 1, 'spent until armed again');
+    t.is(traffic(b), 0, 'never armed');
+    // M forwarded every one of those envelopes, but none was transport of its own peers.
+    t.true((await m.stats())['relayForwarded']! >= 10);
+    t.is(traffic(m), 0);
+    await a.call('watchTraffic');
+    const third = ping(nsA, B_OVER, 1);
+    t.is(third.received, 1, third.output);
+    await until('A to say so again once armed again', () => traffic(a) === 2);
   },
 );
 
@@ -288,6 +330,7 @@ rootTest(test, 'relay settings reject bad arguments with typed errors', async (t
   await fails('ERR_INVALID_ARG_TYPE', 'setPeerPath', ID_B, { relay: ID_M, direct: '192.0.2.9:1' });
   await fails('ERR_OUT_OF_RANGE', 'setPeerPath', ID_B, { direct: 'nowhere' });
   await fails('ERR_OUT_OF_RANGE', 'setRelayService', true, 0);
+  await fails('ERR_OUT_OF_RANGE', 'setRelayService', true, 2 ** 32);
   await node.call('setRelayService', false, 0);
   // B is relayed through M, but B has no relay key here: nothing can be sent, and that is counted.
   await node.call('setPeerPath', ID_B, { relay: ID_M });

@@ -31,6 +31,7 @@ function world() {
     counts: new ControlCounts(),
     onOverlayMessage: () => void seen.overlay++,
     onStunMessage: () => {},
+    onTraffic: () => {},
   };
   return { inbound: new Inbound(context), seen };
 }

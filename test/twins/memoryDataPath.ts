@@ -57,6 +57,8 @@ const JOIN_QUERY = 0x81;
 const SEALED_MIN = 1 + 32 + 24 + 16 + 18 + 16;
 const SEALED_MAX = 1280;
 const BATCH = 64;
+/** engine.h kRelayChargeOverhead: what a forwarded envelope is charged beyond its length. */
+const RELAY_CHARGE_OVERHEAD = 64;
 
 export class MemoryDataPath implements DataPathIo {
   readonly relayEpoch = new Uint8Array(randomBytes(16));
@@ -77,6 +79,8 @@ export class MemoryDataPath implements DataPathIo {
   private relayRate = 0;
   private relayCounter = 0n;
   private flushing = false;
+  /** engine.h traffic_watch_: armed by watchTraffic, spent by the next transport moved. */
+  private trafficWatch = false;
   private closed = false;
   private readonly buf = new Uint8Array(BATCH * 2048);
   private readonly lens = new Uint32Array(BATCH);
@@ -288,17 +292,17 @@ export class MemoryDataPath implements DataPathIo {
     p.relayVia = relay;
   }
 
-  setRelayService(enabled: boolean, ratePerSecondPerSender: number): void {
+  setRelayService(enabled: boolean, bytesPerSecondPerSender: number): void {
     this.running();
     if (typeof enabled !== 'boolean') throw new TypeError('enabled must be a boolean');
     const min = enabled ? 1 : 0;
     if (
-      !Number.isInteger(ratePerSecondPerSender) ||
-      ratePerSecondPerSender < min ||
-      ratePerSecondPerSender > 10_000_000
+      !Number.isInteger(bytesPerSecondPerSender) ||
+      bytesPerSecondPerSender < min ||
+      bytesPerSecondPerSender > 0xffffffff
     )
-      throw new RangeError(`ratePerSecondPerSender must be ${min}..10000000`);
-    this.relayRate = enabled ? ratePerSecondPerSender : 0;
+      throw new RangeError(`bytesPerSecondPerSender must be ${min}..4294967295`);
+    this.relayRate = enabled ? bytesPerSecondPerSender : 0;
   }
 
   peerStats(peer: number): DataPathPeerStats | null {
@@ -309,6 +313,11 @@ export class MemoryDataPath implements DataPathIo {
   stats(): DataPathStats {
     this.running();
     return { ...this.counters };
+  }
+
+  watchTraffic(): void {
+    this.running();
+    this.trafficWatch = true;
   }
 
   close(): void {
@@ -346,7 +355,7 @@ export class MemoryDataPath implements DataPathIo {
       return;
     }
     if (s.initiator && performance.now() - s.createdAt >= this.timings.rekeyAfter) this.wantHandshake(p);
-    this.sendTransport(p, s, packet);
+    if (this.sendTransport(p, s, packet)) this.noteTraffic();
   }
 
   private usable(p: PeerState): Session | undefined {
@@ -364,7 +373,16 @@ export class MemoryDataPath implements DataPathIo {
   private flushStaged(p: PeerState): void {
     const s = this.usable(p);
     if (!s) return;
-    for (const packet of p.takeStaged()) this.sendTransport(p, s, packet);
+    const staged = p.takeStaged();
+    if (staged.length > 0) this.noteTraffic();
+    for (const packet of staged) this.sendTransport(p, s, packet);
+  }
+
+  /** engine.h NoteTraffic: the one event an armed watch asked for. */
+  private noteTraffic(): void {
+    if (!this.trafficWatch) return;
+    this.trafficWatch = false;
+    this.emit({ type: 'traffic' });
   }
 
   private sendTransport(p: PeerState, s: Session, packet: Uint8Array): boolean {
@@ -453,7 +471,7 @@ export class MemoryDataPath implements DataPathIo {
       return { via: signer, sender: other };
     }
     if (!other?.relay || other === signer) return void c.relayDroppedNotMember++;
-    if (!takeToken(key, this.relayRate)) return void c.relayDroppedRate++;
+    if (!takeToken(key, this.relayRate, p.length + RELAY_CHARGE_OVERHEAD)) return void c.relayDroppedRate++;
     if (!other.endpoint) return void c.relayDroppedNoPath++;
     const out = sealEnvelope(
       FROM_RELAY,
@@ -494,6 +512,7 @@ export class MemoryDataPath implements DataPathIo {
     const peer = this.peers.get(s.peer);
     if (!peer) return;
     peer.noteReceived(p.length, now);
+    this.noteTraffic();
     if (!via && peer.endpoint !== from) {
       peer.endpoint = from;
       this.emit({ type: 'endpoint-changed', peer: peer.id, endpoint: from });
@@ -589,12 +608,13 @@ export class MemoryDataPath implements DataPathIo {
   }
 }
 
-function takeToken(key: { tokens: number; refilledAt: number }, rate: number): boolean {
+/** relay.cc TakeRelayToken: `rate` bytes per second, each envelope charged `charge` bytes. */
+function takeToken(key: { tokens: number; refilledAt: number }, rate: number, charge: number): boolean {
   const now = performance.now();
   key.tokens = Math.min(rate, key.tokens + ((now - key.refilledAt) * rate) / 1000);
   key.refilledAt = now;
-  if (key.tokens < 1) return false;
-  key.tokens--;
+  if (key.tokens < charge) return false;
+  key.tokens -= charge;
   return true;
 }
 

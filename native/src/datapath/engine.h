@@ -92,7 +92,8 @@ struct EngineConfig {
 struct UpEvent {
   // kStun: a STUN answer (admission::Kind::kStun), told apart here so JavaScript never parses one
   // to learn what it is.
-  enum Kind { kControl, kStun, kHandshakeNeeded, kSessionConfirmed, kEndpointChanged } kind;
+  // kTraffic: transport moved after WatchTraffic armed the watch (no peer: JavaScript reads them all).
+  enum Kind { kControl, kStun, kHandshakeNeeded, kSessionConfirmed, kEndpointChanged, kTraffic } kind;
   PeerId peer = kNoPeer;
   uint32_t local_index = 0;
   sockaddr_in6 from{};
@@ -158,7 +159,11 @@ class Engine {
   const RelayEpoch& relay_epoch() const { return relay_epoch_; }
   // `via` == kNoPeer: straight to `direct` (which becomes the endpoint); else through member `via`.
   void SetPeerPath(PeerId id, const sockaddr_in6* direct, PeerId via);
-  void SetRelayService(bool enabled, uint32_t rate_per_second);
+  // `bytes_per_second`: what each member may make us forward (TakeRelayToken), 1..2^32-1.
+  void SetRelayService(bool enabled, uint32_t bytes_per_second);
+  // What a forwarded envelope is charged beyond its length: the IPv6 and UDP headers under it (48)
+  // and a little for the per-datagram work, so a flood of tiny envelopes pays for itself.
+  static constexpr size_t kRelayChargeOverhead = 64;
   // 0, an errno from sendto, or -1 when the peer is unknown or has no usable path.
   int SendControlToPeer(const uint8_t* data, size_t len, PeerId id);
   // The same through relay member `via`, whatever the peer's own path: how discovery measures a
@@ -182,6 +187,11 @@ class Engine {
   // Reads the counters the kernel keeps for us (the TUN's TX dropped) into counters(); on demand,
   // from the JavaScript thread, so an idle data path reads nothing.
   void RefreshDeviceCounters();
+  // Arms the traffic watch: the next transport datagram either thread sends or authenticates (or
+  // a staged packet sent) pushes one kTraffic event and disarms it. JavaScript reads the per-peer
+  // counters only while traffic moves, and arms this when they stop moving (core/tunnel/
+  // trafficWatch.ts): an idle node then reads nothing and wakes for nothing (issue 12, point 5).
+  void WatchTraffic() { traffic_watch_.store(true, std::memory_order_release); }
 
  private:
   void SendLoop();
@@ -198,6 +208,12 @@ class Engine {
   // Each packet has at least virtio::kHeaderSize bytes of the buffer in front of it to spare.
   void Deliver(uint8_t* const* packets, const size_t* lens, size_t n, GroScratch& scratch);
   bool WaitReadable(int fd);  // false when stopping
+  // Any thread, once per batch that moved transport: the event WatchTraffic asked for, if armed.
+  // A relaxed load while disarmed, so busy threads pay one read of a line nobody writes.
+  void NoteTraffic() {
+    if (traffic_watch_.load(std::memory_order_relaxed) && traffic_watch_.exchange(false))
+      Push(UpEvent{UpEvent::kTraffic, kNoPeer, 0, {}, {}});
+  }
   // Events and handshake messages, each kind against its own bound; false (counted) when full.
   bool Push(UpEvent event);
   bool PushOverlay(UpEvent event);
@@ -248,7 +264,7 @@ class Engine {
     PeerId sender = kNoPeer;
   };
   RelayHop HandleEnvelope(TransportAead& aead, uint8_t* p, size_t n, int64_t now, sockaddr_in6* fwd_to);
-  bool TakeRelayToken(RelayKey& k, int64_t now);
+  bool TakeRelayToken(RelayKey& k, size_t envelope, int64_t now);
 
   EngineConfig config_;
   UniqueFd tun_;
@@ -265,13 +281,15 @@ class Engine {
   TransportAead js_aead_;  // for staged packets and keepalives sent from the JavaScript thread
 
   std::atomic<bool> relay_service_{false};
-  std::atomic<uint32_t> relay_rate_{0};
+  std::atomic<uint32_t> relay_rate_{0};  // bytes per second per sending member
   const RelayEpoch relay_epoch_ = NewRelayEpoch();
   // The nonce counter of every envelope this Engine MACs, whichever key and thread: never reused.
   // On a cache line of its own: both threads take from it per envelope.
   alignas(64) std::atomic<uint64_t> relay_counter_{0};
 
-  std::atomic<bool> screen_set_{false};
+  alignas(64) std::atomic<bool> traffic_watch_{false};  // its own line: read per batch, written rarely
+
+  alignas(64) std::atomic<bool> screen_set_{false};
   uint8_t screen_key_[admission::kMac1KeySize] = {};  // written once, before screen_set_
   admission::Bucket strangers_;                       // receive thread only
   HandshakeScreen handshake_screen_;                  // receive thread, once configured

@@ -70,7 +70,7 @@
   X(relay_replay, relayDroppedReplay, "Envelopes whose counter was seen already or is too old for the window.")     \
   X(relay_unknown_tag, relayDroppedUnknownTag, "Envelopes whose MAC tag, or sender named by a relay, has no key here.") \
   X(relay_not_member, relayDroppedNotMember, "Envelopes to relay to no member with a key here, or back to the sender.") \
-  X(relay_rate, relayDroppedRate, "Envelopes to relay from a sender over its rate.")                                \
+  X(relay_rate, relayDroppedRate, "Envelopes to relay from a sender over its byte rate.")                                \
   X(relay_disabled, relayDroppedDisabled, "Envelopes to relay while this node relays for no one.")                  \
   X(relay_malformed, relayDroppedMalformed, "Envelopes with bad flags, too short, or inside another envelope.")      \
   X(relay_no_path, relayDroppedNoPath,                                                                               \

@@ -41,6 +41,7 @@ void Engine::ReceiveLoop() {
       size_t ready = 0;
       size_t forwards = 0;
       size_t relays = 0;  // of the forwards, relay envelopes (counted on their own)
+      bool moved = false;  // a peer's transport was authenticated: for the traffic watch
       int64_t now = MonotonicMs();
       {
         std::shared_lock<std::shared_mutex> lock(table_.mu);
@@ -115,6 +116,7 @@ void Engine::ReceiveLoop() {
           Peer* peer = table_.Find(s->peer);
           if (!peer) continue;
           peer->stats.rx_packets.fetch_add(1, std::memory_order_relaxed);
+          moved = true;
           peer->stats.rx_bytes.fetch_add(n, std::memory_order_relaxed);
           peer->stats.last_rx_ms.store(now, std::memory_order_relaxed);
           if (via == kNoPeer && peer->UpdateEndpoint(from[i])) {
@@ -182,6 +184,7 @@ void Engine::ReceiveLoop() {
         if (sent < forwards) counters_.tx_send_failed.fetch_add(forwards - sent, std::memory_order_relaxed);
       }
       if (ready > 0) Deliver(deliver.data(), deliver_len.data(), ready, gro);
+      if (moved) NoteTraffic();
       if (got < batch) break;
       if (stopping_.load(std::memory_order_relaxed)) return;
     }

@@ -68,6 +68,7 @@ void Engine::SendLoop() {
       size_t sent = socket_.SendBatch(out.data(), out_len.data(), out_to.data(), count);
       counters_.tx_packets.fetch_add(sent, std::memory_order_relaxed);
       if (sent < count) counters_.tx_send_failed.fetch_add(count - sent, std::memory_order_relaxed);
+      NoteTraffic();
     }
     filled = 0;
   };

@@ -61,8 +61,8 @@ struct RelayKey {
   uint64_t local_tag = 0;   // names this node in envelopes we MAC for that member
   uint64_t remote_tag = 0;  // names that member: as MAC holder, as destination, as original sender
   ReplayWindow replay;      // receive thread only; a new key (a new epoch) starts a new window
-  // Token bucket of the relay service for envelopes this member asks us to forward; receive
-  // thread only.
+  // Token bucket of the relay service, in bytes, for envelopes this member asks us to forward;
+  // receive thread only.
   double tokens = 0;
   int64_t tokens_ms = 0;
 

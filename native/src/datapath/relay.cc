@@ -136,8 +136,8 @@ void Engine::SetPeerPath(PeerId id, const sockaddr_in6* direct, PeerId via) {
   if (direct) peer->UpdateEndpoint(*direct);
 }
 
-void Engine::SetRelayService(bool enabled, uint32_t rate_per_second) {
-  relay_rate_.store(rate_per_second);
+void Engine::SetRelayService(bool enabled, uint32_t bytes_per_second) {
+  relay_rate_.store(bytes_per_second);
   relay_service_.store(enabled);
 }
 
@@ -229,7 +229,10 @@ int Engine::SendOneToPeer(TransportAead& aead, Peer& peer, uint8_t* datagram, si
 
 // ---- Receive thread ----------------------------------------------------------------------------
 
-bool Engine::TakeRelayToken(RelayKey& k, int64_t now) {
+bool Engine::TakeRelayToken(RelayKey& k, size_t envelope, int64_t now) {
+  // Bytes, not envelopes: what a member makes us carry is bandwidth, and an envelope count would
+  // bound it only through the largest envelope a slot holds. Each envelope is charged what we put
+  // on the wire for it (its length, and the headers under it), so small ones are not free either.
   // A bucket of one second's worth: a member may burst, but cannot make us its bulk carrier.
   double rate = std::max<uint32_t>(relay_rate_.load(std::memory_order_relaxed), 1);
   if (k.tokens_ms == 0) {
@@ -238,8 +241,9 @@ bool Engine::TakeRelayToken(RelayKey& k, int64_t now) {
     k.tokens = std::min(rate, k.tokens + double(now - k.tokens_ms) * rate / 1000.0);
   }
   k.tokens_ms = now;
-  if (k.tokens < 1) return false;
-  k.tokens -= 1;
+  double charge = double(envelope + kRelayChargeOverhead);
+  if (k.tokens < charge) return false;
+  k.tokens -= charge;
   return true;
 }
 
@@ -301,7 +305,7 @@ Engine::RelayHop Engine::HandleEnvelope(TransportAead& aead, uint8_t* p, size_t 
     counters_.relay_not_member.fetch_add(1, std::memory_order_relaxed);
     return hop;
   }
-  if (!TakeRelayToken(in, now)) {
+  if (!TakeRelayToken(in, n, now)) {
     counters_.relay_rate.fetch_add(1, std::memory_order_relaxed);
     return hop;
   }
