@@ -9,6 +9,7 @@ import { MAX_ANNOUNCED } from '../../core/node/endpointAnnouncer.js';
 import { parseEndpointFlag, parsePort, parseStunFlag } from '../../core/node/flags.js';
 import { OverlayNode } from '../../core/node/node.js';
 import { DEFAULT_LISTEN_PORT, NodeState, type RunOptions } from '../../core/node/nodeState.js';
+import { isPortMappingMode, PORT_MAPPING_MODES } from '../../core/portmap/portMapper.js';
 import { MAX_STUN_SERVERS } from '../../core/stun/constants.js';
 import { type Command, type CommandContext, flagBool, flagString } from '../command.js';
 import { jsonLine } from '../jsonOutput.js';
@@ -25,7 +26,7 @@ export const up: Command = {
   name: 'up',
   summary: 'bring this node up: the overlay interface, its peers, gossip (needs root)',
   usage:
-    '[--foreground] [--listen PORT] [--no-relay | --relay] [--stun HOST:PORT ... | --no-stun] [--endpoint HOST:PORT ... | --no-endpoint]',
+    '[--foreground] [--listen PORT] [--no-relay | --relay] [--stun HOST:PORT ... | --no-stun] [--endpoint HOST:PORT ... | --no-endpoint] [--port-mapping MODE]',
   flags: {
     foreground: {
       type: 'boolean',
@@ -57,6 +58,12 @@ export const up: Command = {
         'an IP:PORT members can reach this node at besides those it finds (a public IP, a port forward); repeatable; remembered',
     },
     'no-endpoint': { type: 'boolean', description: 'forget the --endpoint addresses given before' },
+    'port-mapping': {
+      type: 'string',
+      arg: 'MODE',
+      description:
+        'ask the gateway to forward the UDP port: auto (PCP, NAT-PMP and UPnP, the default), off, or only pcp, nat-pmp or upnp; remembered',
+    },
   },
   positionals: { min: 0, max: 0 },
   changesNode: true,
@@ -139,6 +146,7 @@ function upFlags(options: RunOptions): string[] {
       : options.announce.length === 0
         ? ['--no-endpoint']
         : options.announce.flatMap((e) => ['--endpoint', e])),
+    ...(options.portMapping === undefined ? [] : ['--port-mapping', options.portMapping]),
   ];
 }
 
@@ -184,6 +192,12 @@ function runOptionsOf(ctx: CommandContext): RunOptions {
     });
   }
   const listen = flagString(ctx, 'listen');
+  const portMapping = flagString(ctx, 'port-mapping');
+  if (portMapping !== undefined && !isPortMappingMode(portMapping)) {
+    throw new OverlayError('EUSAGE', `--port-mapping ${portMapping} is not a mode`, {
+      hint: `give one of ${PORT_MAPPING_MODES.join(', ')}`,
+    });
+  }
   return {
     ...(listen !== undefined && { listenPort: parsePort(listen, DEFAULT_LISTEN_PORT) }),
     ...(flagBool(ctx, 'relay') && { relay: true }),
@@ -192,6 +206,7 @@ function runOptionsOf(ctx: CommandContext): RunOptions {
     ...(flagBool(ctx, 'no-stun') && { stun: [] }),
     ...(announce.length > 0 && { announce }),
     ...(flagBool(ctx, 'no-endpoint') && { announce: [] }),
+    ...(portMapping !== undefined && { portMapping }),
   };
 }
 

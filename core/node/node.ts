@@ -24,6 +24,7 @@ import type { InviteBook } from '../membership/inviteBook.js';
 import { retiringStore } from '../membership/retiredMembers.js';
 import type { Member, Roster } from '../membership/roster.js';
 import { JoinResponder, mac1Key } from '../overlayWire/index.js';
+import { type PortMapper, type PortMappingMode, portMapperFor } from '../portmap/portMapper.js';
 import { type NodeIo, nativeIo, type TunDevice } from '../tunnel/io.js';
 import { TUN_MTU } from '../tunnel/mtu.js';
 import type { Tunnel } from '../tunnel/tunnel.js';
@@ -64,6 +65,7 @@ export interface NodeOptions {
   listenPort?: number;
   /** --endpoint: addresses to announce besides those discovered (a port forward); undefined: the settings'. */
   announce?: string[];
+  portMapping?: PortMappingMode; // up --port-mapping (PCP, NAT-PMP, UPnP); undefined: the settings'
   /** The TUN device, data path and interface list: the machine's own unless a test gives twins. */
   io?: NodeIo;
 }
@@ -80,6 +82,7 @@ export class OverlayNode {
   readonly paths: NodePaths;
   /** --stun: undefined when no server was given. */
   readonly stun: StunProbe | undefined;
+  readonly portMapper: PortMapper | undefined; // asks the gateway to forward our port; off: undefined
   private readonly tun: TunDevice;
   /** The tunnel's peers by WireGuard key (base64), as syncPeers last left them. */
   private readonly synced = new Map<string, DesiredPeer>();
@@ -102,6 +105,7 @@ export class OverlayNode {
       ...settings,
       listenPort: options.listenPort ?? settings.listenPort,
       announce: options.announce ?? settings.announce,
+      portMapping: options.portMapping ?? settings.portMapping,
     };
     this.relays = options.relay ?? this.settings.relay;
     const stunServers = options.stun ?? this.settings.stun;
@@ -135,6 +139,7 @@ export class OverlayNode {
       tunnel: this.tunnel,
       signingKey: this.identity.keys.signing.secretKey,
       candidates: () => this.paths.candidates(),
+      mapped: () => this.portMapper?.mapped ?? [],
       self: () => this.self(),
       publish: (record) => this.publish(record),
     });
@@ -155,6 +160,8 @@ export class OverlayNode {
         log,
       },
     );
+    const reannounce = () => this.stopped || this.tryAnnounce();
+    this.portMapper = portMapperFor(this.settings.portMapping, io.portMap, this.tunnel.port, reannounce, log);
     this.stun =
       stunServers.length > 0
         ? new StunProbe(stunServers, {
@@ -247,12 +254,12 @@ export class OverlayNode {
 
   /**
    * Stops after telling the members it has a path to (bye), so they show it offline at once rather
-   * than when its silence runs out (31 s). The byes get a moment to leave before the data path closes.
+   * than when its silence runs out (31 s), and releases the router's port mapping. The byes get a moment to leave before the data path closes.
    */
   async stopWithFarewell(graceMs = 100): Promise<void> {
     if (this.stopped) return;
     this.paths.farewell();
-    await new Promise((resolve) => setTimeout(resolve, graceMs));
+    await Promise.all([this.portMapper?.stop(), new Promise((resolve) => setTimeout(resolve, graceMs))]);
     this.stop();
   }
 
@@ -269,6 +276,7 @@ export class OverlayNode {
     clearInterval(this.activityTimer);
     this.paths.stop();
     this.stun?.stop();
+    void this.portMapper?.stop();
     this.save();
     this.tunnel.close();
     this.tun.close();
@@ -328,6 +336,7 @@ export class OverlayNode {
     if (this.stopped) return;
     const pruned = this.roster.prune(Date.now());
     this.paths.setLocal(this.announcer.localCandidates());
+    this.portMapper?.checkNetwork();
     this.tryAnnounce();
     // Expiries change the member list without any record arriving.
     this.rosterChanged([]);

@@ -15,6 +15,7 @@ import { InviteBook, type InviteBookJSON } from '../membership/inviteBook.js';
 import { type Network, type NetworkJSON, networkFromJSON, networkToJSON } from '../membership/network.js';
 import type { Roster } from '../membership/roster.js';
 import { rosterFromJSON, rosterToJSON } from '../membership/rosterFile.js';
+import { isPortMappingMode, type PortMappingMode } from '../portmap/portMapper.js';
 import { SecureStore } from '../store/secureStore.js';
 import { parseStunFlag } from './flags.js';
 
@@ -32,6 +33,8 @@ interface NetworkFile {
   relay?: boolean;
   /** `up --stun` servers, remembered for the next `up`; absent: none. */
   stun?: string[];
+  /** `up --port-mapping`, remembered; absent: auto (every protocol). */
+  portMapping?: PortMappingMode;
   [key: string]: unknown;
 }
 
@@ -44,6 +47,8 @@ export interface NodeSettings {
   relay: boolean;
   /** STUN servers (HOST:PORT) to learn the reflexive address from. */
   stun: string[];
+  /** Which port mapping protocols to ask the gateway with (`up --port-mapping`); absent: auto. */
+  portMapping?: PortMappingMode;
 }
 
 /** What `up`'s flags change in the settings, remembered so the next `up` starts the same node. */
@@ -52,6 +57,7 @@ export interface RunOptions {
   relay?: boolean;
   stun?: string[];
   announce?: string[];
+  portMapping?: PortMappingMode;
 }
 
 function validateNetworkFile(data: unknown): NetworkFile {
@@ -77,6 +83,8 @@ function validateNetworkFile(data: unknown): NetworkFile {
   if (d.stun !== undefined && !(Array.isArray(d.stun) && d.stun.every(isStunServer))) {
     throw bad('stun is not a list of HOST:PORT');
   }
+  if (d.portMapping !== undefined && !isPortMappingMode(d.portMapping))
+    throw bad('portMapping is not a mode');
   return d as NetworkFile;
 }
 
@@ -165,6 +173,7 @@ export class NodeState {
       announce: f.announce,
       relay: f.relay ?? true,
       stun: f.stun ?? [],
+      portMapping: f.portMapping ?? 'auto',
     };
   }
 
@@ -177,6 +186,7 @@ export class NodeState {
       ...(options.relay !== undefined && { relay: options.relay }),
       ...(options.stun !== undefined && { stun: options.stun }),
       ...(options.announce !== undefined && { announce: options.announce }),
+      ...(options.portMapping !== undefined && { portMapping: options.portMapping }),
     });
   }
 
@@ -208,6 +218,7 @@ function toNetworkFile(s: NodeSettings): NetworkFile {
     announce: s.announce,
     ...(!s.relay && { relay: false }),
     ...(s.stun.length > 0 && { stun: s.stun }),
+    ...(s.portMapping !== undefined && s.portMapping !== 'auto' && { portMapping: s.portMapping }),
   };
 }
 

@@ -5,6 +5,7 @@
 import { encodeKey } from '../base/keys.js';
 import type { PathSnapshot } from '../discovery/index.js';
 import type { Member } from '../membership/roster.js';
+import type { PortMappingStatus } from '../portmap/portMapper.js';
 import type { OverlayNode } from './node.js';
 
 export interface PeerStatus {
@@ -57,6 +58,11 @@ export interface NodeStatus {
     relay?: boolean;
     /** --stun servers, and where each sees this node (null: no answer yet, or it stopped answering). */
     stun?: { server: string; resolved: string | null; reflexive: string | null }[];
+    /**
+     * Port mapping at the gateway (issue 13): which protocol forwards which external endpoint to
+     * our UDP port, and what each protocol tried gave; absent with --port-mapping off.
+     */
+    portMapping?: PortMappingStatus;
   };
   peers: PeerStatus[];
   /**
@@ -93,6 +99,7 @@ export function nodeStatus(node: OverlayNode): NodeStatus {
       natType: node.paths.natBehaviour(),
       relay: node.relays,
       ...(node.stun && { stun: node.stun.status() }),
+      ...(node.portMapper && { portMapping: node.portMapper.status() }),
     },
     peers: members
       .filter((m) => m.subject !== self.subject)
