@@ -17,7 +17,7 @@ export function headerLines(status: ViewStatus, receivedAt: number, nowMs: numbe
         `UDP ${s.listenPort} on ${s.interface}`,
         ...(s.natType ? [`NAT ${s.natType}`] : []),
         ...(s.relay === false ? ['relays for no one'] : []),
-        ...portMappingItems(s.portMapping),
+        ...(portMappingText(s.portMapping) ?? []),
         ...(s.stun ?? []).map((x) => `STUN ${x.server} ${x.reflexive ? `sees ${x.reflexive}` : 'no answer'}`),
       ],
       width,
@@ -27,14 +27,13 @@ export function headerLines(status: ViewStatus, receivedAt: number, nowMs: numbe
 
 const PROTOCOL_NAMES = { pcp: 'PCP', 'nat-pmp': 'NAT-PMP', upnp: 'UPnP' } as const;
 
-/** Which protocol maps which port at the gateway; or that none does, when a gateway was asked. */
-function portMappingItems(p: ViewStatus['self']['portMapping']): string[] {
-  if (!p?.gateway) return [];
-  if (p.mapped) {
-    const m = p.mapped;
-    return [`${PROTOCOL_NAMES[m.protocol]} maps ${m.external} to UDP ${m.internalPort}`];
-  }
-  return [`no port mapping at ${p.gateway}`];
+/** Which protocol maps which port at the gateway, or that none does when a gateway was asked. */
+export function portMappingText(p: ViewStatus['self']['portMapping']): string | undefined {
+  if (!p?.gateway) return undefined;
+  const m = p.mapped;
+  return m
+    ? `${PROTOCOL_NAMES[m.protocol]} maps ${m.external} to UDP ${m.internalPort}`
+    : `no port mapping at ${p.gateway}`;
 }
 
 /** Lays out items two spaces apart, breaking lines between items rather than inside one when it can. */
