@@ -6,6 +6,7 @@ import { callNode, stateDirOf, streamNode } from '../nodeClient.js';
 import { isTty } from '../terminal.js';
 import { longBytes, pathLabel } from '../view/format.js';
 import { namesText } from '../view/names.js';
+import { portMappingText } from '../view/headerLines.js';
 
 function ago(iso: string | null): string {
   if (!iso) return '-';
@@ -25,6 +26,7 @@ export function renderStatus(s: NodeStatus): string {
   const header = [
     `${s.self.name}  ${s.self.addresses.join('  ')}  on ${s.self.interface}, UDP ${s.self.listenPort}${s.self.admin ? '  (admin)' : ''}`,
     `endpoints: ${s.self.endpoints.join(', ') || '-'}`,
+    ...(portMappingText(s.self.portMapping) ? [`port mapping: ${portMappingText(s.self.portMapping)}`] : []),
     `key: ${s.self.publicKey}`,
     ...(s.self.names ? [namesText(s.self.names)] : []),
     '',

@@ -9,6 +9,7 @@ import { MAX_ANNOUNCED } from '../../core/node/endpointAnnouncer.js';
 import { parseEndpointFlag, parsePort, parseRelayRateFlag, parseStunFlag } from '../../core/node/flags.js';
 import { OverlayNode } from '../../core/node/node.js';
 import { DEFAULT_LISTEN_PORT, NodeState, type RunOptions } from '../../core/node/nodeState.js';
+import { isPortMappingMode, PORT_MAPPING_MODES } from '../../core/portmap/portMapper.js';
 import { MAX_STUN_SERVERS } from '../../core/stun/constants.js';
 import { DEFAULT_RELAY_RATE_MBIT } from '../../core/tunnel/types.js';
 import { type Command, type CommandContext, flagBool, flagString } from '../command.js';
@@ -26,7 +27,7 @@ export const up: Command = {
   name: 'up',
   summary: 'bring this node up: the overlay interface, its peers, gossip (needs root)',
   usage:
-    '[--foreground] [--listen PORT] [--no-relay | --relay] [--relay-rate MBIT] [--stun HOST:PORT ... | --no-stun] [--endpoint HOST:PORT ... | --no-endpoint] [--no-dns | --dns]',
+    '[--foreground] [--listen PORT] [--no-relay | --relay] [--relay-rate MBIT] [--stun HOST:PORT ... | --no-stun] [--endpoint HOST:PORT ... | --no-endpoint] [--no-dns | --dns] [--port-mapping MODE]',
   flags: {
     foreground: {
       type: 'boolean',
@@ -72,6 +73,12 @@ export const up: Command = {
       type: 'boolean',
       description:
         "send the host's lookups of the network's names to this node again (the default); remembered",
+    },
+    'port-mapping': {
+      type: 'string',
+      arg: 'MODE',
+      description:
+        'ask the gateway to forward the UDP port: auto (PCP, NAT-PMP and UPnP, the default), off, or only pcp, nat-pmp or upnp; remembered',
     },
   },
   positionals: { min: 0, max: 0 },
@@ -157,6 +164,7 @@ function upFlags(options: RunOptions): string[] {
         ? ['--no-endpoint']
         : options.announce.flatMap((e) => ['--endpoint', e])),
     ...(options.dns === undefined ? [] : [options.dns ? '--dns' : '--no-dns']),
+    ...(options.portMapping === undefined ? [] : ['--port-mapping', options.portMapping]),
   ];
 }
 
@@ -212,6 +220,12 @@ function runOptionsOf(ctx: CommandContext): RunOptions {
       hint: 'a node that relays for no one has no rate; give one of them',
     });
   }
+  const portMapping = flagString(ctx, 'port-mapping');
+  if (portMapping !== undefined && !isPortMappingMode(portMapping)) {
+    throw new OverlayError('EUSAGE', `--port-mapping ${portMapping} is not a mode`, {
+      hint: `give one of ${PORT_MAPPING_MODES.join(', ')}`,
+    });
+  }
   return {
     ...(listen !== undefined && { listenPort: parsePort(listen, DEFAULT_LISTEN_PORT) }),
     ...(flagBool(ctx, 'relay') && { relay: true }),
@@ -223,6 +237,7 @@ function runOptionsOf(ctx: CommandContext): RunOptions {
     ...(flagBool(ctx, 'no-endpoint') && { announce: [] }),
     ...(flagBool(ctx, 'dns') && { dns: true }),
     ...(flagBool(ctx, 'no-dns') && { dns: false }),
+    ...(portMapping !== undefined && { portMapping }),
   };
 }
 

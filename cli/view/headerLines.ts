@@ -18,12 +18,24 @@ export function headerLines(status: ViewStatus, receivedAt: number, nowMs: numbe
         `UDP ${s.listenPort} on ${s.interface}`,
         ...(s.natType ? [`NAT ${s.natType}`] : []),
         ...(s.relay === false ? ['relays for no one'] : []),
+        ...(portMappingText(s.portMapping) ?? []),
         ...(s.stun ?? []).map((x) => `STUN ${x.server} ${x.reflexive ? `sees ${x.reflexive}` : 'no answer'}`),
         ...(s.names ? [namesText(s.names)] : []),
       ],
       width,
     ),
   ];
+}
+
+const PROTOCOL_NAMES = { pcp: 'PCP', 'nat-pmp': 'NAT-PMP', upnp: 'UPnP' } as const;
+
+/** Which protocol maps which port at the gateway, or that none does when a gateway was asked. */
+export function portMappingText(p: ViewStatus['self']['portMapping']): string | undefined {
+  if (!p?.gateway) return undefined;
+  const m = p.mapped;
+  return m
+    ? `${PROTOCOL_NAMES[m.protocol]} maps ${m.external} to UDP ${m.internalPort}`
+    : `no port mapping at ${p.gateway}`;
 }
 
 /** Lays out items two spaces apart, breaking lines between items rather than inside one when it can. */

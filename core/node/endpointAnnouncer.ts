@@ -29,6 +29,8 @@ export interface EndpointAnnouncerOptions {
   readonly tunnel: Pick<Tunnel, 'port' | 'relayEpoch'>;
   /** Discovery's candidates, best first (interfaces and the reflexive addresses peers see). */
   candidates(): string[];
+  /** The address the gateway forwards to us (port mapping): announced after --endpoint ones. */
+  mapped(): readonly string[];
   /** This node's own membership (throws when it is gone). */
   self(): Member;
   publish(record: GossipRecord): void;
@@ -55,14 +57,17 @@ export class EndpointAnnouncer {
 
   /**
    * Publishes this node's endpoint record when what it can be reached at has changed: announced
-   * addresses first, then discovery's candidates (interfaces and the reflexive addresses peers see),
+   * addresses first, then the port-mapped one (a forward the gateway keeps open), then discovery's candidates (interfaces and the reflexive addresses peers see),
    * and our data path's relay epoch — new at every start, so every start publishes a record, and
    * members derive this data path's relay keys once it reaches them (issue 10).
    */
   announce(): void {
     const o = this.options;
     const self = o.self();
-    const endpoints = [...new Set([...o.settings.announce, ...o.candidates()])].slice(0, MAX_ANNOUNCED);
+    const endpoints = [...new Set([...o.settings.announce, ...o.mapped(), ...o.candidates()])].slice(
+      0,
+      MAX_ANNOUNCED,
+    );
     this.announced = endpoints;
     if (endpoints.join() === self.endpoints.join() && self.relay === o.relays && this.announcesOurEpoch(self))
       return;

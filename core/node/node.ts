@@ -25,6 +25,7 @@ import type { InviteBook } from '../membership/inviteBook.js';
 import { retiringStore } from '../membership/retiredMembers.js';
 import type { Member, Roster } from '../membership/roster.js';
 import { JoinResponder, mac1Key } from '../overlayWire/index.js';
+import { type PortMapper, type PortMappingMode, portMapperFor } from '../portmap/portMapper.js';
 import { type NodeIo, nativeIo, type TunDevice } from '../tunnel/io.js';
 import { TUN_MTU } from '../tunnel/mtu.js';
 import type { Tunnel } from '../tunnel/tunnel.js';
@@ -68,6 +69,7 @@ export interface NodeOptions {
   announce?: string[];
   /** `up --relay-rate`: Mbit/s each member may send through this node; undefined: the settings'. */
   relayRateMbit?: number;
+  portMapping?: PortMappingMode; // up --port-mapping (PCP, NAT-PMP, UPnP); undefined: the settings'
   /** The TUN device, data path and interface list: the machine's own unless a test gives twins. */
   io?: NodeIo;
   /** Answer the members' names on the overlay address (`up` does; in-process test nodes do not). */
@@ -90,6 +92,7 @@ export class OverlayNode {
   readonly paths: NodePaths;
   /** --stun: undefined when no server was given. */
   readonly stun: StunProbe | undefined;
+  readonly portMapper: PortMapper | undefined; // asks the gateway to forward our port; off: undefined
   private readonly tun: TunDevice;
   /** The tunnel's peers by WireGuard key (base64), as syncPeers last left them. */
   private readonly synced = new Map<string, DesiredPeer>();
@@ -114,6 +117,7 @@ export class OverlayNode {
       listenPort: options.listenPort ?? settings.listenPort,
       announce: options.announce ?? settings.announce,
       relayRateMbit: options.relayRateMbit ?? settings.relayRateMbit,
+      portMapping: options.portMapping ?? settings.portMapping,
     };
     this.relays = options.relay ?? this.settings.relay;
     this.relayRateMbit = this.settings.relayRateMbit ?? DEFAULT_RELAY_RATE_MBIT;
@@ -152,6 +156,7 @@ export class OverlayNode {
       tunnel: this.tunnel,
       signingKey: this.identity.keys.signing.secretKey,
       candidates: () => this.paths.candidates(),
+      mapped: () => this.portMapper?.mapped ?? [],
       self: () => this.self(),
       publish: (record) => this.publish(record),
     });
@@ -172,6 +177,8 @@ export class OverlayNode {
         log,
       },
     );
+    const reannounce = () => this.stopped || this.tryAnnounce();
+    this.portMapper = portMapperFor(this.settings.portMapping, io.portMap, this.tunnel.port, reannounce, log);
     this.stun =
       stunServers.length > 0
         ? new StunProbe(stunServers, {
@@ -263,18 +270,19 @@ export class OverlayNode {
   }
 
   /**
-   * Stops after telling the members it has a path to (bye), so they show it offline at once rather
-   * than when its silence runs out (40 s, status.ts). The byes get a moment to leave before the data path closes.
+   * Says bye to the members it has a path to (they show it offline at once, not 40 s later, when
+   * its silence runs out: status.ts) and releases the router's port mapping, then stops.
    */
   async stopWithFarewell(graceMs = 100): Promise<void> {
     if (this.stopped) return;
-    // Twice, a grace apart: one lost datagram, or a send thread a loaded machine has not run yet,
-    // must not leave the members showing this node online for 31 s.
+    // Twice, a grace apart: a lost datagram or a send thread slow to run must not hide the bye.
     this.gossip.stop();
+    const released = this.portMapper?.stop();
     for (let copy = 0; copy < 2 && !this.stopped; copy++) {
       this.paths.farewell();
       await new Promise((resolve) => setTimeout(resolve, graceMs));
     }
+    await released;
     this.stop();
   }
 
@@ -291,6 +299,7 @@ export class OverlayNode {
     this.paths.stop();
     this.stun?.stop();
     this.names?.stop();
+    void this.portMapper?.stop();
     this.save();
     this.tunnel.close();
     this.tun.close();
@@ -328,6 +337,7 @@ export class OverlayNode {
     if (this.stopped) return;
     const pruned = this.roster.prune(Date.now());
     this.paths.setLocal(this.announcer.localCandidates());
+    this.portMapper?.checkNetwork();
     this.tryAnnounce();
     // Expiries change the member list without any record arriving.
     this.rosterChanged([]);

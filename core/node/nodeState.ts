@@ -15,6 +15,7 @@ import { InviteBook, type InviteBookJSON } from '../membership/inviteBook.js';
 import { type Network, type NetworkJSON, networkFromJSON, networkToJSON } from '../membership/network.js';
 import type { Roster } from '../membership/roster.js';
 import { rosterFromJSON, rosterToJSON } from '../membership/rosterFile.js';
+import { isPortMappingMode, type PortMappingMode } from '../portmap/portMapper.js';
 import { SecureStore } from '../store/secureStore.js';
 import { MAX_RELAY_RATE_MBIT } from '../tunnel/types.js';
 import { isRelayRate, parseStunFlag } from './flags.js';
@@ -37,6 +38,8 @@ interface NetworkFile {
   dns?: boolean;
   /** `up --relay-rate`, Mbit/s, remembered for the next `up`; absent: DEFAULT_RELAY_RATE_MBIT. */
   relayRateMbit?: number;
+  /** `up --port-mapping`, remembered; absent: auto (every protocol). */
+  portMapping?: PortMappingMode;
   [key: string]: unknown;
 }
 
@@ -53,6 +56,8 @@ export interface NodeSettings {
   dns: boolean;
   /** What each member may make this node carry as its relay, Mbit/s (`up --relay-rate`); absent: the default. */
   relayRateMbit?: number;
+  /** Which port mapping protocols to ask the gateway with (`up --port-mapping`); absent: auto. */
+  portMapping?: PortMappingMode;
 }
 
 /** What `up`'s flags change in the settings, remembered so the next `up` starts the same node. */
@@ -63,6 +68,7 @@ export interface RunOptions {
   announce?: string[];
   dns?: boolean;
   relayRateMbit?: number;
+  portMapping?: PortMappingMode;
 }
 
 function validateNetworkFile(data: unknown): NetworkFile {
@@ -92,6 +98,8 @@ function validateNetworkFile(data: unknown): NetworkFile {
   if (d.relayRateMbit !== undefined && !isRelayRate(d.relayRateMbit)) {
     throw bad(`relayRateMbit is not a whole number of Mbit/s from 1 to ${MAX_RELAY_RATE_MBIT}`);
   }
+  if (d.portMapping !== undefined && !isPortMappingMode(d.portMapping))
+    throw bad('portMapping is not a mode');
   return d as NetworkFile;
 }
 
@@ -182,6 +190,7 @@ export class NodeState {
       stun: f.stun ?? [],
       dns: f.dns ?? true,
       ...(f.relayRateMbit !== undefined && { relayRateMbit: f.relayRateMbit }),
+      portMapping: f.portMapping ?? 'auto',
     };
   }
 
@@ -196,6 +205,7 @@ export class NodeState {
       ...(options.announce !== undefined && { announce: options.announce }),
       ...(options.dns !== undefined && { dns: options.dns }),
       ...(options.relayRateMbit !== undefined && { relayRateMbit: options.relayRateMbit }),
+      ...(options.portMapping !== undefined && { portMapping: options.portMapping }),
     });
   }
 
@@ -229,6 +239,7 @@ function toNetworkFile(s: NodeSettings): NetworkFile {
     ...(s.stun.length > 0 && { stun: s.stun }),
     ...(!s.dns && { dns: false }),
     ...(s.relayRateMbit !== undefined && { relayRateMbit: s.relayRateMbit }),
+    ...(s.portMapping !== undefined && s.portMapping !== 'auto' && { portMapping: s.portMapping }),
   };
 }
 

@@ -5,6 +5,7 @@
 import { encodeKey } from '../base/keys.js';
 import { IDLE_HEARTBEAT_MS, type PathSnapshot } from '../discovery/index.js';
 import type { Member } from '../membership/roster.js';
+import type { PortMappingStatus } from '../portmap/portMapper.js';
 import type { OverlayNode } from './node.js';
 import type { NamesStatus } from './nodeDns.js';
 
@@ -62,6 +63,11 @@ export interface NodeStatus {
     stun?: { server: string; resolved: string | null; reflexive: string | null }[];
     /** The members' names: the zone, the resolver answering it, and the host's DNS (issue 14). */
     names?: NamesStatus;
+    /**
+     * Port mapping at the gateway (issue 13): which protocol forwards which external endpoint to
+     * our UDP port, and what each protocol tried gave; absent with --port-mapping off.
+     */
+    portMapping?: PortMappingStatus;
   };
   peers: PeerStatus[];
   /**
@@ -104,6 +110,7 @@ export function nodeStatus(node: OverlayNode): NodeStatus {
       ...(node.relays && { relayRateMbit: node.relayRateMbit }),
       ...(node.stun && { stun: node.stun.status() }),
       ...(node.names && { names: node.names.status() }),
+      ...(node.portMapper && { portMapping: node.portMapper.status() }),
     },
     peers: members
       .filter((m) => m.subject !== self.subject)

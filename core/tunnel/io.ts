@@ -8,6 +8,7 @@
 import type os from 'node:os';
 import { networkInterfaces } from 'node:os';
 import { DataPath, type DataPathEvent, type DataPathOptions, Tun } from 'tun-napi';
+import { nativePortMapIo, type PortMapIo } from '../portmap/portMapIo.js';
 
 /**
  * A TUN device, batch-shaped like native/index.d.ts's Tun (which implements it): the node
@@ -65,6 +66,8 @@ export interface NodeIo {
   openDataPath: OpenDataPath;
   /** The machine's interface addresses (os.networkInterfaces), for the node's local candidates. */
   networkInterfaces(): NodeJS.Dict<os.NetworkInterfaceInfo[]>;
+  /** The default route and sockets to ask the gateway for a port mapping; absent: no port mapping. */
+  portMap?: PortMapIo;
 }
 
 /** The production pairing: the native TUN device and the native data path that reads it. */
@@ -73,4 +76,5 @@ export const nativeIo: NodeIo = {
   // Only a native Tun is ever passed here: nativeIo opens both, and the addon checks it again.
   openDataPath: (tun, options, onEvents) => new DataPath(tun as Tun, options, onEvents),
   networkInterfaces: () => networkInterfaces(),
+  portMap: nativePortMapIo,
 };
