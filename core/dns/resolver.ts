@@ -3,8 +3,8 @@
  * owns the sockets.
  *
  * A query is looked at in this order, each step cheaper than the next and able to end it:
- *   1. who sent it: this host (its overlay addresses, loopback) or a member (the overlay subnets);
- *      anyone else is dropped, so the resolver is no open resolver for the underlay;
+ *   1. who sent it: this host (its overlay addresses, loopback) or a member (an address a member
+ *      holds now); anyone else is dropped, so the resolver is no open resolver for the underlay;
  *   2. the rate limits (rateLimit.ts), keyed by source, before any parsing;
  *   3. the header and question (wire.ts); junk and answers are dropped, counted, never thrown;
  *   4. the name: the network's zone and its members' reverse names are answered here from the
@@ -152,7 +152,9 @@ export class Resolver {
 
   private who(address: string): Who | undefined {
     if (this.own.has(address) || isLoopback(address)) return 'host';
-    return this.names.owns(address) ? 'member' : undefined;
+    // A member is an address a member holds now: not any address of the subnets (a kicked
+    // member's, or one a LAN neighbour puts on a datagram it routes to us).
+    return this.names.memberAt(address) ? 'member' : undefined;
   }
 
   private forward(

@@ -145,6 +145,11 @@ test('a kicked member is gone as soon as the table is rebuilt without it; a new 
   const c: NamedMember = { name: 'c', ipv4: '100.80.3.3', ipv6: 'fd11:2233:4455::6450:303' };
   r.setNames(table([A, c]));
   t.is(ask(r, 'b.home.internal').rcode, 'NXDOMAIN');
+  t.is(
+    r.receive(query('a.home.internal'), MEMBER, NOW).replies.length,
+    0,
+    'b, kicked, is asked nothing more',
+  );
   t.is(ask(r, reverseNameOf(B.ipv4), 'PTR').rcode, 'NXDOMAIN');
   t.deepEqual(data(ask(r, 'c.home.internal')), [c.ipv4]);
 });
@@ -244,11 +249,12 @@ test('members are answered for the zone but refused the rest: no open forwarder 
 
 test('a source outside the network and this host gets nothing, counted', (t) => {
   const r = resolver();
-  for (const address of ['192.0.2.7', '100.81.0.1', 'fd99::1']) {
+  // Outside the subnets; and inside them at an address no member holds (spoofed, or left over).
+  for (const address of ['192.0.2.7', '100.81.0.1', 'fd99::1', '100.80.9.9', 'fd11:2233:4455::99']) {
     const step = r.receive(query('a.home.internal'), { address, port: 5353 }, NOW);
     t.deepEqual([step.replies.length, step.forwards.length], [0, 0], address);
   }
-  t.is(r.counters()['dropped.stranger'], 3);
+  t.is(r.counters()['dropped.stranger'], 5);
   t.is(only(r.receive(query('a.home.internal'), { address: '127.0.0.1', port: 5353 }, NOW)).rcode, 'NOERROR');
 });
 
