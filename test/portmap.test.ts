@@ -202,15 +202,14 @@ rootTest(test, 'two port-per-destination NATs that map go direct', async (t) => 
   const toB = status.peers.find((x) => x.name === 'b')!;
   const toA = (await b.json<NodeStatus>(['status'])).peers.find((x) => x.name === 'a')!;
   t.log(`a reaches b at ${toB.endpoint}, b reaches a at ${toA.endpoint}`);
-  // One side dials the other's mapped port; the answer's source (a fresh random port of the
-  // dialler's NAT) is where the other side's traffic then follows it, as WireGuard roams.
+  // The path opens through a mapped port: one side's probe to the other's mapped address is
+  // answered. Traffic may then follow the answers' source (the dialler's NAT picks a fresh port
+  // for that flow, and WireGuard roams to it), so the endpoint in use need not be the mapped one.
+  const answered = (p: typeof toB, mapped: string) =>
+    p.candidates?.some((c) => c.endpoint === mapped && c.result === 'ok') ?? false;
   t.true(
-    toB.endpoint === `${rb.wan}:51820` || toA.endpoint === `${ra.wan}:51820`,
-    "a path through a router's mapped port",
-  );
-  t.true(
-    toB.candidates?.some((c) => c.endpoint === `${rb.wan}:51820` && c.result === 'ok'),
-    JSON.stringify(toB.candidates),
+    answered(toB, `${rb.wan}:51820`) || answered(toA, `${ra.wan}:51820`),
+    `${JSON.stringify(toB.candidates)} ${JSON.stringify(toA.candidates)}`,
   );
   t.regex(ra.forwards(), /dnat/);
   t.true(Date.now() - upAt < 30_000);

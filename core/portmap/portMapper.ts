@@ -24,7 +24,7 @@ import {
   REQUESTED_LIFETIME_S,
   RETRY_AFTER_FAILURE_MS,
 } from './constants.js';
-import type { PortMapIo, PortMapSocket } from './portMapIo.js';
+import { nativePortMapIo, type PortMapIo, type PortMapSocket } from './portMapIo.js';
 import { type MachineStep, UdpMapping } from './udpMapping.js';
 import { UpnpClient, type UpnpMapping } from './upnpClient.js';
 
@@ -44,8 +44,9 @@ export function isPortMappingMode(value: unknown): value is PortMappingMode {
 /**
  * The node's port mapper for `mode`, or undefined for off or a machine without port-mapping I/O
  * (the in-memory twins, unless a test gives them a router). OVERLAY_PORT_MAPPING, when set, stands
- * in for auto: the test runner sets it to off so no test run in the host's namespace ever asks the
- * machine's real gateway; tests that want mapping say so with --port-mapping.
+ * in for auto on the machine's own network: the test runner sets it to off so no test run in the
+ * host's namespace ever asks the machine's real gateway; tests that want mapping say so with
+ * --port-mapping (and a fake router is no real gateway).
  */
 export function portMapperFor(
   mode: PortMappingMode | undefined,
@@ -55,7 +56,8 @@ export function portMapperFor(
   log: (line: string) => void,
 ): PortMapper | undefined {
   const env = process.env['OVERLAY_PORT_MAPPING'];
-  const m = (mode ?? 'auto') === 'auto' && isPortMappingMode(env) ? env : (mode ?? 'auto');
+  const real = io === nativePortMapIo;
+  const m = real && (mode ?? 'auto') === 'auto' && isPortMappingMode(env) ? env : (mode ?? 'auto');
   if (m === 'off' || !io) return undefined;
   const protocols = m === 'auto' ? PORT_MAP_PROTOCOLS : [m];
   const mapper = new PortMapper({ io, port, protocols, changed, log });

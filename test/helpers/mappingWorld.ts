@@ -65,7 +65,7 @@ export class MappingWorld {
     private readonly tag: string,
   ) {
     this.dir = mkdtempSync(join(tmpdir(), 'ovl-upnp-'));
-    t.teardown(() => execFileSync('rm', ['-rf', this.dir]));
+    t.teardown(() => rmSync(this.dir, { recursive: true, force: true }));
     this.inet = this.ns('inet');
     this.inet.ip('link', 'add', 'br0', 'type', 'bridge');
     this.inet.ip('link', 'set', 'br0', 'up');

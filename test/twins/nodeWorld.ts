@@ -17,6 +17,7 @@ import { join } from '../../core/node/join.js';
 import { OverlayNode } from '../../core/node/node.js';
 import { NodeState } from '../../core/node/nodeState.js';
 import { nodeStatus, type PeerStatus } from '../../core/node/status.js';
+import type { PortMapIo } from '../../core/portmap/portMapIo.js';
 import { decodeBindingRequest, encodeBindingSuccess } from '../../core/stun/index.js';
 import { secureRandom } from '../../core/wireguard/primitives.js';
 import { type Filtering, type Mapping, type SimNat, SimNet } from '../discovery/netSim.js';
@@ -44,6 +45,8 @@ export interface TwinNode {
 export interface UpOptions {
   relay?: boolean;
   stun?: string[];
+  /** The router in front of the machine, when it offers port mapping (fakeRouter.ts). */
+  portMap?: PortMapIo;
 }
 
 export interface WorldOptions {
@@ -152,9 +155,10 @@ export class NodeWorld {
   }
 
   private start(name: string, dir: string, machine: SimMachine, up: UpOptions): TwinNode {
-    const io = memoryIo(machine);
+    const { portMap, ...options } = up;
+    const io: MemoryIo = portMap ? { ...memoryIo(machine), portMap } : memoryIo(machine);
     const logs: string[] = [];
-    const node = OverlayNode.start({ stateDir: dir, log: (line) => logs.push(line), io, ...up });
+    const node = OverlayNode.start({ stateDir: dir, log: (line) => logs.push(line), io, ...options });
     const ipv4 = node.self().certificate.ipv4;
     const twin: TwinNode = { name, dir, machine, io, logs, ipv4, up, node };
     this.nodes.push(twin);
@@ -164,7 +168,8 @@ export class NodeWorld {
   /** Stops a node and starts it again from its state directory (a restart, or `down` then `up`). */
   restart(n: TwinNode): void {
     n.node.stop();
-    n.node = OverlayNode.start({ stateDir: n.dir, log: (line) => n.logs.push(line), io: n.io, ...n.up });
+    const { portMap: _, ...options } = n.up;
+    n.node = OverlayNode.start({ stateDir: n.dir, log: (line) => n.logs.push(line), io: n.io, ...options });
   }
 
   /** The machine takes another address (a laptop on another network): its socket moves with it. */
