@@ -5,8 +5,8 @@ import { jsonLine } from '../jsonOutput.js';
 import { callNode, stateDirOf, streamNode } from '../nodeClient.js';
 import { isTty } from '../terminal.js';
 import { longBytes, pathLabel } from '../view/format.js';
-import { namesText } from '../view/names.js';
 import { portMappingText } from '../view/headerLines.js';
+import { namesText } from '../view/names.js';
 
 function ago(iso: string | null): string {
   if (!iso) return '-';
