@@ -105,14 +105,15 @@ test('a PCP MAP response decodes and answers only the request with its nonce', (
 });
 
 test('no byte string makes a decoder throw', (t) => {
-  fc.assert(
-    fc.property(fc.uint8Array({ maxLength: 200 }), (b) => {
-      decodeNatPmpResponse(b);
-      decodePcpResponse(b);
-      parseSsdpResponse(b, '198.18.77.1');
-    }),
+  t.notThrows(() =>
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 200 }), (b) => {
+        decodeNatPmpResponse(b);
+        decodePcpResponse(b);
+        parseSsdpResponse(b, '198.18.77.1');
+      }),
+    ),
   );
-  t.pass();
 });
 
 test('the epoch rule of RFC 6887 §8.5: backwards, or too far from our clock, is a restart', (t) => {
