@@ -76,7 +76,7 @@ rootTest(
     const code = shown.split('\n')[0]!.trim();
     const joining = onTerminal(c!, ['join', code, '--name', 'c2']);
     t.regex(joining, /contacting the inviter \(attempt 1 of \d+\)\.\.\./, 'join shows progress');
-    t.regex(joining, /Joined as "c2"/);
+    t.regex(joining, /Joined the network "\S+" as "c2"/);
     await c!.ok(['up']);
     t.not((await c!.json<{ publicKey: string }>(['whoami'])).publicKey, oldKey);
     t.regex((await c!.json<{ code: string }>(['invite'])).code, /\S/, 'c2 is an admin: it may invite');
@@ -135,5 +135,30 @@ rootTest(
     await b!.ok(['join', code, '--name', 'b2']);
     await b!.ok(['up']);
     await everyoneKnowsEveryone([a!, b!], 10_000);
+
+    // A member that vanishes without a word (kill -9, no bye): a shows it offline with no path once
+    // its pings go unanswered and it is unheard for 40 s, and says so once in its log, by name.
+    await until('a to see b2 online', 10_000, async () =>
+      (await status(a!)).peers.some((p) => p.name === 'b2' && p.online),
+    );
+    const crashedAt = Date.now();
+    await b!.kill9();
+    const b2 = async () => (await status(a!)).peers.find((p) => p.name === 'b2');
+    await until('a to show b2 offline', 90_000, async () => (await b2())?.online === false);
+    t.log(`a showed b2 offline ${Date.now() - crashedAt} ms after its kill -9`);
+    t.like(await b2(), { online: false, path: null, endpoint: null, rttMs: null });
+    const told = readFileSync(join(a!.stateDir, 'overlay.log'), 'utf8')
+      .split('\n')
+      .filter((l) => /path to b2: none/.test(l));
+    t.is(
+      told.length,
+      1,
+      readFileSync(join(a!.stateDir, 'overlay.log'), 'utf8')
+        .split('\n')
+        .filter((l) => l.includes('b2'))
+        .join('\n'),
+    );
+    // direct-lost: with no other member to relay through, the dead direct path is the last word.
+    t.regex(told[0]!, /path to b2: none \((unreachable|direct-lost)\)$/);
   },
 );
