@@ -65,10 +65,10 @@ export const ROAMED_ANSWER_MS = 1_300;
 export const ALTERNATIVE_PROBE_MS = 3_000;
 export const ALTERNATIVE_PROBE_JITTER_MS = 1_500;
 /**
- * ...and every 60–61.5 s on an idle path: a better path matters only once traffic flows, and then
+ * ...and every 5 minutes on an idle path: a better path matters only once traffic flows, and then
  * every alternative is probed at once. Also at once when the path in use dies.
  */
-export const IDLE_ALTERNATIVE_PROBE_MS = 60_000;
+export const IDLE_ALTERNATIVE_PROBE_MS = 300_000;
 /**
  * On a working direct path, relays are only the fallback: each is probed this often at most, which
  * keeps its evidence about fresh (EVIDENCE_FRESH_MS) at a third of the messages through it.
@@ -98,8 +98,12 @@ export const MAX_OBSERVED_CANDIDATES = 4;
  * only this long after we asked (issue 10, hole 6: an introduction is accepted only when asked for).
  */
 export const INTRODUCTION_RETRY_MS = 10_000;
-/** ...and this often while no traffic flows to the peer (each costs two introducers two messages). */
-export const IDLE_INTRODUCTION_RETRY_MS = 60_000;
+/**
+ * ...and this often while no traffic flows to the peer: each costs two introducers two messages and
+ * both sides a burst of pings, for a better path that matters only once traffic flows (and then the
+ * next request goes at once).
+ */
+export const IDLE_INTRODUCTION_RETRY_MS = 300_000;
 /** Members asked to introduce us at once. */
 export const INTRODUCERS = 2;
 /** An introducer introduces the same pair at most this often (it costs it two messages). */
