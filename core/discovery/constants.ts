@@ -39,8 +39,9 @@ export const HEARTBEAT_MS = 1_000;
  * ...and this often when the node says no traffic flows to the peer (issue 12, point 5: an idle
  * node sleeps). Only to keep the path open, as WireGuard's persistent keepalive does, and for the
  * same reason at the same cadence: NATs and stateful firewalls drop an idle UDP mapping after 30 s
- * at the least (Linux conntrack's unreplied timeout; many home routers), and both ends ping, so each
- * mapping sees a packet at least this often. Nothing is lost by checking an idle path so rarely: it
+ * at the least (Linux conntrack's unreplied timeout; many home routers). One end pings (whichever's
+ * timer, drawn from 80–100% of this, runs out first; the other hears it and waits again) and the
+ * other answers, so each end's mapping sees a packet each way at least this often. Nothing is lost by checking an idle path so rarely: it
  * carries nothing, and when traffic starts the path is pinged at once (PeerPath.setActive), so a
  * path that died while idle is left within DEAD_AFTER_MS of the first packet. A member's pings and
  * pongs are also what tells its peers it is online (core/node/status.ts), within this cadence.

@@ -76,6 +76,11 @@ export class PeerPath {
   private currentSince: number;
   /** When the peer last pinged us on the path in use (see pinged). */
   private heardPingAt = Number.NEGATIVE_INFINITY;
+  /**
+   * The idle keepalive period, drawn anew at each ping either way from 80–100% of IDLE_HEARTBEAT_MS:
+   * two ends that fell idle together would otherwise ping in lockstep, each before hearing the other.
+   */
+  private idlePeriod = IDLE_HEARTBEAT_MS;
   private lastReason: PathReason = 'start';
   private burstAt = Number.NEGATIVE_INFINITY;
   private burstStep = BURST_OFFSETS_MS.length;
@@ -217,6 +222,7 @@ export class PeerPath {
     const key = 'endpoint' in source ? source.endpoint : routeKey({ type: 'relay', via: source.via });
     if (this.current?.key === key && !this.suspect(this.current, now)) {
       this.heardPingAt = now;
+      this.idlePeriod = this.drawIdlePeriod();
       return;
     }
     if (!('endpoint' in source)) return;
@@ -447,7 +453,11 @@ export class PeerPath {
   private heartbeatAt(c: PathEvidence, now: number): number {
     if (this.suspect(c, now)) return c.lastSentAt + SUSPECT_PING_MS;
     if (this.active) return c.lastSentAt + HEARTBEAT_MS;
-    return Math.max(c.lastSentAt, this.heardPingAt) + IDLE_HEARTBEAT_MS;
+    return Math.max(c.lastSentAt, this.heardPingAt) + this.idlePeriod;
+  }
+
+  private drawIdlePeriod(): number {
+    return IDLE_HEARTBEAT_MS * (0.8 + 0.2 * this.options.random());
   }
 
   private dueAlternatives(now: number, due: Set<PathEvidence>): void {
@@ -470,6 +480,7 @@ export class PeerPath {
     if (this.pending.size >= MAX_PENDING_PINGS) this.expireOldest();
     this.pending.set(hex(txid), { key: e.key, sentAt: now });
     e.sent(now);
+    if (e === this.current) this.idlePeriod = this.drawIdlePeriod();
     return e.route.type === 'direct' ? { txid, endpoint: e.route.endpoint } : { txid, via: e.route.via };
   }
 
