@@ -51,6 +51,8 @@ export interface DataPathStats {
   udpGsoSent: number;
   /** Times the kernel refused UDP GSO (at start or at send time): datagrams then go one per message. */
   udpGsoRefused: number;
+  /** Runs the kernel refused as larger than the path takes unfragmented (a relay envelope around a full-size packet): sent one by one, and runs of that size no longer made. */
+  udpGsoTooBig: number;
   /** Packets read from the TUN device longer than the MTU, or not IPv4 or IPv6. */
   tunReadBad: number;
   /** TCP super-packets read from the TUN device (TSO) and split into MTU-sized segments. */

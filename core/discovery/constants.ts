@@ -39,8 +39,9 @@ export const HEARTBEAT_MS = 1_000;
  * ...and this often when the node says no traffic flows to the peer (issue 12, point 5: an idle
  * node sleeps). Only to keep the path open, as WireGuard's persistent keepalive does, and for the
  * same reason at the same cadence: NATs and stateful firewalls drop an idle UDP mapping after 30 s
- * at the least (Linux conntrack's unreplied timeout; many home routers), and both ends ping, so each
- * mapping sees a packet at least this often. Nothing is lost by checking an idle path so rarely: it
+ * at the least (Linux conntrack's unreplied timeout; many home routers). One end pings (whichever's
+ * timer, drawn from 80–100% of this, runs out first; the other hears it and waits again) and the
+ * other answers, so each end's mapping sees a packet each way at least this often. Nothing is lost by checking an idle path so rarely: it
  * carries nothing, and when traffic starts the path is pinged at once (PeerPath.setActive), so a
  * path that died while idle is left within DEAD_AFTER_MS of the first packet. A member's pings and
  * pongs are also what tells its peers it is online (core/node/status.ts), within this cadence.
@@ -65,10 +66,10 @@ export const ROAMED_ANSWER_MS = 1_300;
 export const ALTERNATIVE_PROBE_MS = 3_000;
 export const ALTERNATIVE_PROBE_JITTER_MS = 1_500;
 /**
- * ...and every 60–61.5 s on an idle path: a better path matters only once traffic flows, and then
+ * ...and every 5 minutes on an idle path: a better path matters only once traffic flows, and then
  * every alternative is probed at once. Also at once when the path in use dies.
  */
-export const IDLE_ALTERNATIVE_PROBE_MS = 60_000;
+export const IDLE_ALTERNATIVE_PROBE_MS = 300_000;
 /**
  * On a working direct path, relays are only the fallback: each is probed this often at most, which
  * keeps its evidence about fresh (EVIDENCE_FRESH_MS) at a third of the messages through it.
@@ -103,8 +104,12 @@ export const MAX_OBSERVED_CANDIDATES = 4;
  * only this long after we asked (issue 10, hole 6: an introduction is accepted only when asked for).
  */
 export const INTRODUCTION_RETRY_MS = 10_000;
-/** ...and this often while no traffic flows to the peer (each costs two introducers two messages). */
-export const IDLE_INTRODUCTION_RETRY_MS = 60_000;
+/**
+ * ...and this often while no traffic flows to the peer: each costs two introducers two messages and
+ * both sides a burst of pings, for a better path that matters only once traffic flows (and then the
+ * next request goes at once).
+ */
+export const IDLE_INTRODUCTION_RETRY_MS = 300_000;
 /** Members asked to introduce us at once. */
 export const INTRODUCERS = 2;
 /** An introducer introduces the same pair at most this often (it costs it two messages). */

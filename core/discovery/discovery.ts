@@ -134,17 +134,15 @@ export class Discovery {
   }
 
   /**
-   * Our interfaces, read again (the node does every 15 s). When they changed (a laptop on another
-   * network): re-announce, and probe again at once; when not, nothing: a burst is five pings on
-   * every route to every peer.
+   * Our interfaces, read again (the node does every 30 s). When they changed (a laptop on another
+   * network): re-announce, and probe again at once; when not, nothing, not even a tick: a burst
+   * is five pings on every route to every peer.
    */
   setLocal(local: readonly string[], now: number): DiscoveryOutput {
-    const events: DiscoveryEvent[] = [];
-    if (this.own.setLocal(local, now)) {
-      events.push({ type: 'candidatesChanged', candidates: this.candidates(now) });
-      for (const path of this.paths.values()) path.startBurst(now);
-      this.paths.wakeAll(now);
-    }
+    if (!this.own.setLocal(local, now)) return { send: [], events: [], nextWakeAt: this.nextWakeAt };
+    for (const path of this.paths.values()) path.startBurst(now);
+    this.paths.wakeAll(now);
+    const events: DiscoveryEvent[] = [{ type: 'candidatesChanged', candidates: this.candidates(now) }];
     return this.merge(this.step(now, []), { send: [], events });
   }
 
@@ -182,7 +180,7 @@ export class Discovery {
             ? { kind: 'pong', txid: message.txid }
             : { kind: 'pong', txid: message.txid, observed: direct };
         this.pushSend(send, from, source, pong);
-        path.pinged(direct, now);
+        path.pinged(source, now);
         break;
       }
       case 'pong': {

@@ -45,7 +45,14 @@ import {
   TXID_SIZE,
 } from './constants.js';
 import { PathEvidence, type Route, routeKey } from './pathEvidence.js';
-import type { CandidateSnapshot, PathChanged, PathChoice, PathReason, RelayOption } from './pathTypes.js';
+import type {
+  CandidateSnapshot,
+  PathChanged,
+  PathChoice,
+  PathReason,
+  RelayOption,
+  Source,
+} from './pathTypes.js';
 import type { ProbeBudget } from './probeBudget.js';
 
 /** A ping to send: to the peer at `endpoint`, or to the peer through relay member `via`. */
@@ -67,6 +74,13 @@ export class PeerPath {
   private readonly candidates: CandidateRoutes;
   private current: PathEvidence | undefined;
   private currentSince: number;
+  /** When the peer last pinged us on the path in use (see pinged). */
+  private heardPingAt = Number.NEGATIVE_INFINITY;
+  /**
+   * The idle keepalive period, drawn anew at each ping either way from 80–100% of IDLE_HEARTBEAT_MS:
+   * two ends that fell idle together would otherwise ping in lockstep, each before hearing the other.
+   */
+  private idlePeriod = IDLE_HEARTBEAT_MS;
   private lastReason: PathReason = 'start';
   private burstAt = Number.NEGATIVE_INFINITY;
   private burstStep = BURST_OFFSETS_MS.length;
@@ -158,7 +172,8 @@ export class PeerPath {
    * the set of their ids. Up to MAX_RELAYS_PER_PEER are held as routes. A route is kept for as
    * long as its relay stays an option, even when others now rank higher: a route dropped and added
    * again is probed at once, so following every wobble of the relays' RTTs would make jitter into
-   * probes. One that has not answered for STALE_CANDIDATE_MS gives its place to the next option.
+   * probes. One whose pings have gone unanswered for STALE_CANDIDATE_MS gives its place to the next
+   * option (one merely not pinged that long, on an idle path, keeps it: a route re-added is pinged).
    * Costs O(MAX_RELAYS_PER_PEER), not O(relays): it runs for a path at each of its ticks, and for
    * every path when the set of relays changes. Returns whether it added or dropped a route.
    */
@@ -167,7 +182,10 @@ export class PeerPath {
     let changed = false;
     for (const [key, e] of this.routes) {
       if (e.route.type !== 'relay') continue;
-      const stale = !e.answeredWithin(STALE_CANDIDATE_MS, now) && now - e.addedAt > STALE_CANDIDATE_MS;
+      const stale =
+        e.unansweredSince !== undefined &&
+        now - e.unansweredSince > STALE_CANDIDATE_MS &&
+        now - e.addedAt > STALE_CANDIDATE_MS;
       const option = e.route.via !== this.peer && ids.has(e.route.via);
       if (option && !(stale && e !== this.current)) {
         held++;
@@ -199,9 +217,21 @@ export class PeerPath {
     return true;
   }
 
-  /** An authenticated ping from the peer arrived from `endpoint` (undefined: through a relay). */
-  pinged(endpoint: string | undefined, now: number): void {
-    if (endpoint === undefined) return;
+  /**
+   * An authenticated ping from the peer arrived, from an endpoint or through a relay. On the path
+   * in use it is evidence the path works, and an idle path's own keepalive ping waits a whole
+   * IDLE_HEARTBEAT_MS from it: one ping and one pong per period keep both ends' NAT mappings
+   * open, so only the end whose timer runs first pings. If the peer's pings stop, ours resume.
+   */
+  pinged(source: Source, now: number): void {
+    const key = 'endpoint' in source ? source.endpoint : routeKey({ type: 'relay', via: source.via });
+    if (this.current?.key === key && !this.suspect(this.current, now)) {
+      this.heardPingAt = now;
+      this.idlePeriod = this.drawIdlePeriod();
+      return;
+    }
+    if (!('endpoint' in source)) return;
+    const endpoint = source.endpoint;
     let e = this.routes.get(endpoint);
     if (e === undefined) {
       e = this.candidates.observed(endpoint, now);
@@ -366,6 +396,7 @@ export class PeerPath {
     if (next === this.current) return undefined;
     this.current = next;
     this.currentSince = now;
+    this.heardPingAt = Number.NEGATIVE_INFINITY;
     this.lastReason = reason;
     if (next === undefined) this.noneSince = now;
     if (next?.route.type === 'direct' && this.firstDirectAt === undefined) this.firstDirectAt = now;
@@ -420,9 +451,18 @@ export class PeerPath {
 
   private dueHeartbeat(now: number, due: Set<PathEvidence>): void {
     const c = this.current;
-    if (c === undefined) return;
-    const interval = this.suspect(c, now) ? SUSPECT_PING_MS : this.active ? HEARTBEAT_MS : IDLE_HEARTBEAT_MS;
-    if (now - c.lastSentAt >= interval) due.add(c);
+    if (c !== undefined && now >= this.heartbeatAt(c, now)) due.add(c);
+  }
+
+  /** When the path in use is pinged next: often while suspect or busy; idle, a keepalive period after the last ping either way. */
+  private heartbeatAt(c: PathEvidence, now: number): number {
+    if (this.suspect(c, now)) return c.lastSentAt + SUSPECT_PING_MS;
+    if (this.active) return c.lastSentAt + HEARTBEAT_MS;
+    return Math.max(c.lastSentAt, this.heardPingAt) + this.idlePeriod;
+  }
+
+  private drawIdlePeriod(): number {
+    return IDLE_HEARTBEAT_MS * (0.8 + 0.2 * this.options.random());
   }
 
   private dueAlternatives(now: number, due: Set<PathEvidence>): void {
@@ -445,6 +485,7 @@ export class PeerPath {
     if (this.pending.size >= MAX_PENDING_PINGS) this.expireOldest();
     this.pending.set(hex(txid), { key: e.key, sentAt: now });
     e.sent(now);
+    if (e === this.current) this.idlePeriod = this.drawIdlePeriod();
     return e.route.type === 'direct' ? { txid, endpoint: e.route.endpoint } : { txid, via: e.route.via };
   }
 
@@ -473,12 +514,7 @@ export class PeerPath {
     }
     const c = this.current;
     if (c !== undefined) {
-      const interval = this.suspect(c, now)
-        ? SUSPECT_PING_MS
-        : this.active
-          ? HEARTBEAT_MS
-          : IDLE_HEARTBEAT_MS;
-      times.push(c.lastSentAt + interval);
+      times.push(this.heartbeatAt(c, now));
       if (c.unansweredSince !== undefined) {
         const since = Math.max(c.unansweredSince, this.currentSince);
         times.push(

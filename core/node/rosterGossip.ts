@@ -5,7 +5,7 @@
  * records were accepted, so the node can bring its peers in line.
  *
  * Its pace (issue 12, point 5: an idle node sleeps): rounds as often as the machine asks (about a
- * second) while records move, and every QUIET_ROUND_MS once nothing has moved for QUIET_AFTER_MS.
+ * second) while records move, and about a minute apart once nothing has moved for QUIET_AFTER_MS.
  * Whatever moves — a record published or accepted, a member's message that needed an answer (its
  * digest differed from ours) — brings the fast rounds back at once, on every node it reaches: a new
  * record is pushed as a rumor anyway, and the members it reaches go back to rounds every second,
@@ -23,7 +23,7 @@ import type { GossipRecord, RecordStore } from '../gossip/recordStore.js';
 const MIN_ROUND_DELAY_MS = 50;
 /** Nothing moved for this long: the network agrees, and rounds slow down to QUIET_ROUND_MS (±50%). */
 const QUIET_AFTER_MS = 30_000;
-const QUIET_ROUND_MS = 30_000;
+const QUIET_ROUND_MS = 60_000;
 
 export interface RosterGossipOptions {
   /** This node's peer id: its WireGuard key, base64. */

@@ -7,10 +7,13 @@
  * spent per GB carried (one stream), TCP retransmits, and the TX drops of both tunnel devices
  * (ip -s link) during the TCP tests and during the UDP flood (iperf3 -b 0 sends faster than any
  * tunnel carries, so a device queue overflows there by design). Prints medians over several rounds (alternating, so drift on a
- * shared machine hits all alike), then the ratios to the newer wireguard-go.
+ * shared machine hits all alike), then the ratios to the newer wireguard-go. Then, beside them,
+ * overlay's hole-punched and relayed pairs from bench:paths' world (pathsWorld.ts: namespaces,
+ * NATs, one pair forced through a relay member), one iperf3 TCP stream of 5 s each, as many rounds.
  *
  *   npm run bench                # as root
  *   npm run bench -- --rounds 5 --seconds 10
+ *   npm run bench -- --skip-paths   # without the pairs through NATs
  */
 
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -20,10 +23,15 @@ import { Netns, vethPair } from '../helpers/netns.js';
 import { newKeys, ping, startTunnelNode } from '../helpers/overlayNode.js';
 import { WireguardGo } from '../helpers/wireguardGo.js';
 import { cpuSeconds, median } from './measure.js';
+import { type PairSamples, pathsRound } from './pathsWorld.js';
 import { BACKPORTS_VERSION, backportsWireguardGo } from './wireguardGoBuilds.js';
 
 const { values } = parseArgs({
-  options: { rounds: { type: 'string', default: '3' }, seconds: { type: 'string', default: '10' } },
+  options: {
+    rounds: { type: 'string', default: '3' },
+    seconds: { type: 'string', default: '10' },
+    'skip-paths': { type: 'boolean', default: false },
+  },
 });
 const ROUNDS = Math.max(1, Math.min(20, Number(values.rounds)));
 const SECONDS = Math.max(1, Math.min(60, Number(values.seconds)));
@@ -182,6 +190,32 @@ function row(name: string, s: Sample[]): string {
   return `${name.padEnd(28)}${cells.join('')}   (1 stream: ${s.map((x) => x.mbps.toFixed(0)).join(', ')})`;
 }
 
+/** bench:paths' world, ROUNDS times, with iperf3 over each pair once its path settled. */
+async function pairRounds(): Promise<PairSamples[]> {
+  const rounds: PairSamples[] = [];
+  for (let i = 0; i < ROUNDS; i++) {
+    rounds.push(await pathsRound(i, { throughput: true, idle: false, logs: false, slowMs: 0 }));
+    const r = rounds.at(-1)!;
+    console.error(
+      `pairs round ${i + 1}/${ROUNDS}: hole-punched ${r.holePunched.mbps}, relayed ${r.relayed.mbps} Mbit/s`,
+    );
+  }
+  return rounds;
+}
+
+/** The pairs as rows of the table: one stream only (the other columns need the veth link's setup). */
+function printPairs(rounds: PairSamples[]): void {
+  for (const [name, kind] of [
+    ['overlay hole-punched (NATs)', 'holePunched'],
+    ['overlay relayed (NATs)', 'relayed'],
+  ] as const) {
+    const mbps = rounds.map((r) => r[kind].mbps ?? 0);
+    const [first, ...rest] = COLUMNS.map(([title]) => title.length + 2);
+    const cells = `${median(mbps).toFixed(0).padStart(first!)}${rest.map((w) => '-'.padStart(w)).join('')}`;
+    console.log(`${name.padEnd(28)}${cells}   (1 stream: ${mbps.join(', ')})`);
+  }
+}
+
 async function main(): Promise<void> {
   if (process.getuid?.() !== 0) {
     console.error('bench: needs root (network namespaces, TUN devices)');
@@ -213,6 +247,7 @@ async function main(): Promise<void> {
     for (const [t, [name]] of tunnels.entries()) console.log(row(name, samples[t]!));
     const newest = samples[2]!;
     const ratio = (f: (x: Sample) => number) => median(samples[0]!.map(f)) / median(newest.map(f));
+    if (!values['skip-paths']) printPairs(await pairRounds());
     console.log(
       `\noverlay / wireguard-go ${BACKPORTS_VERSION}: 1 stream ${ratio((x) => x.mbps).toFixed(2)}x, 4 streams ${ratio((x) => x.mbps4).toFixed(2)}x, UDP 64B ${ratio((x) => x.udpPps).toFixed(2)}x, RTT idle ${ratio((x) => x.rttMs).toFixed(2)}x, RTT under load ${ratio((x) => x.rttLoadMs).toFixed(2)}x, CPU per GB ${ratio((x) => x.cpuSecondsPerGB).toFixed(2)}x`,
     );

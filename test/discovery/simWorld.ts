@@ -109,6 +109,11 @@ export class SimWorld {
     this.handle(m, m.discovery.setLocal(local, this.net.now));
   }
 
+  /** `m`'s node says whether traffic flows to `peer` (the node learns it from its tunnel's counters). */
+  setActive(m: Member, peer: Member, active: boolean): void {
+    this.handle(m, m.discovery.setActive(peer.id, active, this.net.now));
+  }
+
   run(untilMs: number): void {
     this.net.runUntil(untilMs);
   }

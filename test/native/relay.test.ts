@@ -294,6 +294,42 @@ rootTest(
   },
 );
 
+rootTest(
+  test,
+  'relayed full-size packets, too large for one unfragmented datagram, are not lost in refused GSO runs, and cost no one GSO',
+  async (t) => {
+    const { a, m, b, nsA, nsB } = await relayWorld(t, 'rlg');
+    // A TCP stream at full inner size (1420-byte segments, read from the TUN as super-packets and
+    // sent in runs): 1452-byte datagrams, 1496 in their envelopes, over a 1500-byte underlay. The
+    // kernel refuses a GSO run of those (EINVAL); that used to turn GSO off for good, on the
+    // sender and on the relay, for every peer.
+    const stream = (mss?: number) => {
+      const server = nsB.spawn('iperf3', ['-s', '-1', '-B', B_OVER], { stdio: 'ignore' });
+      try {
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 300);
+        const args = ['-c', B_OVER, '-t', '1', '-J', ...(mss ? ['-M', String(mss)] : [])];
+        nsA.exec('iperf3', args, 30_000);
+      } finally {
+        server.kill('SIGKILL');
+      }
+    };
+    stream();
+    const [sa, sm] = await Promise.all([a.stats(), m.stats()]);
+    // Refused runs were lost whole (counted as send failures), up to 64 datagrams at a time.
+    t.is(sa['txSendFailed'], 0, JSON.stringify(sa));
+    t.is(sm['txSendFailed'], 0, JSON.stringify(sm));
+    t.is(sa['udpGsoRefused']! + sm['udpGsoRefused']!, 0);
+    t.true(sa['relayFragmented']! > 10, 'the envelopes were fragmented on the way');
+    t.true(sa['udpGsoTooBig']! >= 1, 'a refused run was counted');
+    // Runs of envelopes that fit still leave as one message each, on the sender and on the relay.
+    stream(1200);
+    const [la, lm] = await Promise.all([a.stats(), m.stats()]);
+    t.true(la['udpGsoSent']! > sa['udpGsoSent']!, `sender: ${sa['udpGsoSent']} -> ${la['udpGsoSent']}`);
+    t.true(lm['udpGsoSent']! > sm['udpGsoSent']!, `relay: ${sm['udpGsoSent']} -> ${lm['udpGsoSent']}`);
+    t.is(la['udpGsoRefused']! + lm['udpGsoRefused']!, 0);
+  },
+);
+
 rootTest(test, 'relay settings reject bad arguments with typed errors', async (t) => {
   const ns = new Netns('rlv');
   t.teardown(() => ns.destroy());

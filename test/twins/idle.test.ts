@@ -46,10 +46,10 @@ test.serial(
     await w.sleep(60_000);
     const perNode = [...sent.values()];
     t.log(`datagrams sent in the idle minute, per node: ${perNode.join(', ')}`);
-    // Two peers each: a ping and a pong each way every IDLE_HEARTBEAT_MS, relay probes and the
-    // probes a relay forwards once a minute, and gossip rounds every ~30 s. Busy, it was ~200.
-    t.is(perNode.length, 3);
-    for (const n of perNode) t.true(n <= 40, `${n} datagrams in a minute`);
+    // Two peers each: per IDLE_HEARTBEAT_MS a ping or the pong to the other's (one end pings), and a
+  // gossip round about every minute; relay routes and alternatives wait for traffic. Busy, ~200.
+  t.is(perNode.length, 3);
+    for (const n of perNode) t.true(n <= 15, `${n} datagrams in a minute`);
     t.is(reads, 0, 'no counters read while no packet moves');
     for (const [x, y] of pairs) {
       t.true(direct(x, y) && direct(y, x), `${x.name} and ${y.name} direct`);

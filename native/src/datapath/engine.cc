@@ -54,8 +54,8 @@ void Engine::Start() {
     unsigned features = TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_TSO_ECN;
     offload_ = ::ioctl(tun_.Get(), TUNSETOFFLOAD, features) == 0;
     if (!offload_) counters_.tun_offload_refused.fetch_add(1, std::memory_order_relaxed);
-    if (!socket_.EnableGso(&counters_.udp_gso_sent, &counters_.udp_gso_refused))
-      counters_.udp_gso_refused.fetch_add(1, std::memory_order_relaxed);
+    bool gso = socket_.EnableGso(&counters_.udp_gso_sent, &counters_.udp_gso_refused, &counters_.udp_gso_too_big);
+    if (!gso) counters_.udp_gso_refused.fetch_add(1, std::memory_order_relaxed);
     if (!socket_.EnableGro(&counters_.udp_gro_received)) counters_.udp_gro_refused.fetch_add(1, std::memory_order_relaxed);
   }
   // Named, so top, perf and the idle bench tell them from the JavaScript thread.

@@ -37,6 +37,7 @@
   X(tx_send_failed, txSendFailed, "Datagrams the UDP socket refused to send.")                                       \
   X(udp_gso_sent, udpGsoSent, "Messages that carried a run of two or more datagrams to one peer (UDP GSO, UDP_SEGMENT).") \
   X(udp_gso_refused, udpGsoRefused, "Times the kernel refused UDP GSO (at start or at send time): datagrams then go one per message.") \
+  X(udp_gso_too_big, udpGsoTooBig, "Runs the kernel refused as larger than the path takes unfragmented (a relay envelope around a full-size packet): sent one by one, and runs of that size no longer made.") \
   X(tun_read_bad, tunReadBad, "Packets read from the TUN device longer than the MTU, or not IPv4 or IPv6.")          \
   X(tun_gso_read, tunGsoRead, "TCP super-packets read from the TUN device (TSO) and split into MTU-sized segments.") \
   X(tun_gso_bad, tunGsoBad, "Super-packets read from the TUN device that could not be split (not TCP as their header said, or segments over the MTU).") \

@@ -189,9 +189,11 @@ size_t UdpSocket::RecvBatch(uint8_t* base, size_t stride, size_t capacity, uint3
   return static_cast<size_t>(n);
 }
 
-bool UdpSocket::EnableGso(std::atomic<uint64_t>* sent, std::atomic<uint64_t>* refused) {
+bool UdpSocket::EnableGso(std::atomic<uint64_t>* sent, std::atomic<uint64_t>* refused,
+                          std::atomic<uint64_t>* too_big) {
   gso_sent_ = sent;
   gso_refused_ = refused;
+  gso_too_big_ = too_big;
   int zero = 0;  // asks whether the option exists; the size goes with each message
   bool ok = ::setsockopt(fd_.Get(), SOL_UDP, UDP_SEGMENT, &zero, sizeof zero) == 0;
   gso_.store(ok);
@@ -213,12 +215,14 @@ size_t UdpSocket::SendBatch(uint8_t* const* bufs, const uint32_t* lens, const so
     scratch.control.resize(count * kControl);
   }
   const bool gso = gso_.load(std::memory_order_relaxed);
+  const uint32_t max_segment = gso_max_segment_.load(std::memory_order_relaxed);
   size_t m = 0;
   for (size_t i = 0; i < count;) {
     // The run [i, j): same destination, every datagram but the last exactly lens[i] bytes.
     size_t j = i + 1;
     size_t bytes = lens[i];
-    while (gso && j < count && j - i < kMaxSegments && lens[j - 1] == lens[i] && lens[j] <= lens[i] &&
+    while (gso && lens[i] <= max_segment && j < count && j - i < kMaxSegments && lens[j - 1] == lens[i] &&
+           lens[j] <= lens[i] &&
            bytes + lens[j] <= kMaxGsoBytes && Peer::SameAddress(to[j], to[i])) {
       bytes += lens[j];
       j++;
@@ -266,9 +270,21 @@ size_t UdpSocket::SendBatch(uint8_t* const* bufs, const uint32_t* lens, const so
       continue;
     } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
       break;  // socket buffer full: the rest is lost, as a router would drop it
-    } else if (n < 0 && (errno == EIO || errno == EINVAL) && scratch.first[done + 1] - scratch.first[done] > 1) {
-      // The kernel cannot segment this (a device without checksum offload, a path that refuses
-      // it): GSO off for good, counted, and the rest goes one datagram per message.
+    } else if (n < 0 && (errno == EMSGSIZE || errno == EINVAL) && scratch.first[done + 1] - scratch.first[done] > 1) {
+      // Segments larger than the path's MTU less the headers (EMSGSIZE from ip_append_data, or
+      // EINVAL from udp_send_skb: gso_size > fragsize): these the kernel would fragment one by one
+      // but never segment. Once skipped as a refused destination, the whole run was lost. No runs
+      // of this size again (bounded: the cap only falls), and the rest is sent anew.
+      size_t from = scratch.first[done];
+      uint32_t cap = lens[from] - 1;
+      uint32_t seen = gso_max_segment_.load(std::memory_order_relaxed);
+      while (cap < seen && !gso_max_segment_.compare_exchange_weak(seen, cap, std::memory_order_relaxed)) {
+      }
+      if (gso_too_big_) gso_too_big_->fetch_add(1, std::memory_order_relaxed);
+      return sent + SendBatch(bufs + from, lens + from, to + from, count - from, caller);
+    } else if (n < 0 && errno == EIO && scratch.first[done + 1] - scratch.first[done] > 1) {
+      // The kernel cannot segment at all here (a device without checksum offload): GSO off for
+      // good, counted, and the rest goes one datagram per message.
       gso_.store(false, std::memory_order_relaxed);
       if (gso_refused_) gso_refused_->fetch_add(1, std::memory_order_relaxed);
       size_t from = scratch.first[done];

@@ -47,8 +47,12 @@ class UdpSocket {
 
   // Turns UDP GSO on if the kernel takes UDP_SEGMENT; false (and off) if not. `sent` counts the
   // messages that carried two or more datagrams, `refused` the times the kernel refused one at
-  // send time (GSO is then off for good and the datagrams go one by one). Both outlive the socket.
-  bool EnableGso(std::atomic<uint64_t>* sent, std::atomic<uint64_t>* refused);
+  // send time for want of offload (EIO: GSO is then off for good and the datagrams go one by one),
+  // `too_big` the runs it refused because their datagrams exceed what the path takes unfragmented
+  // (EMSGSIZE or EINVAL: a relay envelope around a full-size packet; they go one by one and are fragmented,
+  // and runs are made only of smaller datagrams from then on, so one such burst does not cost every
+  // peer its GSO). All outlive the socket.
+  bool EnableGso(std::atomic<uint64_t>* sent, std::atomic<uint64_t>* refused, std::atomic<uint64_t>* too_big);
 
   // Turns UDP GRO on if the kernel takes it (before the receive thread starts); `received` counts
   // the messages that held two or more datagrams. False (and off) if not.
@@ -69,6 +73,10 @@ class UdpSocket {
   std::atomic<bool> gso_{false};
   std::atomic<uint64_t>* gso_sent_ = nullptr;
   std::atomic<uint64_t>* gso_refused_ = nullptr;
+  std::atomic<uint64_t>* gso_too_big_ = nullptr;
+  // Runs are made of datagrams up to this size (the kernel refused a run of larger ones); both
+  // data-path threads send, so it is an atomic.
+  std::atomic<uint32_t> gso_max_segment_{UINT32_MAX};
 
   // UDP GRO, the receive thread's alone: messages of up to 64 KB, and how far they have been
   // handed out (message `next_`, byte `offset_`, of `held_` received).
