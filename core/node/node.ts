@@ -354,7 +354,7 @@ export class OverlayNode {
       before.filter((key) => !isPeer(key)),
     );
     this.routes.installKeys();
-    this.paths.setPeers(this.synced.values());
+    this.paths.setPeers(this.synced);
     for (const name of changes.added) this.log(`peer added: ${name}`);
     for (const name of changes.removed) this.log(`peer removed: ${name}`);
     if (records.length > 0) this.scheduleSave();

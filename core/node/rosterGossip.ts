@@ -11,6 +11,17 @@ import type { GossipRecord, RecordStore } from '../gossip/recordStore.js';
 
 /** The shortest wait between rounds, whatever the machine asks: a timer storm costs CPU, not news. */
 const MIN_ROUND_DELAY_MS = 50;
+/**
+ * Endpoint records accepted are told to the node in one batch this long after the first: every
+ * member publishes its endpoints again as it learns its addresses, to every node, and the node
+ * answers each batch with a pass over the whole roster — O(N) per message, O(N²) per node while a
+ * network of N forms (bench:scale). Certificates and revocations are told at once (with whatever
+ * waits): a new member's first handshake and pings must find it a peer, a kicked one must find
+ * itself cut off.
+ */
+const ACCEPTED_BATCH_MS = 50;
+/** How an endpoint record's id starts (core/membership/endpointRecord.ts, endpointRecordId). */
+const ENDPOINTS_PREFIX = 'endpoints:';
 
 export interface RosterGossipOptions {
   /** This node's peer id: its WireGuard key, base64. */
@@ -20,7 +31,10 @@ export interface RosterGossipOptions {
   send(to: string, message: Uint8Array, endpoint: Endpoint | undefined): void;
   /** The members a round may talk to now (WireGuard keys, base64). */
   reachable(): string[];
-  /** Records were accepted (from a member, or published here). */
+  /**
+   * Records were accepted (from a member, or published here): endpoint records within
+   * ACCEPTED_BATCH_MS, together with those accepted meanwhile; anything else at once.
+   */
   accepted(records: GossipRecord[]): void;
 }
 
@@ -28,6 +42,9 @@ export class RosterGossip {
   private readonly gossip: Gossip;
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
+  /** Accepted records not yet told to the node, and the timer that will. */
+  private waiting: GossipRecord[] = [];
+  private batchTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly options: RosterGossipOptions) {
     this.gossip = new Gossip({ self: options.self, store: options.store });
@@ -41,13 +58,14 @@ export class RosterGossip {
   stop(): void {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
+    if (this.batchTimer) clearTimeout(this.batchTimer);
   }
 
   /** A record this node made (a certificate it issued, a revocation, its endpoints): keep and spread it. */
   publish(record: GossipRecord): void {
     const { send, result } = this.gossip.publish(record, Date.now());
     this.send(send);
-    if (result !== 'invalid') this.options.accepted([record]);
+    if (result !== 'invalid') this.accept([record]);
   }
 
   /** A gossip message from member `from`; `replyTo`: where it came from, when it came direct. */
@@ -56,7 +74,22 @@ export class RosterGossip {
     // Answers go back the way the question came: our path to a member that just came up may still
     // be a guess (a relay chosen blind while it was down) when its first digest arrives.
     this.send(result.send, replyTo && { to: from, endpoint: replyTo });
-    if (result.accepted.length > 0) this.options.accepted(result.accepted);
+    if (result.accepted.length > 0) this.accept(result.accepted);
+  }
+
+  /** Endpoint records wait for the batch; a certificate or a revocation goes now, with them. */
+  private accept(records: GossipRecord[]): void {
+    this.waiting.push(...records);
+    if (records.some((r) => !r.id.startsWith(ENDPOINTS_PREFIX))) this.flushAccepted();
+    else this.batchTimer ??= setTimeout(() => this.flushAccepted(), ACCEPTED_BATCH_MS);
+  }
+
+  private flushAccepted(): void {
+    if (this.batchTimer) clearTimeout(this.batchTimer);
+    this.batchTimer = undefined;
+    const records = this.waiting;
+    this.waiting = [];
+    if (!this.stopped && records.length > 0) this.options.accepted(records);
   }
 
   private send(sends: GossipSend[], replyTo?: { to: string; endpoint: Endpoint }): void {
