@@ -15,6 +15,7 @@
  * with the roster (rosterChanged).
  */
 
+import { bytesEqual } from '../base/bytes.js';
 import { parseEndpoint } from '../base/endpoint.js';
 import { encodeKey, type PeerId, peerKey } from '../base/keys.js';
 import { OverlayError } from '../errors.js';
@@ -165,6 +166,8 @@ export class OverlayNode {
         this.messaging.send(peerKey(to as PeerId), { kind: 'gossip', body }, endpoint),
       reachable: () => this.gossipTargets(),
       accepted: (records) => this.rosterChanged(records),
+      // A member that started again: its relayed traffic waits on the relay key for its new epoch.
+      urgent: (record) => this.announcesNewEpoch(record),
     });
     this.messaging = new SealedMessaging({
       keys: wg,
@@ -329,6 +332,15 @@ export class OverlayNode {
     } catch (e) {
       this.log(`could not announce endpoints: ${e instanceof Error ? e.message : e}`);
     }
+  }
+
+  /** Whether an endpoint record we hold names a relay epoch other than the one our peer has. */
+  private announcesNewEpoch(record: GossipRecord): boolean {
+    const member = this.roster.memberBySubject(record.id.slice('endpoints:'.length), Date.now());
+    const peer = member && this.synced.get(encodeKey(member.certificate.wireguardKey));
+    return (
+      !!peer && !bytesEqual(peer.member.relayEpoch ?? new Uint8Array(), member.relayEpoch ?? new Uint8Array())
+    );
   }
 
   /** New records: bring the tunnel's peers in line, and save the roster soon. */

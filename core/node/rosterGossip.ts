@@ -12,12 +12,13 @@ import type { GossipRecord, RecordStore } from '../gossip/recordStore.js';
 /** The shortest wait between rounds, whatever the machine asks: a timer storm costs CPU, not news. */
 const MIN_ROUND_DELAY_MS = 50;
 /**
- * Endpoint records accepted are told to the node in one batch this long after the first: every
- * member publishes its endpoints again as it learns its addresses, to every node, and the node
- * answers each batch with a pass over the whole roster — O(N) per message, O(N²) per node while a
- * network of N forms (bench:scale). Certificates and revocations are told at once (with whatever
- * waits): a new member's first handshake and pings must find it a peer, a kicked one must find
- * itself cut off.
+ * Members' endpoint records that gossip brings are told to the node in one batch this long after the
+ * first: every member publishes its endpoints again as it learns its addresses, to every node, and
+ * the node answers each batch with a pass over the whole roster — O(N) per message, O(N²) per node
+ * while a network of N forms (bench:scale). Told at once (with whatever waits): certificates and
+ * revocations (a new member's first handshake and pings must find it a peer, a kicked one must find
+ * itself cut off), this node's own records, and what the node calls urgent (a member that started
+ * again: its relayed traffic waits on the relay key for its new epoch).
  */
 const ACCEPTED_BATCH_MS = 50;
 /** How an endpoint record's id starts (core/membership/endpointRecord.ts, endpointRecordId). */
@@ -32,10 +33,12 @@ export interface RosterGossipOptions {
   /** The members a round may talk to now (WireGuard keys, base64). */
   reachable(): string[];
   /**
-   * Records were accepted (from a member, or published here): endpoint records within
+   * Records were accepted (from a member, or published here): members' endpoint records within
    * ACCEPTED_BATCH_MS, together with those accepted meanwhile; anything else at once.
    */
   accepted(records: GossipRecord[]): void;
+  /** An endpoint record (accepted, held) that must not wait for the batch. */
+  urgent?(record: GossipRecord): boolean;
 }
 
 export class RosterGossip {
@@ -65,7 +68,11 @@ export class RosterGossip {
   publish(record: GossipRecord): void {
     const { send, result } = this.gossip.publish(record, Date.now());
     this.send(send);
-    if (result !== 'invalid') this.accept([record]);
+    // Ours: told at once (a node publishes now and then, never a flood of them).
+    if (result !== 'invalid') {
+      this.waiting.push(record);
+      this.flushAccepted();
+    }
   }
 
   /** A gossip message from member `from`; `replyTo`: where it came from, when it came direct. */
@@ -80,7 +87,8 @@ export class RosterGossip {
   /** Endpoint records wait for the batch; a certificate or a revocation goes now, with them. */
   private accept(records: GossipRecord[]): void {
     this.waiting.push(...records);
-    if (records.some((r) => !r.id.startsWith(ENDPOINTS_PREFIX))) this.flushAccepted();
+    const now = (r: GossipRecord) => !r.id.startsWith(ENDPOINTS_PREFIX) || this.options.urgent?.(r) === true;
+    if (records.some(now)) this.flushAccepted();
     else this.batchTimer ??= setTimeout(() => this.flushAccepted(), ACCEPTED_BATCH_MS);
   }
 

@@ -62,3 +62,21 @@ test('a node stopped before its batch is due hears nothing more', async (t) => {
   await sleep(150);
   t.deepEqual(batches, []);
 });
+
+test("this node's own records, and endpoint records the node calls urgent, are not held back", async (t) => {
+  const batches: string[][] = [];
+  const gossip = new RosterGossip({
+    self: 'self',
+    store: new MapStore(),
+    send: () => {},
+    reachable: () => [],
+    accepted: (records) => batches.push(records.map((r) => r.id)),
+    urgent: (r) => r.id === 'endpoints:restarted',
+  });
+  gossip.publish(record('endpoints:self'));
+  t.deepEqual(batches, [['endpoints:self']]);
+  for (const message of encodeRecords([record('endpoints:restarted')], 0))
+    gossip.receive('peer', message, undefined);
+  t.deepEqual(batches, [['endpoints:self'], ['endpoints:restarted']]);
+  gossip.stop();
+});
