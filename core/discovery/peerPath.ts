@@ -209,7 +209,10 @@ export class PeerPath {
     return changed;
   }
 
-  /** Starts a burst: every route pinged at BURST_OFFSETS_MS from now. Returns false if one just began. */
+  /**
+   * Starts a burst: every route pinged at BURST_OFFSETS_MS from now (relays only while no direct
+   * route carries the traffic). Returns false if one just began.
+   */
   startBurst(now: number): boolean {
     if (now - this.burstAt < BURST_MIN_GAP_MS) return false;
     this.burstAt = now;
@@ -446,7 +449,12 @@ export class PeerPath {
       this.burstStep++;
       stepped = true;
     }
-    if (stepped) for (const e of this.routes.values()) due.add(e);
+    if (!stepped) return;
+    // A burst punches holes, and a relay route needs none: once a direct route carries the traffic,
+    // relays are the fallback, probed on their own schedule (dueAlternatives). Until then they are
+    // pinged with the rest, so one has answered by DIRECT_DEADLINE_MS if no direct route does.
+    const onDirect = this.current?.route.type === 'direct';
+    for (const e of this.routes.values()) if (!onDirect || e.route.type === 'direct') due.add(e);
   }
 
   private dueHeartbeat(now: number, due: Set<PathEvidence>): void {

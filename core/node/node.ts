@@ -11,7 +11,6 @@
  * - endpointAnnouncer.ts: this node's addresses and its endpoint record;
  * - admin.ts: invites, joins and kicks, through a narrow interface this class satisfies;
  * - nodeDns.ts: the members' names, answered on the overlay address.
- *
  * This class composes them, owns their lifecycle and timers, and keeps the tunnel's peers in line
  * with the roster (rosterChanged).
  */
@@ -37,7 +36,7 @@ import { type NodeDns, startNames } from './nodeDns.js';
 import { type NodeSettings, NodeState } from './nodeState.js';
 import { openInterface, startTunnel } from './openInterface.js';
 import { NodePaths } from './paths.js';
-import { type DesiredPeer, desiredPeers, syncPeers } from './peerSync.js';
+import { announcesNewEpoch, type DesiredPeer, desiredPeers, syncPeers } from './peerSync.js';
 import { RelayRoutes } from './relayRoutes.js';
 import { RosterGossip } from './rosterGossip.js';
 import { SealedMessaging } from './sealedMessaging.js';
@@ -47,8 +46,7 @@ import { StunProbe } from './stunProbe.js';
 const SAVE_DELAY_MS = 500;
 /**
  * How often the node looks again at what changes without a message: certificates expiring,
- * records to prune, its own addresses (a moved laptop's peers follow its packets at once; this
- * only re-announces). Every 30 s: each look costs an idle node a few ms of CPU.
+ * records to prune, its own addresses. Every 30 s: each look costs an idle node a few ms of CPU.
  */
 const MAINTENANCE_MS = 30_000;
 
@@ -196,6 +194,8 @@ export class OverlayNode {
         this.messaging.send(peerKey(to as PeerId), { kind: 'gossip', body }, endpoint),
       reachable: () => this.gossipTargets(),
       accepted: (records) => this.rosterChanged(records),
+      // A member that started again: its relayed traffic waits on the relay key for its new epoch.
+      urgent: (record) => announcesNewEpoch(this.roster, this.synced, record, Date.now()),
     });
     this.messaging = new SealedMessaging({
       keys: wg,
@@ -329,8 +329,7 @@ export class OverlayNode {
   /** The members a gossip round may talk to: full members we have somewhere to send to. */
   private gossipTargets(): string[] {
     return [...this.synced.values()]
-      .filter((p) => p.member.certificate.kind === 'member')
-      .filter((p) => this.messaging.reachable(p.publicKey))
+      .filter((p) => p.member.certificate.kind === 'member' && this.messaging.reachable(p.publicKey))
       .map((p) => encodeKey(p.publicKey));
   }
 
@@ -377,7 +376,7 @@ export class OverlayNode {
       before.filter((key) => !isPeer(key)),
     );
     this.routes.installKeys();
-    this.paths.setPeers(this.synced.values());
+    this.paths.setPeers(this.synced);
     for (const name of changes.added) this.log(`peer added: ${name}`);
     for (const name of changes.removed) this.log(`peer removed: ${name}`);
     if (records.length > 0) this.scheduleSave();

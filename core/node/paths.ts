@@ -13,7 +13,6 @@
  * pings of `overlay ping` (Pinger) are answered by pongs this module picks out before discovery.
  */
 
-import { encodeKey } from '../base/keys.js';
 import {
   Discovery,
   type DiscoveryOutput,
@@ -68,14 +67,14 @@ export class NodePaths {
     this.discovery = new Discovery({ self, now: Date.now(), local, announced });
   }
 
-  /** The tunnel's peers (syncPeers'): discovery keeps paths to the full members among them. */
-  setPeers(peers: Iterable<DesiredPeer>): void {
+  /** The tunnel's peers by key (syncPeers'): discovery keeps paths to the full members among them. */
+  setPeers(peers: ReadonlyMap<string, DesiredPeer>): void {
     const members: DiscoveryPeer[] = [];
-    for (const p of peers) {
+    for (const [id, p] of peers) {
       if (p.member.certificate.kind !== 'member') continue;
       const { name } = p.member.certificate;
       members.push({
-        id: encodeKey(p.publicKey),
+        id,
         name,
         candidates: p.member.endpoints,
         relay: p.member.relay,

@@ -4,6 +4,7 @@
  * the devices this node hosts are peers too, marked for forwarding. A node completes handshakes
  * only with these peers, so a member that is revoked or expires is cut off by the next sync.
  */
+import { bytesEqual } from '../base/bytes.js';
 import { parseEndpoint } from '../base/endpoint.js';
 import { encodeKey } from '../base/keys.js';
 import type { Member, Roster } from '../membership/roster.js';
@@ -105,4 +106,21 @@ export function syncPeers(
     }
   }
   return result;
+}
+
+/**
+ * Whether `record` (an endpoint record gossip accepted) names a relay epoch other than the one its
+ * member's peer has now: that member started again, and its relayed traffic waits on the new key.
+ */
+export function announcesNewEpoch(
+  roster: Roster,
+  synced: ReadonlyMap<string, DesiredPeer>,
+  record: { id: string },
+  now: number,
+): boolean {
+  const member = roster.memberBySubject(record.id.slice('endpoints:'.length), now);
+  const peer = member && synced.get(encodeKey(member.certificate.wireguardKey));
+  return (
+    !!peer && !bytesEqual(peer.member.relayEpoch ?? new Uint8Array(), member.relayEpoch ?? new Uint8Array())
+  );
 }

@@ -24,6 +24,18 @@ const MIN_ROUND_DELAY_MS = 50;
 /** Nothing moved for this long: the network agrees, and rounds slow down to QUIET_ROUND_MS (±50%). */
 const QUIET_AFTER_MS = 30_000;
 const QUIET_ROUND_MS = 60_000;
+/**
+ * Members' endpoint records that gossip brings are told to the node in one batch this long after the
+ * first: every member publishes its endpoints again as it learns its addresses, to every node, and
+ * the node answers each batch with a pass over the whole roster — O(N) per message, O(N²) per node
+ * while a network of N forms (bench:scale). Told at once (with whatever waits): certificates and
+ * revocations (a new member's first handshake and pings must find it a peer, a kicked one must find
+ * itself cut off), this node's own records, and what the node calls urgent (a member that started
+ * again: its relayed traffic waits on the relay key for its new epoch).
+ */
+const ACCEPTED_BATCH_MS = 50;
+/** How an endpoint record's id starts (core/membership/endpointRecord.ts, endpointRecordId). */
+const ENDPOINTS_PREFIX = 'endpoints:';
 
 export interface RosterGossipOptions {
   /** This node's peer id: its WireGuard key, base64. */
@@ -33,8 +45,13 @@ export interface RosterGossipOptions {
   send(to: string, message: Uint8Array, endpoint: Endpoint | undefined): void;
   /** The members a round may talk to now (WireGuard keys, base64). */
   reachable(): string[];
-  /** Records were accepted (from a member, or published here). */
+  /**
+   * Records were accepted (from a member, or published here): members' endpoint records within
+   * ACCEPTED_BATCH_MS, together with those accepted meanwhile; anything else at once.
+   */
   accepted(records: GossipRecord[]): void;
+  /** An endpoint record (accepted, held) that must not wait for the batch. */
+  urgent?(record: GossipRecord): boolean;
 }
 
 export class RosterGossip {
@@ -44,6 +61,9 @@ export class RosterGossip {
   private quietRound = false;
   private lastNewsAt = Date.now();
   private stopped = false;
+  /** Accepted records not yet told to the node, and the timer that will. */
+  private waiting: GossipRecord[] = [];
+  private batchTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly options: RosterGossipOptions) {
     this.gossip = new Gossip({ self: options.self, store: options.store });
@@ -57,15 +77,18 @@ export class RosterGossip {
   stop(): void {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
+    if (this.batchTimer) clearTimeout(this.batchTimer);
   }
 
   /** A record this node made (a certificate it issued, a revocation, its endpoints): keep and spread it. */
   publish(record: GossipRecord): void {
     const { send, result } = this.gossip.publish(record, Date.now());
     this.send(send);
+    // Ours: told at once (a node publishes now and then, never a flood of them).
     if (result !== 'invalid') {
       this.news();
-      this.options.accepted([record]);
+      this.waiting.push(record);
+      this.flushAccepted();
     }
   }
 
@@ -89,7 +112,23 @@ export class RosterGossip {
     // be a guess (a relay chosen blind while it was down) when its first digest arrives.
     this.send(result.send, replyTo && { to: from, endpoint: replyTo });
     if (result.send.length > 0 || result.accepted.length > 0) this.news();
-    if (result.accepted.length > 0) this.options.accepted(result.accepted);
+    if (result.accepted.length > 0) this.accept(result.accepted);
+  }
+
+  /** Endpoint records wait for the batch; a certificate or a revocation goes now, with them. */
+  private accept(records: GossipRecord[]): void {
+    this.waiting.push(...records);
+    const now = (r: GossipRecord) => !r.id.startsWith(ENDPOINTS_PREFIX) || this.options.urgent?.(r) === true;
+    if (records.some(now)) this.flushAccepted();
+    else this.batchTimer ??= setTimeout(() => this.flushAccepted(), ACCEPTED_BATCH_MS);
+  }
+
+  private flushAccepted(): void {
+    if (this.batchTimer) clearTimeout(this.batchTimer);
+    this.batchTimer = undefined;
+    const records = this.waiting;
+    this.waiting = [];
+    if (!this.stopped && records.length > 0) this.options.accepted(records);
   }
 
   /** Records moved, or members disagree: rounds at the machine's pace again, the next one soon. */

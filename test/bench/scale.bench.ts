@@ -7,6 +7,7 @@
  * each N:
  *   join      seconds for all N-1 joins (one after another, as people would)
  *   converge  seconds from the last join until every node holds every other as a peer
+ *   setup CPU the CPU the process spent on all joins and the convergence, per node (s)
  *   at rest   over a window starting `--settle` seconds after convergence: datagrams and bytes
  *             each node sends per second, and the CPU the whole process spends per node (ms of
  *             real CPU per second of the nodes' clock)
@@ -43,6 +44,7 @@ interface Row {
   datagramsPerNodeS: number;
   bytesPerNodeS: number;
   cpuMsPerNodeS: number;
+  setupCpuSPerNode: number;
   memoryMbPerNode: number;
   rssMbPerNode: number;
   /** Real seconds the whole run of this N took (joins, convergence, settling, the window). */
@@ -74,6 +76,12 @@ function memoryMb(): { heap: number; rss: number } {
   return { heap: (m.heapUsed + m.external + m.arrayBuffers) / 2 ** 20, rss: m.rss / 2 ** 20 };
 }
 
+/** CPU seconds the process spent since `since` (a process.cpuUsage() reading). */
+function cpuSeconds(since: NodeJS.CpuUsage): number {
+  const used = process.cpuUsage(since);
+  return (used.user + used.system) / 1e6;
+}
+
 /** Whether every node holds every other as a peer. */
 function converged(nodes: readonly TwinNode[]): boolean {
   return nodes.every((n) => n.node.peers.size === nodes.length - 1);
@@ -96,11 +104,17 @@ async function measure(n: number): Promise<Row> {
     );
     const founder = world.found('n0', world.machine('n0', address(0)));
     const joinStart = world.clock.elapsed();
-    for (let i = 1; i < n; i++) await world.join(`n${i}`, world.machine(`n${i}`, address(i)), founder);
+    const setupCpu0 = process.cpuUsage();
+    for (let i = 1; i < n; i++) {
+      await world.join(`n${i}`, world.machine(`n${i}`, address(i)), founder);
+      // A large N runs for minutes: say where it is (stderr, so the table stays clean).
+      if (i % 50 === 0) console.error(`N=${n}: ${i} joined, ${cpuSeconds(setupCpu0).toFixed(0)} s of CPU`);
+    }
     const joinS = (world.clock.elapsed() - joinStart) / 1000;
     const convergeMs = await world.until(`${n} nodes to know each other`, 60_000 + n * 300, () =>
       converged(world.nodes),
     );
+    const setupCpuS = cpuSeconds(setupCpu0);
     // At rest: what keeps a converged network alive (gossip digests, path keepalives, probes),
     // once the first handshakes and path searches after the joins are over.
     await world.sleep(SETTLE_S * 1000);
@@ -126,6 +140,7 @@ async function measure(n: number): Promise<Row> {
       datagramsPerNodeS: perNodeS(world.net.delivered - sent0),
       bytesPerNodeS: perNodeS(world.net.deliveredBytes - bytes0),
       cpuMsPerNodeS: perNodeS((cpu.user + cpu.system) / 1000),
+      setupCpuSPerNode: setupCpuS / n,
       memoryMbPerNode: (memory.heap - baseline.heap) / n,
       rssMbPerNode: (memory.rss - baseline.rss) / n,
       wallS: Number(process.hrtime.bigint() - wall0) / 1e9,
@@ -141,7 +156,8 @@ for (const n of SIZES) {
   const row = await measure(n);
   rows.push(row);
   console.log(
-    `N=${n}: joins ${row.joinS.toFixed(1)} s, converged ${row.convergeS.toFixed(1)} s after the last join; ` +
+    `N=${n}: joins ${row.joinS.toFixed(1)} s, converged ${row.convergeS.toFixed(1)} s after the last join ` +
+      `(${row.setupCpuSPerNode.toFixed(2)} s of CPU per node); ` +
       `at rest per node ${row.datagramsPerNodeS.toFixed(1)} datagrams/s, ${(row.bytesPerNodeS / 1024).toFixed(2)} KiB/s, ` +
       `${row.cpuMsPerNodeS.toFixed(2)} ms CPU/s (sent by kind: ${JSON.stringify(row.byKind)}); ` +
       `${row.memoryMbPerNode.toFixed(2)} MB heap/node, ${row.rssMbPerNode.toFixed(2)} MB RSS/node; ${row.wallS.toFixed(0)} s of wall time`,
@@ -152,17 +168,17 @@ const first = rows[0]!;
 const ratio = (r: Row, f: (x: Row) => number) => (f(first) > 0 ? (f(r) / f(first)).toFixed(1) : '-');
 console.log(`\nclock: ${CLOCK}`);
 console.log(
-  '| N | joins s | converge s | datagrams/node/s | bytes/node/s | CPU ms/node/s | heap MB/node | RSS MB/node | wall s |',
+  '| N | joins s | converge s | setup CPU s/node | datagrams/node/s | bytes/node/s | CPU ms/node/s | heap MB/node | RSS MB/node | wall s |',
 );
-console.log('|---|---|---|---|---|---|---|---|---|');
+console.log('|---|---|---|---|---|---|---|---|---|---|');
 for (const r of rows) {
   console.log(
-    `| ${r.n} | ${r.joinS.toFixed(1)} | ${r.convergeS.toFixed(1)} | ${r.datagramsPerNodeS.toFixed(1)} | ${Math.round(r.bytesPerNodeS)} | ${r.cpuMsPerNodeS.toFixed(2)} | ${r.memoryMbPerNode.toFixed(2)} | ${r.rssMbPerNode.toFixed(2)} | ${r.wallS.toFixed(0)} |`,
+    `| ${r.n} | ${r.joinS.toFixed(1)} | ${r.convergeS.toFixed(1)} | ${r.setupCpuSPerNode.toFixed(2)} | ${r.datagramsPerNodeS.toFixed(1)} | ${Math.round(r.bytesPerNodeS)} | ${r.cpuMsPerNodeS.toFixed(2)} | ${r.memoryMbPerNode.toFixed(2)} | ${r.rssMbPerNode.toFixed(2)} | ${r.wallS.toFixed(0)} |`,
   );
 }
 if (rows.length > 1) {
   const last = rows.at(-1)!;
   console.log(
-    `\nfrom N=${first.n} to N=${last.n} (x${(last.n / first.n).toFixed(0)}): per node, datagrams x${ratio(last, (r) => r.datagramsPerNodeS)}, bytes x${ratio(last, (r) => r.bytesPerNodeS)}, CPU x${ratio(last, (r) => r.cpuMsPerNodeS)}, memory x${ratio(last, (r) => r.memoryMbPerNode)}; joins x${ratio(last, (r) => r.joinS)}, converge x${ratio(last, (r) => r.convergeS)}`,
+    `\nfrom N=${first.n} to N=${last.n} (x${(last.n / first.n).toFixed(0)}): per node, datagrams x${ratio(last, (r) => r.datagramsPerNodeS)}, bytes x${ratio(last, (r) => r.bytesPerNodeS)}, CPU x${ratio(last, (r) => r.cpuMsPerNodeS)}, setup CPU x${ratio(last, (r) => r.setupCpuSPerNode)}, memory x${ratio(last, (r) => r.memoryMbPerNode)}; joins x${ratio(last, (r) => r.joinS)}, converge x${ratio(last, (r) => r.convergeS)}`,
   );
 }

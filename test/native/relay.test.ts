@@ -298,7 +298,7 @@ rootTest(
   test,
   'relayed full-size packets, too large for one unfragmented datagram, are not lost in refused GSO runs, and cost no one GSO',
   async (t) => {
-    const { a, m, b, nsA, nsB } = await relayWorld(t, 'rlg');
+    const { a, m, nsA, nsB } = await relayWorld(t, 'rlg');
     // A TCP stream at full inner size (1420-byte segments, read from the TUN as super-packets and
     // sent in runs): 1452-byte datagrams, 1496 in their envelopes, over a 1500-byte underlay. The
     // kernel refuses a GSO run of those (EINVAL); that used to turn GSO off for good, on the

@@ -47,8 +47,8 @@ test.serial(
     const perNode = [...sent.values()];
     t.log(`datagrams sent in the idle minute, per node: ${perNode.join(', ')}`);
     // Two peers each: per IDLE_HEARTBEAT_MS a ping or the pong to the other's (one end pings), and a
-  // gossip round about every minute; relay routes and alternatives wait for traffic. Busy, ~200.
-  t.is(perNode.length, 3);
+    // gossip round about every minute; relay routes and alternatives wait for traffic. Busy, ~200.
+    t.is(perNode.length, 3);
     for (const n of perNode) t.true(n <= 15, `${n} datagrams in a minute`);
     t.is(reads, 0, 'no counters read while no packet moves');
     for (const [x, y] of pairs) {
