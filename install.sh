@@ -38,7 +38,7 @@ command -v npm >/dev/null || die "npm is missing; install it with your Node.js (
 build_tools=(g++:g++ make:make python3:python3)
 test_tools=(wireguard-go:wireguard-go wg:wireguard-tools iperf3:iperf3 iptables:iptables ping:iputils-ping
   tmux:tmux ip:iproute2 setpriv:util-linux unshare:util-linux dig:bind9-dnsutils dnsmasq:dnsmasq-base
-  nft:nftables miniupnpd:miniupnpd-nftables ethtool:ethtool)
+  nft:nftables miniupnpd:miniupnpd-nftables)
 missing=()
 for pair in "${build_tools[@]}"; do command -v "${pair%%:*}" >/dev/null || missing+=("${pair#*:}"); done
 if [ "$want_test_tools" = 1 ]; then
