@@ -1,3 +1,4 @@
+import { appendFileSync } from 'node:fs';
 import type { ExecutionContext, TestFn } from 'ava';
 import { oneAtATime } from './cpuLock.js';
 
@@ -20,7 +21,7 @@ export function rootTest<Context>(
 ): void {
   if (isRoot) {
     if (options.alone === false) test(title, impl);
-    else test.serial(title, (t) => oneAtATime(() => impl(t)));
+    else test.serial(title, (t) => oneAtATime(() => timed(title, () => impl(t))));
     return;
   }
   if (inCi) {
@@ -34,4 +35,19 @@ export function rootTest<Context>(
   console.log(`skipping "${title}": needs root (run as root, or under CI=true)`);
   // A registered skip shows in AVA's summary, so the gap stays visible.
   test.skip(title, impl);
+}
+
+/**
+ * Root tests run one at a time, so together they are most of CI's wall time. With
+ * OVERLAY_TEST_TIMINGS=FILE each appends the seconds it held the lock and its title to FILE
+ * (`sort -rn FILE` shows where CI's time goes; AVA's own durations include the wait for the lock).
+ */
+async function timed(title: string, fn: () => Promise<void> | void): Promise<void> {
+  const file = process.env['OVERLAY_TEST_TIMINGS'];
+  const start = performance.now();
+  try {
+    await fn();
+  } finally {
+    if (file) appendFileSync(file, `${((performance.now() - start) / 1000).toFixed(1)}\t${title}\n`);
+  }
 }
