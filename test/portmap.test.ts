@@ -211,6 +211,11 @@ rootTest(test, 'two port-per-destination NATs that map go direct', async (t) => 
     answered(toB, `${rb.wan}:51820`) || answered(toA, `${ra.wan}:51820`),
     `${JSON.stringify(toB.candidates)} ${JSON.stringify(toA.candidates)}`,
   );
+  // Each knows the other's mapped port as such, from the other's signed endpoint record.
+  const kindOf = (p: typeof toB, endpoint: string) =>
+    p.candidates?.find((c) => c.endpoint === endpoint)?.kind;
+  t.is(kindOf(toB, `${rb.wan}:51820`), 'mapped', JSON.stringify(toB.candidates));
+  t.is(kindOf(toA, `${ra.wan}:51820`), 'mapped', JSON.stringify(toA.candidates));
   t.regex(ra.forwards(), /dnat/);
   t.true(Date.now() - upAt < 30_000);
 });

@@ -37,18 +37,22 @@ export class CandidateRoutes {
 
   constructor(private readonly c: CandidateRoutesContext) {}
 
-  /** The peer's endpoint record (signed by the peer): the list replaces the previous one. */
-  setAnnounced(candidates: readonly string[], now: number): void {
+  /**
+   * The peer's endpoint record (signed by the peer): the list replaces the previous one. `mapped`:
+   * those its gateway forwards (port mapping), tried first among its public ones.
+   */
+  setAnnounced(candidates: readonly string[], now: number, mapped: readonly string[] = []): void {
     this.announced = new Set(candidates.slice(0, MAX_CANDIDATES));
     for (const [key, e] of this.c.routes) {
       if (e.source === 'announced' && !this.announced.has(key) && e !== this.c.current())
         this.c.routes.delete(key);
     }
-    const { ordered } = rankPeerCandidates([...this.announced], this.c.ourReflexiveIps());
+    const { ordered } = rankPeerCandidates([...this.announced], this.c.ourReflexiveIps(), new Set(mapped));
     for (const { endpoint, kind } of ordered) {
       const held = this.c.routes.get(endpoint);
       if (held === undefined) this.add(endpoint, kind, 'announced', this.c.peer, now);
       else {
+        if (held.route.type === 'direct' && held.route.kind !== kind) held.route = { ...held.route, kind };
         if (held.source === 'observed') held.source = 'announced';
         held.namedBy = this.c.peer;
         held.namedAt = now;

@@ -8,7 +8,8 @@ import { MAX_CANDIDATES, REFLEXIVE_TTL_MS } from './constants.js';
 import { addressScope, isCandidate, parseCandidate } from './endpointClass.js';
 import { type NatBehaviour, NatInference } from './natBehaviour.js';
 
-export type CandidateKind = 'lan' | 'public' | 'reflexive' | 'observed';
+/** 'mapped': a port the peer's gateway forwards to it (PCP, NAT-PMP, UPnP), said in its signed record. */
+export type CandidateKind = 'lan' | 'public' | 'mapped' | 'reflexive' | 'observed';
 
 export class CandidateSet {
   private local: string[] = [];
@@ -110,15 +111,19 @@ export class CandidateSet {
 export function rankPeerCandidates(
   candidates: readonly string[],
   ourReflexiveIps: ReadonlySet<string>,
+  mapped: ReadonlySet<string> = new Set(),
 ): { ordered: { endpoint: string; kind: CandidateKind }[]; sameNat: boolean } {
   const valid = dedupe(candidates.filter(isCandidate));
   const withScope = valid.map((endpoint) => ({ endpoint, ip: parseCandidate(endpoint)!.address }));
   const sameNat = withScope.some((c) => addressScope(c.ip) === 'public' && ourReflexiveIps.has(c.ip));
   const lan = withScope.filter((c) => addressScope(c.ip) === 'lan');
-  const pub = withScope.filter((c) => addressScope(c.ip) === 'public');
+  // A mapped port is open to anyone, whatever the NATs do: the public candidate most likely to answer.
+  const pub = withScope
+    .filter((c) => addressScope(c.ip) === 'public')
+    .sort((a, b) => Number(mapped.has(b.endpoint)) - Number(mapped.has(a.endpoint)));
   const ordered = (sameNat ? [...lan, ...pub] : [...pub, ...lan]).map((c) => ({
     endpoint: c.endpoint,
-    kind: addressScope(c.ip) as CandidateKind,
+    kind: mapped.has(c.endpoint) ? 'mapped' : (addressScope(c.ip) as CandidateKind),
   }));
   return { ordered, sameNat };
 }

@@ -37,8 +37,9 @@ export interface DiscoveryPeer {
   /** WireGuard public key, base64: the id used everywhere in discovery. */
   readonly id: string;
   readonly name: string;
-  /** The endpoints in its signed endpoint record. */
+  /** The endpoints in its signed endpoint record, and those of them its gateway forwards to it. */
   readonly candidates: readonly string[];
+  readonly mapped?: readonly string[];
   /** False when the member opted out of relaying (--no-relay). */
   readonly relay: boolean;
 }
@@ -123,10 +124,15 @@ export class Discovery {
         this.askNow = true;
       } else {
         const had = before.get(id)!;
-        if (sameList(had.candidates, p.candidates) && had.relay === p.relay) continue;
+        if (
+          sameList(had.candidates, p.candidates) &&
+          sameList(had.mapped ?? [], p.mapped ?? []) &&
+          had.relay === p.relay
+        )
+          continue;
         if (had.relay !== p.relay) this.relays.invalidate();
       }
-      path.setAnnounced(p.candidates, now);
+      path.setAnnounced(p.candidates, now, p.mapped);
       this.paths.wakeAt(id, now);
     }
     this.relays.invalidate();

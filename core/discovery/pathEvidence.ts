@@ -53,7 +53,8 @@ export class PathEvidence {
   namedAt: number;
 
   constructor(
-    readonly route: Route,
+    /** Its key never changes; a direct route's kind may (a peer's record now says it is mapped). */
+    public route: Route,
     /** Where we learned of it: the status view says so. */
     public source: 'announced' | 'introduced' | 'observed' | 'relay',
     readonly addedAt: number,

@@ -143,8 +143,8 @@ export class PeerPath {
   }
 
   /** The peer's announced candidates (its endpoint record): the list replaces the previous one. */
-  setAnnounced(candidates: readonly string[], now: number): void {
-    this.candidates.setAnnounced(candidates, now);
+  setAnnounced(candidates: readonly string[], now: number, mapped?: readonly string[]): void {
+    this.candidates.setAnnounced(candidates, now, mapped);
   }
 
   /**

@@ -16,8 +16,13 @@
  * key: it cannot relay or be relayed until it runs a version that announces one). The record's
  * seq orders epochs: only a newer record replaces one, so an old epoch never comes back.
  *
+ * In version 3, flags bit 1 says which endpoints are port mappings (PCP, NAT-PMP or UPnP: a port
+ * the member's gateway forwards to it, open to anyone): `mapped u8` follows the endpoints, bit i
+ * for endpoints[i]. Set only with at least one mapped endpoint, and only bits of listed ones, so
+ * here too every record has one encoding. A peer tries a mapped endpoint first and shows its kind.
+ *
  * Ed25519 by the member over "overlay endpoints v1\0" + every byte before the signature, so the
- * epoch is signed like the rest. At most 306 bytes. The network key is inside what is signed so a
+ * epoch is signed like the rest. At most 307 bytes. The network key is inside what is signed so a
  * record cannot be replayed into another network the same key might belong to.
  */
 import { endpointAddressBytes, endpointFromBytes, formatEndpoint, parseEndpoint } from '../base/endpoint.js';
@@ -31,6 +36,7 @@ export const ENDPOINT_RECORD_VERSION = 1;
 const FLAGS_VERSION = 2;
 const EPOCH_VERSION = 3;
 const FLAG_NO_RELAY = 1;
+const FLAG_MAPPED = 2;
 export const RELAY_EPOCH_SIZE = 16;
 export const MAX_ENDPOINTS = 8;
 const CONTEXT = 'overlay endpoints v1';
@@ -47,6 +53,8 @@ export interface UnsignedEndpointRecord {
   readonly noRelay?: boolean;
   /** The relay epoch of the member's running data path (16 bytes); absent in version 1 and 2. */
   readonly relayEpoch?: Uint8Array;
+  /** Those of `endpoints` the member's gateway forwards to it (port mapping); version 3 only. */
+  readonly mapped?: readonly string[];
 }
 
 export interface EndpointRecord extends UnsignedEndpointRecord {
@@ -64,10 +72,14 @@ function encodeBody(r: UnsignedEndpointRecord, member: Uint8Array): Uint8Array {
   if (!Number.isSafeInteger(r.seq) || r.seq < 0) throw bad('bad seq');
   if (r.endpoints.length > MAX_ENDPOINTS) throw bad(`more than ${MAX_ENDPOINTS} endpoints`);
   const version = r.relayEpoch ? EPOCH_VERSION : r.noRelay ? FLAGS_VERSION : ENDPOINT_RECORD_VERSION;
+  const mapped = mappedMask(r);
+  if (mapped === undefined)
+    throw bad('a mapped endpoint must be one of the endpoints, in a version 3 record');
   const w = new Writer();
   try {
     w.u8(version).bytes(r.networkKey, KEY_SIZE).bytes(member, KEY_SIZE).time(r.seq);
-    if (r.relayEpoch) w.u8(r.noRelay ? FLAG_NO_RELAY : 0).bytes(r.relayEpoch, RELAY_EPOCH_SIZE);
+    const flags = (r.noRelay ? FLAG_NO_RELAY : 0) | (mapped ? FLAG_MAPPED : 0);
+    if (r.relayEpoch) w.u8(flags).bytes(r.relayEpoch, RELAY_EPOCH_SIZE);
     else if (r.noRelay) w.u8(FLAG_NO_RELAY);
   } catch (e) {
     throw bad(e instanceof Error ? e.message : String(e));
@@ -86,7 +98,19 @@ function encodeBody(r: UnsignedEndpointRecord, member: Uint8Array): Uint8Array {
       .bytes(address, address.length)
       .u16(e.port);
   }
+  if (mapped) w.u8(mapped);
   return w.finish();
+}
+
+/** The `mapped` byte: bit i for endpoints[i]; 0 for none; undefined when `mapped` names another. */
+function mappedMask(r: UnsignedEndpointRecord): number | undefined {
+  let mask = 0;
+  for (const text of r.mapped ?? []) {
+    const i = r.endpoints.indexOf(text);
+    if (i < 0 || !r.relayEpoch) return undefined;
+    mask |= 1 << i;
+  }
+  return mask;
 }
 
 export function signEndpointRecord(
@@ -101,6 +125,7 @@ export function signEndpointRecord(
     seq: fields.seq,
     ...(fields.noRelay && { noRelay: true }),
     ...(fields.relayEpoch && { relayEpoch: fields.relayEpoch.slice() }),
+    ...(fields.mapped?.length && { mapped: [...new Set(fields.mapped)] }),
     member,
     signature: signDetached(signedMessage(CONTEXT, body), memberSecretKey),
   };
@@ -126,7 +151,8 @@ export function decodeEndpointRecord(bytes: Uint8Array): Decoded<EndpointRecord>
     const seq = r.time('seq');
     const flags = version === ENDPOINT_RECORD_VERSION ? 0 : r.u8('flags');
     // Version 2 exists only for its flag; version 3 may have none.
-    if (version === FLAGS_VERSION ? flags !== FLAG_NO_RELAY : (flags & ~FLAG_NO_RELAY) !== 0)
+    const known = version === EPOCH_VERSION ? FLAG_NO_RELAY | FLAG_MAPPED : FLAG_NO_RELAY;
+    if (version === FLAGS_VERSION ? flags !== FLAG_NO_RELAY : (flags & ~known) !== 0)
       throw new DecodeFailure(`unknown endpoint record flags ${flags}`);
     const relayEpoch = version === EPOCH_VERSION ? r.bytes(RELAY_EPOCH_SIZE, 'relay epoch') : undefined;
     const count = r.u8('count');
@@ -142,6 +168,12 @@ export function decodeEndpointRecord(bytes: Uint8Array): Decoded<EndpointRecord>
       if (endpoints.includes(text)) throw new DecodeFailure(`endpoint ${text} listed twice`);
       endpoints.push(text);
     }
+    const mapped: string[] = [];
+    if (flags & FLAG_MAPPED) {
+      const mask = r.u8('mapped');
+      if (mask === 0 || mask >> count !== 0) throw new DecodeFailure(`mapped ${mask} for ${count} endpoints`);
+      for (let i = 0; i < count; i++) if (mask & (1 << i)) mapped.push(endpoints[i]!);
+    }
     const signature = r.bytes(SIGNATURE_SIZE, 'signature');
     r.end();
     return {
@@ -150,6 +182,7 @@ export function decodeEndpointRecord(bytes: Uint8Array): Decoded<EndpointRecord>
       seq,
       ...(flags & FLAG_NO_RELAY && { noRelay: true }),
       ...(relayEpoch && { relayEpoch }),
+      ...(mapped.length > 0 && { mapped }),
       member,
       signature,
     } satisfies EndpointRecord;

@@ -245,7 +245,7 @@ export function publishEndpoints(
   endpoints: readonly string[],
   memberSecretKey: Uint8Array,
   now: number,
-  options: { noRelay?: boolean; relayEpoch?: Uint8Array } = {},
+  options: { noRelay?: boolean; relayEpoch?: Uint8Array; mapped?: readonly string[] } = {},
 ): GossipRecord {
   const member = publicKeyOf(memberSecretKey);
   const canonical: string[] = [];
@@ -263,6 +263,11 @@ export function publishEndpoints(
         seq: Math.max(now, previous + 1),
         ...(options.noRelay && { noRelay: true }),
         ...(options.relayEpoch && { relayEpoch: options.relayEpoch }),
+        ...(options.mapped && {
+          mapped: options.mapped
+            .map((m) => canonicalEndpoint(m))
+            .filter((m) => m && canonical.includes(m)) as string[],
+        }),
       },
       memberSecretKey,
     ),

@@ -56,6 +56,8 @@ export interface Member {
   readonly relay: boolean;
   /** The relay epoch of the member's running data path, from its endpoint record; null if none. */
   readonly relayEpoch: Uint8Array | null;
+  /** Those of `endpoints` its gateway forwards to it (port mapping), by its own signed word. */
+  readonly mappedEndpoints: readonly string[];
 }
 
 export interface OfferOutcome {
@@ -450,6 +452,7 @@ export class Roster implements RecordStore {
       endpointsSeq: ep?.seq ?? null,
       relay: !ep?.noRelay,
       relayEpoch: ep?.relayEpoch ?? null,
+      mappedEndpoints: ep?.mapped ?? [],
     };
   }
 

@@ -69,12 +69,19 @@ export class EndpointAnnouncer {
       MAX_ANNOUNCED,
     );
     this.announced = endpoints;
-    if (endpoints.join() === self.endpoints.join() && self.relay === o.relays && this.announcesOurEpoch(self))
+    const mapped = o.mapped().filter((m) => endpoints.includes(m));
+    if (
+      endpoints.join() === self.endpoints.join() &&
+      mapped.join() === self.mappedEndpoints.join() &&
+      self.relay === o.relays &&
+      this.announcesOurEpoch(self)
+    )
       return;
     o.publish(
       publishEndpoints(o.roster, endpoints, o.signingKey, Date.now(), {
         noRelay: !o.relays,
         relayEpoch: o.tunnel.relayEpoch,
+        mapped,
       }),
     );
   }

@@ -77,6 +77,7 @@ export class NodePaths {
         id,
         name,
         candidates: p.member.endpoints,
+        mapped: p.member.mappedEndpoints,
         relay: p.member.relay,
       });
     }

@@ -80,6 +80,22 @@ test("behind the peer's NAT its LAN addresses come first; elsewhere its public o
   );
 });
 
+test("a peer's port-mapped endpoint is its first public candidate, of kind mapped", (t) => {
+  const peer = ['192.0.2.10:40001', '198.18.1.11:51820', '192.0.2.1:51820'];
+  const ranked = rankPeerCandidates(peer, new Set(['198.51.100.20']), new Set(['192.0.2.1:51820']));
+  t.deepEqual(
+    ranked.ordered.map((c) => [c.endpoint, c.kind]),
+    [
+      ['192.0.2.1:51820', 'mapped'],
+      ['192.0.2.10:40001', 'public'],
+      ['198.18.1.11:51820', 'lan'],
+    ],
+  );
+  // Behind the same NAT its LAN address still wins: the mapping is for the world outside.
+  const same = rankPeerCandidates(peer, new Set(['192.0.2.10']), new Set(['192.0.2.1:51820']));
+  t.is(same.ordered[0]!.endpoint, '198.18.1.11:51820');
+});
+
 test('address scopes: private, shared, benchmarking and ULA ranges are LAN', (t) => {
   for (const ip of [
     '10.1.2.3',

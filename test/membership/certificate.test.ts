@@ -218,6 +218,41 @@ test('a --no-relay endpoint record is version 2 with its flag signed; without th
   );
 });
 
+test('an endpoint record says which of its endpoints are port mappings, signed; any other encoding of that is refused', (t) => {
+  const fields = {
+    networkKey: networkKey.publicKey,
+    endpoints: ['192.0.2.1:51820', '203.0.113.7:40001', '[fd00::1]:51820'],
+    seq: NOW,
+    relayEpoch: new Uint8Array(16).fill(0x5a),
+  };
+  const plain = encodeEndpointRecord(signEndpointRecord(fields, member.secretKey));
+  const signed = signEndpointRecord({ ...fields, mapped: ['203.0.113.7:40001'] }, member.secretKey);
+  const bytes = encodeEndpointRecord(signed);
+  t.is(bytes.length, plain.length + 1, 'one byte more: the mask');
+  const back = decodeEndpointRecord(bytes);
+  if (!back.ok) return t.fail(back.reason);
+  t.deepEqual(back.value.mapped, ['203.0.113.7:40001']);
+  t.true(verifyEndpointRecord(back.value));
+  // A gossip peer cannot mark another endpoint as mapped, or drop the mark, under the signature.
+  t.false(verifyEndpointRecord({ ...back.value, mapped: ['192.0.2.1:51820'] }));
+  t.false(verifyEndpointRecord({ ...back.value, mapped: undefined }));
+  const none = decodeEndpointRecord(plain);
+  t.true(none.ok && none.value.mapped === undefined);
+  // The mask: nonzero under the flag, and only bits of listed endpoints.
+  const maskAt = bytes.length - 64 - 1;
+  t.is(bytes[maskAt], 0b010);
+  for (const mask of [0, 0b1000, 0x80]) {
+    const bad = bytes.slice();
+    bad[maskAt] = mask;
+    t.false(decodeEndpointRecord(bad).ok, `mask ${mask}`);
+  }
+  // A mapped endpoint must be one of the endpoints, and needs a version 3 record.
+  t.throws(() => signEndpointRecord({ ...fields, mapped: ['198.51.100.9:1'] }, member.secretKey));
+  t.throws(() =>
+    signEndpointRecord({ ...fields, relayEpoch: undefined, mapped: ['203.0.113.7:40001'] }, member.secretKey),
+  );
+});
+
 test('an endpoint record with a relay epoch is version 3, the epoch signed; versions 1 and 2 still decode', (t) => {
   const epoch = new Uint8Array(16).fill(0x5a);
   const fieldsOf = (noRelay: boolean) => ({
@@ -251,7 +286,7 @@ test('an endpoint record with a relay epoch is version 3, the epoch signed; vers
   t.true(oldBack.ok && oldBack.value.relayEpoch === undefined && verifyEndpointRecord(oldBack.value));
   // An unknown flag, a truncated epoch, or a version from the future is refused.
   const flagOffset = 1 + 32 + 32 + 8;
-  for (const flags of [2, 0x80]) {
+  for (const flags of [4, 0x80]) {
     const bad = withEpoch.slice();
     bad[flagOffset] = flags;
     t.false(decodeEndpointRecord(bad).ok, `flags ${flags}`);
