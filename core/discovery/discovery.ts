@@ -124,12 +124,8 @@ export class Discovery {
         this.askNow = true;
       } else {
         const had = before.get(id)!;
-        if (
-          sameList(had.candidates, p.candidates) &&
-          sameList(had.mapped ?? [], p.mapped ?? []) &&
-          had.relay === p.relay
-        )
-          continue;
+        const same = sameList(had.candidates, p.candidates) && sameList(had.mapped ?? [], p.mapped ?? []);
+        if (same && had.relay === p.relay) continue;
         if (had.relay !== p.relay) this.relays.invalidate();
       }
       path.setAnnounced(p.candidates, now, p.mapped);
