@@ -95,14 +95,20 @@ test('a join answer whose network name is no DNS label is refused', (t) => {
   t.regex(decoded.ok ? '' : decoded.reason, /network name/);
 });
 
-test('init --network-name refuses a name that is no DNS label with one line, before anything is written', async (t) => {
-  const dir = path.join(tempDir(t), 'a');
-  const r = await runCli(['init', '--name', 'a', '--network-name', 'My_Net', '--state-dir', dir]);
-  t.is(r.code, 2, r.stderr);
-  t.is(r.stderr.trim().split('\n').length, 1, r.stderr);
-  t.regex(r.stderr, /--network-name "My_Net" is not a network name/);
-  t.false(fs.existsSync(path.join(dir, 'identity.json')));
-});
+rootTest(
+  test,
+  'init --network-name refuses a name that is no DNS label with one line, before anything is written',
+  async (t) => {
+    const dir = path.join(tempDir(t), 'a');
+    const r = await runCli(['init', '--name', 'a', '--network-name', 'My_Net', '--state-dir', dir]);
+    t.is(r.code, 2, r.stderr);
+    t.is(r.stderr.trim().split('\n').length, 1, r.stderr);
+    t.regex(r.stderr, /--network-name "My_Net" is not a network name/);
+    t.false(fs.existsSync(path.join(dir, 'identity.json')));
+  },
+  // init needs root's permissions (cli/needsRoot.ts), not namespaces
+  { alone: false },
+);
 
 rootTest(
   test,
