@@ -37,11 +37,14 @@ function dataPathError(e: unknown, port: number): OverlayError {
   );
 }
 
-/** The overlay interface: kernel-named ovlN, MTU, up, this member's addresses. */
-export function openInterface(io: NodeIo, self: Member, ipv4Prefix: number): TunDevice {
+/**
+ * The overlay interface: `name` (a host's second network remembers one) or kernel-named ovlN, MTU,
+ * up, this member's addresses.
+ */
+export function openInterface(io: NodeIo, self: Member, ipv4Prefix: number, name = 'ovl%d'): TunDevice {
   let tun: TunDevice;
   try {
-    tun = io.openTun('ovl%d');
+    tun = io.openTun(name);
   } catch (e) {
     const err = e as { code?: string; message?: string };
     if (err.code === 'EPERM') {

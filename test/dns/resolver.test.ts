@@ -360,3 +360,18 @@ test('names in the zone with bytes no member name has are NXDOMAIN, the question
   t.is(reply[3]! & 0x0f, 3, 'NXDOMAIN');
   t.deepEqual(reply.subarray(12, q.length), q.subarray(12));
 });
+
+test("another network's zone (any .internal name but ours) is refused to the host, so glibc asks the next nameserver", (t) => {
+  const r = resolver();
+  for (const name of ['b.work.internal', 'work.internal', 'x.b.other.internal']) {
+    const step = r.receive(query(name), HOST, NOW);
+    t.is(
+      step.forwards.length,
+      0,
+      `${name} is not forwarded to the host's resolvers, which would say NXDOMAIN`,
+    );
+    t.is(only(step).rcode, 'REFUSED', name);
+  }
+  t.is(ask(r, 'b.home.internal').rcode, 'NOERROR', 'our own zone is answered');
+  t.is(r.receive(query('internal.example.com'), HOST, NOW).forwards.length, 1, 'a public name is forwarded');
+});
