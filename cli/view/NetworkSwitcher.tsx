@@ -5,7 +5,7 @@
  */
 import { Box, Text, useInput, useStdout } from 'ink';
 import { useState } from 'react';
-import { StatusApp } from './StatusApp.js';
+import { StatusApp, type StatusAppProps } from './StatusApp.js';
 import type { StatusSource, ViewActions } from './source.js';
 
 export interface NetworkPane {
@@ -14,15 +14,10 @@ export interface NetworkPane {
   actions: ViewActions;
 }
 
-export interface NetworkSwitcherProps {
+/** The StatusApp's own props, but one source and one set of actions per network. */
+export type NetworkSwitcherProps = Omit<StatusAppProps, 'source' | 'actions'> & {
   networks: readonly NetworkPane[];
-  color: boolean;
-  columns?: number;
-  rows?: number;
-  now?: () => number;
-  tickMs?: number;
-  onExit?: () => void;
-}
+};
 
 /** The line above the view: every network, the shown one in brackets, and the key that switches. */
 export function networkTabs(names: readonly string[], shown: number): string {
@@ -35,32 +30,28 @@ export function nextNetwork(count: number, shown: number, back: boolean): number
   return (shown + (back ? count - 1 : 1)) % count;
 }
 
-export function NetworkSwitcher(props: NetworkSwitcherProps) {
+export function NetworkSwitcher({ networks, ...view }: NetworkSwitcherProps) {
   const [shown, setShown] = useState(0);
   const { stdout } = useStdout();
   useInput((_input, key) => {
-    if (key.tab) setShown((i) => nextNetwork(props.networks.length, i, key.shift));
+    if (key.tab) setShown((i) => nextNetwork(networks.length, i, key.shift));
   });
-  const pane = props.networks[shown]!;
-  const rows = (props.rows ?? (stdout.rows || 24)) - 1;
+  const pane = networks[shown]!;
   return (
     <Box flexDirection="column">
-      <Text bold={props.color}>
+      <Text bold={view.color}>
         {networkTabs(
-          props.networks.map((n) => n.name),
+          networks.map((n) => n.name),
           shown,
         )}
       </Text>
       <StatusApp
+        {...view}
         key={pane.name}
         source={pane.source}
         actions={pane.actions}
-        color={props.color}
-        rows={rows}
-        {...(props.columns !== undefined && { columns: props.columns })}
-        {...(props.now !== undefined && { now: props.now })}
-        {...(props.tickMs !== undefined && { tickMs: props.tickMs })}
-        {...(props.onExit !== undefined && { onExit: props.onExit })}
+        // The tabs line takes one row of the terminal.
+        rows={(view.rows ?? (stdout.rows || 24)) - 1}
       />
     </Box>
   );

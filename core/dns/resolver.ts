@@ -156,6 +156,11 @@ export class Resolver {
     return this.forwarder.clear();
   }
 
+  /** Whether `address` may ask at all (this host, or a member now): a TCP client is checked at connect. */
+  accepts(address: string): boolean {
+    return this.who(address) !== undefined;
+  }
+
   private who(address: string): Who | undefined {
     if (this.own.has(address) || isLoopback(address)) return 'host';
     // A member is an address a member holds now: not any address of the subnets (a kicked

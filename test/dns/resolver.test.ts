@@ -375,3 +375,12 @@ test("another network's zone (any .internal name but ours) is refused to the hos
   t.is(ask(r, 'b.home.internal').rcode, 'NOERROR', 'our own zone is answered');
   t.is(r.receive(query('internal.example.com'), HOST, NOW).forwards.length, 1, 'a public name is forwarded');
 });
+
+test('who may ask at all (a TCP connection is checked when it opens): this host and members, not strangers', (t) => {
+  const r = resolver();
+  t.true(r.accepts(A.ipv4));
+  t.true(r.accepts('127.0.0.1'));
+  t.true(r.accepts(B.ipv4));
+  t.false(r.accepts('100.80.99.99'), 'an address of the subnet that no member holds');
+  t.false(r.accepts('198.51.100.9'));
+});
