@@ -96,6 +96,11 @@ rootTest(
     firstReplyWithin(laptop.ns, workB, 15_000);
     await lookupUntil(laptop.ns, 'b.home.internal', homeB);
     await lookupUntil(laptop.ns, 'b.work.internal', workB);
+    // Each network's resolver serves TCP too (RFC 7766), and answers its own zone only.
+    const tcp = (server: string, name: string) =>
+      laptop.ns.exec('dig', ['+tcp', '+short', '+time=2', '+tries=1', `@${server}`, name], 10_000).trim();
+    t.is(tcp(work!.self.addresses[0]!, 'b.work.internal'), workB);
+    t.is(tcp(home!.self.addresses[0]!, 'b.home.internal'), homeB);
 
     // down --network work: home stays up, and its names keep working; work's are gone.
     await laptop.ok(['down', '--network', 'work']);
