@@ -18,6 +18,9 @@ export interface CommandContext {
   stdout: Writable;
   stderr: Writable;
   env: NodeJS.ProcessEnv;
+  /** The command's name and the words after it as typed: a "which network?" hint repeats them. */
+  command?: string;
+  argv?: readonly string[];
 }
 
 /** A subcommand: one module in cli/commands/, one job. */
@@ -51,6 +54,11 @@ export const globalFlags: Record<string, FlagSpec> = {
     type: 'string',
     arg: 'DIR',
     description: 'where this node keeps its state (default: $OVERLAY_HOME, else /var/lib/overlay)',
+  },
+  network: {
+    type: 'string',
+    arg: 'NAME',
+    description: "which of this host's networks (default: $OVERLAY_NETWORK, else the only one)",
   },
   json: { type: 'boolean', description: 'print machine-readable JSON' },
   verbose: { type: 'boolean', short: 'v', description: 'on error, show the chain of causes' },

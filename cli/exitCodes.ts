@@ -40,6 +40,7 @@ const exitCodes: Record<ErrorCode, ExitCode> = {
   ENAME_TAKEN: EXIT.failure,
   ENOT_ADMIN: EXIT.failure,
   ESUBNET_FULL: EXIT.failure,
+  ESUBNET_CLASH: EXIT.failure,
   EINTERNAL: EXIT.failure,
 };
 

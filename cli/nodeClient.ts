@@ -4,13 +4,35 @@ import { readOnlySocketPath } from '../core/control/readOnlySocket.js';
 import type { ParamsArg } from '../core/control/typed.js';
 import { isOverlayError, OverlayError } from '../core/errors.js';
 import type { ControlApi, ControlStreams } from '../core/node/controlApi.js';
+import { type Asker, networkStateDir, wantedNetwork } from '../core/node/networks.js';
 import { NodeState } from '../core/node/nodeState.js';
 import { effectiveUid, resolveStateDir } from '../core/store/stateDir.js';
 import { type CommandContext, flagString } from './command.js';
+import { shellWord } from './pasteable.js';
 
-/** The state directory a command works on: --state-dir, else $OVERLAY_HOME, else the default. */
-export function stateDirOf(ctx: CommandContext): string {
+/** The host's state directory: --state-dir, else $OVERLAY_HOME, else the default. */
+export function baseDirOf(ctx: CommandContext): string {
   return resolveStateDir(flagString(ctx, 'state-dir'), ctx.env);
+}
+
+/**
+ * The state directory of the network a command works on: --network (or $OVERLAY_NETWORK), else
+ * the host's only one; with several and none named, "which network?" (core/node/networks.ts).
+ */
+export function stateDirOf(ctx: CommandContext): string {
+  return networkStateDir(baseDirOf(ctx), wantedNetwork(flagString(ctx, 'network'), ctx.env), askerOf(ctx));
+}
+
+/** The command as typed, without --network and --state-dir, for a "which network?" hint. */
+export function askerOf(ctx: CommandContext): Asker {
+  const words: string[] = [];
+  const argv = ctx.argv ?? [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--network' || a === '--state-dir') i++;
+    else if (!a.startsWith('--network=') && !a.startsWith('--state-dir=')) words.push(shellWord(a));
+  }
+  return { command: ctx.command ?? 'status', words };
 }
 
 /** A connection to the running node, typed by its control API (core/node/controlApi.ts). */

@@ -73,7 +73,7 @@ async function dispatch(argv: string[], io: ProgramIo): Promise<number> {
       hint: `usage: overlay ${cmd.name} ${cmd.usage}`,
     });
   }
-  const ctx = { args: positionals, flags: values, ...io };
+  const ctx = { args: positionals, flags: values, ...io, command: cmd.name, argv: rest };
   cmd.validate?.(ctx);
   if (cmd.changesNode) {
     const dir = typeof values['state-dir'] === 'string' ? values['state-dir'] : undefined;

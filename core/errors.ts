@@ -27,6 +27,7 @@ export type ErrorCode =
   | 'ENAME_TAKEN' // another member already has this name
   | 'ENOT_ADMIN' // only an admin may do this
   | 'ESUBNET_FULL' // no free overlay address left
+  | 'ESUBNET_CLASH' // a network's range overlaps another network or a route of this host
   | 'EINTERNAL';
 
 export class OverlayError extends Error {

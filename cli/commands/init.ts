@@ -1,15 +1,24 @@
 import { zoneOf } from '../../core/dns/zone.js';
 import { OverlayError } from '../../core/errors.js';
 import { IdentityStore } from '../../core/identity/identityStore.js';
-import { formatSubnet } from '../../core/membership/addressing.js';
+import { formatSubnet, type IPv4Subnet, parseIPv4Subnet } from '../../core/membership/addressing.js';
 import { createNetwork } from '../../core/membership/issue.js';
 import { DEFAULT_NETWORK_NAME } from '../../core/membership/network.js';
 import { defaultMemberName } from '../../core/node/defaultName.js';
 import { parseEndpointFlag, parseNameFlag, parseNetworkNameFlag, parsePort } from '../../core/node/flags.js';
+import { pickSubnet } from '../../core/node/networkResources.js';
+import { wantedNetwork } from '../../core/node/networks.js';
+import {
+  assertFreeRange,
+  listenPortFor,
+  type NewNetworkPlan,
+  placeNetwork,
+  planNewNetwork,
+} from '../../core/node/newNetwork.js';
 import { DEFAULT_LISTEN_PORT, NodeState } from '../../core/node/nodeState.js';
 import { resolveStateDir } from '../../core/store/stateDir.js';
 import { secureRandom } from '../../core/wireguard/primitives.js';
-import { type Command, flagBool, flagString } from '../command.js';
+import { type Command, type CommandContext, flagBool, flagString } from '../command.js';
 import { jsonLine } from '../jsonOutput.js';
 import { pasteable, pasteContextOf } from '../pasteable.js';
 
@@ -31,12 +40,13 @@ export const init: Command = {
     subnet: {
       type: 'string',
       arg: 'CIDR',
-      description: 'IPv4 overlay subnet inside 100.64.0.0/10 (default: a random /16)',
+      description:
+        'IPv4 overlay subnet inside 100.64.0.0/10 (default: a random /16 no other network or route of this host uses)',
     },
     listen: {
       type: 'string',
       arg: 'PORT',
-      description: `UDP port to listen on (default ${DEFAULT_LISTEN_PORT})`,
+      description: `UDP port to listen on (default ${DEFAULT_LISTEN_PORT}, or the next one free for a second network)`,
     },
     endpoint: {
       type: 'string',
@@ -48,26 +58,31 @@ export const init: Command = {
   positionals: { min: 0, max: 0 },
   changesNode: true,
   run(ctx) {
-    const stateDir = resolveStateDir(flagString(ctx, 'state-dir'), ctx.env);
+    const base = resolveStateDir(flagString(ctx, 'state-dir'), ctx.env);
     const given = flagString(ctx, 'name');
     const flagName = given === undefined ? undefined : parseNameFlag(given); // before the identity is made
-    const givenNetworkName = flagString(ctx, 'network-name');
-    const networkName =
-      givenNetworkName === undefined ? DEFAULT_NETWORK_NAME : parseNetworkNameFlag(givenNetworkName);
+    const networkName = networkNameOf(ctx);
+    const givenListen = flagString(ctx, 'listen');
+    const givenPort = givenListen === undefined ? undefined : parsePort(givenListen, DEFAULT_LISTEN_PORT);
+    const announce = ((ctx.flags['endpoint'] as string[] | undefined) ?? []).map(parseEndpointFlag);
+    // Before anything is written: its name, range and port are not another network's of this host.
+    const plan = planNewNetwork(base);
+    const subnet = subnetOf(ctx, plan);
+    const listenPort = listenPortFor(plan, givenPort);
+    const placed = placeNetwork(plan, { name: networkName, ipv4Subnet: subnet });
+    const stateDir = placed.stateDir;
     const identityStore = IdentityStore.openOrCreate(stateDir);
     const identity = identityStore.load();
     const name = flagName ?? identity.name ?? defaultMemberName();
-    const listenPort = parsePort(flagString(ctx, 'listen'), DEFAULT_LISTEN_PORT);
-    const announce = ((ctx.flags['endpoint'] as string[] | undefined) ?? []).map(parseEndpointFlag);
     if (NodeState.open(stateDir)) {
       throw new OverlayError('EUSAGE', `this node already belongs to a network (${stateDir})`, {
-        hint: 'leave it first (overlay leave), or use another --state-dir for a second network',
+        hint: 'leave it first (overlay leave), or name another network: overlay init --network-name NAME',
       });
     }
     const created = createNetwork({
       name,
       networkName,
-      subnet: flagString(ctx, 'subnet'),
+      subnet: formatSubnet(subnet),
       member: {
         wireguardKey: identity.keys.wireguard.publicKey,
         signingKey: identity.keys.signing.publicKey,
@@ -85,6 +100,7 @@ export const init: Command = {
         relay: true,
         stun: [],
         dns: true,
+        ...(placed.interface !== undefined && { interface: placed.interface }),
       },
       created.roster,
     );
@@ -99,9 +115,12 @@ export const init: Command = {
       ipv4Subnet: formatSubnet(created.network.ipv4Subnet),
       ipv6Subnet: formatSubnet(created.network.ipv6Subnet),
       listenPort,
+      ...(placed.interface !== undefined && { interface: placed.interface }),
       stateDir,
     };
     const paste = pasteContextOf(ctx);
+    // A host's second network is named in every command after this one.
+    const which = plan.first ? '' : ` --network ${networkName}`;
     if (flagBool(ctx, 'json')) {
       ctx.stdout.write(jsonLine(result));
       return;
@@ -112,10 +131,36 @@ export const init: Command = {
         `This node is "${name}" (${name}.${result.zone}), ${cert.ipv4} and ${cert.ipv6}, the network's first admin.`,
         '',
         'Next:',
-        `  ${pasteable('sudo overlay up', paste)}        bring this node up`,
-        `  ${pasteable('overlay invite', paste)}         make a code for someone to join (the node must be up)`,
+        `  ${pasteable(`sudo overlay up${which}`, paste)}        bring this node up`,
+        `  ${pasteable(`overlay invite${which}`, paste)}         make a code for someone to join (the node must be up)`,
         '',
       ].join('\n'),
     );
   },
 };
+
+/** --network-name, else --network (or $OVERLAY_NETWORK), else the default; the two must agree. */
+function networkNameOf(ctx: CommandContext): string {
+  const named = flagString(ctx, 'network-name');
+  const byName = named === undefined ? undefined : parseNetworkNameFlag(named);
+  const wanted = wantedNetwork(flagString(ctx, 'network'), ctx.env);
+  if (byName !== undefined && wanted !== undefined && byName !== wanted) {
+    throw new OverlayError('EUSAGE', `--network-name ${byName} and --network ${wanted} name two networks`, {
+      hint: 'give one of them',
+    });
+  }
+  return byName ?? wanted ?? DEFAULT_NETWORK_NAME;
+}
+
+/** --subnet when it is free on this host, else a free random /16. */
+function subnetOf(ctx: CommandContext, plan: NewNetworkPlan): IPv4Subnet {
+  const given = flagString(ctx, 'subnet');
+  if (given === undefined) return pickSubnet(plan.others, plan.facts.routes, secureRandom);
+  const subnet = parseIPv4Subnet(given);
+  assertFreeRange(
+    plan,
+    subnet,
+    () => 'choose another --subnet, or leave it out and overlay picks a free one',
+  );
+  return subnet;
+}

@@ -1,8 +1,16 @@
-import { OverlayError } from '../../core/errors.js';
+import { zoneOf } from '../../core/dns/zone.js';
+import { OverlayError, userErrorOf } from '../../core/errors.js';
+import {
+  type HostNetwork,
+  listNetworks,
+  wantedNetwork,
+  whichNetworkError,
+} from '../../core/node/networks.js';
 import type { NodeStatus } from '../../core/node/status.js';
-import { type Command, flagBool } from '../command.js';
+import { type Command, type CommandContext, flagBool, flagString } from '../command.js';
 import { jsonLine } from '../jsonOutput.js';
-import { callNode, stateDirOf, streamNode } from '../nodeClient.js';
+import { askerOf, baseDirOf, callNode, connectNode, stateDirOf, streamNode } from '../nodeClient.js';
+import { pasteable, pasteContextOf } from '../pasteable.js';
 import { isTty } from '../terminal.js';
 import { longBytes, pathLabel } from '../view/format.js';
 import { portMappingText } from '../view/headerLines.js';
@@ -67,6 +75,10 @@ export const status: Command = {
   },
   positionals: { min: 0, max: 0 },
   async run(ctx) {
+    // With several networks and none named, status shows them all.
+    const all =
+      wantedNetwork(flagString(ctx, 'network'), ctx.env) === undefined ? listNetworks(baseDirOf(ctx)) : [];
+    if (all.length > 1) return statusOfAll(ctx, all);
     if (flagBool(ctx, 'watch')) {
       if (!flagBool(ctx, 'json')) {
         throw new OverlayError('EUSAGE', '--watch streams JSON: use it with --json', {
@@ -82,7 +94,7 @@ export const status: Command = {
       isTty(ctx.stdout) &&
       ctx.stdout === process.stdout
     ) {
-      await liveView(stateDirOf(ctx), ctx.env);
+      await liveView([{ name: '', stateDir: stateDirOf(ctx) }], ctx.env);
       return;
     }
     const s = await callNode(ctx, 'status');
@@ -91,23 +103,86 @@ export const status: Command = {
 };
 
 /**
- * The live view, on a terminal. React and Ink load only here, and in production mode (React's
- * development checks cost CPU every frame), so other commands start fast.
+ * Every network of the host, one after the other: as JSON `{"networks": [{name, stateDir,
+ * status | error}]}`, as text each network's table under its name, on a terminal the live view
+ * with a network switcher. One network's node that is down does not hide the others.
  */
-async function liveView(stateDir: string, env: NodeJS.ProcessEnv): Promise<void> {
-  process.env['NODE_ENV'] ??= 'production';
-  const [{ render }, React, { StatusApp }, { controlActions, controlSource }] = await Promise.all([
-    import('ink'),
-    import('react'),
-    import('../view/index.js'),
-    import('../liveSource.js'),
-  ]);
-  const app = render(
-    React.createElement(StatusApp, {
-      source: controlSource(stateDir),
-      actions: controlActions(stateDir),
-      color: env['NO_COLOR'] === undefined || env['NO_COLOR'] === '',
+async function statusOfAll(ctx: CommandContext, networks: readonly HostNetwork[]): Promise<void> {
+  if (flagBool(ctx, 'watch')) throw whichNetworkError(networks, askerOf(ctx));
+  if (
+    !flagBool(ctx, 'json') &&
+    !flagBool(ctx, 'once') &&
+    isTty(ctx.stdout) &&
+    ctx.stdout === process.stdout
+  ) {
+    await liveView(networks, ctx.env);
+    return;
+  }
+  type Shown =
+    | { name: string; stateDir: string; status: NodeStatus }
+    | { name: string; stateDir: string; error: { code: string; message: string } };
+  const shown = await Promise.all(
+    networks.map(async (n): Promise<Shown> => {
+      try {
+        const client = await connectNode(n.stateDir, 5000);
+        try {
+          return { name: n.name, stateDir: n.stateDir, status: await client.call('status') };
+        } finally {
+          client.close();
+        }
+      } catch (e) {
+        const user = userErrorOf(e);
+        const error = { code: user?.code ?? 'EINTERNAL', message: user?.message ?? String(e) };
+        return { name: n.name, stateDir: n.stateDir, error };
+      }
     }),
+  );
+  if (flagBool(ctx, 'json')) {
+    ctx.stdout.write(jsonLine({ networks: shown }));
+    return;
+  }
+  const paste = pasteContextOf(ctx);
+  ctx.stdout.write(
+    shown
+      .map((n) => {
+        const title = `network ${n.name} (${zoneOf(n.name)})`;
+        if ('status' in n) return `${title}\n${renderStatus(n.status)}`;
+        const down = n.error.code === 'ENOTRUNNING';
+        const how = pasteable(`sudo overlay up --network ${n.name}`, paste);
+        return `${title}\n${down ? `down (start it with: ${how})` : n.error.message}\n`;
+      })
+      .join('\n'),
+  );
+}
+
+/**
+ * The live view, on a terminal. React and Ink load only here, and in production mode (React's
+ * development checks cost CPU every frame), so other commands start fast. Several networks get
+ * the switcher (Tab shows the next).
+ */
+async function liveView(
+  networks: readonly Pick<HostNetwork, 'name' | 'stateDir'>[],
+  env: NodeJS.ProcessEnv,
+): Promise<void> {
+  process.env['NODE_ENV'] ??= 'production';
+  const [{ render }, React, { StatusApp }, { NetworkSwitcher }, { controlActions, controlSource }] =
+    await Promise.all([
+      import('ink'),
+      import('react'),
+      import('../view/index.js'),
+      import('../view/NetworkSwitcher.js'),
+      import('../liveSource.js'),
+    ]);
+  const color = env['NO_COLOR'] === undefined || env['NO_COLOR'] === '';
+  const panes = networks.map((n) => ({
+    name: n.name,
+    source: controlSource(n.stateDir),
+    actions: controlActions(n.stateDir),
+  }));
+  const app = render(
+    panes.length === 1
+      ? React.createElement(StatusApp, { source: panes[0]!.source, actions: panes[0]!.actions, color })
+      : React.createElement(NetworkSwitcher, { networks: panes, color }),
     { exitOnCtrlC: false },
   );
   await app.waitUntilExit();

@@ -96,7 +96,7 @@ export const up: Command = {
       }
       return;
     }
-    const { stateDir, options } = prepare(ctx);
+    const { stateDir, options, state } = prepare(ctx);
     if (await isRunning(stateDir)) return alreadyUp(ctx, options);
     const progress = new ProgressLine(ctx.stderr);
     progress.update('starting overlay...');
@@ -121,6 +121,9 @@ export const up: Command = {
           '--foreground',
           '--state-dir',
           stateDir,
+          // Its own directory holds only this network; named, so that $OVERLAY_NETWORK cannot name another.
+          '--network',
+          state.settings().network.name,
           ...upFlags(options),
         ],
         stateDir,

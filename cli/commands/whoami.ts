@@ -4,11 +4,10 @@ import { OverlayError } from '../../core/errors.js';
 import { IdentityStore } from '../../core/identity/identityStore.js';
 import { formatSubnet } from '../../core/membership/addressing.js';
 import { NodeState } from '../../core/node/nodeState.js';
-import { resolveStateDir } from '../../core/store/stateDir.js';
-import { type Command, flagBool, flagString } from '../command.js';
+import { type Command, flagBool } from '../command.js';
 import { jsonLine } from '../jsonOutput.js';
 import { onlyRootMayChange } from '../needsRoot.js';
-import { connectNode, type NodeClient } from '../nodeClient.js';
+import { connectNode, type NodeClient, stateDirOf } from '../nodeClient.js';
 
 interface Whoami {
   name: string | null;
@@ -71,7 +70,7 @@ export const whoami: Command = {
   flags: {},
   positionals: { min: 0, max: 0 },
   async run(ctx) {
-    const stateDir = resolveStateDir(flagString(ctx, 'state-dir'), ctx.env);
+    const stateDir = stateDirOf(ctx);
     const out = onlyRootMayChange(stateDir) ? await fromRootsNode(stateDir) : fromDisk(stateDir);
     const membership = out.network === null ? undefined : out;
     if (flagBool(ctx, 'json')) {

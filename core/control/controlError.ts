@@ -48,6 +48,7 @@ const overlayCodes: Record<ErrorCode, true> = {
   ENAME_TAKEN: true,
   ENOT_ADMIN: true,
   ESUBNET_FULL: true,
+  ESUBNET_CLASH: true,
   EINTERNAL: true,
 };
 

@@ -11,6 +11,11 @@
  * - Undo (`down`, the node stopping) puts back the bytes it found, unless another program has
  *   rewritten the file since (a DHCP client): that file is newer than ours and is left alone. After
  *   a crash the backup is still there, and the next `up` or `down` undoes it the same way.
+ * - A host in several networks: each node adds its own layer on top of what it finds, another
+ *   network's included (resolvConf.ts). The one on top puts back the bytes it found; one under
+ *   another takes its own lines out and leaves the others' as they are, so `down` of one network
+ *   leaves the other's names working. systemd-resolved needs nothing more: each network sets DNS on
+ *   its own interface, and `resolvectl revert` of one leaves the other's.
  *
  * A node in a network namespace whose /etc/resolv.conf is the file init sees (no /etc/netns file
  * for it: the host's, or in a container the container's, bind mount and all) leaves it alone: its
@@ -23,7 +28,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fromBase64, toBase64 } from '../base/bytes.js';
 import { SecureStore } from '../store/secureStore.js';
-import { withOverlay } from './resolvConf.js';
+import { withOverlay, withoutOverlay } from './resolvConf.js';
 
 /** The state file that says what to undo: `dns-backup.json` in the state directory. */
 export const BACKUP_NAME = 'dns-backup';
@@ -121,6 +126,8 @@ interface Backup extends Record<string, unknown> {
   written?: string;
   /** Written into its inode (a bind mount's source or target, a symlink), not renamed over. */
   inPlace?: boolean;
+  /** resolv.conf: the zone of the layer written (absent in a backup of an older overlay). */
+  zone?: string;
 }
 
 function validateBackup(data: unknown): Backup {
@@ -135,6 +142,8 @@ function validateBackup(data: unknown): Backup {
       throw bad('contents');
     }
     if (d.inPlace !== undefined && typeof d.inPlace !== 'boolean') throw bad('inPlace');
+    if (d.zone !== undefined && !(typeof d.zone === 'string' && /^[a-z0-9-]{1,63}\.internal$/.test(d.zone)))
+      throw bad('zone');
   } else {
     throw bad('mode');
   }
@@ -170,7 +179,12 @@ export function configureHostDns(
   // new file over it would leave the mount on the old one.
   const inPlace = place.place === 'own' || mustWriteInPlace(host, file);
   const original = fs.readFileSync(file);
-  const written = Buffer.from(withOverlay(original.toString('utf8'), target.resolver, target.zone));
+  // latin1 maps each byte to one character and back: bytes that are not UTF-8 (a comment in
+  // another encoding) come through both layers unchanged.
+  const written = Buffer.from(
+    withOverlay(original.toString('latin1'), target.resolver, target.zone),
+    'latin1',
+  );
   // The backup first: a crash after it and before the write finds the file as it was, which
   // repair then leaves as it is.
   saveBackup(stateDir, {
@@ -180,6 +194,7 @@ export function configureHostDns(
     original: toBase64(original),
     written: toBase64(written),
     inPlace,
+    zone: target.zone,
   });
   try {
     writeResolvConf(file, written, inPlace);
@@ -225,9 +240,17 @@ function restoreResolvConf(host: HostSystem, backup: Backup): string {
     now = Buffer.alloc(0);
   }
   if (now.equals(original)) return `${file} was already as overlay found it`;
-  if (!now.equals(written)) return `left ${file} alone: another program has rewritten it since overlay did`;
-  writeResolvConf(file, original, backup.inPlace === true || mustWriteInPlace(host, file));
-  return `put back ${file} as it was before overlay up`;
+  const inPlace = backup.inPlace === true || mustWriteInPlace(host, file);
+  if (now.equals(written)) {
+    writeResolvConf(file, original, inPlace);
+    return `put back ${file} as it was before overlay up`;
+  }
+  // Another network's node wrote its layer on top of ours (or took its own out from under it):
+  // ours comes out alone, and theirs stays.
+  const without = backup.zone === undefined ? undefined : withoutOverlay(now.toString('latin1'), backup.zone);
+  if (without === undefined) return `left ${file} alone: another program has rewritten it since overlay did`;
+  writeResolvConf(file, Buffer.from(without, 'latin1'), inPlace);
+  return `took ${backup.zone}'s lines out of ${file}; another network's stay`;
 }
 
 function saveBackup(stateDir: string, backup: Backup): void {

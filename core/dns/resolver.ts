@@ -11,7 +11,9 @@
  *      name table (zone.ts) — A, AAAA, PTR; NXDOMAIN for a name that does not exist, NODATA
  *      (NOERROR, no answer) for a type a name does not have, with the zone's SOA for negative
  *      caching (RFC 2308 §3); everything else is forwarded, unchanged, to the host's own resolvers
- *      (forwarder.ts) — for this host only: members are refused, not served as an open forwarder.
+ *      (forwarder.ts) — for this host only: members are refused, not served as an open forwarder,
+ *      and other `.internal` names are refused too (another network's zone on this host: glibc
+ *      then asks that network's resolver, next in resolv.conf).
  */
 import * as dnsPacket from 'dns-packet';
 import type { Endpoint } from '../base/endpoint.js';
@@ -19,7 +21,7 @@ import { parseIPv4 } from '../base/ip.js';
 import { DEFAULT_FORWARD_LIMITS, Forwarder, type ForwardLimits, type Send } from './forwarder.js';
 import { DEFAULT_RATE_LIMITS, RateLimiter, type RateLimits } from './rateLimit.js';
 import { bareReply, CLASS_ANY, CLASS_IN, type Question, RCODE, readQuestion, TYPE } from './wire.js';
-import { type NameTable, placeOf } from './zone.js';
+import { type NameTable, PRIVATE_TLD, placeOf } from './zone.js';
 
 /** Seconds a member's records may be cached: short, so a kick or a new member shows within seconds. */
 export const RECORD_TTL_S = 5;
@@ -103,7 +105,11 @@ export class Resolver {
     if (q.opcode !== 0) return reply(bareReply(bytes, q, RCODE.notImp, false));
     const place = placeOf(q.labels, this.names);
     if (place.kind === 'outside') {
-      if (who !== 'host') {
+      // A member asks for ours only. So does the host, for a private-use name (.internal) of
+      // another zone: another network's on this host, whose resolver comes after this one in
+      // resolv.conf, and glibc asks the next nameserver on REFUSED (resolvConf.ts); the host's
+      // own resolvers could only say it does not exist, and glibc would stop there.
+      if (who !== 'host' || q.labels.at(-1) === PRIVATE_TLD) {
         this.count('refused');
         return reply(bareReply(bytes, q, RCODE.refused, false));
       }
@@ -148,6 +154,11 @@ export class Resolver {
   /** Ends every forward (the server is stopping): the tickets whose sockets to close. */
   stop(): number[] {
     return this.forwarder.clear();
+  }
+
+  /** Whether `address` may ask at all (this host, or a member now): a TCP client is checked at connect. */
+  accepts(address: string): boolean {
+    return this.who(address) !== undefined;
   }
 
   private who(address: string): Who | undefined {

@@ -10,11 +10,20 @@
  * The kernel's receive buffer bounds what waits to be read (its overflow is counted by the kernel,
  * shown as dns.kernelDropped); the resolver's rate limits bound what a datagram read costs beyond
  * Node's own receive path (rateLimit.ts).
+ *
+ * TCP on the same port (RFC 7766: a resolver must serve it too; a stub falls back to it for an
+ * answer that did not fit a datagram): a connection is accepted only from this host or a member
+ * (Resolver.accepts), at most MAX_TCP_CLIENTS at once, closed after TCP_IDLE_MS without a query;
+ * each framed message (tcpFrames.ts) goes through the same Resolver.receive as a datagram, rate
+ * limits included, and its reply goes back on its connection. A reply finds its connection by
+ * the client endpoint object the query was given with, which the resolver hands back unchanged.
  */
 import dgram from 'node:dgram';
+import net from 'node:net';
 import type { Endpoint } from '../base/endpoint.js';
 import { kernelDrops } from './kernelDrops.js';
 import type { Resolver, ResolverStep } from './resolver.js';
+import { framed, TcpFrames } from './tcpFrames.js';
 
 export const DNS_PORT = 53;
 /**
@@ -23,6 +32,10 @@ export const DNS_PORT = 53;
  * small datagrams, tens of ms), so a member's query among the flood's is seldom the one dropped.
  */
 const RECEIVE_BUFFER_BYTES = 1 << 20;
+/** TCP connections served at once; more are closed at once (each holds up to one 64 KB message). */
+export const MAX_TCP_CLIENTS = 64;
+/** A TCP connection without a query for this long is closed (RFC 7766 §6.2.3: seconds, not minutes). */
+export const TCP_IDLE_MS = 10_000;
 
 export interface DnsServerOptions {
   resolver: Resolver;
@@ -37,6 +50,12 @@ export interface DnsServerOptions {
 
 export class DnsServer {
   private readonly sockets = new Map<4 | 6, dgram.Socket>();
+  private readonly listeners: net.Server[] = [];
+  private readonly connections = new Set<net.Socket>();
+  /** The connection of each TCP query waiting for its reply, by the endpoint object it was asked with. */
+  private readonly tcpQueries = new Map<Endpoint, net.Socket>();
+  /** TCP connections closed at once: from a stranger, or beyond MAX_TCP_CLIENTS; and bad framing. */
+  tcpRefused = 0;
   private readonly tickets = new Map<number, dgram.Socket>();
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
@@ -60,6 +79,13 @@ export class DnsServer {
         server.sockets.set(6, await server.listen('udp6', options.ipv6, port));
       } catch (e) {
         options.log(`names: not serving on [${options.ipv6}]:${port}: ${(e as Error).message}`);
+      }
+    }
+    for (const address of [options.ipv4, ...(options.ipv6 ? [options.ipv6] : [])]) {
+      try {
+        server.listeners.push(await server.listenTcp(address, port));
+      } catch (e) {
+        options.log(`names: not serving TCP on ${address}:${port}: ${(e as Error).message}`);
       }
     }
     return server;
@@ -92,6 +118,54 @@ export class DnsServer {
     this.tickets.clear();
     for (const socket of this.sockets.values()) socket.close();
     this.sockets.clear();
+    for (const listener of this.listeners) listener.close();
+    for (const connection of this.connections) connection.destroy();
+    this.connections.clear();
+    this.tcpQueries.clear();
+  }
+
+  private listenTcp(address: string, port: number): Promise<net.Server> {
+    return new Promise((resolve, reject) => {
+      const listener = net.createServer((c) => this.accept(c));
+      listener.once('error', reject);
+      listener.listen({ host: address, port, ipv6Only: address.includes(':') }, () => {
+        listener.off('error', reject);
+        listener.on('error', (e) => this.options.log(`names: TCP error: ${e.message}`));
+        resolve(listener);
+      });
+    });
+  }
+
+  private accept(c: net.Socket): void {
+    const address = unmapped(c.remoteAddress ?? '');
+    if (this.stopped || this.connections.size >= MAX_TCP_CLIENTS || !this.options.resolver.accepts(address)) {
+      this.tcpRefused++;
+      c.destroy();
+      return;
+    }
+    this.connections.add(c);
+    c.setTimeout(TCP_IDLE_MS, () => c.destroy());
+    c.on('error', () => {});
+    c.on('close', () => {
+      this.connections.delete(c);
+      for (const [client, socket] of this.tcpQueries) if (socket === c) this.tcpQueries.delete(client);
+    });
+    const frames = new TcpFrames();
+    c.on('data', (chunk) => {
+      const messages = frames.push(chunk);
+      if (messages === 'bad') {
+        this.tcpRefused++;
+        c.destroy();
+        return;
+      }
+      for (const message of messages) {
+        const from: Endpoint = { address, port: c.remotePort ?? 0 };
+        this.tcpQueries.set(from, c);
+        const step = this.guarded(() => this.options.resolver.receive(message, from, Date.now()));
+        // Answered (apply took it), forwarded (its answer comes later) or dropped (nothing will).
+        if (step?.forwards.length === 0) this.tcpQueries.delete(from);
+      }
+    });
   }
 
   private listen(type: 'udp4' | 'udp6', address: string, port: number): Promise<dgram.Socket> {
@@ -123,7 +197,7 @@ export class DnsServer {
    * One event through the resolver. The resolver never throws on what arrives (its tests feed it
    * any bytes); should a bug make it, the datagram is lost and the node keeps running.
    */
-  private guarded(event: () => ResolverStep): void {
+  private guarded(event: () => ResolverStep): ResolverStep | undefined {
     let step: ResolverStep;
     try {
       step = event();
@@ -131,13 +205,20 @@ export class DnsServer {
       this.faults++;
       if (this.faults === 1)
         this.options.log(`names: a datagram made the resolver fail: ${(e as Error).stack}`);
-      return;
+      return undefined;
     }
     this.apply(step);
+    return step;
   }
 
   private apply(step: ResolverStep): void {
     for (const { to, bytes } of step.replies) {
+      const connection = this.tcpQueries.get(to);
+      if (connection) {
+        this.tcpQueries.delete(to);
+        if (!connection.destroyed) connection.write(framed(bytes));
+        continue;
+      }
       const socket = this.sockets.get(to.address.includes(':') ? 6 : 4);
       socket?.send(bytes, to.port, to.address, ignoreSendError);
     }

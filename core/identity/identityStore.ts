@@ -110,11 +110,13 @@ export class IdentityStore {
   /**
    * The identity to use for a step that may fail (a join): the stored one, or a new one kept in
    * memory until `persist` — so that a failed step leaves the state directory exactly as it was.
+   * A new one may be persisted in another directory than `stateDir` (a join that learns only from
+   * the inviter's answer which network, and so which directory, it is for).
    */
   static openOrPrepare(
     stateDir: string,
     now: Date = new Date(),
-  ): { identity: Identity; persist(): IdentityStore } {
+  ): { identity: Identity; existing: boolean; persist(dir?: string): IdentityStore } {
     let dirExists = true;
     try {
       ensureExistingDir(stateDir);
@@ -126,15 +128,16 @@ export class IdentityStore {
       const existing = SecureStore.open(stateDir, STORE_NAME, validateIdentityFile);
       if (existing) {
         const store = new IdentityStore(existing);
-        return { identity: store.load(), persist: () => store };
+        return { identity: store.load(), existing: true, persist: () => store };
       }
     }
     const file = freshIdentityFile(now);
     return {
       identity: toIdentity(file, SecureStore.fileFor(stateDir, STORE_NAME)),
-      persist: () => {
-        ensureStateDir(stateDir);
-        return IdentityStore.create(stateDir, file);
+      existing: false,
+      persist: (dir = stateDir) => {
+        ensureStateDir(dir);
+        return IdentityStore.create(dir, file);
       },
     };
   }

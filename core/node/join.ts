@@ -11,6 +11,7 @@ import { SKEW_HINT } from '../clockSkew.js';
 import { OverlayError } from '../errors.js';
 import { IdentityStore } from '../identity/identityStore.js';
 import { inviteId, parseInviteCode } from '../membership/inviteCode.js';
+import type { Network } from '../membership/network.js';
 import { Roster } from '../membership/roster.js';
 import { JoinAttempt, type JoinEvent, type JoinRejectReason, type JoinResult } from '../overlayWire/index.js';
 import { decodeJoinAccept } from './joinAccept.js';
@@ -25,6 +26,12 @@ export interface JoinOptions {
   retryDelaysMs?: readonly number[];
   /** The joiner's UDP socket: a real one (udpJoinSocket) unless a test gives its twin. */
   openSocket?: OpenJoinSocket;
+  /**
+   * Where the network the inviter answered with goes, once known and before anything is written:
+   * its state directory (new keys are kept there when it is not `stateDir`) and interface. It
+   * throws to refuse the network (a range that clashes on this host). Absent: `stateDir`.
+   */
+  place?: (network: Network) => { stateDir: string; interface?: string };
 }
 
 /** What the join protocol needs of a UDP socket; `to` and `from` are endpoint text. */
@@ -39,6 +46,8 @@ export type OpenJoinSocket = (
 ) => JoinSocket;
 
 export interface Joined {
+  /** Where the new member's state went. */
+  stateDir: string;
   name: string;
   /** The network's name, as the inviter gave it: members are MEMBER.NETWORK.internal. */
   network: string;
@@ -94,18 +103,10 @@ export async function join(options: JoinOptions): Promise<Joined> {
   const invite = parseInviteCode(options.code);
   const existing = NodeState.open(options.stateDir);
   if (existing) {
-    const out = !stillMember(existing, options.stateDir);
-    throw new OverlayError(
-      'EUSAGE',
-      out
-        ? `this node was removed from its network (kicked or expired), and its state is still in ${options.stateDir}`
-        : `this node already belongs to a network (${options.stateDir})`,
-      {
-        hint: out
-          ? 'remove it first: overlay leave'
-          : 'leave it first (overlay leave), or use another --state-dir to join a second network',
-      },
-    );
+    assertNotRemoved(existing, options.stateDir);
+    throw new OverlayError('EUSAGE', `this node already belongs to a network (${options.stateDir})`, {
+      hint: 'leave it first (overlay leave), or use another --state-dir to join a second network',
+    });
   }
   const prepared = IdentityStore.openOrPrepare(options.stateDir);
   const keys = prepared.identity.keys;
@@ -146,9 +147,16 @@ export async function join(options: JoinOptions): Promise<Joined> {
   for (const record of accepted.value.records) roster.offer(record, now);
   const self = roster.memberByWireguardKey(keys.wireguard.publicKey, now);
   if (!self) throw new OverlayError('EJOIN', "the inviter's answer holds no valid certificate for this node");
-  const store = prepared.persist();
+  const placed = options.place?.(accepted.value.network) ?? { stateDir: options.stateDir };
+  if (placed.stateDir !== options.stateDir && prepared.existing) {
+    throw new OverlayError(
+      'EINTERNAL',
+      `a join placed in ${placed.stateDir} with the keys of ${options.stateDir}`,
+    );
+  }
+  const store = prepared.persist(placed.stateDir);
   NodeState.create(
-    options.stateDir,
+    placed.stateDir,
     {
       network: accepted.value.network,
       networkSecretKey: null,
@@ -157,12 +165,14 @@ export async function join(options: JoinOptions): Promise<Joined> {
       relay: true,
       stun: [],
       dns: true,
+      ...(placed.interface !== undefined && { interface: placed.interface }),
     },
     roster,
   );
   store.setName(self.certificate.name);
   const inviter = roster.memberByWireguardKey(result.inviterPublicKey, now);
   return {
+    stateDir: placed.stateDir,
     name: self.certificate.name,
     network: accepted.value.network.name,
     ipv4: self.certificate.ipv4,
@@ -223,6 +233,19 @@ export const udpJoinSocket: OpenJoinSocket = (ipv6, on) => {
     close: () => socket.close(),
   };
 };
+
+/**
+ * Refuses a join by a node whose network removed it (kicked, expired) while its state is still
+ * there: the way out is `overlay leave`, not a second network beside the dead one.
+ */
+export function assertNotRemoved(state: NodeState, stateDir: string): void {
+  if (stillMember(state, stateDir)) return;
+  throw new OverlayError(
+    'EUSAGE',
+    `this node was removed from its network (kicked or expired), and its state is still in ${stateDir}`,
+    { hint: 'remove it first: overlay leave' },
+  );
+}
 
 /** Whether the node of `stateDir` still counts as a member of its network; true when unsure. */
 function stillMember(state: NodeState, stateDir: string): boolean {

@@ -124,7 +124,7 @@ export class OverlayNode {
     this.roster = state.loadRoster();
     this.invites = state.loadInvites();
     const io = options.io ?? nativeIo;
-    this.tun = openInterface(io, this.self(), this.settings.network.ipv4Subnet.prefix);
+    this.tun = openInterface(io, this.self(), this.settings);
     const wg = this.identity.keys.wireguard;
     const log = (line: string) => this.log(line);
     this.tunnel = startTunnel({

@@ -158,6 +158,7 @@ export class NodeDns {
     for (const [name, n] of Object.entries(this.resolver.counters())) out[`dns.${name}`] = n;
     if (this.server) out['dns.kernelDropped'] = this.server.kernelDropped();
     if (this.server?.faults) out['dns.faults'] = this.server.faults;
+    if (this.server?.tcpRefused) out['dns.tcpRefused'] = this.server.tcpRefused;
     return out;
   }
 

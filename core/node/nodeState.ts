@@ -22,6 +22,9 @@ import { isRelayRate, parseStunFlag } from './flags.js';
 
 export const DEFAULT_LISTEN_PORT = 51820;
 
+/** An interface name the kernel takes: 1-15 bytes, no '/', ':', '%' or whitespace. */
+const IFNAME = /^[A-Za-z0-9_.-]{1,15}$/;
+
 interface NetworkFile {
   version: 1;
   network: NetworkJSON;
@@ -40,6 +43,8 @@ interface NetworkFile {
   relayRateMbit?: number;
   /** `up --port-mapping`, remembered; absent: auto (every protocol). */
   portMapping?: PortMappingMode;
+  /** The interface of a network after a host's first (networkResources.ts); absent: the kernel's ovlN. */
+  interface?: string;
   [key: string]: unknown;
 }
 
@@ -58,6 +63,8 @@ export interface NodeSettings {
   relayRateMbit?: number;
   /** Which port mapping protocols to ask the gateway with (`up --port-mapping`); absent: auto. */
   portMapping?: PortMappingMode;
+  /** The interface's name, chosen when a host's second network was made; absent: the kernel's `ovlN`. */
+  interface?: string;
 }
 
 /** What `up`'s flags change in the settings, remembered so the next `up` starts the same node. */
@@ -100,6 +107,8 @@ function validateNetworkFile(data: unknown): NetworkFile {
   }
   if (d.portMapping !== undefined && !isPortMappingMode(d.portMapping))
     throw bad('portMapping is not a mode');
+  if (d.interface !== undefined && !(typeof d.interface === 'string' && IFNAME.test(d.interface)))
+    throw bad('interface is not an interface name');
   return d as NetworkFile;
 }
 
@@ -191,6 +200,7 @@ export class NodeState {
       dns: f.dns ?? true,
       ...(f.relayRateMbit !== undefined && { relayRateMbit: f.relayRateMbit }),
       portMapping: f.portMapping ?? 'auto',
+      ...(f.interface !== undefined && { interface: f.interface }),
     };
   }
 
@@ -240,6 +250,7 @@ function toNetworkFile(s: NodeSettings): NetworkFile {
     ...(!s.dns && { dns: false }),
     ...(s.relayRateMbit !== undefined && { relayRateMbit: s.relayRateMbit }),
     ...(s.portMapping !== undefined && s.portMapping !== 'auto' && { portMapping: s.portMapping }),
+    ...(s.interface !== undefined && { interface: s.interface }),
   };
 }
 

@@ -8,6 +8,7 @@ import type { NodeIo, TunDevice } from '../tunnel/io.js';
 import { TUN_MTU } from '../tunnel/mtu.js';
 import { Tunnel } from '../tunnel/tunnel.js';
 import type { TunnelOptions } from '../tunnel/types.js';
+import type { NodeSettings } from './nodeState.js';
 
 /** The tunnel on `options.tun`; when its data path cannot start, the device is closed and `up` told why. */
 export function startTunnel(options: TunnelOptions & { listenPort: number }): Tunnel {
@@ -37,11 +38,19 @@ function dataPathError(e: unknown, port: number): OverlayError {
   );
 }
 
-/** The overlay interface: kernel-named ovlN, MTU, up, this member's addresses. */
-export function openInterface(io: NodeIo, self: Member, ipv4Prefix: number): TunDevice {
+/**
+ * The overlay interface: the one the settings name (a host's second network remembers one) or
+ * kernel-named ovlN, MTU, up, this member's addresses.
+ */
+export function openInterface(
+  io: NodeIo,
+  self: Member,
+  settings: Pick<NodeSettings, 'network' | 'interface'>,
+): TunDevice {
+  const ipv4Prefix = settings.network.ipv4Subnet.prefix;
   let tun: TunDevice;
   try {
-    tun = io.openTun('ovl%d');
+    tun = io.openTun(settings.interface ?? 'ovl%d');
   } catch (e) {
     const err = e as { code?: string; message?: string };
     if (err.code === 'EPERM') {

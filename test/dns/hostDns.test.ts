@@ -17,7 +17,7 @@ import {
   repairHostDns,
   resolvConfPlace,
 } from '../../core/dns/hostDns.js';
-import { MARKER, nameservers, withOverlay } from '../../core/dns/resolvConf.js';
+import { markerFor, nameservers, withOverlay, withoutOverlay } from '../../core/dns/resolvConf.js';
 
 const TARGET = { interface: 'ovl0', resolver: '100.80.0.1', zone: 'home.internal' };
 /** Comments, two servers, a search list, options, no newline at the end, and a byte that is not UTF-8. */
@@ -62,7 +62,7 @@ test('resolv.conf gets our resolver first and the zone first in search, and is p
   const f = fixture(t);
   t.deepEqual(configureHostDns(f.stateDir, TARGET, f.host), { mode: 'resolv.conf', path: f.resolvConf });
   const lines = f.read().toString('utf8').split('\n');
-  t.is(lines[0], MARKER);
+  t.is(lines[0], markerFor(TARGET.zone));
   t.is(lines[1], 'nameserver 100.80.0.1');
   t.true(lines.includes('nameserver 192.0.2.53'), 'the host’s own servers stay, after ours');
   t.true(lines.includes('search home.internal lan corp.example'));
@@ -254,4 +254,91 @@ test('the zone goes into the search line glibc obeys (the last one, search or do
     withOverlay('search home.internal lan\n', TARGET.resolver, TARGET.zone),
     /^search home\.internal lan$/m,
   );
+});
+
+/** A second network's node on the same host: its own state directory, the same resolv.conf. */
+function secondNode(f: ReturnType<typeof fixture>) {
+  const stateDir = `${f.stateDir}-work`;
+  fs.mkdirSync(stateDir, { mode: 0o700 });
+  return stateDir;
+}
+
+const WORK = { interface: 'ovl-work', resolver: '100.90.0.1', zone: 'work.internal' };
+
+for (const firstDown of ['home', 'work'] as const) {
+  test(`two networks each add a layer to resolv.conf; ${firstDown} going down first leaves the other's right, and the last puts back the bytes`, (t) => {
+    const f = fixture(t);
+    const work = secondNode(f);
+    configureHostDns(f.stateDir, TARGET, f.host);
+    configureHostDns(work, WORK, f.host);
+    const both = f.read().toString('utf8');
+    t.deepEqual(
+      both.split('\n').filter((l) => l.startsWith('nameserver')),
+      ['nameserver 100.90.0.1', 'nameserver 100.80.0.1', 'nameserver 192.0.2.53', 'nameserver 2001:db8::53'],
+    );
+    t.is(
+      both
+        .split('\n')
+        .filter((l) => l.startsWith('search'))
+        .at(-1),
+      'search work.internal home.internal lan corp.example',
+    );
+    t.deepEqual(
+      nameservers(both).map((e) => e.address),
+      ['192.0.2.53', '2001:db8::53'],
+      "a resolver forwards only to the host's own, never to the other network's",
+    );
+    const [down, stays] = firstDown === 'home' ? [f.stateDir, work] : [work, f.stateDir];
+    const [gone, kept] = firstDown === 'home' ? [TARGET, WORK] : [WORK, TARGET];
+    repairHostDns(down, f.host);
+    const one = f.read().toString('utf8');
+    t.false(one.includes(gone.resolver), `${gone.zone}'s resolver is gone:\n${one}`);
+    t.false(one.includes(gone.zone), `${gone.zone} is gone from the search lines:\n${one}`);
+    t.is(one.split('\n')[1], `nameserver ${kept.resolver}`, `${kept.zone}'s resolver is still asked first`);
+    t.is(
+      one
+        .split('\n')
+        .filter((l) => l.startsWith('search'))
+        .at(-1),
+      `search ${kept.zone} lan corp.example`,
+    );
+    repairHostDns(stays, f.host);
+    t.deepEqual(f.read(), ORIGINAL, 'byte for byte once both are down');
+  });
+}
+
+test('with systemd-resolved, two networks each set their own interface, and down of one reverts only its own', (t) => {
+  const f = fixture(t, { resolved: true });
+  const work = secondNode(f);
+  configureHostDns(f.stateDir, TARGET, f.host);
+  configureHostDns(work, WORK, f.host);
+  repairHostDns(work, f.host);
+  t.deepEqual(f.host.commands, [
+    'resolvectl dns ovl0 100.80.0.1',
+    'resolvectl domain ovl0 ~home.internal',
+    'resolvectl dns ovl-work 100.90.0.1',
+    'resolvectl domain ovl-work ~work.internal',
+    'resolvectl revert ovl-work',
+  ]);
+  t.deepEqual(f.read(), ORIGINAL);
+});
+
+test('withoutOverlay gives back what withOverlay was given, newline at the end or not, empty or not', (t) => {
+  for (const original of [
+    '',
+    '\n',
+    'nameserver 192.0.2.1',
+    'nameserver 192.0.2.1\n',
+    'domain a.example\n\n',
+  ]) {
+    const once = withOverlay(original, TARGET.resolver, TARGET.zone);
+    t.is(withoutOverlay(once, TARGET.zone), original, JSON.stringify(original));
+    const twice = withOverlay(once, WORK.resolver, WORK.zone);
+    t.is(
+      withoutOverlay(withoutOverlay(twice, TARGET.zone)!, WORK.zone),
+      original,
+      `both, under first: ${JSON.stringify(original)}`,
+    );
+  }
+  t.is(withoutOverlay('nameserver 192.0.2.1\n', TARGET.zone), undefined, 'no layer of that zone');
 });

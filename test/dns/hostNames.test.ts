@@ -7,7 +7,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import test from 'ava';
-import { MARKER } from '../../core/dns/resolvConf.js';
+import { markerFor } from '../../core/dns/resolvConf.js';
+
+const MARKER = markerFor('home.internal');
+
 import { runCli } from '../helpers/cli.js';
 import { OverlayHost } from '../helpers/lan.js';
 import { dig, namedNetwork, OUTSIDE_ADDRESS } from '../helpers/namedNetwork.js';
@@ -79,7 +82,11 @@ rootTest(
     await a!.kill9();
     await a!.ok(['up']);
     const text = fs.readFileSync(file, 'utf8');
-    t.is(text.split(MARKER).length, 2, `overlay's lines once, not twice:\n${text}`);
+    t.is(
+      text.split(MARKER).length,
+      3,
+      `overlay's layer once (a marker above its nameserver and its search line), not twice:\n${text}`,
+    );
     t.is((text.match(/^nameserver /gm) ?? []).length, 2, text);
     t.deepEqual(dig(a!.ns, aV4, 'a.home.internal').answers, [aV4]);
     await a!.ok(['down']);

@@ -360,3 +360,27 @@ test('names in the zone with bytes no member name has are NXDOMAIN, the question
   t.is(reply[3]! & 0x0f, 3, 'NXDOMAIN');
   t.deepEqual(reply.subarray(12, q.length), q.subarray(12));
 });
+
+test("another network's zone (any .internal name but ours) is refused to the host, so glibc asks the next nameserver", (t) => {
+  const r = resolver();
+  for (const name of ['b.work.internal', 'work.internal', 'x.b.other.internal']) {
+    const step = r.receive(query(name), HOST, NOW);
+    t.is(
+      step.forwards.length,
+      0,
+      `${name} is not forwarded to the host's resolvers, which would say NXDOMAIN`,
+    );
+    t.is(only(step).rcode, 'REFUSED', name);
+  }
+  t.is(ask(r, 'b.home.internal').rcode, 'NOERROR', 'our own zone is answered');
+  t.is(r.receive(query('internal.example.com'), HOST, NOW).forwards.length, 1, 'a public name is forwarded');
+});
+
+test('who may ask at all (a TCP connection is checked when it opens): this host and members, not strangers', (t) => {
+  const r = resolver();
+  t.true(r.accepts(A.ipv4));
+  t.true(r.accepts('127.0.0.1'));
+  t.true(r.accepts(B.ipv4));
+  t.false(r.accepts('100.80.99.99'), 'an address of the subnet that no member holds');
+  t.false(r.accepts('198.51.100.9'));
+});
