@@ -12,6 +12,7 @@
  * Every answer is bounded per received message and per peer per interval, so a peer that sends junk
  * or floods costs us at most a fixed number of small messages.
  */
+import type { PeerId } from '../base/keys.js';
 import {
   GOSSIP_FANOUT,
   GOSSIP_INTERVAL_MS,
@@ -40,8 +41,8 @@ import { RecordIndex, recordHashKey, type Snapshot } from './recordIndex.js';
 import type { GossipRecord, OfferResult, RecordStore } from './recordStore.js';
 
 export interface GossipOptions {
-  /** This node's peer id, as the node names peers in `to`/`from` (e.g. its public key in base64). */
-  readonly self: string;
+  /** This node's own peer id: never gossiped with, and a message "from" it is dropped. */
+  readonly self: PeerId;
   readonly store: RecordStore;
   /** Uniform in [0, 1); injectable so a simulation is reproducible. */
   readonly random?: () => number;
@@ -53,7 +54,7 @@ export interface GossipOptions {
 }
 
 export interface GossipSend {
-  readonly to: string;
+  readonly to: PeerId;
   /** An encoded gossip message (≤ MAX_GOSSIP_MESSAGE bytes), to be sealed as an inner 'gossip'. */
   readonly message: Uint8Array;
 }
@@ -73,7 +74,7 @@ interface HotRecord {
   readonly id: string;
   readonly version: number;
   /** Who told us; no point telling it back. */
-  readonly from: string | null;
+  readonly from: PeerId | null;
   /** Hops left for the copies we send. */
   readonly hops: number;
 }
@@ -88,10 +89,10 @@ export class Gossip {
   private readonly index: RecordIndex;
   private nextWakeAt = Number.NEGATIVE_INFINITY;
   /** The peers the node last said it can reach; rumors between ticks go to them. */
-  private peers: readonly string[] = [];
+  private peers: readonly PeerId[] = [];
   private hot: HotRecord[] = [];
   private budgetWindowStart = Number.NEGATIVE_INFINITY;
-  private readonly repliesThisWindow = new Map<string, number>();
+  private readonly repliesThisWindow = new Map<PeerId, number>();
   private snapshot: { at: number; view: Snapshot } | null = null;
 
   constructor(private readonly options: GossipOptions) {
@@ -108,7 +109,7 @@ export class Gossip {
    * A gossip round, if one is due: digests to `fanout` random peers among `reachablePeers`. Call it
    * again at `nextWakeAt`; calling early sends nothing.
    */
-  tick(now: number, reachablePeers: readonly string[]): { send: GossipSend[]; nextWakeAt: number } {
+  tick(now: number, reachablePeers: readonly PeerId[]): { send: GossipSend[]; nextWakeAt: number } {
     this.peers = reachablePeers.filter((p) => p !== this.options.self);
     if (now < this.nextWakeAt) return { send: [], nextWakeAt: this.nextWakeAt };
     const send: GossipSend[] = [];
@@ -136,7 +137,7 @@ export class Gossip {
   }
 
   /** A gossip message from an authenticated peer (the node opened the seal and knows `from`). */
-  receive(from: string, message: Uint8Array, now: number): ReceiveResult {
+  receive(from: PeerId, message: Uint8Array, now: number): ReceiveResult {
     if (from === this.options.self) return { send: [], accepted: [], invalid: 0, dropped: 'fromSelf' };
     const decoded = decodeGossipMessage(message);
     if (!decoded.ok) return { send: [], accepted: [], invalid: 0, dropped: decoded.reason };
@@ -205,7 +206,7 @@ export class Gossip {
   }
 
   private takeRecords(
-    from: string,
+    from: PeerId,
     records: readonly { id: string; version: number; bytes: Uint8Array }[],
     hops: number,
     now: number,
@@ -239,7 +240,7 @@ export class Gossip {
   }
 
   /** Runs `build` if `from` still has budget, and cuts its output to what the budget allows. */
-  private answer(from: string, now: number, build: () => Uint8Array[]): ReceiveResult {
+  private answer(from: PeerId, now: number, build: () => Uint8Array[]): ReceiveResult {
     const allowed = this.allowance(from, now);
     if (allowed === 0) return { send: [], accepted: [], invalid: 0, dropped: 'overBudget' };
     const messages = build().slice(0, allowed);
@@ -247,7 +248,7 @@ export class Gossip {
     return { send: messages.map((message) => ({ to: from, message })), accepted: [], invalid: 0 };
   }
 
-  private allowance(from: string, now: number): number {
+  private allowance(from: PeerId, now: number): number {
     if (now >= this.budgetWindowStart + this.intervalMs || now < this.budgetWindowStart) {
       this.budgetWindowStart = now;
       this.repliesThisWindow.clear();
@@ -268,7 +269,7 @@ export class Gossip {
     if (this.hot.length === 0 || this.peers.length === 0) return [];
     const batch = this.hot.splice(0, MAX_RUMORS_PER_FLUSH);
     // Records for the same peer with the same hops left share messages.
-    const batches = new Map<string, { to: string; hops: number; records: GossipRecord[] }>();
+    const batches = new Map<string, { to: PeerId; hops: number; records: GossipRecord[] }>();
     for (const h of batch) {
       const record = this.options.store.get(h.id);
       // Superseded since: the newer version was made hot itself when it arrived.
@@ -288,7 +289,7 @@ export class Gossip {
   }
 
   /** Up to `count` distinct peers, uniformly, never `exclude`. */
-  private pick(peers: readonly string[], count: number, exclude: string | null): string[] {
+  private pick(peers: readonly PeerId[], count: number, exclude: PeerId | null): PeerId[] {
     const pool = exclude === null ? [...peers] : peers.filter((p) => p !== exclude);
     const n = Math.min(count, pool.length);
     for (let i = 0; i < n; i++) {

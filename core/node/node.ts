@@ -16,7 +16,7 @@
  */
 
 import { parseEndpoint } from '../base/endpoint.js';
-import { encodeKey, type PeerId, peerKey } from '../base/keys.js';
+import { encodeKey, type PeerId, peerId, peerKey } from '../base/keys.js';
 import { OverlayError } from '../errors.js';
 import type { GossipRecord } from '../gossip/recordStore.js';
 import { type Identity, IdentityStore } from '../identity/identityStore.js';
@@ -93,8 +93,8 @@ export class OverlayNode {
   readonly stun: StunProbe | undefined;
   readonly portMapper: PortMapper | undefined; // asks the gateway to forward our port; off: undefined
   private readonly tun: TunDevice;
-  /** The tunnel's peers by WireGuard key (base64), as syncPeers last left them. */
-  private readonly synced = new Map<string, DesiredPeer>();
+  /** The tunnel's peers, as syncPeers last left them. */
+  private readonly synced = new Map<PeerId, DesiredPeer>();
   private readonly messaging: SealedMessaging;
   private readonly routes: RelayRoutes;
   private readonly announcer: EndpointAnnouncer;
@@ -145,7 +145,8 @@ export class OverlayNode {
       },
       sealedScreenKey: mac1Key(wg.publicKey),
     });
-    const peers = this.synced;
+    // Read by modules that look members up by any key text (an event's, a message's).
+    const peers: ReadonlyMap<string, DesiredPeer> = this.synced;
     this.routes = new RelayRoutes({ tun: this.tun, tunnel: this.tunnel, wireguard: wg, peers, log });
     this.announcer = new EndpointAnnouncer({
       settings: this.settings,
@@ -187,11 +188,10 @@ export class OverlayNode {
           })
         : undefined;
     this.gossip = new RosterGossip({
-      self: encodeKey(wg.publicKey),
+      self: peerId(wg.publicKey),
       // Through retiringStore, so a kick that arrives keeps the kicked name and key.
       store: retiringStore(this.roster, this.invites.retired, () => this.saveInvites()),
-      send: (to, body, endpoint) =>
-        this.messaging.send(peerKey(to as PeerId), { kind: 'gossip', body }, endpoint),
+      send: (to, body, endpoint) => this.messaging.send(peerKey(to), { kind: 'gossip', body }, endpoint),
       reachable: () => this.gossipTargets(),
       accepted: (records) => this.rosterChanged(records),
       // A member that started again: its relayed traffic waits on the relay key for its new epoch.
@@ -327,10 +327,11 @@ export class OverlayNode {
   }
 
   /** The members a gossip round may talk to: full members we have somewhere to send to. */
-  private gossipTargets(): string[] {
-    return [...this.synced.values()]
-      .filter((p) => p.member.certificate.kind === 'member' && this.messaging.reachable(p.publicKey))
-      .map((p) => encodeKey(p.publicKey));
+  private gossipTargets(): PeerId[] {
+    const targets: PeerId[] = [];
+    for (const [id, p] of this.synced)
+      if (p.member.certificate.kind === 'member' && this.messaging.reachable(p.publicKey)) targets.push(id);
+    return targets;
   }
 
   private maintain(): void {
@@ -370,7 +371,8 @@ export class OverlayNode {
     const changes = syncPeers(this.tunnel, desiredPeers(this.roster, self, now), this.synced);
     this.routes.forgetGone();
     // What we knew of members who left goes with them.
-    const isPeer = (key: string) => this.synced.has(key);
+    const peers: ReadonlyMap<string, DesiredPeer> = this.synced;
+    const isPeer = (key: string) => peers.has(key);
     this.messaging.forgetLeft(
       isPeer,
       before.filter((key) => !isPeer(key)),

@@ -6,7 +6,7 @@
  */
 import { bytesEqual } from '../base/bytes.js';
 import { parseEndpoint } from '../base/endpoint.js';
-import { encodeKey } from '../base/keys.js';
+import { encodeKey, type PeerId, peerId } from '../base/keys.js';
 import type { Member, Roster } from '../membership/roster.js';
 import type { Tunnel } from '../tunnel/tunnel.js';
 
@@ -22,7 +22,7 @@ function hostAddresses(m: Member): string[] {
   return [`${m.certificate.ipv4}/32`, `${m.certificate.ipv6}/128`];
 }
 
-export function desiredPeers(roster: Roster, self: Member, now: number): Map<string, DesiredPeer> {
+export function desiredPeers(roster: Roster, self: Member, now: number): Map<PeerId, DesiredPeer> {
   const members = roster.members(now);
   const selfSigning = self.certificate.signingKey ? encodeKey(self.certificate.signingKey) : '';
   const hostedBy = new Map<string, Member[]>();
@@ -31,10 +31,10 @@ export function desiredPeers(roster: Roster, self: Member, now: number): Map<str
     const via = encodeKey(m.certificate.via);
     hostedBy.set(via, [...(hostedBy.get(via) ?? []), m]);
   }
-  const out = new Map<string, DesiredPeer>();
+  const out = new Map<PeerId, DesiredPeer>();
   for (const m of members) {
     if (m.subject === self.subject) continue;
-    const key = encodeKey(m.certificate.wireguardKey);
+    const key = peerId(m.certificate.wireguardKey);
     if (m.certificate.kind === 'wireguard') {
       // Reached through its host: only the host has it as a peer.
       if (m.certificate.via && encodeKey(m.certificate.via) === selfSigning) {
@@ -72,8 +72,8 @@ export interface SyncResult {
  */
 export function syncPeers(
   tunnel: Tunnel,
-  desired: Map<string, DesiredPeer>,
-  current: Map<string, DesiredPeer>,
+  desired: ReadonlyMap<PeerId, DesiredPeer>,
+  current: Map<PeerId, DesiredPeer>,
 ): SyncResult {
   const result: SyncResult = { added: [], removed: [] };
   for (const [key, had] of current) {
@@ -114,12 +114,12 @@ export function syncPeers(
  */
 export function announcesNewEpoch(
   roster: Roster,
-  synced: ReadonlyMap<string, DesiredPeer>,
+  synced: ReadonlyMap<PeerId, DesiredPeer>,
   record: { id: string },
   now: number,
 ): boolean {
   const member = roster.memberBySubject(record.id.slice('endpoints:'.length), now);
-  const peer = member && synced.get(encodeKey(member.certificate.wireguardKey));
+  const peer = member && synced.get(peerId(member.certificate.wireguardKey));
   return (
     !!peer && !bytesEqual(peer.member.relayEpoch ?? new Uint8Array(), member.relayEpoch ?? new Uint8Array())
   );

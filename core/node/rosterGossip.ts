@@ -14,6 +14,7 @@
  */
 
 import type { Endpoint } from '../base/endpoint.js';
+import type { PeerId } from '../base/keys.js';
 import { RUMOR_HOPS } from '../gossip/constants.js';
 import { Gossip, type GossipSend } from '../gossip/gossip.js';
 import { encodeRecords } from '../gossip/gossipMessages.js';
@@ -38,13 +39,13 @@ const ACCEPTED_BATCH_MS = 50;
 const ENDPOINTS_PREFIX = 'endpoints:';
 
 export interface RosterGossipOptions {
-  /** This node's peer id: its WireGuard key, base64. */
-  readonly self: string;
+  /** This node's own peer id. */
+  readonly self: PeerId;
   readonly store: RecordStore;
   /** Seals a gossip message for member `to` and sends it, to `endpoint` when given. */
-  send(to: string, message: Uint8Array, endpoint: Endpoint | undefined): void;
-  /** The members a round may talk to now (WireGuard keys, base64). */
-  reachable(): string[];
+  send(to: PeerId, message: Uint8Array, endpoint: Endpoint | undefined): void;
+  /** The members a round may talk to now. */
+  reachable(): PeerId[];
   /**
    * Records were accepted (from a member, or published here): members' endpoint records within
    * ACCEPTED_BATCH_MS, together with those accepted meanwhile; anything else at once.
@@ -106,7 +107,7 @@ export class RosterGossip {
   }
 
   /** A gossip message from member `from`; `replyTo`: where it came from, when it came direct. */
-  receive(from: string, body: Uint8Array, replyTo: Endpoint | undefined): void {
+  receive(from: PeerId, body: Uint8Array, replyTo: Endpoint | undefined): void {
     const result = this.gossip.receive(from, body, Date.now());
     // Answers go back the way the question came: our path to a member that just came up may still
     // be a guess (a relay chosen blind while it was down) when its first digest arrives.
@@ -139,7 +140,7 @@ export class RosterGossip {
     this.schedule(MIN_ROUND_DELAY_MS);
   }
 
-  private send(sends: GossipSend[], replyTo?: { to: string; endpoint: Endpoint }): void {
+  private send(sends: GossipSend[], replyTo?: { to: PeerId; endpoint: Endpoint }): void {
     for (const { to, message } of sends) {
       this.options.send(to, message, replyTo?.to === to ? replyTo.endpoint : undefined);
     }

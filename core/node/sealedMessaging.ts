@@ -10,7 +10,7 @@
 
 import type { Endpoint } from '../base/endpoint.js';
 import { formatEndpoint, parseEndpoint } from '../base/endpoint.js';
-import { encodeKey, type PeerId, peerKey } from '../base/keys.js';
+import { encodeKey, type PeerId, peerId, peerKey } from '../base/keys.js';
 import type { Source } from '../discovery/index.js';
 import { type InnerMessage, type JoinResponder, SealedChannel } from '../overlayWire/index.js';
 import type { Tunnel } from '../tunnel/tunnel.js';
@@ -30,7 +30,7 @@ export interface SealedHandlers {
    * A gossip message from member `from`; `replyTo` is the address it came from when it came
    * direct (answers go back the way the question came), undefined through a relay.
    */
-  gossip(from: string, body: Uint8Array, replyTo: Endpoint | undefined): void;
+  gossip(from: PeerId, body: Uint8Array, replyTo: Endpoint | undefined): void;
 }
 
 export interface SealedMessagingOptions {
@@ -158,7 +158,7 @@ export class SealedMessaging {
     from: Endpoint,
     via: Uint8Array | undefined,
   ): void {
-    const key = encodeKey(sender);
+    const key = peerId(sender);
     this.lastHeard.set(key, Date.now());
     // Through a relay, `from` is the relay's address, not where this member can be reached.
     if (!via) this.observed.set(key, from);

@@ -3,9 +3,11 @@
  * loss, and members that join one after another through an inviter. Reusable by other gossip tests.
  */
 import type { ExecutionContext } from 'ava';
+import type { PeerId } from '../../core/base/keys.js';
 import { Gossip, type GossipSend } from '../../core/gossip/gossip.js';
 import type { GossipRecord, OfferResult, RecordStore } from '../../core/gossip/recordStore.js';
 import { INNER_HEADER_SIZE, SEALED_OVERHEAD } from '../../core/overlayWire/constants.js';
+import { namedPeer, peerName } from '../helpers/peerIds.js';
 import { seededUniform } from '../helpers/seeded.js';
 
 /** Records whose first byte is this are "validly signed" in the simulation; anything else is not. */
@@ -16,6 +18,8 @@ export class MapStore implements RecordStore {
   readonly records = new Map<string, GossipRecord>();
   /** Names of members whose certificate this store holds, in arrival order: whom the node can reach. */
   readonly members: string[] = [];
+  /** The same members' peer ids (namedPeer), for gossip's rounds. */
+  readonly memberIds: PeerId[] = [];
   /** Kept in step with `records`, so summaries() allocates nothing (gossip calls it often). */
   private readonly summaryList: { id: string; version: number }[] = [];
   private readonly summaryAt = new Map<string, number>();
@@ -39,7 +43,10 @@ export class MapStore implements RecordStore {
       this.summaryAt.set(record.id, this.summaryList.length);
       this.summaryList.push(summary);
     } else this.summaryList[at] = summary;
-    if (held === undefined && record.id.startsWith('cert:')) this.members.push(record.id.slice(5));
+    if (held === undefined && record.id.startsWith('cert:')) {
+      this.members.push(record.id.slice(5));
+      this.memberIds.push(namedPeer(record.id.slice(5)));
+    }
     return 'accepted';
   }
 }
@@ -60,6 +67,7 @@ export interface SimOptions {
 
 export interface SimNode {
   readonly name: string;
+  readonly id: PeerId;
   readonly store: MapStore;
   readonly gossip: Gossip;
   wakeAt: number;
@@ -156,8 +164,17 @@ export class GossipSim {
 
   private addNode(name: string): SimNode {
     const store = new MapStore();
-    const gossip = new Gossip({ self: name, store, random: this.random });
-    const node: SimNode = { name, store, gossip, wakeAt: Number.POSITIVE_INFINITY, messages: 0, bytes: 0 };
+    const id = namedPeer(name);
+    const gossip = new Gossip({ self: id, store, random: this.random });
+    const node: SimNode = {
+      name,
+      id,
+      store,
+      gossip,
+      wakeAt: Number.POSITIVE_INFINITY,
+      messages: 0,
+      bytes: 0,
+    };
     this.nodes.set(name, node);
     return node;
   }
@@ -166,7 +183,7 @@ export class GossipSim {
     node.wakeAt = at;
     this.schedule(at, () => {
       if (node.wakeAt !== at) return;
-      const step = node.gossip.tick(this.now, node.store.members);
+      const step = node.gossip.tick(this.now, node.store.memberIds);
       this.dispatch(node, step.send);
       this.wake(node, step.nextWakeAt);
     });
@@ -178,11 +195,11 @@ export class GossipSim {
       // What the node would put on the wire: the gossip body sealed in an overlay datagram.
       from.bytes += message.length + INNER_HEADER_SIZE + SEALED_OVERHEAD;
       if (this.random() < this.loss) continue;
-      const target = this.nodes.get(to);
+      const target = this.nodes.get(peerName(to));
       if (target === undefined) continue;
       const [min, max] = this.latency;
       this.schedule(this.now + min + this.random() * (max - min), () => {
-        this.dispatch(target, target.gossip.receive(from.name, message, this.now).send);
+        this.dispatch(target, target.gossip.receive(from.id, message, this.now).send);
       });
     }
   }

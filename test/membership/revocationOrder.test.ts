@@ -6,12 +6,13 @@ import { deepStrictEqual } from 'node:assert';
 import { isDeepStrictEqual } from 'node:util';
 import test, { type ExecutionContext } from 'ava';
 import fc from 'fast-check';
-import { encodeKey } from '../../core/base/keys.js';
+import { encodeKey, type PeerId } from '../../core/base/keys.js';
 import { Gossip } from '../../core/gossip/gossip.js';
 import type { GossipRecord } from '../../core/gossip/recordStore.js';
 import { keyPairFromSeed } from '../../core/membership/ed25519.js';
 import { Roster } from '../../core/membership/roster.js';
 import { MAX_ADMIN_REVOCATIONS_PER_SUBJECT } from '../../core/membership/standing.js';
+import { namedPeer } from '../helpers/peerIds.js';
 import { seededUniform } from '../helpers/seeded.js';
 import { certFor, HOUR, makeNode, NOW, seededRandom, type TestNode } from './fixtures.js';
 import {
@@ -265,18 +266,17 @@ test('endpoint records of revoked or unknown members are not kept, whatever the 
 /** Nodes holding rosters, gossiping synchronously: every message and answer is delivered at once. */
 function gossipCluster(pool: Pool, rosters: Roster[], seed: number) {
   const random = seededUniform(seed);
-  const names = rosters.map((_, i) => `n${i}`);
-  const gossips = rosters.map((store, i) => new Gossip({ self: names[i]!, store, random }));
+  const ids = rosters.map((_, i) => namedPeer(`n${i}`));
+  const gossips = rosters.map((store, i) => new Gossip({ self: ids[i]!, store, random }));
   const round = (now: number) => {
     for (let i = 0; i < gossips.length; i++) {
-      const queue: { from: number; to: string; message: Uint8Array }[] = gossips[i]!.tick(
-        now,
-        names,
-      ).send.map((s) => ({ from: i, ...s }));
+      const queue: { from: number; to: PeerId; message: Uint8Array }[] = gossips[i]!.tick(now, ids).send.map(
+        (s) => ({ from: i, ...s }),
+      );
       for (let moved = 0; queue.length > 0 && moved < 10_000; moved++) {
         const m = queue.shift()!;
-        const to = names.indexOf(m.to);
-        const out = gossips[to]!.receive(names[m.from]!, m.message, now);
+        const to = ids.indexOf(m.to);
+        const out = gossips[to]!.receive(ids[m.from]!, m.message, now);
         queue.push(...out.send.map((s) => ({ from: to, ...s })));
       }
     }

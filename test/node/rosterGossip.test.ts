@@ -9,6 +9,7 @@ import { encodeRecords } from '../../core/gossip/gossipMessages.js';
 import type { GossipRecord } from '../../core/gossip/recordStore.js';
 import { RosterGossip } from '../../core/node/rosterGossip.js';
 import { MapStore, VALID_MARK } from '../gossip/simulator.js';
+import { namedPeer } from '../helpers/peerIds.js';
 
 const record = (id: string): GossipRecord => ({ id, version: 1, bytes: Uint8Array.of(VALID_MARK, 1, 2, 3) });
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -16,14 +17,15 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 function node() {
   const batches: string[][] = [];
   const gossip = new RosterGossip({
-    self: 'self',
+    self: namedPeer('self'),
     store: new MapStore(),
     send: () => {},
     reachable: () => [],
     accepted: (records) => batches.push(records.map((r) => r.id)),
   });
   const hear = (...ids: string[]) => {
-    for (const message of encodeRecords(ids.map(record), 0)) gossip.receive('peer', message, undefined);
+    for (const message of encodeRecords(ids.map(record), 0))
+      gossip.receive(namedPeer('peer'), message, undefined);
   };
   return { gossip, batches, hear };
 }
@@ -66,7 +68,7 @@ test('a node stopped before its batch is due hears nothing more', async (t) => {
 test("this node's own records, and endpoint records the node calls urgent, are not held back", async (t) => {
   const batches: string[][] = [];
   const gossip = new RosterGossip({
-    self: 'self',
+    self: namedPeer('self'),
     store: new MapStore(),
     send: () => {},
     reachable: () => [],
@@ -76,7 +78,7 @@ test("this node's own records, and endpoint records the node calls urgent, are n
   gossip.publish(record('endpoints:self'));
   t.deepEqual(batches, [['endpoints:self']]);
   for (const message of encodeRecords([record('endpoints:restarted')], 0))
-    gossip.receive('peer', message, undefined);
+    gossip.receive(namedPeer('peer'), message, undefined);
   t.deepEqual(batches, [['endpoints:self'], ['endpoints:restarted']]);
   gossip.stop();
 });
