@@ -328,10 +328,9 @@ export class OverlayNode {
 
   /** The members a gossip round may talk to: full members we have somewhere to send to. */
   private gossipTargets(): PeerId[] {
-    const targets: PeerId[] = [];
-    for (const [id, p] of this.synced)
-      if (p.member.certificate.kind === 'member' && this.messaging.reachable(p.publicKey)) targets.push(id);
-    return targets;
+    return [...this.synced]
+      .filter(([, p]) => p.member.certificate.kind === 'member' && this.messaging.reachable(p.publicKey))
+      .map(([id]) => id);
   }
 
   private maintain(): void {
@@ -371,8 +370,7 @@ export class OverlayNode {
     const changes = syncPeers(this.tunnel, desiredPeers(this.roster, self, now), this.synced);
     this.routes.forgetGone();
     // What we knew of members who left goes with them.
-    const peers: ReadonlyMap<string, DesiredPeer> = this.synced;
-    const isPeer = (key: string) => peers.has(key);
+    const isPeer = (key: string) => (this.synced as ReadonlyMap<string, DesiredPeer>).has(key);
     this.messaging.forgetLeft(
       isPeer,
       before.filter((key) => !isPeer(key)),
