@@ -15,6 +15,7 @@
  * path's alone: discovery forwards nothing for anyone.
  */
 import { peerId } from '../base/keys.js';
+import { Birthday, type BirthdayCounters, type BirthdaySend } from './birthday.js';
 import { CandidateSet } from './candidateSet.js';
 import { INTRODUCTION_RETRY_MS } from './constants.js';
 import { Introductions } from './introductions.js';
@@ -65,6 +66,8 @@ export class Discovery {
   private readonly random: () => number;
   private readonly introductions: Introductions;
   private readonly budget: ProbeBudget;
+  /** Birthday probing with peers behind the other kind of NAT (birthday.ts). */
+  private readonly birthday: Birthday;
   /** Introductions are asked for when a path comes or goes (askNow), else when a round is due. */
   private askNow = true;
   private askAt = Number.NEGATIVE_INFINITY;
@@ -84,6 +87,7 @@ export class Discovery {
       announcedBy: (id) => this.peers.get(id)?.candidates,
     });
     this.budget = new ProbeBudget((member) => this.paths.unansweredBy(member));
+    this.birthday = new Birthday(this.random);
     this.relays = new RelayRanking({
       members: () => this.peers.values(),
       directEndpoint: (id) => this.paths.directEndpoint(id),
@@ -103,6 +107,7 @@ export class Discovery {
       this.relays.forget(id);
       this.introductions.forget(id);
       this.budget.forget(id);
+      this.birthday.forget(id);
       for (const path of this.paths.values()) path.forgetNamedBy(id);
     }
     const before = new Map(this.peers);
@@ -206,13 +211,21 @@ export class Discovery {
         }
         const verdict = this.introductions.received(from, peer, now);
         send.push(...verdict.send);
-        if (verdict.take === 'candidates') other.introduce(message.candidates, from, now);
-        else if (verdict.take === 'probe') other.startBurst(now);
+        if (verdict.take === 'candidates') {
+          other.introduce(message.candidates, from, now);
+          this.birthday.seen(peer, message.candidates[0], now);
+        } else if (verdict.take === 'probe') other.startBurst(now);
         break;
       }
       case 'introduceRequest':
         send.push(...this.introductions.requested(from, peerId(message.peer), now));
         break;
+      case 'birthday': {
+        const direct = this.paths.directEndpoint(from) !== undefined;
+        const b = this.birthday.receive(from, message.step, this.own.natBehaviour(now), direct, now);
+        this.birthdaySends(b.send, send);
+        break;
+      }
       case 'bye': {
         const changed = path.left(now);
         if (changed) events.push({ type: 'pathChanged', ...changed });
@@ -251,7 +264,10 @@ export class Discovery {
     if (relays.changed) this.offerRelays(relays, now);
     for (const id of touched) this.tickPath(id, relays, now, out);
     for (const id of this.paths.takeDue(now)) this.tickPath(id, relays, now, out);
-    const wake = Math.min(this.paths.nextWake(), this.tickIntroductions(now, out.send));
+    const birthday = this.birthday.tick(now, this.own.natBehaviour(now), this.paths.notDirect());
+    this.birthdaySends(birthday.send, out.send);
+    for (const c of birthday.close) out.events.push({ type: 'holesClosed', ...c });
+    const wake = Math.min(this.paths.nextWake(), this.tickIntroductions(now, out.send), birthday.wakeAt);
     this.nextWakeAt = Number.isFinite(wake) ? wake : now + INTRODUCTION_RETRY_MS;
     return { ...out, nextWakeAt: this.nextWakeAt };
   }
@@ -336,9 +352,23 @@ export class Discovery {
     };
   }
 
-  /** What members asked of our probes and did not get (issue 10, hole 6). */
-  get probeCounters(): ProbeCounters {
+  /**
+   * An authenticated message from `peer` at `endpoint` came in on our hole `hole` (birthday.ts):
+   * the node says so before it hands the message to receive, so the answer leaves from that hole.
+   */
+  heardOnHole(peer: string, endpoint: string, hole: number): void {
+    this.birthday.heardOnHole(peer, endpoint, hole);
+  }
+
+  /** The hole (birthday.ts) datagrams to `peer` at `endpoint` leave from; undefined: the main socket. */
+  holeFor(peer: string, endpoint: string): number | undefined {
+    return this.birthday.holeFor(peer, endpoint);
+  }
+
+  /** What members asked of our probes and did not get (issue 10, hole 6), and birthday probing's counts. */
+  get probeCounters(): ProbeCounters & BirthdayCounters {
     return {
+      ...this.birthday.stats,
       unaskedIntroductions: this.introductions.unasked,
       refusedCandidates: this.budget.refusedCandidates,
       refusedProbes: this.budget.refusedProbes,
@@ -362,6 +392,19 @@ export class Discovery {
     }
     const endpoint = this.paths.directEndpoint(source.via);
     if (endpoint !== undefined) send.push({ to, endpoint, via: source.via, message });
+  }
+
+  /** Birthday's sends: a step goes the way the peer's path goes now (a relay), the rest as addressed. */
+  private birthdaySends(from: readonly BirthdaySend[], send: DiscoverySend[]): void {
+    for (const b of from) {
+      if ('endpoint' in b) {
+        send.push(b);
+        continue;
+      }
+      const c = this.path(b.to);
+      if (c.path === 'relay') this.pushSend(send, b.to, { via: c.via }, b.message);
+      else if (c.path === 'direct') send.push({ to: b.to, endpoint: c.endpoint, message: b.message });
+    }
   }
 
   private callMeMaybe(now: number): DiscoveryMessage {

@@ -13,6 +13,7 @@
  * pings of `overlay ping` (Pinger) are answered by pongs this module picks out before discovery.
  */
 
+import type { BirthdayCounters } from '../discovery/birthday.js';
 import {
   Discovery,
   type DiscoveryOutput,
@@ -30,14 +31,21 @@ import { Pinger, type Pong } from './pinger.js';
 const IDLE_AFTER_MS = 10_000;
 
 export interface PathsHooks {
-  /** Seals `body` (a discovery message) for member `to` (WireGuard key, base64) and sends it. */
-  send(to: string, body: Uint8Array, endpoint: string): void;
+  /**
+   * Seals `body` (a discovery message) for member `to` (WireGuard key, base64) and sends it, from
+   * `to`'s hole `hole` (birthday probing's extra sockets) when given.
+   */
+  send(to: string, body: Uint8Array, endpoint: string, hole?: number): void;
   /** Seals `body` for member `to`, and sends it in a relay envelope through member `via`. */
   sendVia(to: string, body: Uint8Array, via: string): void;
   /** Traffic to `peer` should go to this direct endpoint now. */
   routeTo(peer: string, endpoint: string): void;
   /** Traffic to `peer` should go through relay member `via` now. */
   routeVia(peer: string, via: string): void;
+  /** `peer`'s hole `hole` won (birthday probing): what goes to `endpoint` leaves from it from now on. */
+  bindHole(peer: string, endpoint: string, hole: number): void;
+  /** `peer`'s holes close, but `keep`. */
+  closeHoles(peer: string, keep?: number): void;
   /** Our own candidates changed (a new reflexive address): announce them. */
   candidatesChanged(candidates: readonly string[]): void;
   log(line: string): void;
@@ -104,9 +112,18 @@ export class NodePaths {
    * endpoint or through a relay. A pong to our own `overlay ping` is settled here (and answered from
    * where it came: an address, or "via NAME" through a relay); everything else is discovery's.
    */
-  receive(from: string, body: Uint8Array, source: Source): void {
+  receive(from: string, body: Uint8Array, source: Source, hole?: number): void {
     const decoded = decodeDiscovery(body);
     if (!decoded.ok) return;
+    // On one of our holes: it may have won, and then the answer must leave from it too.
+    if (hole !== undefined && 'endpoint' in source) {
+      const before = this.discovery.holeFor(from, source.endpoint);
+      this.discovery.heardOnHole(from, source.endpoint, hole);
+      if (before === undefined && this.discovery.holeFor(from, source.endpoint) === hole) {
+        this.hooks.bindHole(from, source.endpoint, hole);
+        this.hooks.log(`birthday: ${this.nameOf(from)} reached us on hole ${hole} from ${source.endpoint}`);
+      }
+    }
     const m = decoded.message;
     if (m.kind === 'pong') {
       const answeredFrom =
@@ -151,8 +168,8 @@ export class NodePaths {
     return this.discovery.candidates(Date.now());
   }
 
-  /** What members asked of our probes and did not get (introductions unasked, probes refused). */
-  probeCounters(): ProbeCounters {
+  /** What members asked of our probes and did not get (introductions unasked, probes refused), and birthday probing's counts. */
+  probeCounters(): ProbeCounters & BirthdayCounters {
     return this.discovery.probeCounters;
   }
 
@@ -205,7 +222,7 @@ export class NodePaths {
     if (this.stopped || this.leaving) return;
     for (const s of out.send) {
       if (s.via !== undefined) this.hooks.sendVia(s.to, encodeDiscovery(s.message), s.via);
-      else this.hooks.send(s.to, encodeDiscovery(s.message), s.endpoint);
+      else this.hooks.send(s.to, encodeDiscovery(s.message), s.endpoint, s.hole);
     }
     for (const e of out.events) {
       if (e.type === 'pathChanged') {
@@ -216,6 +233,8 @@ export class NodePaths {
         );
       } else if (e.type === 'candidatesChanged') {
         this.hooks.candidatesChanged(e.candidates);
+      } else if (e.type === 'holesClosed') {
+        this.hooks.closeHoles(e.peer, e.keep);
       }
     }
     if (this.timer) clearTimeout(this.timer);
