@@ -14,6 +14,9 @@
  * restarted, say) loses its probes too and is seen dead (issue 10). Relaying itself is the data
  * path's alone: discovery forwards nothing for anyone.
  */
+// Long file: Discovery composes its sub-machines (candidates, paths, relays, introductions, the
+// probe budget, birthday probing), each in a file of its own; what is left here is handing each
+// message, tick and event to the right one, which reads best in one place.
 import { peerId } from '../base/keys.js';
 import { Birthday, type BirthdayCounters, type BirthdaySend } from './birthday.js';
 import { CandidateSet } from './candidateSet.js';
@@ -66,8 +69,11 @@ export class Discovery {
   private readonly random: () => number;
   private readonly introductions: Introductions;
   private readonly budget: ProbeBudget;
-  /** Birthday probing with peers behind the other kind of NAT (birthday.ts). */
-  private readonly birthday: Birthday;
+  /**
+   * Birthday probing with peers behind the other kind of NAT (birthday.ts); the node asks it which
+   * hole a peer's datagrams leave from (holeFor) and tells it where one came in (heardOnHole).
+   */
+  readonly birthday: Birthday;
   /** Introductions are asked for when a path comes or goes (askNow), else when a round is due. */
   private askNow = true;
   private askAt = Number.NEGATIVE_INFINITY;
@@ -350,19 +356,6 @@ export class Discovery {
         this.paths.directEndpoint(c.via) !== undefined && { endpoint: this.paths.directEndpoint(c.via) }),
       natSelf: this.own.natBehaviour(now),
     };
-  }
-
-  /**
-   * An authenticated message from `peer` at `endpoint` came in on our hole `hole` (birthday.ts):
-   * the node says so before it hands the message to receive, so the answer leaves from that hole.
-   */
-  heardOnHole(peer: string, endpoint: string, hole: number): void {
-    this.birthday.heardOnHole(peer, endpoint, hole);
-  }
-
-  /** The hole (birthday.ts) datagrams to `peer` at `endpoint` leave from; undefined: the main socket. */
-  holeFor(peer: string, endpoint: string): number | undefined {
-    return this.birthday.holeFor(peer, endpoint);
   }
 
   /** What members asked of our probes and did not get (issue 10, hole 6), and birthday probing's counts. */

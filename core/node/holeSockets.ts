@@ -8,7 +8,7 @@
  * Bounded: BIRTHDAY_HOLES per peer, and discovery runs one attempt at a time; the data path refuses
  * beyond its own cap (openSocket gives undefined), and a hole without a socket sends nothing.
  */
-import type { Endpoint } from '../base/endpoint.js';
+import { parseEndpoint } from '../base/endpoint.js';
 import { BIRTHDAY_HOLES } from '../discovery/birthday.js';
 import type { Tunnel } from '../tunnel/tunnel.js';
 
@@ -47,9 +47,10 @@ export class HoleSockets {
   }
 
   /** `peer`'s hole `hole` won: what goes to `endpoint` leaves from its socket from now on. */
-  bind(peer: string, endpoint: Endpoint, hole: number): void {
+  bind(peer: string, endpoint: string, hole: number): void {
     const socket = this.byPeer.get(peer)?.get(hole);
-    if (socket !== undefined) this.tunnel.bindSocket(endpoint, socket);
+    const ep = parseEndpoint(endpoint);
+    if (socket !== undefined && ep !== undefined) this.tunnel.bindSocket(ep, socket);
   }
 
   /** Closes `peer`'s holes but `keep`. */

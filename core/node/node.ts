@@ -31,7 +31,6 @@ import type { Tunnel } from '../tunnel/tunnel.js';
 import { DEFAULT_RELAY_RATE_MBIT, relayBytesPerSecond } from '../tunnel/types.js';
 import { redeemInvite } from './admin.js';
 import { EndpointAnnouncer } from './endpointAnnouncer.js';
-import { HoleSockets } from './holeSockets.js';
 import { type MemberPong, pingMember } from './memberPing.js';
 import { type NodeDns, startNames } from './nodeDns.js';
 import { type NodeSettings, NodeState } from './nodeState.js';
@@ -98,8 +97,6 @@ export class OverlayNode {
   private readonly synced = new Map<string, DesiredPeer>();
   private readonly messaging: SealedMessaging;
   private readonly routes: RelayRoutes;
-  /** Birthday probing's extra sockets (holeSockets.ts). */
-  private readonly holes: HoleSockets;
   private readonly announcer: EndpointAnnouncer;
   private readonly gossip: RosterGossip;
   /** The resolver, when `serveNames`. */
@@ -138,9 +135,8 @@ export class OverlayNode {
       mtu: TUN_MTU,
       timings: options.timings,
       relayBytesPerSecond: this.relays ? relayBytesPerSecond(this.relayRateMbit) : 0,
-      onOverlayMessage: (data, from, via, socket) => {
-        if (!this.stopped) this.messaging.receive(data, from, via, socket);
-      },
+      onOverlayMessage: (data, from, via, socket) =>
+        this.stopped || this.messaging.receive(data, from, via, socket),
       onStunMessage: (data, from) => this.stun?.receive(data, from),
       // Busy paths are checked every second, idle ones rarely (core/discovery/constants.ts).
       onPeerTraffic: (peer) => {
@@ -150,7 +146,6 @@ export class OverlayNode {
     });
     const peers = this.synced;
     this.routes = new RelayRoutes({ tun: this.tun, tunnel: this.tunnel, wireguard: wg, peers, log });
-    this.holes = new HoleSockets(this.tunnel);
     this.announcer = new EndpointAnnouncer({
       settings: this.settings,
       relays: this.relays,
@@ -168,17 +163,11 @@ export class OverlayNode {
       this.announcer.localCandidates(),
       this.settings.announce,
       {
-        send: (to, body, endpoint, hole) => {
+        send: (to, body, endpoint, socket) => {
           const ep = parseEndpoint(endpoint);
-          const socket = hole === undefined ? undefined : this.holes.socketFor(to, hole);
-          if (ep && (hole === undefined || socket !== undefined))
-            this.messaging.send(peerKey(to as PeerId), { kind: 'discovery', body }, ep, socket);
+          if (ep) this.messaging.send(peerKey(to as PeerId), { kind: 'discovery', body }, ep, socket);
         },
-        bindHole: (peer, endpoint, hole) => {
-          const ep = parseEndpoint(endpoint);
-          if (ep) this.holes.bind(peer, ep, hole);
-        },
-        closeHoles: (peer, keep) => this.holes.close(peer, keep),
+        holes: this.tunnel,
         sendVia: (to, body, via) =>
           this.messaging.sendVia(peerKey(to as PeerId), { kind: 'discovery', body }, peerKey(via as PeerId)),
         routeTo: (peer, endpoint) => this.routes.routeTo(peer, endpoint),
@@ -220,8 +209,7 @@ export class OverlayNode {
       chosenEndpoint: (key) => this.paths.directEndpoint(key),
       peer: (key) => peers.get(key),
       handlers: {
-        discovery: (from, body, source, socket) =>
-          this.paths.receive(from, body, source, this.holes.holeOf(from, socket)),
+        discovery: (from, body, source, socket) => this.paths.receive(from, body, source, socket),
         gossip: (from, body, replyTo) => this.gossip.receive(from, body, replyTo),
       },
       log,
