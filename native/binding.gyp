@@ -22,6 +22,7 @@
         "src/datapath/engine_receive.cc",
         "src/datapath/engine_send.cc",
         "src/datapath/relay.cc",
+        "src/datapath/extra_sockets.cc",
         "src/datapath/udp_socket.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],

@@ -217,7 +217,7 @@ export type DataPathEvent =
    * the UDP source. When it came in a relay envelope, `via` is the relay member's peer id and
    * `peer` the member the envelope names as its original sender (`from` is then the relay's).
    */
-  | { type: 'control'; data: Buffer; from: string; via?: number; peer?: number }
+  | { type: 'control'; data: Buffer; from: string; via?: number; peer?: number; socket?: number }
   /**
    * A STUN message (RFC 8489 §5: an answer to a query sent from this port), told apart from a
    * handshake initiation by its magic cookie here so JavaScript need not parse it to know. Never
@@ -229,7 +229,7 @@ export type DataPathEvent =
   /** A responder's session received its first packet and now sends (whitepaper §5.4.5). */
   | { type: 'session-confirmed'; peer: number; localIndex: number }
   /** An authenticated packet came from a new address (roaming). */
-  | { type: 'endpoint-changed'; peer: number; endpoint: string }
+  | { type: 'endpoint-changed'; peer: number; endpoint: string; socket?: number }
   /** Transport moved (sent, authenticated, or staged packets sent) since watchTraffic() armed the watch. */
   | { type: 'traffic' };
 
@@ -342,7 +342,26 @@ export declare class DataPath {
   installSession(peer: number, session: DataPathSession): void;
   removeSession(localIndex: number): void;
   clearSessions(peer: number): void;
-  sendControl(data: Uint8Array, endpoint: string): void;
+  /**
+   * Sends `data` to `endpoint`: from extra socket `socket` when given (0: the main one; RangeError
+   * when it is not open), else from the socket bound to `endpoint` (bindSocket), else the main one.
+   */
+  sendControl(data: Uint8Array, endpoint: string, socket?: number): void;
+  /**
+   * Extra UDP sockets beside the main one (issue 13: birthday probing), on ports the kernel picks:
+   * `{ socket, port }`, or null when all 320 are open. What arrives on one is handled as on the
+   * main socket, and a peer whose authenticated transport arrives there is sent its datagrams from
+   * there (its endpoint names the socket); `control` events say which socket they came in on.
+   */
+  openSocket(): { socket: number; port: number } | null;
+  closeSocket(socket: number): void;
+  /**
+   * What goes to `endpoint` without naming a socket (handshakes, a peer whose endpoint or direct
+   * path is set there) leaves from extra socket `socket` from now on; 0 unbinds.
+   */
+  bindSocket(endpoint: string, socket: number): void;
+  /** The extra sockets open, and the datagrams each received and sent. */
+  socketStats(): { socket: number; port: number; rxPackets: number; txPackets: number }[];
   /**
    * Sends `data` (a handshake or discovery message) along `peer`'s path: to its endpoint, or in a
    * relay envelope through its relay. False when the peer is unknown or has no usable path;

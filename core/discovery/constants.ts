@@ -13,6 +13,8 @@ export const KIND_INTRODUCE_REQUEST = 0x23;
 export const KIND_INTRODUCE = 0x24;
 /** "I am going away" (down, leave): the sender's peers show it offline at once, not 30 s later. */
 export const KIND_BYE = 0x27;
+/** Birthday probing's steps between a hard and an easy side (birthday.ts). */
+export const KIND_BIRTHDAY = 0x28;
 // 0x25 and 0x26 were `relay` and `relayed`: datagrams forwarded by the relay's JavaScript. Relayed
 // datagrams travel only in the data path's envelopes now (issue 10), and the two kinds decode as
 // unknown; never give them another meaning.

@@ -14,7 +14,11 @@
  * restarted, say) loses its probes too and is seen dead (issue 10). Relaying itself is the data
  * path's alone: discovery forwards nothing for anyone.
  */
+// Long file: Discovery composes its sub-machines (candidates, paths, relays, introductions, the
+// probe budget, birthday probing), each in a file of its own; what is left here is handing each
+// message, tick and event to the right one, which reads best in one place.
 import { peerId } from '../base/keys.js';
+import { Birthday, type BirthdayCounters, type BirthdaySend } from './birthday.js';
 import { CandidateSet } from './candidateSet.js';
 import { INTRODUCTION_RETRY_MS } from './constants.js';
 import { Introductions } from './introductions.js';
@@ -66,6 +70,11 @@ export class Discovery {
   private readonly random: () => number;
   private readonly introductions: Introductions;
   private readonly budget: ProbeBudget;
+  /**
+   * Birthday probing with peers behind the other kind of NAT (birthday.ts); the node asks it which
+   * hole a peer's datagrams leave from (holeFor) and tells it where one came in (heardOnHole).
+   */
+  readonly birthday: Birthday;
   /** Introductions are asked for when a path comes or goes (askNow), else when a round is due. */
   private askNow = true;
   private askAt = Number.NEGATIVE_INFINITY;
@@ -85,6 +94,7 @@ export class Discovery {
       announcedBy: (id) => this.peers.get(id)?.candidates,
     });
     this.budget = new ProbeBudget((member) => this.paths.unansweredBy(member));
+    this.birthday = new Birthday(this.random);
     this.relays = new RelayRanking({
       members: () => this.peers.values(),
       directEndpoint: (id) => this.paths.directEndpoint(id),
@@ -104,6 +114,7 @@ export class Discovery {
       this.relays.forget(id);
       this.introductions.forget(id);
       this.budget.forget(id);
+      this.birthday.forget(id);
       for (const path of this.paths.values()) path.forgetNamedBy(id);
     }
     const before = new Map(this.peers);
@@ -208,13 +219,21 @@ export class Discovery {
         }
         const verdict = this.introductions.received(from, peer, now);
         send.push(...verdict.send);
-        if (verdict.take === 'candidates') other.introduce(message.candidates, from, now);
-        else if (verdict.take === 'probe') other.startBurst(now);
+        if (verdict.take === 'candidates') {
+          other.introduce(message.candidates, from, now);
+          this.birthday.seen(peer, message.candidates[0], now);
+        } else if (verdict.take === 'probe') other.startBurst(now);
         break;
       }
       case 'introduceRequest':
         send.push(...this.introductions.requested(from, peerId(message.peer), now));
         break;
+      case 'birthday': {
+        const direct = this.paths.directEndpoint(from) !== undefined;
+        const b = this.birthday.receive(from, message.step, this.own.natBehaviour(now), direct, now);
+        this.birthdaySends(b.send, send);
+        break;
+      }
       case 'bye': {
         const changed = path.left(now);
         if (changed) events.push({ type: 'pathChanged', ...changed });
@@ -253,7 +272,10 @@ export class Discovery {
     if (relays.changed) this.offerRelays(relays, now);
     for (const id of touched) this.tickPath(id, relays, now, out);
     for (const id of this.paths.takeDue(now)) this.tickPath(id, relays, now, out);
-    const wake = Math.min(this.paths.nextWake(), this.tickIntroductions(now, out.send));
+    const birthday = this.birthday.tick(now, this.own.natBehaviour(now), this.paths.notDirect());
+    this.birthdaySends(birthday.send, out.send);
+    for (const c of birthday.close) out.events.push({ type: 'holesClosed', ...c });
+    const wake = Math.min(this.paths.nextWake(), this.tickIntroductions(now, out.send), birthday.wakeAt);
     this.nextWakeAt = Number.isFinite(wake) ? wake : now + INTRODUCTION_RETRY_MS;
     return { ...out, nextWakeAt: this.nextWakeAt };
   }
@@ -338,9 +360,10 @@ export class Discovery {
     };
   }
 
-  /** What members asked of our probes and did not get (issue 10, hole 6). */
-  get probeCounters(): ProbeCounters {
+  /** What members asked of our probes and did not get (issue 10, hole 6), and birthday probing's counts. */
+  get probeCounters(): ProbeCounters & BirthdayCounters {
     return {
+      ...this.birthday.stats,
       unaskedIntroductions: this.introductions.unasked,
       refusedCandidates: this.budget.refusedCandidates,
       refusedProbes: this.budget.refusedProbes,
@@ -364,6 +387,19 @@ export class Discovery {
     }
     const endpoint = this.paths.directEndpoint(source.via);
     if (endpoint !== undefined) send.push({ to, endpoint, via: source.via, message });
+  }
+
+  /** Birthday's sends: a step goes the way the peer's path goes now (a relay), the rest as addressed. */
+  private birthdaySends(from: readonly BirthdaySend[], send: DiscoverySend[]): void {
+    for (const b of from) {
+      if ('endpoint' in b) {
+        send.push(b);
+        continue;
+      }
+      const c = this.path(b.to);
+      if (c.path === 'relay') this.pushSend(send, b.to, { via: c.via }, b.message);
+      else if (c.path === 'direct') send.push({ to: b.to, endpoint: c.endpoint, message: b.message });
+    }
   }
 
   private callMeMaybe(now: number): DiscoveryMessage {

@@ -10,6 +10,7 @@
 import { OverlayError } from '../errors.js';
 import { ByteReader, ByteWriter } from '../overlayWire/byteCodec.js';
 import {
+  KIND_BIRTHDAY,
   KIND_BYE,
   KIND_CALL_ME_MAYBE,
   KIND_INTRODUCE,
@@ -67,7 +68,17 @@ export interface Bye {
   readonly kind: 'bye';
 }
 
-export type DiscoveryMessage = Ping | Pong | CallMeMaybe | IntroduceRequest | Introduce | Bye;
+/** Birthday probing's steps (birthday.ts): 'hard' from a per-destination NAT, 'ready', 'open'. */
+export type BirthdayStep = 'hard' | 'ready' | 'open';
+const BIRTHDAY_STEPS: readonly BirthdayStep[] = ['hard', 'ready', 'open'];
+
+/** One step of birthday probing between two peers that reach each other only through a relay. */
+export interface Birthday {
+  readonly kind: 'birthday';
+  readonly step: BirthdayStep;
+}
+
+export type DiscoveryMessage = Ping | Pong | CallMeMaybe | IntroduceRequest | Introduce | Bye | Birthday;
 
 export type DiscoveryDecodeFailure = 'unknownKind' | 'malformed';
 export type DiscoveryDecoded =
@@ -103,6 +114,9 @@ export function encodeDiscovery(message: DiscoveryMessage): Uint8Array {
       break;
     case 'bye':
       w.u8(KIND_BYE);
+      break;
+    case 'birthday':
+      w.u8(KIND_BIRTHDAY).u8(BIRTHDAY_STEPS.indexOf(message.step) + 1);
       break;
   }
   return w.finish();
@@ -141,6 +155,12 @@ export function decodeDiscovery(bytes: Uint8Array): DiscoveryDecoded {
     case KIND_BYE:
       message = { kind: 'bye' };
       break;
+    case KIND_BIRTHDAY: {
+      const step = BIRTHDAY_STEPS[r.u8() - 1];
+      if (step === undefined) return { ok: false, reason: 'malformed' };
+      message = { kind: 'birthday', step };
+      break;
+    }
     default:
       return { ok: false, reason: 'unknownKind' };
   }
@@ -179,6 +199,8 @@ function invalidField(m: DiscoveryMessage): string | null {
       return invalidCandidates(m.candidates);
     case 'bye':
       return null;
+    case 'birthday':
+      return BIRTHDAY_STEPS.includes(m.step) ? null : 'birthday step';
   }
 }
 

@@ -80,12 +80,16 @@ export interface DiscoverySend {
   readonly endpoint: string;
   /** Send it through this relay member, in the data path's envelopes. */
   readonly via?: string;
+  /** Send it from this hole (an extra socket opened for `to`, birthday.ts), not the main socket. */
+  readonly hole?: number;
   readonly message: DiscoveryMessage;
 }
 
 export type DiscoveryEvent =
   | ({ readonly type: 'pathChanged' } & PathChanged)
-  | { readonly type: 'candidatesChanged'; readonly candidates: readonly string[] };
+  | { readonly type: 'candidatesChanged'; readonly candidates: readonly string[] }
+  /** Close `peer`'s holes (birthday.ts), all but `keep`, the one its traffic now leaves from. */
+  | { readonly type: 'holesClosed'; readonly peer: string; readonly keep?: number };
 
 export interface DiscoveryOutput {
   readonly send: DiscoverySend[];

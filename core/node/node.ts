@@ -135,9 +135,8 @@ export class OverlayNode {
       mtu: TUN_MTU,
       timings: options.timings,
       relayBytesPerSecond: this.relays ? relayBytesPerSecond(this.relayRateMbit) : 0,
-      onOverlayMessage: (data, from, via) => {
-        if (!this.stopped) this.messaging.receive(data, from, via);
-      },
+      onOverlayMessage: (data, from, via, socket) =>
+        this.stopped || this.messaging.receive(data, from, via, socket),
       onStunMessage: (data, from) => this.stun?.receive(data, from),
       // Busy paths are checked every second, idle ones rarely (core/discovery/constants.ts).
       onPeerTraffic: (peer) => {
@@ -165,10 +164,11 @@ export class OverlayNode {
       this.announcer.localCandidates(),
       this.settings.announce,
       {
-        send: (to, body, endpoint) => {
+        send: (to, body, endpoint, socket) => {
           const ep = parseEndpoint(endpoint);
-          if (ep) this.messaging.send(peerKey(to as PeerId), { kind: 'discovery', body }, ep);
+          if (ep) this.messaging.send(peerKey(to as PeerId), { kind: 'discovery', body }, ep, socket);
         },
+        holes: this.tunnel,
         sendVia: (to, body, via) =>
           this.messaging.sendVia(peerKey(to as PeerId), { kind: 'discovery', body }, peerKey(via as PeerId)),
         routeTo: (peer, endpoint) => this.routes.routeTo(peer, endpoint),
@@ -209,7 +209,7 @@ export class OverlayNode {
       chosenEndpoint: (key) => this.paths.directEndpoint(key),
       peer: (key) => peers.get(key),
       handlers: {
-        discovery: (from, body, source) => this.paths.receive(from, body, source),
+        discovery: (from, body, source, socket) => this.paths.receive(from, body, source, socket),
         gossip: (from, body, replyTo) => this.gossip.receive(from, body, replyTo),
       },
       log,

@@ -13,6 +13,7 @@
  * pings of `overlay ping` (Pinger) are answered by pongs this module picks out before discovery.
  */
 
+import type { BirthdayCounters } from '../discovery/birthday.js';
 import {
   Discovery,
   type DiscoveryOutput,
@@ -23,6 +24,7 @@ import {
   type ProbeCounters,
   type Source,
 } from '../discovery/index.js';
+import { HoleSockets, type HoleTransport } from './holeSockets.js';
 import type { DesiredPeer } from './peerSync.js';
 import { Pinger, type Pong } from './pinger.js';
 
@@ -30,14 +32,19 @@ import { Pinger, type Pong } from './pinger.js';
 const IDLE_AFTER_MS = 10_000;
 
 export interface PathsHooks {
-  /** Seals `body` (a discovery message) for member `to` (WireGuard key, base64) and sends it. */
-  send(to: string, body: Uint8Array, endpoint: string): void;
+  /**
+   * Seals `body` (a discovery message) for member `to` (WireGuard key, base64) and sends it, from
+   * extra socket `socket` (a hole of birthday probing's, holeSockets.ts) when given.
+   */
+  send(to: string, body: Uint8Array, endpoint: string, socket?: number): void;
   /** Seals `body` for member `to`, and sends it in a relay envelope through member `via`. */
   sendVia(to: string, body: Uint8Array, via: string): void;
   /** Traffic to `peer` should go to this direct endpoint now. */
   routeTo(peer: string, endpoint: string): void;
   /** Traffic to `peer` should go through relay member `via` now. */
   routeVia(peer: string, via: string): void;
+  /** The data path's extra sockets, for birthday probing's holes (holeSockets.ts). */
+  readonly holes: HoleTransport;
   /** Our own candidates changed (a new reflexive address): announce them. */
   candidatesChanged(candidates: readonly string[]): void;
   log(line: string): void;
@@ -45,6 +52,7 @@ export interface PathsHooks {
 
 export class NodePaths {
   private readonly discovery: Discovery;
+  private readonly holes: HoleSockets;
   /** `overlay ping`'s pings in flight. */
   private readonly pinger = new Pinger();
   /** Members' names by WireGuard key, for where a pong came from ("via NAME"). */
@@ -65,6 +73,7 @@ export class NodePaths {
     private readonly hooks: PathsHooks,
   ) {
     this.discovery = new Discovery({ self, now: Date.now(), local, announced });
+    this.holes = new HoleSockets(hooks.holes);
   }
 
   /** The tunnel's peers by key (syncPeers'): discovery keeps paths to the full members among them. */
@@ -105,9 +114,20 @@ export class NodePaths {
    * endpoint or through a relay. A pong to our own `overlay ping` is settled here (and answered from
    * where it came: an address, or "via NAME" through a relay); everything else is discovery's.
    */
-  receive(from: string, body: Uint8Array, source: Source): void {
+  receive(from: string, body: Uint8Array, source: Source, socket?: number): void {
     const decoded = decodeDiscovery(body);
     if (!decoded.ok) return;
+    // On one of our holes: it may have won, and then the answer must leave from it too.
+    const hole = this.holes.holeOf(from, socket);
+    if (hole !== undefined && 'endpoint' in source) {
+      const birthday = this.discovery.birthday;
+      const before = birthday.holeFor(from, source.endpoint);
+      birthday.heardOnHole(from, source.endpoint, hole);
+      if (before === undefined && birthday.holeFor(from, source.endpoint) === hole) {
+        this.holes.bind(from, source.endpoint, hole);
+        this.hooks.log(`birthday: ${this.nameOf(from)} reached us on hole ${hole} from ${source.endpoint}`);
+      }
+    }
     const m = decoded.message;
     if (m.kind === 'pong') {
       const answeredFrom =
@@ -152,8 +172,8 @@ export class NodePaths {
     return this.discovery.candidates(Date.now());
   }
 
-  /** What members asked of our probes and did not get (introductions unasked, probes refused). */
-  probeCounters(): ProbeCounters {
+  /** What members asked of our probes and did not get (introductions unasked, probes refused), and birthday probing's counts. */
+  probeCounters(): ProbeCounters & BirthdayCounters {
     return this.discovery.probeCounters;
   }
 
@@ -206,7 +226,11 @@ export class NodePaths {
     if (this.stopped || this.leaving) return;
     for (const s of out.send) {
       if (s.via !== undefined) this.hooks.sendVia(s.to, encodeDiscovery(s.message), s.via);
-      else this.hooks.send(s.to, encodeDiscovery(s.message), s.endpoint);
+      else if (s.hole === undefined) this.hooks.send(s.to, encodeDiscovery(s.message), s.endpoint);
+      else {
+        const socket = this.holes.socketFor(s.to, s.hole);
+        if (socket !== undefined) this.hooks.send(s.to, encodeDiscovery(s.message), s.endpoint, socket);
+      }
     }
     for (const e of out.events) {
       if (e.type === 'pathChanged') {
@@ -217,6 +241,8 @@ export class NodePaths {
         );
       } else if (e.type === 'candidatesChanged') {
         this.hooks.candidatesChanged(e.candidates);
+      } else if (e.type === 'holesClosed') {
+        this.holes.close(e.peer, e.keep);
       }
     }
     if (this.timer) clearTimeout(this.timer);

@@ -25,7 +25,7 @@ export type SealedTransport = Pick<
 /** Where opened messages go, by kind. */
 export interface SealedHandlers {
   /** A discovery message from member `from` (WireGuard key, base64), and where it came from. */
-  discovery(from: string, body: Uint8Array, source: Source): void;
+  discovery(from: string, body: Uint8Array, source: Source, socket?: number): void;
   /**
    * A gossip message from member `from`; `replyTo` is the address it came from when it came
    * direct (answers go back the way the question came), undefined through a relay.
@@ -56,6 +56,8 @@ export class SealedMessaging {
   private readonly lastHeard = new Map<string, number>();
   /** Where each member's messages last came from: the address that works, whatever it announces. */
   private readonly observed = new Map<string, Endpoint>();
+  /** The extra socket the datagram being opened came in on (receive → fromMember, synchronously). */
+  private arrivedOn: number | undefined;
 
   constructor(private readonly options: SealedMessagingOptions) {
     const { tunnel } = options;
@@ -74,17 +76,29 @@ export class SealedMessaging {
     });
   }
 
-  /** An overlay datagram the tunnel passed up: from `from`, or through relay member `via`. */
-  receive(data: Uint8Array, from: Endpoint, via: Uint8Array | undefined): void {
-    this.inbox.receive(data, from, via, Date.now());
+  /**
+   * An overlay datagram the tunnel passed up: from `from`, or through relay member `via`; on extra
+   * socket `socket` (birthday probing's holes), if not on the main one.
+   */
+  receive(data: Uint8Array, from: Endpoint, via: Uint8Array | undefined, socket?: number): void {
+    this.arrivedOn = socket;
+    try {
+      this.inbox.receive(data, from, via, Date.now());
+    } finally {
+      this.arrivedOn = undefined;
+    }
   }
 
   /**
    * Sends one sealed message to a member (by WireGuard key): to `to` when given, else along the
    * path its traffic takes (through its relay when relayed), else at its best known address.
    */
-  send(publicKey: Uint8Array, message: InnerMessage, to?: Endpoint): void {
+  send(publicKey: Uint8Array, message: InnerMessage, to?: Endpoint, socket?: number): void {
     const { tunnel } = this.options;
+    if (to && socket !== undefined) {
+      tunnel.sendOverlayMessage(this.channel.seal(publicKey, message, Date.now()), to, socket);
+      return;
+    }
     if (!to && tunnel.peerRelay(publicKey) !== undefined) {
       tunnel.sendOverlayMessageToPeer(this.channel.seal(publicKey, message, Date.now()), publicKey);
       return;
@@ -164,7 +178,7 @@ export class SealedMessaging {
     if (!via) this.observed.set(key, from);
     if (msg.kind === 'discovery') {
       const source: Source = via ? { via: encodeKey(via) } : { endpoint: formatEndpoint(from) };
-      this.options.handlers.discovery(key, msg.body, source);
+      this.options.handlers.discovery(key, msg.body, source, this.arrivedOn);
     } else if (msg.kind === 'gossip') {
       this.options.handlers.gossip(key, msg.body, via ? undefined : from);
     }

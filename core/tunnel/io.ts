@@ -50,7 +50,9 @@ export type DataPathIo = Pick<
   | 'stats'
   | 'watchTraffic'
   | 'close'
->;
+> &
+  /** Extra sockets (birthday probing, core/discovery/birthday.ts): a twin without them has none. */
+  Partial<Pick<DataPath, 'openSocket' | 'closeSocket' | 'bindSocket' | 'socketStats'>>;
 
 /** Opens a data path on `tun`; its events come in batches on the event loop. */
 export type OpenDataPath = (

@@ -255,14 +255,40 @@ export class Tunnel {
     if (entry) this.datapath.setPeer(entry.id, allowedIps, null, { forward });
   }
 
-  /** Sends one of overlay's own messages from the tunnel's port. False if the send failed. */
-  sendOverlayMessage(bytes: Uint8Array, to: Endpoint): boolean {
+  /**
+   * Sends one of overlay's own messages from the tunnel's port, or from extra socket `socket`
+   * (openSocket). False if the send failed.
+   */
+  sendOverlayMessage(bytes: Uint8Array, to: Endpoint, socket?: number): boolean {
     try {
-      this.datapath.sendControl(bytes, formatEndpoint(to));
+      if (socket === undefined) this.datapath.sendControl(bytes, formatEndpoint(to));
+      else this.datapath.sendControl(bytes, formatEndpoint(to), socket);
       return true;
     } catch {
       return false;
     }
+  }
+
+  /**
+   * Extra UDP sockets beside the tunnel's port (birthday probing): one opened (its id), or
+   * undefined when the data path has no more (or none at all: the in-memory twin).
+   */
+  openSocket(): number | undefined {
+    return this.datapath.openSocket?.()?.socket;
+  }
+
+  closeSocket(socket: number): void {
+    this.datapath.closeSocket?.(socket);
+  }
+
+  /** Whatever goes to `endpoint` (transport, handshakes) leaves from extra socket `socket` now. */
+  bindSocket(endpoint: Endpoint, socket: number): void {
+    this.datapath.bindSocket?.(formatEndpoint(endpoint), socket);
+  }
+
+  /** The extra sockets open and what each moved. */
+  socketStats(): { socket: number; port: number; rxPackets: number; txPackets: number }[] {
+    return this.datapath.socketStats?.() ?? [];
   }
 
   removePeer(publicKey: Uint8Array): void {
@@ -303,9 +329,13 @@ export class Tunnel {
 
   /** The data path's drop and traffic counters, what became of what it handed up, and sessions it refused. */
   stats(): TunnelStats {
+    const extra = this.socketStats();
     return {
       ...this.datapath.stats(),
       ...this.counts.snapshot(),
+      extraSockets: extra.length,
+      extraSocketRxPackets: extra.reduce((n, s) => n + s.rxPackets, 0),
+      extraSocketTxPackets: extra.reduce((n, s) => n + s.txPackets, 0),
       sessionInstallFailed: this.handshakes.failedInstalls,
       handshakesRefused: this.counts.droppedFor('unknownPeer'),
     };

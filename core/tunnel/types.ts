@@ -27,9 +27,10 @@ export interface TunnelOptions {
   /**
    * overlay's own messages (type byte >= 0x80: discovery, gossip, joins) that arrive on the
    * WireGuard port; WireGuard's handshake messages are handled here. `via` is the relay member's
-   * public key when the datagram came in a relay envelope (`from` is then the relay's address).
+   * public key when the datagram came in a relay envelope (`from` is then the relay's address);
+   * `socket` the extra socket it came in on (openSocket), absent for the main one.
    */
-  onOverlayMessage?: (data: Uint8Array, from: Endpoint, via?: Uint8Array) => void;
+  onOverlayMessage?: (data: Uint8Array, from: Endpoint, via?: Uint8Array, socket?: number) => void;
   /** STUN messages on the WireGuard port (answers to --stun queries); never ones from a relay. */
   onStunMessage?: (data: Uint8Array, from: Endpoint) => void;
   /**
@@ -109,4 +110,8 @@ export type TunnelStats = DataPathStats &
     sessionInstallFailed: number;
     /** Handshakes from a key that is not a peer (never was, or revoked): controlDropped.unknownPeer. */
     handshakesRefused: number;
+    /** Extra sockets open (birthday probing's holes, and the ones that won), and what they moved. */
+    extraSockets: number;
+    extraSocketRxPackets: number;
+    extraSocketTxPackets: number;
   };

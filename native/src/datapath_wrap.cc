@@ -55,6 +55,7 @@ Napi::Value EventToJs(Napi::Env env, const UpEvent& e) {
         obj.Set("via", e.via);
         obj.Set("peer", e.peer);
       }
+      if (e.socket != 0) obj.Set("socket", e.socket);
       break;
     case UpEvent::kStun:
       // Never through a relay (admission::Classify), so there is no `via` to report.
@@ -75,6 +76,7 @@ Napi::Value EventToJs(Napi::Env env, const UpEvent& e) {
       obj.Set("type", "endpoint-changed");
       obj.Set("peer", e.peer);
       obj.Set("endpoint", FormatEndpoint(e.from));
+      if (e.socket != 0) obj.Set("socket", e.socket);
       break;
     case UpEvent::kTraffic:
       obj.Set("type", "traffic");
@@ -107,6 +109,10 @@ Napi::Function DataPathWrap::Define(Napi::Env env) {
                          InstanceMethod<&DataPathWrap::RemoveSession>("removeSession"),
                          InstanceMethod<&DataPathWrap::ClearSessions>("clearSessions"),
                          InstanceMethod<&DataPathWrap::SendControl>("sendControl"),
+                         InstanceMethod<&DataPathWrap::OpenSocket>("openSocket"),
+                         InstanceMethod<&DataPathWrap::CloseSocket>("closeSocket"),
+                         InstanceMethod<&DataPathWrap::BindSocket>("bindSocket"),
+                         InstanceMethod<&DataPathWrap::SocketStats>("socketStats"),
                          InstanceMethod<&DataPathWrap::SendKeepalive>("sendKeepalive"),
                          InstanceMethod<&DataPathWrap::SetRelayKey>("setRelayKey"),
                          InstanceMethod<&DataPathWrap::RemoveRelayKey>("removeRelayKey"),
@@ -358,15 +364,63 @@ Napi::Value DataPathWrap::ClearSessions(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-// sendControl(bytes, endpoint): handshake and discovery messages from core/.
+// sendControl(bytes, endpoint, socket?): handshake and discovery messages from core/; from extra
+// socket `socket` when given (0: the main one), else from the one bound to `endpoint`.
 Napi::Value DataPathWrap::SendControl(const Napi::CallbackInfo& info) {
   Engine& engine = Running(info.Env());
   ByteSpan bytes = BytesArg(info, 0, "data");
   sockaddr_in6 to = EndpointArg(info, 1);
   if (bytes.size == 0 || bytes.size > 65507) ThrowRangeError(info.Env(), "data must be 1..65507 bytes");
-  int err = engine.SendControl(bytes.data, bytes.size, to);
+  int socket = info.Length() > 2 && !info[2].IsUndefined()
+                   ? static_cast<int>(UintArg(info, 2, "socket", 0, ExtraSockets::kMax))
+                   : Engine::kBoundSocket;
+  int err = engine.SendControl(bytes.data, bytes.size, to, socket);
+  if (err == -1) ThrowRangeError(info.Env(), "socket " + std::to_string(socket) + " is not open");
   if (err != 0) throw ToJsError(info.Env(), SysError(err, "sendto", kWhat, "send to " + FormatEndpoint(to)), kWhat);
   return info.Env().Undefined();
+}
+
+// openSocket(): { socket, port } of a new extra socket, or null when all are open.
+Napi::Value DataPathWrap::OpenSocket(const Napi::CallbackInfo& info) {
+  Engine& engine = Running(info.Env());
+  return Guard(info.Env(), "datapath", "", [&]() -> Napi::Value {
+    uint16_t port = 0;
+    uint16_t id = engine.OpenSocket(&port);
+    if (id == 0) return info.Env().Null();
+    Napi::Object o = Napi::Object::New(info.Env());
+    o.Set("socket", id);
+    o.Set("port", port);
+    return o;
+  });
+}
+
+Napi::Value DataPathWrap::CloseSocket(const Napi::CallbackInfo& info) {
+  Running(info.Env()).CloseSocket(static_cast<uint16_t>(UintArg(info, 0, "socket", 1, ExtraSockets::kMax)));
+  return info.Env().Undefined();
+}
+
+// bindSocket(endpoint, socket): what goes to `endpoint` without naming a socket leaves from `socket` (0: unbind).
+Napi::Value DataPathWrap::BindSocket(const Napi::CallbackInfo& info) {
+  Engine& engine = Running(info.Env());
+  sockaddr_in6 to = EndpointArg(info, 0);
+  engine.BindSocket(to, static_cast<uint16_t>(UintArg(info, 1, "socket", 0, ExtraSockets::kMax)));
+  return info.Env().Undefined();
+}
+
+// socketStats(): [{ socket, port, rxPackets, txPackets }] of the extra sockets open.
+Napi::Value DataPathWrap::SocketStats(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto stats = Running(env).SocketStats();
+  Napi::Array arr = Napi::Array::New(env, stats.size());
+  for (uint32_t i = 0; i < stats.size(); i++) {
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("socket", stats[i].id);
+    o.Set("port", stats[i].port);
+    o.Set("rxPackets", Napi::Number::New(env, double(stats[i].rx_packets)));
+    o.Set("txPackets", Napi::Number::New(env, double(stats[i].tx_packets)));
+    arr.Set(i, o);
+  }
+  return arr;
 }
 
 Napi::Value DataPathWrap::SendKeepalive(const Napi::CallbackInfo& info) {

@@ -29,6 +29,10 @@ class DataPathWrap : public Napi::ObjectWrap<DataPathWrap> {
   Napi::Value RemoveSession(const Napi::CallbackInfo& info);
   Napi::Value ClearSessions(const Napi::CallbackInfo& info);
   Napi::Value SendControl(const Napi::CallbackInfo& info);
+  Napi::Value OpenSocket(const Napi::CallbackInfo& info);
+  Napi::Value CloseSocket(const Napi::CallbackInfo& info);
+  Napi::Value BindSocket(const Napi::CallbackInfo& info);
+  Napi::Value SocketStats(const Napi::CallbackInfo& info);
   Napi::Value SendKeepalive(const Napi::CallbackInfo& info);
   Napi::Value GetRelayEpoch(const Napi::CallbackInfo& info);
   Napi::Value SetRelayKey(const Napi::CallbackInfo& info);

@@ -1,7 +1,12 @@
 /** Discovery messages: what we encode decodes to itself; junk and oversized fields are typed failures, never throws. */
 import test from 'ava';
 import fc from 'fast-check';
-import { KIND_INTRODUCE, KIND_PING, MAX_DISCOVERY_MESSAGE } from '../../core/discovery/constants.js';
+import {
+  KIND_BIRTHDAY,
+  KIND_INTRODUCE,
+  KIND_PING,
+  MAX_DISCOVERY_MESSAGE,
+} from '../../core/discovery/constants.js';
 import { isCandidate } from '../../core/discovery/endpointClass.js';
 import { type DiscoveryMessage, decodeDiscovery, encodeDiscovery } from '../../core/discovery/messages.js';
 import { INNER_DISCOVERY_FIRST, INNER_DISCOVERY_LAST } from '../../core/overlayWire/constants.js';
@@ -24,6 +29,10 @@ const message: fc.Arbitrary<DiscoveryMessage> = fc.oneof(
   fc.record({ kind: fc.constant('callMeMaybe' as const), candidates }),
   fc.record({ kind: fc.constant('introduceRequest' as const), peer: bytes(32) }),
   fc.record({ kind: fc.constant('introduce' as const), peer: bytes(32), candidates }),
+  fc.record({
+    kind: fc.constant('birthday' as const),
+    step: fc.constantFrom('hard' as const, 'ready' as const, 'open' as const),
+  }),
 );
 
 test('every discovery message we can build decodes to itself', (t) => {
@@ -116,4 +125,14 @@ test('more than 8 candidates, a duplicate, or a non-canonical endpoint is refuse
 test('an unknown kind is reported as such, so a newer peer is not called malformed', (t) => {
   t.deepEqual(decodeDiscovery(Uint8Array.of(0x3f, 1, 2, 3)), { ok: false, reason: 'unknownKind' });
   t.deepEqual(decodeDiscovery(new Uint8Array(0)), { ok: false, reason: 'malformed' });
+});
+
+test('a birthday step outside the three decodes as malformed, and a missing one too', (t) => {
+  for (const bytes of [[KIND_BIRTHDAY], [KIND_BIRTHDAY, 0], [KIND_BIRTHDAY, 4], [KIND_BIRTHDAY, 1, 0]]) {
+    t.deepEqual(decodeDiscovery(Uint8Array.from(bytes)), { ok: false, reason: 'malformed' }, `${bytes}`);
+  }
+  t.deepEqual(decodeDiscovery(Uint8Array.from([KIND_BIRTHDAY, 2])), {
+    ok: true,
+    message: { kind: 'birthday', step: 'ready' },
+  });
 });

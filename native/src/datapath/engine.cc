@@ -5,6 +5,7 @@
 #include <sys/ioctl.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <time.h>
 #include <unistd.h>
@@ -30,13 +31,27 @@ bool Peer::SameAddress(const sockaddr_in6& a, const sockaddr_in6& b) {
 }
 
 Engine::Engine(int tun_fd, const EngineConfig& config, std::function<void()> notify)
-    : config_(config), tun_(::fcntl(tun_fd, F_DUPFD_CLOEXEC, 0)), socket_(config.port), notify_(std::move(notify)) {
+    : config_(config),
+      tun_(::fcntl(tun_fd, F_DUPFD_CLOEXEC, 0)),
+      socket_(config.port),
+      epoll_(::epoll_create1(EPOLL_CLOEXEC)),
+      extras_(epoll_.Get()),
+      notify_(std::move(notify)) {
   if (!tun_.Valid()) throw SysError(errno, "fcntl", "datapath", "duplicate the TUN descriptor");
   tun_name_ = TunNameOf(tun_.Get());
   if (config_.tun_queue_length > 0) SetTxQueueLength(tun_name_, config_.tun_queue_length);
   int wake = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   if (wake < 0) throw SysError(errno, "eventfd", "datapath", "create wake-up eventfd");
   wake_ = UniqueFd(wake);
+  if (!epoll_.Valid()) throw SysError(errno, "epoll_create1", "datapath", "create the receive thread's epoll set");
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.u32 = 0;  // the main socket
+  if (::epoll_ctl(epoll_.Get(), EPOLL_CTL_ADD, socket_.fd(), &ev) != 0)
+    throw SysError(errno, "epoll_ctl", "datapath", "watch the UDP socket");
+  ev.data.u32 = kWakeTag;
+  if (::epoll_ctl(epoll_.Get(), EPOLL_CTL_ADD, wake_.Get(), &ev) != 0)
+    throw SysError(errno, "epoll_ctl", "datapath", "watch the wake-up eventfd");
   if (!js_aead_.ok()) throw TunError(code::kOther, 0, nullptr, "datapath: OpenSSL has no ChaCha20-Poly1305");
 }
 
@@ -90,6 +105,44 @@ bool Engine::WaitReadable(int fd) {
     if (fds[0].revents) return true;
   }
   return false;
+}
+
+bool Engine::WaitReceive(uint16_t* ready, size_t max, size_t* n) {
+  epoll_event events[16];
+  int cap = static_cast<int>(max < 16 ? max : 16);
+  while (!stopping_.load(std::memory_order_relaxed)) {
+    int got = ::epoll_wait(epoll_.Get(), events, cap, -1);
+    if (got < 0 && errno == EINTR) continue;
+    if (got < 0) return false;
+    *n = 0;
+    for (int i = 0; i < got; i++) {
+      if (events[i].data.u32 == kWakeTag) return false;
+      ready[(*n)++] = static_cast<uint16_t>(events[i].data.u32);
+    }
+    if (*n > 0) return true;
+  }
+  return false;
+}
+
+size_t Engine::SendOut(uint8_t** bufs, uint32_t* lens, sockaddr_in6* to, const uint16_t* sockets, size_t count,
+                       UdpSocket::Caller caller) {
+  size_t main = 0, sent = 0;
+  for (size_t i = 0; i < count; i++) {
+    if (sockets[i] != 0) {
+      if (extras_.SendOne(sockets[i], bufs[i], lens[i], to[i]) == 0) sent++;
+      continue;
+    }
+    bufs[main] = bufs[i];
+    lens[main] = lens[i];
+    to[main] = to[i];
+    main++;
+  }
+  if (main > 0) sent += socket_.SendBatch(bufs, lens, to, main, caller);
+  return sent;
+}
+
+int Engine::SendFrom(uint16_t socket, const uint8_t* data, size_t len, const sockaddr_in6& to) {
+  return socket == 0 ? socket_.SendOne(data, len, to) : extras_.SendOne(socket, data, len, to);
 }
 
 bool Engine::Push(UpEvent event) {
@@ -147,19 +200,20 @@ void Engine::SetSealedScreen(const uint8_t key[admission::kMac1KeySize]) {
 }
 
 void Engine::HandleControl(admission::Kind kind, const uint8_t* p, size_t n, const sockaddr_in6& from, PeerId sender,
-                           PeerId via, int64_t now) {
+                           PeerId via, int64_t now, uint16_t socket) {
   bool handshake = kind == admission::Kind::kHandshake;
-  bool admitted = handshake ? AdmitHandshake(p, n, from, via != kNoPeer, now)
+  bool admitted = handshake ? AdmitHandshake(p, n, from, via != kNoPeer, now, socket)
                              : AdmitOverlay(kind, p, n, sender, from, now);
   if (!admitted) return;
   UpEvent::Kind up = kind == admission::Kind::kStun ? UpEvent::kStun : UpEvent::kControl;
-  UpEvent e{up, sender, 0, from, std::vector<uint8_t>(p, p + n), via};
+  UpEvent e{up, sender, 0, from, std::vector<uint8_t>(p, p + n), via, socket};
   // Counted once it is queued: a datagram dropped for a full queue is counted there instead.
   if (handshake ? Push(std::move(e)) : PushOverlay(std::move(e)))
     counters_.rx_control.fetch_add(1, std::memory_order_relaxed);
 }
 
-bool Engine::AdmitHandshake(const uint8_t* p, size_t n, const sockaddr_in6& from, bool relayed, int64_t now) {
+bool Engine::AdmitHandshake(const uint8_t* p, size_t n, const sockaddr_in6& from, bool relayed, int64_t now,
+                            uint16_t from_socket) {
   if (p[0] == wire::kCookieReply || !handshake_screen_.configured()) return true;
   uint8_t reply[wire::kCookieReplySize];
   switch (handshake_screen_.Screen(p, n, from, relayed, now, reply)) {
@@ -171,7 +225,7 @@ bool Engine::AdmitHandshake(const uint8_t* p, size_t n, const sockaddr_in6& from
     case HandshakeScreen::Verdict::kCookie:
       // One datagram out per datagram in, smaller than it, and at most cookies_per_second.
       counters_.rx_handshake_cookie.fetch_add(1, std::memory_order_relaxed);
-      if (socket_.SendOne(reply, sizeof reply, from) != 0)
+      if (SendFrom(from_socket, reply, sizeof reply, from) != 0)
         counters_.tx_send_failed.fetch_add(1, std::memory_order_relaxed);
       return false;
     case HandshakeScreen::Verdict::kCookieRate:
@@ -248,12 +302,12 @@ void Engine::SetPeer(PeerId id, const std::vector<IpPrefix>& allowed, const sock
   }
   table_.routes.RemovePeer(id);
   for (const auto& p : allowed) table_.routes.Insert(p.addr, static_cast<int>(p.AddrSize()), p.length, id);
-  if (endpoint) slot->UpdateEndpoint(*endpoint);
+  if (endpoint) slot->UpdateEndpoint(*endpoint, extras_.SocketFor(*endpoint));
 }
 
 void Engine::SetEndpoint(PeerId id, const sockaddr_in6& endpoint) {
   std::shared_lock<std::shared_mutex> lock(table_.mu);
-  if (Peer* p = table_.Find(id)) p->UpdateEndpoint(endpoint);
+  if (Peer* p = table_.Find(id)) p->UpdateEndpoint(endpoint, extras_.SocketFor(endpoint));
 }
 
 void Engine::RemovePeer(PeerId id) {
@@ -323,8 +377,10 @@ void Engine::ClearSessions(PeerId id) {
   p->staged.clear();
 }
 
-int Engine::SendControl(const uint8_t* data, size_t len, const sockaddr_in6& to) {
-  return socket_.SendOne(data, len, to);
+int Engine::SendControl(const uint8_t* data, size_t len, const sockaddr_in6& to, int socket) {
+  if (socket == kBoundSocket) return SendFrom(extras_.SocketFor(to), data, len, to);
+  if (socket < 0 || socket > ExtraSockets::kMax) return -1;
+  return SendFrom(static_cast<uint16_t>(socket), data, len, to);
 }
 
 void Engine::FlushStaged(PeerId id, TransportAead& aead) {

@@ -5,6 +5,10 @@
 //   receive thread: recvmmsg → session by receiver index → replay check → decrypt → source check
 //                   → TUN write
 //
+// A peer's endpoint names the socket that reaches it: the main one, or an extra one
+// (extra_sockets.h: birthday probing's holes, issue 13), which the receive thread reads too
+// (one epoll set) and both threads send from; the main socket's batches stay as they were.
+//
 // Each thread runs its batch to completion with the AEAD inline: on a 2-core machine a hand-off
 // to a worker pool costs more than the ~1 µs of crypto per packet it would spread out.
 // A peer may be reached through a relay member instead of directly: its datagrams then travel in
@@ -43,6 +47,7 @@
 #include "../unique_fd.h"
 #include "admission.h"
 #include "engine_counters.h"
+#include "extra_sockets.h"
 #include "gro.h"
 #include "handshake_screen.h"
 #include "peer_table.h"
@@ -99,6 +104,7 @@ struct UpEvent {
   sockaddr_in6 from{};
   std::vector<uint8_t> bytes;
   PeerId via = kNoPeer;  // a control datagram that came in a relay envelope: the relay member
+  uint16_t socket = 0;   // the socket it came in on: 0 the main one, else an extra (extra_sockets.h)
 };
 
 // 16 fresh random bytes (OpenSSL's RAND_bytes); throws if there are none to be had.
@@ -145,7 +151,17 @@ class Engine {
   void InstallSession(PeerId id, const SessionParams& params);
   void RemoveSession(uint32_t local_index);
   void ClearSessions(PeerId id);
-  int SendControl(const uint8_t* data, size_t len, const sockaddr_in6& to);
+  // From `socket` (an extra's id), or kBoundSocket: the one bound to `to`, else the main one.
+  static constexpr int kBoundSocket = -1;
+  static constexpr uint32_t kWakeTag = 0xffffffffu;  // wake_'s tag in the epoll set
+  int SendControl(const uint8_t* data, size_t len, const sockaddr_in6& to, int socket = kBoundSocket);
+  // Extra sockets (extra_sockets.h): open (its id, 0 when all kMax are open; *port its port),
+  // close, bind a destination to one (its datagrams, and a peer whose endpoint JavaScript sets
+  // there, leave from it), and what each moved.
+  uint16_t OpenSocket(uint16_t* port) { return extras_.Open(port); }
+  void CloseSocket(uint16_t id) { extras_.Close(id); }
+  void BindSocket(const sockaddr_in6& to, uint16_t id) { extras_.Bind(to, id); }
+  std::vector<ExtraSockets::Stat> SocketStats() { return extras_.Stats(); }
   bool SendKeepalive(PeerId id);
   std::deque<UpEvent> DrainEvents();
 
@@ -208,6 +224,14 @@ class Engine {
   // Each packet has at least virtio::kHeaderSize bytes of the buffer in front of it to spare.
   void Deliver(uint8_t* const* packets, const size_t* lens, size_t n, GroScratch& scratch);
   bool WaitReadable(int fd);  // false when stopping
+  // Receive thread: waits until the main socket or extras are readable; their ids (0: the main
+  // one) into ready[0, *n). False when stopping.
+  bool WaitReceive(uint16_t* ready, size_t max, size_t* n);
+  // Sends datagrams [0, count) each from the socket in sockets[i]: the main socket's as one batch
+  // (the arrays are compacted in place for it), an extra's one by one. Returns how many went.
+  size_t SendOut(uint8_t** bufs, uint32_t* lens, sockaddr_in6* to, const uint16_t* sockets, size_t count,
+                 UdpSocket::Caller caller);
+  int SendFrom(uint16_t socket, const uint8_t* data, size_t len, const sockaddr_in6& to);
   // Any thread, once per batch that moved transport: the event WatchTraffic asked for, if armed.
   // A relaxed load while disarmed, so busy threads pay one read of a line nobody writes.
   void NoteTraffic() {
@@ -221,12 +245,13 @@ class Engine {
   // admission::Classify said what it is. It goes up to JavaScript, is answered with a cookie, or is
   // dropped — exactly one of them counted. `sender`/`via`: as in UpEvent, for a relayed one.
   void HandleControl(admission::Kind kind, const uint8_t* p, size_t n, const sockaddr_in6& from, PeerId sender,
-                     PeerId via, int64_t now);
+                     PeerId via, int64_t now, uint16_t socket);
   // Whether an overlay message may go up (admission.h); counts the drop when not.
   bool AdmitOverlay(admission::Kind kind, const uint8_t* p, size_t n, PeerId sender, const sockaddr_in6& from,
                     int64_t now);
   // Whether a handshake message may go up (handshake_screen.h); counts what happened when not.
-  bool AdmitHandshake(const uint8_t* p, size_t n, const sockaddr_in6& from, bool relayed, int64_t now);
+  bool AdmitHandshake(const uint8_t* p, size_t n, const sockaddr_in6& from, bool relayed, int64_t now,
+                      uint16_t from_socket);
   void WantHandshake(Peer& peer, int64_t now);
   // Encrypts one plaintext in place: `slot` holds it at offset kTransportHeader; returns the
   // datagram length. The caller holds the table lock (shared is enough).
@@ -243,15 +268,15 @@ class Engine {
   // The datagram then starts at *start: `slot` itself, or kEnvelopeHeader bytes before it when
   // `to` is relayed, so every caller leaves that much headroom in front of `slot`.
   size_t SealForPeer(TransportAead& aead, Peer& to, uint8_t* slot, size_t len, int64_t now, sockaddr_in6* dest,
-                     uint8_t** start);
+                     uint8_t** start, uint16_t* socket);
   // Where a datagram for `peer` goes: its endpoint, or wrapped in an envelope for its relay
   // (written into the kEnvelopeHeader bytes before `datagram`). Returns the length from *start,
   // 0 (counted) when there is no path. Shared table lock held.
   size_t Address(TransportAead& aead, Peer& peer, uint8_t* datagram, size_t len, sockaddr_in6* dest,
-                 uint8_t** start);
+                 uint8_t** start, uint16_t* socket);
   // The envelope part of Address: `datagram` for `to`, through member `relay`.
   size_t Wrap(TransportAead& aead, Peer& relay, Peer& to, uint8_t* datagram, size_t len, sockaddr_in6* dest,
-              uint8_t** start);
+              uint8_t** start, uint16_t* socket);
   // Address + sendto, for the JavaScript thread and staged packets: 0, errno, or -1 (no path).
   int SendOneToPeer(TransportAead& aead, Peer& peer, uint8_t* datagram, size_t len);
 
@@ -263,7 +288,8 @@ class Engine {
     PeerId via = kNoPeer;
     PeerId sender = kNoPeer;
   };
-  RelayHop HandleEnvelope(TransportAead& aead, uint8_t* p, size_t n, int64_t now, sockaddr_in6* fwd_to);
+  RelayHop HandleEnvelope(TransportAead& aead, uint8_t* p, size_t n, int64_t now, sockaddr_in6* fwd_to,
+                          uint16_t* fwd_socket);
   bool TakeRelayToken(RelayKey& k, size_t envelope, int64_t now);
 
   EngineConfig config_;
@@ -272,6 +298,8 @@ class Engine {
   bool offload_ = false;  // TUNSETOFFLOAD took; set before the threads start
   UdpSocket socket_;
   UniqueFd wake_;  // eventfd: Stop() wakes both threads out of poll()
+  UniqueFd epoll_;  // the receive thread's: the main socket, wake_, and the extras
+  ExtraSockets extras_;
   std::atomic<bool> stopping_{false};
   std::thread send_thread_, receive_thread_;
   std::function<void()> notify_;

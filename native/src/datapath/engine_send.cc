@@ -28,6 +28,7 @@ void Engine::SendLoop() {
   std::vector<uint8_t*> out(slots);
   std::vector<uint32_t> out_len(slots);
   std::vector<sockaddr_in6> out_to(slots);
+  std::vector<uint16_t> out_socket(slots);  // 0: the main socket (extra_sockets.h)
   std::vector<uint32_t> len(slots);
   // A read lands in a slot (virtio-net header in front of it, in `vnet`); what does not fit (a
   // super-packet) goes on into `spill` behind room for the slot's part, which is copied in front
@@ -58,14 +59,15 @@ void Engine::SendLoop() {
           counters_.tx_no_route.fetch_add(1, std::memory_order_relaxed);
           continue;
         }
-        size_t n = SealForPeer(aead, *peer, buf, len[i], now, &out_to[count], &out[count]);
+        size_t n = SealForPeer(aead, *peer, buf, len[i], now, &out_to[count], &out[count], &out_socket[count]);
         if (n == 0) continue;
         out_len[count] = static_cast<uint32_t>(n);
         count++;
       }
     }
     if (count > 0) {
-      size_t sent = socket_.SendBatch(out.data(), out_len.data(), out_to.data(), count);
+      size_t sent = SendOut(out.data(), out_len.data(), out_to.data(), out_socket.data(), count,
+                            UdpSocket::Caller::kSendThread);
       counters_.tx_packets.fetch_add(sent, std::memory_order_relaxed);
       if (sent < count) counters_.tx_send_failed.fetch_add(count - sent, std::memory_order_relaxed);
       NoteTraffic();
@@ -124,7 +126,7 @@ void Engine::SendLoop() {
 }
 
 size_t Engine::SealForPeer(TransportAead& aead, Peer& peer, uint8_t* slot, size_t len, int64_t now,
-                           sockaddr_in6* dest, uint8_t** start) {
+                           sockaddr_in6* dest, uint8_t** start, uint16_t* socket) {
   Session* s = peer.current.get();
   if (!s || !Usable(*s, now)) {
     uint8_t* packet = slot + wire::kTransportHeader;
@@ -149,7 +151,7 @@ size_t Engine::SealForPeer(TransportAead& aead, Peer& peer, uint8_t* slot, size_
     return 0;
   }
   // After sealing: a counter spent on a datagram with no path is a harmless gap for the receiver.
-  n = Address(aead, peer, slot, n, dest, start);
+  n = Address(aead, peer, slot, n, dest, start, socket);
   if (n == 0) return 0;
   peer.stats.tx_packets.fetch_add(1, std::memory_order_relaxed);
   peer.stats.tx_bytes.fetch_add(n, std::memory_order_relaxed);

@@ -72,6 +72,7 @@ struct RelayKey {
 struct Endpoint {
   sockaddr_in6 addr{};  // IPv4 as v4-mapped, since the socket is dual-stack
   bool set = false;
+  uint16_t socket = 0;  // which socket reaches it: 0 the main one, else an extra (extra_sockets.h)
 };
 
 struct PeerStats {
@@ -123,11 +124,13 @@ struct Peer {
     return endpoint;
   }
   // Roaming (whitepaper §2.1): follow the source of authenticated packets. True if it changed.
-  bool UpdateEndpoint(const sockaddr_in6& from) {
+  // `socket`: the one it came in on (or that JavaScript bound to the address).
+  bool UpdateEndpoint(const sockaddr_in6& from, uint16_t socket) {
     std::lock_guard<std::mutex> lock(endpoint_mu);
-    if (endpoint.set && SameAddress(endpoint.addr, from)) return false;
+    if (endpoint.set && SameAddress(endpoint.addr, from) && endpoint.socket == socket) return false;
     endpoint.addr = from;
     endpoint.set = true;
+    endpoint.socket = socket;
     return true;
   }
   static bool SameAddress(const sockaddr_in6& a, const sockaddr_in6& b);

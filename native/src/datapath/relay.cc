@@ -133,7 +133,7 @@ void Engine::SetPeerPath(PeerId id, const sockaddr_in6* direct, PeerId via) {
     if (!table_.Find(via)) throw std::invalid_argument("unknown relay peer " + std::to_string(via));
   }
   peer->relay_via = via;
-  if (direct) peer->UpdateEndpoint(*direct);
+  if (direct) peer->UpdateEndpoint(*direct, extras_.SocketFor(*direct));
 }
 
 void Engine::SetRelayService(bool enabled, uint32_t bytes_per_second) {
@@ -160,15 +160,16 @@ int Engine::SendControlVia(const uint8_t* data, size_t len, PeerId id, PeerId vi
   if (!peer || !relay || peer == relay) return -1;
   sockaddr_in6 to{};
   uint8_t* start = nullptr;
-  size_t n = Wrap(js_aead_, *relay, *peer, datagram, len, &to, &start);
+  uint16_t socket = 0;
+  size_t n = Wrap(js_aead_, *relay, *peer, datagram, len, &to, &start, &socket);
   if (n == 0) return -1;
-  return socket_.SendOne(start, n, to);
+  return SendFrom(socket, start, n, to);
 }
 
 // ---- Both threads ------------------------------------------------------------------------------
 
 size_t Engine::Address(TransportAead& aead, Peer& peer, uint8_t* datagram, size_t len, sockaddr_in6* dest,
-                       uint8_t** start) {
+                       uint8_t** start, uint16_t* socket) {
   if (peer.relay_via == kNoPeer) {
     Endpoint ep = peer.GetEndpoint();
     if (!ep.set) {
@@ -176,6 +177,7 @@ size_t Engine::Address(TransportAead& aead, Peer& peer, uint8_t* datagram, size_
       return 0;
     }
     *dest = ep.addr;
+    *socket = ep.socket;
     *start = datagram;
     return len;
   }
@@ -184,11 +186,11 @@ size_t Engine::Address(TransportAead& aead, Peer& peer, uint8_t* datagram, size_
     counters_.relay_no_path.fetch_add(1, std::memory_order_relaxed);
     return 0;
   }
-  return Wrap(aead, *relay, peer, datagram, len, dest, start);
+  return Wrap(aead, *relay, peer, datagram, len, dest, start, socket);
 }
 
 size_t Engine::Wrap(TransportAead& aead, Peer& relay, Peer& to, uint8_t* datagram, size_t len, sockaddr_in6* dest,
-                    uint8_t** start) {
+                    uint8_t** start, uint16_t* socket) {
   if (!relay.relay || !to.relay) {
     counters_.relay_no_path.fetch_add(1, std::memory_order_relaxed);
     return 0;
@@ -215,6 +217,7 @@ size_t Engine::Wrap(TransportAead& aead, Peer& relay, Peer& to, uint8_t* datagra
   if (len + wire::kEnvelopeHeader > kUnfragmentedUdpPayload)
     counters_.relay_fragmented.fetch_add(1, std::memory_order_relaxed);
   *dest = ep.addr;
+  *socket = ep.socket;
   *start = h;
   return len + wire::kEnvelopeHeader;
 }
@@ -222,9 +225,10 @@ size_t Engine::Wrap(TransportAead& aead, Peer& relay, Peer& to, uint8_t* datagra
 int Engine::SendOneToPeer(TransportAead& aead, Peer& peer, uint8_t* datagram, size_t len) {
   sockaddr_in6 to{};
   uint8_t* start = nullptr;
-  size_t n = Address(aead, peer, datagram, len, &to, &start);
+  uint16_t socket = 0;
+  size_t n = Address(aead, peer, datagram, len, &to, &start, &socket);
   if (n == 0) return -1;
-  return socket_.SendOne(start, n, to);
+  return SendFrom(socket, start, n, to);
 }
 
 // ---- Receive thread ----------------------------------------------------------------------------
@@ -248,7 +252,7 @@ bool Engine::TakeRelayToken(RelayKey& k, size_t envelope, int64_t now) {
 }
 
 Engine::RelayHop Engine::HandleEnvelope(TransportAead& aead, uint8_t* p, size_t n, int64_t now,
-                                        sockaddr_in6* fwd_to) {
+                                        sockaddr_in6* fwd_to, uint16_t* fwd_socket) {
   RelayHop hop;
   wire::EnvelopeHeader header;
   if (!wire::ParseEnvelope(p, n, &header)) {
@@ -329,6 +333,7 @@ Engine::RelayHop Engine::HandleEnvelope(TransportAead& aead, uint8_t* p, size_t 
   }
   counters_.relay_forwarded.fetch_add(1, std::memory_order_relaxed);
   *fwd_to = ep.addr;
+  *fwd_socket = ep.socket;
   hop.action = RelayHop::kForward;
   return hop;
 }
