@@ -216,8 +216,10 @@ export type DataPathEvent =
    * A datagram that is not a transport message: a handshake message, or overlay's own. `from` is
    * the UDP source. When it came in a relay envelope, `via` is the relay member's peer id and
    * `peer` the member the envelope names as its original sender (`from` is then the relay's).
+   * `at`: when the data path received it, in ms on CLOCK_MONOTONIC (the clock of
+   * `process.hrtime`), so a round trip can be timed without the event loop's delay in it.
    */
-  | { type: 'control'; data: Buffer; from: string; via?: number; peer?: number }
+  | { type: 'control'; data: Buffer; from: string; via?: number; peer?: number; at?: number }
   /**
    * A STUN message (RFC 8489 §5: an answer to a query sent from this port), told apart from a
    * handshake initiation by its magic cookie here so JavaScript need not parse it to know. Never
@@ -342,7 +344,8 @@ export declare class DataPath {
   installSession(peer: number, session: DataPathSession): void;
   removeSession(localIndex: number): void;
   clearSessions(peer: number): void;
-  sendControl(data: Uint8Array, endpoint: string): void;
+  /** Returns when it was sent: ms on CLOCK_MONOTONIC (process.hrtime's clock), taken just before. */
+  sendControl(data: Uint8Array, endpoint: string): number;
   /**
    * Sends `data` (a handshake or discovery message) along `peer`'s path: to its endpoint, or in a
    * relay envelope through its relay. False when the peer is unknown or has no usable path;

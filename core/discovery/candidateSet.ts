@@ -6,7 +6,7 @@
  */
 import { MAX_CANDIDATES, REFLEXIVE_TTL_MS } from './constants.js';
 import { addressScope, isCandidate, parseCandidate } from './endpointClass.js';
-import { type NatBehaviour, NatInference } from './natBehaviour.js';
+import { type NatBehaviour, type NatClassification, NatInference } from './natBehaviour.js';
 
 export type CandidateKind = 'lan' | 'public' | 'reflexive' | 'observed';
 
@@ -92,6 +92,10 @@ export class CandidateSet {
 
   natBehaviour(now: number): NatBehaviour {
     return this.nat.behaviour(now);
+  }
+
+  natClassification(now: number): NatClassification {
+    return this.nat.classify(now);
   }
 
   private republish(now: number): boolean {

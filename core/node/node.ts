@@ -135,9 +135,7 @@ export class OverlayNode {
       mtu: TUN_MTU,
       timings: options.timings,
       relayBytesPerSecond: this.relays ? relayBytesPerSecond(this.relayRateMbit) : 0,
-      onOverlayMessage: (data, from, via) => {
-        if (!this.stopped) this.messaging.receive(data, from, via);
-      },
+      onOverlayMessage: (data, from, via, at) => this.stopped || this.messaging.receive(data, from, via, at),
       onStunMessage: (data, from) => this.stun?.receive(data, from),
       // Busy paths are checked every second, idle ones rarely (core/discovery/constants.ts).
       onPeerTraffic: (peer) => {
@@ -166,13 +164,14 @@ export class OverlayNode {
       {
         send: (to, body, endpoint) => {
           const ep = parseEndpoint(endpoint);
-          if (ep) this.messaging.send(peerKey(to as PeerId), { kind: 'discovery', body }, ep);
+          return ep && this.messaging.send(peerKey(to as PeerId), { kind: 'discovery', body }, ep);
         },
         sendVia: (to, body, via) =>
           this.messaging.sendVia(peerKey(to as PeerId), { kind: 'discovery', body }, peerKey(via as PeerId)),
         routeTo: (peer, endpoint) => this.routes.routeTo(peer, endpoint),
         routeVia: (peer, via) => this.routes.routeVia(peer, via),
         candidatesChanged: () => this.announcer.announce(),
+        mappedBy: () => this.portMapper?.status().mapped?.protocol ?? null,
         log,
       },
     );
@@ -209,7 +208,7 @@ export class OverlayNode {
       chosenEndpoint: (key) => this.paths.directEndpoint(key),
       peer: (key) => peers.get(key),
       handlers: {
-        discovery: (from, body, source) => this.paths.receive(from, body, source),
+        discovery: (from, body, source, arrivedAt) => this.paths.receive(from, body, source, arrivedAt),
         gossip: (from, body, replyTo) => this.gossip.receive(from, body, replyTo),
       },
       log,

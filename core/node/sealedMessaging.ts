@@ -19,13 +19,21 @@ import { type InboxDropReason, OverlayInbox } from './overlayInbox.js';
 /** What of the tunnel sealed messages use: its sends, and where it takes a peer's traffic. */
 export type SealedTransport = Pick<
   Tunnel,
-  'sendOverlayMessage' | 'sendOverlayMessageToPeer' | 'sendOverlayMessageVia' | 'peerRelay' | 'peerStatus'
+  | 'sendOverlayMessage'
+  | 'sendOverlayMessageAt'
+  | 'sendOverlayMessageToPeer'
+  | 'sendOverlayMessageVia'
+  | 'peerRelay'
+  | 'peerStatus'
 >;
 
 /** Where opened messages go, by kind. */
 export interface SealedHandlers {
-  /** A discovery message from member `from` (WireGuard key, base64), and where it came from. */
-  discovery(from: string, body: Uint8Array, source: Source): void;
+  /**
+   * A discovery message from member `from` (WireGuard key, base64), and where it came from;
+   * `arrivedAt` as the data path timed its datagram (TunnelOptions.onOverlayMessage), if it did.
+   */
+  discovery(from: string, body: Uint8Array, source: Source, arrivedAt?: number): void;
   /**
    * A gossip message from member `from`; `replyTo` is the address it came from when it came
    * direct (answers go back the way the question came), undefined through a relay.
@@ -56,6 +64,8 @@ export class SealedMessaging {
   private readonly lastHeard = new Map<string, number>();
   /** Where each member's messages last came from: the address that works, whatever it announces. */
   private readonly observed = new Map<string, Endpoint>();
+  /** The data path's arrival time of the datagram being opened (receive), while it is. */
+  private arrivedAt: number | undefined;
 
   constructor(private readonly options: SealedMessagingOptions) {
     const { tunnel } = options;
@@ -74,24 +84,34 @@ export class SealedMessaging {
     });
   }
 
-  /** An overlay datagram the tunnel passed up: from `from`, or through relay member `via`. */
-  receive(data: Uint8Array, from: Endpoint, via: Uint8Array | undefined): void {
-    this.inbox.receive(data, from, via, Date.now());
+  /**
+   * An overlay datagram the tunnel passed up: from `from`, or through relay member `via`, received
+   * by the data path at `arrivedAt` (monotonic ms). The inbox opens it and calls fromMember within
+   * this call, which hands the arrival on with a discovery message (a pong is timed by it).
+   */
+  receive(data: Uint8Array, from: Endpoint, via: Uint8Array | undefined, arrivedAt?: number): void {
+    this.arrivedAt = arrivedAt;
+    try {
+      this.inbox.receive(data, from, via, Date.now());
+    } finally {
+      this.arrivedAt = undefined;
+    }
   }
 
   /**
    * Sends one sealed message to a member (by WireGuard key): to `to` when given, else along the
    * path its traffic takes (through its relay when relayed), else at its best known address.
    */
-  send(publicKey: Uint8Array, message: InnerMessage, to?: Endpoint): void {
+  send(publicKey: Uint8Array, message: InnerMessage, to?: Endpoint): number | undefined {
     const { tunnel } = this.options;
     if (!to && tunnel.peerRelay(publicKey) !== undefined) {
       tunnel.sendOverlayMessageToPeer(this.channel.seal(publicKey, message, Date.now()), publicKey);
-      return;
+      return undefined;
     }
     const target = to ?? this.addressOf(encodeKey(publicKey));
-    if (!target) return;
-    tunnel.sendOverlayMessage(this.channel.seal(publicKey, message, Date.now()), target);
+    if (!target) return undefined;
+    // When the data path sent it, straight to an address (pathTiming.ts times discovery's pings so).
+    return tunnel.sendOverlayMessageAt(this.channel.seal(publicKey, message, Date.now()), target);
   }
 
   /** Seals `message` for member `publicKey` and sends it in a relay envelope through member `via`. */
@@ -164,7 +184,7 @@ export class SealedMessaging {
     if (!via) this.observed.set(key, from);
     if (msg.kind === 'discovery') {
       const source: Source = via ? { via: encodeKey(via) } : { endpoint: formatEndpoint(from) };
-      this.options.handlers.discovery(key, msg.body, source);
+      this.options.handlers.discovery(key, msg.body, source, this.arrivedAt);
     } else if (msg.kind === 'gossip') {
       this.options.handlers.gossip(key, msg.body, via ? undefined : from);
     }

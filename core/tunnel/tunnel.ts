@@ -257,11 +257,18 @@ export class Tunnel {
 
   /** Sends one of overlay's own messages from the tunnel's port. False if the send failed. */
   sendOverlayMessage(bytes: Uint8Array, to: Endpoint): boolean {
+    return this.sendOverlayMessageAt(bytes, to) !== undefined;
+  }
+
+  /**
+   * sendOverlayMessage, saying when the data path sent it (ms, CLOCK_MONOTONIC, taken just before
+   * the send): discovery times its pings from there (core/node/pathTiming.ts). Undefined if it failed.
+   */
+  sendOverlayMessageAt(bytes: Uint8Array, to: Endpoint): number | undefined {
     try {
-      this.datapath.sendControl(bytes, formatEndpoint(to));
-      return true;
+      return this.datapath.sendControl(bytes, formatEndpoint(to));
     } catch {
-      return false;
+      return undefined;
     }
   }
 

@@ -28,8 +28,10 @@ export interface TunnelOptions {
    * overlay's own messages (type byte >= 0x80: discovery, gossip, joins) that arrive on the
    * WireGuard port; WireGuard's handshake messages are handled here. `via` is the relay member's
    * public key when the datagram came in a relay envelope (`from` is then the relay's address).
+   * `arrivedAt`: when the data path received it (ms, CLOCK_MONOTONIC: process.hrtime's clock), when
+   * the data path says.
    */
-  onOverlayMessage?: (data: Uint8Array, from: Endpoint, via?: Uint8Array) => void;
+  onOverlayMessage?: (data: Uint8Array, from: Endpoint, via?: Uint8Array, arrivedAt?: number) => void;
   /** STUN messages on the WireGuard port (answers to --stun queries); never ones from a relay. */
   onStunMessage?: (data: Uint8Array, from: Endpoint) => void;
   /**

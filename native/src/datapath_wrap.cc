@@ -51,6 +51,7 @@ Napi::Value EventToJs(Napi::Env env, const UpEvent& e) {
       obj.Set("type", "control");
       obj.Set("data", Napi::Buffer<uint8_t>::Copy(env, e.bytes.data(), e.bytes.size()));
       obj.Set("from", FormatEndpoint(e.from));
+      obj.Set("at", double(e.at_ns) / 1e6);
       if (e.via != kNoPeer) {
         obj.Set("via", e.via);
         obj.Set("peer", e.peer);
@@ -364,9 +365,12 @@ Napi::Value DataPathWrap::SendControl(const Napi::CallbackInfo& info) {
   ByteSpan bytes = BytesArg(info, 0, "data");
   sockaddr_in6 to = EndpointArg(info, 1);
   if (bytes.size == 0 || bytes.size > 65507) ThrowRangeError(info.Env(), "data must be 1..65507 bytes");
+  // Stamped before the send: a sender preempted as its sendto returns (the receiver it just woke
+  // runs first, on a busy machine) would otherwise stamp after the answer had arrived (issue 13).
+  int64_t at_ns = MonotonicNs();
   int err = engine.SendControl(bytes.data, bytes.size, to);
   if (err != 0) throw ToJsError(info.Env(), SysError(err, "sendto", kWhat, "send to " + FormatEndpoint(to)), kWhat);
-  return info.Env().Undefined();
+  return Napi::Number::New(info.Env(), double(at_ns) / 1e6);
 }
 
 Napi::Value DataPathWrap::SendKeepalive(const Napi::CallbackInfo& info) {
