@@ -216,8 +216,10 @@ export type DataPathEvent =
    * A datagram that is not a transport message: a handshake message, or overlay's own. `from` is
    * the UDP source. When it came in a relay envelope, `via` is the relay member's peer id and
    * `peer` the member the envelope names as its original sender (`from` is then the relay's).
+   * `at`: when the data path received it, in ms on CLOCK_MONOTONIC (the clock of
+   * `process.hrtime`), so a round trip can be timed without the event loop's delay in it.
    */
-  | { type: 'control'; data: Buffer; from: string; via?: number; peer?: number; socket?: number }
+  | { type: 'control'; data: Buffer; from: string; via?: number; peer?: number; socket?: number; at?: number }
   /**
    * A STUN message (RFC 8489 §5: an answer to a query sent from this port), told apart from a
    * handshake initiation by its magic cookie here so JavaScript need not parse it to know. Never
@@ -345,8 +347,9 @@ export declare class DataPath {
   /**
    * Sends `data` to `endpoint`: from extra socket `socket` when given (0: the main one; RangeError
    * when it is not open), else from the socket bound to `endpoint` (bindSocket), else the main one.
+   * Returns when it was sent: ms on CLOCK_MONOTONIC (process.hrtime's clock), taken just before.
    */
-  sendControl(data: Uint8Array, endpoint: string, socket?: number): void;
+  sendControl(data: Uint8Array, endpoint: string, socket?: number): number;
   /**
    * Extra UDP sockets beside the main one (issue 13: birthday probing), on ports the kernel picks:
    * `{ socket, port }`, or null when all 320 are open. What arrives on one is handled as on the

@@ -2,6 +2,7 @@
 import { execFileSync } from 'node:child_process';
 import test from 'ava';
 import { runCli } from './helpers/cli.js';
+import { missingTools } from './helpers/mappingWorld.js';
 import { removeNamespaces } from './helpers/netns.js';
 import { rootTest } from './helpers/root.js';
 
@@ -22,6 +23,16 @@ rootTest(
     t.is([...r.stdout.matchAll(/3 packets transmitted, 3 received/g)].length, 2, r.stdout);
     t.regex(r.stdout, /^pong from p \(100\.\S+\) via 203\.0\.113\.10:51820 \(direct\) in [\d.]+ ms$/m);
     t.regex(r.stdout, /^pong from b \(100\.\S+\) via p \(relay\) in [\d.]+ ms$/m);
+    // The second internet: a pair behind port-per-destination NATs whose routers map ports goes direct
+    // (issue 13's done-when), at a mapped address on 11.0.0.0/24, and the panel's why says how.
+    if (missingTools().length === 0) {
+      t.regex(r.stdout, /^d\s+100\.\S+\s+yes\s+direct\s+11\.0\.0\.\d+:\d+/m, 'c reaches d directly');
+      t.regex(r.stdout, /^port mapping: (PCP|NAT-PMP|UPnP) maps 11\.0\.0\.\d+:\d+ to UDP 51820$/m);
+      t.regex(
+        r.stdout,
+        /^why: d's (router|NAT gives each destination its own port; its router) maps a port for it/m,
+      );
+    } else t.regex(r.stdout, /port mapping: skipped/);
     t.regex(r.stdout, /nothing of the demo is left/);
     const left = execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' });
     t.notRegex(left, new RegExp(`ovldemo${pid}\\b`));

@@ -13,6 +13,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import test, { type ExecutionContext } from 'ava';
+import { explainPath } from '../cli/view/pathExplanation.js';
 import { logFilePath } from '../core/daemon/logFile.js';
 import type { NodeStatus } from '../core/node/status.js';
 import type { PortMapProtocol } from '../core/portmap/portMapper.js';
@@ -217,6 +218,11 @@ rootTest(test, 'two port-per-destination NATs that map go direct', async (t) => 
   t.is(kindOf(toB, `${rb.wan}:51820`), 'mapped', JSON.stringify(toB.candidates));
   t.is(kindOf(toA, `${ra.wan}:51820`), 'mapped', JSON.stringify(toA.candidates));
   t.regex(ra.forwards(), /dnat/);
+  // The panel's why names the mapping that opened the path (issue 13, point 4).
+  t.regex(
+    explainPath(toB, status).why.join(' '),
+    /b's (router|NAT .*; its router) maps a port for it \(PCP\)/,
+  );
   t.true(Date.now() - upAt < 30_000);
 });
 

@@ -7,11 +7,16 @@ import { OverlayError } from '../../core/errors.js';
 import type { NodeStatus } from '../../core/node/status.js';
 import { type Command, type CommandContext, flagBool } from '../command.js';
 import { DemoWorld } from '../demo/demoWorld.js';
+import { systemTool } from '../demo/mappingRouter.js';
+import { explainPath } from '../view/pathExplanation.js';
 import { renderStatus } from './status.js';
 
 const mainScript = fileURLToPath(new URL('../main.js', import.meta.url));
 /** How long the members get to find their paths before the demo shows them. */
 const SETTLE_MS = 12_000;
+
+/** How long the port-mapped pair gets to go direct. */
+const MAPPED_DIRECT_MS = 25_000;
 
 /** `overlay ARGS` inside namespace `ns`, with its own state directory. */
 function overlayIn(ns: string, stateDir: string, args: string[], timeoutMs = 30_000): string {
@@ -21,6 +26,9 @@ function overlayIn(ns: string, stateDir: string, args: string[], timeoutMs = 30_
     {
       encoding: 'utf8',
       timeout: timeoutMs,
+      // In the demo's namespaces the gateway is the demo's own router: asking it is the point (an
+      // OVERLAY_PORT_MAPPING=off meant for the host's real gateway does not apply here).
+      env: { ...process.env, OVERLAY_PORT_MAPPING: '' },
     },
   );
   if (r.status !== 0) {
@@ -107,6 +115,7 @@ export const demo: Command = {
       }
       step(ctx, 'overlay ping says which path answers: p directly, b through p');
       for (const target of ['p', 'b']) ctx.stdout.write(overlayIn(ns.a, dir.a, ['ping', target, '-c', '2']));
+      await mappedPair(ctx, world, root);
       if (!flagBool(ctx, 'ci')) {
         step(ctx, "a's live view (q to quit; the demo then removes everything)");
         spawnSync(
@@ -126,3 +135,40 @@ export const demo: Command = {
     ctx.stdout.write('done: nothing of the demo is left on this machine\n');
   },
 };
+
+/**
+ * The second act: two members behind NATs that pick a port per destination, whose routers map
+ * ports (miniupnpd), go direct through the mapped ports. Skipped, saying so, without miniupnpd.
+ */
+async function mappedPair(ctx: CommandContext, world: DemoWorld, root: string): Promise<void> {
+  const missing = ['miniupnpd', 'nft'].filter((tool) => systemTool(tool) === undefined);
+  if (missing.length > 0) {
+    step(ctx, `port mapping: skipped, ${missing.join(' and ')} not installed (Debian: miniupnpd-nftables)`);
+    return;
+  }
+  step(
+    ctx,
+    'a second internet (11.0.0.0/24, no link to this host): c and d behind NATs that pick a port per destination, whose routers map ports (PCP, NAT-PMP, UPnP)',
+  );
+  const ns = await world.buildMapped(root);
+  const dir = { q: join(root, 'q'), c: join(root, 'c'), d: join(root, 'd') };
+  overlayIn(ns.q, dir.q, ['init', '--name', 'q']);
+  overlayIn(ns.q, dir.q, ['up', '--port-mapping', 'off']);
+  for (const name of ['c', 'd'] as const) {
+    const code = overlayIn(ns.q, dir.q, ['invite']).trim();
+    overlayIn(ns[name], dir[name], ['join', code, '--name', name]);
+    overlayIn(ns[name], dir[name], ['up', '--port-mapping', 'auto']);
+  }
+  step(ctx, 'c and d ask their routers for a port, announce it, and punch through it...');
+  const until = Date.now() + MAPPED_DIRECT_MS;
+  let status: NodeStatus | undefined;
+  while (Date.now() < until) {
+    status = JSON.parse(overlayIn(ns.c, dir.c, ['status', '--json'])) as NodeStatus;
+    if (status.peers.find((p) => p.name === 'd')?.path === 'direct') break;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  step(ctx, "c's view: d direct through a mapped port");
+  ctx.stdout.write(renderStatus(status!));
+  const toD = status!.peers.find((p) => p.name === 'd');
+  if (toD) for (const line of explainPath(toD, status!).why) ctx.stdout.write(`why: ${line}\n`);
+}

@@ -15,6 +15,7 @@ import { isTty } from '../terminal.js';
 import { longBytes, pathLabel } from '../view/format.js';
 import { portMappingText } from '../view/headerLines.js';
 import { namesText } from '../view/names.js';
+import { natText } from '../view/nat.js';
 
 function ago(iso: string | null): string {
   if (!iso) return '-';
@@ -35,6 +36,7 @@ export function renderStatus(s: NodeStatus): string {
     `${s.self.name}  ${s.self.addresses.join('  ')}  on ${s.self.interface}, UDP ${s.self.listenPort}${s.self.admin ? '  (admin)' : ''}`,
     `endpoints: ${s.self.endpoints.join(', ') || '-'}`,
     ...(portMappingText(s.self.portMapping) ? [`port mapping: ${portMappingText(s.self.portMapping)}`] : []),
+    ...(natText(s.self.nat, s.self.natType) ? [`NAT: ${natText(s.self.nat, s.self.natType)}`] : []),
     `key: ${s.self.publicKey}`,
     ...(s.self.names ? [namesText(s.self.names)] : []),
     '',

@@ -4,10 +4,23 @@
  * (endpoint-independent, as most home routers), one picking a new port per destination
  * (endpoint-dependent, `MASQUERADE --random-fully`), so that one pair needs a relay. Everything is
  * named with one prefix and removed by destroy(), also after a crash of an earlier run.
+ *
+ * A second internet (buildMapped) has two routers that pick a port per destination but offer port
+ * mapping (miniupnpd: PCP, NAT-PMP, UPnP IGD), so that pair goes direct through the mapped ports.
+ * miniupnpd refuses reserved WAN addresses, so that internet is 11.0.0.0/24 — allowed only because
+ * no namespace of the demo has a link to the host's namespace, checked (assertIsolated) before any
+ * daemon or member starts there.
  */
 
-import { execFileSync } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { assertIsolated } from './isolation.js';
+import { miniupnpdConfig, nftRuleset, systemTool } from './mappingRouter.js';
 import { natRouterRules } from './natRouter.js';
+
+/** The mapped internet's prefix: outside every reserved range, as miniupnpd requires. */
+const MAPPED_WAN = '11.0.0';
 
 function run(cmd: string, args: string[]): string {
   return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 15_000 });
@@ -16,6 +29,8 @@ function run(cmd: string, args: string[]): string {
 export class DemoWorld {
   readonly namespaces: string[] = [];
   private links = 0;
+  /** miniupnpd processes started here (ip netns exec: killed with their namespace's pids too). */
+  private readonly daemons: ChildProcess[] = [];
 
   constructor(readonly prefix: string) {}
 
@@ -73,8 +88,88 @@ export class DemoWorld {
     return host;
   }
 
+  /**
+   * The second internet: public member q at 11.0.0.10, and c and d each behind a router whose NAT
+   * picks a port per destination and whose miniupnpd maps ports. Checks that its namespaces have no
+   * link but to each other before any daemon or member starts; `dir` holds the routers' configs.
+   */
+  async buildMapped(dir: string): Promise<{ q: string; c: string; d: string }> {
+    const first = this.namespaces.length;
+    const inet = this.ns('inet2');
+    this.bridge(inet, 'br0');
+    const q = this.ns('q');
+    this.plug(q, inet, 'br0', `${MAPPED_WAN}.10/24`);
+    const routers = [1, 2].map((n) => this.mappingRouter(inet, n, dir));
+    const [c, d] = routers.map((r, i) => this.behind(r.ns, ['c', 'd'][i]!, r.lanNet));
+    // This world's namespaces only: linked to nothing but each other (the first world's members have
+    // TUN devices by now; they hold 203.0.113.0/24 and 198.18.0.0/15 addresses, which need no check).
+    assertIsolated(this.namespaces.slice(first));
+    for (const r of routers) await this.startMiniupnpd(r.ns, r.lanNet, dir);
+    return { q, c: c!, d: d! };
+  }
+
+  private mappingRouter(inet: string, n: number, dir: string): { ns: string; lanNet: string } {
+    const ns = this.ns(`map${n}`);
+    const sw = `dm${this.links++}`;
+    // miniupnpd's config names the WAN interface "wan" (mappingRouter.ts).
+    run('ip', ['link', 'add', 'wan', 'netns', ns, 'type', 'veth', 'peer', 'name', sw, 'netns', inet]);
+    run('ip', ['-n', inet, 'link', 'set', sw, 'master', 'br0', 'up']);
+    run('ip', ['-n', ns, 'addr', 'add', `${MAPPED_WAN}.${n}/24`, 'dev', 'wan']);
+    run('ip', ['-n', ns, 'link', 'set', 'wan', 'up']);
+    const lanNet = `198.18.${76 + n}`;
+    this.bridge(ns, 'lan', `${lanNet}.1/24`);
+    run('ip', ['netns', 'exec', ns, 'sysctl', '-qw', 'net.ipv4.ip_forward=1']);
+    const rules = join(dir, `map${n}.nft`);
+    writeFileSync(rules, nftRuleset(true));
+    run('ip', ['netns', 'exec', ns, systemTool('nft') ?? 'nft', '-f', rules]);
+    return { ns, lanNet };
+  }
+
+  private behind(router: string, name: string, lanNet: string): string {
+    const host = this.ns(name);
+    this.plug(host, router, 'lan', `${lanNet}.10/24`);
+    run('ip', ['-n', host, 'route', 'add', 'default', 'via', `${lanNet}.1`]);
+    return host;
+  }
+
+  /** miniupnpd in the foreground in `router`, with its own config, pid and lease files; waits until it listens. */
+  private async startMiniupnpd(router: string, lanNet: string, dir: string): Promise<void> {
+    const conf = join(dir, `${router}.conf`);
+    writeFileSync(conf, miniupnpdConfig(lanNet, join(dir, `${router}.leases`), true, true));
+    const daemon: ChildProcess = spawn(
+      'ip',
+      [
+        'netns',
+        'exec',
+        router,
+        systemTool('miniupnpd') ?? 'miniupnpd',
+        '-f',
+        conf,
+        '-d',
+        '-P',
+        join(dir, `${router}.pid`),
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let log = '';
+    daemon.stdout?.on('data', (b: Buffer) => {
+      log += b.toString();
+    });
+    daemon.stderr?.on('data', (b: Buffer) => {
+      log += b.toString();
+    });
+    this.daemons.push(daemon);
+    for (let i = 0; i < 100; i++) {
+      if (/Listening for NAT-PMP|HTTP listening/.test(log)) return;
+      if (daemon.exitCode !== null) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    throw new Error(`miniupnpd did not start in ${router}: ${log.slice(-500)}`);
+  }
+
   /** Kills every process in the demo's namespaces and deletes them; safe to call twice. */
   destroy(): void {
+    for (const d of this.daemons.splice(0)) if (d.exitCode === null) d.kill('SIGKILL');
     for (const ns of [...this.namespaces].reverse()) {
       try {
         for (const pid of run('ip', ['netns', 'pids', ns]).split(/\s+/).filter(Boolean)) {

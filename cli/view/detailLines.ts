@@ -4,6 +4,7 @@
  */
 import type { ViewPeer, ViewStatus } from './evidence.js';
 import { age, compactRate, duration, elapsed, longBytes, pathLabel, rtt, wrapText } from './format.js';
+import { natText } from './nat.js';
 import { explainPath } from './pathExplanation.js';
 import type { TrafficState } from './traffic.js';
 import { trafficOf } from './traffic.js';
@@ -83,7 +84,10 @@ export function detailLines(
   );
   add('endpoint', peer.endpoint ?? 'none');
   for (const w of why) add('why', w);
-  add('NAT', `here ${status.self.natType ?? NOT_YET}; at ${peer.name} ${peer.natType ?? NOT_YET}`);
+  add(
+    'NAT',
+    `here ${natText(status.self.nat, status.self.natType) ?? NOT_YET}; at ${peer.name} ${natText(peer.nat, peer.natType) ?? NOT_YET}`,
+  );
   if (peer.candidates === undefined) add('candidates', NOT_YET);
   else if (peer.candidates.length === 0) add('candidates', 'none tried yet');
   else {

@@ -2,6 +2,7 @@
 import type { ViewStatus } from './evidence.js';
 import { duration, wrapText } from './format.js';
 import { namesText } from './names.js';
+import { natText, PROTOCOL_NAMES } from './nat.js';
 
 /**
  * `receivedAt`: when this status arrived. The watch stream skips statuses whose only change is
@@ -16,7 +17,7 @@ export function headerLines(status: ViewStatus, receivedAt: number, nowMs: numbe
       [
         `endpoints ${s.endpoints.join(', ') || 'none yet'}`,
         `UDP ${s.listenPort} on ${s.interface}`,
-        ...(s.natType ? [`NAT ${s.natType}`] : []),
+        ...natItem(s),
         ...(s.relay === false ? ['relays for no one'] : []),
         ...(portMappingText(s.portMapping) ?? []),
         ...(s.stun ?? []).map((x) => `STUN ${x.server} ${x.reflexive ? `sees ${x.reflexive}` : 'no answer'}`),
@@ -27,7 +28,12 @@ export function headerLines(status: ViewStatus, receivedAt: number, nowMs: numbe
   ];
 }
 
-const PROTOCOL_NAMES = { pcp: 'PCP', 'nat-pmp': 'NAT-PMP', upnp: 'UPnP' } as const;
+/** The NAT as classified (nat.ts); "not measured yet" until a vantage point has seen this node. */
+function natItem(s: ViewStatus['self']): string[] {
+  const text = natText(s.nat, s.natType);
+  if (text) return [`NAT ${text}`];
+  return s.nat || s.natType ? ['NAT not measured yet'] : [];
+}
 
 /** Which protocol maps which port at the gateway, or that none does when a gateway was asked. */
 export function portMappingText(p: ViewStatus['self']['portMapping']): string | undefined {

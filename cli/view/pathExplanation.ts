@@ -6,6 +6,7 @@
 import { describeSkew, SKEW_ALLOWANCE, SKEW_HINT } from '../../core/clockSkew.js';
 import type { CandidateTried, ViewPeer, ViewStatus } from './evidence.js';
 import { elapsed } from './format.js';
+import { mapsPerDestination, PROTOCOL_NAMES } from './nat.js';
 
 export interface PathExplanation {
   /** What the node knows about this path, one sentence each. */
@@ -16,13 +17,6 @@ export interface PathExplanation {
 
 /** Loss above this on the path in use is worth a word. */
 const LOSSY_PCT = 5;
-
-/** A NAT that gives each destination its own port: hole punching cannot predict it. */
-function mapsPerDestination(nat: string | null | undefined): boolean {
-  if (!nat) return false;
-  const n = nat.toLowerCase();
-  return n.includes('symmetric') || (n.includes('dependent') && !n.includes('independent'));
-}
 
 function portOf(endpoint: string): string | null {
   const m = /:(\d+)$/.exec(endpoint);
@@ -36,7 +30,6 @@ function answered(c: CandidateTried): boolean {
 export function explainPath(peer: ViewPeer, status: ViewStatus): PathExplanation {
   const why: string[] = [];
   const hints: string[] = [];
-  const self = status.self;
   const name = peer.name;
 
   if (peer.kind === 'wireguard' && peer.path === 'relay') {
@@ -64,44 +57,8 @@ export function explainPath(peer: ViewPeer, status: ViewStatus): PathExplanation
     return { why, hints };
   }
 
-  const candidates = peer.candidates;
-  if (peer.path === 'relay') {
-    why.push(
-      `traffic goes through ${peer.via ?? 'another member'}, which both ends reach; it forwards packets it cannot read.`,
-    );
-    if (candidates && candidates.length > 0) {
-      const ok = candidates.filter(answered);
-      why.push(
-        ok.length === 0
-          ? `none of the ${candidates.length} candidate endpoints tried answered.`
-          : `${ok.length} of ${candidates.length} candidates answered; the path should move to direct shortly.`,
-      );
-    }
-    const hereMaps = mapsPerDestination(self.natType);
-    const thereMaps = mapsPerDestination(peer.natType);
-    if (hereMaps) {
-      hints.push(
-        `the NAT in front of this node maps each destination to a different port, so probes cannot meet; forwarding UDP port ${self.listenPort} to this host lets it go direct.`,
-      );
-    }
-    if (thereMaps) {
-      const local = candidates?.find((c) => c.kind === 'local');
-      const port = local ? portOf(local.endpoint) : null;
-      hints.push(
-        `the NAT in front of ${name} maps each destination to a different port; forwarding UDP port ${port ?? '(its overlay port)'} to ${name} lets it go direct.`,
-      );
-    }
-    if (!hereMaps && !thereMaps && !candidates?.some(answered)) {
-      hints.push(
-        `UDP seems blocked or a NAT maps each destination differently; forwarding UDP port ${self.listenPort} to this host, or ${name}'s overlay port to ${name}, lets it go direct.`,
-      );
-    }
-  } else if (peer.path === 'direct') {
-    why.push(peer.endpoint ? `direct to ${peer.endpoint}.` : 'direct.');
-    if (peer.directAfterMs !== null && peer.directAfterMs !== undefined) {
-      why.push(`went direct ${elapsed(peer.directAfterMs)} after first contact.`);
-    }
-  }
+  if (peer.path === 'relay') explainRelayed(peer, status, why, hints);
+  else if (peer.path === 'direct') explainDirect(peer, status, why);
 
   if (peer.lossPct !== null && peer.lossPct !== undefined && peer.lossPct > LOSSY_PCT) {
     hints.push(
@@ -109,4 +66,101 @@ export function explainPath(peer: ViewPeer, status: ViewStatus): PathExplanation
     );
   }
   return { why, hints };
+}
+
+/** What each end's NAT does, as far as the status knows: this node's and the member's own word. */
+function nats(peer: ViewPeer, status: ViewStatus) {
+  const self = status.self;
+  const hereMapped = self.portMapping?.mapped ?? null;
+  const thereMapping = peer.nat?.portMapping ?? null;
+  return {
+    hereMaps: mapsPerDestination(self.nat, self.natType),
+    thereMaps: mapsPerDestination(peer.nat, peer.natType),
+    hereMapped,
+    thereMapping,
+  };
+}
+
+/**
+ * Relayed: the one sentence that holds for why it is not direct. Only direct candidates count as
+ * answers (the relay's own route answers too, and says nothing of a direct path); a per-destination
+ * NAT with no port mapping is said to keep the path relayed, since no probe can predict its port.
+ */
+function explainRelayed(peer: ViewPeer, status: ViewStatus, why: string[], hints: string[]): void {
+  const name = peer.name;
+  const self = status.self;
+  why.push(
+    `traffic goes through ${peer.via ?? 'another member'}, which both ends reach; it forwards packets it cannot read.`,
+  );
+  const direct = (peer.candidates ?? []).filter((c) => c.kind !== 'relay');
+  const ok = direct.filter(answered);
+  const { hereMaps, thereMaps, hereMapped, thereMapping } = nats(peer, status);
+  const hereOpen = hereMapped !== null;
+  const thereOpen = thereMapping !== null;
+  if (ok.length > 0) {
+    why.push(
+      `${ok.length} of ${direct.length} direct candidates answered; the path moves to direct once one answers twice in a row.`,
+    );
+  } else if (peer.probing) {
+    why.push(`the first probes to ${name}'s direct candidates are still out; relayed meanwhile.`);
+  } else if (hereMaps && thereMaps && !hereOpen && !thereOpen) {
+    why.push(
+      `both NATs, here and at ${name}, give each destination its own port and neither router maps one: probes cannot meet, so the path stays relayed.`,
+    );
+  } else if ((hereMaps && !hereOpen) || (thereMaps && !thereOpen)) {
+    const where = hereMaps && !hereOpen ? 'the NAT in front of this node' : `the NAT in front of ${name}`;
+    why.push(
+      `${where} gives each destination its own port and its router maps none, so the other end cannot tell where to send; the path stays relayed.`,
+    );
+  } else if (peer.candidates === undefined) {
+    // No path evidence in this status: nothing more can be said.
+  } else if (direct.length === 0) {
+    why.push(`no direct candidate of ${name}'s is known yet.`);
+  } else {
+    why.push(`none of the ${direct.length} direct candidates tried answered.`);
+  }
+  if (thereOpen && ok.length === 0)
+    why.push(
+      `${name}'s router maps a port for it (${PROTOCOL_NAMES[thereMapping!]}), and no probe to it answered yet.`,
+    );
+  if (hereMaps && !hereOpen) {
+    hints.push(
+      `the NAT in front of this node maps each destination to a different port, so probes cannot meet; forwarding UDP port ${self.listenPort} to this host lets it go direct.`,
+    );
+  }
+  if (thereMaps && !thereOpen) {
+    const local = peer.candidates?.find((c) => c.kind === 'local' || c.kind === 'lan');
+    const port = local ? portOf(local.endpoint) : null;
+    hints.push(
+      `the NAT in front of ${name} maps each destination to a different port; forwarding UDP port ${port ?? '(its overlay port)'} to ${name} lets it go direct.`,
+    );
+  }
+  if (!hereMaps && !thereMaps && ok.length === 0 && !peer.probing) {
+    hints.push(
+      `UDP seems blocked or a NAT maps each destination differently; forwarding UDP port ${self.listenPort} to this host, or ${name}'s overlay port to ${name}, lets it go direct.`,
+    );
+  }
+}
+
+/** Direct: where to, how soon, and which port mapping opened it when a per-destination NAT is in the way. */
+function explainDirect(peer: ViewPeer, status: ViewStatus, why: string[]): void {
+  why.push(peer.endpoint ? `direct to ${peer.endpoint}.` : 'direct.');
+  if (peer.directAfterMs !== null && peer.directAfterMs !== undefined) {
+    why.push(`went direct ${elapsed(peer.directAfterMs)} after first contact.`);
+  }
+  const { hereMaps, thereMaps, hereMapped, thereMapping } = nats(peer, status);
+  if (thereMapping !== null) {
+    why.push(
+      thereMaps
+        ? `${peer.name}'s NAT gives each destination its own port; its router maps a port for it (${PROTOCOL_NAMES[thereMapping]}), which is the way in.`
+        : `${peer.name}'s router maps a port for it (${PROTOCOL_NAMES[thereMapping]}).`,
+    );
+  }
+  if (hereMapped !== null) {
+    why.push(
+      hereMaps
+        ? `this node's NAT gives each destination its own port; ${PROTOCOL_NAMES[hereMapped.protocol]} maps ${hereMapped.external} to it, which is the way in.`
+        : `${PROTOCOL_NAMES[hereMapped.protocol]} maps ${hereMapped.external} to this node.`,
+    );
+  }
 }

@@ -6,7 +6,7 @@
  */
 import { MAX_CANDIDATES, REFLEXIVE_TTL_MS } from './constants.js';
 import { addressScope, isCandidate, parseCandidate } from './endpointClass.js';
-import { type NatBehaviour, NatInference } from './natBehaviour.js';
+import { type NatBehaviour, type NatClassification, NatInference } from './natBehaviour.js';
 
 /** 'mapped': a port the peer's gateway forwards to it (PCP, NAT-PMP, UPnP), said in its signed record. */
 export type CandidateKind = 'lan' | 'public' | 'mapped' | 'reflexive' | 'observed';
@@ -93,6 +93,10 @@ export class CandidateSet {
 
   natBehaviour(now: number): NatBehaviour {
     return this.nat.behaviour(now);
+  }
+
+  natClassification(now: number): NatClassification {
+    return this.nat.classify(now);
   }
 
   private republish(now: number): boolean {

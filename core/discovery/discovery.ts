@@ -23,7 +23,7 @@ import { CandidateSet } from './candidateSet.js';
 import { INTRODUCTION_RETRY_MS } from './constants.js';
 import { Introductions } from './introductions.js';
 import type { DiscoveryMessage } from './messages.js';
-import type { NatBehaviour } from './natBehaviour.js';
+import type { NatClassification } from './natBehaviour.js';
 import { PathTable } from './pathTable.js';
 import type {
   DiscoveryEvent,
@@ -179,27 +179,27 @@ export class Discovery {
     return this.step(now, [id]);
   }
 
-  /** A discovery message from member `from` (the node opened its seal), and where it came from. */
-  receive(from: string, message: DiscoveryMessage, source: Source, now: number): DiscoveryOutput {
+  /** A discovery message from member `from` (seal opened), whence, and a pong's RTT as the node timed it. */
+  receive(from: string, msg: DiscoveryMessage, source: Source, now: number, rtt?: number): DiscoveryOutput {
     const path = this.paths.get(from);
     if (path === undefined) return this.step(now, []);
     const send: DiscoverySend[] = [];
     const events: DiscoveryEvent[] = [];
     const direct = 'endpoint' in source ? source.endpoint : undefined;
-    switch (message.kind) {
+    switch (msg.kind) {
       case 'ping': {
         const pong: DiscoveryMessage =
           direct === undefined
-            ? { kind: 'pong', txid: message.txid }
-            : { kind: 'pong', txid: message.txid, observed: direct };
+            ? { kind: 'pong', txid: msg.txid }
+            : { kind: 'pong', txid: msg.txid, observed: direct };
         this.pushSend(send, from, source, pong);
         path.pinged(source, now);
         break;
       }
       case 'pong': {
-        const credited = path.ponged(message.txid, source, now);
-        if (credited?.route.type === 'direct' && message.observed !== undefined) {
-          if (this.own.noteObserved(credited.route.endpoint, message.observed, now))
+        const credited = path.ponged(msg.txid, source, now, rtt);
+        if (credited?.route.type === 'direct' && msg.observed !== undefined) {
+          if (this.own.noteObserved(credited.route.endpoint, msg.observed, now))
             this.reflexiveChanged(now, send, events);
         }
         break;
@@ -207,10 +207,10 @@ export class Discovery {
       case 'callMeMaybe':
         // The peer's own candidates: taken, within its share (it pays for the ones that never answer).
         if (path.startBurst(now)) this.pushSend(send, from, source, this.callMeMaybe(now));
-        path.introduce(message.candidates, from, now);
+        path.introduce(msg.candidates, from, now);
         break;
       case 'introduce': {
-        const peer = peerId(message.peer);
+        const peer = peerId(msg.peer);
         const other = this.paths.get(peer);
         // About a non-member, us, or itself: nothing we could have asked for.
         if (other === undefined || peer === from) {
@@ -220,17 +220,17 @@ export class Discovery {
         const verdict = this.introductions.received(from, peer, now);
         send.push(...verdict.send);
         if (verdict.take === 'candidates') {
-          other.introduce(message.candidates, from, now);
-          this.birthday.seen(peer, message.candidates[0], now);
+          other.introduce(msg.candidates, from, now);
+          this.birthday.seen(peer, msg.candidates[0], now);
         } else if (verdict.take === 'probe') other.startBurst(now);
         break;
       }
       case 'introduceRequest':
-        send.push(...this.introductions.requested(from, peerId(message.peer), now));
+        send.push(...this.introductions.requested(from, peerId(msg.peer), now));
         break;
       case 'birthday': {
         const direct = this.paths.directEndpoint(from) !== undefined;
-        const b = this.birthday.receive(from, message.step, this.own.natBehaviour(now), direct, now);
+        const b = this.birthday.receive(from, msg.step, this.own.natBehaviour(now), direct, now);
         this.birthdaySends(b.send, send);
         break;
       }
@@ -240,7 +240,7 @@ export class Discovery {
         break;
       }
     }
-    const touched = message.kind === 'introduce' ? [from, peerId(message.peer)] : [from];
+    const touched = msg.kind === 'introduce' ? [from, peerId(msg.peer)] : [from];
     return this.merge(this.step(now, touched), { send, events });
   }
 
@@ -338,8 +338,9 @@ export class Discovery {
     return this.own.list(now);
   }
 
-  natBehaviour(now: number): NatBehaviour {
-    return this.own.natBehaviour(now);
+  /** What the vantage points say of our NAT, for `overlay status` (natBehaviour.ts). */
+  natClassification(now: number): NatClassification {
+    return this.own.natClassification(now);
   }
 
   snapshot(id: string, now: number): PathSnapshot | undefined {

@@ -8,7 +8,13 @@ export * from './constants.js';
 export { Discovery, type DiscoveryOptions, type DiscoveryPeer } from './discovery.js';
 export { addressScope, isCandidate, parseCandidate } from './endpointClass.js';
 export * from './messages.js';
-export { type NatBehaviour, NatInference } from './natBehaviour.js';
+export {
+  type MappingProtocol,
+  type NatBehaviour,
+  type NatClassification,
+  NatInference,
+  type NatReport,
+} from './natBehaviour.js';
 export * from './pathTypes.js';
 export { PeerPath, type Probe } from './peerPath.js';
 export { ProbeBudget, type ProbeCounters, TokenBucket } from './probeBudget.js';

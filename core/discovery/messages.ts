@@ -24,6 +24,7 @@ import {
   TXID_SIZE,
 } from './constants.js';
 import { isCandidate } from './endpointClass.js';
+import { type NatReport, natReportByte, natReportOf } from './natBehaviour.js';
 
 /** "Are you there on this address?" Answered by a pong to wherever the ping came from. */
 export interface Ping {
@@ -39,7 +40,20 @@ export interface Pong {
   /** The address the ping came from, as the answerer saw it: the pinger's reflexive address. Absent
    * when the ping came through a relay (there is no UDP source to report). */
   readonly observed?: string;
+  /**
+   * How long the answerer held the ping, µs: from its data path's receive of the ping to the pong
+   * being sealed. The pinger takes it off the round trip, so RTT is what the path took, not how busy
+   * the answerer's event loop was (issue 13, point 4). Sent with `nat`, after `observed`.
+   */
+  readonly heldUs?: number;
+  /** The answerer's NAT as it classifies it, and its port mapping (natBehaviour.ts). */
+  readonly nat?: NatReport;
 }
+
+const UNKNOWN_NAT: NatReport = { mapping: 'unknown', portKept: null, portMapping: null };
+
+/** heldUs on the wire when the answerer could not measure it. */
+const HELD_UNKNOWN = 0xffff_ffff;
 
 /** "Probe me at these now; I am probing you": starts a burst on both sides at once. */
 export interface CallMeMaybe {
@@ -100,6 +114,12 @@ export function encodeDiscovery(message: DiscoveryMessage): Uint8Array {
       w.u8(KIND_PONG)
         .bytes(message.txid)
         .shortString(message.observed ?? '');
+      // Older pongs end here; a timed one carries both fields.
+      if (message.heldUs !== undefined || message.nat !== undefined) {
+        w.u32(message.heldUs ?? HELD_UNKNOWN).u8(
+          message.nat ? natReportByte(message.nat) : natReportByte(UNKNOWN_NAT),
+        );
+      }
       break;
     case 'callMeMaybe':
       w.u8(KIND_CALL_ME_MAYBE);
@@ -139,6 +159,12 @@ export function decodeDiscovery(bytes: Uint8Array): DiscoveryDecoded {
       const txid = r.take(TXID_SIZE);
       const observed = r.shortString(MAX_CANDIDATE_LENGTH, 'ascii');
       message = observed === '' ? { kind: 'pong', txid } : { kind: 'pong', txid, observed };
+      if (!r.done) {
+        const held = r.u32();
+        const nat = natReportOf(r.u8());
+        if (nat === undefined) r.fail();
+        message = { ...message, ...(held !== HELD_UNKNOWN && { heldUs: held }), ...(nat && { nat }) };
+      }
       break;
     }
     case KIND_CALL_ME_MAYBE:
@@ -189,6 +215,8 @@ function invalidField(m: DiscoveryMessage): string | null {
       return m.fromHint === undefined || isCandidate(m.fromHint) ? null : 'from hint';
     case 'pong':
       if (m.txid.length !== TXID_SIZE) return 'txid size';
+      if (m.heldUs !== undefined && !(Number.isInteger(m.heldUs) && m.heldUs >= 0 && m.heldUs < HELD_UNKNOWN))
+        return 'held time';
       return m.observed === undefined || isCandidate(m.observed) ? null : 'observed address';
     case 'callMeMaybe':
       return invalidCandidates(m.candidates);

@@ -5,6 +5,10 @@
  */
 import type { CandidateKind } from './candidateSet.js';
 import { EVIDENCE_FRESH_MS, LOSS_WINDOW } from './constants.js';
+
+/** Round trips the shown RTT is the median of: a few seconds of a busy path's pings. */
+const RTT_SAMPLES = 9;
+
 import { addressScope, parseCandidate } from './endpointClass.js';
 import type { CandidateSnapshot, RouteState } from './pathTypes.js';
 
@@ -34,6 +38,8 @@ export class PathEvidence {
   /** Smoothed RTT (RFC 6298's α = 1/8 is for a steadier signal; 1/4 follows a move within a few pings). */
   srttMs: number | undefined;
   lastRttMs: number | undefined;
+  /** The last RTT_SAMPLES round trips, oldest first: what status shows is their median. */
+  private readonly recentRtts: number[] = [];
   lastAnsweredAt: number | undefined;
   lastSentAt = Number.NEGATIVE_INFINITY;
   /**
@@ -79,6 +85,8 @@ export class PathEvidence {
 
   answered(rttMs: number, now: number): void {
     this.lastRttMs = rttMs;
+    this.recentRtts.push(rttMs);
+    if (this.recentRtts.length > RTT_SAMPLES) this.recentRtts.shift();
     this.srttMs = this.srttMs === undefined ? rttMs : 0.75 * this.srttMs + 0.25 * rttMs;
     this.lastAnsweredAt = now;
     this.unansweredSince = undefined;
@@ -95,6 +103,18 @@ export class PathEvidence {
   lost(): void {
     this.streak = 0;
     this.record(false);
+  }
+
+  /**
+   * The RTT to show (issue 13, point 4): the median of the last RTT_SAMPLES round trips. What delays
+   * a sample is mostly a busy thread at either end, not the path; a median leaves those out where a
+   * smoothed mean (srttMs, which path choice and silence timers use) carries them for several pings.
+   */
+  get shownRttMs(): number | undefined {
+    if (this.recentRtts.length === 0) return undefined;
+    const s = [...this.recentRtts].sort((a, b) => a - b);
+    const mid = s.length >> 1;
+    return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
   }
 
   /** Fraction of the last probes lost, in [0, 1]; 0 before any probe resolved. */
@@ -132,7 +152,8 @@ export class PathEvidence {
       source: this.source,
       state: this.state(now),
       tries: this.tries,
-      ...(this.srttMs !== undefined && { rttMs: Math.round(this.srttMs) }),
+      // To 0.01 ms: a LAN path's round trip is a fraction of a millisecond (issue 13, point 4).
+      ...(this.shownRttMs !== undefined && { rttMs: Math.round(this.shownRttMs * 100) / 100 }),
       ...(this.tries > 0 && { lossPct: Math.round(this.loss * 100) }),
       ...(this.lastAnsweredAt !== undefined && { lastAnswerAgeMs: Math.round(now - this.lastAnsweredAt) }),
     };

@@ -252,6 +252,7 @@ export class PeerPath {
     txid: Uint8Array,
     from: { endpoint: string } | { via: string },
     now: number,
+    rttMs?: number,
   ): PathEvidence | undefined {
     const id = hex(txid);
     const p = this.pending.get(id);
@@ -260,7 +261,8 @@ export class PeerPath {
     const fromKey = 'endpoint' in from ? from.endpoint : routeKey({ type: 'relay', via: from.via });
     if (e === undefined || fromKey !== p.key) return undefined;
     this.pending.delete(id);
-    e.answered(now - p.sentAt, now);
+    // The data path's timing when the node has it (it lies within the tick clock's), else the tick's.
+    e.answered(rttMs !== undefined && rttMs >= 0 ? rttMs : now - p.sentAt, now);
     if (e.route.type === 'direct' && this.current?.route.type !== 'direct' && e.streak === 1) {
       e.confirmAt = now + CONFIRM_PING_MS;
     }
@@ -320,7 +322,7 @@ export class PeerPath {
       choice: this.choice(),
       reason: this.lastReason,
       sinceMs: Math.round(now - this.currentSince),
-      ...(c?.srttMs !== undefined && { rttMs: Math.round(c.srttMs * 100) / 100 }),
+      ...(c?.shownRttMs !== undefined && { rttMs: Math.round(c.shownRttMs * 100) / 100 }),
       ...(c !== undefined && c.tries > 0 && { lossPct: Math.round(c.loss * 100) }),
       ...(c?.lastAnsweredAt !== undefined && { evidenceAgeMs: Math.round(now - c.lastAnsweredAt) }),
       sameNat: this.sameNat,

@@ -135,8 +135,7 @@ export class OverlayNode {
       mtu: TUN_MTU,
       timings: options.timings,
       relayBytesPerSecond: this.relays ? relayBytesPerSecond(this.relayRateMbit) : 0,
-      onOverlayMessage: (data, from, via, socket) =>
-        this.stopped || this.messaging.receive(data, from, via, socket),
+      onOverlayMessage: (data, from, via, a) => this.stopped || this.messaging.receive(data, from, via, a),
       onStunMessage: (data, from) => this.stun?.receive(data, from),
       // Busy paths are checked every second, idle ones rarely (core/discovery/constants.ts).
       onPeerTraffic: (peer) => {
@@ -166,7 +165,7 @@ export class OverlayNode {
       {
         send: (to, body, endpoint, socket) => {
           const ep = parseEndpoint(endpoint);
-          if (ep) this.messaging.send(peerKey(to as PeerId), { kind: 'discovery', body }, ep, socket);
+          return ep && this.messaging.send(peerKey(to as PeerId), { kind: 'discovery', body }, ep, socket);
         },
         holes: this.tunnel,
         sendVia: (to, body, via) =>
@@ -174,6 +173,7 @@ export class OverlayNode {
         routeTo: (peer, endpoint) => this.routes.routeTo(peer, endpoint),
         routeVia: (peer, via) => this.routes.routeVia(peer, via),
         candidatesChanged: () => this.announcer.announce(),
+        mappedBy: () => this.portMapper?.status().mapped?.protocol ?? null,
         log,
       },
     );
@@ -209,7 +209,7 @@ export class OverlayNode {
       chosenEndpoint: (key) => this.paths.directEndpoint(key),
       peer: (key) => peers.get(key),
       handlers: {
-        discovery: (from, body, source, socket) => this.paths.receive(from, body, source, socket),
+        discovery: (from, body, source, arrival) => this.paths.receive(from, body, source, arrival),
         gossip: (from, body, replyTo) => this.gossip.receive(from, body, replyTo),
       },
       log,

@@ -16,15 +16,21 @@
 import type { BirthdayCounters } from '../discovery/birthday.js';
 import {
   Discovery,
+  type DiscoveryMessage,
   type DiscoveryOutput,
   type DiscoveryPeer,
   decodeDiscovery,
   encodeDiscovery,
+  type MappingProtocol,
+  type NatClassification,
+  type NatReport,
   type PathSnapshot,
   type ProbeCounters,
   type Source,
 } from '../discovery/index.js';
+import type { Arrival } from '../tunnel/types.js';
 import { HoleSockets, type HoleTransport } from './holeSockets.js';
+import { PathTiming } from './pathTiming.js';
 import type { DesiredPeer } from './peerSync.js';
 import { Pinger, type Pong } from './pinger.js';
 
@@ -34,9 +40,10 @@ const IDLE_AFTER_MS = 10_000;
 export interface PathsHooks {
   /**
    * Seals `body` (a discovery message) for member `to` (WireGuard key, base64) and sends it, from
-   * extra socket `socket` (a hole of birthday probing's, holeSockets.ts) when given.
+   * extra socket `socket` (a hole of birthday probing's, holeSockets.ts) when given; returns when
+   * the data path sent it (ms, CLOCK_MONOTONIC), when it says.
    */
-  send(to: string, body: Uint8Array, endpoint: string, socket?: number): void;
+  send(to: string, body: Uint8Array, endpoint: string, socket?: number): number | undefined;
   /** Seals `body` for member `to`, and sends it in a relay envelope through member `via`. */
   sendVia(to: string, body: Uint8Array, via: string): void;
   /** Traffic to `peer` should go to this direct endpoint now. */
@@ -47,6 +54,8 @@ export interface PathsHooks {
   readonly holes: HoleTransport;
   /** Our own candidates changed (a new reflexive address): announce them. */
   candidatesChanged(candidates: readonly string[]): void;
+  /** The protocol that maps our port at the gateway (core/portmap), told to members in pongs. */
+  mappedBy?(): MappingProtocol | null;
   log(line: string): void;
 }
 
@@ -55,6 +64,10 @@ export class NodePaths {
   private readonly holes: HoleSockets;
   /** `overlay ping`'s pings in flight. */
   private readonly pinger = new Pinger();
+  /** Discovery's pings and pongs timed where the data path sends and receives them. */
+  private readonly timing: PathTiming;
+  /** What each member says of its own NAT, from its latest pong (by WireGuard key). */
+  private readonly peerNat = new Map<string, NatReport>();
   /** Members' names by WireGuard key, for where a pong came from ("via NAME"). */
   private names = new Map<string, string>();
   /** Members whose tunnel moved packets within IDLE_AFTER_MS, and when it last did. */
@@ -71,9 +84,11 @@ export class NodePaths {
     local: readonly string[],
     announced: readonly string[],
     private readonly hooks: PathsHooks,
+    timing = new PathTiming(),
   ) {
     this.discovery = new Discovery({ self, now: Date.now(), local, announced });
     this.holes = new HoleSockets(hooks.holes);
+    this.timing = timing;
   }
 
   /** The tunnel's peers by key (syncPeers'): discovery keeps paths to the full members among them. */
@@ -96,6 +111,7 @@ export class NodePaths {
     for (const p of members) if (!this.names.has(p.id)) this.lastTraffic.set(p.id, now);
     this.names = new Map(members.map((p) => [p.id, p.name]));
     for (const id of this.lastTraffic.keys()) if (!this.names.has(id)) this.lastTraffic.delete(id);
+    for (const id of this.peerNat.keys()) if (!this.names.has(id)) this.peerNat.delete(id);
     this.apply(this.discovery.setPeers(members, now));
     this.armIdleCheck(now);
   }
@@ -111,14 +127,16 @@ export class NodePaths {
 
   /**
    * A discovery message (`body`, still encoded) from authenticated member `from`, arrived from a UDP
-   * endpoint or through a relay. A pong to our own `overlay ping` is settled here (and answered from
-   * where it came: an address, or "via NAME" through a relay); everything else is discovery's.
+   * endpoint or through a relay, received by the data path at `arrivedAt` (monotonic ms). A pong to
+   * our own `overlay ping` is settled here (and answered from where it came: an address, or "via
+   * NAME" through a relay); everything else is discovery's, a pong with its round trip as the data
+   * path timed it (pathTiming.ts).
    */
-  receive(from: string, body: Uint8Array, source: Source, socket?: number): void {
+  receive(from: string, body: Uint8Array, source: Source, arrival: Arrival = {}): void {
     const decoded = decodeDiscovery(body);
     if (!decoded.ok) return;
     // On one of our holes: it may have won, and then the answer must leave from it too.
-    const hole = this.holes.holeOf(from, socket);
+    const hole = this.holes.holeOf(from, arrival.socket);
     if (hole !== undefined && 'endpoint' in source) {
       const birthday = this.discovery.birthday;
       const before = birthday.holeFor(from, source.endpoint);
@@ -129,12 +147,19 @@ export class NodePaths {
       }
     }
     const m = decoded.message;
+    let rttMs: number | undefined;
     if (m.kind === 'pong') {
       const answeredFrom =
         'via' in source ? `via ${this.names.get(source.via) ?? source.via.slice(0, 8)}` : source.endpoint;
       if (this.pinger.receivePong(m.txid, answeredFrom)) return;
+      rttMs = this.timing.rttMs(m.txid, arrival.at, m.heldUs);
+      if (m.nat && this.names.has(from)) this.peerNat.set(from, m.nat);
+    } else if (m.kind === 'ping') this.timing.pingArrived(m.txid, arrival.at);
+    try {
+      this.apply(this.discovery.receive(from, m, source, Date.now(), rttMs));
+    } finally {
+      this.timing.answered();
     }
-    this.apply(this.discovery.receive(from, m, source, Date.now()));
   }
 
   /** One `overlay ping`: the encoded ping to seal and send, and its pong (null after `timeoutMs`). */
@@ -177,8 +202,14 @@ export class NodePaths {
     return this.discovery.probeCounters;
   }
 
-  natBehaviour(): string {
-    return this.discovery.natBehaviour(Date.now());
+  /** What the vantage points say of the NAT in front of us (core/discovery/natBehaviour.ts). */
+  natClassification(): NatClassification {
+    return this.discovery.natClassification(Date.now());
+  }
+
+  /** What member `peer` says of its own NAT in its pongs; undefined before one said. */
+  peerNatReport(peer: string): NatReport | undefined {
+    return this.peerNat.get(peer);
   }
 
   /** Tells every member we have a path to that this node is going away (bye). */
@@ -217,6 +248,18 @@ export class NodePaths {
     this.armIdleCheck(now);
   }
 
+  /** A pong of ours carries how long we held the ping, and what we know of our NAT (messages.ts). */
+  private stamped(m: DiscoveryMessage): DiscoveryMessage {
+    if (m.kind !== 'pong') return m;
+    const held = this.timing.heldUs(m.txid);
+    const nat = this.discovery.natClassification(Date.now());
+    return {
+      ...m,
+      ...(held !== undefined && { heldUs: held }),
+      nat: { mapping: nat.mapping, portKept: nat.portKept, portMapping: this.hooks.mappedBy?.() ?? null },
+    };
+  }
+
   /** A member's name for the log; a key prefix only for one we no longer know. */
   private nameOf(id: string): string {
     return this.names.get(id) ?? id.slice(0, 8);
@@ -225,12 +268,18 @@ export class NodePaths {
   private apply(out: DiscoveryOutput): void {
     if (this.stopped || this.leaving) return;
     for (const s of out.send) {
-      if (s.via !== undefined) this.hooks.sendVia(s.to, encodeDiscovery(s.message), s.via);
-      else if (s.hole === undefined) this.hooks.send(s.to, encodeDiscovery(s.message), s.endpoint);
+      const body = encodeDiscovery(this.stamped(s.message));
+      let sentAt: number | undefined;
+      if (s.via !== undefined) this.hooks.sendVia(s.to, body, s.via);
+      else if (s.hole === undefined) sentAt = this.hooks.send(s.to, body, s.endpoint);
       else {
         const socket = this.holes.socketFor(s.to, s.hole);
-        if (socket !== undefined) this.hooks.send(s.to, encodeDiscovery(s.message), s.endpoint, socket);
+        if (socket === undefined) continue;
+        sentAt = this.hooks.send(s.to, body, s.endpoint, socket);
       }
+      // The data path's stamp, taken before the send; else now, after it (the send is synchronous).
+      if (s.message.kind === 'ping') this.timing.pingSent(s.message.txid, sentAt);
+      else if (s.message.kind === 'pong') this.timing.pongSent(s.message.txid, sentAt);
     }
     for (const e of out.events) {
       if (e.type === 'pathChanged') {

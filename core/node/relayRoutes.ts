@@ -41,7 +41,9 @@ export class RelayRoutes {
     const relay = this.options.peers.get(via);
     if (!known || !relay) return;
     if (!this.options.tunnel.setPeerPath(known.publicKey, { relayVia: relay.publicKey }))
-      this.options.log(`could not route ${peer.slice(0, 8)} through ${via.slice(0, 8)}`);
+      this.options.log(
+        `could not route ${known.member.certificate.name} through ${relay.member.certificate.name}`,
+      );
     else this.setRelayed(peer, true);
   }
 

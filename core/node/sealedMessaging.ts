@@ -14,18 +14,27 @@ import { encodeKey, type PeerId, peerId, peerKey } from '../base/keys.js';
 import type { Source } from '../discovery/index.js';
 import { type InnerMessage, type JoinResponder, SealedChannel } from '../overlayWire/index.js';
 import type { Tunnel } from '../tunnel/tunnel.js';
+import type { Arrival } from '../tunnel/types.js';
 import { type InboxDropReason, OverlayInbox } from './overlayInbox.js';
 
 /** What of the tunnel sealed messages use: its sends, and where it takes a peer's traffic. */
 export type SealedTransport = Pick<
   Tunnel,
-  'sendOverlayMessage' | 'sendOverlayMessageToPeer' | 'sendOverlayMessageVia' | 'peerRelay' | 'peerStatus'
+  | 'sendOverlayMessage'
+  | 'sendOverlayMessageAt'
+  | 'sendOverlayMessageToPeer'
+  | 'sendOverlayMessageVia'
+  | 'peerRelay'
+  | 'peerStatus'
 >;
 
 /** Where opened messages go, by kind. */
 export interface SealedHandlers {
-  /** A discovery message from member `from` (WireGuard key, base64), and where it came from. */
-  discovery(from: string, body: Uint8Array, source: Source, socket?: number): void;
+  /**
+   * A discovery message from member `from` (WireGuard key, base64), and where it came from;
+   * `arrival`: the extra socket it came in on and when the data path received it, as far as known.
+   */
+  discovery(from: string, body: Uint8Array, source: Source, arrival?: Arrival): void;
   /**
    * A gossip message from member `from`; `replyTo` is the address it came from when it came
    * direct (answers go back the way the question came), undefined through a relay.
@@ -56,8 +65,8 @@ export class SealedMessaging {
   private readonly lastHeard = new Map<string, number>();
   /** Where each member's messages last came from: the address that works, whatever it announces. */
   private readonly observed = new Map<string, Endpoint>();
-  /** The extra socket the datagram being opened came in on (receive → fromMember, synchronously). */
-  private arrivedOn: number | undefined;
+  /** How the datagram being opened arrived (receive → fromMember, synchronously): socket and time. */
+  private arrival: Arrival | undefined;
 
   constructor(private readonly options: SealedMessagingOptions) {
     const { tunnel } = options;
@@ -77,15 +86,17 @@ export class SealedMessaging {
   }
 
   /**
-   * An overlay datagram the tunnel passed up: from `from`, or through relay member `via`; on extra
-   * socket `socket` (birthday probing's holes), if not on the main one.
+   * An overlay datagram the tunnel passed up: from `from`, or through relay member `via`; `arrival`:
+   * the extra socket it came in on (birthday probing's holes) and when the data path received it
+   * (monotonic ms). The inbox opens it and calls fromMember within this call, which hands the
+   * arrival on with a discovery message (a pong is timed by it).
    */
-  receive(data: Uint8Array, from: Endpoint, via: Uint8Array | undefined, socket?: number): void {
-    this.arrivedOn = socket;
+  receive(data: Uint8Array, from: Endpoint, via: Uint8Array | undefined, arrival?: Arrival): void {
+    this.arrival = arrival;
     try {
       this.inbox.receive(data, from, via, Date.now());
     } finally {
-      this.arrivedOn = undefined;
+      this.arrival = undefined;
     }
   }
 
@@ -93,19 +104,18 @@ export class SealedMessaging {
    * Sends one sealed message to a member (by WireGuard key): to `to` when given, else along the
    * path its traffic takes (through its relay when relayed), else at its best known address.
    */
-  send(publicKey: Uint8Array, message: InnerMessage, to?: Endpoint, socket?: number): void {
+  send(publicKey: Uint8Array, message: InnerMessage, to?: Endpoint, socket?: number): number | undefined {
     const { tunnel } = this.options;
-    if (to && socket !== undefined) {
-      tunnel.sendOverlayMessage(this.channel.seal(publicKey, message, Date.now()), to, socket);
-      return;
-    }
+    if (to && socket !== undefined)
+      return tunnel.sendOverlayMessageAt(this.channel.seal(publicKey, message, Date.now()), to, socket);
     if (!to && tunnel.peerRelay(publicKey) !== undefined) {
       tunnel.sendOverlayMessageToPeer(this.channel.seal(publicKey, message, Date.now()), publicKey);
-      return;
+      return undefined;
     }
     const target = to ?? this.addressOf(encodeKey(publicKey));
-    if (!target) return;
-    tunnel.sendOverlayMessage(this.channel.seal(publicKey, message, Date.now()), target);
+    if (!target) return undefined;
+    // When the data path sent it, straight to an address (pathTiming.ts times discovery's pings so).
+    return tunnel.sendOverlayMessageAt(this.channel.seal(publicKey, message, Date.now()), target);
   }
 
   /** Seals `message` for member `publicKey` and sends it in a relay envelope through member `via`. */
@@ -178,7 +188,7 @@ export class SealedMessaging {
     if (!via) this.observed.set(key, from);
     if (msg.kind === 'discovery') {
       const source: Source = via ? { via: encodeKey(via) } : { endpoint: formatEndpoint(from) };
-      this.options.handlers.discovery(key, msg.body, source, this.arrivedOn);
+      this.options.handlers.discovery(key, msg.body, source, this.arrival);
     } else if (msg.kind === 'gossip') {
       this.options.handlers.gossip(key, msg.body, via ? undefined : from);
     }

@@ -3,7 +3,16 @@
  * is an interface for scripts (issue 4 fixes its fields); add fields, never rename them.
  */
 import { encodeKey } from '../base/keys.js';
-import { IDLE_HEARTBEAT_MS, type PathSnapshot } from '../discovery/index.js';
+import {
+  BURST_OFFSETS_MS,
+  IDLE_HEARTBEAT_MS,
+  type MappingProtocol,
+  type NatClassification,
+  type NatReport,
+  type PathReason,
+  type PathSnapshot,
+  PONG_TIMEOUT_MS,
+} from '../discovery/index.js';
 import type { Member } from '../membership/roster.js';
 import type { PortMappingStatus } from '../portmap/portMapper.js';
 import type { OverlayNode } from './node.js';
@@ -36,6 +45,16 @@ export interface PeerStatus {
   lossPct?: number | null;
   measuredAt?: string | null;
   directAfterMs?: number | null;
+  /** Why discovery chose the path in use, in its words (core/discovery/pathTypes.ts PathReason). */
+  pathReason?: PathReason;
+  /** Relayed while the first burst's probes may still be answered: the path may yet go direct. */
+  probing?: boolean;
+  /**
+   * The member's NAT as it classifies it and its port mapping, in its own pongs (its word: shown,
+   * never used to choose a path); absent until it said. `natType` is the mapping alone.
+   */
+  nat?: NatReport;
+  natType?: string;
   /**
    * How far its clock is from ours (ms, positive: ahead), while its messages are being refused
    * for it; absent when its clock is within the budget.
@@ -53,8 +72,13 @@ export interface NodeStatus {
     listenPort: number;
     admin: boolean;
     uptimeS: number;
-    /** The NAT in front of this node, as discovery infers it from what peers see. */
+    /** The NAT in front of this node, as discovery infers it from what peers see: `nat.mapping`. */
     natType?: string;
+    /**
+     * The NAT in front of this node (issue 13, point 4): mapping and port preservation from what the
+     * vantage points (members' pongs, STUN servers) see, and the protocol mapping our port.
+     */
+    nat?: NatClassification & { portMapping: MappingProtocol | null };
     /** Whether this node relays between other members (false with --no-relay). */
     relay?: boolean;
     /** What each member may send through this node as its relay, Mbit/s (`up --relay-rate`). */
@@ -89,6 +113,7 @@ const GOSSIP_FRESH_MS = IDLE_HEARTBEAT_MS + 15_000;
 export function nodeStatus(node: OverlayNode): NodeStatus {
   const now = Date.now();
   const self = node.self(now);
+  const nat = node.paths.natClassification();
   const members = node.roster.members(now);
   const nameBySigningKey = new Map(
     members
@@ -105,7 +130,8 @@ export function nodeStatus(node: OverlayNode): NodeStatus {
       listenPort: node.tunnel.port,
       admin: self.certificate.admin,
       uptimeS: Math.round((now - node.startedAt) / 1000),
-      natType: node.paths.natBehaviour(),
+      natType: nat.mapping,
+      nat: { ...nat, portMapping: node.portMapper?.status().mapped?.protocol ?? null },
       relay: node.relays,
       ...(node.relays && { relayRateMbit: node.relayRateMbit }),
       ...(node.stun && { stun: node.stun.status() }),
@@ -145,6 +171,7 @@ function peerStatus(
   const online = hostedElsewhere || saidBye ? false : sessionFresh || gossipFresh;
   const relayedVia = snap?.path === 'relay' ? (snap.viaName ?? snap.via ?? null) : null;
   const skew = node.heard.skewOf(key, now);
+  const nat = hostedElsewhere ? undefined : node.paths.peerNatReport(key);
   return {
     name: c.name,
     addresses: [c.ipv4, c.ipv6],
@@ -173,6 +200,7 @@ function peerStatus(
     admin: c.admin,
     certExpires: new Date(c.notAfter).toISOString(),
     ...(snap && evidence(snap, now)),
+    ...(nat && { nat, natType: nat.mapping }),
     ...(skew !== undefined && { clockSkewMs: skew }),
   };
 }
@@ -195,7 +223,8 @@ const STATE_TEXT = { ok: 'ok', 'no-answer': 'no answer', untried: 'not tried yet
 function evidence(snap: PathSnapshot, now: number): Partial<PeerStatus> {
   return {
     candidates: snap.candidates.map((c) => ({
-      endpoint: c.via ? `via ${c.via.slice(0, 8)}` : c.endpoint,
+      // A relay route is named by its member's name ("via p"), as discovery describes it.
+      endpoint: c.endpoint,
       kind: c.kind,
       result: STATE_TEXT[c.state as keyof typeof STATE_TEXT] ?? c.state,
       rttMs: c.rttMs ?? null,
@@ -204,5 +233,10 @@ function evidence(snap: PathSnapshot, now: number): Partial<PeerStatus> {
     lossPct: snap.lossPct ?? null,
     measuredAt: snap.evidenceAgeMs === undefined ? null : new Date(now - snap.evidenceAgeMs).toISOString(),
     directAfterMs: snap.timeToDirectMs ?? null,
+    pathReason: snap.reason,
+    probing:
+      snap.path === 'relay' &&
+      snap.reason === 'relay-while-probing' &&
+      snap.sinceMs <= BURST_OFFSETS_MS[BURST_OFFSETS_MS.length - 1]! + PONG_TIMEOUT_MS,
   };
 }

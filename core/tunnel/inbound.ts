@@ -94,7 +94,7 @@ export class Inbound {
       if (!this.c.onOverlayMessage) counts.drop('noHandler');
       else {
         counts.overlayUp();
-        this.c.onOverlayMessage(e.data, from, relayed?.peer.publicKey, e.socket);
+        this.c.onOverlayMessage(e.data, from, relayed?.peer.publicKey, { socket: e.socket, at: e.at });
       }
     } else {
       // A relayed handshake's UDP source is the relay: the sender's own endpoint must not move

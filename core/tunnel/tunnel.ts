@@ -260,12 +260,18 @@ export class Tunnel {
    * (openSocket). False if the send failed.
    */
   sendOverlayMessage(bytes: Uint8Array, to: Endpoint, socket?: number): boolean {
+    return this.sendOverlayMessageAt(bytes, to, socket) !== undefined;
+  }
+
+  /**
+   * sendOverlayMessage, saying when the data path sent it (ms, CLOCK_MONOTONIC, taken just before
+   * the send): discovery times its pings from there (core/node/pathTiming.ts). Undefined if it failed.
+   */
+  sendOverlayMessageAt(bytes: Uint8Array, to: Endpoint, socket?: number): number | undefined {
     try {
-      if (socket === undefined) this.datapath.sendControl(bytes, formatEndpoint(to));
-      else this.datapath.sendControl(bytes, formatEndpoint(to), socket);
-      return true;
+      return this.datapath.sendControl(bytes, formatEndpoint(to), socket);
     } catch {
-      return false;
+      return undefined;
     }
   }
 

@@ -28,9 +28,10 @@ export interface TunnelOptions {
    * overlay's own messages (type byte >= 0x80: discovery, gossip, joins) that arrive on the
    * WireGuard port; WireGuard's handshake messages are handled here. `via` is the relay member's
    * public key when the datagram came in a relay envelope (`from` is then the relay's address);
-   * `socket` the extra socket it came in on (openSocket), absent for the main one.
+   * `arrival`: the extra socket it came in on (openSocket; absent for the main one), and when the
+   * data path received it (ms, CLOCK_MONOTONIC: process.hrtime's clock), when the data path says.
    */
-  onOverlayMessage?: (data: Uint8Array, from: Endpoint, via?: Uint8Array, socket?: number) => void;
+  onOverlayMessage?: (data: Uint8Array, from: Endpoint, via?: Uint8Array, arrival?: Arrival) => void;
   /** STUN messages on the WireGuard port (answers to --stun queries); never ones from a relay. */
   onStunMessage?: (data: Uint8Array, from: Endpoint) => void;
   /**
@@ -115,3 +116,10 @@ export type TunnelStats = DataPathStats &
     extraSocketRxPackets: number;
     extraSocketTxPackets: number;
   };
+
+/** How one of overlay's datagrams arrived: on which extra socket (absent: the main one), and when. */
+export interface Arrival {
+  readonly socket?: number;
+  /** ms on CLOCK_MONOTONIC (process.hrtime's clock), as the data path's receive thread saw it. */
+  readonly at?: number;
+}

@@ -51,6 +51,7 @@ Napi::Value EventToJs(Napi::Env env, const UpEvent& e) {
       obj.Set("type", "control");
       obj.Set("data", Napi::Buffer<uint8_t>::Copy(env, e.bytes.data(), e.bytes.size()));
       obj.Set("from", FormatEndpoint(e.from));
+      obj.Set("at", double(e.at_ns) / 1e6);
       if (e.via != kNoPeer) {
         obj.Set("via", e.via);
         obj.Set("peer", e.peer);
@@ -374,10 +375,13 @@ Napi::Value DataPathWrap::SendControl(const Napi::CallbackInfo& info) {
   int socket = info.Length() > 2 && !info[2].IsUndefined()
                    ? static_cast<int>(UintArg(info, 2, "socket", 0, ExtraSockets::kMax))
                    : Engine::kBoundSocket;
+  // Stamped before the send: a sender preempted as its sendto returns (the receiver it just woke
+  // runs first, on a busy machine) would otherwise stamp after the answer had arrived (issue 13).
+  int64_t at_ns = MonotonicNs();
   int err = engine.SendControl(bytes.data, bytes.size, to, socket);
   if (err == -1) ThrowRangeError(info.Env(), "socket " + std::to_string(socket) + " is not open");
   if (err != 0) throw ToJsError(info.Env(), SysError(err, "sendto", kWhat, "send to " + FormatEndpoint(to)), kWhat);
-  return info.Env().Undefined();
+  return Napi::Number::New(info.Env(), double(at_ns) / 1e6);
 }
 
 // openSocket(): { socket, port } of a new extra socket, or null when all are open.

@@ -9,6 +9,7 @@ import {
 } from '../../core/discovery/constants.js';
 import { isCandidate } from '../../core/discovery/endpointClass.js';
 import { type DiscoveryMessage, decodeDiscovery, encodeDiscovery } from '../../core/discovery/messages.js';
+import type { MappingProtocol, NatBehaviour } from '../../core/discovery/natBehaviour.js';
 import { INNER_DISCOVERY_FIRST, INNER_DISCOVERY_LAST } from '../../core/overlayWire/constants.js';
 
 const bytes = (n: number) => fc.uint8Array({ minLength: n, maxLength: n });
@@ -26,6 +27,25 @@ const message: fc.Arbitrary<DiscoveryMessage> = fc.oneof(
   fc.record({ kind: fc.constant('ping' as const), txid: bytes(12), fromHint: endpoint }),
   fc.record({ kind: fc.constant('pong' as const), txid: bytes(12) }),
   fc.record({ kind: fc.constant('pong' as const), txid: bytes(12), observed: endpoint }),
+  fc.record(
+    {
+      kind: fc.constant('pong' as const),
+      txid: bytes(12),
+      observed: endpoint,
+      heldUs: fc.integer({ min: 0, max: 0xffff_fffe }),
+      nat: fc.record({
+        mapping: fc.constantFrom<NatBehaviour>(
+          'unknown',
+          'none',
+          'endpoint-independent',
+          'endpoint-dependent',
+        ),
+        portKept: fc.constantFrom<boolean | null>(null, true, false),
+        portMapping: fc.constantFrom<MappingProtocol | null>(null, 'pcp', 'nat-pmp', 'upnp'),
+      }),
+    },
+    { requiredKeys: ['kind', 'txid', 'nat'] },
+  ),
   fc.record({ kind: fc.constant('callMeMaybe' as const), candidates }),
   fc.record({ kind: fc.constant('introduceRequest' as const), peer: bytes(32) }),
   fc.record({ kind: fc.constant('introduce' as const), peer: bytes(32), candidates }),
@@ -135,4 +155,30 @@ test('a birthday step outside the three decodes as malformed, and a missing one 
     ok: true,
     message: { kind: 'birthday', step: 'ready' },
   });
+});
+
+test('a pong says how long its sender held the ping and what it knows of its NAT; an older pong still decodes', (t) => {
+  const txid = new Uint8Array(12).fill(7);
+  const timed = encodeDiscovery({
+    kind: 'pong',
+    txid,
+    heldUs: 1234,
+    nat: { mapping: 'endpoint-dependent', portKept: false, portMapping: 'upnp' },
+  });
+  t.deepEqual(decodeDiscovery(timed), {
+    ok: true,
+    message: {
+      kind: 'pong',
+      txid,
+      heldUs: 1234,
+      nat: { mapping: 'endpoint-dependent', portKept: false, portMapping: 'upnp' },
+    },
+  });
+  t.deepEqual(decodeDiscovery(encodeDiscovery({ kind: 'pong', txid })), {
+    ok: true,
+    message: { kind: 'pong', txid },
+  });
+  // A NAT byte no version writes (bits 6-7, or port kept = 3) is malformed, not a guess.
+  for (const bad of [0x40, 0x0c]) t.false(decodeDiscovery(Uint8Array.of(...timed.subarray(0, -1), bad)).ok);
+  t.throws(() => encodeDiscovery({ kind: 'pong', txid, heldUs: -1 }));
 });

@@ -9,10 +9,15 @@
  * that before anything starts, and nothing here is ever routed toward the host.
  */
 import { execFileSync } from 'node:child_process';
-import { accessSync, constants, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ExecutionContext } from 'ava';
+import { assertIsolated } from '../../cli/demo/isolation.js';
+import { miniupnpdConfig, nftRuleset, systemTool } from '../../cli/demo/mappingRouter.js';
+
+export { systemTool };
+
 import { Netns, plugIntoBridge } from './netns.js';
 
 /** The "internet" of this world: outside the reserved ranges, reachable from nowhere but here. */
@@ -29,24 +34,6 @@ export interface MappingRouter {
   /** The DNAT rules miniupnpd installed (nft's text of its prerouting chain). */
   forwards(): string;
   host(name: string): Netns;
-}
-
-/**
- * A system program on PATH, node_modules/.bin left out (npm puts an unrelated `nft` there);
- * undefined when it is not installed. install.sh installs nftables and miniupnpd-nftables.
- */
-export function systemTool(name: string): string | undefined {
-  for (const dir of (process.env['PATH'] ?? '').split(':')) {
-    if (!dir || dir.includes('node_modules')) continue;
-    const path = join(dir, name);
-    try {
-      accessSync(path, constants.X_OK);
-      return path;
-    } catch {
-      // not here
-    }
-  }
-  return undefined;
 }
 
 /** The tools these worlds need and do not have; empty when all are installed. */
@@ -177,21 +164,7 @@ export class MappingWorld {
    * which has no name, shows as a bare `link-netnsid`), and no namespace of it is the host's own.
    */
   assertIsolated(): void {
-    const hostNs = execFileSync('stat', ['-L', '-c', '%i', '/proc/self/ns/net'], { encoding: 'utf8' }).trim();
-    const names = new Set(this.namespaces.map((ns) => ns.name));
-    for (const ns of this.namespaces) {
-      const inode = ns.exec('stat', ['-L', '-c', '%i', '/proc/self/ns/net']).trim();
-      if (inode === hostNs) throw new Error(`${ns.name} is the host's namespace`);
-      for (const line of ns.ip('-o', '-d', 'link', 'show').split('\n').filter(Boolean)) {
-        const name = /^\d+: ([^:@]+)/.exec(line)?.[1];
-        if (name === 'lo' && line.includes('link/loopback')) continue;
-        if (/\\\s+bridge /.test(line) && !line.includes('link-netns')) continue;
-        const peer = /link-netns (\S+)/.exec(line)?.[1];
-        if (!/\\\s+veth /.test(line) || peer === undefined || !names.has(peer)) {
-          throw new Error(`${ns.name} has ${name} linked outside this world: ${line.slice(0, 200)}`);
-        }
-      }
-    }
+    assertIsolated(this.namespaces.map((ns) => ns.name));
   }
 }
 
@@ -199,48 +172,4 @@ function tool(name: string): string {
   const path = systemTool(name);
   if (!path) throw new Error(`${name} is not installed (install.sh installs it)`);
   return path;
-}
-
-function nftRuleset(randomFully: boolean): string {
-  return `table inet upnp {
-  chain miniupnpd {
-  }
-  chain prerouting_miniupnpd {
-  }
-  chain postrouting_miniupnpd {
-  }
-  chain filter_forward {
-    type filter hook forward priority 0; policy accept;
-    jump miniupnpd
-  }
-  chain nat_pre {
-    type nat hook prerouting priority dstnat;
-    jump prerouting_miniupnpd
-  }
-  chain nat_post {
-    type nat hook postrouting priority srcnat;
-    jump postrouting_miniupnpd
-    oifname "wan" masquerade${randomFully ? ' fully-random' : ''}
-  }
-}
-`;
-}
-
-function miniupnpdConfig(lanNet: string, leaseFile: string, upnp: boolean, natpmp: boolean): string {
-  return [
-    'ext_ifname=wan',
-    'listening_ip=lan',
-    'ipv6_disable=yes',
-    `enable_upnp=${upnp ? 'yes' : 'no'}`,
-    `enable_natpmp=${natpmp ? 'yes' : 'no'}`,
-    'secure_mode=yes',
-    'http_port=0',
-    'uuid=3d3cec3a-8cf0-11e0-98ee-001a6bd2d07b',
-    'upnp_table_name=upnp',
-    'upnp_nat_table_name=upnp',
-    `lease_file=${leaseFile}`,
-    `allow 1024-65535 ${lanNet}.0/24 1024-65535`,
-    'deny 0-65535 0.0.0.0/0 0-65535',
-    '',
-  ].join('\n');
 }

@@ -199,11 +199,14 @@ export class MemoryDataPath implements DataPathIo {
     this.peers.get(s.peer)?.forget(s);
   }
 
-  sendControl(data: Uint8Array, endpoint: string): void {
+  /** The twin's clock is simulated: it says when it sent on the real monotonic clock, as the native one does. */
+  sendControl(data: Uint8Array, endpoint: string): number {
     this.running();
     const to = endpointArg(endpoint);
     if (data.length === 0 || data.length > 65507) throw new RangeError('data must be 1..65507 bytes');
+    const at = Number(process.hrtime.bigint()) / 1e6;
     this.machine.net.send(this.host, to, data);
+    return at;
   }
 
   sendControlToPeer(data: Uint8Array, peer: number): boolean {

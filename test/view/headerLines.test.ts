@@ -1,4 +1,5 @@
 import test from 'ava';
+import type { ViewStatus } from '../../cli/view/evidence.js';
 import { headerLines } from '../../cli/view/headerLines.js';
 import { STEP_MS, statusAt, T0, withPathEvidence } from './fixtures.js';
 
@@ -69,4 +70,34 @@ test("the names show in the header: the zone, the resolver, and what became of t
     withNames({ ...base, resolver: null, error: 'bind EADDRINUSE', host: { mode: 'unchanged', why: 'x' } }),
     /names home\.internal: no resolver \(bind EADDRINUSE\)$/,
   );
+});
+
+test('the NAT classification shows in the header: mapping, port, how many saw it, port mapping', (t) => {
+  const s = statusAt(0);
+  const withNat = (nat: NonNullable<ViewStatus['self']['nat']>) =>
+    headerLines({ ...s, self: { ...s.self, natType: nat.mapping, nat } }, T0, T0, 200)[1]!;
+  const base = { portTakenToward: 0, portMapping: null } as const;
+  t.regex(
+    withNat({ ...base, mapping: 'endpoint-independent', portKept: true, vantagePoints: 3 }),
+    /NAT endpoint-independent, port kept$/,
+  );
+  t.regex(
+    withNat({
+      ...base,
+      mapping: 'endpoint-dependent',
+      portKept: false,
+      vantagePoints: 2,
+      portMapping: 'upnp',
+    }),
+    /NAT a port per destination, port changed, UPnP maps a port$/,
+  );
+  t.regex(
+    withNat({ ...base, mapping: 'unknown', portKept: false, vantagePoints: 1 }),
+    /NAT port changed, seen by 1 vantage point \(2 tell the mapping\)$/,
+  );
+  t.regex(
+    withNat({ ...base, mapping: 'unknown', portKept: null, vantagePoints: 0 }),
+    /NAT not measured yet$/,
+  );
+  t.regex(withNat({ ...base, mapping: 'none', portKept: null, vantagePoints: 1 }), /NAT none$/);
 });

@@ -17,7 +17,10 @@ test('a relayed member gets the relay, and a hint naming the port to forward', (
 test('with NAT evidence the hint says which end maps per destination, with its port', (t) => {
   const s = withPathEvidence(statusAt(1));
   const { why, hints } = explainPath(member(s, 'charlie'), s);
-  t.regex(why.join(' '), /none of the 2 candidate endpoints tried answered/);
+  t.regex(
+    why.join(' '),
+    /the NAT in front of charlie gives each destination its own port and its router maps none/,
+  );
   t.is(hints.length, 1);
   t.regex(hints[0]!, /NAT in front of charlie maps each destination to a different port/);
   t.regex(hints[0]!, /forwarding UDP port 41641 to charlie/);
@@ -61,3 +64,145 @@ test('a member whose clock is too far off is explained first, with the skew and 
   );
   t.regex(e.hints.join(' '), /enable NTP/);
 });
+
+/**
+ * The "why" for each case of the NAT tests (test/nat.test.ts, test/portmap.test.ts), as the node
+ * reports it there: every sentence must hold for that case. Before issue 13 a member behind a
+ * per-destination NAT, relayed for good, was said to "move to direct shortly" (the relay's own
+ * route counted as an answering candidate), and every NAT showed as unknown.
+ */
+const EI = {
+  mapping: 'endpoint-independent',
+  portKept: true,
+  vantagePoints: 2,
+  portTakenToward: 0,
+  portMapping: null,
+} as const;
+const ED = {
+  mapping: 'endpoint-dependent',
+  portKept: false,
+  vantagePoints: 2,
+  portTakenToward: 0,
+  portMapping: null,
+} as const;
+const tried = (endpoint: string, result: string, kind = 'reflexive') => ({
+  endpoint,
+  kind,
+  result,
+  rttMs: null,
+  at: null,
+});
+const viaP = { endpoint: 'via p', kind: 'relay', result: 'ok', rttMs: 0.8, at: null };
+
+function nodeWith(self: typeof EI | typeof ED, peer: Partial<ViewStatus['peers'][number]>): ViewStatus {
+  const s = statusAt(1);
+  const charlie = member(s, 'charlie');
+  return { ...s, self: { ...s.self, nat: self, natType: self.mapping }, peers: [{ ...charlie, ...peer }] };
+}
+
+const whyCases: { name: string; status: ViewStatus; why: string[] }[] = [
+  {
+    name: 'direct between two port-keeping NATs',
+    status: nodeWith(EI, {
+      path: 'direct',
+      via: null,
+      endpoint: '203.0.113.2:51820',
+      directAfterMs: 900,
+      nat: { mapping: 'endpoint-independent', portKept: true, portMapping: null },
+      candidates: [tried('203.0.113.2:51820', 'ok'), viaP],
+    }),
+    why: ['direct to 203.0.113.2:51820.', 'went direct 900ms after first contact.'],
+  },
+  {
+    name: 'relayed because both NATs pick a port per destination, no mapping',
+    status: nodeWith(ED, {
+      nat: { mapping: 'endpoint-dependent', portKept: false, portMapping: null },
+      via: 'p',
+      candidates: [
+        tried('203.0.113.3:40001', 'no answer'),
+        tried('198.18.3.10:51820', 'no answer', 'lan'),
+        viaP,
+      ],
+    }),
+    why: [
+      'traffic goes through p, which both ends reach; it forwards packets it cannot read.',
+      'both NATs, here and at charlie, give each destination its own port and neither router maps one: probes cannot meet, so the path stays relayed.',
+    ],
+  },
+  {
+    name: 'relayed because the far side picks a port per destination and maps none',
+    status: nodeWith(EI, {
+      nat: { mapping: 'endpoint-dependent', portKept: false, portMapping: null },
+      via: 'p',
+      candidates: [tried('203.0.113.3:40001', 'no answer'), viaP],
+    }),
+    why: [
+      'traffic goes through p, which both ends reach; it forwards packets it cannot read.',
+      'the NAT in front of charlie gives each destination its own port and its router maps none, so the other end cannot tell where to send; the path stays relayed.',
+    ],
+  },
+  {
+    name: 'relayed because this side picks a port per destination and maps none',
+    status: nodeWith(ED, {
+      nat: { mapping: 'endpoint-independent', portKept: true, portMapping: null },
+      via: 'p',
+      candidates: [tried('203.0.113.2:51820', 'no answer'), viaP],
+    }),
+    why: [
+      'traffic goes through p, which both ends reach; it forwards packets it cannot read.',
+      'the NAT in front of this node gives each destination its own port and its router maps none, so the other end cannot tell where to send; the path stays relayed.',
+    ],
+  },
+  {
+    name: 'direct through a port mapping on a per-destination NAT',
+    status: nodeWith(ED, {
+      path: 'direct',
+      via: null,
+      endpoint: '11.0.0.3:51820',
+      directAfterMs: 1400,
+      nat: { mapping: 'endpoint-dependent', portKept: false, portMapping: 'upnp' },
+      candidates: [tried('11.0.0.3:51820', 'ok'), viaP],
+    }),
+    why: [
+      'direct to 11.0.0.3:51820.',
+      'went direct 1.4s after first contact.',
+      "charlie's NAT gives each destination its own port; its router maps a port for it (UPnP), which is the way in.",
+    ],
+  },
+  {
+    name: 'relayed while the first probes are still out',
+    status: nodeWith(EI, {
+      via: 'p',
+      probing: true,
+      candidates: [tried('203.0.113.2:51820', 'not tried yet'), viaP],
+    }),
+    why: [
+      'traffic goes through p, which both ends reach; it forwards packets it cannot read.',
+      "the first probes to charlie's direct candidates are still out; relayed meanwhile.",
+    ],
+  },
+  {
+    name: 'relayed, and a direct candidate just answered',
+    status: nodeWith(EI, {
+      via: 'p',
+      candidates: [tried('203.0.113.2:51820', 'ok'), viaP],
+    }),
+    why: [
+      'traffic goes through p, which both ends reach; it forwards packets it cannot read.',
+      '1 of 1 direct candidates answered; the path moves to direct once one answers twice in a row.',
+    ],
+  },
+  {
+    name: 'offline',
+    status: nodeWith(EI, { online: false, path: null, via: null, lastHandshake: null, candidates: [] }),
+    why: ['no handshake with charlie has completed yet, so no path is in use.'],
+  },
+];
+
+for (const c of whyCases) {
+  test(`why, ${c.name}`, (t) => {
+    const { why } = explainPath(c.status.peers[0]!, c.status);
+    t.deepEqual(why, c.why);
+    t.false(why.join(' ').includes('shortly'), 'no promise the path cannot keep');
+  });
+}

@@ -26,6 +26,12 @@ int64_t MonotonicMs() {
   return int64_t(ts.tv_sec) * 1000 + ts.tv_nsec / 1'000'000;
 }
 
+int64_t MonotonicNs() {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return int64_t(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+}
+
 bool Peer::SameAddress(const sockaddr_in6& a, const sockaddr_in6& b) {
   return a.sin6_port == b.sin6_port && std::memcmp(&a.sin6_addr, &b.sin6_addr, sizeof a.sin6_addr) == 0;
 }
@@ -207,6 +213,7 @@ void Engine::HandleControl(admission::Kind kind, const uint8_t* p, size_t n, con
   if (!admitted) return;
   UpEvent::Kind up = kind == admission::Kind::kStun ? UpEvent::kStun : UpEvent::kControl;
   UpEvent e{up, sender, 0, from, std::vector<uint8_t>(p, p + n), via, socket};
+  e.at_ns = MonotonicNs();
   // Counted once it is queued: a datagram dropped for a full queue is counted there instead.
   if (handshake ? Push(std::move(e)) : PushOverlay(std::move(e)))
     counters_.rx_control.fetch_add(1, std::memory_order_relaxed);

@@ -105,7 +105,13 @@ struct UpEvent {
   std::vector<uint8_t> bytes;
   PeerId via = kNoPeer;  // a control datagram that came in a relay envelope: the relay member
   uint16_t socket = 0;   // the socket it came in on: 0 the main one, else an extra (extra_sockets.h)
+  // kControl: when the receive thread handed it up (CLOCK_MONOTONIC, ns), so discovery times a
+  // pong by its arrival here, not by when the JavaScript thread got round to it (issue 13).
+  int64_t at_ns = 0;
 };
+
+// CLOCK_MONOTONIC in ns: the clock libuv's hrtime (process.hrtime) reads too.
+int64_t MonotonicNs();
 
 // 16 fresh random bytes (OpenSSL's RAND_bytes); throws if there are none to be had.
 RelayEpoch NewRelayEpoch();
