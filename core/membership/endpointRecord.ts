@@ -63,8 +63,11 @@ export interface EndpointRecord extends UnsignedEndpointRecord {
   readonly signature: Uint8Array;
 }
 
+/** How every endpoint record's id starts; the member's signing key (base64) follows. */
+export const ENDPOINT_RECORD_PREFIX = 'endpoints:';
+
 export function endpointRecordId(member: Uint8Array): string {
-  return `endpoints:${encodeKey(member)}`;
+  return `${ENDPOINT_RECORD_PREFIX}${encodeKey(member)}`;
 }
 
 function encodeBody(r: UnsignedEndpointRecord, member: Uint8Array): Uint8Array {

@@ -12,7 +12,7 @@
 import { encodeKey } from '../base/keys.js';
 import type { GossipRecord } from '../gossip/recordStore.js';
 import { type Certificate, subjectOf } from './certificate.js';
-import type { EndpointRecord } from './endpointRecord.js';
+import { ENDPOINT_RECORD_PREFIX, type EndpointRecord } from './endpointRecord.js';
 import type { Revocation } from './revocation.js';
 import type { RevocationEntry } from './standing.js';
 
@@ -82,7 +82,8 @@ export class HeldRecords {
   byId(id: string): Held<unknown> | undefined {
     if (id.startsWith('cert:')) return this.certsBySubject.get(id.slice(5));
     if (id.startsWith('revoke:')) return this.revocations.get(id);
-    if (id.startsWith('endpoints:')) return this.endpointsOf.get(id.slice(10));
+    if (id.startsWith(ENDPOINT_RECORD_PREFIX))
+      return this.endpointsOf.get(id.slice(ENDPOINT_RECORD_PREFIX.length));
     return undefined;
   }
 

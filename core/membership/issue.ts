@@ -264,9 +264,10 @@ export function publishEndpoints(
         ...(options.noRelay && { noRelay: true }),
         ...(options.relayEpoch && { relayEpoch: options.relayEpoch }),
         ...(options.mapped && {
-          mapped: options.mapped
-            .map((m) => canonicalEndpoint(m))
-            .filter((m) => m && canonical.includes(m)) as string[],
+          mapped: options.mapped.flatMap((m) => {
+            const c = canonicalEndpoint(m);
+            return c && canonical.includes(c) ? [c] : [];
+          }),
         }),
       },
       memberSecretKey,

@@ -8,7 +8,12 @@
 import { bytesEqual } from '../base/bytes.js';
 import { encodeKey } from '../base/keys.js';
 import type { GossipRecord } from '../gossip/recordStore.js';
-import { decodeEndpointRecord, endpointRecordId, verifyEndpointRecord } from './endpointRecord.js';
+import {
+  decodeEndpointRecord,
+  ENDPOINT_RECORD_PREFIX,
+  endpointRecordId,
+  verifyEndpointRecord,
+} from './endpointRecord.js';
 import { copyRecord, type HeldRecords } from './heldRecords.js';
 import type { Network } from './network.js';
 import { certificateFault, readCertificate, readRevocation, revocationFault } from './recordChecks.js';
@@ -32,7 +37,7 @@ export function restoreRecord(held: HeldRecords, network: Network, record: Gossi
     held.storeRevocation({ ...read.value, record: { ...copyRecord(record), id: read.value.id } });
     return undefined;
   }
-  if (record.id.startsWith('endpoints:')) {
+  if (record.id.startsWith(ENDPOINT_RECORD_PREFIX)) {
     const d = decodeEndpointRecord(record.bytes);
     if (!d.ok) return d.reason;
     const r = d.value;

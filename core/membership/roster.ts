@@ -21,7 +21,12 @@ import { MAX_CLOCK_SKEW_MS } from '../clockSkew.js';
 import type { GossipRecord, OfferResult, RecordStore } from '../gossip/recordStore.js';
 import { type Certificate, subjectOf } from './certificate.js';
 import type { CertificateStatus } from './certificateChain.js';
-import { decodeEndpointRecord, endpointRecordId, verifyEndpointRecord } from './endpointRecord.js';
+import {
+  decodeEndpointRecord,
+  ENDPOINT_RECORD_PREFIX,
+  endpointRecordId,
+  verifyEndpointRecord,
+} from './endpointRecord.js';
 import { copyRecord, type Held, HeldRecords, type HeldRevocation } from './heldRecords.js';
 import { addToView, conflictsIn, type MemberView } from './memberView.js';
 import { canonicalAddress, type Network } from './network.js';
@@ -112,7 +117,7 @@ export class Roster implements RecordStore {
     if (bytes.length > MAX_RECORD_BYTES) return invalid('record too large');
     if (id.startsWith('cert:')) return this.offerCertificate(record, now);
     if (id.startsWith('revoke:')) return this.offerRevocation(record, now);
-    if (id.startsWith('endpoints:')) return this.offerEndpoints(record, now);
+    if (id.startsWith(ENDPOINT_RECORD_PREFIX)) return this.offerEndpoints(record, now);
     return invalid('unknown record kind');
   }
 

@@ -4,9 +4,11 @@
  * the devices this node hosts are peers too, marked for forwarding. A node completes handshakes
  * only with these peers, so a member that is revoked or expires is cut off by the next sync.
  */
+
 import { bytesEqual } from '../base/bytes.js';
 import { parseEndpoint } from '../base/endpoint.js';
 import { encodeKey, type PeerId, peerId } from '../base/keys.js';
+import { ENDPOINT_RECORD_PREFIX } from '../membership/endpointRecord.js';
 import type { Member, Roster } from '../membership/roster.js';
 import type { Tunnel } from '../tunnel/tunnel.js';
 
@@ -118,7 +120,7 @@ export function announcesNewEpoch(
   record: { id: string },
   now: number,
 ): boolean {
-  const member = roster.memberBySubject(record.id.slice('endpoints:'.length), now);
+  const member = roster.memberBySubject(record.id.slice(ENDPOINT_RECORD_PREFIX.length), now);
   const peer = member && synced.get(peerId(member.certificate.wireguardKey));
   return (
     !!peer && !bytesEqual(peer.member.relayEpoch ?? new Uint8Array(), member.relayEpoch ?? new Uint8Array())

@@ -19,6 +19,7 @@ import { RUMOR_HOPS } from '../gossip/constants.js';
 import { Gossip, type GossipSend } from '../gossip/gossip.js';
 import { encodeRecords } from '../gossip/gossipMessages.js';
 import type { GossipRecord, RecordStore } from '../gossip/recordStore.js';
+import { ENDPOINT_RECORD_PREFIX } from '../membership/endpointRecord.js';
 
 /** The shortest wait between rounds, whatever the machine asks: a timer storm costs CPU, not news. */
 const MIN_ROUND_DELAY_MS = 50;
@@ -35,8 +36,6 @@ const QUIET_ROUND_MS = 60_000;
  * again: its relayed traffic waits on the relay key for its new epoch).
  */
 const ACCEPTED_BATCH_MS = 50;
-/** How an endpoint record's id starts (core/membership/endpointRecord.ts, endpointRecordId). */
-const ENDPOINTS_PREFIX = 'endpoints:';
 
 export interface RosterGossipOptions {
   /** This node's own peer id. */
@@ -119,7 +118,8 @@ export class RosterGossip {
   /** Endpoint records wait for the batch; a certificate or a revocation goes now, with them. */
   private accept(records: GossipRecord[]): void {
     this.waiting.push(...records);
-    const now = (r: GossipRecord) => !r.id.startsWith(ENDPOINTS_PREFIX) || this.options.urgent?.(r) === true;
+    const now = (r: GossipRecord) =>
+      !r.id.startsWith(ENDPOINT_RECORD_PREFIX) || this.options.urgent?.(r) === true;
     if (records.some(now)) this.flushAccepted();
     else this.batchTimer ??= setTimeout(() => this.flushAccepted(), ACCEPTED_BATCH_MS);
   }

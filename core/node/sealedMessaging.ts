@@ -106,16 +106,19 @@ export class SealedMessaging {
    */
   send(publicKey: Uint8Array, message: InnerMessage, to?: Endpoint, socket?: number): number | undefined {
     const { tunnel } = this.options;
-    if (to && socket !== undefined)
-      return tunnel.sendOverlayMessageAt(this.channel.seal(publicKey, message, Date.now()), to, socket);
     if (!to && tunnel.peerRelay(publicKey) !== undefined) {
       tunnel.sendOverlayMessageToPeer(this.channel.seal(publicKey, message, Date.now()), publicKey);
       return undefined;
     }
     const target = to ?? this.addressOf(encodeKey(publicKey));
     if (!target) return undefined;
-    // When the data path sent it, straight to an address (pathTiming.ts times discovery's pings so).
-    return tunnel.sendOverlayMessageAt(this.channel.seal(publicKey, message, Date.now()), target);
+    // When the data path sent it, straight to an address (pathTiming.ts times discovery's pings so);
+    // from hole `socket` only to the address it was given (a birthday hole answers its own peer).
+    return tunnel.sendOverlayMessageAt(
+      this.channel.seal(publicKey, message, Date.now()),
+      target,
+      to ? socket : undefined,
+    );
   }
 
   /** Seals `message` for member `publicKey` and sends it in a relay envelope through member `via`. */
