@@ -46,6 +46,11 @@ export interface DiscoveryPeer {
   readonly mapped?: readonly string[];
   /** False when the member opted out of relaying (--no-relay). */
   readonly relay: boolean;
+  /**
+   * Its relay epoch as its endpoint record names it (any text that changes when it does): a new
+   * one means the member started again, and what we knew of its paths is stale.
+   */
+  readonly epoch?: string;
 }
 
 export interface DiscoveryOptions {
@@ -135,8 +140,12 @@ export class Discovery {
         this.askNow = true;
       } else {
         const had = before.get(id)!;
+        // It started again: every route's evidence predates it, and the relayed ones cannot have
+        // worked since (its new epoch is a new relay key). Probing it now also tells it which
+        // relay routes work again, where its own first burst went unanswered (restartedPeer.test.ts).
+        if (had.epoch !== p.epoch) path.startBurst(now);
         const same = sameList(had.candidates, p.candidates) && sameList(had.mapped ?? [], p.mapped ?? []);
-        if (same && had.relay === p.relay) continue;
+        if (same && had.relay === p.relay && had.epoch === p.epoch) continue;
         if (had.relay !== p.relay) this.relays.invalidate();
       }
       path.setAnnounced(p.candidates, now, p.mapped);

@@ -233,7 +233,14 @@ export class PeerPath {
       this.idlePeriod = this.drawIdlePeriod();
       return;
     }
-    if (!('endpoint' in source)) return;
+    if (!('endpoint' in source)) {
+      // Through a relay we keep for it: a way in that may work out as well (it just restarted, or
+      // its relay key came late). Asked back at once, as a direct one is below.
+      const e = this.routes.get(key);
+      if (e && !e.answeredWithin(ROAMED_ANSWER_MS, now) && now - e.lastSentAt >= SUSPECT_PING_MS)
+        e.probeNowAt = now;
+      return;
+    }
     const endpoint = source.endpoint;
     let e = this.routes.get(endpoint);
     if (e === undefined) {

@@ -13,6 +13,7 @@
  * pings of `overlay ping` (Pinger) are answered by pongs this module picks out before discovery.
  */
 
+import { hex } from '../base/bytes.js';
 import type { BirthdayCounters } from '../discovery/birthday.js';
 import {
   Discovery,
@@ -103,6 +104,7 @@ export class NodePaths {
         candidates: p.member.endpoints,
         mapped: p.member.mappedEndpoints,
         relay: p.member.relay,
+        ...(p.member.relayEpoch && { epoch: hex(p.member.relayEpoch) }),
       });
     }
     const now = Date.now();

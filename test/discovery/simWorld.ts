@@ -6,6 +6,11 @@
  * forwarded by a willing relay to the destination's direct endpoint, as native/src/datapath/relay.cc
  * does, without the MACs), moves data packets along each peer's chosen path, and gossips a member's
  * candidates to the others with a delay when they change (as the endpoint record would travel).
+ *
+ * A member can start again (restart): it draws a new relay epoch, and the others learn it only
+ * when its new endpoint record reaches them. Until then an envelope between it and a member that
+ * knows its old epoch does not open at the far end, as the real pair key (derived from both
+ * members' epochs) would not.
  */
 import {
   Discovery,
@@ -46,6 +51,10 @@ export interface Member {
   readonly relayedData: Map<string, number>;
   /** Switched off (goOffline): hears nothing, sends nothing, as a machine that lost power. */
   offline?: boolean;
+  /** Its relay epoch: a new one each time it starts (restart). */
+  epoch: number;
+  /** The epoch it knows each other member by (from that member's endpoint record). */
+  readonly knownEpochs: Map<Member, number>;
 }
 
 export class SimWorld {
@@ -87,13 +96,10 @@ export class SimWorld {
       changes: [],
       data: [],
       relayedData: new Map(),
+      epoch: 0,
+      knownEpochs: new Map(),
     };
-    m.discovery = new Discovery({
-      self: m.id,
-      now: 0,
-      local: m.announced,
-      random: this.random,
-    });
+    m.discovery = this.newDiscovery(m, 0);
     host.receive = (bytes, from) => this.onDatagram(m, bytes, from);
     this.members.push(m);
     return m;
@@ -102,6 +108,24 @@ export class SimWorld {
   /** Every member learns the others' records (as after gossip) and starts probing at `now`. */
   start(): void {
     for (const m of this.members) this.handle(m, m.discovery.setPeers(this.peersOf(m), this.net.now));
+  }
+
+  /**
+   * `m` starts again from its state (kill -9, then up): a new Discovery and a new relay epoch. The
+   * others learn the epoch `learnedAfterMs` later, as its new endpoint record reaches them.
+   */
+  restart(m: Member, learnedAfterMs: number): void {
+    m.epoch++;
+    m.wakeAt = Number.POSITIVE_INFINITY;
+    m.discovery = this.newDiscovery(m, this.net.now);
+    this.handle(m, m.discovery.setPeers(this.peersOf(m), this.net.now));
+    this.net.at(this.net.now + learnedAfterMs, () => {
+      for (const other of this.members) {
+        if (other === m) continue;
+        other.knownEpochs.set(m, m.epoch);
+        this.handle(other, other.discovery.setPeers(this.peersOf(other), this.net.now));
+      }
+    });
   }
 
   /** `m` reads its interfaces again (the node does every 15 s) and finds `local`. */
@@ -178,7 +202,22 @@ export class SimWorld {
   private peersOf(m: Member): DiscoveryPeer[] {
     return this.members
       .filter((p) => p !== m)
-      .map((p) => ({ id: p.id, name: p.name, candidates: p.announced, relay: p.relay }));
+      .map((p) => ({
+        id: p.id,
+        name: p.name,
+        candidates: p.announced,
+        relay: p.relay,
+        epoch: String(m.knownEpochs.get(p) ?? 0),
+      }));
+  }
+
+  private newDiscovery(m: Member, now: number): Discovery {
+    return new Discovery({ self: m.id, now, local: m.announced, random: this.random });
+  }
+
+  /** Whether an envelope from `from` would open at `to`: each knows the other's current epoch. */
+  private pairKeyAgrees(from: Member, to: Member): boolean {
+    return (from.knownEpochs.get(to) ?? 0) === to.epoch && (to.knownEpochs.get(from) ?? 0) === from.epoch;
   }
 
   private sendData(from: Member, to: Member, seq: number): void {
@@ -219,7 +258,7 @@ export class SimWorld {
       out[1] = FROM_RELAY;
       this.net.send(m.host, c.endpoint, out);
     } else if (flags === FROM_RELAY && to === m && relay !== m) {
-      if (inner[0] === ENVELOPE) return;
+      if (inner[0] === ENVELOPE || !this.pairKeyAgrees(sender, m)) return;
       // A sealed datagram is from whom its seal says; the sim's seal is the sender byte.
       if (inner[0] === SEALED && inner[1] !== sender.index) return;
       if (inner[0] === DATA && inner[1] !== sender.index) return;
