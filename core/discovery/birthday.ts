@@ -34,8 +34,10 @@
  * BIRTHDAY_PROBES; a peer gets another attempt only BIRTHDAY_BACKOFF_MS after its last one ended
  * without a direct path, whoever asked. A step out of order is counted and changes nothing.
  */
+
 import type { Endpoint } from '../base/endpoint.js';
 import { formatEndpoint } from '../base/endpoint.js';
+import type { PeerId } from '../base/keys.js';
 import { TXID_SIZE } from './constants.js';
 import { addressScope, parseCandidate } from './endpointClass.js';
 import type { BirthdayStep, DiscoveryMessage } from './messages.js';
@@ -73,9 +75,9 @@ export const BIRTHDAY_LOWEST_PORT = 1024;
 
 /** A message for the peer on whatever path carries it now (a relay), a probe, or a hole's ping. */
 export type BirthdaySend =
-  | { readonly to: string; readonly message: DiscoveryMessage }
+  | { readonly to: PeerId; readonly message: DiscoveryMessage }
   | {
-      readonly to: string;
+      readonly to: PeerId;
       readonly endpoint: string;
       readonly hole?: number;
       readonly message: DiscoveryMessage;
@@ -84,7 +86,7 @@ export type BirthdaySend =
 export interface BirthdayOutput {
   readonly send: BirthdaySend[];
   /** Peers whose holes (sockets) should be closed now, but `keep` (the winner), if set. */
-  readonly close: { readonly peer: string; readonly keep?: number }[];
+  readonly close: { readonly peer: PeerId; readonly keep?: number }[];
 }
 
 export interface BirthdayCounters {
@@ -99,14 +101,14 @@ export interface BirthdayCounters {
 
 type Attempt =
   | {
-      readonly peer: string;
+      readonly peer: PeerId;
       readonly role: 'hard';
       phase: 'asked' | 'open';
       at: number;
       readonly toward: string;
     }
   | {
-      readonly peer: string;
+      readonly peer: PeerId;
       readonly role: 'easy';
       phase: 'waiting' | 'probing';
       at: number;
@@ -125,14 +127,14 @@ interface PeerState {
 }
 
 export class Birthday {
-  private readonly peers = new Map<string, PeerState>();
+  private readonly peers = new Map<PeerId, PeerState>();
   private attempt: Attempt | undefined;
   private kept = 0;
   private checkAt = Number.NEGATIVE_INFINITY;
   /** When an attempt could start next (as the hard side): the wake asked for while none runs. */
   private startAt = Number.POSITIVE_INFINITY;
   /** Holes of peers that left, to close at the next tick. */
-  private closing: { peer: string }[] = [];
+  private closing: { peer: PeerId }[] = [];
   private counters = {
     birthdayAttempts: 0,
     birthdayDirect: 0,
@@ -149,7 +151,7 @@ export class Birthday {
   }
 
   /** An introducer we asked saw `peer` at `endpoint` (the first candidate of its introduction). */
-  seen(peer: string, endpoint: string | undefined, now: number): void {
+  seen(peer: PeerId, endpoint: string | undefined, now: number): void {
     const e = endpoint === undefined ? undefined : parseCandidate(endpoint);
     if (e === undefined || addressScope(e.address) !== 'public') return;
     const s = this.state(peer, now);
@@ -158,7 +160,7 @@ export class Birthday {
   }
 
   /** Peer `id` left the roster: its state goes, and an attempt with it ends (its holes close at the next tick). */
-  forget(id: string): void {
+  forget(id: PeerId): void {
     const s = this.peers.get(id);
     this.peers.delete(id);
     if (s?.won !== undefined) this.kept--;
@@ -168,7 +170,7 @@ export class Birthday {
   }
 
   /** The hole `peer`'s datagrams to `endpoint` leave from, if one won. */
-  holeFor(peer: string, endpoint: string): number | undefined {
+  holeFor(peer: PeerId, endpoint: string): number | undefined {
     const won = this.peers.get(peer)?.won;
     return won?.endpoint === endpoint ? won.hole : undefined;
   }
@@ -177,7 +179,7 @@ export class Birthday {
    * An authenticated message from `peer`, from `endpoint`, arrived on our hole `hole`: during our
    * attempt with it, that hole won (the first to hear from the address the holes were opened toward).
    */
-  heardOnHole(peer: string, endpoint: string, hole: number): void {
+  heardOnHole(peer: PeerId, endpoint: string, hole: number): void {
     const a = this.attempt;
     const s = this.peers.get(peer);
     if (s === undefined || s.won !== undefined) return;
@@ -192,7 +194,7 @@ export class Birthday {
   /**
    * A step from `peer`; `nat` is what our own NAT is, `direct` whether we reach the peer directly.
    */
-  receive(peer: string, step: BirthdayStep, nat: NatBehaviour, direct: boolean, now: number): BirthdayOutput {
+  receive(peer: PeerId, step: BirthdayStep, nat: NatBehaviour, direct: boolean, now: number): BirthdayOutput {
     const out: BirthdayOutput = { send: [], close: [] };
     const s = this.peers.get(peer);
     const a = this.attempt;
@@ -239,7 +241,7 @@ export class Birthday {
    * Probes and steps due by `now`, and attempts that end. `nat`: our own NAT; `notDirect`: the peers
    * we do not reach directly. Returns when it wants to run next.
    */
-  tick(now: number, nat: NatBehaviour, notDirect: ReadonlySet<string>): BirthdayOutput & { wakeAt: number } {
+  tick(now: number, nat: NatBehaviour, notDirect: ReadonlySet<PeerId>): BirthdayOutput & { wakeAt: number } {
     const out: BirthdayOutput = { send: [], close: this.closing };
     this.closing = [];
     const a = this.attempt;
@@ -296,7 +298,7 @@ export class Birthday {
   private maybeStart(
     now: number,
     nat: NatBehaviour,
-    notDirect: ReadonlySet<string>,
+    notDirect: ReadonlySet<PeerId>,
     out: BirthdayOutput,
   ): number {
     for (const [id, s] of this.peers) {
@@ -355,7 +357,7 @@ export class Birthday {
     return a.at + (a.phase === 'asked' ? BIRTHDAY_REPLY_MS : BIRTHDAY_HOLES_MS);
   }
 
-  private state(peer: string, now: number): PeerState {
+  private state(peer: PeerId, now: number): PeerState {
     let s = this.peers.get(peer);
     if (s === undefined) {
       s = { since: now, retryAt: Number.NEGATIVE_INFINITY };

@@ -11,6 +11,7 @@
  * dropped UNANSWERED_CANDIDATE_TTL_MS after it was last named. What is refused or dropped is counted.
  */
 
+import type { PeerId } from '../base/keys.js';
 import { type CandidateKind, rankPeerCandidates } from './candidateSet.js';
 import {
   MAX_CANDIDATES,
@@ -23,7 +24,7 @@ import { directRoute, PathEvidence } from './pathEvidence.js';
 import type { ProbeBudget } from './probeBudget.js';
 
 export interface CandidateRoutesContext {
-  readonly peer: string;
+  readonly peer: PeerId;
   /** The path's routes by key, relays included: shared with PeerPath, which decides over them. */
   readonly routes: Map<string, PathEvidence>;
   /** The route in use: never dropped from under the traffic. */
@@ -61,7 +62,7 @@ export class CandidateRoutes {
   }
 
   /** Candidates member `namedBy` named in a message (call-me-maybe, or an introduction we asked for). */
-  named(candidates: readonly string[], namedBy: string, now: number): void {
+  named(candidates: readonly string[], namedBy: PeerId, now: number): void {
     const { ordered } = rankPeerCandidates(candidates.slice(0, MAX_CANDIDATES), this.c.ourReflexiveIps());
     let room = this.c.budget.room(namedBy);
     for (const { endpoint, kind } of ordered) {
@@ -109,12 +110,12 @@ export class CandidateRoutes {
   }
 
   /** Never-answered addresses member `namedBy` named here in messages: its share held on this path. */
-  unansweredBy(namedBy: string): number {
+  unansweredBy(namedBy: PeerId): number {
     return this.unansweredNamed((e) => e.namedBy === namedBy).length;
   }
 
   /** Member `id` left: the never-answered addresses it named go with it. */
-  forgetNamedBy(id: string): void {
+  forgetNamedBy(id: PeerId): void {
     for (const e of this.unansweredNamed((x) => x.namedBy === id)) this.c.routes.delete(e.key);
   }
 
@@ -133,7 +134,7 @@ export class CandidateRoutes {
     endpoint: string,
     kind: CandidateKind,
     source: 'announced' | 'introduced' | 'observed',
-    namedBy: string,
+    namedBy: PeerId,
     now: number,
   ): PathEvidence {
     const e = new PathEvidence(directRoute(endpoint, kind), source, now, namedBy);

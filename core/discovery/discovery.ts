@@ -17,7 +17,7 @@
 // Long file: Discovery composes its sub-machines (candidates, paths, relays, introductions, the
 // probe budget, birthday probing), each in a file of its own; what is left here is handing each
 // message, tick and event to the right one, which reads best in one place.
-import { peerId } from '../base/keys.js';
+import { type PeerId, peerId } from '../base/keys.js';
 import { Birthday, type BirthdayCounters, type BirthdaySend } from './birthday.js';
 import { CandidateSet } from './candidateSet.js';
 import { INTRODUCTION_RETRY_MS } from './constants.js';
@@ -38,8 +38,7 @@ import { ProbeBudget, type ProbeCounters } from './probeBudget.js';
 import { type Ranked, RelayRanking } from './relayRanking.js';
 
 export interface DiscoveryPeer {
-  /** WireGuard public key, base64: the id used everywhere in discovery. */
-  readonly id: string;
+  readonly id: PeerId;
   readonly name: string;
   /** The endpoints in its signed endpoint record, and those of them its gateway forwards to it. */
   readonly candidates: readonly string[];
@@ -54,7 +53,7 @@ export interface DiscoveryPeer {
 }
 
 export interface DiscoveryOptions {
-  readonly self: string;
+  readonly self: PeerId;
   readonly now: number;
   /** Our interfaces' endpoints (address:listen port). */
   readonly local: readonly string[];
@@ -68,7 +67,7 @@ type Batch = Omit<DiscoveryOutput, 'nextWakeAt'>;
 
 export class Discovery {
   private readonly own: CandidateSet;
-  private readonly peers = new Map<string, DiscoveryPeer>();
+  private readonly peers = new Map<PeerId, DiscoveryPeer>();
   /** The paths, when each ticks next, and which are direct (pathTable.ts). */
   private readonly paths = new PathTable();
   private readonly relays: RelayRanking;
@@ -180,7 +179,7 @@ export class Discovery {
   }
 
   /** Whether traffic flows to a peer (PeerPath.setActive); a waking path is ticked at once. */
-  setActive(id: string, active: boolean, now: number): DiscoveryOutput {
+  setActive(id: PeerId, active: boolean, now: number): DiscoveryOutput {
     const path = this.paths.get(id);
     if (path === undefined || path.active === active) return this.step(now, []);
     path.setActive(active, now);
@@ -189,7 +188,7 @@ export class Discovery {
   }
 
   /** A discovery message from member `from` (seal opened), whence, and a pong's RTT as the node timed it. */
-  receive(from: string, msg: DiscoveryMessage, source: Source, now: number, rtt?: number): DiscoveryOutput {
+  receive(from: PeerId, msg: DiscoveryMessage, source: Source, now: number, rtt?: number): DiscoveryOutput {
     const path = this.paths.get(from);
     if (path === undefined) return this.step(now, []);
     const send: DiscoverySend[] = [];
@@ -274,7 +273,7 @@ export class Discovery {
    * due by `now` are ticked, each offered the relays first; then introductions. Every other path keeps
    * its own wake time, so a node hearing from N peers does O(N log N) path work, not O(N²).
    */
-  private step(now: number, touched: readonly string[]): DiscoveryOutput {
+  private step(now: number, touched: readonly PeerId[]): DiscoveryOutput {
     this.clock = Math.max(this.clock, now);
     const out: Batch = { send: [], events: [] };
     const relays = this.relays.current(now);
@@ -299,7 +298,7 @@ export class Discovery {
   }
 
   /** One path's due probes and decisions into `out`, and its next wake. */
-  private tickPath(id: string, relays: Ranked, now: number, out: Batch): void {
+  private tickPath(id: PeerId, relays: Ranked, now: number, out: Batch): void {
     const path = this.paths.get(id);
     if (path === undefined) return;
     path.setRelays(relays.options, relays.ids, now);
@@ -314,7 +313,7 @@ export class Discovery {
   }
 
   /** When a path went direct, stopped being direct or moved: relays ranked, introductions asked, again. */
-  private noteChoice(id: string): void {
+  private noteChoice(id: PeerId): void {
     if (!this.paths.noteChoice(id)) return;
     this.relays.invalidate();
     this.askNow = true;
@@ -338,7 +337,7 @@ export class Discovery {
     return Math.min(this.askAt, pending.wakeAt ?? Number.POSITIVE_INFINITY);
   }
 
-  path(id: string): PathChoice {
+  path(id: PeerId): PathChoice {
     return this.paths.get(id)?.choice() ?? { path: 'none' };
   }
 
@@ -352,7 +351,7 @@ export class Discovery {
     return this.own.natClassification(now);
   }
 
-  snapshot(id: string, now: number): PathSnapshot | undefined {
+  snapshot(id: PeerId, now: number): PathSnapshot | undefined {
     const path = this.paths.get(id);
     if (path === undefined) return undefined;
     const s = path.snapshot(now);
@@ -383,14 +382,14 @@ export class Discovery {
 
   // ---------------------------------------------------------------------------------------------
 
-  private probeSend(id: string, probe: Probe): DiscoverySend | undefined {
+  private probeSend(id: PeerId, probe: Probe): DiscoverySend | undefined {
     const ping: DiscoveryMessage = { kind: 'ping', txid: probe.txid };
     if ('endpoint' in probe) return { to: id, endpoint: probe.endpoint, message: ping };
     const endpoint = this.paths.directEndpoint(probe.via);
     return endpoint === undefined ? undefined : { to: id, endpoint, via: probe.via, message: ping };
   }
 
-  private pushSend(send: DiscoverySend[], to: string, source: Source, message: DiscoveryMessage): void {
+  private pushSend(send: DiscoverySend[], to: PeerId, source: Source, message: DiscoveryMessage): void {
     if ('endpoint' in source) {
       send.push({ to, endpoint: source.endpoint, message });
       return;

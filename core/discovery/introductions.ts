@@ -37,11 +37,11 @@ import {
 import type { DiscoverySend } from './pathTypes.js';
 
 export interface IntroductionsContext {
-  readonly self: string;
+  readonly self: PeerId;
   /** Where we reach a member directly, if we do. */
-  readonly directEndpoint: (id: string) => string | undefined;
+  readonly directEndpoint: (id: PeerId) => string | undefined;
   /** A member's announced candidates; undefined for a non-member. */
-  readonly announcedBy: (id: string) => readonly string[] | undefined;
+  readonly announcedBy: (id: PeerId) => readonly string[] | undefined;
 }
 
 /**
@@ -56,7 +56,7 @@ export interface IntroductionVerdict {
 
 export class Introductions {
   /** Per peer without a direct path: when this round of requests began, and whom it asked. */
-  private readonly rounds = new Map<string, { at: number; introducers: Set<string> }>();
+  private readonly rounds = new Map<PeerId, { at: number; introducers: Set<PeerId> }>();
   /** Our requests by "introducer peer", oldest first: each answer is taken once, within the retry window. */
   private readonly asked = new Map<string, { at: number; answered: boolean }>();
   private readonly introducedAt = new Map<string, number>();
@@ -64,13 +64,13 @@ export class Introductions {
    * Introductions asked of us before we reached both sides (at start-up everyone asks at once, before
    * our own probes to them have answered): made as soon as we can, or dropped after a while.
    */
-  private readonly pending = new Map<string, { a: string; b: string; until: number }>();
+  private readonly pending = new Map<string, { a: PeerId; b: PeerId; until: number }>();
   /** Introductions refused because we had not asked that member about that peer (or had our answer). */
   unasked = 0;
 
   constructor(private readonly context: IntroductionsContext) {}
 
-  forget(id: string): void {
+  forget(id: PeerId): void {
     this.rounds.delete(id);
     for (const round of this.rounds.values()) round.introducers.delete(id);
     for (const pair of this.asked.keys()) if (pair.split(' ').includes(id)) this.asked.delete(pair);
@@ -85,13 +85,13 @@ export class Introductions {
    * a path comes or goes, and otherwise at `wakeAt`, when the next round is due.
    */
   ask(
-    notDirect: Iterable<string>,
-    introducers: () => readonly string[],
-    idle: (id: string) => boolean,
+    notDirect: Iterable<PeerId>,
+    introducers: () => readonly PeerId[],
+    idle: (id: PeerId) => boolean,
     now: number,
   ): { send: DiscoverySend[]; wakeAt: number } {
     this.pruneAsked(now);
-    let direct: readonly string[] | undefined;
+    let direct: readonly PeerId[] | undefined;
     const out: DiscoverySend[] = [];
     let wakeAt = Number.POSITIVE_INFINITY;
     for (const id of notDirect) {
@@ -125,7 +125,7 @@ export class Introductions {
    * `from` ourselves — also when we reach `peer` directly: the peer asked because it does not reach us,
    * and after a move of either side our path may be about to find out.
    */
-  received(from: string, peer: string, now: number): IntroductionVerdict {
+  received(from: PeerId, peer: PeerId, now: number): IntroductionVerdict {
     this.pruneAsked(now);
     const asked = this.asked.get(pairKey(from, peer));
     if (asked !== undefined && !asked.answered) {
@@ -142,7 +142,7 @@ export class Introductions {
   }
 
   /** Member `a` asked us to introduce it to `b`. */
-  requested(a: string, b: string, now: number): DiscoverySend[] {
+  requested(a: PeerId, b: PeerId, now: number): DiscoverySend[] {
     if (a === b || b === this.context.self || this.context.announcedBy(b) === undefined) return [];
     return this.introduce(a, b, now);
   }
@@ -158,15 +158,13 @@ export class Introductions {
   }
 
   /** Our request to `introducer` about `peer`, remembered so its answer is taken; none if we do not reach it. */
-  private request(introducer: string, peer: string, now: number): DiscoverySend | undefined {
+  private request(introducer: PeerId, peer: PeerId, now: number): DiscoverySend | undefined {
     const endpoint = this.context.directEndpoint(introducer);
     if (endpoint === undefined) return undefined;
     const pair = pairKey(introducer, peer);
     this.asked.delete(pair);
     this.asked.set(pair, { at: now, answered: false });
-    // Discovery's ids are peer ids (the node hands them in, messages' keys become them by peerId);
-    // its own types still say string.
-    return { to: introducer, endpoint, message: { kind: 'introduceRequest', peer: peerKey(peer as PeerId) } };
+    return { to: introducer, endpoint, message: { kind: 'introduceRequest', peer: peerKey(peer) } };
   }
 
   /** Requests older than the retry window are answered too late to take; the oldest go beyond the bound. */
@@ -181,7 +179,7 @@ export class Introductions {
    * Each side gets the other's candidates: first the address we see it at (its reflexive address,
    * which works behind an endpoint-independent NAT), then what it announces.
    */
-  private introduce(a: string, b: string, now: number): DiscoverySend[] {
+  private introduce(a: PeerId, b: PeerId, now: number): DiscoverySend[] {
     const ea = this.context.directEndpoint(a);
     const eb = this.context.directEndpoint(b);
     const pair = a < b ? `${a} ${b}` : `${b} ${a}`;
@@ -202,24 +200,24 @@ export class Introductions {
     if (this.introducedAt.size > MAX_PENDING_INTRODUCTIONS) {
       this.introducedAt.delete(this.introducedAt.keys().next().value!);
     }
-    const list = (seen: string, id: string) =>
+    const list = (seen: string, id: PeerId) =>
       [...new Set([seen, ...(this.context.announcedBy(id) ?? [])])].slice(0, MAX_CANDIDATES);
     return [
       {
         to: a,
         endpoint: ea,
-        message: { kind: 'introduce', peer: peerKey(b as PeerId), candidates: list(eb, b) },
+        message: { kind: 'introduce', peer: peerKey(b), candidates: list(eb, b) },
       },
       {
         to: b,
         endpoint: eb,
-        message: { kind: 'introduce', peer: peerKey(a as PeerId), candidates: list(ea, a) },
+        message: { kind: 'introduce', peer: peerKey(a), candidates: list(ea, a) },
       },
     ];
   }
 }
 
 /** Ids are base64 and hold no space. */
-function pairKey(first: string, second: string): string {
+function pairKey(first: PeerId, second: PeerId): string {
   return `${first} ${second}`;
 }

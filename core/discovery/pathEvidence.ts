@@ -3,6 +3,7 @@
  * own probes: round-trip times, the outcome of the last probes, when it last answered. This is the
  * evidence `overlay status` shows to explain a path ("why is this link relayed?").
  */
+import type { PeerId } from '../base/keys.js';
 import type { CandidateKind } from './candidateSet.js';
 import { EVIDENCE_FRESH_MS, LOSS_WINDOW } from './constants.js';
 
@@ -20,7 +21,7 @@ export type Route =
       /** The endpoint's IP when it is a public one (parsed once: it decides sameNat on every tick). */
       readonly publicIp: string | undefined;
     }
-  | { readonly type: 'relay'; readonly via: string; readonly name: string; readonly public: boolean };
+  | { readonly type: 'relay'; readonly via: PeerId; readonly name: string; readonly public: boolean };
 
 /** A direct route to `endpoint` (a valid candidate), with its public IP worked out once. */
 export function directRoute(endpoint: string, kind: CandidateKind): Route {
@@ -28,7 +29,7 @@ export function directRoute(endpoint: string, kind: CandidateKind): Route {
   return { type: 'direct', endpoint, kind, publicIp: ip && addressScope(ip) === 'public' ? ip : undefined };
 }
 
-export function routeKey(r: { type: 'direct'; endpoint: string } | { type: 'relay'; via: string }): string {
+export function routeKey(r: { type: 'direct'; endpoint: string } | { type: 'relay'; via: PeerId }): string {
   return r.type === 'direct' ? r.endpoint : `relay:${r.via}`;
 }
 
@@ -68,7 +69,7 @@ export class PathEvidence {
      * The member that named this route to us (the peer itself, or the introducer): while it has never
      * answered, its pings are paid from that member's probe budget (core/discovery/probeBudget.ts).
      */
-    public namedBy: string,
+    public namedBy: PeerId,
   ) {
     this.namedAt = addedAt;
   }

@@ -4,21 +4,22 @@
  * relays and introducers come from) and which are not (who needs an introduction). Discovery keeps
  * these in line by calling `noteChoice` after anything that may move a path.
  */
+import type { PeerId } from '../base/keys.js';
 import type { PeerPath } from './peerPath.js';
 import { WakeQueue } from './wakeQueue.js';
 
 export class PathTable {
-  private readonly paths = new Map<string, PeerPath>();
-  private readonly wakes = new WakeQueue<string>();
+  private readonly paths = new Map<PeerId, PeerPath>();
+  private readonly wakes = new WakeQueue<PeerId>();
   /** The endpoint of each path that is direct now; the others are in notDirect. */
-  private readonly directOf = new Map<string, string>();
-  private readonly notDirectIds = new Set<string>();
+  private readonly directOf = new Map<PeerId, string>();
+  private readonly notDirectIds = new Set<PeerId>();
 
-  get(id: string): PeerPath | undefined {
+  get(id: PeerId): PeerPath | undefined {
     return this.paths.get(id);
   }
 
-  entries(): IterableIterator<[string, PeerPath]> {
+  entries(): IterableIterator<[PeerId, PeerPath]> {
     return this.paths.entries();
   }
 
@@ -26,18 +27,18 @@ export class PathTable {
     return this.paths.values();
   }
 
-  ids(): IterableIterator<string> {
+  ids(): IterableIterator<PeerId> {
     return this.paths.keys();
   }
 
   /** A new path (not direct yet), due for a tick at `now`. */
-  add(id: string, path: PeerPath, now: number): void {
+  add(id: PeerId, path: PeerPath, now: number): void {
     this.paths.set(id, path);
     this.notDirectIds.add(id);
     this.wakes.schedule(id, now);
   }
 
-  delete(id: string): void {
+  delete(id: PeerId): void {
     this.paths.delete(id);
     this.wakes.delete(id);
     this.directOf.delete(id);
@@ -45,7 +46,7 @@ export class PathTable {
   }
 
   /** Path `id` wants a tick at `at` (replacing its previous wish). */
-  wakeAt(id: string, at: number): void {
+  wakeAt(id: PeerId, at: number): void {
     this.wakes.schedule(id, at);
   }
 
@@ -55,7 +56,7 @@ export class PathTable {
   }
 
   /** The paths due by `now`; each must be ticked and given its next wake. */
-  takeDue(now: number): string[] {
+  takeDue(now: number): PeerId[] {
     return this.wakes.takeDue(now);
   }
 
@@ -65,29 +66,29 @@ export class PathTable {
   }
 
   /** Where path `id` goes directly now; undefined when relayed or nowhere. */
-  directEndpoint(id: string): string | undefined {
+  directEndpoint(id: PeerId): string | undefined {
     return this.directOf.get(id);
   }
 
   /** The paths that are not direct, in no particular order. */
-  notDirect(): ReadonlySet<string> {
+  notDirect(): ReadonlySet<PeerId> {
     return this.notDirectIds;
   }
 
   /** The paths that are direct, in the order the members were added. */
-  directIds(): string[] {
+  directIds(): PeerId[] {
     return [...this.paths.keys()].filter((id) => this.directOf.has(id));
   }
 
   /** Never-answered addresses member `namedBy` named, over all paths (its probe budget's share). */
-  unansweredBy(namedBy: string): number {
+  unansweredBy(namedBy: PeerId): number {
     let n = 0;
     for (const path of this.paths.values()) n += path.unansweredBy(namedBy);
     return n;
   }
 
   /** Reads path `id`'s choice again; true when it went direct, stopped being direct, or moved. */
-  noteChoice(id: string): boolean {
+  noteChoice(id: PeerId): boolean {
     const c = this.paths.get(id)?.choice();
     if (c === undefined) return false;
     const endpoint = c.path === 'direct' ? c.endpoint : undefined;

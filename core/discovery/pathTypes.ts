@@ -1,4 +1,5 @@
-/** The shapes discovery hands the node and `overlay status`. Peers are named by WireGuard key (base64). */
+/** The shapes discovery hands the node and `overlay status`. Peers are named by their PeerId (core/base/keys.ts). */
+import type { PeerId } from '../base/keys.js';
 import type { CandidateKind } from './candidateSet.js';
 import type { DiscoveryMessage } from './messages.js';
 import type { NatBehaviour } from './natBehaviour.js';
@@ -9,7 +10,7 @@ export type RouteState = 'ok' | 'no-answer' | 'untried';
 /** Where the node sends a peer's traffic: a direct UDP endpoint, through a relay member, or nowhere yet. */
 export type PathChoice =
   | { readonly path: 'direct'; readonly endpoint: string }
-  | { readonly path: 'relay'; readonly via: string }
+  | { readonly path: 'relay'; readonly via: PeerId }
   | { readonly path: 'none' };
 
 export type PathReason =
@@ -27,14 +28,14 @@ export type PathReason =
   | 'peer-removed';
 
 export type PathChanged = PathChoice & {
-  readonly peer: string;
+  readonly peer: PeerId;
   readonly reason: PathReason;
   readonly at: number;
 };
 
 /** A member that may carry traffic for us: not opted out (--no-relay), reached directly by us. */
 export interface RelayOption {
-  readonly id: string;
+  readonly id: PeerId;
   readonly name: string;
   /** Has a public (non-LAN) address: reachable by most members, so preferred. */
   readonly public: boolean;
@@ -43,7 +44,7 @@ export interface RelayOption {
 export interface CandidateSnapshot {
   readonly endpoint: string;
   readonly kind: CandidateKind | 'relay';
-  readonly via?: string;
+  readonly via?: PeerId;
   readonly source: 'announced' | 'introduced' | 'observed' | 'relay';
   readonly state: RouteState;
   readonly tries: number;
@@ -54,9 +55,9 @@ export interface CandidateSnapshot {
 
 /** For `overlay status`: the path in use and the evidence behind it ("why is this link relayed?"). */
 export interface PathSnapshot {
-  readonly peer: string;
+  readonly peer: PeerId;
   readonly path: 'direct' | 'relay' | 'none';
-  readonly via?: string;
+  readonly via?: PeerId;
   readonly viaName?: string;
   readonly endpoint?: string;
   readonly reason: PathReason;
@@ -71,15 +72,15 @@ export interface PathSnapshot {
 }
 
 /** Where a discovery message came from: a UDP endpoint, or through relay member `via`. */
-export type Source = { readonly endpoint: string } | { readonly via: string };
+export type Source = { readonly endpoint: string } | { readonly via: PeerId };
 
 export interface DiscoverySend {
   /** The member to seal `message` for. */
-  readonly to: string;
+  readonly to: PeerId;
   /** The UDP endpoint to send to: `to`'s, or the relay's when `via` is set. */
   readonly endpoint: string;
   /** Send it through this relay member, in the data path's envelopes. */
-  readonly via?: string;
+  readonly via?: PeerId;
   /** Send it from this hole (an extra socket opened for `to`, birthday.ts), not the main socket. */
   readonly hole?: number;
   readonly message: DiscoveryMessage;
@@ -89,7 +90,7 @@ export type DiscoveryEvent =
   | ({ readonly type: 'pathChanged' } & PathChanged)
   | { readonly type: 'candidatesChanged'; readonly candidates: readonly string[] }
   /** Close `peer`'s holes (birthday.ts), all but `keep`, the one its traffic now leaves from. */
-  | { readonly type: 'holesClosed'; readonly peer: string; readonly keep?: number };
+  | { readonly type: 'holesClosed'; readonly peer: PeerId; readonly keep?: number };
 
 export interface DiscoveryOutput {
   readonly send: DiscoverySend[];

@@ -18,7 +18,9 @@
 // (bursts, heartbeats, alternatives, nextWakeAt) read the same timers and evidence; the evidence per
 // route (pathEvidence.ts), the routes members name (candidateRoutes.ts) and the probe budget
 // (probeBudget.ts) are already apart. A quarter of its length is the constants' import list.
+
 import { hex } from '../base/bytes.js';
+import type { PeerId } from '../base/keys.js';
 import { CandidateRoutes } from './candidateRoutes.js';
 import {
   ALTERNATIVE_PROBE_JITTER_MS,
@@ -56,10 +58,10 @@ import type {
 import type { ProbeBudget } from './probeBudget.js';
 
 /** A ping to send: to the peer at `endpoint`, or to the peer through relay member `via`. */
-export type Probe = { txid: Uint8Array } & ({ endpoint: string } | { via: string });
+export type Probe = { txid: Uint8Array } & ({ endpoint: string } | { via: PeerId });
 
 export interface PeerPathOptions {
-  readonly peer: string;
+  readonly peer: PeerId;
   readonly now: number;
   readonly random: () => number;
   /** Our public IPs as peers see them: a peer candidate among them means we share its NAT. */
@@ -106,7 +108,7 @@ export class PeerPath {
     });
   }
 
-  get peer(): string {
+  get peer(): PeerId {
     return this.options.peer;
   }
 
@@ -151,18 +153,18 @@ export class PeerPath {
    * Candidates member `namedBy` gave us — the peer in a call-me-maybe, or an introducer we asked —
    * taken within its share (CandidateRoutes); then everything is probed at once.
    */
-  introduce(candidates: readonly string[], namedBy: string, now: number): void {
+  introduce(candidates: readonly string[], namedBy: PeerId, now: number): void {
     this.candidates.named(candidates, namedBy, now);
     this.startBurst(now);
   }
 
   /** Never-answered addresses member `namedBy` named on this path in messages. */
-  unansweredBy(namedBy: string): number {
+  unansweredBy(namedBy: PeerId): number {
     return this.candidates.unansweredBy(namedBy);
   }
 
   /** Member `id` left: the never-answered addresses it named here go with it. */
-  forgetNamedBy(id: string): void {
+  forgetNamedBy(id: PeerId): void {
     this.candidates.forgetNamedBy(id);
   }
 
@@ -177,7 +179,7 @@ export class PeerPath {
    * Costs O(MAX_RELAYS_PER_PEER), not O(relays): it runs for a path at each of its ticks, and for
    * every path when the set of relays changes. Returns whether it added or dropped a route.
    */
-  setRelays(relays: readonly RelayOption[], ids: ReadonlySet<string>, now: number): boolean {
+  setRelays(relays: readonly RelayOption[], ids: ReadonlySet<PeerId>, now: number): boolean {
     let held = 0;
     let changed = false;
     for (const [key, e] of this.routes) {
@@ -257,7 +259,7 @@ export class PeerPath {
    */
   ponged(
     txid: Uint8Array,
-    from: { endpoint: string } | { via: string },
+    from: { endpoint: string } | { via: PeerId },
     now: number,
     rttMs?: number,
   ): PathEvidence | undefined {

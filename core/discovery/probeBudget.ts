@@ -11,6 +11,7 @@
  * Both maps are keyed by member id and forgotten when the member leaves, so they are as large as the
  * roster at most.
  */
+import type { PeerId } from '../base/keys.js';
 import {
   MAX_UNANSWERED_PER_SENDER,
   UNANSWERED_PROBE_BURST_PER_PEER,
@@ -56,22 +57,22 @@ export interface ProbeCounters {
 }
 
 export class ProbeBudget {
-  private readonly bySender = new Map<string, TokenBucket>();
-  private readonly byPeer = new Map<string, TokenBucket>();
+  private readonly bySender = new Map<PeerId, TokenBucket>();
+  private readonly byPeer = new Map<PeerId, TokenBucket>();
   refusedCandidates = 0;
   refusedProbes = 0;
   agedOutCandidates = 0;
 
   /** `unansweredBy(member)`: never-answered candidates that member named, held on all paths now. */
-  constructor(private readonly unansweredBy: (member: string) => number) {}
+  constructor(private readonly unansweredBy: (member: PeerId) => number) {}
 
   /** How many more never-answered candidates `member` may have us hold. */
-  room(member: string): number {
+  room(member: PeerId): number {
     return Math.max(0, MAX_UNANSWERED_PER_SENDER - this.unansweredBy(member));
   }
 
   /** A ping on `peer`'s path to an address `namedBy` gave us that never answered: may it go? */
-  spend(peer: string, namedBy: string, now: number): boolean {
+  spend(peer: PeerId, namedBy: PeerId, now: number): boolean {
     const path = this.bucket(
       this.byPeer,
       peer,
@@ -95,14 +96,14 @@ export class ProbeBudget {
     return true;
   }
 
-  forget(id: string): void {
+  forget(id: PeerId): void {
     this.bySender.delete(id);
     this.byPeer.delete(id);
   }
 
   private bucket(
-    map: Map<string, TokenBucket>,
-    id: string,
+    map: Map<PeerId, TokenBucket>,
+    id: PeerId,
     perSecond: number,
     burst: number,
     now: number,

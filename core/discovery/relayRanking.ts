@@ -9,13 +9,14 @@
  * that take a relay next; a change in *which* members are options matters to every path, and is
  * reported (`changed`) so Discovery offers the new list to them all.
  */
+import type { PeerId } from '../base/keys.js';
 import { RELAY_RANK_MS } from './constants.js';
 import { addressScope, ipOf } from './endpointClass.js';
 import type { RelayOption } from './pathTypes.js';
 
 /** What ranking reads of a member (a DiscoveryPeer). */
 export interface RelayMember {
-  readonly id: string;
+  readonly id: PeerId;
   readonly name: string;
   readonly candidates: readonly string[];
   readonly relay: boolean;
@@ -24,26 +25,26 @@ export interface RelayMember {
 export interface RelayRankingContext {
   readonly members: () => Iterable<RelayMember>;
   /** Where we reach member `id` directly; undefined when we do not. */
-  readonly directEndpoint: (id: string) => string | undefined;
+  readonly directEndpoint: (id: PeerId) => string | undefined;
   /** The smoothed RTT of our path to `id`, if it answered. */
-  readonly rttMs: (id: string) => number | undefined;
+  readonly rttMs: (id: PeerId) => number | undefined;
 }
 
 export interface Ranked {
   readonly options: readonly RelayOption[];
-  readonly ids: ReadonlySet<string>;
+  readonly ids: ReadonlySet<PeerId>;
   /** Whether the set of members in `options` differs from the previous ranking's. */
   readonly changed: boolean;
 }
 
 export class RelayRanking {
   private options: RelayOption[] = [];
-  private ids: ReadonlySet<string> = new Set();
+  private ids: ReadonlySet<PeerId> = new Set();
   private rankedAt = Number.NEGATIVE_INFINITY;
   private dirty = true;
   /** Per member: whether its record names a public address, and the last endpoint we reach it at. */
   private readonly publicOf = new Map<
-    string,
+    PeerId,
     { candidates: readonly string[]; record: boolean; endpoint: string; endpointPublic: boolean }
   >();
 
@@ -54,7 +55,7 @@ export class RelayRanking {
     this.dirty = true;
   }
 
-  forget(id: string): void {
+  forget(id: PeerId): void {
     this.publicOf.delete(id);
     this.dirty = true;
   }

@@ -8,7 +8,9 @@
  * Bounded: BIRTHDAY_HOLES per peer, and discovery runs one attempt at a time; the data path refuses
  * beyond its own cap (openSocket gives undefined), and a hole without a socket sends nothing.
  */
+
 import { parseEndpoint } from '../base/endpoint.js';
+import type { PeerId } from '../base/keys.js';
 import { BIRTHDAY_HOLES } from '../discovery/birthday.js';
 import type { Tunnel } from '../tunnel/tunnel.js';
 
@@ -16,14 +18,14 @@ export type HoleTransport = Pick<Tunnel, 'openSocket' | 'closeSocket' | 'bindSoc
 
 export class HoleSockets {
   /** Peer → its holes' sockets by hole number. */
-  private readonly byPeer = new Map<string, Map<number, number>>();
+  private readonly byPeer = new Map<PeerId, Map<number, number>>();
   /** Socket → whose hole it is. */
-  private readonly bySocket = new Map<number, { peer: string; hole: number }>();
+  private readonly bySocket = new Map<number, { peer: PeerId; hole: number }>();
 
   constructor(private readonly tunnel: HoleTransport) {}
 
   /** The socket of `peer`'s hole `hole`, opened now if it has none; undefined when none can be. */
-  socketFor(peer: string, hole: number): number | undefined {
+  socketFor(peer: PeerId, hole: number): number | undefined {
     if (!Number.isInteger(hole) || hole < 1 || hole > BIRTHDAY_HOLES) return undefined;
     let holes = this.byPeer.get(peer);
     const held = holes?.get(hole);
@@ -40,21 +42,21 @@ export class HoleSockets {
   }
 
   /** Which of `peer`'s holes `socket` is; undefined for the main socket or another's hole. */
-  holeOf(peer: string, socket: number | undefined): number | undefined {
+  holeOf(peer: PeerId, socket: number | undefined): number | undefined {
     if (socket === undefined) return undefined;
     const h = this.bySocket.get(socket);
     return h?.peer === peer ? h.hole : undefined;
   }
 
   /** `peer`'s hole `hole` won: what goes to `endpoint` leaves from its socket from now on. */
-  bind(peer: string, endpoint: string, hole: number): void {
+  bind(peer: PeerId, endpoint: string, hole: number): void {
     const socket = this.byPeer.get(peer)?.get(hole);
     const ep = parseEndpoint(endpoint);
     if (socket !== undefined && ep !== undefined) this.tunnel.bindSocket(ep, socket);
   }
 
   /** Closes `peer`'s holes but `keep`. */
-  close(peer: string, keep?: number): void {
+  close(peer: PeerId, keep?: number): void {
     const holes = this.byPeer.get(peer);
     if (holes === undefined) return;
     for (const [hole, socket] of holes) {

@@ -16,7 +16,7 @@
  */
 
 import { parseEndpoint } from '../base/endpoint.js';
-import { encodeKey, type PeerId, peerId, peerKey } from '../base/keys.js';
+import { type PeerId, peerId, peerKey } from '../base/keys.js';
 import { OverlayError } from '../errors.js';
 import type { GossipRecord } from '../gossip/recordStore.js';
 import { type Identity, IdentityStore } from '../identity/identityStore.js';
@@ -159,17 +159,17 @@ export class OverlayNode {
       publish: (record) => this.publish(record),
     });
     this.paths = new NodePaths(
-      encodeKey(wg.publicKey),
+      peerId(wg.publicKey),
       this.announcer.localCandidates(),
       this.settings.announce,
       {
         send: (to, body, endpoint, socket) => {
           const ep = parseEndpoint(endpoint);
-          return ep && this.messaging.send(peerKey(to as PeerId), { kind: 'discovery', body }, ep, socket);
+          return ep && this.messaging.send(peerKey(to), { kind: 'discovery', body }, ep, socket);
         },
         holes: this.tunnel,
         sendVia: (to, body, via) =>
-          this.messaging.sendVia(peerKey(to as PeerId), { kind: 'discovery', body }, peerKey(via as PeerId)),
+          this.messaging.sendVia(peerKey(to), { kind: 'discovery', body }, peerKey(via)),
         routeTo: (peer, endpoint) => this.routes.routeTo(peer, endpoint),
         routeVia: (peer, via) => this.routes.routeVia(peer, via),
         candidatesChanged: () => this.announcer.announce(),

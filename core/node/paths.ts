@@ -14,6 +14,7 @@
  */
 
 import { hex } from '../base/bytes.js';
+import type { PeerId } from '../base/keys.js';
 import type { BirthdayCounters } from '../discovery/birthday.js';
 import {
   Discovery,
@@ -44,13 +45,13 @@ export interface PathsHooks {
    * extra socket `socket` (a hole of birthday probing's, holeSockets.ts) when given; returns when
    * the data path sent it (ms, CLOCK_MONOTONIC), when it says.
    */
-  send(to: string, body: Uint8Array, endpoint: string, socket?: number): number | undefined;
+  send(to: PeerId, body: Uint8Array, endpoint: string, socket?: number): number | undefined;
   /** Seals `body` for member `to`, and sends it in a relay envelope through member `via`. */
-  sendVia(to: string, body: Uint8Array, via: string): void;
+  sendVia(to: PeerId, body: Uint8Array, via: PeerId): void;
   /** Traffic to `peer` should go to this direct endpoint now. */
-  routeTo(peer: string, endpoint: string): void;
+  routeTo(peer: PeerId, endpoint: string): void;
   /** Traffic to `peer` should go through relay member `via` now. */
-  routeVia(peer: string, via: string): void;
+  routeVia(peer: PeerId, via: PeerId): void;
   /** The data path's extra sockets, for birthday probing's holes (holeSockets.ts). */
   readonly holes: HoleTransport;
   /** Our own candidates changed (a new reflexive address): announce them. */
@@ -68,11 +69,11 @@ export class NodePaths {
   /** Discovery's pings and pongs timed where the data path sends and receives them. */
   private readonly timing: PathTiming;
   /** What each member says of its own NAT, from its latest pong (by WireGuard key). */
-  private readonly peerNat = new Map<string, NatReport>();
+  private readonly peerNat = new Map<PeerId, NatReport>();
   /** Members' names by WireGuard key, for where a pong came from ("via NAME"). */
-  private names = new Map<string, string>();
+  private names = new Map<PeerId, string>();
   /** Members whose tunnel moved packets within IDLE_AFTER_MS, and when it last did. */
-  private readonly lastTraffic = new Map<string, number>();
+  private readonly lastTraffic = new Map<PeerId, number>();
   private timer: NodeJS.Timeout | undefined;
   /** Armed for the first active member to fall idle, while any is active. */
   private idleTimer: NodeJS.Timeout | undefined;
@@ -81,7 +82,7 @@ export class NodePaths {
   private leaving = false;
 
   constructor(
-    self: string,
+    self: PeerId,
     local: readonly string[],
     announced: readonly string[],
     private readonly hooks: PathsHooks,
@@ -93,7 +94,7 @@ export class NodePaths {
   }
 
   /** The tunnel's peers by key (syncPeers'): discovery keeps paths to the full members among them. */
-  setPeers(peers: ReadonlyMap<string, DesiredPeer>): void {
+  setPeers(peers: ReadonlyMap<PeerId, DesiredPeer>): void {
     const members: DiscoveryPeer[] = [];
     for (const [id, p] of peers) {
       if (p.member.certificate.kind !== 'member') continue;
@@ -134,7 +135,7 @@ export class NodePaths {
    * NAME" through a relay); everything else is discovery's, a pong with its round trip as the data
    * path timed it (pathTiming.ts).
    */
-  receive(from: string, body: Uint8Array, source: Source, arrival: Arrival = {}): void {
+  receive(from: PeerId, body: Uint8Array, source: Source, arrival: Arrival = {}): void {
     const decoded = decodeDiscovery(body);
     if (!decoded.ok) return;
     // On one of our holes: it may have won, and then the answer must leave from it too.
@@ -169,7 +170,7 @@ export class NodePaths {
     return this.pinger.ping(timeoutMs);
   }
 
-  snapshot(peer: string): PathSnapshot | undefined {
+  snapshot(peer: PeerId): PathSnapshot | undefined {
     return this.discovery.snapshot(peer, Date.now());
   }
 
@@ -180,7 +181,7 @@ export class NodePaths {
    * A path that wakes is checked at once, so one that died while idle is left within a few
    * seconds of the first packet.
    */
-  noteTraffic(peer: string): void {
+  noteTraffic(peer: PeerId): void {
     if (!this.names.has(peer)) return;
     const now = Date.now();
     const wasIdle = !this.lastTraffic.has(peer);
@@ -190,7 +191,7 @@ export class NodePaths {
   }
 
   /** The direct endpoint discovery chose for `peer`; undefined while it has none (relayed, or still looking). */
-  directEndpoint(peer: string): string | undefined {
+  directEndpoint(peer: PeerId): string | undefined {
     const c = this.discovery.path(peer);
     return c.path === 'direct' ? c.endpoint : undefined;
   }
@@ -210,7 +211,7 @@ export class NodePaths {
   }
 
   /** What member `peer` says of its own NAT in its pongs; undefined before one said. */
-  peerNatReport(peer: string): NatReport | undefined {
+  peerNatReport(peer: PeerId): NatReport | undefined {
     return this.peerNat.get(peer);
   }
 
@@ -263,7 +264,7 @@ export class NodePaths {
   }
 
   /** A member's name for the log; a key prefix only for one we no longer know. */
-  private nameOf(id: string): string {
+  private nameOf(id: PeerId): string {
     return this.names.get(id) ?? id.slice(0, 8);
   }
 

@@ -6,6 +6,7 @@
 
 import { bytesEqual } from '../base/bytes.js';
 import { parseEndpoint } from '../base/endpoint.js';
+import type { PeerId } from '../base/keys.js';
 import type { TunDevice } from '../tunnel/io.js';
 import { RELAYED_MTU } from '../tunnel/mtu.js';
 import type { Tunnel } from '../tunnel/tunnel.js';
@@ -28,7 +29,7 @@ export class RelayRoutes {
   constructor(private readonly options: RelayRoutesOptions) {}
 
   /** Traffic to `peer` goes to this direct endpoint now, at the interface's MTU. */
-  routeTo(peer: string, endpoint: string): void {
+  routeTo(peer: PeerId, endpoint: string): void {
     const ep = parseEndpoint(endpoint);
     const known = this.options.peers.get(peer);
     if (ep && known && this.options.tunnel.setPeerPath(known.publicKey, { direct: ep }))
@@ -36,7 +37,7 @@ export class RelayRoutes {
   }
 
   /** Traffic to `peer` goes through relay member `via` now, at the relayed MTU. */
-  routeVia(peer: string, via: string): void {
+  routeVia(peer: PeerId, via: PeerId): void {
     const known = this.options.peers.get(peer);
     const relay = this.options.peers.get(via);
     if (!known || !relay) return;

@@ -10,7 +10,7 @@
 
 import type { Endpoint } from '../base/endpoint.js';
 import { formatEndpoint, parseEndpoint } from '../base/endpoint.js';
-import { encodeKey, type PeerId, peerId, peerKey } from '../base/keys.js';
+import { type PeerId, peerId, peerKey } from '../base/keys.js';
 import type { Source } from '../discovery/index.js';
 import { type InnerMessage, type JoinResponder, SealedChannel } from '../overlayWire/index.js';
 import type { Tunnel } from '../tunnel/tunnel.js';
@@ -34,7 +34,7 @@ export interface SealedHandlers {
    * A discovery message from member `from` (WireGuard key, base64), and where it came from;
    * `arrival`: the extra socket it came in on and when the data path received it, as far as known.
    */
-  discovery(from: string, body: Uint8Array, source: Source, arrival?: Arrival): void;
+  discovery(from: PeerId, body: Uint8Array, source: Source, arrival?: Arrival): void;
   /**
    * A gossip message from member `from`; `replyTo` is the address it came from when it came
    * direct (answers go back the way the question came), undefined through a relay.
@@ -50,9 +50,9 @@ export interface SealedMessagingOptions {
   /** The name of current member `publicKey`; undefined for anyone else (OverlayInbox's check). */
   memberName(publicKey: Uint8Array, now: number): string | undefined;
   /** The direct endpoint discovery chose for member `key`; undefined while it has none. */
-  chosenEndpoint(key: string): string | undefined;
+  chosenEndpoint(key: PeerId): string | undefined;
   /** Member `key` as a tunnel peer: its public key and the endpoint its record names first. */
-  peer(key: string): { readonly publicKey: Uint8Array; readonly endpoint: string | undefined } | undefined;
+  peer(key: PeerId): { readonly publicKey: Uint8Array; readonly endpoint: string | undefined } | undefined;
   readonly handlers: SealedHandlers;
   log(line: string): void;
 }
@@ -62,9 +62,9 @@ export class SealedMessaging {
   /** overlay's own datagrams: who sent them is checked here before they cost anything. */
   private readonly inbox: OverlayInbox;
   /** When each member (by WireGuard key) last reached us with an authenticated message. */
-  private readonly lastHeard = new Map<string, number>();
+  private readonly lastHeard = new Map<PeerId, number>();
   /** Where each member's messages last came from: the address that works, whatever it announces. */
-  private readonly observed = new Map<string, Endpoint>();
+  private readonly observed = new Map<PeerId, Endpoint>();
   /** How the datagram being opened arrived (receive → fromMember, synchronously): socket and time. */
   private arrival: Arrival | undefined;
 
@@ -110,7 +110,7 @@ export class SealedMessaging {
       tunnel.sendOverlayMessageToPeer(this.channel.seal(publicKey, message, Date.now()), publicKey);
       return undefined;
     }
-    const target = to ?? this.addressOf(encodeKey(publicKey));
+    const target = to ?? this.addressOf(peerId(publicKey));
     if (!target) return undefined;
     // When the data path sent it, straight to an address (pathTiming.ts times discovery's pings so);
     // from hole `socket` only to the address it was given (a birthday hole answers its own peer).
@@ -131,17 +131,17 @@ export class SealedMessaging {
   reachable(publicKey: Uint8Array): boolean {
     return (
       this.options.tunnel.peerRelay(publicKey) !== undefined ||
-      this.addressOf(encodeKey(publicKey)) !== undefined
+      this.addressOf(peerId(publicKey)) !== undefined
     );
   }
 
   /** When member `key` last reached us with an authenticated message (ms since the epoch). */
-  lastHeardAt(key: string): number | undefined {
+  lastHeardAt(key: PeerId): number | undefined {
     return this.lastHeard.get(key);
   }
 
   /** The clock skew of a member whose messages were refused for it lately (OverlayInbox.skewOf). */
-  skewOf(key: string, now: number): number | undefined {
+  skewOf(key: PeerId, now: number): number | undefined {
     return this.inbox.skewOf(key, now);
   }
 
@@ -154,11 +154,11 @@ export class SealedMessaging {
    * Members that left: what we noted about anyone `isPeer` no longer holds goes, and the peers
    * just removed (`gone`) lose their channel state too.
    */
-  forgetLeft(isPeer: (key: string) => boolean, gone: readonly string[]): void {
+  forgetLeft(isPeer: (key: PeerId) => boolean, gone: readonly PeerId[]): void {
     for (const map of [this.lastHeard, this.observed]) {
       for (const key of map.keys()) if (!isPeer(key)) map.delete(key);
     }
-    for (const key of gone) this.inbox.forget(peerKey(key as PeerId));
+    for (const key of gone) this.inbox.forget(peerKey(key));
   }
 
   /**
@@ -167,7 +167,7 @@ export class SealedMessaging {
    * address until peers tell it its public one, so its record would send our answers nowhere);
    * then the tunnel's endpoint, then the record's.
    */
-  private addressOf(key: string): Endpoint | undefined {
+  private addressOf(key: PeerId): Endpoint | undefined {
     const chosen = this.options.chosenEndpoint(key);
     if (chosen) return parseEndpoint(chosen);
     const observed = this.observed.get(key);
@@ -190,7 +190,7 @@ export class SealedMessaging {
     // Through a relay, `from` is the relay's address, not where this member can be reached.
     if (!via) this.observed.set(key, from);
     if (msg.kind === 'discovery') {
-      const source: Source = via ? { via: encodeKey(via) } : { endpoint: formatEndpoint(from) };
+      const source: Source = via ? { via: peerId(via) } : { endpoint: formatEndpoint(from) };
       this.options.handlers.discovery(key, msg.body, source, this.arrival);
     } else if (msg.kind === 'gossip') {
       this.options.handlers.gossip(key, msg.body, via ? undefined : from);

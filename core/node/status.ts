@@ -2,7 +2,7 @@
  * `overlay status --json`: this node and every other member as this node sees them. The shape
  * is an interface for scripts (issue 4 fixes its fields); add fields, never rename them.
  */
-import { encodeKey } from '../base/keys.js';
+import { encodeKey, peerId } from '../base/keys.js';
 import {
   BURST_OFFSETS_MS,
   IDLE_HEARTBEAT_MS,
@@ -153,7 +153,7 @@ function peerStatus(
   now: number,
 ): PeerStatus {
   const c = m.certificate;
-  const key = encodeKey(c.wireguardKey);
+  const key = peerId(c.wireguardKey);
   const t = node.tunnel.peerStatus(c.wireguardKey);
   const heard = node.heard.lastHeardAt(key);
   const sessionFresh =

@@ -6,7 +6,9 @@
  * budget and the introduced IP, a failure backs off 60 s, two hard sides send no probe at all, and
  * a member cannot make us probe anywhere else or open holes without an attempt of ours.
  */
+
 import test from 'ava';
+import type { PeerId } from '../../core/base/keys.js';
 import {
   BIRTHDAY_AFTER_MS,
   BIRTHDAY_BACKOFF_MS,
@@ -18,16 +20,17 @@ import {
 } from '../../core/discovery/birthday.js';
 import type { BirthdayStep } from '../../core/discovery/messages.js';
 import type { NatBehaviour } from '../../core/discovery/natBehaviour.js';
+import { namedPeer } from '../helpers/peerIds.js';
 import { seededUniform } from '../helpers/seeded.js';
 
-const H = 'hard-peer';
-const E = 'easy-peer';
+const H = namedPeer('hard');
+const E = namedPeer('easy');
 const EASY_PUBLIC = '203.0.113.1:51820';
 const HARD_IP = '203.0.113.2';
 const STEP_MS = 10;
 
 interface Side {
-  readonly id: string;
+  readonly id: PeerId;
   readonly b: Birthday;
   nat: NatBehaviour;
 }
@@ -43,11 +46,11 @@ class Pair {
   /** The hard NAT's public port for each hole, random as --random-fully picks them. */
   readonly holePorts = new Map<number, number>();
   readonly probes: { at: number; endpoint: string }[] = [];
-  readonly steps: { at: number; from: string; step: BirthdayStep }[] = [];
+  readonly steps: { at: number; from: PeerId; step: BirthdayStep }[] = [];
   holePings = 0;
-  closed: { peer: string; keep?: number }[] = [];
+  closed: { peer: PeerId; keep?: number }[] = [];
   private readonly nat: () => number;
-  private inFlight: { to: Side; from: string; step: BirthdayStep }[] = [];
+  private inFlight: { to: Side; from: PeerId; step: BirthdayStep }[] = [];
 
   constructor(
     seed: number,
@@ -196,22 +199,22 @@ test('an unknown or easy NAT starts nothing; a peer nobody introduced is not pro
   // Only a LAN address known, or none: nothing to probe toward.
   b.seen(H, '198.18.1.10:51820', 0);
   t.deepEqual(b.receive(H, 'hard', 'endpoint-independent', false, 10_000).send, []);
-  t.deepEqual(b.receive('stranger', 'hard', 'endpoint-independent', false, 10_000).send, []);
+  t.deepEqual(b.receive(namedPeer('stranger'), 'hard', 'endpoint-independent', false, 10_000).send, []);
   t.is(b.stats.birthdayRefused, 2);
 });
 
 test('one attempt at a time: a second hard peer cannot make us probe a second IP meanwhile', (t) => {
   const b = new Birthday(seededUniform(7));
-  b.seen('h1', '203.0.113.2:40000', 0);
-  b.seen('h2', '192.0.2.9:40000', 0);
-  t.is(b.receive('h1', 'hard', 'endpoint-independent', false, 1_000).send.length, 1);
-  t.deepEqual(b.receive('h2', 'hard', 'endpoint-independent', false, 1_000).send, []);
-  b.receive('h1', 'open', 'endpoint-independent', false, 1_100);
+  b.seen(namedPeer('h1'), '203.0.113.2:40000', 0);
+  b.seen(namedPeer('h2'), '192.0.2.9:40000', 0);
+  t.is(b.receive(namedPeer('h1'), 'hard', 'endpoint-independent', false, 1_000).send.length, 1);
+  t.deepEqual(b.receive(namedPeer('h2'), 'hard', 'endpoint-independent', false, 1_000).send, []);
+  b.receive(namedPeer('h1'), 'open', 'endpoint-independent', false, 1_100);
   // h2 sends 'open' without our 'ready': out of order, nothing.
-  t.deepEqual(b.receive('h2', 'open', 'endpoint-independent', false, 1_100).send, []);
+  t.deepEqual(b.receive(namedPeer('h2'), 'open', 'endpoint-independent', false, 1_100).send, []);
   const targets = new Set<string>();
   for (let now = 1_100; now < 30_000; now += 50) {
-    for (const s of b.tick(now, 'endpoint-independent', new Set(['h1', 'h2'])).send)
+    for (const s of b.tick(now, 'endpoint-independent', new Set([namedPeer('h1'), namedPeer('h2')])).send)
       if ('endpoint' in s) targets.add(s.endpoint.split(':')[0]!);
   }
   t.deepEqual([...targets], ['203.0.113.2']);

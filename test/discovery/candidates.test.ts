@@ -1,9 +1,11 @@
 /** Our candidates, the NAT inference, and the order a peer's candidates are tried in. */
+
 import test from 'ava';
 import { CandidateSet, rankPeerCandidates } from '../../core/discovery/candidateSet.js';
 import { Discovery } from '../../core/discovery/discovery.js';
 import { addressScope, isCandidate } from '../../core/discovery/endpointClass.js';
 import { NatInference } from '../../core/discovery/natBehaviour.js';
+import { namedPeer } from '../helpers/peerIds.js';
 
 const LAN = '198.18.1.10:51820';
 
@@ -116,7 +118,7 @@ test('address scopes: private, shared, benchmarking and ULA ranges are LAN', (t)
 
 test('a STUN server seeing us at a new address makes it a candidate, announced once; a LAN "server" is no evidence', (t) => {
   const d = new Discovery({
-    self: 'self',
+    self: namedPeer('self'),
     now: 0,
     local: ['198.18.1.10:51820'],
     random: () => 0.5,

@@ -3,6 +3,7 @@
  * member sends when, and how members answer what the node sends them. Every send the node makes is
  * recorded with its time, so a test can count what reached an address.
  */
+import type { PeerId } from '../../core/base/keys.js';
 import {
   Discovery,
   type DiscoveryMessage,
@@ -20,7 +21,7 @@ export interface SentAt extends DiscoverySend {
 export type Responder = (
   send: DiscoverySend,
   at: number,
-) => { from: string; message: DiscoveryMessage; source: Source; delayMs: number }[];
+) => { from: PeerId; message: DiscoveryMessage; source: Source; delayMs: number }[];
 
 interface Scheduled {
   readonly at: number;
@@ -37,8 +38,8 @@ export class Driver {
   private wakeAt = Number.POSITIVE_INFINITY;
 
   constructor(
-    self: string,
-    peers: readonly { id: string; candidates: readonly string[] }[],
+    self: PeerId,
+    peers: readonly { id: PeerId; candidates: readonly string[] }[],
     private readonly responder: Responder,
     seed = 1,
   ) {
@@ -57,7 +58,7 @@ export class Driver {
   }
 
   /** Member `from` sends us `message` at `at`, from `source`. */
-  at(at: number, from: string, message: DiscoveryMessage, source: Source): void {
+  at(at: number, from: PeerId, message: DiscoveryMessage, source: Source): void {
     this.schedule(at, () => this.discovery.receive(from, message, source, this.now));
   }
 

@@ -3,7 +3,9 @@
  * introduction counts only when we asked that member about that peer, and every probe to an address
  * that never answered is paid from the budgets of the path and of the member that named it.
  */
+
 import test from 'ava';
+import { type PeerId, peerId } from '../../core/base/keys.js';
 import {
   type DiscoveryMessage,
   type DiscoverySend,
@@ -18,7 +20,7 @@ import {
 import { Driver, type Responder } from './driver.js';
 import { SimWorld } from './simWorld.js';
 
-const id = (n: number) => Buffer.from(new Uint8Array(32).fill(n)).toString('base64');
+const id = (n: number) => peerId(new Uint8Array(32).fill(n));
 const key = (peer: string) => new Uint8Array(Buffer.from(peer, 'base64'));
 const SELF = id(1);
 const P = id(2);
@@ -40,7 +42,7 @@ const VICTIMS = Array.from({ length: 8 }, (_, i) => `192.0.2.${100 + i}:${9000 +
 const VICTIM_SET = new Set(VICTIMS);
 
 /** Members in `answering` answer our pings from their address, 20 ms later. */
-function answerPings(answering: readonly string[]): Responder {
+function answerPings(answering: readonly PeerId[]): Responder {
   return (s) =>
     answering.includes(s.to) && s.message.kind === 'ping' && s.via === undefined && s.endpoint === addr[s.to]
       ? [
@@ -55,7 +57,7 @@ function answerPings(answering: readonly string[]): Responder {
 }
 
 /** ...and `liar` answers each introduction request we send it with the victims' addresses. */
-function answerRequestsWithVictims(answering: readonly string[], liar: string): Responder {
+function answerRequestsWithVictims(answering: readonly PeerId[], liar: PeerId): Responder {
   const pings = answerPings(answering);
   return (s: DiscoverySend, at: number) => {
     if (s.to !== liar || s.message.kind !== 'introduceRequest') return pings(s, at);
@@ -253,7 +255,7 @@ test('as the introducer we answer each side once per gap, so the side we hinted 
 });
 
 /** Routes to victim addresses held on these peers' paths that have not answered. */
-function victimRoutes(d: Driver, peers: readonly string[]): number {
+function victimRoutes(d: Driver, peers: readonly PeerId[]): number {
   let n = 0;
   for (const p of peers) {
     n += d.discovery

@@ -2,10 +2,12 @@
  * The NAT classification (issue 13, point 4) from what vantage points report: members' pongs and
  * STUN servers, one per public IP. Each case is a set of observations a real NAT kind produces.
  */
+
 import test from 'ava';
 import { REFLEXIVE_TTL_MS } from '../../core/discovery/constants.js';
 import { Discovery } from '../../core/discovery/discovery.js';
 import { NatInference } from '../../core/discovery/natBehaviour.js';
+import { namedPeer } from '../helpers/peerIds.js';
 
 const LOCAL = ['198.18.1.10:51820'];
 
@@ -103,7 +105,7 @@ test('old observations expire: a NAT seen two minutes ago is not the NAT of now'
 });
 
 test('a STUN server and one member are two vantage points', (t) => {
-  const d = new Discovery({ self: 'me', now: 0, local: LOCAL });
+  const d = new Discovery({ self: namedPeer('me'), now: 0, local: LOCAL });
   d.noteReflexive('203.0.113.20:3478', '203.0.113.1:51820', 0);
   t.like(d.natClassification(0), { mapping: 'unknown', vantagePoints: 1 });
   d.noteReflexive('203.0.113.30:3478', '203.0.113.1:61000', 0);

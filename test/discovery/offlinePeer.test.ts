@@ -4,7 +4,9 @@
  * relay via z3OOiUwd (relay-lost)", 690 log lines in 12 minutes), each switch a log line and a
  * burst of probes. A path whose relays have all stopped answering is no path: it is said once.
  */
+
 import test from 'ava';
+import { peerId } from '../../core/base/keys.js';
 import { SimWorld } from './simWorld.js';
 
 test('a relayed peer that goes offline: one change to no path, said once, not a relay swap every second', (t) => {
@@ -70,7 +72,7 @@ test('a bye moves only its sender to no path; one from a key that is not a membe
   w.start();
   w.run(30_000);
   const now = w.net.now;
-  const stranger = Buffer.alloc(32, 0xee).toString('base64');
+  const stranger = peerId(new Uint8Array(32).fill(0xee));
   const ignored = a.discovery.receive(stranger, { kind: 'bye' }, { endpoint: '198.51.100.99:51820' }, now);
   t.false(ignored.events.some((e) => e.type === 'pathChanged'));
   t.is(a.discovery.path(b.id).path, 'direct');

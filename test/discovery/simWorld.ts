@@ -12,6 +12,7 @@
  * knows its old epoch does not open at the far end, as the real pair key (derived from both
  * members' epochs) would not.
  */
+import { type PeerId, peerId } from '../../core/base/keys.js';
 import {
   Discovery,
   type DiscoveryOutput,
@@ -38,7 +39,7 @@ export interface DataReceipt {
 
 export interface Member {
   readonly name: string;
-  readonly id: string;
+  readonly id: PeerId;
   readonly index: number;
   readonly host: SimHost;
   readonly relay: boolean;
@@ -86,7 +87,7 @@ export class SimWorld {
     const host = this.net.addHost(name, ip, PORT, nat);
     const m: Member = {
       name,
-      id: Buffer.from(key).toString('base64'),
+      id: peerId(key),
       index,
       host,
       relay: options.relay ?? true,

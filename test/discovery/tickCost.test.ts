@@ -5,16 +5,18 @@
  * (found by bench:scale on the simulated clock: at N = 50 each node spent 113 ms of CPU per second,
  * most of it in re-offering the full list of relays to every path on every tick).
  */
+
 import test from 'ava';
+import { type PeerId, peerId } from '../../core/base/keys.js';
 import { type DiscoverySend, PeerPath } from '../../core/discovery/index.js';
 import { Driver } from './driver.js';
 
-function peerId(i: number): string {
+function peerNumber(i: number): PeerId {
   const key = new Uint8Array(32);
   key[0] = i & 0xff;
   key[1] = i >> 8;
   key[31] = 1;
-  return Buffer.from(key).toString('base64');
+  return peerId(key);
 }
 
 /**
@@ -36,9 +38,9 @@ function answerAll(perDestination: boolean) {
   };
 }
 
-function publicPeers(n: number): { id: string; candidates: string[] }[] {
+function publicPeers(n: number): { id: PeerId; candidates: string[] }[] {
   return Array.from({ length: n }, (_, i) => ({
-    id: peerId(i + 1),
+    id: peerNumber(i + 1),
     candidates: [`203.0.${113 - (i >> 8)}.${(i & 0xff) + 1}:51820`],
   }));
 }
@@ -48,7 +50,7 @@ function publicPeers(n: number): { id: string; candidates: string[] }[] {
  * at rest (the least of three such windows: a busy machine only ever adds time).
  */
 function cpuMs(n: number, perDestination = false): number {
-  const d = new Driver(peerId(0), publicPeers(n), answerAll(perDestination));
+  const d = new Driver(peerNumber(0), publicPeers(n), answerAll(perDestination));
   d.run(20_000);
   let least = Number.POSITIVE_INFINITY;
   for (let w = 1; w <= 3; w++) {
@@ -86,7 +88,7 @@ function pathTicksPerPeerSecond(n: number): number {
     return tick.call(this, now);
   };
   try {
-    const d = new Driver(peerId(0), publicPeers(n), answerAll(false));
+    const d = new Driver(peerNumber(0), publicPeers(n), answerAll(false));
     d.run(20_000);
     ticks = 0;
     d.run(30_000);

@@ -3,10 +3,12 @@
  * opened; these tests check what Discovery itself refuses. (Relaying is the data path's alone:
  * test/native/relay.test.ts shows it forwards only between members, at a bounded rate.)
  */
+
 import test from 'ava';
+import { type PeerId, peerId } from '../../core/base/keys.js';
 import { Discovery, type DiscoveryOutput } from '../../core/discovery/index.js';
 
-const id = (n: number) => Buffer.from(new Uint8Array(32).fill(n)).toString('base64');
+const id = (n: number) => peerId(new Uint8Array(32).fill(n));
 const A = id(1);
 const B = id(2);
 const P = id(3);
@@ -16,7 +18,7 @@ const B_ADDR = '192.0.2.20:51820';
 /** What setPeers sent first, per node: the probes a test answers. */
 const firstOutput = new WeakMap<Discovery, DiscoveryOutput>();
 
-function node(self: string, peers: [string, string][]) {
+function node(self: PeerId, peers: [PeerId, string][]) {
   const d = new Discovery({ self, now: 0, local: ['198.18.1.1:51820'], random: () => 0.5 });
   const out = d.setPeers(
     peers.map(([pid, addr]) => ({ id: pid, name: pid.slice(0, 2), candidates: [addr], relay: true })),
@@ -32,7 +34,7 @@ function pingTo(out: DiscoveryOutput, endpoint: string): Uint8Array | undefined 
 }
 
 /** Answers `d`'s first ping to `endpoint` from there, 20 ms later. */
-function answer(d: Discovery, peer: string, endpoint: string): DiscoveryOutput {
+function answer(d: Discovery, peer: PeerId, endpoint: string): DiscoveryOutput {
   const txid = pingTo(firstOutput.get(d)!, endpoint);
   if (!txid) throw new Error(`no ping to ${endpoint}`);
   return d.receive(peer, { kind: 'pong', txid }, { endpoint }, 20);

@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join as joinPath } from 'node:path';
 import type { ExecutionContext } from 'ava';
-import { encodeKey } from '../../core/base/keys.js';
+import { type PeerId, peerId } from '../../core/base/keys.js';
 import { IdentityStore } from '../../core/identity/identityStore.js';
 import { createNetwork } from '../../core/membership/issue.js';
 import { createInvite } from '../../core/node/admin.js';
@@ -247,8 +247,8 @@ function sendPacket(from: TwinNode, to: TwinNode, payload: Uint8Array): void {
     .inject(buildUdpPacket({ src: from.ipv4, dst: to.ipv4, srcPort: 4000, dstPort: 5000, payload }));
 }
 
-export function keyOf(n: TwinNode): string {
-  return encodeKey(n.node.identity.keys.wireguard.publicKey);
+export function keyOf(n: TwinNode): PeerId {
+  return peerId(n.node.identity.keys.wireguard.publicKey);
 }
 
 /** Whether `from`'s node has `to` as a peer (gossip brought its certificate, and it is valid). */
