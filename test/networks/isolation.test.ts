@@ -81,14 +81,18 @@ rootTest(
 
     // evil joins work like anyone, then runs its altered node: the laptop "owns" home's addresses.
     await evil.ok(['join', (await workAdmin.json<{ code: string }>(['invite'])).code, '--name', 'evil']);
-    const hostile = evilNs.spawn(process.execPath, [hostileScript, 'up', '--foreground', '--state-dir', evil.stateDir], {
-      stdio: ['ignore', 'ignore', 'pipe'],
-      env: {
-        ...process.env,
-        HOSTILE_VICTIM: laptopWork4,
-        HOSTILE_CLAIM: ['100.80.0.0/16', `${home6}/128`, `${b6}/128`].join(','),
+    const hostile = evilNs.spawn(
+      process.execPath,
+      [hostileScript, 'up', '--foreground', '--state-dir', evil.stateDir],
+      {
+        stdio: ['ignore', 'ignore', 'pipe'],
+        env: {
+          ...process.env,
+          HOSTILE_VICTIM: laptopWork4,
+          HOSTILE_CLAIM: ['100.80.0.0/16', `${home6}/128`, `${b6}/128`].join(','),
+        },
       },
-    });
+    );
     let hostileErr = '';
     hostile.stderr?.on('data', (d: Buffer) => {
       hostileErr += d.toString();
@@ -133,7 +137,8 @@ rootTest(
     let counters: Record<string, number> = {};
     for (let i = 0; i < 20; i++) {
       counters = (await laptopWork()).counters;
-      if ((counters['rxDestinationDenied'] ?? 0) >= 4 * SENT && (counters['rxSourceDenied'] ?? 0) >= SENT) break;
+      if ((counters['rxDestinationDenied'] ?? 0) >= 4 * SENT && (counters['rxSourceDenied'] ?? 0) >= SENT)
+        break;
       await new Promise((r) => setTimeout(r, 250));
     }
     t.log(
@@ -167,7 +172,11 @@ rootTest(
     t.true((counters['rxSourceDenied'] ?? 0) >= SENT, `spoofed sources: ${counters['rxSourceDenied']}`);
 
     // 4. Home's names, asked of the laptop's work resolver: refused, nothing of home's told.
-    for (const q of [['b.home.internal', 'A'], ['m.home.internal', 'AAAA'], ['-x', b4]]) {
+    for (const q of [
+      ['b.home.internal', 'A'],
+      ['m.home.internal', 'AAAA'],
+      ['-x', b4],
+    ]) {
       const answer = dig(evilNs, laptopWork4, q);
       t.regex(answer, /status: REFUSED/, answer);
       t.false(answer.includes(b4) && !q.includes(b4), answer);

@@ -27,7 +27,14 @@ import { TUN_MTU } from '../../core/tunnel/mtu.js';
 import { mac1Offset } from '../../core/wireguard/messages.js';
 import { mac } from '../../core/wireguard/primitives.js';
 import type { SimHost, SimNat, SimNet } from '../discovery/netSim.js';
-import { emptyDataPathStats, longestMatch, PeerState, type Prefix, parsePrefixes, type Session } from './memoryPeer.js';
+import {
+  emptyDataPathStats,
+  longestMatch,
+  PeerState,
+  type Prefix,
+  parsePrefixes,
+  type Session,
+} from './memoryPeer.js';
 import {
   deriveRelayKey,
   ENVELOPE,
@@ -98,7 +105,8 @@ export class MemoryDataPath implements DataPathIo {
       throw new RangeError('options.port must be 0..65535');
     const mtu = options.mtu ?? TUN_MTU;
     if (!(mtu >= 576 && mtu <= 9000)) throw new RangeError('options.mtu must be 576..9000');
-    this.own = options.addresses === undefined ? undefined : parsePrefixes(options.addresses, 'options.addresses');
+    this.own =
+      options.addresses === undefined ? undefined : parsePrefixes(options.addresses, 'options.addresses');
     this.timings = {
       rekeyAfter: options.rekeyAfterTimeMs ?? 120_000,
       rejectAfter: options.rejectAfterTimeMs ?? 180_000,
