@@ -28,6 +28,8 @@ export interface DataPathStats {
   rxBadInner: number;
   /** Decrypted packets from an inner source address the sender does not own. */
   rxSourceDenied: number;
+  /** Decrypted packets to an address that is not this node's (options.addresses), nor forwarded to a peer: another network's, on a host in several. */
+  rxDestinationDenied: number;
   /** Keepalives (empty transport messages). */
   rxKeepalive: number;
   /** Packets the TUN device refused to take. */

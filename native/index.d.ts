@@ -195,6 +195,14 @@ export interface DataPathOptions {
    * or a kernel that refuses (counted in `tunOffloadRefused`): one packet per read and write.
    */
   offload?: boolean;
+  /**
+   * This node's own overlay addresses ("100.64.0.1/32", "fd00::1/128"). When given, a decrypted
+   * packet that is not forwarded to another peer is written to the TUN only if addressed to one of
+   * them, else dropped and counted (`rxDestinationDenied`): a peer reaches this host's addresses in
+   * this network and nothing else, even where the kernel would accept or route more (another
+   * network's addresses on a host in several: issue 14). Absent: every destination is delivered.
+   */
+  addresses?: string[];
   rekeyAfterTimeMs?: number;
   rejectAfterTimeMs?: number;
   keepaliveTimeoutMs?: number;

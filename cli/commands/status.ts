@@ -7,11 +7,13 @@ import {
   whichNetworkError,
 } from '../../core/node/networks.js';
 import type { NodeStatus } from '../../core/node/status.js';
+import { effectiveUid } from '../../core/store/stateDir.js';
 import { type Command, type CommandContext, flagBool, flagString } from '../command.js';
 import { jsonLine } from '../jsonOutput.js';
 import { askerOf, baseDirOf, callNode, connectNode, stateDirOf, streamNode } from '../nodeClient.js';
 import { pasteable, pasteContextOf } from '../pasteable.js';
 import { isTty } from '../terminal.js';
+import { runningNetworks } from '../userNetworks.js';
 import { longBytes, pathLabel } from '../view/format.js';
 import { portMappingText } from '../view/headerLines.js';
 import { namesText } from '../view/names.js';
@@ -78,9 +80,10 @@ export const status: Command = {
   positionals: { min: 0, max: 0 },
   async run(ctx) {
     // With several networks and none named, status shows them all.
-    const all =
-      wantedNetwork(flagString(ctx, 'network'), ctx.env) === undefined ? listNetworks(baseDirOf(ctx)) : [];
-    if (all.length > 1) return statusOfAll(ctx, all);
+    const all = await networksToShow(ctx);
+    if (all.length > 1 || (all.length === 1 && all[0]!.stateDir !== baseDirOf(ctx))) {
+      return statusOfAll(ctx, all);
+    }
     if (flagBool(ctx, 'watch')) {
       if (!flagBool(ctx, 'json')) {
         throw new OverlayError('EUSAGE', '--watch streams JSON: use it with --json', {
@@ -103,6 +106,19 @@ export const status: Command = {
     ctx.stdout.write(flagBool(ctx, 'json') ? jsonLine(s) : renderStatus(s));
   },
 };
+
+/**
+ * The networks `status` with none named shows: those of the state directory, or for a user who
+ * may not read it (root's), those whose nodes run, found by their read-only sockets
+ * (userNetworks.ts). Named, just that one (the caller's usual path).
+ */
+async function networksToShow(ctx: CommandContext): Promise<HostNetwork[]> {
+  if (wantedNetwork(flagString(ctx, 'network'), ctx.env) !== undefined) return [];
+  const base = baseDirOf(ctx);
+  const listed = listNetworks(base);
+  if (listed.length > 0 || effectiveUid() === 0) return listed;
+  return runningNetworks(base, ctx.env);
+}
 
 /**
  * Every network of the host, one after the other: as JSON `{"networks": [{name, stateDir,

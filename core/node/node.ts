@@ -127,7 +127,7 @@ export class OverlayNode {
     this.tun = openInterface(io, this.self(), this.settings);
     const wg = this.identity.keys.wireguard;
     const log = (line: string) => this.log(line);
-    this.tunnel = startTunnel({
+    this.tunnel = startTunnel(this.self(), {
       tun: this.tun,
       openDataPath: io.openDataPath,
       privateKey: wg.privateKey,

@@ -9,11 +9,16 @@ import { TUN_MTU } from '../tunnel/mtu.js';
 import { Tunnel } from '../tunnel/tunnel.js';
 import type { TunnelOptions } from '../tunnel/types.js';
 import type { NodeSettings } from './nodeState.js';
+import { hostAddresses } from './peerSync.js';
 
-/** The tunnel on `options.tun`; when its data path cannot start, the device is closed and `up` told why. */
-export function startTunnel(options: TunnelOptions & { listenPort: number }): Tunnel {
+/**
+ * `self`'s tunnel on `options.tun`; when its data path cannot start, the device is closed and `up`
+ * told why. Its data path delivers packets to `self`'s addresses only: a member can reach this
+ * host's addresses in its own network and no others (issue 14: not another network's).
+ */
+export function startTunnel(self: Member, options: TunnelOptions & { listenPort: number }): Tunnel {
   try {
-    return new Tunnel(options);
+    return new Tunnel({ ...options, addresses: hostAddresses(self) });
   } catch (e) {
     options.tun.close();
     throw dataPathError(e, options.listenPort);

@@ -20,7 +20,8 @@ export interface DesiredPeer {
   forward: boolean;
 }
 
-function hostAddresses(m: Member): string[] {
+/** A member's overlay addresses as host prefixes: a peer's allowed IPs, or our own (startTunnel). */
+export function hostAddresses(m: Member): string[] {
   return [`${m.certificate.ipv4}/32`, `${m.certificate.ipv6}/128`];
 }
 

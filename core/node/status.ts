@@ -65,6 +65,8 @@ export interface PeerStatus {
 export interface NodeStatus {
   self: {
     name: string;
+    /** The network's name (its zone: NAME.internal), by which a user finds its node (networks.ts). */
+    network?: string;
     addresses: string[];
     publicKey: string;
     endpoints: string[];
@@ -123,6 +125,7 @@ export function nodeStatus(node: OverlayNode): NodeStatus {
   return {
     self: {
       name: self.certificate.name,
+      network: node.settings.network.name,
       addresses: [self.certificate.ipv4, self.certificate.ipv6],
       publicKey: encodeKey(node.identity.keys.wireguard.publicKey),
       endpoints: [...node.endpoints],

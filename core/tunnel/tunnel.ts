@@ -65,6 +65,7 @@ export class Tunnel {
       {
         port: options.listenPort ?? 0,
         mtu: options.mtu ?? TUN_MTU,
+        ...(options.addresses ? { addresses: options.addresses } : {}),
         ...options.tuning,
         ...(t.rekeyAfterTime ? { rekeyAfterTimeMs: t.rekeyAfterTime } : {}),
         ...(t.rejectAfterTime ? { rejectAfterTimeMs: t.rejectAfterTime } : {}),

@@ -15,6 +15,11 @@ export interface TunnelOptions {
   listenPort?: number;
   /** The TUN device's MTU: the largest inner packet (default TUN_MTU). */
   mtu?: number;
+  /**
+   * This node's overlay addresses (host prefixes): the data path delivers packets to these only,
+   * and drops (rxDestinationDenied) what a peer sends anywhere else. Absent: every destination.
+   */
+  addresses?: string[];
   /** Tests only: shortened whitepaper timings, applied to both the handshake and the data path. */
   timings?: Partial<Timings>;
   /** How often the data path's counters are read for the timers while traffic moves (trafficWatch.ts). */

@@ -164,6 +164,19 @@ DataPathWrap::DataPathWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Da
     if (!offload.IsBoolean()) ThrowTypeError(env, "options.offload must be a boolean");
     config.offload = offload.As<Napi::Boolean>().Value();
   }
+  Napi::Value addresses = options.Get("addresses");
+  if (!addresses.IsUndefined()) {
+    if (!addresses.IsArray()) ThrowTypeError(env, "options.addresses must be an array of CIDR strings");
+    Napi::Array list = addresses.As<Napi::Array>();
+    Guard(env, "datapath", "", [&]() -> Napi::Value {
+      for (uint32_t i = 0; i < list.Length(); i++) {
+        Napi::Value v = list.Get(i);
+        if (!v.IsString()) ThrowTypeError(env, "options.addresses must be an array of CIDR strings");
+        config.local_addresses.push_back(ParseIpPrefix(v.As<Napi::String>().Utf8Value(), kWhat));
+      }
+      return env.Undefined();
+    });
+  }
   config.rekey_after_time_ms = OptionalMs(options, "rekeyAfterTimeMs", config.rekey_after_time_ms);
   config.reject_after_time_ms = OptionalMs(options, "rejectAfterTimeMs", config.reject_after_time_ms);
   config.keepalive_timeout_ms = OptionalMs(options, "keepaliveTimeoutMs", config.keepalive_timeout_ms);

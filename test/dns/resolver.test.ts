@@ -384,3 +384,20 @@ test('who may ask at all (a TCP connection is checked when it opens): this host 
   t.false(r.accepts('100.80.99.99'), 'an address of the subnet that no member holds');
   t.false(r.accepts('198.51.100.9'));
 });
+
+test("a member asking for another network's names (or their reverse names) is refused, never forwarded to that network's resolver", (t) => {
+  // On a host in two networks, the other's resolver is next in resolv.conf: an upstream here.
+  const r = resolver({ upstreams: [{ address: '100.90.0.1', port: 53 }, UPSTREAM] });
+  for (const [name, type] of [
+    ['b.work.internal', 'A'],
+    ['b.work.internal', 'AAAA'],
+    ['work.internal', 'SOA'],
+    ['1.0.90.100.in-addr.arpa', 'PTR'],
+  ] as const) {
+    const step = r.receive(query(name, type), MEMBER, NOW);
+    t.is(step.forwards.length, 0, `${name} ${type} is not forwarded`);
+    t.is(only(step).rcode, 'REFUSED', `${name} ${type}`);
+    t.deepEqual(only(step).answers ?? [], [], `${name} ${type}: nothing told`);
+  }
+  t.is(r.counters()['forwarded'] ?? 0, 0);
+});

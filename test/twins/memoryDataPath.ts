@@ -27,7 +27,14 @@ import { TUN_MTU } from '../../core/tunnel/mtu.js';
 import { mac1Offset } from '../../core/wireguard/messages.js';
 import { mac } from '../../core/wireguard/primitives.js';
 import type { SimHost, SimNat, SimNet } from '../discovery/netSim.js';
-import { emptyDataPathStats, PeerState, type Session } from './memoryPeer.js';
+import {
+  emptyDataPathStats,
+  longestMatch,
+  PeerState,
+  type Prefix,
+  parsePrefixes,
+  type Session,
+} from './memoryPeer.js';
 import {
   deriveRelayKey,
   ENVELOPE,
@@ -84,6 +91,8 @@ export class MemoryDataPath implements DataPathIo {
   private closed = false;
   private readonly buf = new Uint8Array(BATCH * 2048);
   private readonly lens = new Uint32Array(BATCH);
+  /** engine.h local_addresses: where a decrypted packet may go; undefined, anywhere. */
+  private readonly own: Prefix[] | undefined;
 
   constructor(
     private readonly tun: TunDevice,
@@ -96,6 +105,8 @@ export class MemoryDataPath implements DataPathIo {
       throw new RangeError('options.port must be 0..65535');
     const mtu = options.mtu ?? TUN_MTU;
     if (!(mtu >= 576 && mtu <= 9000)) throw new RangeError('options.mtu must be 576..9000');
+    this.own =
+      options.addresses === undefined ? undefined : parsePrefixes(options.addresses, 'options.addresses');
     this.timings = {
       rekeyAfter: options.rekeyAfterTimeMs ?? 120_000,
       rejectAfter: options.rejectAfterTimeMs ?? 180_000,
@@ -530,6 +541,7 @@ export class MemoryDataPath implements DataPathIo {
     const src = source(plain);
     if (!src) return void c.rxBadInner++;
     if (this.lookup(src) !== peer) return void c.rxSourceDenied++;
+    if (this.own && longestMatch(this.own, destination(plain)!) < 0) return void c.rxDestinationDenied++;
     peer.noteReceivedData(now);
     this.lens[0] = plain.length;
     this.tun.writeBatch(plain, this.lens, plain.length, 1);

@@ -31,7 +31,7 @@ export class PeerState {
   previous: Session | undefined;
   next: Session | undefined;
   handshakeWantedAt = Number.NEGATIVE_INFINITY;
-  private routes: { bytes: Uint8Array; bits: number }[] = [];
+  private routes: Prefix[] = [];
   private staged: Uint8Array[] = [];
   private rxBytes = 0;
   private rxPackets = 0;
@@ -45,24 +45,12 @@ export class PeerState {
   constructor(readonly id: number) {}
 
   setRoutes(cidrs: string[]): void {
-    this.routes = cidrs.map((c) => {
-      if (typeof c !== 'string') throw new TypeError('allowedIps must be an array of CIDR strings');
-      const [address = '', bitsText = ''] = c.split('/');
-      const bytes = address.includes(':') ? parseIPv6(address) : parseIPv4(address);
-      const bits = /^\d{1,3}$/.test(bitsText) ? Number(bitsText) : -1;
-      if (!bytes || bits < 0 || bits > bytes.length * 8) throw new RangeError(`"${c}" is not a CIDR prefix`);
-      return { bytes, bits };
-    });
+    this.routes = parsePrefixes(cidrs, 'allowedIps');
   }
 
   /** The length of this peer's longest prefix holding `address`, -1 if none does. */
   match(address: Uint8Array): number {
-    let best = -1;
-    for (const r of this.routes) {
-      if (r.bytes.length !== address.length || r.bits <= best) continue;
-      if (prefixHolds(r.bytes, r.bits, address)) best = r.bits;
-    }
-    return best;
+    return longestMatch(this.routes, address);
   }
 
   sessions(): Session[] {
@@ -147,6 +135,34 @@ export class PeerState {
       relayKey: this.relay !== undefined,
     };
   }
+}
+
+export interface Prefix {
+  bytes: Uint8Array;
+  bits: number;
+}
+
+/** CIDR text as the native data path takes it (ip_prefix.cc), or the same errors. */
+export function parsePrefixes(cidrs: unknown, what: string): Prefix[] {
+  if (!Array.isArray(cidrs)) throw new TypeError(`${what} must be an array of CIDR strings`);
+  return cidrs.map((c: unknown) => {
+    if (typeof c !== 'string') throw new TypeError(`${what} must be an array of CIDR strings`);
+    const [address = '', bitsText = ''] = c.split('/');
+    const bytes = address.includes(':') ? parseIPv6(address) : parseIPv4(address);
+    const bits = /^\d{1,3}$/.test(bitsText) ? Number(bitsText) : -1;
+    if (!bytes || bits < 0 || bits > bytes.length * 8) throw new RangeError(`"${c}" is not a CIDR prefix`);
+    return { bytes, bits };
+  });
+}
+
+/** The length of the longest of `prefixes` holding `address`, -1 if none does. */
+export function longestMatch(prefixes: readonly Prefix[], address: Uint8Array): number {
+  let best = -1;
+  for (const r of prefixes) {
+    if (r.bytes.length !== address.length || r.bits <= best) continue;
+    if (prefixHolds(r.bytes, r.bits, address)) best = r.bits;
+  }
+  return best;
 }
 
 function prefixHolds(prefix: Uint8Array, bits: number, address: Uint8Array): boolean {

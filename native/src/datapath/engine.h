@@ -92,6 +92,12 @@ struct EngineConfig {
   int64_t keepalive_timeout_ms = 10'000;
   int64_t rekey_timeout_ms = 5'000;
   uint64_t rekey_after_messages = 1ull << 60;
+  // This node's own overlay addresses. When any are given, a decrypted packet that is not
+  // forwarded to another peer is written to the TUN only if addressed to one of them: a peer may
+  // send from its own addresses only (the source check) and to ours only, so the kernel is never
+  // asked to deliver or route for it anything else — another network's addresses on a host in
+  // several (issue 14), which the kernel's weak host model would otherwise accept on any interface.
+  std::vector<IpPrefix> local_addresses;
 };
 
 struct UpEvent {
@@ -269,6 +275,9 @@ class Engine {
   // Receive thread, shared lock held: the peer a decrypted packet from `from` should be forwarded
   // to, or null to deliver it to the TUN. Only packets from or to a peer marked `forward` are.
   Peer* ForwardTarget(const Peer& from, const wire::InnerPacket& inner);
+  // Whether a packet not forwarded may go to the TUN: addressed to one of config_.local_addresses
+  // (any address, when none were given).
+  bool ForUs(const wire::InnerPacket& inner) const;
   // Seals `len` bytes at slot + kTransportHeader for `to`'s current session; 0 if it has none
   // usable (the packet is then staged and a handshake asked for) or no endpoint.
   // The datagram then starts at *start: `slot` itself, or kEnvelopeHeader bytes before it when

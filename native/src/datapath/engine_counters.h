@@ -25,6 +25,7 @@
   X(rx_expired, rxExpired, "Transport messages for a session older than REJECT_AFTER_TIME.")                        \
   X(rx_bad_inner, rxBadInner, "Decrypted packets that are not a well-formed IPv4 or IPv6 packet.")                 \
   X(rx_source_denied, rxSourceDenied, "Decrypted packets from an inner source address the sender does not own.")    \
+  X(rx_destination_denied, rxDestinationDenied, "Decrypted packets to an address that is not this node's (options.addresses), nor forwarded to a peer: another network's, on a host in several.") \
   X(rx_keepalive, rxKeepalive, "Keepalives (empty transport messages).")                                            \
   X(tun_write_failed, tunWriteFailed, "Packets the TUN device refused to take.")                                    \
   X(tun_gro_written, tunGroWritten, "Super-packets written to the TUN device, each of two or more TCP segments of one flow.") \

@@ -168,6 +168,10 @@ void Engine::ReceiveLoop() {
               forwards++;
               continue;
             }
+            if (!ForUs(inner)) {
+              counters_.rx_destination_denied.fetch_add(1, std::memory_order_relaxed);
+              continue;
+            }
             deliver[ready] = plain;
             deliver_len[ready] = inner.length;
             ready++;

@@ -169,4 +169,17 @@ Peer* Engine::ForwardTarget(const Peer& from, const wire::InnerPacket& inner) {
   return to;
 }
 
+bool Engine::ForUs(const wire::InnerPacket& inner) const {
+  if (config_.local_addresses.empty()) return true;
+  for (const IpPrefix& own : config_.local_addresses) {
+    if (static_cast<int>(own.AddrSize()) != inner.addr_bytes) continue;
+    int whole = own.length / 8, rest = own.length % 8;
+    if (std::memcmp(own.addr, inner.dst, whole) != 0) continue;
+    if (rest == 0) return true;
+    uint8_t mask = static_cast<uint8_t>(0xff << (8 - rest));
+    if ((own.addr[whole] & mask) == (inner.dst[whole] & mask)) return true;
+  }
+  return false;
+}
+
 }  // namespace overlay
