@@ -12,7 +12,7 @@ import test, { type ExecutionContext } from 'ava';
 import type { NodeStatus } from '../core/node/status.js';
 import { OverlayHost } from './helpers/lan.js';
 import { joinVia, NatWorld, pathWithin } from './helpers/natWorld.js';
-import { polledStatus, stateRoot } from './helpers/overlayNetwork.js';
+import { stateRoot } from './helpers/overlayNetwork.js';
 import { ping } from './helpers/overlayNode.js';
 import { rootTest } from './helpers/root.js';
 
@@ -25,7 +25,7 @@ async function directWithin(
   const start = Date.now();
   let last: NodeStatus | undefined;
   while (Date.now() - start < ms) {
-    last = await polledStatus(a);
+    last = await a.json<NodeStatus>(['status']);
     const p = last.peers.find((x) => x.name === peer);
     if (p?.path === 'direct' && p.endpoint && p.candidates?.some((c) => c.result === 'ok')) {
       return { ms: Date.now() - start, status: last };
@@ -140,7 +140,7 @@ rootTest(
     let last: NodeStatus | undefined;
     let toC: NodeStatus['peers'][number] | undefined;
     while (Date.now() - start < 10_000) {
-      last = await polledStatus(b);
+      last = await b.json<NodeStatus>(['status']);
       toC = last.peers.find((x) => x.name === 'c');
       if (toC?.path === 'relay') break;
       await new Promise((r) => setTimeout(r, 250));
@@ -151,7 +151,7 @@ rootTest(
     // Replies need c to route back through p as well; the two ends decide a moment apart.
     let toB: NodeStatus['peers'][number] | undefined;
     while (Date.now() - start < 10_000) {
-      toB = (await polledStatus(c)).peers.find((x) => x.name === 'b');
+      toB = (await c.json<NodeStatus>(['status'])).peers.find((x) => x.name === 'b');
       if (toB?.path === 'relay') break;
       await new Promise((r) => setTimeout(r, 100));
     }
@@ -253,7 +253,7 @@ rootTest(
     const start = Date.now();
     let self: NodeStatus['self'] | undefined;
     while (Date.now() - start < 5000) {
-      self = (await polledStatus(a)).self;
+      self = (await a.json<NodeStatus>(['status'])).self;
       if (self.stun?.[0]?.reflexive) break;
       await new Promise((r) => setTimeout(r, 100));
     }
@@ -264,7 +264,7 @@ rootTest(
     // It is a candidate now: announced in a's signed endpoint record (what peers will punch to).
     let endpoints: string[] = [];
     while (Date.now() - start < 5000 && !endpoints.includes(reflexive!)) {
-      endpoints = (await polledStatus(a)).self.endpoints;
+      endpoints = (await a.json<NodeStatus>(['status'])).self.endpoints;
       await new Promise((r) => setTimeout(r, 100));
     }
     t.true(endpoints.includes(reflexive!), JSON.stringify(endpoints));

@@ -20,7 +20,7 @@ import type { PortMapProtocol } from '../core/portmap/portMapper.js';
 import { OverlayHost } from './helpers/lan.js';
 import { MappingWorld, missingTools } from './helpers/mappingWorld.js';
 import { pathWithin } from './helpers/natWorld.js';
-import { polledStatus, stateRoot } from './helpers/overlayNetwork.js';
+import { stateRoot } from './helpers/overlayNetwork.js';
 import { rootTest } from './helpers/root.js';
 
 type Mapped = NonNullable<NonNullable<NodeStatus['self']['portMapping']>['mapped']>;
@@ -34,7 +34,7 @@ async function mappingWithin(
   const start = Date.now();
   let last: NodeStatus | undefined;
   while (Date.now() - start < ms) {
-    last = await polledStatus(h);
+    last = await h.json<NodeStatus>(['status']);
     if (ok(last.self.portMapping?.mapped)) return { ms: Date.now() - start, status: last };
     await new Promise((r) => setTimeout(r, 100));
   }
