@@ -3,7 +3,6 @@ import { natRouterRules } from '../../cli/demo/natRouter.js';
 import type { NodeStatus } from '../../core/node/status.js';
 import type { OverlayHost } from './lan.js';
 import { Netns, plugIntoBridge } from './netns.js';
-import { polledStatus } from './overlayNetwork.js';
 
 /**
  * A small internet in namespaces: a switch for 203.0.113.0/24 ("the internet"), public hosts on
@@ -88,7 +87,7 @@ export async function pathWithin(
   const start = Date.now();
   let last: NodeStatus['peers'][number] | undefined;
   while (Date.now() - start < ms) {
-    last = (await polledStatus(a)).peers.find((x) => x.name === peer);
+    last = (await a.json<NodeStatus>(['status'])).peers.find((x) => x.name === peer);
     if (last && ok(last)) return Date.now() - start;
     await new Promise((r) => setTimeout(r, 100));
   }

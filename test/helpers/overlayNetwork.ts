@@ -46,7 +46,10 @@ export async function status(node: OverlayHost): Promise<NodeStatus> {
  * The node's status as `status --json` prints it (the same control call), asked over its control
  * socket from the test's own process. For polls: a CLI process per look costs most of a second of
  * CPU on a loaded machine, so a poll through the CLI sees a condition late and slows the nodes it
- * watches. What a test asserts about the CLI itself goes through `status`.
+ * watches. What a test asserts about the CLI itself goes through `status`. A poll that returns
+ * sooner also makes the test act sooner: everyoneKnowsEveryone and natWorld's pathWithin, shared by
+ * many tests, keep the CLI (a kick sent the moment both knew each other this way once went unheard
+ * by the kicked member for 10 s in leave.test.ts).
  */
 export async function polledStatus(node: OverlayHost): Promise<NodeStatus> {
   const dir = networkStateDir(node.stateDir, undefined, { command: 'status', words: [] });
@@ -65,7 +68,7 @@ export async function everyoneKnowsEveryone(nodes: OverlayHost[], timeoutMs: num
   const start = Date.now();
   const statuses: NodeStatus[] = [];
   while (Date.now() - start < timeoutMs) {
-    statuses.splice(0, statuses.length, ...(await Promise.all(nodes.map(polledStatus))));
+    statuses.splice(0, statuses.length, ...(await Promise.all(nodes.map(status))));
     const names = statuses.map((s) => s.self.name);
     const knows = (s: NodeStatus) =>
       names.every((n) => n === s.self.name || s.peers.some((p) => p.name === n));
