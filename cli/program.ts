@@ -4,7 +4,7 @@ import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { OverlayError, userErrorOf } from '../core/errors.js';
 import { resolveStateDir } from '../core/store/stateDir.js';
 import { type Command, type FlagSpec, globalFlags } from './command.js';
-import { commands } from './commands/index.js';
+import { commandNames, loadCommand, loadCommands } from './commands/index.js';
 import { didYouMean } from './didYouMean.js';
 import { EXIT, exitCodeFor } from './exitCodes.js';
 import { commandHelp, programHelp } from './help.js';
@@ -50,7 +50,9 @@ async function dispatch(argv: string[], io: ProgramIo): Promise<number> {
   const [first, ...rest] = argv;
   if (first === undefined || first === '--help' || first === '-h' || first === 'help') {
     const target = first === 'help' ? rest[0] : undefined;
-    io.stdout.write(target === undefined ? programHelp(commands) : commandHelp(findCommand(target)));
+    io.stdout.write(
+      target === undefined ? programHelp(await loadCommands()) : commandHelp(await findCommand(target)),
+    );
     return EXIT.ok;
   }
   if (first === '--version' || first === '-V') {
@@ -62,7 +64,7 @@ async function dispatch(argv: string[], io: ProgramIo): Promise<number> {
       hint: 'flags go after the command, e.g. overlay status --json; see overlay --help',
     });
   }
-  const cmd = findCommand(first);
+  const cmd = await findCommand(first);
   const { values, positionals } = parseFlags(cmd, rest);
   if (values['help'] === true) {
     io.stdout.write(commandHelp(cmd));
@@ -83,10 +85,10 @@ async function dispatch(argv: string[], io: ProgramIo): Promise<number> {
   return EXIT.ok;
 }
 
-function findCommand(name: string): Command {
-  const cmd = commands.find((c) => c.name === name);
+async function findCommand(name: string): Promise<Command> {
+  const cmd = await loadCommand(name);
   if (!cmd) {
-    const names = commands.map((c) => c.name);
+    const names = commandNames;
     const near = didYouMean(name, names);
     throw new OverlayError('EUSAGE', `unknown command "${name}"`, {
       hint: near ? `did you mean overlay ${near}?` : `commands: ${names.join(', ')}; see overlay --help`,

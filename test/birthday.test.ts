@@ -8,10 +8,11 @@
  */
 import { join } from 'node:path';
 import test, { type ExecutionContext } from 'ava';
+import { waitUntil } from '../core/daemon/wait.js';
 import type { NodeStatus } from '../core/node/status.js';
 import { OverlayHost } from './helpers/lan.js';
 import { joinVia, NatWorld, pathWithin } from './helpers/natWorld.js';
-import { stateRoot } from './helpers/overlayNetwork.js';
+import { polledStatus, stateRoot } from './helpers/overlayNetwork.js';
 import { ping } from './helpers/overlayNode.js';
 import { rootTest } from './helpers/root.js';
 
@@ -40,8 +41,7 @@ rootTest(
     const { w, root, p } = await world(t, 'bd');
     const e = new OverlayHost(w.nat('nate', '203.0.113.1').host('e'), join(root, 'e'));
     const h = new OverlayHost(w.nat('nath', '203.0.113.2', { randomFully: true }).host('h'), join(root, 'h'));
-    await joinVia(p, e, 'e');
-    await joinVia(p, h, 'h');
+    await Promise.all([joinVia(p, e, 'e'), joinVia(p, h, 'h')]);
     const upAt = Date.now();
     const ms = await pathWithin(e, 'h', DIRECT_WITHIN_MS, (x) => x.path === 'direct');
     const hToE = await pathWithin(h, 'e', 5_000, (x) => x.path === 'direct');
@@ -80,11 +80,16 @@ rootTest(test, 'two per-destination NATs stay relayed and send no birthday probe
   const { w, root, p } = await world(t, 'bh');
   const a = new OverlayHost(w.nat('nata', '203.0.113.1', { randomFully: true }).host('a'), join(root, 'a'));
   const b = new OverlayHost(w.nat('natb', '203.0.113.2', { randomFully: true }).host('b'), join(root, 'b'));
-  await joinVia(p, a, 'a');
-  await joinVia(p, b, 'b');
+  await Promise.all([joinVia(p, a, 'a'), joinVia(p, b, 'b')]);
   await pathWithin(a, 'b', 10_000, (x) => x.path === 'relay');
-  // Long enough for each side to have offered an attempt (BIRTHDAY_AFTER_MS) and had it refused.
-  await new Promise((r) => setTimeout(r, 12_000));
+  // Each side offers an attempt (BIRTHDAY_AFTER_MS) and has it refused, within the 12 s this test
+  // has always allowed; neither tries again before BIRTHDAY_BACKOFF_MS (60 s), so what is true
+  // then stays true.
+  const refused = async (host: OverlayHost) => {
+    const c = (await polledStatus(host)).counters;
+    return c['discovery.birthdayAttempts']! >= 1 && c['discovery.birthdayRefused']! >= 1;
+  };
+  await waitUntil(async () => (await refused(a)) && (await refused(b)), 12_000, 100);
   for (const [host, peer] of [
     [a, 'b'],
     [b, 'a'],

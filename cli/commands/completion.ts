@@ -78,7 +78,7 @@ compdef _overlay overlay
  * `overlay completion`: its script lists every command, this one included, so the list is given to
  * it (`commands`, read when it runs) rather than imported from index.ts, which imports this.
  */
-export function completionCommand(commands: () => readonly Command[]): Command {
+export function completionCommand(commands: () => Promise<readonly Command[]>): Command {
   return {
     name: 'completion',
     summary: 'print a shell completion script: overlay completion bash|zsh',
@@ -88,8 +88,8 @@ export function completionCommand(commands: () => readonly Command[]): Command {
     completes: { words: ['bash', 'zsh'] },
     async run(ctx) {
       const shell = ctx.args[0];
-      if (shell === 'bash') ctx.stdout.write(bash(commands()));
-      else if (shell === 'zsh') ctx.stdout.write(zsh(commands()));
+      if (shell === 'bash') ctx.stdout.write(bash(await commands()));
+      else if (shell === 'zsh') ctx.stdout.write(zsh(await commands()));
       else
         throw new OverlayError('EUSAGE', `no completion for "${shell}"`, {
           hint: 'overlay completion bash, or zsh',

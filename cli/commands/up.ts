@@ -4,10 +4,8 @@ import { isRunning, runForeground, startDetached, startReporter } from '../../co
 import { nodeLog } from '../../core/daemon/logFile.js';
 import { waitUntil } from '../../core/daemon/wait.js';
 import { OverlayError } from '../../core/errors.js';
-import { nodeControl } from '../../core/node/controlMethods.js';
 import { MAX_ANNOUNCED } from '../../core/node/endpointAnnouncer.js';
 import { parseEndpointFlag, parsePort, parseRelayRateFlag, parseStunFlag } from '../../core/node/flags.js';
-import { OverlayNode } from '../../core/node/node.js';
 import { DEFAULT_LISTEN_PORT, NodeState, type RunOptions } from '../../core/node/nodeState.js';
 import { isPortMappingMode, PORT_MAPPING_MODES } from '../../core/portmap/portMapper.js';
 import { MAX_STUN_SERVERS } from '../../core/stun/constants.js';
@@ -266,6 +264,11 @@ function prepare(ctx: CommandContext): { stateDir: string; options: RunOptions; 
 async function runHere(ctx: CommandContext): Promise<void> {
   const { stateDir, options, state } = prepare(ctx);
   const timestamped = nodeLog(stateDir);
+  // The node itself, loaded here only: the `up` that starts it in the background needs none of it.
+  const [{ OverlayNode }, { nodeControl }] = await Promise.all([
+    import('../../core/node/node.js'),
+    import('../../core/node/controlMethods.js'),
+  ]);
   const fg = await runForeground({
     stateDir,
     log: timestamped,

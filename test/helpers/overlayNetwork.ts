@@ -6,6 +6,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ExecutionContext } from 'ava';
+import { ControlClient, controlSocketPath } from '../../core/control/index.js';
+import type { ControlApi, ControlStreams } from '../../core/node/controlApi.js';
+import { networkStateDir } from '../../core/node/networks.js';
 import type { NodeStatus } from '../../core/node/status.js';
 import { lan, OverlayHost } from './lan.js';
 
@@ -37,6 +40,27 @@ export async function network(
 
 export async function status(node: OverlayHost): Promise<NodeStatus> {
   return node.json<NodeStatus>(['status']);
+}
+
+/**
+ * The node's status as `status --json` prints it (the same control call), asked over its control
+ * socket from the test's own process. For polls: a CLI process per look costs most of a second of
+ * CPU on a loaded machine, so a poll through the CLI sees a condition late and slows the nodes it
+ * watches. What a test asserts about the CLI itself goes through `status`. A poll that returns
+ * sooner also makes the test act sooner: everyoneKnowsEveryone and natWorld's pathWithin, shared by
+ * many tests, keep the CLI (a kick sent the moment both knew each other this way once went unheard
+ * by the kicked member for 10 s in leave.test.ts).
+ */
+export async function polledStatus(node: OverlayHost): Promise<NodeStatus> {
+  const dir = networkStateDir(node.stateDir, undefined, { command: 'status', words: [] });
+  const client = await ControlClient.connect<ControlApi, ControlStreams>(controlSocketPath(dir), {
+    timeoutMs: 5_000,
+  });
+  try {
+    return await client.call('status');
+  } finally {
+    client.close();
+  }
 }
 
 /** Polls until every node lists every other as a member (gossip has spread the certificates). */

@@ -47,12 +47,28 @@ rootTest(
     const homeAdmin = new OverlayHost(hosts[0]!, path.join(root, 'home-admin'));
     const workAdmin = new OverlayHost(hosts[1]!, path.join(root, 'work-admin'));
     const laptop = new OverlayHost(hosts[2]!, path.join(root, 'laptop'));
-    await homeAdmin.ok(['init', '--name', 'b', '--network-name', 'home', '--subnet', '100.80.0.0/16']);
-    await homeAdmin.ok(['up']);
-    await workAdmin.ok(['init', '--name', 'b', '--network-name', 'work', '--subnet', '100.90.0.0/16']);
-    await workAdmin.ok(['up']);
-    const homeB = (await homeAdmin.json<NodeStatus>(['status'])).self.addresses[0]!;
-    const workB = (await workAdmin.json<NodeStatus>(['status'])).self.addresses[0]!;
+    // A third admin's network, lab, whose range is home's: for the clash at the end.
+    const lab = new OverlayHost(hosts[1]!, path.join(root, 'lab-admin'));
+    // The three networks are independent: they start side by side.
+    const started = async (admin: OverlayHost, init: string[]) => {
+      await admin.ok(['init', ...init]);
+      await admin.ok(['up']);
+      return (await admin.json<NodeStatus>(['status'])).self.addresses[0]!;
+    };
+    const [homeB, workB] = await Promise.all([
+      started(homeAdmin, ['--name', 'b', '--network-name', 'home', '--subnet', '100.80.0.0/16']),
+      started(workAdmin, ['--name', 'b', '--network-name', 'work', '--subnet', '100.90.0.0/16']),
+      started(lab, [
+        '--name',
+        'l',
+        '--network-name',
+        'lab',
+        '--subnet',
+        '100.80.0.0/16',
+        '--listen',
+        '51900',
+      ]),
+    ]);
 
     // The laptop joins home as it always could, then work beside it.
     const homeCode = (await homeAdmin.json<{ code: string }>(['invite'])).code;
@@ -136,19 +152,6 @@ rootTest(
 
     // A third network whose range is home's: refused in one line naming the clash and the fix,
     // and nothing of it written.
-    const lab = new OverlayHost(hosts[1]!, path.join(root, 'lab-admin'));
-    await lab.ok([
-      'init',
-      '--name',
-      'l',
-      '--network-name',
-      'lab',
-      '--subnet',
-      '100.80.0.0/16',
-      '--listen',
-      '51900',
-    ]);
-    await lab.ok(['up']);
     const labCode = (await lab.json<{ code: string }>(['invite'])).code;
     const clash = await laptop.run(['join', labCode, '--name', 'm']);
     t.is(clash.code, 1, clash.stderr);
