@@ -94,7 +94,7 @@ export class Discovery {
       announcedBy: (id) => this.peers.get(id)?.candidates,
     });
     this.budget = new ProbeBudget((member) => this.paths.unansweredBy(member));
-    this.birthday = new Birthday(this.random);
+    this.birthday = new Birthday(this.random, (id) => this.peers.get(id)?.candidates);
     this.relays = new RelayRanking({
       members: () => this.peers.values(),
       directEndpoint: (id) => this.paths.directEndpoint(id),
