@@ -16,8 +16,8 @@ import test from 'ava';
 import { DEFAULT_LISTEN_PORT } from '../core/node/nodeState.js';
 import type { NodeStatus } from '../core/node/status.js';
 import { OverlayHost } from './helpers/lan.js';
-import { joinVia, NatWorld } from './helpers/natWorld.js';
-import { stateRoot } from './helpers/overlayNetwork.js';
+import { twoPublicMembers } from './helpers/natMesh.js';
+import { joinVia } from './helpers/natWorld.js';
 import { rootTest } from './helpers/root.js';
 
 /** Polls `host`'s status until its filter test concluded; how long that took, and what it says. */
@@ -33,13 +33,7 @@ async function filterWithin(host: OverlayHost, ms: number): Promise<{ ms: number
 }
 
 rootTest(test, "each router's filter shows in status within seconds of coming up", async (t) => {
-  const w = new NatWorld(t, 'nf');
-  const root = stateRoot(t);
-  const p = new OverlayHost(w.publicHost('p', '203.0.113.10'), join(root, 'p'));
-  await p.ok(['init', '--name', 'p']);
-  await p.ok(['up']);
-  const q = new OverlayHost(w.publicHost('q', '203.0.113.11'), join(root, 'q'));
-  await joinVia(p, q, 'q');
+  const { w, root, p, q } = await twoPublicMembers(t, 'nf');
   const f = new OverlayHost(w.nat('natf', '203.0.113.1').host('f'), join(root, 'f'));
   const m = new OverlayHost(w.nat('natm', '203.0.113.2', { firewall: false }).host('m'), join(root, 'm'));
   const dmz = w.nat('nato', '203.0.113.3', { firewall: false });
