@@ -34,7 +34,10 @@ export type Filtering = 'open' | 'filtered';
 
 /** The first test this long after a direct path to a member exists (our mappings settle first). */
 export const FILTER_TEST_FIRST_MS = 3_000;
-/** Tested again this often (a router may change); a test that concluded nothing is retried sooner. */
+/**
+ * Tested again this often (a router may change); a test that concluded nothing is retried sooner,
+ * twice as late after each in a row (helpers of an older version never answer), up to the former.
+ */
 export const FILTER_TEST_EVERY_MS = 600_000;
 export const FILTER_TEST_RETRY_MS = 30_000;
 /** The helper's word is awaited this long after the ask... */
@@ -66,6 +69,8 @@ export class FilterTest {
   private nextAt = Number.POSITIVE_INFINITY;
   /** While no test is due: when to look again for a helper (once a second, not on every step). */
   private checkAt = Number.NEGATIVE_INFINITY;
+  /** Tests in a row that concluded nothing. */
+  private fruitless = 0;
   /** The helper asked last: the next test asks another, where there is one. */
   private lastHelper = '';
   /** As a helper: when each member was last helped, and the helps of the current minute. */
@@ -88,6 +93,7 @@ export class FilterTest {
   reset(now: number): void {
     this.result = null;
     this.running = undefined;
+    this.fruitless = 0;
     this.nextAt = now + FILTER_TEST_FIRST_MS;
   }
 
@@ -129,7 +135,7 @@ export class FilterTest {
       if (r.sentAt !== undefined && now - r.sentAt >= FILTER_PROBE_WAIT_MS) this.conclude('filtered', now);
       else if (r.sentAt === undefined && now - r.at >= FILTER_SENT_WAIT_MS) {
         this.running = undefined;
-        this.nextAt = now + FILTER_TEST_RETRY_MS;
+        this.nextAt = now + Math.min(FILTER_TEST_EVERY_MS, FILTER_TEST_RETRY_MS * 2 ** this.fruitless++);
       }
     }
     const send: DiscoverySend[] = [];
@@ -172,6 +178,7 @@ export class FilterTest {
 
   private conclude(result: Filtering, now: number): void {
     this.result = result;
+    this.fruitless = 0;
     this.running = undefined;
     this.nextAt = now + FILTER_TEST_EVERY_MS;
   }

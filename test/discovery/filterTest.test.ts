@@ -148,7 +148,20 @@ test('no word from the helper: nothing concluded, asked again later', (t) => {
   f.tick(t0 + FILTER_SENT_WAIT_MS, () => new Map([[H, H_AT]]));
   t.is(f.filtering(), null);
   t.deepEqual(f.tick(t0 + FILTER_SENT_WAIT_MS + 1_000, () => new Map([[H, H_AT]])).send, []);
-  asked(f, t0 + FILTER_SENT_WAIT_MS + FILTER_TEST_RETRY_MS);
+  // Asked again 30 s later, then 60 s after that one also went unanswered, then 120 s...
+  let at = t0 + FILTER_SENT_WAIT_MS + FILTER_TEST_RETRY_MS;
+  const gaps: number[] = [];
+  for (let i = 0; i < 8; i++) {
+    asked(f, at);
+    t.deepEqual(f.tick(at + FILTER_SENT_WAIT_MS + 1, () => new Map([[H, H_AT]])).send, []);
+    const next = f.tick(at + FILTER_SENT_WAIT_MS + 2, () => new Map([[H, H_AT]])).wakeAt;
+    gaps.push(next - (at + FILTER_SENT_WAIT_MS + 1));
+    at = next;
+  }
+  t.deepEqual(
+    gaps.map((g) => g / 1000),
+    [60, 120, 240, 480, 600, 600, 600, 600],
+  );
 });
 
 test("the helper's word without its probe is 'filtered'; its probe from its main socket, or another's, is no evidence", (t) => {
