@@ -11,24 +11,16 @@ import test, { type ExecutionContext } from 'ava';
 import { waitUntil } from '../core/daemon/wait.js';
 import type { NodeStatus } from '../core/node/status.js';
 import { OverlayHost } from './helpers/lan.js';
-import { joinVia, NatWorld, pathWithin } from './helpers/natWorld.js';
-import { polledStatus, stateRoot } from './helpers/overlayNetwork.js';
+import { twoPublicMembers } from './helpers/natMesh.js';
+import { joinVia, pathWithin } from './helpers/natWorld.js';
+import { polledStatus } from './helpers/overlayNetwork.js';
 import { ping } from './helpers/overlayNode.js';
 import { rootTest } from './helpers/root.js';
 
 /** Easy side to direct, at most: BIRTHDAY_AFTER_MS, the steps, 2048 probes at 100/s and a grace. */
 const DIRECT_WITHIN_MS = 40_000;
 
-async function world(t: ExecutionContext, tag: string) {
-  const w = new NatWorld(t, tag);
-  const root = stateRoot(t);
-  const p = new OverlayHost(w.publicHost('p', '203.0.113.10'), join(root, 'p'));
-  await p.ok(['init', '--name', 'p']);
-  await p.ok(['up']);
-  const q = new OverlayHost(w.publicHost('q', '203.0.113.11'), join(root, 'q'));
-  await joinVia(p, q, 'q');
-  return { w, root, p };
-}
+const world = (t: ExecutionContext, tag: string) => twoPublicMembers(t, tag);
 
 async function counters(host: OverlayHost): Promise<Record<string, number>> {
   return (await host.json<NodeStatus>(['status'])).counters;

@@ -9,7 +9,11 @@
  * before conntrack confirms them, such packets leave no state that would later make the NAT pick
  * another port for a hole being punched (as a router without a firewall would).
  */
-export function natRouterRules(wanIf: string, options: { randomFully?: boolean } = {}): string[][] {
+export function natRouterRules(
+  wanIf: string,
+  options: { randomFully?: boolean; firewall?: boolean } = {},
+): string[][] {
+  const firewall = options.firewall ?? true;
   return [
     [
       '-t',
@@ -22,7 +26,8 @@ export function natRouterRules(wanIf: string, options: { randomFully?: boolean }
       'MASQUERADE',
       ...(options.randomFully ? ['--random-fully'] : []),
     ],
-    ...['INPUT', 'FORWARD'].map((chain) => [
+    // `firewall: false`: plain MASQUERADE, no filter rules (issue 13 point 1's router).
+    ...(firewall ? ['INPUT', 'FORWARD'] : []).map((chain) => [
       '-A',
       chain,
       '-i',

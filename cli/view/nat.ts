@@ -2,7 +2,9 @@
  * A NAT in words, from what `overlay status` reports of it: this node's classification (self.nat,
  * from the vantage points that saw it) or what a member says of its own NAT (peer.nat). Says what is
  * measured and how well, never more: one vantage point tells whether the port was kept, not how the
- * NAT maps; the firewall (filtering) is not measured at all (core/discovery/natBehaviour.ts).
+ * NAT maps (core/discovery/natBehaviour.ts). Filtering, this node's only: "inbound open" when a
+ * member's datagram from a port we never sent to got in, "inbound filtered" when it did not
+ * (core/discovery/filterTest.ts); a Linux NAT filters so whether or not it has firewall rules.
  */
 import type { ViewPeer, ViewStatus } from './evidence.js';
 
@@ -16,6 +18,8 @@ const MAPPING_WORDS: Record<string, string> = {
   'endpoint-independent': 'endpoint-independent',
   'endpoint-dependent': 'a port per destination',
 };
+
+const FILTER_WORDS = { open: 'inbound open', filtered: 'inbound filtered' } as const;
 
 /**
  * "endpoint-independent, port kept, UPnP maps a port" and the like; null when nothing is known
@@ -33,6 +37,7 @@ export function natText(nat: SelfNat | PeerNat | undefined, natType?: string | n
   if ('portTakenToward' in nat && nat.portTakenToward > 0)
     parts.push(`port taken toward ${nat.portTakenToward} (another mapping held it first)`);
   if (nat.mapping === 'unknown' && seenBy === 1) parts.push('seen by 1 vantage point (2 tell the mapping)');
+  if ('filtering' in nat && nat.filtering) parts.push(FILTER_WORDS[nat.filtering]);
   if (nat.portMapping) parts.push(`${PROTOCOL_NAMES[nat.portMapping]} maps a port`);
   return parts.length === 0 ? null : parts.join(', ');
 }

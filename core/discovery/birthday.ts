@@ -25,10 +25,14 @@
  * each tries again only after BIRTHDAY_BACKOFF_MS.
  *
  * What a member can make us do with these (issue 10's attacker, a member): nothing toward anyone
- * but itself, at an address another member saw it at. The easy side probes only the public IP an
- * introducer we asked saw the peer at (`seen`, the first candidate of an introduction: its packets'
- * real source, not what the peer claims), and the hard side opens holes only toward the endpoint an
- * introducer saw the easy side at. One attempt runs at a time on a node, whichever its role and
+ * but itself. Each side aims only at an IP that two say is the peer's: an introducer we asked saw
+ * the peer there (`seen`, the first candidate of an introduction: its packets' real source), and
+ * the peer itself lists it in its own signed endpoint record (`vouched`: a reflexive, mapped or
+ * public candidate). An introducer alone, lying or colluding, cannot aim our 2048 probes (or the
+ * hard side's BIRTHDAY_HOLES pings) at a third party's IP: the peer's record does not list it, and
+ * the step is refused and counted (birthdayRefused). To do it the peer must sign that IP as its own,
+ * a statement every member holds and can show. A new record of the peer's that drops the IP ends
+ * the attempt at the next tick. One attempt runs at a time on a node, whichever its role and
  * however many peers ask: at most BIRTHDAY_HOLES sockets (and one kept per peer that won, at most
  * MAX_KEPT_HOLES), at most BIRTHDAY_PROBES_PER_SECOND probes; each attempt spends at most
  * BIRTHDAY_PROBES; a peer gets another attempt only BIRTHDAY_BACKOFF_MS after its last one ended
@@ -144,7 +148,11 @@ export class Birthday {
     birthdayHoles: 0,
   };
 
-  constructor(private readonly random: () => number) {}
+  /** `vouched(peer)`: the endpoints of the peer's own signed endpoint record, as the roster verified it. */
+  constructor(
+    private readonly random: () => number,
+    private readonly vouched: (peer: PeerId) => readonly string[] | undefined,
+  ) {}
 
   get stats(): BirthdayCounters {
     return { ...this.counters };
@@ -200,25 +208,21 @@ export class Birthday {
     const a = this.attempt;
     if (step === 'hard') {
       const easy = nat === 'endpoint-independent' || nat === 'none';
-      if (!easy || direct || s?.seen === undefined || now < s.retryAt || a !== undefined) {
+      const ip = s?.seen?.address;
+      // The IP must be the peer's by its own signed word too, not an introducer's alone.
+      const vouched = ip !== undefined && this.vouches(peer, ip);
+      if (!easy || direct || s === undefined || !vouched || now < s.retryAt || a !== undefined) {
         this.counters.birthdayRefused++;
         return out;
       }
-      this.attempt = {
-        peer,
-        role: 'easy',
-        phase: 'waiting',
-        at: now,
-        ip: s.seen.address,
-        sent: 0,
-        tried: new Set(),
-      };
+      this.attempt = { peer, role: 'easy', phase: 'waiting', at: now, ip, sent: 0, tried: new Set() };
       s.retryAt = Number.POSITIVE_INFINITY;
       this.counters.birthdayAttempts++;
       out.send.push({ to: peer, message: { kind: 'birthday', step: 'ready' } });
       return out;
     }
-    if (step === 'ready' && a?.peer === peer && a.role === 'hard' && a.phase === 'asked') {
+    // The easy peer's record must still list the IP the holes open toward (tick ends it otherwise).
+    if (step === 'ready' && a?.peer === peer && a.role === 'hard' && a.phase === 'asked' && this.aimed(a)) {
       a.phase = 'open';
       a.at = now;
       const txid = this.txid();
@@ -248,6 +252,8 @@ export class Birthday {
     if (a !== undefined) {
       const direct = !notDirect.has(a.peer);
       if (direct) this.end(a, true, now, out);
+      // The peer's newest record no longer lists the IP we aim at: it may be anybody's now.
+      else if (!this.aimed(a)) this.end(a, false, now, out);
       else if (a.role === 'easy') this.tickEasy(a, now, out);
       else this.tickHard(a, now, out);
     }
@@ -308,7 +314,7 @@ export class Birthday {
     let next = Number.POSITIVE_INFINITY;
     for (const id of notDirect) {
       const s = this.peers.get(id);
-      if (s?.seen === undefined) continue;
+      if (s?.seen === undefined || !this.vouches(id, s.seen.address)) continue;
       const eligibleAt = Math.max(s.retryAt, s.since + BIRTHDAY_AFTER_MS);
       if (eligibleAt > now) {
         next = Math.min(next, eligibleAt);
@@ -355,6 +361,16 @@ export class Birthday {
     }
     if (a.role === 'easy') return a.at + BIRTHDAY_REPLY_MS;
     return a.at + (a.phase === 'asked' ? BIRTHDAY_REPLY_MS : BIRTHDAY_HOLES_MS);
+  }
+
+  /** Whether the peer's own signed record lists the IP the attempt aims at. */
+  private aimed(a: Attempt): boolean {
+    return this.vouches(a.peer, a.role === 'easy' ? a.ip : parseCandidate(a.toward)!.address);
+  }
+
+  /** Whether `peer`'s own signed record lists an endpoint at `ip`. */
+  private vouches(peer: PeerId, ip: string): boolean {
+    return (this.vouched(peer) ?? []).some((c) => parseCandidate(c)?.address === ip);
   }
 
   private state(peer: PeerId, now: number): PeerState {

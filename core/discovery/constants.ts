@@ -15,6 +15,8 @@ export const KIND_INTRODUCE = 0x24;
 export const KIND_BYE = 0x27;
 /** Birthday probing's steps between a hard and an easy side (birthday.ts). */
 export const KIND_BIRTHDAY = 0x28;
+/** A test of our NAT's inbound filtering, with a member's help (filterTest.ts). */
+export const KIND_FILTER_TEST = 0x29;
 // 0x25 and 0x26 were `relay` and `relayed`: datagrams forwarded by the relay's JavaScript. Relayed
 // datagrams travel only in the data path's envelopes now (issue 10), and the two kinds decode as
 // unknown; never give them another meaning.

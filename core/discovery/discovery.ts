@@ -15,12 +15,13 @@
  * path's alone: discovery forwards nothing for anyone.
  */
 // Long file: Discovery composes its sub-machines (candidates, paths, relays, introductions, the
-// probe budget, birthday probing), each in a file of its own; what is left here is handing each
+// probe budget, birthday probing, the filter test), each in a file of its own; what is left here is handing each
 // message, tick and event to the right one, which reads best in one place.
 import { type PeerId, peerId } from '../base/keys.js';
 import { Birthday, type BirthdayCounters, type BirthdaySend } from './birthday.js';
 import { CandidateSet } from './candidateSet.js';
 import { INTRODUCTION_RETRY_MS } from './constants.js';
+import { type FilterCounters, type Filtering, FilterTest } from './filterTest.js';
 import { Introductions } from './introductions.js';
 import type { DiscoveryMessage } from './messages.js';
 import type { NatClassification } from './natBehaviour.js';
@@ -79,6 +80,8 @@ export class Discovery {
    * hole a peer's datagrams leave from (holeFor) and tells it where one came in (heardOnHole).
    */
   readonly birthday: Birthday;
+  /** Whether our NAT lets in what it was not asked for, with members' help (filterTest.ts). */
+  private readonly filter: FilterTest;
   /** Introductions are asked for when a path comes or goes (askNow), else when a round is due. */
   private askNow = true;
   private askAt = Number.NEGATIVE_INFINITY;
@@ -98,7 +101,8 @@ export class Discovery {
       announcedBy: (id) => this.peers.get(id)?.candidates,
     });
     this.budget = new ProbeBudget((member) => this.paths.unansweredBy(member));
-    this.birthday = new Birthday(this.random);
+    this.birthday = new Birthday(this.random, (id) => this.peers.get(id)?.candidates);
+    this.filter = new FilterTest(this.random);
     this.relays = new RelayRanking({
       members: () => this.peers.values(),
       directEndpoint: (id) => this.paths.directEndpoint(id),
@@ -119,6 +123,7 @@ export class Discovery {
       this.introductions.forget(id);
       this.budget.forget(id);
       this.birthday.forget(id);
+      this.filter.forget(id);
       for (const path of this.paths.values()) path.forgetNamedBy(id);
     }
     const before = new Map(this.peers);
@@ -161,6 +166,7 @@ export class Discovery {
    */
   setLocal(local: readonly string[], now: number): DiscoveryOutput {
     if (!this.own.setLocal(local, now)) return { send: [], events: [], nextWakeAt: this.nextWakeAt };
+    this.filter.reset(now);
     for (const path of this.paths.values()) path.startBurst(now);
     this.paths.wakeAll(now);
     const events: DiscoveryEvent[] = [{ type: 'candidatesChanged', candidates: this.candidates(now) }];
@@ -242,6 +248,11 @@ export class Discovery {
         this.birthdaySends(b.send, send);
         break;
       }
+      case 'filterTest':
+        send.push(
+          ...this.filter.receive(from, msg.step, msg.nonce, source, this.paths.directEndpoint(from), now),
+        );
+        break;
       case 'bye': {
         const changed = path.left(now);
         if (changed) events.push({ type: 'pathChanged', ...changed });
@@ -283,7 +294,14 @@ export class Discovery {
     const birthday = this.birthday.tick(now, this.own.natBehaviour(now), this.paths.notDirect());
     this.birthdaySends(birthday.send, out.send);
     for (const c of birthday.close) out.events.push({ type: 'holesClosed', ...c });
-    const wake = Math.min(this.paths.nextWake(), this.tickIntroductions(now, out.send), birthday.wakeAt);
+    const filter = this.filter.tick(now, () => this.directEndpoints());
+    out.send.push(...filter.send);
+    const wake = Math.min(
+      this.paths.nextWake(),
+      this.tickIntroductions(now, out.send),
+      birthday.wakeAt,
+      filter.wakeAt,
+    );
     this.nextWakeAt = Number.isFinite(wake) ? wake : now + INTRODUCTION_RETRY_MS;
     return { ...out, nextWakeAt: this.nextWakeAt };
   }
@@ -346,9 +364,9 @@ export class Discovery {
     return this.own.list(now);
   }
 
-  /** What the vantage points say of our NAT, for `overlay status` (natBehaviour.ts). */
-  natClassification(now: number): NatClassification {
-    return this.own.natClassification(now);
+  /** What the vantage points say of our NAT, and the filter test, for `overlay status` (natBehaviour.ts). */
+  natClassification(now: number): NatClassification & { filtering: Filtering | null } {
+    return { ...this.own.natClassification(now), filtering: this.filter.filtering() };
   }
 
   snapshot(id: PeerId, now: number): PathSnapshot | undefined {
@@ -370,9 +388,10 @@ export class Discovery {
   }
 
   /** What members asked of our probes and did not get (issue 10, hole 6), and birthday probing's counts. */
-  get probeCounters(): ProbeCounters & BirthdayCounters {
+  get probeCounters(): ProbeCounters & BirthdayCounters & FilterCounters {
     return {
       ...this.birthday.stats,
+      ...this.filter.stats,
       unaskedIntroductions: this.introductions.unasked,
       refusedCandidates: this.budget.refusedCandidates,
       refusedProbes: this.budget.refusedProbes,
@@ -381,6 +400,11 @@ export class Discovery {
   }
 
   // ---------------------------------------------------------------------------------------------
+
+  /** The members we reach directly, by the endpoint we reach each at. */
+  private directEndpoints(): Map<PeerId, string> {
+    return new Map(this.paths.directIds().map((id) => [id, this.paths.directEndpoint(id)!]));
+  }
 
   private probeSend(id: PeerId, probe: Probe): DiscoverySend | undefined {
     const ping: DiscoveryMessage = { kind: 'ping', txid: probe.txid };
@@ -430,6 +454,8 @@ export class Discovery {
       if (endpoint !== undefined) send.push({ to: id, endpoint, via: c.via, message: this.callMeMaybe(now) });
     }
     const ips = [...this.own.reflexiveIps(now)].sort().join();
+    // Another public IP: another NAT, perhaps, whose filter is not the one we measured.
+    if (ips !== this.reflexiveIps && this.reflexiveIps !== '') this.filter.reset(now);
     if (ips !== this.reflexiveIps) this.paths.wakeAll(now);
     this.reflexiveIps = ips;
   }

@@ -7,6 +7,7 @@ export { type CandidateKind, CandidateSet, rankPeerCandidates } from './candidat
 export * from './constants.js';
 export { Discovery, type DiscoveryOptions, type DiscoveryPeer } from './discovery.js';
 export { addressScope, isCandidate, parseCandidate } from './endpointClass.js';
+export { type FilterCounters, type Filtering, FilterTest } from './filterTest.js';
 export * from './messages.js';
 export {
   type MappingProtocol,

@@ -13,6 +13,7 @@ import {
   KIND_BIRTHDAY,
   KIND_BYE,
   KIND_CALL_ME_MAYBE,
+  KIND_FILTER_TEST,
   KIND_INTRODUCE,
   KIND_INTRODUCE_REQUEST,
   KIND_PING,
@@ -92,7 +93,26 @@ export interface Birthday {
   readonly step: BirthdayStep;
 }
 
-export type DiscoveryMessage = Ping | Pong | CallMeMaybe | IntroduceRequest | Introduce | Bye | Birthday;
+/** A filter test's steps (filterTest.ts): 'ask' a helper, its 'probe' from a fresh socket, its word it 'sent' it. */
+export type FilterStep = 'ask' | 'probe' | 'sent';
+const FILTER_STEPS: readonly FilterStep[] = ['ask', 'probe', 'sent'];
+
+/** One step of a test of our NAT's inbound filtering; the nonce ties the three together. Fixed size. */
+export interface FilterTestMessage {
+  readonly kind: 'filterTest';
+  readonly step: FilterStep;
+  readonly nonce: Uint8Array;
+}
+
+export type DiscoveryMessage =
+  | Ping
+  | Pong
+  | CallMeMaybe
+  | IntroduceRequest
+  | Introduce
+  | Bye
+  | Birthday
+  | FilterTestMessage;
 
 export type DiscoveryDecodeFailure = 'unknownKind' | 'malformed';
 export type DiscoveryDecoded =
@@ -137,6 +157,11 @@ export function encodeDiscovery(message: DiscoveryMessage): Uint8Array {
       break;
     case 'birthday':
       w.u8(KIND_BIRTHDAY).u8(BIRTHDAY_STEPS.indexOf(message.step) + 1);
+      break;
+    case 'filterTest':
+      w.u8(KIND_FILTER_TEST)
+        .u8(FILTER_STEPS.indexOf(message.step) + 1)
+        .bytes(message.nonce);
       break;
   }
   return w.finish();
@@ -187,6 +212,12 @@ export function decodeDiscovery(bytes: Uint8Array): DiscoveryDecoded {
       message = { kind: 'birthday', step };
       break;
     }
+    case KIND_FILTER_TEST: {
+      const step = FILTER_STEPS[r.u8() - 1];
+      if (step === undefined) return { ok: false, reason: 'malformed' };
+      message = { kind: 'filterTest', step, nonce: r.take(TXID_SIZE) };
+      break;
+    }
     default:
       return { ok: false, reason: 'unknownKind' };
   }
@@ -229,6 +260,9 @@ function invalidField(m: DiscoveryMessage): string | null {
       return null;
     case 'birthday':
       return BIRTHDAY_STEPS.includes(m.step) ? null : 'birthday step';
+    case 'filterTest':
+      if (m.nonce.length !== TXID_SIZE) return 'nonce size';
+      return FILTER_STEPS.includes(m.step) ? null : 'filter test step';
   }
 }
 

@@ -83,6 +83,11 @@ export interface DiscoverySend {
   readonly via?: PeerId;
   /** Send it from this hole (an extra socket opened for `to`, birthday.ts), not the main socket. */
   readonly hole?: number;
+  /**
+   * Send it from a socket opened for this datagram alone (filterTest.ts: a port the addressee never
+   * sent to); a node that cannot open one sends neither it nor a 'sent' word after it.
+   */
+  readonly fresh?: true;
   readonly message: DiscoveryMessage;
 }
 

@@ -23,6 +23,8 @@ import {
   type DiscoveryPeer,
   decodeDiscovery,
   encodeDiscovery,
+  type FilterCounters,
+  type Filtering,
   type MappingProtocol,
   type NatClassification,
   type NatReport,
@@ -201,12 +203,12 @@ export class NodePaths {
   }
 
   /** What members asked of our probes and did not get (introductions unasked, probes refused), and birthday probing's counts. */
-  probeCounters(): ProbeCounters & BirthdayCounters {
+  probeCounters(): ProbeCounters & BirthdayCounters & FilterCounters {
     return this.discovery.probeCounters;
   }
 
-  /** What the vantage points say of the NAT in front of us (core/discovery/natBehaviour.ts). */
-  natClassification(): NatClassification {
+  /** What the vantage points say of the NAT in front of us (natBehaviour.ts), and its filter (filterTest.ts). */
+  natClassification(): NatClassification & { filtering: Filtering | null } {
     return this.discovery.natClassification(Date.now());
   }
 
@@ -270,19 +272,31 @@ export class NodePaths {
 
   private apply(out: DiscoveryOutput): void {
     if (this.stopped || this.leaving) return;
+    /** Members a filter test's probe could not go to (no fresh socket): our word would be false. */
+    const unsent = new Set<string>();
     for (const s of out.send) {
-      const body = encodeDiscovery(this.stamped(s.message));
+      const m = s.message;
+      if (m.kind === 'filterTest' && m.step === 'sent' && unsent.has(s.to)) continue;
+      const body = encodeDiscovery(this.stamped(m));
       let sentAt: number | undefined;
       if (s.via !== undefined) this.hooks.sendVia(s.to, body, s.via);
-      else if (s.hole === undefined) sentAt = this.hooks.send(s.to, body, s.endpoint);
+      else if (s.fresh) {
+        // A socket for this datagram alone: a port the member never sent to (filterTest.ts).
+        const socket = this.hooks.holes.openSocket();
+        if (socket === undefined) unsent.add(s.to);
+        else {
+          this.hooks.send(s.to, body, s.endpoint, socket);
+          this.hooks.holes.closeSocket(socket);
+        }
+      } else if (s.hole === undefined) sentAt = this.hooks.send(s.to, body, s.endpoint);
       else {
         const socket = this.holes.socketFor(s.to, s.hole);
         if (socket === undefined) continue;
         sentAt = this.hooks.send(s.to, body, s.endpoint, socket);
       }
       // The data path's stamp, taken before the send; else now, after it (the send is synchronous).
-      if (s.message.kind === 'ping') this.timing.pingSent(s.message.txid, sentAt);
-      else if (s.message.kind === 'pong') this.timing.pongSent(s.message.txid, sentAt);
+      if (m.kind === 'ping') this.timing.pingSent(m.txid, sentAt);
+      else if (m.kind === 'pong') this.timing.pongSent(m.txid, sentAt);
     }
     for (const e of out.events) {
       if (e.type === 'pathChanged') {

@@ -5,6 +5,7 @@
 import { encodeKey, peerId } from '../base/keys.js';
 import {
   BURST_OFFSETS_MS,
+  type Filtering,
   IDLE_HEARTBEAT_MS,
   type MappingProtocol,
   type NatClassification,
@@ -78,9 +79,11 @@ export interface NodeStatus {
     natType?: string;
     /**
      * The NAT in front of this node (issue 13, point 4): mapping and port preservation from what the
-     * vantage points (members' pongs, STUN servers) see, and the protocol mapping our port.
+     * vantage points (members' pongs, STUN servers) see, the protocol mapping our port, and
+     * whether a member's datagram from a port we never sent to got in (core/discovery/filterTest.ts;
+     * null before a test concluded, absent from older nodes).
      */
-    nat?: NatClassification & { portMapping: MappingProtocol | null };
+    nat?: NatClassification & { portMapping: MappingProtocol | null; filtering?: Filtering | null };
     /** Whether this node relays between other members (false with --no-relay). */
     relay?: boolean;
     /** What each member may send through this node as its relay, Mbit/s (`up --relay-rate`). */

@@ -3,8 +3,9 @@
  * and an easy side (port-keeping NAT) that reach each other only through a relay. The hard side's
  * holes get random ports of its public IP, as MASQUERADE --random-fully gives them; the easy side's
  * probes find one or not. What must hold: the steps come in order, probes keep to the rate, the
- * budget and the introduced IP, a failure backs off 60 s, two hard sides send no probe at all, and
- * a member cannot make us probe anywhere else or open holes without an attempt of ours.
+ * budget and the introduced IP (one the peer's own signed record lists too), a failure backs off
+ * 60 s, two hard sides send no probe at all, and a member cannot make us probe anywhere else or
+ * open holes without an attempt of ours (test/discovery/birthdayTrust.test.ts: a lying introducer).
  */
 
 import test from 'ava';
@@ -28,6 +29,14 @@ const E = namedPeer('easy');
 const EASY_PUBLIC = '203.0.113.1:51820';
 const HARD_IP = '203.0.113.2';
 const STEP_MS = 10;
+/** What each peer lists in its own signed endpoint record: the only IPs birthday probing aims at. */
+const RECORDS: Record<string, readonly string[]> = {
+  [H]: [`${HARD_IP}:40001`, '198.18.2.10:51820'],
+  [E]: [EASY_PUBLIC],
+  [namedPeer('h1')]: ['203.0.113.2:40000'],
+  [namedPeer('h2')]: ['192.0.2.9:40000'],
+};
+const signed = (peer: PeerId) => RECORDS[peer];
 
 interface Side {
   readonly id: PeerId;
@@ -57,8 +66,8 @@ class Pair {
     natHard: NatBehaviour = 'endpoint-dependent',
     natEasy: NatBehaviour = 'endpoint-independent',
   ) {
-    this.hard = { id: H, b: new Birthday(seededUniform(seed)), nat: natHard };
-    this.easy = { id: E, b: new Birthday(seededUniform(seed + 1_000_000)), nat: natEasy };
+    this.hard = { id: H, b: new Birthday(seededUniform(seed), signed), nat: natHard };
+    this.easy = { id: E, b: new Birthday(seededUniform(seed + 1_000_000), signed), nat: natEasy };
     this.nat = seededUniform(seed + 2_000_000);
     // An introducer each asked saw the other at its public address.
     this.hard.b.seen(E, EASY_PUBLIC, 0);
@@ -195,7 +204,7 @@ test('an unknown or easy NAT starts nothing; a peer nobody introduced is not pro
   const unknown = new Pair(5, 'unknown', 'endpoint-independent');
   unknown.run(30_000);
   t.is(unknown.steps.length, 0);
-  const b = new Birthday(seededUniform(6));
+  const b = new Birthday(seededUniform(6), signed);
   // Only a LAN address known, or none: nothing to probe toward.
   b.seen(H, '198.18.1.10:51820', 0);
   t.deepEqual(b.receive(H, 'hard', 'endpoint-independent', false, 10_000).send, []);
@@ -203,8 +212,24 @@ test('an unknown or easy NAT starts nothing; a peer nobody introduced is not pro
   t.is(b.stats.birthdayRefused, 2);
 });
 
+test("an IP an introducer names but the peer's signed record does not list is refused, and counted", (t) => {
+  const b = new Birthday(seededUniform(9), signed);
+  // The introducer says H is at a third party's address; H's own record says 203.0.113.2.
+  b.seen(H, '192.0.2.50:40001', 0);
+  t.deepEqual(b.receive(H, 'hard', 'endpoint-independent', false, 10_000).send, []);
+  t.deepEqual(b.receive(H, 'open', 'endpoint-independent', false, 10_100).send, []);
+  let sent = 0;
+  for (let now = 10_000; now < 40_000; now += 50)
+    sent += b.tick(now, 'endpoint-independent', new Set([H])).send.length;
+  t.is(sent, 0);
+  t.like(b.stats, { birthdayAttempts: 0, birthdayProbes: 0, birthdayRefused: 2 });
+  // Told the truth later, the same node takes the offer.
+  b.seen(H, `${HARD_IP}:40001`, 40_000);
+  t.is(b.receive(H, 'hard', 'endpoint-independent', false, 40_000).send.length, 1);
+});
+
 test('one attempt at a time: a second hard peer cannot make us probe a second IP meanwhile', (t) => {
-  const b = new Birthday(seededUniform(7));
+  const b = new Birthday(seededUniform(7), signed);
   b.seen(namedPeer('h1'), '203.0.113.2:40000', 0);
   b.seen(namedPeer('h2'), '192.0.2.9:40000', 0);
   t.is(b.receive(namedPeer('h1'), 'hard', 'endpoint-independent', false, 1_000).send.length, 1);
@@ -221,7 +246,7 @@ test('one attempt at a time: a second hard peer cannot make us probe a second IP
 });
 
 test('a hole wins only in our attempt, from the IP the holes were opened toward', (t) => {
-  const b = new Birthday(seededUniform(8));
+  const b = new Birthday(seededUniform(8), signed);
   b.seen(E, EASY_PUBLIC, 0);
   // No attempt: a message on a hole number changes nothing.
   b.heardOnHole(E, EASY_PUBLIC, 3);

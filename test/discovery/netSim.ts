@@ -4,7 +4,8 @@
  * socket, whatever the destination — Linux MASQUERADE without --random-fully) or endpoint-dependent
  * mapping (a random public port per destination, like MASQUERADE --random-fully); inbound packets pass
  * only from where the mapping has sent to (address-and-port-dependent filtering, like conntrack), or
- * from anywhere at that address (address-dependent). No hairpinning, as with a plain MASQUERADE rule.
+ * from anywhere at that address (address-dependent), or from anywhere at all (endpoint-independent:
+ * no filter). No hairpinning, as with a plain MASQUERADE rule.
  * Loss, link cuts (a DROP between two public addresses), and hosts that change address.
  *
  * Time is simulated (runUntil drives the queue: protocol machines with explicit time) or real
@@ -13,7 +14,8 @@
  */
 
 export type Mapping = 'endpoint-independent' | 'endpoint-dependent';
-export type Filtering = 'address' | 'address-and-port';
+/** 'endpoint-independent': no filter, whatever comes to a mapped port gets in (a "full cone"). */
+export type Filtering = 'endpoint-independent' | 'address' | 'address-and-port';
 
 export interface SimHost {
   readonly name: string;
@@ -81,7 +83,7 @@ export class SimNat {
   inbound(port: number, source: string, now: number): string | undefined {
     const m = this.byPort.get(port);
     if (m === undefined || now - m.lastUsed > MAPPING_TIMEOUT_MS) return undefined;
-    if (!m.allowed.has(this.filterKey(source))) return undefined;
+    if (this.filtering !== 'endpoint-independent' && !m.allowed.has(this.filterKey(source))) return undefined;
     m.lastUsed = now;
     return m.internal;
   }

@@ -21,7 +21,7 @@ import {
 } from '../../core/discovery/index.js';
 import { type DiscoveryMessage, decodeDiscovery, encodeDiscovery } from '../../core/discovery/messages.js';
 import { seededUniform } from '../helpers/seeded.js';
-import { type SimHost, type SimNat, SimNet } from './netSim.js';
+import { type Filtering, type SimHost, type SimNat, SimNet } from './netSim.js';
 
 const SEALED = 0x80;
 const ENVELOPE = 0x84;
@@ -63,6 +63,8 @@ export class SimWorld {
   readonly members: Member[] = [];
   private readonly resumes = new Map<Member, SimHost['receive']>();
   private readonly random: () => number;
+  /** Sockets opened for one datagram (a send's `fresh`) so far: each gets a port of its own. */
+  private freshSockets = 0;
 
   constructor(
     seed: number,
@@ -74,8 +76,13 @@ export class SimWorld {
     this.net = new SimNet({ random: this.random, loss, jitterMs });
   }
 
-  nat(name: string, publicIp: string, mapping: 'endpoint-independent' | 'endpoint-dependent'): SimNat {
-    return this.net.addNat(name, publicIp, mapping);
+  nat(
+    name: string,
+    publicIp: string,
+    mapping: 'endpoint-independent' | 'endpoint-dependent',
+    filtering?: Filtering,
+  ): SimNat {
+    return this.net.addNat(name, publicIp, mapping, filtering);
   }
 
   /** A member on `ip`, behind `nat` if given. Call start() once all are added. */
@@ -302,6 +309,7 @@ export class SimWorld {
       const to = this.byId(s.to);
       const bytes = this.seal(m, to, s.message);
       if (s.via) this.sendVia(m, this.byId(s.via), to, bytes);
+      else if (s.fresh) this.sendFresh(m, s.endpoint, bytes);
       else this.net.send(m.host, s.endpoint, bytes);
     }
     for (const e of out.events) {
@@ -309,6 +317,14 @@ export class SimWorld {
       if (e.type === 'candidatesChanged') this.gossipCandidates(m, [...e.candidates]);
     }
     this.schedule(m, out.nextWakeAt);
+  }
+
+  /** From a socket opened for this datagram alone, on `m`'s address, closed right after. */
+  private sendFresh(m: Member, endpoint: string, bytes: Uint8Array): void {
+    const n = ++this.freshSockets;
+    const socket = this.net.addHost(`${m.name}~${n}`, m.host.ip, 30_000 + n, m.host.nat);
+    this.net.send(socket, endpoint, bytes);
+    this.net.removeHost(socket);
   }
 
   private schedule(m: Member, at: number): void {

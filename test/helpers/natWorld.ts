@@ -46,7 +46,8 @@ export class NatWorld {
   nat(
     name: string,
     wan: string,
-    options: { randomFully?: boolean } = {},
+    /** firewall: false: no filter rules, plain MASQUERADE (natRouterRules). */
+    options: { randomFully?: boolean; firewall?: boolean } = {},
   ): { router: Netns; wanIf: string; host(name: string): Netns } {
     const router = this.ns(name);
     const wanIf = this.plug(router, `${wan}/24`);

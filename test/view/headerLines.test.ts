@@ -100,4 +100,12 @@ test('the NAT classification shows in the header: mapping, port, how many saw it
     /NAT not measured yet$/,
   );
   t.regex(withNat({ ...base, mapping: 'none', portKept: null, vantagePoints: 1 }), /NAT none$/);
+  // The filter test (core/discovery/filterTest.ts): said once it concluded, not before.
+  const eim = { ...base, mapping: 'endpoint-independent', portKept: true, vantagePoints: 2 } as const;
+  t.regex(withNat({ ...eim, filtering: 'open' }), /NAT endpoint-independent, port kept, inbound open$/);
+  t.regex(
+    withNat({ ...eim, filtering: 'filtered' }),
+    /NAT endpoint-independent, port kept, inbound filtered$/,
+  );
+  t.regex(withNat({ ...eim, filtering: null }), /NAT endpoint-independent, port kept$/);
 });
