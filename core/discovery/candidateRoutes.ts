@@ -34,6 +34,8 @@ export interface CandidateRoutesContext {
 
 export class CandidateRoutes {
   private announced: ReadonlySet<string> = new Set();
+  /** The peer's record names a private address too: its public ones are a NAT's, perhaps (opening.ts). */
+  behindNat = false;
 
   constructor(private readonly c: CandidateRoutesContext) {}
 
@@ -48,6 +50,7 @@ export class CandidateRoutes {
         this.c.routes.delete(key);
     }
     const { ordered } = rankPeerCandidates([...this.announced], this.c.ourReflexiveIps(), new Set(mapped));
+    this.behindNat = ordered.some((c) => c.kind === 'lan');
     for (const { endpoint, kind } of ordered) {
       const held = this.c.routes.get(endpoint);
       if (held === undefined) this.add(endpoint, kind, 'announced', this.c.peer, now);

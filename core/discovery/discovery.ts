@@ -83,6 +83,8 @@ export class Discovery {
   private reflexiveIps = '';
   /** The latest time we were given: paths ask for our reflexive IPs as of then. */
   private clock: number;
+  /** Members that relay (--no-relay not given): who could carry a path's 'opened' (opening.ts). */
+  private relaying = 0;
 
   constructor(private readonly options: DiscoveryOptions) {
     this.own = new CandidateSet(options.local, options.announced ?? []);
@@ -119,6 +121,7 @@ export class Discovery {
     }
     const before = new Map(this.peers);
     this.peers.clear();
+    this.relaying = [...next.values()].filter((p) => p.relay).length;
     for (const [id, p] of next) {
       this.peers.set(id, p);
       let path = this.paths.get(id);
@@ -129,6 +132,7 @@ export class Discovery {
           random: this.random,
           ourReflexiveIps: () => this.own.reflexiveIps(this.clock),
           budget: this.budget,
+          canTell: () => this.relaying - (this.peers.get(id)?.relay ? 1 : 0) > 0,
         });
         path.startBurst(now);
         this.paths.add(id, path, now);
@@ -234,6 +238,9 @@ export class Discovery {
         this.birthdaySends(b.send, send);
         break;
       }
+      case 'opened':
+        path.peerOpened(now);
+        break;
       case 'bye': {
         const changed = path.left(now);
         if (changed) events.push({ type: 'pathChanged', ...changed });
@@ -299,6 +306,8 @@ export class Discovery {
       const s = this.probeSend(id, probe);
       if (s) out.send.push(s);
     }
+    // After the openers: the peer's whole pings must find our NAT open (opening.ts).
+    for (const via of ticked.tell) this.pushSend(out.send, id, { via }, { kind: 'opened' });
     for (const c of ticked.changed) out.events.push({ type: 'pathChanged', ...c });
     this.paths.wakeAt(id, ticked.nextWakeAt);
     this.noteChoice(id);
@@ -376,7 +385,8 @@ export class Discovery {
 
   private probeSend(id: string, probe: Probe): DiscoverySend | undefined {
     const ping: DiscoveryMessage = { kind: 'ping', txid: probe.txid };
-    if ('endpoint' in probe) return { to: id, endpoint: probe.endpoint, message: ping };
+    if ('endpoint' in probe)
+      return { to: id, endpoint: probe.endpoint, message: ping, ...(probe.ttl && { ttl: probe.ttl }) };
     const endpoint = this.paths.directEndpoint(probe.via);
     return endpoint === undefined ? undefined : { to: id, endpoint, via: probe.via, message: ping };
   }

@@ -15,6 +15,7 @@ import {
   KIND_CALL_ME_MAYBE,
   KIND_INTRODUCE,
   KIND_INTRODUCE_REQUEST,
+  KIND_OPENED,
   KIND_PING,
   KIND_PONG,
   MAX_CANDIDATE_LENGTH,
@@ -92,7 +93,23 @@ export interface Birthday {
   readonly step: BirthdayStep;
 }
 
-export type DiscoveryMessage = Ping | Pong | CallMeMaybe | IntroduceRequest | Introduce | Bye | Birthday;
+/**
+ * "I have just sent openers (pings that die past my own NAT) to your addresses": my NAT now lets
+ * your pings in, so send them whole. Travels through a relay; see opening.ts.
+ */
+export interface Opened {
+  readonly kind: 'opened';
+}
+
+export type DiscoveryMessage =
+  | Ping
+  | Pong
+  | CallMeMaybe
+  | IntroduceRequest
+  | Introduce
+  | Bye
+  | Birthday
+  | Opened;
 
 export type DiscoveryDecodeFailure = 'unknownKind' | 'malformed';
 export type DiscoveryDecoded =
@@ -137,6 +154,9 @@ export function encodeDiscovery(message: DiscoveryMessage): Uint8Array {
       break;
     case 'birthday':
       w.u8(KIND_BIRTHDAY).u8(BIRTHDAY_STEPS.indexOf(message.step) + 1);
+      break;
+    case 'opened':
+      w.u8(KIND_OPENED);
       break;
   }
   return w.finish();
@@ -187,6 +207,9 @@ export function decodeDiscovery(bytes: Uint8Array): DiscoveryDecoded {
       message = { kind: 'birthday', step };
       break;
     }
+    case KIND_OPENED:
+      message = { kind: 'opened' };
+      break;
     default:
       return { ok: false, reason: 'unknownKind' };
   }
@@ -229,6 +252,8 @@ function invalidField(m: DiscoveryMessage): string | null {
       return null;
     case 'birthday':
       return BIRTHDAY_STEPS.includes(m.step) ? null : 'birthday step';
+    case 'opened':
+      return null;
   }
 }
 

@@ -82,6 +82,8 @@ export interface DiscoverySend {
   readonly via?: string;
   /** Send it from this hole (an extra socket opened for `to`, birthday.ts), not the main socket. */
   readonly hole?: number;
+  /** Send it with this IP TTL: an opener, which must die past our NAT (opening.ts). */
+  readonly ttl?: number;
   readonly message: DiscoveryMessage;
 }
 

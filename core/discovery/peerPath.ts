@@ -44,6 +44,7 @@ import {
   SWITCH_RATIO,
   TXID_SIZE,
 } from './constants.js';
+import { Opening } from './opening.js';
 import { PathEvidence, type Route, routeKey } from './pathEvidence.js';
 import type {
   CandidateSnapshot,
@@ -55,8 +56,11 @@ import type {
 } from './pathTypes.js';
 import type { ProbeBudget } from './probeBudget.js';
 
-/** A ping to send: to the peer at `endpoint`, or to the peer through relay member `via`. */
-export type Probe = { txid: Uint8Array } & ({ endpoint: string } | { via: string });
+/**
+ * A ping to send: to the peer at `endpoint` (with IP TTL `ttl` when it is an opener, opening.ts), or
+ * to the peer through relay member `via`.
+ */
+export type Probe = { txid: Uint8Array } & ({ endpoint: string; ttl?: number } | { via: string });
 
 export interface PeerPathOptions {
   readonly peer: string;
@@ -66,6 +70,8 @@ export interface PeerPathOptions {
   readonly ourReflexiveIps: () => ReadonlySet<string>;
   /** Pays for pings to addresses that never answered; shared by all paths (a member's budget spans them). */
   readonly budget: ProbeBudget;
+  /** Whether a member other than the peer relays: one that could carry our 'opened' (opening.ts). */
+  readonly canTell?: () => boolean;
 }
 
 export class PeerPath {
@@ -91,6 +97,9 @@ export class PeerPath {
   private sameNat = false;
   /** The node says whether traffic flows (setActive); an idle peer's path is checked rarely. */
   private activeNow = true;
+  private readonly opening = new Opening();
+  /** This tick sent openers: the peer is told through our relays. */
+  private openersSent = false;
 
   constructor(private readonly options: PeerPathOptions) {
     this.startedAt = options.now;
@@ -228,6 +237,8 @@ export class PeerPath {
    */
   pinged(source: Source, now: number): void {
     const key = 'endpoint' in source ? source.endpoint : routeKey({ type: 'relay', via: source.via });
+    const heard = this.routes.get(key);
+    if (heard && 'endpoint' in source) heard.heardAt = now;
     if (this.current?.key === key && !this.suspect(this.current, now)) {
       this.heardPingAt = now;
       this.idlePeriod = this.drawIdlePeriod();
@@ -239,6 +250,7 @@ export class PeerPath {
     if (e === undefined) {
       e = this.candidates.observed(endpoint, now);
       if (e === undefined) return;
+      e.heardAt = now;
     }
     // Roaming: the peer sends from here now; find out at once whether it also answers here.
     if (!e.answeredWithin(ROAMED_ANSWER_MS, now) && now - e.lastSentAt >= SUSPECT_PING_MS) e.probeNowAt = now;
@@ -269,8 +281,21 @@ export class PeerPath {
     return e;
   }
 
-  /** Probes due now, path decisions, and when to call again. */
-  tick(now: number): { probes: Probe[]; changed: PathChanged[]; nextWakeAt: number } {
+  /**
+   * The peer said it opened its NAT toward us (opening.ts): the addresses we were only opening are
+   * pinged whole, now.
+   */
+  peerOpened(now: number): void {
+    this.opening.peerOpened(now);
+    for (const e of this.routes.values()) if (Opening.waiting(e)) e.probeNowAt = now;
+  }
+
+  /**
+   * Probes due now, path decisions, and when to call again; `tell`: the relays to send 'opened'
+   * through, when this tick sent openers.
+   */
+  tick(now: number): { probes: Probe[]; changed: PathChanged[]; nextWakeAt: number; tell: string[] } {
+    this.openersSent = false;
     this.expirePings(now);
     this.candidates.ageOut(now);
     // The peer shares our NAT when one of its public candidates is an IP peers see us at.
@@ -302,7 +327,10 @@ export class PeerPath {
     const probes = [...due].filter((e) => !unanswered(e)).map((e) => this.probe(e, now));
     for (const e of paid)
       if (this.options.budget.spend(this.peer, e.namedBy, now)) probes.push(this.probe(e, now));
-    return { probes, changed, nextWakeAt: this.nextWakeAt(now) };
+    const tell: string[] = [];
+    if (this.openersSent)
+      for (const e of this.routes.values()) if (e.route.type === 'relay') tell.push(e.route.via);
+    return { probes, changed, nextWakeAt: this.nextWakeAt(now), tell };
   }
 
   snapshot(now: number): {
@@ -496,7 +524,12 @@ export class PeerPath {
     this.pending.set(hex(txid), { key: e.key, sentAt: now });
     e.sent(now);
     if (e === this.current) this.idlePeriod = this.drawIdlePeriod();
-    return e.route.type === 'direct' ? { txid, endpoint: e.route.endpoint } : { txid, via: e.route.via };
+    if (e.route.type === 'relay') return { txid, via: e.route.via };
+    const canTell = this.options.canTell?.() ?? false;
+    const ttl = this.opening.ttlFor(e, this.candidates.behindNat, canTell, now);
+    if (ttl === undefined) return { txid, endpoint: e.route.endpoint };
+    this.openersSent = true;
+    return { txid, endpoint: e.route.endpoint, ttl };
   }
 
   private expirePings(now: number): void {

@@ -104,7 +104,13 @@ export class SealedMessaging {
    * Sends one sealed message to a member (by WireGuard key): to `to` when given, else along the
    * path its traffic takes (through its relay when relayed), else at its best known address.
    */
-  send(publicKey: Uint8Array, message: InnerMessage, to?: Endpoint, socket?: number): number | undefined {
+  send(
+    publicKey: Uint8Array,
+    message: InnerMessage,
+    to?: Endpoint,
+    socket?: number,
+    ttl?: number,
+  ): number | undefined {
     const { tunnel } = this.options;
     if (!to && tunnel.peerRelay(publicKey) !== undefined) {
       tunnel.sendOverlayMessageToPeer(this.channel.seal(publicKey, message, Date.now()), publicKey);
@@ -113,11 +119,12 @@ export class SealedMessaging {
     const target = to ?? this.addressOf(encodeKey(publicKey));
     if (!target) return undefined;
     // When the data path sent it, straight to an address (pathTiming.ts times discovery's pings so);
-    // from hole `socket` only to the address it was given (a birthday hole answers its own peer).
+    // from hole `socket`, or with IP TTL `ttl` (an opener), only to the address it was given.
     return tunnel.sendOverlayMessageAt(
       this.channel.seal(publicKey, message, Date.now()),
       target,
       to ? socket : undefined,
+      to ? ttl : undefined,
     );
   }
 
