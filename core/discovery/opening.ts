@@ -12,11 +12,14 @@
  *
  * So a ping to a public address of a peer behind a NAT that has never answered goes out as an
  * opener, with IP TTL OPENER_TTL: it passes our own NAT (the mapping toward the peer is made) and
- * dies at the next router, long before the peer's NAT. After sending openers the path tells the
- * peer so through its relays ('opened'); a peer told so sends its pings whole — our NAT lets them
- * in now, and its own NAT makes its mapping as they pass, on the port it announced — and whoever
- * hears a ping from an address sends its own pings there whole, so the answer comes back through
- * both. Whichever side opens first, no whole ping meets a NAT that is not expecting it.
+ * dies at the next router, long before the peer's NAT. After pinging such addresses (openers or
+ * whole pings: either makes our mapping) the path tells the peer so through its relays ('opened');
+ * a peer told so sends its pings whole — our NAT lets them in now, and its own NAT makes its
+ * mapping as they pass, on the port it announced — and whoever hears a ping from an address sends
+ * its own pings there whole, so the answer comes back through both. Whichever side opens first, no
+ * whole ping meets a NAT that is not expecting it. A side that pings whole keeps saying 'opened' too:
+ * behind a NAT with a port per destination, only the peer's whole pings show it where to answer
+ * (the port they come from), and the peer sends them only when told.
  *
  * Openers are for a peer that may sit behind a NAT (it announces a private address as well) and
  * only while someone can carry 'opened': with no relaying member in the network there is nobody to
@@ -46,7 +49,7 @@ export class Opening {
     return OPENER_TTL;
   }
 
-  /** Routes to ping whole at once because the peer just opened: those we would still open. */
+  /** Routes that may still need opening: pinged whole at once when the peer opened, and told of. */
   static waiting(e: PathEvidence): boolean {
     return mayBeUnopened(e);
   }

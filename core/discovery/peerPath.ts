@@ -98,8 +98,8 @@ export class PeerPath {
   /** The node says whether traffic flows (setActive); an idle peer's path is checked rarely. */
   private activeNow = true;
   private readonly opening = new Opening();
-  /** This tick sent openers: the peer is told through our relays. */
-  private openersSent = false;
+  /** This tick pinged addresses of the peer's that never answered (openers or whole): we tell it. */
+  private opened = false;
 
   constructor(private readonly options: PeerPathOptions) {
     this.startedAt = options.now;
@@ -292,10 +292,10 @@ export class PeerPath {
 
   /**
    * Probes due now, path decisions, and when to call again; `tell`: the relays to send 'opened'
-   * through, when this tick sent openers.
+   * through, when this tick opened our NAT toward addresses of the peer's that never answered.
    */
   tick(now: number): { probes: Probe[]; changed: PathChanged[]; nextWakeAt: number; tell: string[] } {
-    this.openersSent = false;
+    this.opened = false;
     this.expirePings(now);
     this.candidates.ageOut(now);
     // The peer shares our NAT when one of its public candidates is an IP peers see us at.
@@ -328,7 +328,7 @@ export class PeerPath {
     for (const e of paid)
       if (this.options.budget.spend(this.peer, e.namedBy, now)) probes.push(this.probe(e, now));
     const tell: string[] = [];
-    if (this.openersSent)
+    if (this.opened && (this.options.canTell?.() ?? false))
       for (const e of this.routes.values()) if (e.route.type === 'relay') tell.push(e.route.via);
     return { probes, changed, nextWakeAt: this.nextWakeAt(now), tell };
   }
@@ -394,8 +394,11 @@ export class PeerPath {
     }
 
     // Relayed or no path: a direct route that answered takes over — twice in a row when it would
-    // replace a working relay, so one stray pong on a flapping link does not bounce the traffic.
-    const needed = cur === undefined ? 1 : 2;
+    // replace a working relay, so one stray pong on a flapping link does not bounce the traffic. A
+    // relay taken only while the first burst punches is no such path yet: a first answer is enough
+    // (an opened NAT answers a relay trip later than a punched one, opening.ts).
+    const stopgap = this.lastReason === 'relay-while-probing' && now - this.currentSince < DIRECT_DEADLINE_MS;
+    const needed = cur === undefined || stopgap ? 1 : 2;
     const direct = best(directs.filter((e) => e.usable(now) && e.streak >= needed));
     if (direct) return this.switchTo(direct, cur === undefined ? 'direct-found' : 'direct-returned', now);
     if (cur === undefined) {
@@ -525,11 +528,11 @@ export class PeerPath {
     e.sent(now);
     if (e === this.current) this.idlePeriod = this.drawIdlePeriod();
     if (e.route.type === 'relay') return { txid, via: e.route.via };
+    // An opener or a whole ping, either opens our NAT toward the address: the peer is told so.
+    if (Opening.waiting(e)) this.opened = true;
     const canTell = this.options.canTell?.() ?? false;
     const ttl = this.opening.ttlFor(e, this.candidates.behindNat, canTell, now);
-    if (ttl === undefined) return { txid, endpoint: e.route.endpoint };
-    this.openersSent = true;
-    return { txid, endpoint: e.route.endpoint, ttl };
+    return ttl === undefined ? { txid, endpoint: e.route.endpoint } : { txid, endpoint: e.route.endpoint, ttl };
   }
 
   private expirePings(now: number): void {
