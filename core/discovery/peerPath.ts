@@ -532,7 +532,9 @@ export class PeerPath {
     if (Opening.waiting(e)) this.opened = true;
     const canTell = this.options.canTell?.() ?? false;
     const ttl = this.opening.ttlFor(e, this.candidates.behindNat, canTell, now);
-    return ttl === undefined ? { txid, endpoint: e.route.endpoint } : { txid, endpoint: e.route.endpoint, ttl };
+    return ttl === undefined
+      ? { txid, endpoint: e.route.endpoint }
+      : { txid, endpoint: e.route.endpoint, ttl };
   }
 
   private expirePings(now: number): void {

@@ -32,7 +32,9 @@ function pair(seed: number, firewallA: boolean, firewallB: boolean, pRelays = tr
 test('the simulated NAT without a firewall takes the tuple of an unsolicited packet; one with a firewall does not', (t) => {
   for (const firewall of [true, false]) {
     const net = new SimNet({ random: () => 0.5 });
-    const nat: SimNat = net.addNat('n', '192.0.2.1', 'endpoint-independent', 'address-and-port', { firewall });
+    const nat: SimNat = net.addNat('n', '192.0.2.1', 'endpoint-independent', 'address-and-port', {
+      firewall,
+    });
     const toP = nat.outbound('198.18.0.2:51820', '203.0.113.9:51820', 0);
     // Someone sends to that public port before the host has sent to them.
     t.is(nat.inbound(toP, '203.0.113.7:51820', 10), undefined);
@@ -93,7 +95,9 @@ for (const [name, fwA, fwB] of [
       times.push(Math.max(ab?.at ?? 0, ba?.at ?? 0) - B_UP);
     }
     times.sort((x, y) => x - y);
-    t.log(`direct both ways, after b came up: median ${Math.round(times[times.length >> 1]!)} ms, worst ${Math.round(times.at(-1)!)} ms`);
+    t.log(
+      `direct both ways, after b came up: median ${Math.round(times[times.length >> 1]!)} ms, worst ${Math.round(times.at(-1)!)} ms`,
+    );
   });
 }
 
