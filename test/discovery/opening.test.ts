@@ -5,6 +5,13 @@
  * through a relay (core/discovery/opening.ts) keep any whole ping from meeting a NAT not expecting it.
  */
 import test from 'ava';
+import {
+  Discovery,
+  type DiscoveryOutput,
+  OPENER_TTL,
+  UNANSWERED_PROBE_BURST_PER_SENDER,
+  UNANSWERED_PROBES_PER_SECOND_PER_SENDER,
+} from '../../core/discovery/index.js';
 import type { SimNat } from './netSim.js';
 import { SimNet } from './netSim.js';
 import { SimWorld } from './simWorld.js';
@@ -125,4 +132,69 @@ test('the failure openers prevent: whole pings at once (nobody relays) leave two
   }
   t.log(`${stuck} of ${SEEDS.length} pairs never went direct in 20 s`);
   t.true(stuck > 0);
+});
+
+// --- one Discovery, the test playing its peers -----------------------------------------------------
+
+const key = (n: number) => Buffer.from(new Uint8Array(32).fill(n)).toString('base64');
+const [A, B, P] = [key(1), key(2), key(3)];
+const B_PUBLIC = '192.0.2.20:51820';
+const P_ADDR = '203.0.113.1:51820';
+
+/** A behind a NAT; B behind one too (it announces a LAN address besides its public one); P relays. */
+function alone(pRelays = true) {
+  const d = new Discovery({ self: A, now: 0, local: ['198.18.1.1:51820'], random: () => 0.5 });
+  const out = d.setPeers(
+    [
+      { id: B, name: 'b', candidates: [B_PUBLIC, '198.18.2.1:51820'], relay: true },
+      { id: P, name: 'p', candidates: [P_ADDR], relay: pRelays },
+    ],
+    0,
+  );
+  return { d, out };
+}
+
+const pingsTo = (out: DiscoveryOutput, endpoint: string) =>
+  out.send.filter((s) => s.endpoint === endpoint && s.via === undefined && s.message.kind === 'ping');
+
+test("pings to a NATed peer's public address go out as openers (TTL 2) while a member could carry 'opened'; to a public member whole", (t) => {
+  const { out } = alone();
+  const toB = pingsTo(out, B_PUBLIC);
+  t.true(toB.length > 0);
+  t.true(
+    toB.every((s) => s.ttl === OPENER_TTL),
+    JSON.stringify(toB.map((s) => s.ttl)),
+  );
+  t.true(
+    pingsTo(out, P_ADDR).every((s) => s.ttl === undefined),
+    'p announces no private address',
+  );
+  // Nobody relays: there is nobody to tell, so the pings go whole, as before.
+  t.true(pingsTo(alone(false).out, B_PUBLIC).every((s) => s.ttl === undefined));
+});
+
+test("the peer's 'opened' makes our pings to it whole at once; so does a ping heard from its address", (t) => {
+  const { d } = alone();
+  const out = d.receive(B, { kind: 'opened' }, { via: P }, 50);
+  const whole = pingsTo(out, B_PUBLIC);
+  t.is(whole.length, 1);
+  t.is(whole[0]!.ttl, undefined);
+  // Heard: a second world, where b's ping arrives from its public address.
+  const other = alone().d;
+  const heard = other.receive(B, { kind: 'ping', txid: new Uint8Array(12) }, { endpoint: B_PUBLIC }, 50);
+  t.true(pingsTo(heard, B_PUBLIC).every((s) => s.ttl === undefined));
+});
+
+test("a member flooding 'opened' gets no more pings to its addresses than the probe budget pays for", (t) => {
+  const { d } = alone();
+  let pings = 0;
+  // 1,000 'opened' a second for 10 s, each one through the relay (sealed: only b can send them).
+  for (let i = 0; i < 10_000; i++) {
+    const now = 50 + i;
+    pings += pingsTo(d.receive(B, { kind: 'opened' }, { via: P }, now), B_PUBLIC).length;
+    pings += pingsTo(d.tick(now), B_PUBLIC).length;
+  }
+  const budget = UNANSWERED_PROBE_BURST_PER_SENDER + 10 * UNANSWERED_PROBES_PER_SECOND_PER_SENDER;
+  t.true(pings <= budget, `${pings} pings to b's address in 10 s (budget ${budget})`);
+  t.true(d.probeCounters.refusedProbes > 0, 'the rest were refused and counted');
 });
