@@ -70,14 +70,18 @@ async function main(): Promise<void> {
   const kinds = (arg('--kinds')?.split(',') ?? Object.keys(KINDS)) as Kind[];
   for (const kind of kinds) {
     if (!(kind in KINDS)) throw new Error(`unknown kind ${kind}: ${Object.keys(KINDS).join(', ')}`);
-    const results: Round[] = [];
-    for (let i = 0; i < rounds; i++) {
-      const r = await oneAtATime(() => round(kind, i));
-      results.push(r);
-      console.log(
-        `${kind} round ${i + 1}: ${r.directMs === null ? 'not direct' : `${r.directMs} ms`} (${r.endpoints.join(' / ')})`,
-      );
-    }
+    // One kind's rounds hold the machine's lock together: others' tests wait minutes, not rounds.
+    const results = await oneAtATime(async () => {
+      const out: Round[] = [];
+      for (let i = 0; i < rounds; i++) {
+        const r = await round(kind, i);
+        out.push(r);
+        console.log(
+          `${kind} round ${i + 1}: ${r.directMs === null ? 'not direct' : `${r.directMs} ms`} (${r.endpoints.join(' / ')})`,
+        );
+      }
+      return out;
+    });
     const times = results.map((r) => r.directMs ?? Number.POSITIVE_INFINITY).sort((x, y) => x - y);
     const ok = times.filter((x) => x <= WITHIN_MS).length;
     const median = times[times.length >> 1]!;

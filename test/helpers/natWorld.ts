@@ -1,10 +1,8 @@
-import { execFileSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import type { ExecutionContext } from 'ava';
 import { natRouterRules } from '../../cli/demo/natRouter.js';
 import type { NodeStatus } from '../../core/node/status.js';
 import type { OverlayHost } from './lan.js';
-import { Netns, plugIntoBridge } from './netns.js';
+import { Netns, plugIntoBridge, vethPair } from './netns.js';
 
 /**
  * A small internet in namespaces: a router for 203.0.113.0/24 ("the internet"), public hosts on
@@ -40,27 +38,8 @@ export class NatWorld {
    * alone (/32) and a default route through the router, which routes `ip` down this link.
    */
   private plug(ns: Netns, ip: string): string {
-    const id = randomBytes(3).toString('hex');
-    const [hostIf, swIf] = [`h${id}`, `s${id}`];
-    execFileSync('ip', [
-      'link',
-      'add',
-      hostIf,
-      'netns',
-      ns.name,
-      'type',
-      'veth',
-      'peer',
-      'name',
-      swIf,
-      'netns',
-      this.inet.name,
-    ]);
-    this.inet.ip('addr', 'add', `${ROUTER_LINK}/32`, 'dev', swIf);
-    this.inet.ip('link', 'set', swIf, 'up');
+    const { ifA: hostIf, ifB: swIf } = vethPair(ns, `${ip}/32`, this.inet, `${ROUTER_LINK}/32`);
     this.inet.ip('route', 'add', `${ip}/32`, 'dev', swIf);
-    ns.ip('addr', 'add', `${ip}/32`, 'dev', hostIf);
-    ns.ip('link', 'set', hostIf, 'up');
     ns.ip('route', 'add', ROUTER_LINK, 'dev', hostIf);
     ns.ip('route', 'add', 'default', 'via', ROUTER_LINK, 'dev', hostIf);
     return hostIf;
