@@ -32,6 +32,17 @@ export function addressScope(ip: string): AddressScope {
   return 'public';
 }
 
+/**
+ * Whether a member's candidates name a private address: it sits behind a NAT, perhaps one without a
+ * firewall, so its public addresses are not sent to before it has opened them (opening.ts).
+ */
+export function behindNat(candidates: readonly string[]): boolean {
+  return candidates.some((c) => {
+    const ip = ipOf(c);
+    return ip !== undefined && addressScope(ip) === 'lan';
+  });
+}
+
 /** The IP of a candidate string, or undefined when it is not one. */
 export function ipOf(text: string): string | undefined {
   return parseCandidate(text)?.address;

@@ -328,7 +328,9 @@ export class PeerPath {
     for (const e of paid)
       if (this.options.budget.spend(this.peer, e.namedBy, now)) probes.push(this.probe(e, now));
     const tell: string[] = [];
-    if (this.opened && (this.options.canTell?.() ?? false))
+    // Once direct, the peer needs no more of it (a relay would carry it for every stale address).
+    const direct = this.current?.route.type === 'direct';
+    if (this.opened && !direct && (this.options.canTell?.() ?? false))
       for (const e of this.routes.values()) if (e.route.type === 'relay') tell.push(e.route.via);
     return { probes, changed, nextWakeAt: this.nextWakeAt(now), tell };
   }

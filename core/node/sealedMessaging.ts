@@ -11,7 +11,7 @@
 import type { Endpoint } from '../base/endpoint.js';
 import { formatEndpoint, parseEndpoint } from '../base/endpoint.js';
 import { encodeKey, type PeerId, peerId, peerKey } from '../base/keys.js';
-import type { Source } from '../discovery/index.js';
+import { behindNat, type Source } from '../discovery/index.js';
 import { type InnerMessage, type JoinResponder, SealedChannel } from '../overlayWire/index.js';
 import type { Tunnel } from '../tunnel/tunnel.js';
 import type { Arrival } from '../tunnel/types.js';
@@ -51,8 +51,14 @@ export interface SealedMessagingOptions {
   memberName(publicKey: Uint8Array, now: number): string | undefined;
   /** The direct endpoint discovery chose for member `key`; undefined while it has none. */
   chosenEndpoint(key: string): string | undefined;
-  /** Member `key` as a tunnel peer: its public key and the endpoint its record names first. */
-  peer(key: string): { readonly publicKey: Uint8Array; readonly endpoint: string | undefined } | undefined;
+  /** Member `key` as a tunnel peer: its public key, the endpoint its record names first, and all of them. */
+  peer(key: string):
+    | {
+        readonly publicKey: Uint8Array;
+        readonly endpoint: string | undefined;
+        readonly member?: { readonly endpoints: readonly string[] };
+      }
+    | undefined;
   readonly handlers: SealedHandlers;
   log(line: string): void;
 }
@@ -172,7 +178,10 @@ export class SealedMessaging {
    * Where to send a member's sealed messages: the direct path discovery chose; before it has one,
    * where the member's messages last came from (a member that just came up announces only its LAN
    * address until peers tell it its public one, so its record would send our answers nowhere);
-   * then the tunnel's endpoint, then the record's.
+   * then the tunnel's endpoint, then the record's — but not for a member behind a NAT (its record
+   * names a private address too): a packet that reaches its NAT before the member has sent to us
+   * would, without a firewall there, take the pair of addresses its hole needs
+   * (core/discovery/opening.ts). Discovery finds it a path (a relay at once) within moments.
    */
   private addressOf(key: string): Endpoint | undefined {
     const chosen = this.options.chosenEndpoint(key);
@@ -180,6 +189,7 @@ export class SealedMessaging {
     const observed = this.observed.get(key);
     if (observed) return observed;
     const known = this.options.peer(key);
+    if (known?.member && behindNat(known.member.endpoints)) return undefined;
     const status = known ? this.options.tunnel.peerStatus(known.publicKey) : undefined;
     const fromTunnel = status?.endpoint ? parseEndpoint(status.endpoint) : undefined;
     return fromTunnel ?? (known?.endpoint ? parseEndpoint(known.endpoint) : undefined);

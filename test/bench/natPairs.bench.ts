@@ -10,6 +10,7 @@
  * Prints, per kind, direct within 5 s out of the rounds, the median and worst time to direct, and
  * each NAT's public port for its member as the other saw it (51820 when no tuple was taken).
  */
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { NodeStatus } from '../../core/node/status.js';
@@ -55,6 +56,13 @@ async function round(kind: Kind, n: number): Promise<Round> {
     const since = Date.now();
     const [ab, ba] = await Promise.all([directEndpoint(a, 'b', since), directEndpoint(b, 'a', since)]);
     const done = Date.now() - since;
+    // Not direct: what the two nodes said of each other, to see why.
+    if (!(ab && ba))
+      for (const m of [a, b]) {
+        const log = readFileSync(join(m.stateDir, 'overlay.log'), 'utf8').split('\n');
+        console.log(log.filter((l) => / to (a|b)\b|path/.test(l)).join('\n'));
+        console.log(JSON.stringify((await m.json<NodeStatus>(['status'])).peers));
+      }
     return { directMs: ab && ba ? done : null, endpoints: [ab ?? '-', ba ?? '-'] };
   });
 }
