@@ -49,8 +49,10 @@ async function round(kind: Kind, n: number): Promise<Round> {
     const p = new OverlayHost(w.publicHost('p', '203.0.113.10'), join(root, 'p'));
     await p.ok(['init', '--name', 'p']);
     await p.ok(['up']);
-    const a = new OverlayHost(w.nat('nata', '203.0.113.1', { firewall: fwA }).host('a'), join(root, 'a'));
-    const b = new OverlayHost(w.nat('natb', '203.0.113.2', { firewall: fwB }).host('b'), join(root, 'b'));
+    const natA = w.nat('nata', '203.0.113.1', { firewall: fwA });
+    const natB = w.nat('natb', '203.0.113.2', { firewall: fwB });
+    const a = new OverlayHost(natA.host('a'), join(root, 'a'));
+    const b = new OverlayHost(natB.host('b'), join(root, 'b'));
     await joinVia(p, a, 'a');
     await joinVia(p, b, 'b');
     const since = Date.now();
@@ -63,6 +65,16 @@ async function round(kind: Kind, n: number): Promise<Round> {
         console.log(log.filter((l) => / to (a|b)\b|path/.test(l)).join('\n'));
         console.log(JSON.stringify((await m.json<NodeStatus>(['status'])).peers));
       }
+    // ...and the NATs' UDP connections on the members' port.
+    if (!(ab && ba))
+      for (const nat of [natA, natB])
+        console.log(
+          nat.router
+            .exec('cat', ['/proc/net/nf_conntrack'])
+            .split('\n')
+            .filter((l) => / udp /.test(l) && /51820/.test(l))
+            .join('\n'),
+        );
     return { directMs: ab && ba ? done : null, endpoints: [ab ?? '-', ba ?? '-'] };
   });
 }
