@@ -8,7 +8,6 @@
 import { bytesEqual } from '../base/bytes.js';
 import { parseEndpoint } from '../base/endpoint.js';
 import { encodeKey, type PeerId, peerId } from '../base/keys.js';
-import { behindNat } from '../discovery/index.js';
 import { ENDPOINT_RECORD_PREFIX } from '../membership/endpointRecord.js';
 import type { Member, Roster } from '../membership/roster.js';
 import type { Tunnel } from '../tunnel/tunnel.js';
@@ -56,9 +55,7 @@ export function desiredPeers(roster: Roster, self: Member, now: number): Map<Pee
       member: m,
       publicKey: m.certificate.wireguardKey,
       allowedIps: [...hostAddresses(m), ...hosted.flatMap(hostAddresses)],
-      // Behind a NAT: its public address waits for discovery (a packet there too early would take
-      // the pair of addresses its hole needs, core/discovery/opening.ts); a relay comes at once.
-      endpoint: behindNat(m.endpoints) ? undefined : m.endpoints[0],
+      endpoint: m.endpoints[0],
       forward: false,
     });
   }
