@@ -356,8 +356,9 @@ export declare class DataPath {
    * Sends `data` to `endpoint`: from extra socket `socket` when given (0: the main one; RangeError
    * when it is not open), else from the socket bound to `endpoint` (bindSocket), else the main one.
    * Returns when it was sent: ms on CLOCK_MONOTONIC (process.hrtime's clock), taken just before.
+   * `ttl` (1..255) sets this datagram's IP TTL (hop limit) alone: a discovery opener (issue 13).
    */
-  sendControl(data: Uint8Array, endpoint: string, socket?: number): number;
+  sendControl(data: Uint8Array, endpoint: string, socket?: number, ttl?: number): number;
   /**
    * Extra UDP sockets beside the main one (issue 13: birthday probing), on ports the kernel picks:
    * `{ socket, port }`, or null when all 320 are open. What arrives on one is handled as on the

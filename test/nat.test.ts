@@ -74,6 +74,49 @@ rootTest(
   },
 );
 
+/** Polls until `a` and `b` see each other direct; how long after `since`, and where each saw the other. */
+async function bothDirect(
+  [a, aName]: [OverlayHost, string],
+  [b, bName]: [OverlayHost, string],
+  ms: number,
+): Promise<{ ms: number; endpoints: string[] }> {
+  const since = Date.now();
+  const [ab, ba] = await Promise.all([directWithin(a, bName, ms), directWithin(b, aName, ms)]);
+  const endpoints = [
+    ab.status.peers.find((x) => x.name === bName)!.endpoint!,
+    ba.status.peers.find((x) => x.name === aName)!.endpoint!,
+  ];
+  return { ms: Date.now() - since, endpoints };
+}
+
+rootTest(
+  test,
+  'members behind NATs without a firewall go direct within 5 s: two such NATs, and each with a firewalled one',
+  async (t) => {
+    const { w, root, p } = await world(t, 'nf');
+    // Plain MASQUERADE, no filter rules: an unsolicited packet leaves conntrack state (issue 13).
+    const a = new OverlayHost(w.nat('nata', '203.0.113.1', { firewall: false }).host('a'), join(root, 'a'));
+    const b = new OverlayHost(w.nat('natb', '203.0.113.2', { firewall: false }).host('b'), join(root, 'b'));
+    const c = new OverlayHost(w.nat('natc', '203.0.113.3').host('c'), join(root, 'c'));
+    await joinVia(p, a, 'a');
+    await joinVia(p, b, 'b');
+    const ab = await bothDirect([a, 'a'], [b, 'b'], 5000);
+    t.log(`no firewall + no firewall: a <-> b direct ${ab.ms} ms after b was up`);
+    // Each NAT kept the member's port: no unreplied entry took the pair of addresses.
+    t.deepEqual(ab.endpoints, ['203.0.113.2:51820', '203.0.113.1:51820']);
+    const bAddr = (await a.json<NodeStatus>(['status'])).peers.find((x) => x.name === 'b')!.addresses[0]!;
+    t.is(ping(a.ns, bAddr, 5, { intervalS: 0.1 }).received, 5);
+    await joinVia(p, c, 'c');
+    const [ac, bc] = await Promise.all([
+      bothDirect([a, 'a'], [c, 'c'], 5000),
+      bothDirect([b, 'b'], [c, 'c'], 5000),
+    ]);
+    t.log(`no firewall + firewall: a <-> c direct ${ac.ms} ms, b <-> c ${bc.ms} ms after c was up`);
+    t.deepEqual(ac.endpoints, ['203.0.113.3:51820', '203.0.113.1:51820']);
+    t.deepEqual(bc.endpoints, ['203.0.113.3:51820', '203.0.113.2:51820']);
+  },
+);
+
 rootTest(test, 'two members behind the same NAT talk over their LAN addresses', async (t) => {
   const { w, root, p } = await world(t, 'ns');
   const nat = w.nat('nat', '203.0.113.1');

@@ -7,27 +7,30 @@
  * `randomFully` every destination gets a fresh random port (endpoint-dependent: no hole punching).
  * The firewall drops anything unsolicited from the internet, to the router or through it; dropped
  * before conntrack confirms them, such packets leave no state that would later make the NAT pick
- * another port for a hole being punched (as a router without a firewall would).
+ * another port for a hole being punched. With `firewall: false` the router only masquerades (a
+ * host NATing for its VMs, a cloud NAT instance): an unsolicited packet becomes an unreplied
+ * connection of the router's own, and a flow out that would need its pair of addresses is given
+ * another port — what discovery's openers avoid (core/discovery/opening.ts).
  */
 export function natRouterRules(
   wanIf: string,
   options: { randomFully?: boolean; firewall?: boolean } = {},
 ): string[][] {
-  const firewall = options.firewall ?? true;
+  const masquerade = [
+    '-t',
+    'nat',
+    '-A',
+    'POSTROUTING',
+    '-o',
+    wanIf,
+    '-j',
+    'MASQUERADE',
+    ...(options.randomFully ? ['--random-fully'] : []),
+  ];
+  if (options.firewall === false) return [masquerade];
   return [
-    [
-      '-t',
-      'nat',
-      '-A',
-      'POSTROUTING',
-      '-o',
-      wanIf,
-      '-j',
-      'MASQUERADE',
-      ...(options.randomFully ? ['--random-fully'] : []),
-    ],
-    // `firewall: false`: plain MASQUERADE, no filter rules (issue 13 point 1's router).
-    ...(firewall ? ['INPUT', 'FORWARD'] : []).map((chain) => [
+    masquerade,
+    ...['INPUT', 'FORWARD'].map((chain) => [
       '-A',
       chain,
       '-i',

@@ -38,9 +38,7 @@
  * BIRTHDAY_PROBES; a peer gets another attempt only BIRTHDAY_BACKOFF_MS after its last one ended
  * without a direct path, whoever asked. A step out of order is counted and changes nothing.
  */
-
-import type { Endpoint } from '../base/endpoint.js';
-import { formatEndpoint } from '../base/endpoint.js';
+import { type Endpoint, formatEndpoint } from '../base/endpoint.js';
 import type { PeerId } from '../base/keys.js';
 import { TXID_SIZE } from './constants.js';
 import { addressScope, parseCandidate } from './endpointClass.js';

@@ -19,7 +19,7 @@ import {
   MAX_UNANSWERED_PER_PEER,
   UNANSWERED_CANDIDATE_TTL_MS,
 } from './constants.js';
-import { isCandidate } from './endpointClass.js';
+import { behindNat, isCandidate } from './endpointClass.js';
 import { directRoute, PathEvidence } from './pathEvidence.js';
 import type { ProbeBudget } from './probeBudget.js';
 
@@ -35,6 +35,8 @@ export interface CandidateRoutesContext {
 
 export class CandidateRoutes {
   private announced: ReadonlySet<string> = new Set();
+  /** The peer's record names a private address too, or none yet: its public ones are a NAT's, perhaps (opening.ts). */
+  behindNat = true;
 
   constructor(private readonly c: CandidateRoutesContext) {}
 
@@ -49,6 +51,7 @@ export class CandidateRoutes {
         this.c.routes.delete(key);
     }
     const { ordered } = rankPeerCandidates([...this.announced], this.c.ourReflexiveIps(), new Set(mapped));
+    this.behindNat = behindNat([...this.announced]);
     for (const { endpoint, kind } of ordered) {
       const held = this.c.routes.get(endpoint);
       if (held === undefined) this.add(endpoint, kind, 'announced', this.c.peer, now);

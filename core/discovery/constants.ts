@@ -17,6 +17,8 @@ export const KIND_BYE = 0x27;
 export const KIND_BIRTHDAY = 0x28;
 /** A test of our NAT's inbound filtering, with a member's help (filterTest.ts). */
 export const KIND_FILTER_TEST = 0x29;
+/** "I just opened my NAT toward your addresses": the peer's full pings may come now (opening.ts). */
+export const KIND_OPENED = 0x2a;
 // 0x25 and 0x26 were `relay` and `relayed`: datagrams forwarded by the relay's JavaScript. Relayed
 // datagrams travel only in the data path's envelopes now (issue 10), and the two kinds decode as
 // unknown; never give them another meaning.
@@ -34,6 +36,18 @@ export const BURST_OFFSETS_MS: readonly number[] = [0, 400, 800, 1400, 2200];
 export const DIRECT_DEADLINE_MS = 2_000;
 /** A burst asked for by the peer (call-me-maybe, introduction) is not restarted more often than this. */
 export const BURST_MIN_GAP_MS = 1_500;
+/**
+ * Opening a NAT without a firewall (issue 13, point 1; opening.ts): a ping to a peer's public address
+ * that never answered goes out with this IP TTL — enough to pass our own NAT, which makes the
+ * mapping, and to die at the first router beyond it, long before the peer's NAT — until the peer
+ * says it has opened its own NAT toward us, or we hear from that address. A host behind a carrier's
+ * NAT as well as its own needs more; such NATs pick a port per destination anyway.
+ */
+export const OPENER_TTL = 2;
+/** The peer said it opened toward us this recently: our pings to it go out whole (its NAT lets them in). */
+export const OPENED_FRESH_MS = 10_000;
+/** A ping to us came from this address this recently: the NATs between are open both ways. */
+export const HEARD_FRESH_MS = 10_000;
 /** A ping without a pong after this long counts as lost. */
 export const PONG_TIMEOUT_MS = 1_000;
 

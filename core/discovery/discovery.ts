@@ -90,6 +90,8 @@ export class Discovery {
   private reflexiveIps = '';
   /** The latest time we were given: paths ask for our reflexive IPs as of then. */
   private clock: number;
+  /** Members that relay (--no-relay not given): who could carry a path's 'opened' (opening.ts). */
+  private relaying = 0;
 
   constructor(private readonly options: DiscoveryOptions) {
     this.own = new CandidateSet(options.local, options.announced ?? []);
@@ -128,6 +130,7 @@ export class Discovery {
     }
     const before = new Map(this.peers);
     this.peers.clear();
+    this.relaying = [...next.values()].filter((p) => p.relay).length;
     for (const [id, p] of next) {
       this.peers.set(id, p);
       let path = this.paths.get(id);
@@ -138,6 +141,7 @@ export class Discovery {
           random: this.random,
           ourReflexiveIps: () => this.own.reflexiveIps(this.clock),
           budget: this.budget,
+          canTell: () => this.relaying - (this.peers.get(id)?.relay ? 1 : 0) > 0,
         });
         path.startBurst(now);
         this.paths.add(id, path, now);
@@ -253,6 +257,9 @@ export class Discovery {
           ...this.filter.receive(from, msg.step, msg.nonce, source, this.paths.directEndpoint(from), now),
         );
         break;
+      case 'opened':
+        path.peerOpened(now);
+        break;
       case 'bye': {
         const changed = path.left(now);
         if (changed) events.push({ type: 'pathChanged', ...changed });
@@ -325,6 +332,8 @@ export class Discovery {
       const s = this.probeSend(id, probe);
       if (s) out.send.push(s);
     }
+    // After the openers: the peer's whole pings must find our NAT open (opening.ts).
+    for (const via of ticked.tell) this.pushSend(out.send, id, { via }, { kind: 'opened' });
     for (const c of ticked.changed) out.events.push({ type: 'pathChanged', ...c });
     this.paths.wakeAt(id, ticked.nextWakeAt);
     this.noteChoice(id);
@@ -408,7 +417,8 @@ export class Discovery {
 
   private probeSend(id: PeerId, probe: Probe): DiscoverySend | undefined {
     const ping: DiscoveryMessage = { kind: 'ping', txid: probe.txid };
-    if ('endpoint' in probe) return { to: id, endpoint: probe.endpoint, message: ping };
+    if ('endpoint' in probe)
+      return { to: id, endpoint: probe.endpoint, message: ping, ...(probe.ttl && { ttl: probe.ttl }) };
     const endpoint = this.paths.directEndpoint(probe.via);
     return endpoint === undefined ? undefined : { to: id, endpoint, via: probe.via, message: ping };
   }

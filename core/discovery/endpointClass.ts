@@ -32,6 +32,19 @@ export function addressScope(ip: string): AddressScope {
   return 'public';
 }
 
+/**
+ * Whether a member's candidates name a private address, or none at all (a record not made yet): it
+ * may sit behind a NAT, perhaps one without a firewall, so its public addresses are not sent to
+ * before it has opened them (opening.ts). Only a member that names public addresses alone has none.
+ */
+export function behindNat(candidates: readonly string[]): boolean {
+  if (candidates.length === 0) return true;
+  return candidates.some((c) => {
+    const ip = ipOf(c);
+    return ip !== undefined && addressScope(ip) === 'lan';
+  });
+}
+
 /** The IP of a candidate string, or undefined when it is not one. */
 export function ipOf(text: string): string | undefined {
   return parseCandidate(text)?.address;

@@ -16,6 +16,7 @@ import {
   KIND_FILTER_TEST,
   KIND_INTRODUCE,
   KIND_INTRODUCE_REQUEST,
+  KIND_OPENED,
   KIND_PING,
   KIND_PONG,
   MAX_CANDIDATE_LENGTH,
@@ -104,6 +105,14 @@ export interface FilterTestMessage {
   readonly nonce: Uint8Array;
 }
 
+/**
+ * "I have just sent openers (pings that die past my own NAT) to your addresses": my NAT now lets
+ * your pings in, so send them whole. Travels through a relay; see opening.ts.
+ */
+export interface Opened {
+  readonly kind: 'opened';
+}
+
 export type DiscoveryMessage =
   | Ping
   | Pong
@@ -112,7 +121,8 @@ export type DiscoveryMessage =
   | Introduce
   | Bye
   | Birthday
-  | FilterTestMessage;
+  | FilterTestMessage
+  | Opened;
 
 export type DiscoveryDecodeFailure = 'unknownKind' | 'malformed';
 export type DiscoveryDecoded =
@@ -162,6 +172,9 @@ export function encodeDiscovery(message: DiscoveryMessage): Uint8Array {
       w.u8(KIND_FILTER_TEST)
         .u8(FILTER_STEPS.indexOf(message.step) + 1)
         .bytes(message.nonce);
+      break;
+    case 'opened':
+      w.u8(KIND_OPENED);
       break;
   }
   return w.finish();
@@ -218,6 +231,9 @@ export function decodeDiscovery(bytes: Uint8Array): DiscoveryDecoded {
       message = { kind: 'filterTest', step, nonce: r.take(TXID_SIZE) };
       break;
     }
+    case KIND_OPENED:
+      message = { kind: 'opened' };
+      break;
     default:
       return { ok: false, reason: 'unknownKind' };
   }
@@ -263,6 +279,8 @@ function invalidField(m: DiscoveryMessage): string | null {
     case 'filterTest':
       if (m.nonce.length !== TXID_SIZE) return 'nonce size';
       return FILTER_STEPS.includes(m.step) ? null : 'filter test step';
+    case 'opened':
+      return null;
   }
 }
 

@@ -54,6 +54,8 @@ export class PathEvidence {
   streak = 0;
   /** When a single extra ping should confirm a first answer; undefined when none is due. */
   confirmAt: number | undefined;
+  /** When an authenticated ping from the peer last came from here (a direct route): its NAT is open to us. */
+  heardAt: number | undefined;
   /** When to probe at once, outside the regular schedules (a peer's ping came from here). */
   probeNowAt: number | undefined;
   /** When `namedBy` last named this route: a direct one that never answers ages out from then. */

@@ -88,6 +88,8 @@ export interface DiscoverySend {
    * sent to); a node that cannot open one sends neither it nor a 'sent' word after it.
    */
   readonly fresh?: true;
+  /** Send it with this IP TTL: an opener, which must die past our NAT (opening.ts). */
+  readonly ttl?: number;
   readonly message: DiscoveryMessage;
 }
 

@@ -46,6 +46,7 @@ import {
   SWITCH_RATIO,
   TXID_SIZE,
 } from './constants.js';
+import { Opening } from './opening.js';
 import { PathEvidence, type Route, routeKey } from './pathEvidence.js';
 import type {
   CandidateSnapshot,
@@ -57,8 +58,11 @@ import type {
 } from './pathTypes.js';
 import type { ProbeBudget } from './probeBudget.js';
 
-/** A ping to send: to the peer at `endpoint`, or to the peer through relay member `via`. */
-export type Probe = { txid: Uint8Array } & ({ endpoint: string } | { via: PeerId });
+/**
+ * A ping to send: to the peer at `endpoint` (with IP TTL `ttl` when it is an opener, opening.ts), or
+ * to the peer through relay member `via`.
+ */
+export type Probe = { txid: Uint8Array } & ({ endpoint: string; ttl?: number } | { via: PeerId });
 
 export interface PeerPathOptions {
   readonly peer: PeerId;
@@ -68,6 +72,8 @@ export interface PeerPathOptions {
   readonly ourReflexiveIps: () => ReadonlySet<string>;
   /** Pays for pings to addresses that never answered; shared by all paths (a member's budget spans them). */
   readonly budget: ProbeBudget;
+  /** Whether a member other than the peer relays: one that could carry our 'opened' (opening.ts). */
+  readonly canTell?: () => boolean;
 }
 
 export class PeerPath {
@@ -93,6 +99,9 @@ export class PeerPath {
   private sameNat = false;
   /** The node says whether traffic flows (setActive); an idle peer's path is checked rarely. */
   private activeNow = true;
+  private readonly opening = new Opening();
+  /** This tick pinged addresses of the peer's that never answered (openers or whole): we tell it. */
+  private opened = false;
 
   constructor(private readonly options: PeerPathOptions) {
     this.startedAt = options.now;
@@ -230,6 +239,8 @@ export class PeerPath {
    */
   pinged(source: Source, now: number): void {
     const key = 'endpoint' in source ? source.endpoint : routeKey({ type: 'relay', via: source.via });
+    const heard = this.routes.get(key);
+    if (heard && 'endpoint' in source) heard.heardAt = now;
     if (this.current?.key === key && !this.suspect(this.current, now)) {
       this.heardPingAt = now;
       this.idlePeriod = this.drawIdlePeriod();
@@ -248,6 +259,7 @@ export class PeerPath {
     if (e === undefined) {
       e = this.candidates.observed(endpoint, now);
       if (e === undefined) return;
+      e.heardAt = now;
     }
     // Roaming: the peer sends from here now; find out at once whether it also answers here.
     if (!e.answeredWithin(ROAMED_ANSWER_MS, now) && now - e.lastSentAt >= SUSPECT_PING_MS) e.probeNowAt = now;
@@ -278,8 +290,21 @@ export class PeerPath {
     return e;
   }
 
-  /** Probes due now, path decisions, and when to call again. */
-  tick(now: number): { probes: Probe[]; changed: PathChanged[]; nextWakeAt: number } {
+  /**
+   * The peer said it opened its NAT toward us (opening.ts): the addresses we were only opening are
+   * pinged whole, now.
+   */
+  peerOpened(now: number): void {
+    this.opening.peerOpened(now);
+    for (const e of this.routes.values()) if (Opening.waiting(e)) e.probeNowAt = now;
+  }
+
+  /**
+   * Probes due now, path decisions, and when to call again; `tell`: the relays to send 'opened'
+   * through, when this tick opened our NAT toward addresses of the peer's that never answered.
+   */
+  tick(now: number): { probes: Probe[]; changed: PathChanged[]; nextWakeAt: number; tell: PeerId[] } {
+    this.opened = false;
     this.expirePings(now);
     this.candidates.ageOut(now);
     // The peer shares our NAT when one of its public candidates is an IP peers see us at.
@@ -311,7 +336,12 @@ export class PeerPath {
     const probes = [...due].filter((e) => !unanswered(e)).map((e) => this.probe(e, now));
     for (const e of paid)
       if (this.options.budget.spend(this.peer, e.namedBy, now)) probes.push(this.probe(e, now));
-    return { probes, changed, nextWakeAt: this.nextWakeAt(now) };
+    const tell: PeerId[] = [];
+    // Once direct, the peer needs no more of it (a relay would carry it for every stale address).
+    const direct = this.current?.route.type === 'direct';
+    if (this.opened && !direct && (this.options.canTell?.() ?? false))
+      for (const e of this.routes.values()) if (e.route.type === 'relay') tell.push(e.route.via);
+    return { probes, changed, nextWakeAt: this.nextWakeAt(now), tell };
   }
 
   snapshot(now: number): {
@@ -375,8 +405,11 @@ export class PeerPath {
     }
 
     // Relayed or no path: a direct route that answered takes over — twice in a row when it would
-    // replace a working relay, so one stray pong on a flapping link does not bounce the traffic.
-    const needed = cur === undefined ? 1 : 2;
+    // replace a working relay, so one stray pong on a flapping link does not bounce the traffic. A
+    // relay taken only while the first burst punches is no such path yet: a first answer is enough
+    // (an opened NAT answers a relay trip later than a punched one, opening.ts).
+    const stopgap = this.lastReason === 'relay-while-probing' && now - this.currentSince < DIRECT_DEADLINE_MS;
+    const needed = cur === undefined || stopgap ? 1 : 2;
     const direct = best(directs.filter((e) => e.usable(now) && e.streak >= needed));
     if (direct) return this.switchTo(direct, cur === undefined ? 'direct-found' : 'direct-returned', now);
     if (cur === undefined) {
@@ -505,7 +538,14 @@ export class PeerPath {
     this.pending.set(hex(txid), { key: e.key, sentAt: now });
     e.sent(now);
     if (e === this.current) this.idlePeriod = this.drawIdlePeriod();
-    return e.route.type === 'direct' ? { txid, endpoint: e.route.endpoint } : { txid, via: e.route.via };
+    if (e.route.type === 'relay') return { txid, via: e.route.via };
+    // An opener or a whole ping, either opens our NAT toward the address: the peer is told so.
+    if (Opening.waiting(e)) this.opened = true;
+    const canTell = this.options.canTell?.() ?? false;
+    const ttl = this.opening.ttlFor(e, this.candidates.behindNat, canTell, now);
+    return ttl === undefined
+      ? { txid, endpoint: e.route.endpoint }
+      : { txid, endpoint: e.route.endpoint, ttl };
   }
 
   private expirePings(now: number): void {

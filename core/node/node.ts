@@ -163,9 +163,9 @@ export class OverlayNode {
       this.announcer.localCandidates(),
       this.settings.announce,
       {
-        send: (to, body, endpoint, socket) => {
+        send: (to, body, endpoint, ...how) => {
           const ep = parseEndpoint(endpoint);
-          return ep && this.messaging.send(peerKey(to), { kind: 'discovery', body }, ep, socket);
+          return ep && this.messaging.send(peerKey(to), { kind: 'discovery', body }, ep, ...how);
         },
         holes: this.tunnel,
         sendVia: (to, body, via) =>

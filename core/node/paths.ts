@@ -45,9 +45,10 @@ export interface PathsHooks {
   /**
    * Seals `body` (a discovery message) for member `to` (WireGuard key, base64) and sends it, from
    * extra socket `socket` (a hole of birthday probing's, holeSockets.ts) when given; returns when
-   * the data path sent it (ms, CLOCK_MONOTONIC), when it says.
+   * the data path sent it (ms, CLOCK_MONOTONIC), when it says; with IP TTL `ttl` when given (an
+   * opener, core/discovery/opening.ts).
    */
-  send(to: PeerId, body: Uint8Array, endpoint: string, socket?: number): number | undefined;
+  send(to: PeerId, body: Uint8Array, endpoint: string, socket?: number, ttl?: number): number | undefined;
   /** Seals `body` for member `to`, and sends it in a relay envelope through member `via`. */
   sendVia(to: PeerId, body: Uint8Array, via: PeerId): void;
   /** Traffic to `peer` should go to this direct endpoint now. */
@@ -288,7 +289,7 @@ export class NodePaths {
           this.hooks.send(s.to, body, s.endpoint, socket);
           this.hooks.holes.closeSocket(socket);
         }
-      } else if (s.hole === undefined) sentAt = this.hooks.send(s.to, body, s.endpoint);
+      } else if (s.hole === undefined) sentAt = this.hooks.send(s.to, body, s.endpoint, undefined, s.ttl);
       else {
         const socket = this.holes.socketFor(s.to, s.hole);
         if (socket === undefined) continue;

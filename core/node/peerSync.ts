@@ -8,6 +8,7 @@
 import { bytesEqual } from '../base/bytes.js';
 import { parseEndpoint } from '../base/endpoint.js';
 import { encodeKey, type PeerId, peerId } from '../base/keys.js';
+import { behindNat } from '../discovery/index.js';
 import { ENDPOINT_RECORD_PREFIX } from '../membership/endpointRecord.js';
 import type { Member, Roster } from '../membership/roster.js';
 import type { Tunnel } from '../tunnel/tunnel.js';
@@ -35,6 +36,7 @@ export function desiredPeers(roster: Roster, self: Member, now: number): Map<Pee
     hostedBy.set(via, [...(hostedBy.get(via) ?? []), m]);
   }
   const out = new Map<PeerId, DesiredPeer>();
+  const natToNat = behindNat(self.endpoints);
   for (const m of members) {
     if (m.subject === self.subject) continue;
     const key = peerId(m.certificate.wireguardKey);
@@ -56,7 +58,11 @@ export function desiredPeers(roster: Roster, self: Member, now: number): Map<Pee
       member: m,
       publicKey: m.certificate.wireguardKey,
       allowedIps: [...hostAddresses(m), ...hosted.flatMap(hostAddresses)],
-      endpoint: m.endpoints[0],
+      // Both behind NATs: its public address waits for discovery (a packet there too early would
+      // take the pair of addresses its hole needs, core/discovery/opening.ts); a relay comes at once.
+      // A public member keeps it: the NATed member reached it first, and after a restart it must
+      // reach the members it relays for at once.
+      endpoint: natToNat && behindNat(m.endpoints) ? undefined : m.endpoints[0],
       forward: false,
     });
   }

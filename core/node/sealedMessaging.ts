@@ -11,7 +11,7 @@
 import type { Endpoint } from '../base/endpoint.js';
 import { formatEndpoint, parseEndpoint } from '../base/endpoint.js';
 import { type PeerId, peerId, peerKey } from '../base/keys.js';
-import type { Source } from '../discovery/index.js';
+import { behindNat, type Source } from '../discovery/index.js';
 import { type InnerMessage, type JoinResponder, SealedChannel } from '../overlayWire/index.js';
 import type { Tunnel } from '../tunnel/tunnel.js';
 import type { Arrival } from '../tunnel/types.js';
@@ -51,8 +51,14 @@ export interface SealedMessagingOptions {
   memberName(publicKey: Uint8Array, now: number): string | undefined;
   /** The direct endpoint discovery chose for member `key`; undefined while it has none. */
   chosenEndpoint(key: PeerId): string | undefined;
-  /** Member `key` as a tunnel peer: its public key and the endpoint its record names first. */
-  peer(key: PeerId): { readonly publicKey: Uint8Array; readonly endpoint: string | undefined } | undefined;
+  /** Member `key` as a tunnel peer: its public key, the endpoint its record names first, and all of them. */
+  peer(key: PeerId):
+    | {
+        readonly publicKey: Uint8Array;
+        readonly endpoint: string | undefined;
+        readonly member?: { readonly endpoints: readonly string[] };
+      }
+    | undefined;
   readonly handlers: SealedHandlers;
   log(line: string): void;
 }
@@ -104,7 +110,13 @@ export class SealedMessaging {
    * Sends one sealed message to a member (by WireGuard key): to `to` when given, else along the
    * path its traffic takes (through its relay when relayed), else at its best known address.
    */
-  send(publicKey: Uint8Array, message: InnerMessage, to?: Endpoint, socket?: number): number | undefined {
+  send(
+    publicKey: Uint8Array,
+    message: InnerMessage,
+    to?: Endpoint,
+    socket?: number,
+    ttl?: number,
+  ): number | undefined {
     const { tunnel } = this.options;
     if (!to && tunnel.peerRelay(publicKey) !== undefined) {
       tunnel.sendOverlayMessageToPeer(this.channel.seal(publicKey, message, Date.now()), publicKey);
@@ -113,11 +125,12 @@ export class SealedMessaging {
     const target = to ?? this.addressOf(peerId(publicKey));
     if (!target) return undefined;
     // When the data path sent it, straight to an address (pathTiming.ts times discovery's pings so);
-    // from hole `socket` only to the address it was given (a birthday hole answers its own peer).
+    // from hole `socket`, or with IP TTL `ttl` (an opener), only to the address it was given.
     return tunnel.sendOverlayMessageAt(
       this.channel.seal(publicKey, message, Date.now()),
       target,
       to ? socket : undefined,
+      to ? ttl : undefined,
     );
   }
 
@@ -165,7 +178,10 @@ export class SealedMessaging {
    * Where to send a member's sealed messages: the direct path discovery chose; before it has one,
    * where the member's messages last came from (a member that just came up announces only its LAN
    * address until peers tell it its public one, so its record would send our answers nowhere);
-   * then the tunnel's endpoint, then the record's.
+   * then the tunnel's endpoint, then the record's — but not for a member behind a NAT (its record
+   * names a private address too): a packet that reaches its NAT before the member has sent to us
+   * would, without a firewall there, take the pair of addresses its hole needs
+   * (core/discovery/opening.ts). Discovery finds it a path (a relay at once) within moments.
    */
   private addressOf(key: PeerId): Endpoint | undefined {
     const chosen = this.options.chosenEndpoint(key);
@@ -173,6 +189,7 @@ export class SealedMessaging {
     const observed = this.observed.get(key);
     if (observed) return observed;
     const known = this.options.peer(key);
+    if (known?.member && behindNat(known.member.endpoints)) return undefined;
     const status = known ? this.options.tunnel.peerStatus(known.publicKey) : undefined;
     const fromTunnel = status?.endpoint ? parseEndpoint(status.endpoint) : undefined;
     return fromTunnel ?? (known?.endpoint ? parseEndpoint(known.endpoint) : undefined);

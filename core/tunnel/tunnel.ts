@@ -267,10 +267,11 @@ export class Tunnel {
   /**
    * sendOverlayMessage, saying when the data path sent it (ms, CLOCK_MONOTONIC, taken just before
    * the send): discovery times its pings from there (core/node/pathTiming.ts). Undefined if it failed.
+   * With `ttl`, that datagram alone has that IP TTL (an opener, core/discovery/opening.ts).
    */
-  sendOverlayMessageAt(bytes: Uint8Array, to: Endpoint, socket?: number): number | undefined {
+  sendOverlayMessageAt(bytes: Uint8Array, to: Endpoint, socket?: number, ttl?: number): number | undefined {
     try {
-      return this.datapath.sendControl(bytes, formatEndpoint(to), socket);
+      return this.datapath.sendControl(bytes, formatEndpoint(to), socket, ttl);
     } catch {
       return undefined;
     }

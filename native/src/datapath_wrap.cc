@@ -378,8 +378,9 @@ Napi::Value DataPathWrap::ClearSessions(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-// sendControl(bytes, endpoint, socket?): handshake and discovery messages from core/; from extra
-// socket `socket` when given (0: the main one), else from the one bound to `endpoint`.
+// sendControl(bytes, endpoint, socket?, ttl?): handshake and discovery messages from core/; from
+// extra socket `socket` when given (0: the main one), else from the one bound to `endpoint`; with
+// IP TTL `ttl` (1..255) for this datagram alone when given.
 Napi::Value DataPathWrap::SendControl(const Napi::CallbackInfo& info) {
   Engine& engine = Running(info.Env());
   ByteSpan bytes = BytesArg(info, 0, "data");
@@ -388,10 +389,11 @@ Napi::Value DataPathWrap::SendControl(const Napi::CallbackInfo& info) {
   int socket = info.Length() > 2 && !info[2].IsUndefined()
                    ? static_cast<int>(UintArg(info, 2, "socket", 0, ExtraSockets::kMax))
                    : Engine::kBoundSocket;
+  int ttl = info.Length() > 3 && !info[3].IsUndefined() ? static_cast<int>(UintArg(info, 3, "ttl", 1, 255)) : 0;
   // Stamped before the send: a sender preempted as its sendto returns (the receiver it just woke
   // runs first, on a busy machine) would otherwise stamp after the answer had arrived (issue 13).
   int64_t at_ns = MonotonicNs();
-  int err = engine.SendControl(bytes.data, bytes.size, to, socket);
+  int err = engine.SendControl(bytes.data, bytes.size, to, socket, ttl);
   if (err == -1) ThrowRangeError(info.Env(), "socket " + std::to_string(socket) + " is not open");
   if (err != 0) throw ToJsError(info.Env(), SysError(err, "sendto", kWhat, "send to " + FormatEndpoint(to)), kWhat);
   return Napi::Number::New(info.Env(), double(at_ns) / 1e6);

@@ -6,7 +6,13 @@
  * only from where the mapping has sent to (address-and-port-dependent filtering, like conntrack), or
  * from anywhere at that address (address-dependent), or from anywhere at all (endpoint-independent:
  * no filter). No hairpinning, as with a plain MASQUERADE rule.
- * Loss, link cuts (a DROP between two public addresses), and hosts that change address.
+ * A NAT has a firewall (unsolicited packets dropped, leaving no state) unless made with
+ * `firewall: false`: then it is a plain MASQUERADE, and an unsolicited packet leaves an unreplied
+ * entry for its pair of addresses, as conntrack does; a new flow out of the NAT that would need that
+ * pair is given another, random, public port (the tuple is taken; issue 13, point 1).
+ * Loss, link cuts (a DROP between two public addresses), and hosts that change address. A datagram
+ * sent with a TTL loses one at the sender's NAT and one at the internet's router between any two
+ * public addresses: it needs a TTL of 2 to pass a NAT, and 3 to reach the far side from behind one.
  *
  * Time is simulated (runUntil drives the queue: protocol machines with explicit time) or real
  * (`clock: 'real'`: each event is a timer, for whole nodes that read Date.now and set their own
@@ -31,6 +37,15 @@ interface NatMapping {
   readonly externalPort: number;
   /** Remote addresses (filtering 'address') or endpoints ('address-and-port') allowed back in. */
   readonly allowed: Set<string>;
+  /** The remote endpoints it has sent to: a packet to one of them is no new flow. */
+  readonly flows: Set<string>;
+  lastUsed: number;
+}
+
+/** A flow that a NAT without a firewall gave another port: its tuple was taken. */
+interface Detour {
+  readonly internal: string;
+  readonly port: number;
   lastUsed: number;
 }
 
@@ -41,6 +56,13 @@ export class SimNat {
   private readonly mappings = new Map<string, NatMapping>();
   private readonly byPort = new Map<number, NatMapping>();
   private nextPort = 40_000;
+  /** No firewall: "remote|our port" of unsolicited packets taken in by the router, as unreplied entries. */
+  private readonly unreplied = new Map<string, number>();
+  /** No firewall: flows given another port, by "internal>remote" and by "remote|port". */
+  private readonly detours = new Map<string, Detour>();
+  private readonly byDetour = new Map<string, Detour>();
+  /** Flows given another port because their tuple was taken (no firewall). */
+  tuplesTaken = 0;
 
   constructor(
     readonly name: string,
@@ -48,10 +70,36 @@ export class SimNat {
     readonly mapping: Mapping,
     readonly filtering: Filtering,
     private readonly random: () => number,
+    readonly firewall = true,
   ) {}
 
   /** The public source port for a packet from `internal` to `dest`. */
   outbound(internal: string, dest: string, now: number): number {
+    if (this.firewall) return this.mapped(internal, dest, now, true);
+    const flow = `${internal}>${dest}`;
+    const detour = this.detours.get(flow);
+    if (detour !== undefined && now - detour.lastUsed <= MAPPING_TIMEOUT_MS) {
+      detour.lastUsed = now;
+      return detour.port;
+    }
+    const port = this.mapped(internal, dest, now, false);
+    const m = this.byPort.get(port)!;
+    const seen = this.unreplied.get(`${dest}|${port}`);
+    // A new flow whose pair of addresses an unreplied entry holds: another port, at random.
+    if (!m.flows.has(dest) && seen !== undefined && now - seen <= MAPPING_TIMEOUT_MS) {
+      const taken: Detour = { internal, port: this.randomPort(), lastUsed: now };
+      this.tuplesTaken++;
+      this.detours.set(flow, taken);
+      this.byDetour.set(`${dest}|${taken.port}`, taken);
+      return taken.port;
+    }
+    m.flows.add(dest);
+    m.allowed.add(this.filterKey(dest));
+    return port;
+  }
+
+  /** The mapping's public port for `internal` (to `dest`), made or refreshed; `allow` lets `dest` in. */
+  private mapped(internal: string, dest: string, now: number, allow: boolean): number {
     const key = this.mapping === 'endpoint-independent' ? internal : `${internal}>${dest}`;
     let m = this.mappings.get(key);
     if (m !== undefined && now - m.lastUsed > MAPPING_TIMEOUT_MS) {
@@ -61,11 +109,11 @@ export class SimNat {
     }
     if (m === undefined) {
       const externalPort = this.mapping === 'endpoint-independent' ? this.nextPort++ : this.randomPort();
-      m = { internal, externalPort, allowed: new Set(), lastUsed: now };
+      m = { internal, externalPort, allowed: new Set(), flows: new Set(), lastUsed: now };
       this.mappings.set(key, m);
       this.byPort.set(externalPort, m);
     }
-    m.allowed.add(this.filterKey(dest));
+    if (allow) m.allowed.add(this.filterKey(dest));
     m.lastUsed = now;
     return m.externalPort;
   }
@@ -77,15 +125,34 @@ export class SimNat {
   forgetMappings(): void {
     this.mappings.clear();
     this.byPort.clear();
+    this.unreplied.clear();
+    this.detours.clear();
+    this.byDetour.clear();
   }
 
   /** The internal endpoint a packet from `source` to our public `port` goes to, if the NAT lets it in. */
   inbound(port: number, source: string, now: number): string | undefined {
+    const pair = `${source}|${port}`;
+    const detour = this.byDetour.get(pair);
+    if (detour !== undefined && now - detour.lastUsed <= MAPPING_TIMEOUT_MS) {
+      detour.lastUsed = now;
+      return detour.internal;
+    }
     const m = this.byPort.get(port);
-    if (m === undefined || now - m.lastUsed > MAPPING_TIMEOUT_MS) return undefined;
-    if (this.filtering !== 'endpoint-independent' && !m.allowed.has(this.filterKey(source))) return undefined;
-    m.lastUsed = now;
-    return m.internal;
+    const seen = this.unreplied.get(pair);
+    const open =
+      m !== undefined &&
+      now - m.lastUsed <= MAPPING_TIMEOUT_MS &&
+      (this.filtering === 'endpoint-independent' || m.allowed.has(this.filterKey(source))) &&
+      (seen === undefined || now - seen > MAPPING_TIMEOUT_MS);
+    if (open) {
+      m.lastUsed = now;
+      return m.internal;
+    }
+    // Without a firewall, conntrack keeps what it could not match, for the router itself: each
+    // such packet refreshes an entry that holds this pair from any flow out.
+    if (!this.firewall) this.unreplied.set(pair, now);
+    return undefined;
   }
 
   private filterKey(remote: string): string {
@@ -134,6 +201,7 @@ export class SimNet {
   delivered = 0;
   deliveredBytes = 0;
   dropped = 0;
+  expired = 0;
 
   constructor(private readonly options: NetOptions) {
     this.loss = options.loss ?? 0;
@@ -155,8 +223,9 @@ export class SimNet {
     publicIp: string,
     mapping: Mapping,
     filtering: Filtering = 'address-and-port',
+    options: { firewall?: boolean } = {},
   ): SimNat {
-    const nat = new SimNat(name, publicIp, mapping, filtering, this.options.random);
+    const nat = new SimNat(name, publicIp, mapping, filtering, this.options.random, options.firewall ?? true);
     this.nats.push(nat);
     return nat;
   }
@@ -239,19 +308,26 @@ export class SimNet {
     this.simulatedNow = until;
   }
 
-  /** Sends a UDP datagram from `host`'s socket to `dest` ("ip:port"); false when it is dropped on the way out. */
-  send(host: SimHost, dest: string, bytes: Uint8Array): boolean {
+  /**
+   * Sends a UDP datagram from `host`'s socket to `dest` ("ip:port"), with IP TTL `ttl` if given;
+   * false when it is dropped on the way out (one that dies on the way is counted in `expired`).
+   */
+  send(host: SimHost, dest: string, bytes: Uint8Array, ttl = 64): boolean {
     if (this.options.random() < this.loss) return this.drop();
     const src = `${host.ip}:${host.port}`;
     const destIp = dest.slice(0, dest.lastIndexOf(':'));
     const lanPeer = host.nat && this.hostBound(dest, host.nat);
     if (lanPeer) return this.deliver(lanPeer, src, bytes, this.options.lanLatencyMs ?? 1);
     let publicSrc = src;
+    let hops = ttl;
     if (host.nat) {
       // Nothing behind another NAT is routable from here, and our own NAT does not hairpin.
       if (destIp === host.nat.publicIp || !this.isPublic(destIp)) return this.drop();
+      // A router forwards only what has a TTL left after its own (Linux drops it before the NAT).
+      if (hops-- <= 1) return this.expire();
       publicSrc = `${host.nat.publicIp}:${host.nat.outbound(src, dest, this.now)}`;
     }
+    if (hops <= 1) return this.expire();
     const publicSrcIp = publicSrc.slice(0, publicSrc.lastIndexOf(':'));
     if (this.cuts.has([publicSrcIp, destIp].sort().join(' '))) return this.drop();
     const jitter = this.options.jitterMs ? this.options.random() * this.options.jitterMs : 0;
@@ -293,6 +369,12 @@ export class SimNet {
   private drop(): false {
     this.dropped++;
     return false;
+  }
+
+  /** A datagram whose TTL ran out on a router: sent, and never arrives. */
+  private expire(): true {
+    this.expired++;
+    return true;
   }
 
   private isPublic(ip: string): boolean {

@@ -71,18 +71,21 @@ export class SimWorld {
     private readonly gossipDelayMs = 1_000,
     loss = 0,
     jitterMs = 0,
+    internetLatencyMs = 20,
   ) {
     this.random = seededUniform(seed);
-    this.net = new SimNet({ random: this.random, loss, jitterMs });
+    this.net = new SimNet({ random: this.random, loss, jitterMs, internetLatencyMs });
   }
 
+  /** A NAT router; `firewall: false` makes it a plain MASQUERADE (netSim.ts). */
   nat(
     name: string,
     publicIp: string,
     mapping: 'endpoint-independent' | 'endpoint-dependent',
     filtering?: Filtering,
+    options: { firewall?: boolean } = {},
   ): SimNat {
-    return this.net.addNat(name, publicIp, mapping, filtering);
+    return this.net.addNat(name, publicIp, mapping, filtering, options);
   }
 
   /** A member on `ip`, behind `nat` if given. Call start() once all are added. */
@@ -113,9 +116,16 @@ export class SimWorld {
     return m;
   }
 
-  /** Every member learns the others' records (as after gossip) and starts probing at `now`. */
-  start(): void {
-    for (const m of this.members) this.handle(m, m.discovery.setPeers(this.peersOf(m), this.net.now));
+  /**
+   * Every member learns the others' records (as after gossip) and starts probing: at `now`, or the
+   * i-th member `staggerMs` × i later (members coming up one after another, as they join).
+   */
+  start(staggerMs = 0): void {
+    this.members.forEach((m, i) => {
+      const begin = () => this.handle(m, m.discovery.setPeers(this.peersOf(m), this.net.now));
+      if (staggerMs === 0) begin();
+      else this.net.at(this.net.now + i * staggerMs, begin);
+    });
   }
 
   /**
@@ -310,7 +320,7 @@ export class SimWorld {
       const bytes = this.seal(m, to, s.message);
       if (s.via) this.sendVia(m, this.byId(s.via), to, bytes);
       else if (s.fresh) this.sendFresh(m, s.endpoint, bytes);
-      else this.net.send(m.host, s.endpoint, bytes);
+      else this.net.send(m.host, s.endpoint, bytes, s.ttl);
     }
     for (const e of out.events) {
       if (e.type === 'pathChanged') m.changes.push({ ...e, peerName: this.byId(e.peer).name });

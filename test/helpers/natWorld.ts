@@ -2,13 +2,17 @@ import type { ExecutionContext } from 'ava';
 import { natRouterRules } from '../../cli/demo/natRouter.js';
 import type { NodeStatus } from '../../core/node/status.js';
 import type { OverlayHost } from './lan.js';
-import { Netns, plugIntoBridge } from './netns.js';
+import { Netns, plugIntoBridge, vethPair } from './netns.js';
 
 /**
- * A small internet in namespaces: a switch for 203.0.113.0/24 ("the internet"), public hosts on
- * it, and NAT routers each with a LAN in 198.18.0.0/15 behind it. MASQUERADE keeps a flow's source
- * port when it can (endpoint-independent mapping); with `randomFully`, every destination gets a
- * fresh random port (endpoint-dependent: hole punching cannot work through it).
+ * A small internet in namespaces: a router for 203.0.113.0/24 ("the internet"), public hosts on
+ * links of their own to it, and NAT routers each with a LAN in 198.18.0.0/15 behind it. A router,
+ * not a switch: between any two public addresses lies one hop, as on the real internet, so a
+ * datagram sent with a small TTL dies between two NATs (core/discovery/opening.ts).
+ * MASQUERADE keeps a flow's source port when it can (endpoint-independent mapping); with
+ * `randomFully`, every destination gets a fresh random port (endpoint-dependent: hole punching
+ * cannot work through it). With `firewall: false` the router only masquerades: no filter rule
+ * drops what comes unsolicited from the internet (cli/demo/natRouter.ts).
  */
 export class NatWorld {
   private readonly inet: Netns;
@@ -20,8 +24,7 @@ export class NatWorld {
     private readonly tag: string,
   ) {
     this.inet = this.ns('inet');
-    this.inet.ip('link', 'add', 'br0', 'type', 'bridge');
-    this.inet.ip('link', 'set', 'br0', 'up');
+    this.inet.exec('sysctl', ['-qw', 'net.ipv4.ip_forward=1']);
   }
 
   private ns(name: string): Netns {
@@ -30,15 +33,22 @@ export class NatWorld {
     return ns;
   }
 
-  /** Plugs `ns` into the internet switch with `address` (CIDR in 203.0.113.0/24). */
-  private plug(ns: Netns, address: string): string {
-    return plugIntoBridge(ns, this.inet, 'br0', address);
+  /**
+   * Links `ns` to the internet's router with public address `ip` (in 203.0.113.0/24): the address
+   * alone (/32) and a default route through the router, which routes `ip` down this link.
+   */
+  private plug(ns: Netns, ip: string): string {
+    const { ifA: hostIf, ifB: swIf } = vethPair(ns, `${ip}/32`, this.inet, `${ROUTER_LINK}/32`);
+    this.inet.ip('route', 'add', `${ip}/32`, 'dev', swIf);
+    ns.ip('route', 'add', ROUTER_LINK, 'dev', hostIf);
+    ns.ip('route', 'add', 'default', 'via', ROUTER_LINK, 'dev', hostIf);
+    return hostIf;
   }
 
   /** A host with a public address on the internet. */
   publicHost(name: string, address: string): Netns {
     const host = this.ns(name);
-    this.plug(host, `${address}/24`);
+    this.plug(host, address);
     return host;
   }
 
@@ -50,7 +60,7 @@ export class NatWorld {
     options: { randomFully?: boolean; firewall?: boolean } = {},
   ): { router: Netns; wanIf: string; host(name: string): Netns } {
     const router = this.ns(name);
-    const wanIf = this.plug(router, `${wan}/24`);
+    const wanIf = this.plug(router, wan);
     const n = this.nextNat++;
     router.ip('link', 'add', 'lan0', 'type', 'bridge');
     router.ip('addr', 'add', `198.18.${n}.1/24`, 'dev', 'lan0');
@@ -70,6 +80,12 @@ export class NatWorld {
     };
   }
 }
+
+/**
+ * The internet router's own address on every link (198.18.0.0/15, like the LANs, but no LAN's):
+ * each namespace's next hop. Nothing comes from it but ICMP (a TTL that ran out, say).
+ */
+const ROUTER_LINK = '198.19.255.1';
 
 /** `member` joins with an invite from `p` and comes up. */
 export async function joinVia(p: OverlayHost, member: OverlayHost, name: string): Promise<void> {

@@ -64,6 +64,11 @@ both('bad arguments throw the errors the native side throws, and unknown peers a
   t.throws(() => a.dp.setPeerPath(1, { direct: 'nowhere' }), { instanceOf: RangeError });
   t.throws(() => a.dp.sendControl(new Uint8Array(0), '192.0.2.9:1'), { instanceOf: RangeError });
   t.throws(() => a.dp.sendControl(Uint8Array.of(0x80), 'nowhere'), { instanceOf: RangeError });
+  // An opener's TTL (core/discovery/opening.ts) is 1..255.
+  for (const ttl of [0, 256, 1.5])
+    t.throws(() => a.dp.sendControl(Uint8Array.of(0x80), '192.0.2.9:1', undefined, ttl), {
+      instanceOf: RangeError,
+    });
   const tags = { local: new Uint8Array(8).fill(1), remote: new Uint8Array(7) };
   t.throws(() => a.dp.setRelayKey(1, new Uint8Array(32), tags, new Uint8Array(16)), {
     instanceOf: TypeError,
@@ -80,7 +85,8 @@ both('bad arguments throw the errors the native side throws, and unknown peers a
 
 both('a join query goes up as a control event from its source; junk is only counted', async (t, pair) => {
   const { a, b } = pair(t);
-  a.dp.sendControl(Uint8Array.of(0x81, 1, 2, 3), b.endpoint);
+  // With a TTL of its own, enough for the way (loopback; the twin's one router).
+  a.dp.sendControl(Uint8Array.of(0x81, 1, 2, 3), b.endpoint, undefined, 3);
   a.dp.sendControl(Uint8Array.of(0x99, 1, 2, 3), b.endpoint);
   await until(
     clock,

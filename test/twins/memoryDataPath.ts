@@ -211,12 +211,13 @@ export class MemoryDataPath implements DataPathIo {
   }
 
   /** The twin's clock is simulated: it says when it sent on the real monotonic clock, as the native one does. */
-  sendControl(data: Uint8Array, endpoint: string): number {
+  sendControl(data: Uint8Array, endpoint: string, _socket?: number, ttl?: number): number {
     this.running();
     const to = endpointArg(endpoint);
     if (data.length === 0 || data.length > 65507) throw new RangeError('data must be 1..65507 bytes');
+    if (ttl !== undefined && !(Number.isInteger(ttl) && ttl >= 1 && ttl <= 255)) throw new RangeError('ttl');
     const at = Number(process.hrtime.bigint()) / 1e6;
-    this.machine.net.send(this.host, to, data);
+    this.machine.net.send(this.host, to, data, ttl);
     return at;
   }
 

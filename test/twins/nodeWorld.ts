@@ -92,8 +92,14 @@ export class NodeWorld {
     });
   }
 
-  nat(name: string, publicIp: string, mapping: Mapping, filtering?: Filtering): SimNat {
-    return this.net.addNat(name, publicIp, mapping, filtering);
+  nat(
+    name: string,
+    publicIp: string,
+    mapping: Mapping,
+    filtering?: Filtering,
+    options: { firewall?: boolean } = {},
+  ): SimNat {
+    return this.net.addNat(name, publicIp, mapping, filtering, options);
   }
 
   machine(name: string, ip: string, nat?: SimNat): SimMachine {

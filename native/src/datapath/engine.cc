@@ -147,8 +147,8 @@ size_t Engine::SendOut(uint8_t** bufs, uint32_t* lens, sockaddr_in6* to, const u
   return sent;
 }
 
-int Engine::SendFrom(uint16_t socket, const uint8_t* data, size_t len, const sockaddr_in6& to) {
-  return socket == 0 ? socket_.SendOne(data, len, to) : extras_.SendOne(socket, data, len, to);
+int Engine::SendFrom(uint16_t socket, const uint8_t* data, size_t len, const sockaddr_in6& to, int ttl) {
+  return socket == 0 ? socket_.SendOne(data, len, to, ttl) : extras_.SendOne(socket, data, len, to, ttl);
 }
 
 bool Engine::Push(UpEvent event) {
@@ -384,10 +384,10 @@ void Engine::ClearSessions(PeerId id) {
   p->staged.clear();
 }
 
-int Engine::SendControl(const uint8_t* data, size_t len, const sockaddr_in6& to, int socket) {
-  if (socket == kBoundSocket) return SendFrom(extras_.SocketFor(to), data, len, to);
+int Engine::SendControl(const uint8_t* data, size_t len, const sockaddr_in6& to, int socket, int ttl) {
+  if (socket == kBoundSocket) return SendFrom(extras_.SocketFor(to), data, len, to, ttl);
   if (socket < 0 || socket > ExtraSockets::kMax) return -1;
-  return SendFrom(static_cast<uint16_t>(socket), data, len, to);
+  return SendFrom(static_cast<uint16_t>(socket), data, len, to, ttl);
 }
 
 void Engine::FlushStaged(PeerId id, TransportAead& aead) {

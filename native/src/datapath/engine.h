@@ -166,7 +166,7 @@ class Engine {
   // From `socket` (an extra's id), or kBoundSocket: the one bound to `to`, else the main one.
   static constexpr int kBoundSocket = -1;
   static constexpr uint32_t kWakeTag = 0xffffffffu;  // wake_'s tag in the epoll set
-  int SendControl(const uint8_t* data, size_t len, const sockaddr_in6& to, int socket = kBoundSocket);
+  int SendControl(const uint8_t* data, size_t len, const sockaddr_in6& to, int socket = kBoundSocket, int ttl = 0);
   // Extra sockets (extra_sockets.h): open (its id, 0 when all kMax are open; *port its port),
   // close, bind a destination to one (its datagrams, and a peer whose endpoint JavaScript sets
   // there, leave from it), and what each moved.
@@ -243,7 +243,7 @@ class Engine {
   // (the arrays are compacted in place for it), an extra's one by one. Returns how many went.
   size_t SendOut(uint8_t** bufs, uint32_t* lens, sockaddr_in6* to, const uint16_t* sockets, size_t count,
                  UdpSocket::Caller caller);
-  int SendFrom(uint16_t socket, const uint8_t* data, size_t len, const sockaddr_in6& to);
+  int SendFrom(uint16_t socket, const uint8_t* data, size_t len, const sockaddr_in6& to, int ttl = 0);
   // Any thread, once per batch that moved transport: the event WatchTraffic asked for, if armed.
   // A relaxed load while disarmed, so busy threads pay one read of a line nobody writes.
   void NoteTraffic() {

@@ -42,10 +42,10 @@ std::shared_ptr<UdpSocket> ExtraSockets::Get(uint16_t id) {
   return slots_[id].socket;
 }
 
-int ExtraSockets::SendOne(uint16_t id, const uint8_t* data, size_t len, const sockaddr_in6& to) {
+int ExtraSockets::SendOne(uint16_t id, const uint8_t* data, size_t len, const sockaddr_in6& to, int ttl) {
   std::shared_ptr<UdpSocket> s = Get(id);
   if (!s) return -1;
-  int err = s->SendOne(data, len, to);
+  int err = s->SendOne(data, len, to, ttl);
   if (err == 0) slots_[id].tx.fetch_add(1, std::memory_order_relaxed);
   return err;
 }

@@ -41,7 +41,7 @@ class ExtraSockets {
   void Close(uint16_t id);
   std::shared_ptr<UdpSocket> Get(uint16_t id);
   // One datagram from socket `id`: 0, an errno, or -1 when it is not open.
-  int SendOne(uint16_t id, const uint8_t* data, size_t len, const sockaddr_in6& to);
+  int SendOne(uint16_t id, const uint8_t* data, size_t len, const sockaddr_in6& to, int ttl = 0);
   void CountRx(uint16_t id, size_t n);
 
   // Datagrams to `to` that name no socket (handshakes, endpoints JavaScript sets) leave from `id`;

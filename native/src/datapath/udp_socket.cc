@@ -297,7 +297,8 @@ size_t UdpSocket::SendBatch(uint8_t* const* bufs, const uint32_t* lens, const so
   return sent;
 }
 
-int UdpSocket::SendOne(const uint8_t* data, size_t len, const sockaddr_in6& to) {
+int UdpSocket::SendOne(const uint8_t* data, size_t len, const sockaddr_in6& to, int ttl) {
+  if (ttl > 0) return SendWithTtl(data, len, to, ttl);
   ssize_t n;
   if (dual_stack_) {
     n = ::sendto(fd_.Get(), data, len, 0, reinterpret_cast<const sockaddr*>(&to), sizeof to);
@@ -306,6 +307,35 @@ int UdpSocket::SendOne(const uint8_t* data, size_t len, const sockaddr_in6& to) 
     n = ::sendto(fd_.Get(), data, len, 0, reinterpret_cast<const sockaddr*>(&v4), sizeof v4);
   }
   return n < 0 ? errno : 0;
+}
+
+// sendmsg with IP_TTL (an IPv4 or v4-mapped destination) or IPV6_HOPLIMIT as ancillary data: the
+// socket's own TTL, which the data path's sends share, is never changed.
+int UdpSocket::SendWithTtl(const uint8_t* data, size_t len, const sockaddr_in6& to, int ttl) {
+  if (ttl > 255) return EINVAL;
+  sockaddr_in v4 = ToV4(to);
+  bool mapped = IN6_IS_ADDR_V4MAPPED(&to.sin6_addr);
+  iovec iov{const_cast<uint8_t*>(data), len};
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+  msghdr msg{};
+  if (dual_stack_) {
+    msg.msg_name = const_cast<sockaddr_in6*>(&to);
+    msg.msg_namelen = sizeof to;
+  } else {
+    msg.msg_name = &v4;
+    msg.msg_namelen = sizeof v4;
+  }
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof control;
+  cmsghdr* c = CMSG_FIRSTHDR(&msg);
+  // A dual-stack socket sends to a v4-mapped address as IPv4, and takes IPv4's ancillary data then.
+  c->cmsg_level = mapped || !dual_stack_ ? IPPROTO_IP : IPPROTO_IPV6;
+  c->cmsg_type = mapped || !dual_stack_ ? IP_TTL : IPV6_HOPLIMIT;
+  c->cmsg_len = CMSG_LEN(sizeof(int));
+  std::memcpy(CMSG_DATA(c), &ttl, sizeof ttl);
+  return ::sendmsg(fd_.Get(), &msg, 0) < 0 ? errno : 0;
 }
 
 bool ParseEndpoint(const std::string& text, sockaddr_in6* out) {

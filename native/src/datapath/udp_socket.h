@@ -58,10 +58,13 @@ class UdpSocket {
   // the messages that held two or more datagrams. False (and off) if not.
   bool EnableGro(std::atomic<uint64_t>* received);
 
-  // One datagram from the JavaScript thread (handshakes, discovery). Returns errno or 0.
-  int SendOne(const uint8_t* data, size_t len, const sockaddr_in6& to);
+  // One datagram from the JavaScript thread (handshakes, discovery). Returns errno or 0. A `ttl`
+  // of 1..255 sets this datagram's IP TTL (hop limit) alone, as ancillary data: discovery's
+  // openers must die past our own NAT, before the peer's (issue 13); 0 keeps the socket's default.
+  int SendOne(const uint8_t* data, size_t len, const sockaddr_in6& to, int ttl = 0);
 
  private:
+  int SendWithTtl(const uint8_t* data, size_t len, const sockaddr_in6& to, int ttl);
   // SendBatch's runs: messages of up to kMaxSegments datagrams and kMaxGsoBytes bytes in all
   // (the kernel's UDP_MAX_SEGMENTS was 64 before Linux 6.2; an IP packet's length field is 16 bits).
   static constexpr size_t kMaxSegments = 64;
