@@ -45,6 +45,16 @@ export function behindNat(candidates: readonly string[]): boolean {
   });
 }
 
+/**
+ * Whether a packet to `endpoint`, one of a member's `candidates`, sent before discovery found a
+ * path could reach the member's NAT before the member opened it (opening.ts): a public address of a
+ * member that may sit behind a NAT. Its private addresses are safe, reaching it only on its own LAN.
+ */
+export function tooEarlyFor(candidates: readonly string[], endpoint: string): boolean {
+  const ip = ipOf(endpoint);
+  return behindNat(candidates) && ip !== undefined && addressScope(ip) === 'public';
+}
+
 /** The IP of a candidate string, or undefined when it is not one. */
 export function ipOf(text: string): string | undefined {
   return parseCandidate(text)?.address;

@@ -6,7 +6,7 @@
 export { type CandidateKind, CandidateSet, rankPeerCandidates } from './candidateSet.js';
 export * from './constants.js';
 export { Discovery, type DiscoveryOptions, type DiscoveryPeer } from './discovery.js';
-export { addressScope, behindNat, isCandidate, parseCandidate } from './endpointClass.js';
+export { addressScope, behindNat, isCandidate, parseCandidate, tooEarlyFor } from './endpointClass.js';
 export { type FilterCounters, type Filtering, FilterTest } from './filterTest.js';
 export * from './messages.js';
 export {

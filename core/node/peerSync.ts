@@ -8,7 +8,7 @@
 import { bytesEqual } from '../base/bytes.js';
 import { parseEndpoint } from '../base/endpoint.js';
 import { encodeKey, type PeerId, peerId } from '../base/keys.js';
-import { behindNat } from '../discovery/index.js';
+import { behindNat, tooEarlyFor } from '../discovery/index.js';
 import { ENDPOINT_RECORD_PREFIX } from '../membership/endpointRecord.js';
 import type { Member, Roster } from '../membership/roster.js';
 import type { Tunnel } from '../tunnel/tunnel.js';
@@ -54,15 +54,17 @@ export function desiredPeers(roster: Roster, self: Member, now: number): Map<Pee
       continue;
     }
     const hosted = m.certificate.signingKey ? (hostedBy.get(encodeKey(m.certificate.signingKey)) ?? []) : [];
+    const first = m.endpoints[0];
     out.set(key, {
       member: m,
       publicKey: m.certificate.wireguardKey,
       allowedIps: [...hostAddresses(m), ...hosted.flatMap(hostAddresses)],
       // Both behind NATs: its public address waits for discovery (a packet there too early would
       // take the pair of addresses its hole needs, core/discovery/opening.ts); a relay comes at once.
+      // A private address cannot reach its NAT, so it is kept (members on one LAN).
       // A public member keeps it: the NATed member reached it first, and after a restart it must
       // reach the members it relays for at once.
-      endpoint: natToNat && behindNat(m.endpoints) ? undefined : m.endpoints[0],
+      endpoint: natToNat && first !== undefined && tooEarlyFor(m.endpoints, first) ? undefined : first,
       forward: false,
     });
   }

@@ -11,7 +11,7 @@
 import type { Endpoint } from '../base/endpoint.js';
 import { formatEndpoint, parseEndpoint } from '../base/endpoint.js';
 import { type PeerId, peerId, peerKey } from '../base/keys.js';
-import { behindNat, type Source } from '../discovery/index.js';
+import { type Source, tooEarlyFor } from '../discovery/index.js';
 import { type InnerMessage, type JoinResponder, SealedChannel } from '../overlayWire/index.js';
 import type { Tunnel } from '../tunnel/tunnel.js';
 import type { Arrival } from '../tunnel/types.js';
@@ -189,10 +189,11 @@ export class SealedMessaging {
     const observed = this.observed.get(key);
     if (observed) return observed;
     const known = this.options.peer(key);
-    if (known?.member && behindNat(known.member.endpoints)) return undefined;
     const status = known ? this.options.tunnel.peerStatus(known.publicKey) : undefined;
-    const fromTunnel = status?.endpoint ? parseEndpoint(status.endpoint) : undefined;
-    return fromTunnel ?? (known?.endpoint ? parseEndpoint(known.endpoint) : undefined);
+    const guess = status?.endpoint ?? known?.endpoint;
+    if (guess === undefined || (known?.member && tooEarlyFor(known.member.endpoints, guess)))
+      return undefined;
+    return parseEndpoint(guess);
   }
 
   /** A member's message, authenticated and fresh (OverlayInbox checked who sent it). */

@@ -41,6 +41,11 @@ export const REQUEST_FIRST_TIMEOUT_MS = 250;
 export const REQUEST_TRIES = 4;
 /** A lease shorter than this is renewed no faster than this (a router answering lifetime 1 is not obeyed). */
 export const MIN_RENEW_MS = 30_000;
+/**
+ * A router's announcement with an epoch that looks kept still brings one renewal, at most this often:
+ * a router that restarts within seconds of mapping is within the epoch check's slack (epoch.ts).
+ */
+export const ANNOUNCE_RENEW_GAP_MS = 10_000;
 /** After a failed attempt, wait this long before asking again. */
 export const RETRY_AFTER_FAILURE_MS = 60_000;
 /** Largest datagram either UDP protocol sends: PCP's 1100-octet cap (RFC 6887 §7). */

@@ -11,6 +11,7 @@
  */
 import { formatEndpoint } from '../base/endpoint.js';
 import {
+  ANNOUNCE_RENEW_GAP_MS,
   MIN_RENEW_MS,
   REQUEST_FIRST_TIMEOUT_MS,
   REQUEST_TRIES,
@@ -59,6 +60,7 @@ export class UdpMapping {
   private tries = 0;
   private nextAt = 0;
   private epoch: EpochSample | undefined;
+  private announceRenewedAt = Number.NEGATIVE_INFINITY;
   /** NAT-PMP learns the external address and port from two answers. */
   private externalAddress: string | undefined;
   private externalPort: number | undefined;
@@ -123,8 +125,14 @@ export class UdpMapping {
     const restarted = this.noteEpoch(r.epoch, now);
     if (r.op === 'announce') {
       // §14.1.1: an announcement whose epoch shows lost state means our mappings are gone.
-      if (!restarted) return this.step([], []);
-      return this.request(now, this.lostEvents('the router announced a restart'));
+      if (restarted) return this.request(now, this.lostEvents('the router announced a restart'));
+      // A router announces unasked only when it started or lost state (§14.1.3), and one that
+      // restarted within ~2 s of our last answer passes the epoch check (its slack): renew once to
+      // find out. Its answer is checked like any renewal's.
+      if (this.state !== 'mapped' || now - this.announceRenewedAt < ANNOUNCE_RENEW_GAP_MS)
+        return this.step([], []);
+      this.announceRenewedAt = now;
+      return this.request(now, []);
     }
     if (this.state !== 'requesting' || !answersOurMap(r, this.o.nonce, this.o.internalPort))
       return this.drop();

@@ -108,17 +108,39 @@ test('answers that are not ours are counted and change nothing', (t) => {
   t.is(m.mapped, undefined);
 });
 
-test('PCP: an announcement after a restart maps again; one in the same epoch does not', (t) => {
+test('PCP: an announcement after a restart maps again; one in the same epoch renews once, quietly', (t) => {
   const m = pcp();
   m.start(0);
   m.receive(pcpAnswer({ epoch: 1000 }), 10);
-  t.deepEqual(m.receive(pcpAnnounce(1060), 60_010).send, [], 'the router kept its state');
+  const same = m.receive(pcpAnnounce(1060), 60_010);
+  t.is(same.send.length, 1, 'one renewal, to be sure');
+  t.deepEqual(same.events, [], 'nothing lost');
+  t.deepEqual(
+    m.receive(pcpAnswer({ epoch: 1060 }), 60_020).events,
+    [],
+    'kept: the same mapping, nothing to announce',
+  );
+  t.deepEqual(m.receive(pcpAnnounce(1061), 61_000).send, [], 'a burst of announcements renews once');
   const after = m.receive(pcpAnnounce(0), 120_000);
   t.deepEqual(after.events, [{ kind: 'lost', reason: 'the router announced a restart' }]);
   t.is(after.send.length, 1, 'asked again at once');
   t.like(m.receive(pcpAnswer({ epoch: 1, port: 40000 }), 120_010).events[0], {
     kind: 'mapped',
     external: '203.0.113.5:40000',
+  });
+});
+
+test('PCP: a router that restarts within the epoch slack (moments after it mapped) is found by its announcement', (t) => {
+  const m = pcp();
+  m.start(0);
+  // Mapped by a router up for 1 s; restarted 1 s later, it announces epoch 0: within the slack.
+  m.receive(pcpAnswer({ epoch: 1 }), 10);
+  const s = m.receive(pcpAnnounce(0), 1_010);
+  t.is(s.send.length, 1, 'asked again');
+  // The restarted router answers with a new port: the mapping moves.
+  t.like(m.receive(pcpAnswer({ epoch: 0, port: 40001 }), 1_020).events[0], {
+    kind: 'mapped',
+    external: '203.0.113.5:40001',
   });
 });
 
