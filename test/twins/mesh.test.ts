@@ -114,6 +114,13 @@ async function restartAndRelay(t: ExecutionContext, w: NodeWorld, n: TwinNode, p
   w.restart(n);
   t.log(`${n.name} restarted: b reached c after ${await w.packetArrives(b, c, AFTER_RESTART_MS)} ms`);
   await w.packetArrives(c, b, AFTER_RESTART_MS);
+  // Traffic is back; the paths' evidence may lag it by a probe round (a relay's restart can leave
+  // its routes silent long enough to be called dead), but they must settle on a, not elsewhere.
+  await w.until(
+    'b and c to show their path through a again',
+    3_000,
+    () => relayed(b, c, a) && relayed(c, b, a),
+  );
   t.true(relayed(b, c, a) && relayed(c, b, a), 'still through a');
 }
 
