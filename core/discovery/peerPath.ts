@@ -249,9 +249,8 @@ export class PeerPath {
     if (!('endpoint' in source)) {
       // Through a relay we keep for it: a way in that may work out as well (it just restarted, or
       // its relay key came late). Asked back at once, as a direct one is below.
-      const e = this.routes.get(key);
-      if (e && !e.answeredWithin(ROAMED_ANSWER_MS, now) && now - e.lastSentAt >= SUSPECT_PING_MS)
-        e.probeNowAt = now;
+      if (heard && !heard.answeredWithin(ROAMED_ANSWER_MS, now) && now - heard.lastSentAt >= SUSPECT_PING_MS)
+        heard.probeNowAt = now;
       return;
     }
     const endpoint = source.endpoint;
