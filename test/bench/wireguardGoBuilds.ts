@@ -5,7 +5,8 @@
  * directory, or fetched into it: `apt-get download` with a private sources list (the machine's
  * own Debian mirror, the suite set to CODENAME-backports) and private state directories, then
  * `dpkg -x`. Nothing is installed system-wide. (Debian's 0.0.20231211 package prints
- * "v0.0.20230223" for --version: its version.go was not bumped; the package version is checked.)
+ * "v0.0.20230223" for --version: its version.go was not bumped. So the version checked, for a
+ * cached build as for a fresh one, is the package's: the first line of its Debian changelog.)
  */
 import { execFileSync } from 'node:child_process';
 import {
@@ -19,6 +20,7 @@ import {
 } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
 
 export const BACKPORTS_VERSION = '0.0.20231211';
 
@@ -48,7 +50,7 @@ export function backportsWireguardGo(
 ): string {
   const dir = join(cacheDir, `wireguard-go-${BACKPORTS_VERSION}`);
   const binary = join(dir, 'usr/bin/wireguard-go');
-  if (existsSync(binary)) return binary;
+  if (existsSync(binary)) return checkedPackage(dir, binary);
   const work = mkdtempSync(join(tmpdir(), 'ovl-wggo-apt-'));
   try {
     for (const d of ['lists/partial', 'cache/archives/partial', 'download'])
@@ -89,8 +91,16 @@ export function backportsWireguardGo(
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
-  const version = execFileSync(binary, ['--version'], { encoding: 'utf8' });
-  if (!version.includes(BACKPORTS_VERSION))
-    throw new Error(`bench: ${binary} is not ${BACKPORTS_VERSION}: ${version}`);
+  return checkedPackage(dir, binary);
+}
+
+/** `binary` if the package unpacked in `dir` says it is BACKPORTS_VERSION; throws otherwise. */
+function checkedPackage(dir: string, binary: string): string {
+  const changelog = join(dir, 'usr/share/doc/wireguard-go/changelog.Debian.gz');
+  const first = existsSync(changelog)
+    ? gunzipSync(readFileSync(changelog)).toString('utf8').split('\n', 1)[0]!
+    : '(no Debian changelog)';
+  if (!first.startsWith(`wireguard-go (${BACKPORTS_VERSION}-`))
+    throw new Error(`bench: ${dir} does not hold wireguard-go ${BACKPORTS_VERSION}: ${first}`);
   return binary;
 }

@@ -6,6 +6,7 @@
  */
 import test from 'ava';
 import { explainPath } from '../../cli/view/pathExplanation.js';
+import { IDLE_HEARTBEAT_MS } from '../../core/discovery/constants.js';
 import { nodeStatus } from '../../core/node/status.js';
 import { direct, NodeWorld, relayed, statusOf } from './nodeWorld.js';
 
@@ -78,6 +79,12 @@ test.serial(
       portTakenToward: 0,
     });
     t.like(nodeStatus(c.node).self.nat, { mapping: 'none' });
+    // b tells c in its pongs; c's next ping on an idle direct path may be a heartbeat away.
+    await w.until(
+      "c to hear b's NAT",
+      IDLE_HEARTBEAT_MS + 2_000,
+      () => statusOf(c, b)?.nat !== undefined && statusOf(c, b)?.nat?.mapping !== 'unknown',
+    );
     t.like(statusOf(c, b)?.nat, { mapping: 'endpoint-independent' });
   },
 );
