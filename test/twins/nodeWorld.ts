@@ -178,6 +178,17 @@ export class NodeWorld {
     n.node = OverlayNode.start({ stateDir: n.dir, log: (line) => n.logs.push(line), io: n.io, ...options });
   }
 
+  /**
+   * The node's process dies without a word (kill -9): its socket is gone, so nothing reaches it
+   * any more, and its timers stop in the same step. stop() sends nothing (a bye is
+   * stopWithFarewell's): the others must find out from its silence.
+   */
+  crash(n: TwinNode): void {
+    const socket = this.net.hostAt(n.machine.ip, n.node.tunnel.port, n.machine.nat);
+    if (socket) this.net.removeHost(socket);
+    n.node.stop();
+  }
+
   /** The machine takes another address (a laptop on another network): its socket moves with it. */
   move(n: TwinNode, ip: string): void {
     n.machine.ip = ip;

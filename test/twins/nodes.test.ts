@@ -6,12 +6,13 @@
  */
 import test, { type ExecutionContext } from 'ava';
 import { encodeKey } from '../../core/base/keys.js';
+import { IDLE_HEARTBEAT_MS } from '../../core/discovery/constants.js';
 import { createInvite, kick, listInvites } from '../../core/node/admin.js';
 import { leaveNetwork } from '../../core/node/leave.js';
 import { nodeStatus } from '../../core/node/status.js';
 import { RELAYED_MTU } from '../../core/tunnel/mtu.js';
 import type { Mapping } from '../discovery/netSim.js';
-import { keyOf, knows, NodeWorld } from './nodeWorld.js';
+import { direct, keyOf, knows, NodeWorld, statusOf } from './nodeWorld.js';
 
 /** a on a public address, b joined through it on another; both know each other and b's packets reach a. */
 async function publicPair(t: ExecutionContext) {
@@ -118,6 +119,38 @@ test.serial(
     t.like(bOf(nodeStatus(a.node)), { online: false, path: null, endpoint: null, rttMs: null });
     await w.until('b to finish stopping', 1_000, () => b.node.isStopped);
     await stopping;
+  },
+);
+
+test.serial(
+  'a member that vanishes without a word (kill -9) shows offline with no path once its silence runs out, logged once',
+  async (t) => {
+    // As in test/leave.test.ts's dead end: b is kicked, and comes back from the same machine as b2.
+    const w = new NodeWorld(t);
+    const a = w.found('a', w.machine('a', '203.0.113.1'));
+    const b = await w.join('b', w.machine('b', '198.51.100.2'), a);
+    await w.until('a and b to know each other', 10_000, () => knows(a, b) && knows(b, a));
+    kick(a.node, 'b');
+    await w.until('a to drop b', 10_000, () => !knows(a, b));
+    b.node.stop(); // overlay leave
+    const b2 = await w.join('b2', b.machine, a);
+    const b2Of = () => statusOf(a, b2);
+    await w.until('a to see b2 online, directly', 10_000, () => direct(a, b2) && b2Of()?.online === true);
+
+    const crashedAt = w.clock.elapsed();
+    w.crash(b2);
+    // Heard at least every IDLE_HEARTBEAT_MS while alive; offline once unheard for 15 s more (status.ts).
+    const bound = IDLE_HEARTBEAT_MS + 20_000;
+    await w.until('a to show b2 offline', bound, () => b2Of()?.online === false);
+    const tookMs = w.clock.elapsed() - crashedAt;
+    t.log(`a showed b2 offline ${tookMs} ms (simulated) after its crash; bound ${bound} ms`);
+    t.true(tookMs <= bound);
+    t.like(b2Of(), { online: false, path: null, endpoint: null, rttMs: null });
+    // Said once, by name. direct-lost: with no other member to relay through, the dead direct
+    // path is the last word; never peer-left, which only a bye says.
+    const told = a.logs.filter((l) => /path to b2: none/.test(l));
+    t.is(told.length, 1, a.logs.filter((l) => l.includes('b2')).join('\n'));
+    t.regex(told[0]!, /path to b2: none \((unreachable|direct-lost)\)$/);
   },
 );
 
