@@ -24,8 +24,8 @@ import type { InviteBook } from '../membership/inviteBook.js';
 import { retiringStore } from '../membership/retiredMembers.js';
 import type { Member, Roster } from '../membership/roster.js';
 import { JoinResponder, mac1Key } from '../overlayWire/index.js';
-import { type PortMapper, type PortMappingMode, portMapperFor } from '../portmap/portMapper.js';
-import { type NodeIo, nativeIo, type TunDevice } from '../tunnel/io.js';
+import { type PortMapper, portMapperFor } from '../portmap/portMapper.js';
+import { nativeIo, type TunDevice } from '../tunnel/io.js';
 import { TUN_MTU } from '../tunnel/mtu.js';
 import type { Tunnel } from '../tunnel/tunnel.js';
 import { DEFAULT_RELAY_RATE_MBIT, relayBytesPerSecond } from '../tunnel/types.js';
@@ -33,6 +33,7 @@ import { redeemInvite } from './admin.js';
 import { EndpointAnnouncer } from './endpointAnnouncer.js';
 import { type MemberPong, pingMember } from './memberPing.js';
 import { type NodeDns, startNames } from './nodeDns.js';
+import { type NodeOptions, runSettings } from './nodeOptions.js';
 import { type NodeSettings, NodeState } from './nodeState.js';
 import { openInterface, startTunnel } from './openInterface.js';
 import { NodePaths } from './paths.js';
@@ -49,33 +50,6 @@ const SAVE_DELAY_MS = 500;
  * records to prune, its own addresses. Every 30 s: each look costs an idle node a few ms of CPU.
  */
 const MAINTENANCE_MS = 30_000;
-
-export interface NodeOptions {
-  stateDir: string;
-  log: (line: string) => void;
-  /** Tests only: shortened WireGuard timings. */
-  timings?: Record<string, number>;
-  /**
-   * False (--no-relay): carry no traffic between other members, and say so in the endpoint
-   * record. Undefined: as the node's settings say (what the last `up` remembered).
-   */
-  relay?: boolean;
-  /** --stun servers (HOST:PORT) to learn this node's reflexive address from; undefined: the settings'. */
-  stun?: readonly string[];
-  /** `up --listen`: the UDP port; undefined: the settings'. */
-  listenPort?: number;
-  /** --endpoint: addresses to announce besides those discovered (a port forward); undefined: the settings'. */
-  announce?: string[];
-  /** `up --relay-rate`: Mbit/s each member may send through this node; undefined: the settings'. */
-  relayRateMbit?: number;
-  portMapping?: PortMappingMode; // up --port-mapping (PCP, NAT-PMP, UPnP); undefined: the settings'
-  /** The TUN device, data path and interface list: the machine's own unless a test gives twins. */
-  io?: NodeIo;
-  /** Answer the members' names on the overlay address (`up` does; in-process test nodes do not). */
-  serveNames?: boolean;
-  /** `up --no-dns` (false): leave the host's DNS alone; undefined: as the settings say. */
-  dns?: boolean;
-}
 
 export class OverlayNode {
   readonly identity: Identity;
@@ -110,14 +84,7 @@ export class OverlayNode {
     private readonly state: NodeState,
   ) {
     this.identity = IdentityStore.openOrCreate(options.stateDir).load();
-    const settings = state.settings();
-    this.settings = {
-      ...settings,
-      listenPort: options.listenPort ?? settings.listenPort,
-      announce: options.announce ?? settings.announce,
-      relayRateMbit: options.relayRateMbit ?? settings.relayRateMbit,
-      portMapping: options.portMapping ?? settings.portMapping,
-    };
+    this.settings = runSettings(options, state.settings());
     this.relays = options.relay ?? this.settings.relay;
     this.relayRateMbit = this.settings.relayRateMbit ?? DEFAULT_RELAY_RATE_MBIT;
     const stunServers = options.stun ?? this.settings.stun;
