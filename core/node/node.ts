@@ -10,13 +10,14 @@
  * - rosterGossip.ts: gossip rounds, records published and received;
  * - endpointAnnouncer.ts: this node's addresses and its endpoint record;
  * - admin.ts: invites, joins and kicks, through a narrow interface this class satisfies;
- * - nodeDns.ts: the members' names, answered on the overlay address.
- * This class composes them, owns their lifecycle and timers, and keeps the tunnel's peers in line
- * with the roster (rosterChanged).
+ * - nodeDns.ts: the members' names, answered on the overlay address;
+ * - tunnelPeers.ts: the tunnel's peers kept in line with the roster.
+ * This class composes them and owns their lifecycle and timers; when the roster moves
+ * (rosterChanged), it has the peers follow and the roster saved.
  */
 
 import { parseEndpoint } from '../base/endpoint.js';
-import { type PeerId, peerId, peerKey } from '../base/keys.js';
+import { peerId, peerKey } from '../base/keys.js';
 import { OverlayError } from '../errors.js';
 import type { GossipRecord } from '../gossip/recordStore.js';
 import { type Identity, IdentityStore } from '../identity/identityStore.js';
@@ -37,11 +38,12 @@ import { type NodeOptions, runSettings } from './nodeOptions.js';
 import { type NodeSettings, NodeState } from './nodeState.js';
 import { openInterface, startTunnel } from './openInterface.js';
 import { NodePaths } from './paths.js';
-import { announcesNewEpoch, type DesiredPeer, desiredPeers, syncPeers } from './peerSync.js';
+import { announcesNewEpoch, type DesiredPeer } from './peerSync.js';
 import { RelayRoutes } from './relayRoutes.js';
 import { RosterGossip } from './rosterGossip.js';
 import { SealedMessaging } from './sealedMessaging.js';
 import { StunProbe } from './stunProbe.js';
+import { TunnelPeers } from './tunnelPeers.js';
 
 /** Roster writes are batched: gossip may bring hundreds of records in a second. */
 const SAVE_DELAY_MS = 500;
@@ -67,8 +69,7 @@ export class OverlayNode {
   readonly stun: StunProbe | undefined;
   readonly portMapper: PortMapper | undefined; // asks the gateway to forward our port; off: undefined
   private readonly tun: TunDevice;
-  /** The tunnel's peers, as syncPeers last left them. */
-  private readonly synced = new Map<PeerId, DesiredPeer>();
+  private readonly tunnelPeers: TunnelPeers;
   private readonly messaging: SealedMessaging;
   private readonly routes: RelayRoutes;
   private readonly announcer: EndpointAnnouncer;
@@ -110,8 +111,19 @@ export class OverlayNode {
       },
       sealedScreenKey: mac1Key(wg.publicKey),
     });
+    this.tunnelPeers = new TunnelPeers({
+      tunnel: this.tunnel,
+      roster: this.roster,
+      announceIfStale: (self) => {
+        if (!this.announcer.announcesOurEpoch(self)) this.tryAnnounce();
+      },
+      routes: () => this.routes,
+      messaging: () => this.messaging,
+      paths: () => this.paths,
+      log,
+    });
     // Read by modules that look members up by any key text (an event's, a message's).
-    const peers: ReadonlyMap<string, DesiredPeer> = this.synced;
+    const peers: ReadonlyMap<string, DesiredPeer> = this.tunnelPeers.current;
     this.routes = new RelayRoutes({ tun: this.tun, tunnel: this.tunnel, wireguard: wg, peers, log });
     this.announcer = new EndpointAnnouncer({
       settings: this.settings,
@@ -159,10 +171,10 @@ export class OverlayNode {
       // Through retiringStore, so a kick that arrives keeps the kicked name and key.
       store: retiringStore(this.roster, this.invites.retired, () => this.saveInvites()),
       send: (to, body, endpoint) => this.messaging.send(peerKey(to), { kind: 'gossip', body }, endpoint),
-      reachable: () => this.gossipTargets(),
+      reachable: () => this.tunnelPeers.gossipTargets(),
       accepted: (records) => this.rosterChanged(records),
       // A member that started again: its relayed traffic waits on the relay key for its new epoch.
-      urgent: (record) => announcesNewEpoch(this.roster, this.synced, record, Date.now()),
+      urgent: (record) => announcesNewEpoch(this.roster, this.tunnelPeers.current, record, Date.now()),
     });
     this.messaging = new SealedMessaging({
       keys: wg,
@@ -214,7 +226,7 @@ export class OverlayNode {
 
   /** The tunnel's peers by WireGuard key (base64): every member but this node, and hosted devices. */
   get peers(): ReadonlyMap<string, DesiredPeer> {
-    return this.synced;
+    return this.tunnelPeers.current;
   }
 
   /** What the sealed messages told about members: when each was last heard, clock skews, drops. */
@@ -293,13 +305,6 @@ export class OverlayNode {
     this.state.saveInvites(this.invites);
   }
 
-  /** The members a gossip round may talk to: full members we have somewhere to send to. */
-  private gossipTargets(): PeerId[] {
-    return [...this.synced]
-      .filter(([, p]) => p.member.certificate.kind === 'member' && this.messaging.reachable(p.publicKey))
-      .map(([id]) => id);
-  }
-
   private maintain(): void {
     if (this.stopped) return;
     const pruned = this.roster.prune(Date.now());
@@ -327,25 +332,11 @@ export class OverlayNode {
     try {
       self = this.self(now);
     } catch {
-      if (this.synced.size > 0) this.log('this node was removed from the network: dropping all peers');
-      syncPeers(this.tunnel, new Map(), this.synced);
+      this.tunnelPeers.dropAll();
       this.scheduleSave();
       return;
     }
-    const before = [...this.synced.keys()];
-    if (!this.announcer.announcesOurEpoch(self)) this.tryAnnounce();
-    const changes = syncPeers(this.tunnel, desiredPeers(this.roster, self, now), this.synced);
-    this.routes.forgetGone();
-    // What we knew of members who left goes with them.
-    const isPeer = (key: string) => (this.synced as ReadonlyMap<string, DesiredPeer>).has(key);
-    this.messaging.forgetLeft(
-      isPeer,
-      before.filter((key) => !isPeer(key)),
-    );
-    this.routes.installKeys();
-    this.paths.setPeers(this.synced);
-    for (const name of changes.added) this.log(`peer added: ${name}`);
-    for (const name of changes.removed) this.log(`peer removed: ${name}`);
+    this.tunnelPeers.sync(self, now);
     if (records.length > 0) this.scheduleSave();
   }
 
