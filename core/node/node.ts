@@ -11,7 +11,9 @@
  * - endpointAnnouncer.ts: this node's addresses and its endpoint record;
  * - admin.ts: invites, joins and kicks, through a narrow interface this class satisfies;
  * - nodeDns.ts: the members' names, answered on the overlay address;
- * - tunnelPeers.ts: the tunnel's peers kept in line with the roster.
+ * - tunnelPeers.ts: the tunnel's peers kept in line with the roster;
+ * - rosterSaver.ts: the roster written to the state directory, in batches;
+ * - nodeOptions.ts: what `up` starts a node with, over the settings it remembered.
  * This class composes them and owns their lifecycle and timers; when the roster moves
  * (rosterChanged), it has the peers follow and the roster saved.
  */
@@ -41,12 +43,11 @@ import { NodePaths } from './paths.js';
 import { announcesNewEpoch, type DesiredPeer } from './peerSync.js';
 import { RelayRoutes } from './relayRoutes.js';
 import { RosterGossip } from './rosterGossip.js';
+import { RosterSaver } from './rosterSaver.js';
 import { SealedMessaging } from './sealedMessaging.js';
 import { StunProbe } from './stunProbe.js';
 import { TunnelPeers } from './tunnelPeers.js';
 
-/** Roster writes are batched: gossip may bring hundreds of records in a second. */
-const SAVE_DELAY_MS = 500;
 /**
  * How often the node looks again at what changes without a message: certificates expiring,
  * records to prune, its own addresses. Every 30 s: each look costs an idle node a few ms of CPU.
@@ -76,7 +77,7 @@ export class OverlayNode {
   private readonly gossip: RosterGossip;
   /** The resolver, when `serveNames`. */
   names: NodeDns | undefined;
-  private saveTimer: NodeJS.Timeout | undefined;
+  private readonly saver: RosterSaver;
   private readonly maintenanceTimer: NodeJS.Timeout;
   private stopped = false;
 
@@ -90,6 +91,7 @@ export class OverlayNode {
     this.relayRateMbit = this.settings.relayRateMbit ?? DEFAULT_RELAY_RATE_MBIT;
     const stunServers = options.stun ?? this.settings.stun;
     this.roster = state.loadRoster();
+    this.saver = new RosterSaver(state, this.roster, (line) => this.log(line));
     this.invites = state.loadInvites();
     const io = options.io ?? nativeIo;
     this.tun = openInterface(io, this.self(), this.settings);
@@ -274,13 +276,12 @@ export class OverlayNode {
     if (this.stopped) return;
     this.stopped = true;
     this.gossip.stop();
-    if (this.saveTimer) clearTimeout(this.saveTimer);
     clearInterval(this.maintenanceTimer);
     this.paths.stop();
     this.stun?.stop();
     this.names?.stop();
     void this.portMapper?.stop();
-    this.save();
+    this.saver.flush();
     this.tunnel.close();
     this.tun.close();
     this.log('stopped');
@@ -313,7 +314,7 @@ export class OverlayNode {
     this.tryAnnounce();
     // Expiries change the member list without any record arriving.
     this.rosterChanged([]);
-    if (pruned > 0) this.scheduleSave();
+    if (pruned > 0) this.saver.schedule();
   }
 
   private tryAnnounce(): void {
@@ -333,26 +334,10 @@ export class OverlayNode {
       self = this.self(now);
     } catch {
       this.tunnelPeers.dropAll();
-      this.scheduleSave();
+      this.saver.schedule();
       return;
     }
     this.tunnelPeers.sync(self, now);
-    if (records.length > 0) this.scheduleSave();
-  }
-
-  private scheduleSave(): void {
-    if (this.saveTimer) return;
-    this.saveTimer = setTimeout(() => {
-      this.saveTimer = undefined;
-      this.save();
-    }, SAVE_DELAY_MS);
-  }
-
-  private save(): void {
-    try {
-      this.state.saveRoster(this.roster);
-    } catch (e) {
-      this.log(`could not save the roster: ${e instanceof Error ? e.message : e}`);
-    }
+    if (records.length > 0) this.saver.schedule();
   }
 }
