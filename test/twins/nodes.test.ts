@@ -126,10 +126,7 @@ test.serial(
   'a member that vanishes without a word (kill -9) shows offline with no path once its silence runs out, logged once',
   async (t) => {
     // As in test/leave.test.ts's dead end: b is kicked, and comes back from the same machine as b2.
-    const w = new NodeWorld(t);
-    const a = w.found('a', w.machine('a', '203.0.113.1'));
-    const b = await w.join('b', w.machine('b', '198.51.100.2'), a);
-    await w.until('a and b to know each other', 10_000, () => knows(a, b) && knows(b, a));
+    const { w, a, b } = await publicPair(t);
     kick(a.node, 'b');
     await w.until('a to drop b', 10_000, () => !knows(a, b));
     b.node.stop(); // overlay leave
