@@ -254,7 +254,14 @@ export class Discovery {
       }
       case 'filterTest':
         send.push(
-          ...this.filter.receive(from, msg.step, msg.nonce, source, this.paths.directEndpoint(from), now),
+          ...this.filter.receive(
+            from,
+            msg,
+            source,
+            this.paths.directEndpoint(from),
+            this.own.natBehaviour(now),
+            now,
+          ),
         );
         break;
       case 'opened':
@@ -301,7 +308,11 @@ export class Discovery {
     const birthday = this.birthday.tick(now, this.own.natBehaviour(now), this.paths.notDirect());
     this.birthdaySends(birthday.send, out.send);
     for (const c of birthday.close) out.events.push({ type: 'holesClosed', ...c });
-    const filter = this.filter.tick(now, () => this.directEndpoints());
+    const filter = this.filter.tick(
+      now,
+      () => this.directEndpoints(),
+      (id) => this.paths.get(id)?.behindNat === false,
+    );
     out.send.push(...filter.send);
     const wake = Math.min(
       this.paths.nextWake(),
