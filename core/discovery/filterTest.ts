@@ -177,7 +177,8 @@ export class FilterTest {
       else this.conclude(mapping === 'endpoint-independent' ? 'no-firewall' : 'filtered', now);
     }
     // The probe counts only from a socket that is not the helper's main one: that one we ping.
-    else if (m.step === 'probe' && endpoint !== undefined && endpoint !== r.helperEndpoint) this.conclude('open', now);
+    else if (m.step === 'probe' && endpoint !== undefined && endpoint !== r.helperEndpoint)
+      this.conclude('open', now);
     return [];
   }
 
@@ -263,7 +264,12 @@ export class FilterTest {
   }
 
   /** As the helper: a member's knock, awaited, answered once with where it came from. */
-  private knocked(from: PeerId, nonce: Uint8Array, endpoint: string | undefined, now: number): DiscoverySend[] {
+  private knocked(
+    from: PeerId,
+    nonce: Uint8Array,
+    endpoint: string | undefined,
+    now: number,
+  ): DiscoverySend[] {
     const k = this.knocks.get(from);
     if (k === undefined || !sameBytes(k.nonce, nonce) || now - k.at >= FILTER_KNOCK_WAIT_MS) return [];
     const asked = parseCandidate(k.asked);
@@ -311,7 +317,11 @@ export class FilterTest {
     if (unNatted) {
       this.knocks.set(from, { nonce, asked: endpoint, at: now });
       // The I/O fills in the fresh socket's port (pathTypes.ts, DiscoverySend.fresh).
-      send.push({ to: from, endpoint, message: { kind: 'filterTest', step: 'port', nonce, ports: [FRESH_PORT] } });
+      send.push({
+        to: from,
+        endpoint,
+        message: { kind: 'filterTest', step: 'port', nonce, ports: [FRESH_PORT] },
+      });
     }
     return send;
   }
@@ -322,7 +332,10 @@ export class FilterTest {
     const r = this.running;
     if (r === undefined) return Math.min(this.nextAt, knocksEnd);
     if (r.knockedAt !== undefined) return Math.min(r.knockedAt + FILTER_SEEN_WAIT_MS, knocksEnd);
-    return Math.min(r.sentAt === undefined ? r.at + FILTER_SENT_WAIT_MS : r.sentAt + FILTER_PROBE_WAIT_MS, knocksEnd);
+    return Math.min(
+      r.sentAt === undefined ? r.at + FILTER_SENT_WAIT_MS : r.sentAt + FILTER_PROBE_WAIT_MS,
+      knocksEnd,
+    );
   }
 }
 

@@ -144,8 +144,16 @@ test('an asker picks helpers with no NAT of their own when there are any', (t) =
     [natted, '198.51.100.7:40000'],
     [H, H_AT],
   ]);
-  f.tick(0, () => direct, (id) => id === H);
-  const out = f.tick(FILTER_TEST_FIRST_MS, () => direct, (id) => id === H);
+  f.tick(
+    0,
+    () => direct,
+    (id) => id === H,
+  );
+  const out = f.tick(
+    FILTER_TEST_FIRST_MS,
+    () => direct,
+    (id) => id === H,
+  );
   t.deepEqual(
     out.send.map((s) => s.to),
     [H],
@@ -222,7 +230,7 @@ test('no word from the helper: nothing concluded, asked again later', (t) => {
   );
 });
 
-test('the attack: knocks answered once per help, from the asker\'s address only, in time, to where the ask came from', (t) => {
+test("the attack: knocks answered once per help, from the asker's address only, in time, to where the ask came from", (t) => {
   const f = new FilterTest(seededUniform(9));
   const n = nonce();
   const knock = (from: PeerId, source: string, at: number, k = n) =>
