@@ -41,9 +41,10 @@
  * member was last helped, and the one of knocks awaited (one per help, FILTER_KNOCK_WAIT_MS at
  * most), hold members only.
  */
+
+import { formatEndpoint } from '../base/endpoint.js';
 import type { PeerId } from '../base/keys.js';
 import { TXID_SIZE } from './constants.js';
-import { formatEndpoint } from '../base/endpoint.js';
 import { addressScope, parseCandidate } from './endpointClass.js';
 import type { FilterTestMessage } from './messages.js';
 import type { NatBehaviour } from './natBehaviour.js';

@@ -105,7 +105,14 @@ const FILTER_STEPS: readonly FilterStep[] = ['ask', 'probe', 'sent', 'port', 'kn
  * 'seen' the ports the ask and the knock came from. The first three steps carry none, as before
  * the knock existed, so an older node still understands them.
  */
-const FILTER_PORTS: Readonly<Record<FilterStep, number>> = { ask: 0, probe: 0, sent: 0, port: 1, knock: 0, seen: 2 };
+const FILTER_PORTS: Readonly<Record<FilterStep, number>> = {
+  ask: 0,
+  probe: 0,
+  sent: 0,
+  port: 1,
+  knock: 0,
+  seen: 2,
+};
 
 /** One step of a test of our NAT's inbound filtering; the nonce ties the steps together. Fixed size per step. */
 export interface FilterTestMessage {
@@ -294,7 +301,9 @@ function invalidField(m: DiscoveryMessage): string | null {
       if (m.nonce.length !== TXID_SIZE) return 'nonce size';
       if (!FILTER_STEPS.includes(m.step)) return 'filter test step';
       if ((m.ports?.length ?? 0) !== FILTER_PORTS[m.step]) return 'filter test ports';
-      return (m.ports ?? []).every((p) => Number.isInteger(p) && p >= 1 && p <= 0xffff) ? null : 'filter test port';
+      return (m.ports ?? []).every((p) => Number.isInteger(p) && p >= 1 && p <= 0xffff)
+        ? null
+        : 'filter test port';
     case 'opened':
       return null;
   }

@@ -6,6 +6,7 @@
  */
 
 import test from 'ava';
+import type { PeerId } from '../../core/base/keys.js';
 import {
   FILTER_HELP_GAP_MS,
   FILTER_HELPS_PER_MINUTE,
@@ -17,7 +18,6 @@ import {
   FILTER_TEST_RETRY_MS,
   FilterTest,
 } from '../../core/discovery/filterTest.js';
-import type { PeerId } from '../../core/base/keys.js';
 import { type DiscoveryMessage, decodeDiscovery, encodeDiscovery } from '../../core/discovery/index.js';
 import type { FilterStep, FilterTestMessage } from '../../core/discovery/messages.js';
 import type { NatBehaviour } from '../../core/discovery/natBehaviour.js';

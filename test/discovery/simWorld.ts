@@ -13,6 +13,7 @@
  * members' epochs) would not.
  */
 import { type PeerId, peerId } from '../../core/base/keys.js';
+import { FILTER_KNOCK_WAIT_MS } from '../../core/discovery/filterTest.js';
 import {
   Discovery,
   type DiscoveryOutput,
@@ -20,7 +21,6 @@ import {
   type PathChanged,
 } from '../../core/discovery/index.js';
 import { type DiscoveryMessage, decodeDiscovery, encodeDiscovery } from '../../core/discovery/messages.js';
-import { FILTER_KNOCK_WAIT_MS } from '../../core/discovery/filterTest.js';
 import { seededUniform } from '../helpers/seeded.js';
 import { type Filtering, type SimHost, type SimNat, SimNet } from './netSim.js';
 
