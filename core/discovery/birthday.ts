@@ -40,8 +40,8 @@
  */
 import { type Endpoint, formatEndpoint } from '../base/endpoint.js';
 import type { PeerId } from '../base/keys.js';
-import { TXID_SIZE } from './constants.js';
-import { addressScope, parseCandidate } from './endpointClass.js';
+import { OPENER_TTL, TXID_SIZE } from './constants.js';
+import { addressScope, behindNat, parseCandidate } from './endpointClass.js';
 import type { BirthdayStep, DiscoveryMessage } from './messages.js';
 import type { NatBehaviour } from './natBehaviour.js';
 
@@ -82,6 +82,8 @@ export type BirthdaySend =
       readonly to: PeerId;
       readonly endpoint: string;
       readonly hole?: number;
+      /** An opener's IP TTL (opening.ts). */
+      readonly ttl?: number;
       readonly message: DiscoveryMessage;
     };
 
@@ -224,8 +226,13 @@ export class Birthday {
       a.phase = 'open';
       a.at = now;
       const txid = this.txid();
+      // Openers when the easy side may sit behind a NAT (opening.ts): a hole's ping only has to make
+      // the mapping at our NAT. Arriving whole at an easy NAT with no firewall, each would become an
+      // unreplied connection of that router's holding exactly the pair a probe that finds the hole
+      // needs, and the NAT would give that probe another port: no hit could ever come through.
+      const ttl = behindNat(this.vouched(peer) ?? []) ? { ttl: OPENER_TTL } : {};
       for (let hole = 1; hole <= BIRTHDAY_HOLES; hole++)
-        out.send.push({ to: peer, endpoint: a.toward, hole, message: { kind: 'ping', txid } });
+        out.send.push({ to: peer, endpoint: a.toward, hole, ...ttl, message: { kind: 'ping', txid } });
       this.counters.birthdayHoles += BIRTHDAY_HOLES;
       out.send.push({ to: peer, message: { kind: 'birthday', step: 'open' } });
       return out;

@@ -318,7 +318,7 @@ export class NodePaths {
       else {
         const socket = this.holes.socketFor(s.to, s.hole);
         if (socket === undefined) continue;
-        sentAt = this.hooks.send(s.to, body, s.endpoint, socket);
+        sentAt = this.hooks.send(s.to, body, s.endpoint, socket, s.ttl);
       }
       // The data path's stamp, taken before the send; else now, after it (the send is synchronous).
       if (m.kind === 'ping') this.timing.pingSent(m.txid, sentAt);
