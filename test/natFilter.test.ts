@@ -72,6 +72,16 @@ rootTest(test, "each router's filter shows in status within seconds of coming up
       return { host, status, at: Date.now() };
     }),
   );
+  // Where the others reach each member (the port its NAT gave it toward them): the evidence behind its mapping.
+  const all = await Promise.all([p, q, f, m, o].map((h) => h.json<NodeStatus>(['status'])));
+  for (const s of all) {
+    const seen = all.flatMap((x) =>
+      x.peers
+        .filter((y) => y.name === s.self.name && y.path === 'direct')
+        .map((y) => `${x.self.name} ${y.endpoint}`),
+    );
+    t.log(`${s.self.name} seen at: ${seen.join(', ')}`);
+  }
   for (const { host, status, at } of concluded) {
     const want = expected.get(host)!;
     // From the member's `up` (p's: from when q had joined, the first member it could ask).

@@ -259,10 +259,11 @@ export class Discovery {
             msg,
             source,
             this.paths.directEndpoint(from),
-            this.own.natBehaviour(now),
+            { mapping: this.own.natBehaviour(now), ...this.own.natPorts(now) },
             now,
           ),
         );
+        this.own.noteNoFirewall(this.filter.filtering() === 'no-firewall');
         break;
       case 'opened':
         path.peerOpened(now);
@@ -314,6 +315,7 @@ export class Discovery {
       (id) => this.paths.get(id)?.behindNat === false,
     );
     out.send.push(...filter.send);
+    this.own.noteNoFirewall(this.filter.filtering() === 'no-firewall');
     const wake = Math.min(
       this.paths.nextWake(),
       this.tickIntroductions(now, out.send),

@@ -17,9 +17,11 @@
  * then knock: one datagram from our main socket to the helper's fresh port, which the helper still
  * listens on, and it says from which port the knock came. The same port as our ask: nothing held the
  * pair, a firewall dropped the probe ('firewall'). Another port while our NAT maps endpoint-
- * independently (natBehaviour.ts): the router gave our flow another port because the pair was taken
- * ('no-firewall', the NAT that discovery's openers exist for, opening.ts). Another port from a NAT
- * that maps per destination says nothing (every new destination gets another port), nor does a
+ * independently, or keeps our own port toward some vantage point (natBehaviour.ts): the router gave
+ * our flow another port because the pair was taken ('no-firewall', the NAT that discovery's openers
+ * exist for, opening.ts; natBehaviour.ts then reads the vantage points' other ports as taken tuples
+ * too). Another port from a NAT that maps per destination says nothing (every new destination gets
+ * another port; it keeps ours toward nobody), nor does a
  * knock that went unanswered: 'filtered', it drops what it was not asked for, no more known. Checked
  * against iptables in namespaces (test/natFilter.test.ts). Without the helper's word (lost,
  * refused) nothing is concluded.
@@ -99,6 +101,13 @@ interface Running {
   knockedAt?: number;
 }
 
+/** Our NAT as the vantage points see it: its mapping, our listen port, how many see us at it. */
+export interface NatPorts {
+  readonly mapping: NatBehaviour;
+  readonly keptToward: number;
+  readonly listenPort: number | undefined;
+}
+
 /** As the helper: a knock awaited from a member we helped. */
 interface Awaited {
   readonly nonce: Uint8Array;
@@ -152,16 +161,18 @@ export class FilterTest {
 
   /**
    * A filter-test step from member `from`, from `source`; `directTo` is the endpoint of our direct
-   * path to it, if any; `mapping` our NAT's as the vantage points see it. Returns what to send.
+   * path to it, if any; `nat` our NAT's mapping as the vantage points see it, and how many see us at
+   * our own port. Returns what to send.
    */
   receive(
     from: PeerId,
     m: FilterTestMessage,
     source: Source,
     directTo: string | undefined,
-    mapping: NatBehaviour,
+    nat: NatPorts,
     now: number,
   ): DiscoverySend[] {
+    const { mapping } = nat;
     const endpoint = 'endpoint' in source ? source.endpoint : undefined;
     if (m.step === 'ask') return this.help(from, m.nonce, endpoint, directTo, mapping === 'none', now);
     if (m.step === 'knock') return this.knocked(from, m.nonce, endpoint, now);
@@ -172,10 +183,7 @@ export class FilterTest {
     else if (m.step === 'seen') {
       if (r.knockedAt === undefined) return [];
       const [asked, knocked] = m.ports ?? [];
-      // The pair was free: the probe left no trace. Taken: the router kept it, unless every new
-      // destination gets a new port anyway.
-      if (asked === knocked) this.conclude('firewall', now);
-      else this.conclude(mapping === 'endpoint-independent' ? 'no-firewall' : 'filtered', now);
+      this.conclude(verdict(asked!, knocked!, nat), now);
     }
     // The probe counts only from a socket that is not the helper's main one: that one we ping.
     else if (m.step === 'probe' && endpoint !== undefined && endpoint !== r.helperEndpoint)
@@ -338,6 +346,24 @@ export class FilterTest {
       knocksEnd,
     );
   }
+}
+
+/**
+ * What our NAT is, from the port our ask came from (`asked`) and the one our knock at the probe's
+ * pair came from (`knocked`), as the helper saw them. A NAT that keeps our own port toward some
+ * vantage point (a Linux MASQUERADE; with a port per destination ours would be one in 64,000) gives
+ * it to every flow whose pair is free: the knock from our port says the probe left no trace, from
+ * another that the router kept it. Linux reuses a port our socket already has elsewhere when ours
+ * is held, so the knock's may equal the ask's, when the tuple toward the helper was taken too
+ * (checked in namespaces): hence our own port, not the ask's, is what counts there. A NAT that maps
+ * our socket to one port of its own for every destination: the ask's port is that one. Any other
+ * NAT gives each destination another port, the knock's says nothing.
+ */
+function verdict(asked: number, knocked: number, nat: NatPorts): Filtering {
+  if (nat.keptToward > 0 && nat.listenPort !== undefined)
+    return knocked === nat.listenPort ? 'firewall' : 'no-firewall';
+  if (nat.mapping === 'endpoint-independent') return knocked === asked ? 'firewall' : 'no-firewall';
+  return 'filtered';
 }
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {

@@ -107,8 +107,9 @@ function rx(
   directTo: string | undefined,
   now: number,
   mapping: NatBehaviour = 'none',
+  keptToward = 0,
 ) {
-  return f.receive(from, m, source, directTo, mapping, now);
+  return f.receive(from, m, source, directTo, { mapping, keptToward, listenPort: 51820 }, now);
 }
 
 const A = namedPeer('asker');
@@ -290,11 +291,11 @@ test('after the word, no probe: a knock at the fresh port tells firewall (same p
   };
   let g: FilterTest | undefined;
   const seenFrom =
-    (ports: number[], mapping: NatBehaviour = 'endpoint-independent') =>
+    (ports: number[], mapping: NatBehaviour = 'endpoint-independent', kept = 0) =>
     (n: Uint8Array, at: number) => {
-      rx(g!, H, msg('seen', n, ports), { endpoint: H_AT }, H_AT, at, mapping);
+      rx(g!, H, msg('seen', n, ports), { endpoint: H_AT }, H_AT, at, mapping, kept);
     };
-  const withSeen = (seed: number, ports: number[], mapping?: NatBehaviour) => {
+  const withSeen = (seed: number, ports: number[], mapping?: NatBehaviour, kept?: number) => {
     const f = new FilterTest(seededUniform(seed));
     g = f;
     f.tick(0, () => new Map([[H, H_AT]]));
@@ -308,13 +309,24 @@ test('after the word, no probe: a knock at the fresh port tells firewall (same p
     f.tick(t0 + 20 + FILTER_PROBE_WAIT_MS, () => new Map([[H, H_AT]]));
     rx(f, namedPeer('someone'), msg('seen', n, [51820, 51820]), { endpoint: H_AT }, H_AT, t0 + 1_100);
     t.is(f.filtering(), null);
-    seenFrom(ports, mapping)(n, t0 + 1_100);
+    seenFrom(ports, mapping, kept)(n, t0 + 1_100);
     return f.filtering();
   };
-  t.is(withSeen(20, [51820, 51820]), 'firewall');
-  t.is(withSeen(21, [51820, 1502]), 'no-firewall');
+  // A NAT that maps our socket to a port of its own, the same toward all.
+  t.is(withSeen(20, [40001, 40001]), 'firewall');
+  t.is(withSeen(21, [40001, 1502]), 'no-firewall');
+  // A port-keeping NAT: our own port for the knock, or not.
+  t.is(withSeen(28, [51820, 51820], 'endpoint-independent', 2), 'firewall');
+  t.is(withSeen(29, [51820, 1502], 'endpoint-independent', 2), 'no-firewall');
   t.is(withSeen(22, [40001, 52113], 'endpoint-dependent'), 'filtered');
   t.is(withSeen(23, [40001, 52113], 'unknown'), 'filtered');
+  // Vantage points that disagree (tuples taken toward half of them) while one sees our own port: a
+  // port-keeping NAT, so another port for the knock is a taken tuple too.
+  t.is(withSeen(26, [51221, 14131], 'endpoint-dependent', 1), 'no-firewall');
+  // ...and when the tuple toward the helper was taken too, Linux reuses that other port for the
+  // knock (namespaces: two held pairs, one port for both): the ask's port again, no firewall all the same.
+  t.is(withSeen(27, [51221, 51221], 'endpoint-dependent', 1), 'no-firewall');
+  t.is(withSeen(30, [51820, 51820], 'endpoint-dependent', 1), 'firewall');
   // No 'seen' in time: filtered, no more. An older helper that says no port: no knock, filtered.
   t.is(run(24, undefined).f.filtering(), 'filtered');
   t.is(run(25, undefined, false).f.filtering(), 'filtered');
