@@ -44,6 +44,7 @@ import { OPENER_TTL, TXID_SIZE } from './constants.js';
 import { addressScope, behindNat, parseCandidate } from './endpointClass.js';
 import type { BirthdayStep, DiscoveryMessage } from './messages.js';
 import type { NatBehaviour } from './natBehaviour.js';
+import type { DiscoverySend } from './pathTypes.js';
 
 /** Sockets the hard side opens per attempt, each with its own mapping at its NAT. */
 export const BIRTHDAY_HOLES = 256;
@@ -78,14 +79,7 @@ export const BIRTHDAY_LOWEST_PORT = 1024;
 /** A message for the peer on whatever path carries it now (a relay), a probe, or a hole's ping. */
 export type BirthdaySend =
   | { readonly to: PeerId; readonly message: DiscoveryMessage }
-  | {
-      readonly to: PeerId;
-      readonly endpoint: string;
-      readonly hole?: number;
-      /** An opener's IP TTL (opening.ts). */
-      readonly ttl?: number;
-      readonly message: DiscoveryMessage;
-    };
+  | Pick<DiscoverySend, 'to' | 'endpoint' | 'hole' | 'ttl' | 'message'>;
 
 export interface BirthdayOutput {
   readonly send: BirthdaySend[];
@@ -226,10 +220,8 @@ export class Birthday {
       a.phase = 'open';
       a.at = now;
       const txid = this.txid();
-      // Openers when the easy side may sit behind a NAT (opening.ts): a hole's ping only has to make
-      // the mapping at our NAT. Arriving whole at an easy NAT with no firewall, each would become an
-      // unreplied connection of that router's holding exactly the pair a probe that finds the hole
-      // needs, and the NAT would give that probe another port: no hit could ever come through.
+      // Openers toward a peer that may sit behind a NAT (opening.ts): whole, each would hold at an
+      // easy NAT without a firewall the very pair the probe that finds its hole needs.
       const ttl = behindNat(this.vouched(peer) ?? []) ? { ttl: OPENER_TTL } : {};
       for (let hole = 1; hole <= BIRTHDAY_HOLES; hole++)
         out.send.push({ to: peer, endpoint: a.toward, hole, ...ttl, message: { kind: 'ping', txid } });

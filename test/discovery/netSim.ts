@@ -61,8 +61,10 @@ export class SimNat {
   /** No firewall: flows given another port, by "internal>remote" and by "remote|port". */
   private readonly detours = new Map<string, Detour>();
   private readonly byDetour = new Map<string, Detour>();
-  /** Flows given another port because their tuple was taken (no firewall). */
+  /** Flows given another port because their tuple was taken (no firewall)... */
   tuplesTaken = 0;
+  /** ...by where each went. */
+  readonly takenToward: string[] = [];
 
   constructor(
     readonly name: string,
@@ -89,6 +91,7 @@ export class SimNat {
     if (!m.flows.has(dest) && seen !== undefined && now - seen <= MAPPING_TIMEOUT_MS) {
       const taken: Detour = { internal, port: this.randomPort(), lastUsed: now };
       this.tuplesTaken++;
+      this.takenToward.push(dest);
       this.detours.set(flow, taken);
       this.byDetour.set(`${dest}|${taken.port}`, taken);
       return taken.port;

@@ -66,6 +66,13 @@ export class SimWorld {
   private readonly random: () => number;
   /** Sockets opened for one datagram (a send's `fresh`) so far: each gets a port of its own. */
   private freshSockets = 0;
+  /** Where each such socket was, "ip:port" on its member's address. */
+  private readonly freshEndpoints = new Set<string>();
+
+  /** Tuples `nat` took toward members' own sockets: those a filter test's knock took on purpose left out. */
+  tuplesTakenTowardMembers(nat: SimNat): number {
+    return nat.takenToward.filter((dest) => !this.freshEndpoints.has(dest)).length;
+  }
 
   constructor(
     seed: number,
@@ -345,6 +352,7 @@ export class SimWorld {
   private sendFresh(m: Member, endpoint: string, bytes: Uint8Array): number {
     const n = ++this.freshSockets;
     const port = 30_000 + n;
+    this.freshEndpoints.add(`${m.host.ip}:${port}`);
     const socket = this.net.addHost(`${m.name}~${n}`, m.host.ip, port, m.host.nat);
     socket.receive = (b, from) => this.onDatagram(m, b, from);
     this.net.send(socket, endpoint, bytes);
