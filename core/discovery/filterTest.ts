@@ -183,7 +183,9 @@ export class FilterTest {
     else if (m.step === 'seen') {
       if (r.knockedAt === undefined) return [];
       const [asked, knocked] = m.ports ?? [];
-      this.conclude(verdict(asked!, knocked!, nat), now);
+      const found = verdict(asked!, knocked!, nat);
+      if (found !== undefined) this.conclude(found, now);
+      else this.inconclusive(now);
     }
     // The probe counts only from a socket that is not the helper's main one: that one we ping.
     else if (m.step === 'probe' && endpoint !== undefined && endpoint !== r.helperEndpoint)
@@ -290,6 +292,13 @@ export class FilterTest {
     return [{ to: from, endpoint: k.asked, message: { kind: 'filterTest', step: 'seen', nonce, ports } }];
   }
 
+  /** Dropped, but whether a firewall dropped it is not clear yet: 'filtered' meanwhile, asked again sooner. */
+  private inconclusive(now: number): void {
+    this.result ??= 'filtered';
+    this.running = undefined;
+    this.nextAt = now + Math.min(FILTER_TEST_EVERY_MS, FILTER_TEST_RETRY_MS * 2 ** this.fruitless++);
+  }
+
   private conclude(result: Filtering, now: number): void {
     this.result = result;
     this.fruitless = 0;
@@ -359,11 +368,16 @@ export class FilterTest {
  * our socket to one port of its own for every destination: the ask's port is that one. Any other
  * NAT gives each destination another port, the knock's says nothing.
  */
-function verdict(asked: number, knocked: number, nat: NatPorts): Filtering {
+function verdict(asked: number, knocked: number, nat: NatPorts): Filtering | undefined {
   if (nat.keptToward > 0 && nat.listenPort !== undefined)
     return knocked === nat.listenPort ? 'firewall' : 'no-firewall';
-  if (nat.mapping === 'endpoint-independent') return knocked === asked ? 'firewall' : 'no-firewall';
-  return 'filtered';
+  if (nat.mapping !== 'endpoint-independent') return 'filtered';
+  if (knocked !== asked) return 'no-firewall';
+  // The ask's port again, not ours: a NAT with a port of its own for our socket and a firewall, or
+  // a port-keeping one whose tuples toward the vantage points seen so far were all taken, and which
+  // reused that other port for the knock (NAT matrix: both members seen at 7356, then others at
+  // 51820). Asked again later, when another vantage point may have seen our own port.
+  return undefined;
 }
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {

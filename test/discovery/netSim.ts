@@ -73,6 +73,8 @@ export class SimNat {
     readonly filtering: Filtering,
     private readonly random: () => number,
     readonly firewall = true,
+    /** An endpoint-independent mapping keeps the socket's own port when free (Linux MASQUERADE). */
+    readonly keepPort = false,
   ) {}
 
   /** The public source port for a packet from `internal` to `dest`. */
@@ -111,7 +113,13 @@ export class SimNat {
       m = undefined;
     }
     if (m === undefined) {
-      const externalPort = this.mapping === 'endpoint-independent' ? this.nextPort++ : this.randomPort();
+      const own = Number(internal.slice(internal.lastIndexOf(':') + 1));
+      const externalPort =
+        this.mapping !== 'endpoint-independent'
+          ? this.randomPort()
+          : this.keepPort && !this.byPort.has(own)
+            ? own
+            : this.nextPort++;
       m = { internal, externalPort, allowed: new Set(), flows: new Set(), lastUsed: now };
       this.mappings.set(key, m);
       this.byPort.set(externalPort, m);
@@ -226,9 +234,17 @@ export class SimNet {
     publicIp: string,
     mapping: Mapping,
     filtering: Filtering = 'address-and-port',
-    options: { firewall?: boolean } = {},
+    options: { firewall?: boolean; keepPort?: boolean } = {},
   ): SimNat {
-    const nat = new SimNat(name, publicIp, mapping, filtering, this.options.random, options.firewall ?? true);
+    const nat = new SimNat(
+      name,
+      publicIp,
+      mapping,
+      filtering,
+      this.options.random,
+      options.firewall ?? true,
+      options.keepPort ?? false,
+    );
     this.nats.push(nat);
     return nat;
   }

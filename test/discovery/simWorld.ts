@@ -91,7 +91,7 @@ export class SimWorld {
     publicIp: string,
     mapping: 'endpoint-independent' | 'endpoint-dependent',
     filtering?: Filtering,
-    options: { firewall?: boolean } = {},
+    options: { firewall?: boolean; keepPort?: boolean } = {},
   ): SimNat {
     return this.net.addNat(name, publicIp, mapping, filtering, options);
   }
