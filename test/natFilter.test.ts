@@ -25,13 +25,18 @@ import { twoPublicMembers } from './helpers/natMesh.js';
 import { joinVia } from './helpers/natWorld.js';
 import { rootTest } from './helpers/root.js';
 
-/** Polls `host`'s status until its filter test concluded; how long that took, and what it says. */
+/**
+ * Polls `host`'s status until its filter test concluded other than 'filtered' (what a test that could
+ * not tell yet says meanwhile, asked again 30 s later: filterTest.ts), or `ms` passed; how long that
+ * took, and what it says.
+ */
 async function filterWithin(host: OverlayHost, ms: number): Promise<{ ms: number; status: NodeStatus }> {
   const start = Date.now();
   let last: NodeStatus | undefined;
   while (Date.now() - start < ms) {
     last = await host.json<NodeStatus>(['status']);
-    if (last.self.nat?.filtering) return { ms: Date.now() - start, status: last };
+    const f = last.self.nat?.filtering;
+    if (f && f !== 'filtered') return { ms: Date.now() - start, status: last };
     await new Promise((r) => setTimeout(r, 250));
   }
   throw new Error(`no filter test concluded in ${ms} ms: ${JSON.stringify(last?.self.nat)}`);
@@ -68,7 +73,7 @@ rootTest(test, "each router's filter shows in status within seconds of coming up
   // All polled at once, so each time is when that member's test concluded (to within the polling).
   const concluded = await Promise.all(
     [...expected.keys()].map(async (host) => {
-      const { status } = await filterWithin(host, 30_000);
+      const { status } = await filterWithin(host, 50_000);
       return { host, status, at: Date.now() };
     }),
   );
@@ -90,7 +95,8 @@ rootTest(test, "each router's filter shows in status within seconds of coming up
     t.log(`${status.self.name}: ${status.self.nat?.filtering} ${ms} ms after up; ${text}`);
     t.is(status.self.nat?.filtering, want, status.self.name);
     t.true(text?.includes(FILTER_WORDS[want]), text);
-    t.true(ms < 20_000, `${ms} ms`);
+    // A first test that could not tell is asked again FILTER_TEST_RETRY_MS later: 40 s at most.
+    t.true(ms < 40_000, `${ms} ms`);
   }
   // Each helper sent one datagram per test, and refused none: nobody asked out of turn.
   let helped = 0;
