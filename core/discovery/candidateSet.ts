@@ -99,9 +99,10 @@ export class CandidateSet {
     return this.nat.classify(now);
   }
 
-  /** Our listen port, and how many vantage points see us at it (natBehaviour.ts). */
-  natPorts(now: number): { keptToward: number; listenPort: number | undefined } {
-    return { keptToward: this.nat.keptToward(now), listenPort: this.nat.listenPort };
+  /** Our listen port, and how many vantage points see us, and at it (natBehaviour.ts). */
+  natPorts(now: number): { vantagePoints: number; keptToward: number; listenPort: number | undefined } {
+    const { vantagePoints } = this.nat.classify(now);
+    return { vantagePoints, keptToward: this.nat.keptToward(now), listenPort: this.nat.listenPort };
   }
 
   /** What the filter test found (filterTest.ts): a NAT with no firewall has tuples taken. */

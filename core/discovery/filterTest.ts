@@ -104,6 +104,8 @@ interface Running {
 /** Our NAT as the vantage points see it: its mapping, our listen port, how many see us at it. */
 export interface NatPorts {
   readonly mapping: NatBehaviour;
+  /** Vantage points whose view of us is fresh, and how many of them see us at our listen port. */
+  readonly vantagePoints: number;
   readonly keptToward: number;
   readonly listenPort: number | undefined;
 }
@@ -205,11 +207,13 @@ export class FilterTest {
     const send: DiscoverySend[] = [];
     const r = this.running;
     if (r !== undefined) {
+      // No word where the knock came from (lost), or no port to knock at (an older helper, or one
+      // behind a NAT): dropped, no more known; what an earlier test found stands.
       if (r.knockedAt !== undefined) {
-        if (now - r.knockedAt >= FILTER_SEEN_WAIT_MS) this.conclude('filtered', now);
+        if (now - r.knockedAt >= FILTER_SEEN_WAIT_MS) this.inconclusive(now);
       } else if (r.sentAt !== undefined && now - r.sentAt >= FILTER_PROBE_WAIT_MS) {
         const knock = this.knock(r, now);
-        if (knock === undefined) this.conclude('filtered', now);
+        if (knock === undefined) this.inconclusive(now);
         else send.push(knock);
       } else if (r.sentAt === undefined && now - r.at >= FILTER_SENT_WAIT_MS) {
         this.running = undefined;
@@ -369,8 +373,13 @@ export class FilterTest {
  * NAT gives each destination another port, the knock's says nothing.
  */
 function verdict(asked: number, knocked: number, nat: NatPorts): Filtering | undefined {
-  if (nat.keptToward > 0 && nat.listenPort !== undefined)
-    return knocked === nat.listenPort ? 'firewall' : 'no-firewall';
+  if (nat.keptToward > 0 && nat.listenPort !== undefined) {
+    if (knocked !== nat.listenPort) return 'no-firewall';
+    // Our port for the knock, but tuples taken toward some vantage points: Linux then gives new
+    // flows whichever of our socket's ports it finds first (seen in namespaces), so the knock's
+    // port proves nothing either way.
+    return nat.keptToward === nat.vantagePoints ? 'firewall' : undefined;
+  }
   if (nat.mapping !== 'endpoint-independent') return 'filtered';
   if (knocked !== asked) return 'no-firewall';
   // The ask's port again, not ours: a NAT with a port of its own for our socket and a firewall, or
