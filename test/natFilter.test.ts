@@ -73,7 +73,7 @@ rootTest(test, "each router's filter shows in status within seconds of coming up
   // All polled at once, so each time is when that member's test concluded (to within the polling).
   const concluded = await Promise.all(
     [...expected.keys()].map(async (host) => {
-      const { status } = await filterWithin(host, 50_000);
+      const { status } = await filterWithin(host, 60_000);
       return { host, status, at: Date.now() };
     }),
   );
@@ -95,8 +95,9 @@ rootTest(test, "each router's filter shows in status within seconds of coming up
     t.log(`${status.self.name}: ${status.self.nat?.filtering} ${ms} ms after up; ${text}`);
     t.is(status.self.nat?.filtering, want, status.self.name);
     t.true(text?.includes(FILTER_WORDS[want]), text);
-    // A first test that could not tell is asked again FILTER_TEST_RETRY_MS later: 40 s at most.
-    t.true(ms < 40_000, `${ms} ms`);
+    // A first test that could not tell (tuples taken toward the vantage points seen so far) is
+    // asked again FILTER_TEST_RETRY_MS later: 45 s at most (36 s seen once in 4 runs).
+    t.true(ms < 45_000, `${ms} ms`);
   }
   // Each helper sent one datagram per test, and refused none: nobody asked out of turn.
   let helped = 0;
