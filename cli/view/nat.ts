@@ -2,9 +2,10 @@
  * A NAT in words, from what `overlay status` reports of it: this node's classification (self.nat,
  * from the vantage points that saw it) or what a member says of its own NAT (peer.nat). Says what is
  * measured and how well, never more: one vantage point tells whether the port was kept, not how the
- * NAT maps (core/discovery/natBehaviour.ts). Filtering, this node's only: "inbound open" when a
- * member's datagram from a port we never sent to got in, "inbound filtered" when it did not
- * (core/discovery/filterTest.ts); a Linux NAT filters so whether or not it has firewall rules.
+ * NAT maps (core/discovery/natBehaviour.ts). Filtering, this node's only (core/discovery/filterTest.ts):
+ * "inbound open" when a member's datagram from a port we never sent to got in; when it did not,
+ * "firewall" if the router dropped it without a trace, "no firewall" if it kept it as a connection of
+ * its own (and gave our next flow to that pair another port), "inbound filtered" if which is unknown.
  */
 import type { ViewPeer, ViewStatus } from './evidence.js';
 
@@ -19,7 +20,12 @@ const MAPPING_WORDS: Record<string, string> = {
   'endpoint-dependent': 'a port per destination',
 };
 
-const FILTER_WORDS = { open: 'inbound open', filtered: 'inbound filtered' } as const;
+export const FILTER_WORDS = {
+  open: 'inbound open',
+  firewall: 'inbound filtered, firewall',
+  'no-firewall': 'inbound filtered, no firewall',
+  filtered: 'inbound filtered',
+} as const;
 
 /**
  * "endpoint-independent, port kept, UPnP maps a port" and the like; null when nothing is known

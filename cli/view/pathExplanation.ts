@@ -15,6 +15,20 @@ export interface PathExplanation {
   hints: string[];
 }
 
+/**
+ * What this node's filter test found (core/discovery/filterTest.ts), and what it means for paths:
+ * each sentence is what the test measured, and what discovery does about it (opening.ts).
+ */
+const FILTER_WHY = {
+  open: "this node's NAT lets in datagrams it was not asked for (a member's, from a port this node never sent to, got in), so members' probes reach it first time.",
+  firewall:
+    "this node's NAT drops datagrams it was not asked for and keeps no trace of them (a firewall): a probe that arrives before this node's own is lost, and the next one passes.",
+  'no-firewall':
+    "this node's NAT has no firewall: a datagram it was not asked for is kept by the router, which then gives this node's flow to that sender another port; so members send it only openers (pings that die before its NAT) until it says it has pinged them.",
+  filtered:
+    "this node's NAT drops datagrams it was not asked for; whether it keeps them (no firewall) could not be told, as it gives each destination its own port or no member could check.",
+} as const;
+
 /** Loss above this on the path in use is worth a word. */
 const LOSSY_PCT = 5;
 
@@ -59,6 +73,8 @@ export function explainPath(peer: ViewPeer, status: ViewStatus): PathExplanation
 
   if (peer.path === 'relay') explainRelayed(peer, status, why, hints);
   else if (peer.path === 'direct') explainDirect(peer, status, why);
+  const filter = status.self.nat?.filtering;
+  if (filter && peer.path !== null) why.push(FILTER_WHY[filter]);
 
   if (peer.lossPct !== null && peer.lossPct !== undefined && peer.lossPct > LOSSY_PCT) {
     hints.push(

@@ -40,10 +40,11 @@
  */
 import { type Endpoint, formatEndpoint } from '../base/endpoint.js';
 import type { PeerId } from '../base/keys.js';
-import { TXID_SIZE } from './constants.js';
-import { addressScope, parseCandidate } from './endpointClass.js';
+import { OPENER_TTL, TXID_SIZE } from './constants.js';
+import { addressScope, behindNat, parseCandidate } from './endpointClass.js';
 import type { BirthdayStep, DiscoveryMessage } from './messages.js';
 import type { NatBehaviour } from './natBehaviour.js';
+import type { DiscoverySend } from './pathTypes.js';
 
 /** Sockets the hard side opens per attempt, each with its own mapping at its NAT. */
 export const BIRTHDAY_HOLES = 256;
@@ -78,12 +79,7 @@ export const BIRTHDAY_LOWEST_PORT = 1024;
 /** A message for the peer on whatever path carries it now (a relay), a probe, or a hole's ping. */
 export type BirthdaySend =
   | { readonly to: PeerId; readonly message: DiscoveryMessage }
-  | {
-      readonly to: PeerId;
-      readonly endpoint: string;
-      readonly hole?: number;
-      readonly message: DiscoveryMessage;
-    };
+  | Pick<DiscoverySend, 'to' | 'endpoint' | 'hole' | 'ttl' | 'message'>;
 
 export interface BirthdayOutput {
   readonly send: BirthdaySend[];
@@ -224,8 +220,11 @@ export class Birthday {
       a.phase = 'open';
       a.at = now;
       const txid = this.txid();
+      // Openers toward a peer that may sit behind a NAT (opening.ts): whole, each would hold at an
+      // easy NAT without a firewall the very pair the probe that finds its hole needs.
+      const ttl = behindNat(this.vouched(peer) ?? []) ? { ttl: OPENER_TTL } : {};
       for (let hole = 1; hole <= BIRTHDAY_HOLES; hole++)
-        out.send.push({ to: peer, endpoint: a.toward, hole, message: { kind: 'ping', txid } });
+        out.send.push({ to: peer, endpoint: a.toward, hole, ...ttl, message: { kind: 'ping', txid } });
       this.counters.birthdayHoles += BIRTHDAY_HOLES;
       out.send.push({ to: peer, message: { kind: 'birthday', step: 'open' } });
       return out;

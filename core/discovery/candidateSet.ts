@@ -99,6 +99,17 @@ export class CandidateSet {
     return this.nat.classify(now);
   }
 
+  /** Our listen port, and how many vantage points see us, and at it (natBehaviour.ts). */
+  natPorts(now: number): { vantagePoints: number; keptToward: number; listenPort: number | undefined } {
+    const { vantagePoints } = this.nat.classify(now);
+    return { vantagePoints, keptToward: this.nat.keptToward(now), listenPort: this.nat.listenPort };
+  }
+
+  /** What the filter test found (filterTest.ts): a NAT with no firewall has tuples taken. */
+  noteNoFirewall(noFirewall: boolean): void {
+    this.nat.noteNoFirewall(noFirewall);
+  }
+
   private republish(now: number): boolean {
     const next = this.list(now);
     if (next.join() === this.published.join()) return false;

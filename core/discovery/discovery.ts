@@ -254,8 +254,16 @@ export class Discovery {
       }
       case 'filterTest':
         send.push(
-          ...this.filter.receive(from, msg.step, msg.nonce, source, this.paths.directEndpoint(from), now),
+          ...this.filter.receive(
+            from,
+            msg,
+            source,
+            this.paths.directEndpoint(from),
+            { mapping: this.own.natBehaviour(now), ...this.own.natPorts(now) },
+            now,
+          ),
         );
+        this.own.noteNoFirewall(this.filter.filtering() === 'no-firewall');
         break;
       case 'opened':
         path.peerOpened(now);
@@ -301,8 +309,13 @@ export class Discovery {
     const birthday = this.birthday.tick(now, this.own.natBehaviour(now), this.paths.notDirect());
     this.birthdaySends(birthday.send, out.send);
     for (const c of birthday.close) out.events.push({ type: 'holesClosed', ...c });
-    const filter = this.filter.tick(now, () => this.directEndpoints());
+    const filter = this.filter.tick(
+      now,
+      () => this.directEndpoints(),
+      (id) => this.paths.get(id)?.behindNat === false,
+    );
     out.send.push(...filter.send);
+    this.own.noteNoFirewall(this.filter.filtering() === 'no-firewall');
     const wake = Math.min(
       this.paths.nextWake(),
       this.tickIntroductions(now, out.send),

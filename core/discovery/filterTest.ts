@@ -1,37 +1,62 @@
 /**
- * Whether our NAT lets in a datagram it was never asked for (issue 13 point 4, "firewall or none";
- * RFC 4787 §5 filtering, RFC 5780 §4.4's test), measured with the mesh alone, as an I/O-free state
- * machine.
+ * Whether our NAT lets in a datagram it was never asked for, and if not, whether a firewall dropped
+ * it or the router kept it (issue 13 point 4, "firewall or none"; RFC 4787 §5 filtering, RFC 5780
+ * §4.4's test), measured with the mesh alone, as an I/O-free state machine.
  *
  * A member (the helper) sends one small sealed datagram to our reflexive endpoint as it sees it, from
  * a socket it opened for that datagram alone: a port of its that we never sent to. Then it tells us
- * over our ordinary path that it sent it. If the datagram got in, our NAT's mapping admits what it
- * was not asked for ('open': endpoint-independent or address-dependent filtering, a "full cone", or
- * a port the router forwards to us); if the helper's word came and the datagram did not, the NAT
- * admits only what answers what we sent ('filtered': address-and-port-dependent, as every Linux
- * conntrack NAT is, firewall rules or not). Telling endpoint-independent from address-dependent
- * filtering would need an IP we never sent to; every member is one we ping, so 'open' says "from
- * a port never sent to", no more. Without the helper's word (lost, refused) nothing is concluded.
+ * over our ordinary path that it sent it, and from which port. If the datagram got in, our NAT's
+ * mapping admits what it was not asked for ('open': endpoint-independent or address-dependent
+ * filtering, a "full cone", or a port the router forwards to us). Telling endpoint-independent from
+ * address-dependent filtering would need an IP we never sent to; every member is one we ping, so
+ * 'open' says "from a port never sent to", no more.
  *
- *   we → helper   ask   {nonce}  sent directly, so the helper sees our reflexive endpoint
- *   helper → we   probe {nonce}  from a fresh socket, to the endpoint the ask came from
- *   helper → we   sent  {nonce}  from its main socket, on the path it has to us
+ * If it did not get in, a Linux NAT either dropped it in a firewall before conntrack confirmed it
+ * (no trace left), or, with no filter rules, kept it as an unreplied connection of the router's own
+ * (nothing to forward it to), which holds the pair (helper's fresh port, our public port). So we
+ * then knock: one datagram from our main socket to the helper's fresh port, which the helper still
+ * listens on, and it says from which port the knock came. The same port as our ask: nothing held the
+ * pair, a firewall dropped the probe ('firewall'). Another port while our NAT maps endpoint-
+ * independently, or keeps our own port toward some vantage point (natBehaviour.ts): the router gave
+ * our flow another port because the pair was taken ('no-firewall', the NAT that discovery's openers
+ * exist for, opening.ts; natBehaviour.ts then reads the vantage points' other ports as taken tuples
+ * too). Another port from a NAT that maps per destination says nothing (every new destination gets
+ * another port; it keeps ours toward nobody), nor does a
+ * knock that went unanswered: 'filtered', it drops what it was not asked for, no more known. Checked
+ * against iptables in namespaces (test/natFilter.test.ts). Without the helper's word (lost,
+ * refused) nothing is concluded.
+ *
+ *   we → helper   ask   {nonce}                 sent directly, so the helper sees our reflexive endpoint
+ *   helper → we   probe {nonce}                 from a fresh socket, to the endpoint the ask came from
+ *   helper → we   sent  {nonce}                 from its main socket, on the path it has to us
+ *   helper → we   port  {nonce, fresh port}     likewise (an older helper sends no 'port': 'filtered')
+ *   we → helper   knock {nonce}                 from our main socket to the fresh port
+ *   helper → we   seen  {nonce, ask's port, knock's port}   on the path it has to us
  *
  * What a member can make a helper do (issue 10's attacker, a member): send one fixed-size datagram
  * (14 bytes inside the seal) to the member itself, at the endpoint the ask came from, and only when
  * that is the endpoint of the helper's direct path to it (a round trip of sealed pings proved it is
  * the member's): never to an address of the member's choosing, so no reflection toward a third party
- * and no amplification (one ask, one probe and one word back). A member is helped once per
- * FILTER_HELP_GAP_MS, everyone together FILTER_HELPS_PER_MINUTE times a minute; the rest are
- * refused and counted. The table of when each member was last helped holds members only.
+ * and no amplification (one ask, one probe and two words back; one knock, one 'seen' back, to the
+ * same endpoint, once per help). A member is helped once per FILTER_HELP_GAP_MS, everyone together
+ * FILTER_HELPS_PER_MINUTE times a minute; the rest are refused and counted. The table of when each
+ * member was last helped, and the one of knocks awaited (one per help, FILTER_KNOCK_WAIT_MS at
+ * most), hold members only.
  */
+
+import { formatEndpoint } from '../base/endpoint.js';
 import type { PeerId } from '../base/keys.js';
 import { TXID_SIZE } from './constants.js';
 import { addressScope, parseCandidate } from './endpointClass.js';
-import type { FilterStep } from './messages.js';
+import type { FilterTestMessage } from './messages.js';
+import type { NatBehaviour } from './natBehaviour.js';
 import type { DiscoverySend, Source } from './pathTypes.js';
 
-export type Filtering = 'open' | 'filtered';
+/**
+ * 'open': let in; 'firewall': dropped, no trace; 'no-firewall': dropped but kept by the router, which
+ * then gives flows to that pair another port; 'filtered': dropped, which of the two unknown.
+ */
+export type Filtering = 'open' | 'firewall' | 'no-firewall' | 'filtered';
 
 /** The first test this long after a direct path to a member exists (our mappings settle first). */
 export const FILTER_TEST_FIRST_MS = 3_000;
@@ -45,9 +70,18 @@ export const FILTER_TEST_RETRY_MS = 30_000;
 export const FILTER_SENT_WAIT_MS = 3_000;
 /** ...and, once it came, the probe (sent before it, on another socket) this long. */
 export const FILTER_PROBE_WAIT_MS = 1_000;
+/** After our knock, the helper's word where it came from, this long... */
+export const FILTER_SEEN_WAIT_MS = 2_000;
+/** ...and as the helper, the knock this long after the probe (its fresh socket stays open as long). */
+export const FILTER_KNOCK_WAIT_MS = FILTER_PROBE_WAIT_MS + FILTER_SEEN_WAIT_MS + 2_000;
 /** As a helper: each member at most once per this, all members together this many a minute. */
 export const FILTER_HELP_GAP_MS = 60_000;
 export const FILTER_HELPS_PER_MINUTE = 10;
+/**
+ * The port a helper's 'port' word carries until the I/O puts in its fresh socket's (one datagram's
+ * socket, DiscoverySend.fresh): a placeholder that encodes, never one a socket has.
+ */
+export const FRESH_PORT = 0xffff;
 
 export interface FilterCounters {
   readonly filterTestsHelped: number;
@@ -62,6 +96,26 @@ interface Running {
   readonly nonce: Uint8Array;
   readonly at: number;
   sentAt?: number;
+  /** The helper's fresh socket's port, from its 'port' word. */
+  freshPort?: number;
+  knockedAt?: number;
+}
+
+/** Our NAT as the vantage points see it: its mapping, our listen port, how many see us at it. */
+export interface NatPorts {
+  readonly mapping: NatBehaviour;
+  /** Vantage points whose view of us is fresh, and how many of them see us at our listen port. */
+  readonly vantagePoints: number;
+  readonly keptToward: number;
+  readonly listenPort: number | undefined;
+}
+
+/** As the helper: a knock awaited from a member we helped. */
+interface Awaited {
+  readonly nonce: Uint8Array;
+  /** Where the member's ask came from, and where our words to it go. */
+  readonly asked: string;
+  readonly at: number;
 }
 
 export class FilterTest {
@@ -76,6 +130,8 @@ export class FilterTest {
   private lastHelper = '';
   /** As a helper: when each member was last helped, and the helps of the current minute. */
   private readonly helped = new Map<PeerId, number>();
+  /** Knocks awaited, one per member helped within FILTER_KNOCK_WAIT_MS (so ≤ FILTER_HELPS_PER_MINUTE). */
+  private readonly knocks = new Map<PeerId, Awaited>();
   private minute = { start: Number.NEGATIVE_INFINITY, count: 0 };
   private counters = { filterTestsHelped: 0, filterTestsRefused: 0 };
 
@@ -101,28 +157,41 @@ export class FilterTest {
   /** Member `id` left the roster. */
   forget(id: PeerId): void {
     this.helped.delete(id);
+    this.knocks.delete(id);
     if (this.running?.helper === id) this.running = undefined;
   }
 
   /**
    * A filter-test step from member `from`, from `source`; `directTo` is the endpoint of our direct
-   * path to it, if any. Returns what to send.
+   * path to it, if any; `nat` our NAT's mapping as the vantage points see it, and how many see us at
+   * our own port. Returns what to send.
    */
   receive(
     from: PeerId,
-    step: FilterStep,
-    nonce: Uint8Array,
+    m: FilterTestMessage,
     source: Source,
     directTo: string | undefined,
+    nat: NatPorts,
     now: number,
   ): DiscoverySend[] {
+    const { mapping } = nat;
     const endpoint = 'endpoint' in source ? source.endpoint : undefined;
-    if (step === 'ask') return this.help(from, nonce, endpoint, directTo, now);
+    if (m.step === 'ask') return this.help(from, m.nonce, endpoint, directTo, mapping === 'none', now);
+    if (m.step === 'knock') return this.knocked(from, m.nonce, endpoint, now);
     const r = this.running;
-    if (r === undefined || r.helper !== from || !sameBytes(r.nonce, nonce)) return [];
-    if (step === 'sent') r.sentAt ??= now;
+    if (r === undefined || r.helper !== from || !sameBytes(r.nonce, m.nonce)) return [];
+    if (m.step === 'sent') r.sentAt ??= now;
+    else if (m.step === 'port') r.freshPort ??= m.ports?.[0];
+    else if (m.step === 'seen') {
+      if (r.knockedAt === undefined) return [];
+      const [asked, knocked] = m.ports ?? [];
+      const found = verdict(asked!, knocked!, nat);
+      if (found !== undefined) this.conclude(found, now);
+      else this.inconclusive(now);
+    }
     // The probe counts only from a socket that is not the helper's main one: that one we ping.
-    else if (endpoint !== undefined && endpoint !== r.helperEndpoint) this.conclude('open', now);
+    else if (m.step === 'probe' && endpoint !== undefined && endpoint !== r.helperEndpoint)
+      this.conclude('open', now);
     return [];
   }
 
@@ -130,17 +199,29 @@ export class FilterTest {
    * A test due by `now`, and a running one that ends. `direct`: the members we reach directly, by
    * the endpoint we reach each at. Returns the sends and when to run next.
    */
-  tick(now: number, direct: () => ReadonlyMap<PeerId, string>): { send: DiscoverySend[]; wakeAt: number } {
+  tick(
+    now: number,
+    direct: () => ReadonlyMap<PeerId, string>,
+    unNatted: (id: PeerId) => boolean = () => false,
+  ): { send: DiscoverySend[]; wakeAt: number } {
+    const send: DiscoverySend[] = [];
     const r = this.running;
     if (r !== undefined) {
-      if (r.sentAt !== undefined && now - r.sentAt >= FILTER_PROBE_WAIT_MS) this.conclude('filtered', now);
-      else if (r.sentAt === undefined && now - r.at >= FILTER_SENT_WAIT_MS) {
+      // No word where the knock came from (lost), or no port to knock at (an older helper, or one
+      // behind a NAT): dropped, no more known; what an earlier test found stands.
+      if (r.knockedAt !== undefined) {
+        if (now - r.knockedAt >= FILTER_SEEN_WAIT_MS) this.inconclusive(now);
+      } else if (r.sentAt !== undefined && now - r.sentAt >= FILTER_PROBE_WAIT_MS) {
+        const knock = this.knock(r, now);
+        if (knock === undefined) this.inconclusive(now);
+        else send.push(knock);
+      } else if (r.sentAt === undefined && now - r.at >= FILTER_SENT_WAIT_MS) {
         this.running = undefined;
         this.nextAt = now + Math.min(FILTER_TEST_EVERY_MS, FILTER_TEST_RETRY_MS * 2 ** this.fruitless++);
       }
     }
-    const send: DiscoverySend[] = [];
-    if (this.running === undefined && now >= this.nextAt) this.start(now, direct(), send);
+    for (const [id, k] of this.knocks) if (now - k.at >= FILTER_KNOCK_WAIT_MS) this.knocks.delete(id);
+    if (this.running === undefined && now >= this.nextAt) this.start(now, direct(), unNatted, send);
     // No helper yet: once there is one (a first direct path), a test soon.
     if (this.running === undefined && !Number.isFinite(this.nextAt) && now >= this.checkAt) {
       this.checkAt = now + 1_000;
@@ -149,8 +230,16 @@ export class FilterTest {
     return { send, wakeAt: this.wakeAt() };
   }
 
-  private start(now: number, direct: ReadonlyMap<PeerId, string>, send: DiscoverySend[]): void {
-    const helpers = this.helpers(direct);
+  private start(
+    now: number,
+    direct: ReadonlyMap<PeerId, string>,
+    unNatted: (id: PeerId) => boolean,
+    send: DiscoverySend[],
+  ): void {
+    const all = this.helpers(direct);
+    // Only a helper with no NAT of its own can be knocked at (its fresh port is its public one).
+    const plain = all.filter(([id]) => unNatted(id));
+    const helpers = plain.length > 0 ? plain : all;
     if (helpers.length === 0) {
       this.nextAt = Number.POSITIVE_INFINITY;
       return;
@@ -177,6 +266,43 @@ export class FilterTest {
       .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   }
 
+  /** The probe did not get in: our knock at the helper's fresh port, if it said which. */
+  private knock(r: Running, now: number): DiscoverySend | undefined {
+    const helper = parseCandidate(r.helperEndpoint);
+    if (r.freshPort === undefined || helper === undefined) return undefined;
+    r.knockedAt = now;
+    return {
+      to: r.helper,
+      endpoint: formatEndpoint({ ...helper, port: r.freshPort }),
+      message: { kind: 'filterTest', step: 'knock', nonce: r.nonce },
+    };
+  }
+
+  /** As the helper: a member's knock, awaited, answered once with where it came from. */
+  private knocked(
+    from: PeerId,
+    nonce: Uint8Array,
+    endpoint: string | undefined,
+    now: number,
+  ): DiscoverySend[] {
+    const k = this.knocks.get(from);
+    if (k === undefined || !sameBytes(k.nonce, nonce) || now - k.at >= FILTER_KNOCK_WAIT_MS) return [];
+    const asked = parseCandidate(k.asked);
+    const came = endpoint === undefined ? undefined : parseCandidate(endpoint);
+    // From the asker's address only (another port of it, maybe): a relay's or another's says nothing.
+    if (asked === undefined || came === undefined || came.address !== asked.address) return [];
+    this.knocks.delete(from);
+    const ports = [asked.port, came.port];
+    return [{ to: from, endpoint: k.asked, message: { kind: 'filterTest', step: 'seen', nonce, ports } }];
+  }
+
+  /** Dropped, but whether a firewall dropped it is not clear yet: 'filtered' meanwhile, asked again sooner. */
+  private inconclusive(now: number): void {
+    this.result ??= 'filtered';
+    this.running = undefined;
+    this.nextAt = now + Math.min(FILTER_TEST_EVERY_MS, FILTER_TEST_RETRY_MS * 2 ** this.fruitless++);
+  }
+
   private conclude(result: Filtering, now: number): void {
     this.result = result;
     this.fruitless = 0;
@@ -190,6 +316,7 @@ export class FilterTest {
     nonce: Uint8Array,
     endpoint: string | undefined,
     directTo: string | undefined,
+    unNatted: boolean,
     now: number,
   ): DiscoverySend[] {
     // Only to where our direct path to the asker goes, proven by its pongs: the asker's own address.
@@ -204,17 +331,62 @@ export class FilterTest {
     this.helped.set(from, now);
     this.minute.count++;
     this.counters.filterTestsHelped++;
-    return [
+    const send: DiscoverySend[] = [
       { to: from, endpoint, fresh: true, message: { kind: 'filterTest', step: 'probe', nonce } },
       { to: from, endpoint, message: { kind: 'filterTest', step: 'sent', nonce } },
     ];
+    // A knock can find the fresh socket only at its own port: when no NAT of ours stands between.
+    if (unNatted) {
+      this.knocks.set(from, { nonce, asked: endpoint, at: now });
+      // The I/O fills in the fresh socket's port (pathTypes.ts, DiscoverySend.fresh).
+      send.push({
+        to: from,
+        endpoint,
+        message: { kind: 'filterTest', step: 'port', nonce, ports: [FRESH_PORT] },
+      });
+    }
+    return send;
   }
 
   private wakeAt(): number {
+    let knocksEnd = Number.POSITIVE_INFINITY;
+    for (const k of this.knocks.values()) knocksEnd = Math.min(knocksEnd, k.at + FILTER_KNOCK_WAIT_MS);
     const r = this.running;
-    if (r === undefined) return this.nextAt;
-    return r.sentAt === undefined ? r.at + FILTER_SENT_WAIT_MS : r.sentAt + FILTER_PROBE_WAIT_MS;
+    if (r === undefined) return Math.min(this.nextAt, knocksEnd);
+    if (r.knockedAt !== undefined) return Math.min(r.knockedAt + FILTER_SEEN_WAIT_MS, knocksEnd);
+    return Math.min(
+      r.sentAt === undefined ? r.at + FILTER_SENT_WAIT_MS : r.sentAt + FILTER_PROBE_WAIT_MS,
+      knocksEnd,
+    );
   }
+}
+
+/**
+ * What our NAT is, from the port our ask came from (`asked`) and the one our knock at the probe's
+ * pair came from (`knocked`), as the helper saw them. A NAT that keeps our own port toward some
+ * vantage point (a Linux MASQUERADE; with a port per destination ours would be one in 64,000) gives
+ * it to every flow whose pair is free: the knock from our port says the probe left no trace, from
+ * another that the router kept it. Linux reuses a port our socket already has elsewhere when ours
+ * is held, so the knock's may equal the ask's, when the tuple toward the helper was taken too
+ * (checked in namespaces): hence our own port, not the ask's, is what counts there. A NAT that maps
+ * our socket to one port of its own for every destination: the ask's port is that one. Any other
+ * NAT gives each destination another port, the knock's says nothing.
+ */
+function verdict(asked: number, knocked: number, nat: NatPorts): Filtering | undefined {
+  if (nat.keptToward > 0 && nat.listenPort !== undefined) {
+    if (knocked !== nat.listenPort) return 'no-firewall';
+    // Our port for the knock, but tuples taken toward some vantage points: Linux then gives new
+    // flows whichever of our socket's ports it finds first (seen in namespaces), so the knock's
+    // port proves nothing either way.
+    return nat.keptToward === nat.vantagePoints ? 'firewall' : undefined;
+  }
+  if (nat.mapping !== 'endpoint-independent') return 'filtered';
+  if (knocked !== asked) return 'no-firewall';
+  // The ask's port again, not ours: a NAT with a port of its own for our socket and a firewall, or
+  // a port-keeping one whose tuples toward the vantage points seen so far were all taken, and which
+  // reused that other port for the knock (NAT matrix: both members seen at 7356, then others at
+  // 51820). Asked again later, when another vantage point may have seen our own port.
+  return undefined;
 }
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {

@@ -7,7 +7,7 @@ export { type CandidateKind, CandidateSet, rankPeerCandidates } from './candidat
 export * from './constants.js';
 export { Discovery, type DiscoveryOptions, type DiscoveryPeer } from './discovery.js';
 export { addressScope, behindNat, isCandidate, parseCandidate, tooEarlyFor } from './endpointClass.js';
-export { type FilterCounters, type Filtering, FilterTest } from './filterTest.js';
+export { FILTER_KNOCK_WAIT_MS, type FilterCounters, type Filtering, FilterTest } from './filterTest.js';
 export * from './messages.js';
 export {
   type MappingProtocol,

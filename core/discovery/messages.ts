@@ -94,15 +94,33 @@ export interface Birthday {
   readonly step: BirthdayStep;
 }
 
-/** A filter test's steps (filterTest.ts): 'ask' a helper, its 'probe' from a fresh socket, its word it 'sent' it. */
-export type FilterStep = 'ask' | 'probe' | 'sent';
-const FILTER_STEPS: readonly FilterStep[] = ['ask', 'probe', 'sent'];
+/**
+ * A filter test's steps (filterTest.ts): 'ask' a helper, its 'probe' from a fresh socket, its word it
+ * 'sent' it and from which 'port'; our 'knock' at that port, and the helper's word where it was 'seen'.
+ */
+export type FilterStep = 'ask' | 'probe' | 'sent' | 'port' | 'knock' | 'seen';
+const FILTER_STEPS: readonly FilterStep[] = ['ask', 'probe', 'sent', 'port', 'knock', 'seen'];
+/**
+ * How many ports each step carries (u16 each, after the nonce): 'port' the helper's fresh one;
+ * 'seen' the ports the ask and the knock came from. The first three steps carry none, as before
+ * the knock existed, so an older node still understands them.
+ */
+const FILTER_PORTS: Readonly<Record<FilterStep, number>> = {
+  ask: 0,
+  probe: 0,
+  sent: 0,
+  port: 1,
+  knock: 0,
+  seen: 2,
+};
 
-/** One step of a test of our NAT's inbound filtering; the nonce ties the three together. Fixed size. */
+/** One step of a test of our NAT's inbound filtering; the nonce ties the steps together. Fixed size per step. */
 export interface FilterTestMessage {
   readonly kind: 'filterTest';
   readonly step: FilterStep;
   readonly nonce: Uint8Array;
+  /** As many as the step carries (FILTER_PORTS), each 1..65535; absent for none. */
+  readonly ports?: readonly number[];
 }
 
 /**
@@ -172,6 +190,7 @@ export function encodeDiscovery(message: DiscoveryMessage): Uint8Array {
       w.u8(KIND_FILTER_TEST)
         .u8(FILTER_STEPS.indexOf(message.step) + 1)
         .bytes(message.nonce);
+      for (const port of message.ports ?? []) w.u16(port);
       break;
     case 'opened':
       w.u8(KIND_OPENED);
@@ -228,7 +247,9 @@ export function decodeDiscovery(bytes: Uint8Array): DiscoveryDecoded {
     case KIND_FILTER_TEST: {
       const step = FILTER_STEPS[r.u8() - 1];
       if (step === undefined) return { ok: false, reason: 'malformed' };
-      message = { kind: 'filterTest', step, nonce: r.take(TXID_SIZE) };
+      const nonce = r.take(TXID_SIZE);
+      const ports = Array.from({ length: FILTER_PORTS[step] }, () => r.u16());
+      message = { kind: 'filterTest', step, nonce, ...(ports.length > 0 && { ports }) };
       break;
     }
     case KIND_OPENED:
@@ -278,7 +299,11 @@ function invalidField(m: DiscoveryMessage): string | null {
       return BIRTHDAY_STEPS.includes(m.step) ? null : 'birthday step';
     case 'filterTest':
       if (m.nonce.length !== TXID_SIZE) return 'nonce size';
-      return FILTER_STEPS.includes(m.step) ? null : 'filter test step';
+      if (!FILTER_STEPS.includes(m.step)) return 'filter test step';
+      if ((m.ports?.length ?? 0) !== FILTER_PORTS[m.step]) return 'filter test ports';
+      return (m.ports ?? []).every((p) => Number.isInteger(p) && p >= 1 && p <= 0xffff)
+        ? null
+        : 'filter test port';
     case 'opened':
       return null;
   }

@@ -54,6 +54,7 @@ export class NatInference {
   private sawUnmapped = false;
   /** Our listen port, from our interface candidates: what "port kept" compares with. */
   private localPort: number | undefined;
+  private noFirewall = false;
 
   /**
    * A vantage point at `peerIp` (a public address: observations across a LAN say nothing of the NAT)
@@ -79,8 +80,36 @@ export class NatInference {
     this.sawUnmapped = false;
   }
 
-  /** The mapping as discovery uses it (which reflexive addresses to announce). */
+  /**
+   * Our NAT was found to have no firewall (filterTest.ts): it keeps what it was not asked for, so a
+   * tuple of ours is taken whenever a member's packet reaches it first, as often as not. Then ports
+   * other than ours are explained by that, once any vantage point sees our own port: a NAT that
+   * gives each destination a port of its own (--random-fully) gives ours to none.
+   */
+  noteNoFirewall(noFirewall: boolean): void {
+    this.noFirewall = noFirewall;
+  }
+
+  /** Our listen port, once our interface candidates said it. */
+  get listenPort(): number | undefined {
+    return this.localPort;
+  }
+
+  /** Vantage points that see us at our own port. */
+  keptToward(now: number): number {
+    const own = this.localPort;
+    return own === undefined ? 0 : this.fresh(now).filter((p) => p.port === own).length;
+  }
+
+  /** The mapping as discovery uses it (which reflexive addresses to announce, birthday's roles). */
   behaviour(now: number): NatBehaviour {
+    const raw = this.rawBehaviour(now);
+    return raw === 'endpoint-dependent' && this.noFirewall && this.keptToward(now) > 0
+      ? 'endpoint-independent'
+      : raw;
+  }
+
+  private rawBehaviour(now: number): NatBehaviour {
     const fresh = this.fresh(now);
     if (fresh.length === 0) return this.sawUnmapped ? 'none' : 'unknown';
     if (fresh.length < 2) return 'unknown';
@@ -105,11 +134,13 @@ export class NatInference {
     const own = this.localPort;
     const kept = own === undefined ? 0 : fresh.filter((p) => p.port === own).length;
     const portKept = own === undefined || (kept > 0 && kept < fresh.length) ? null : kept > 0;
-    let mapping = this.behaviour(now);
+    let mapping = this.rawBehaviour(now);
     // Our own port toward most, another toward the rest, at one public IP: a port-keeping NAT whose
     // tuple toward those was taken. It maps independently of the destination wherever it can. An
-    // even split proves nothing (a NAT may keep the port for its first destination only).
-    const taken = mapping === 'endpoint-dependent' && 2 * kept > fresh.length ? fresh.length - kept : 0;
+    // even split proves nothing (a NAT may keep the port for its first destination only), unless
+    // the NAT is known to keep what it was not asked for (noteNoFirewall).
+    const takes = 2 * kept > fresh.length || (this.noFirewall && kept > 0);
+    const taken = mapping === 'endpoint-dependent' && takes ? fresh.length - kept : 0;
     if (taken > 0) mapping = 'endpoint-independent';
     return {
       mapping,

@@ -84,8 +84,10 @@ export interface DiscoverySend {
   /** Send it from this hole (an extra socket opened for `to`, birthday.ts), not the main socket. */
   readonly hole?: number;
   /**
-   * Send it from a socket opened for this datagram alone (filterTest.ts: a port the addressee never
-   * sent to); a node that cannot open one sends neither it nor a 'sent' word after it.
+   * Send it from a socket opened for this datagram (filterTest.ts: a port the addressee never sent
+   * to), which then listens FILTER_KNOCK_WAIT_MS for the addressee's knock, and closes. The filter
+   * test's 'port' word after it to the same member carries that socket's port in place of
+   * FRESH_PORT. A node that cannot open one sends neither it nor the 'sent' and 'port' words after it.
    */
   readonly fresh?: true;
   /** Send it with this IP TTL: an opener, which must die past our NAT (opening.ts). */

@@ -153,6 +153,11 @@ export class PeerPath {
     return this.current?.srttMs;
   }
 
+  /** Whether the peer announces a private address besides its public ones (a NAT, perhaps). */
+  get behindNat(): boolean {
+    return this.candidates.behindNat;
+  }
+
   /** The peer's announced candidates (its endpoint record): the list replaces the previous one. */
   setAnnounced(candidates: readonly string[], now: number, mapped?: readonly string[]): void {
     this.candidates.setAnnounced(candidates, now, mapped);

@@ -14,7 +14,8 @@ import type { PeerId } from '../base/keys.js';
 import { BIRTHDAY_HOLES } from '../discovery/birthday.js';
 import type { Tunnel } from '../tunnel/tunnel.js';
 
-export type HoleTransport = Pick<Tunnel, 'openSocket' | 'closeSocket' | 'bindSocket'>;
+export type HoleTransport = Pick<Tunnel, 'openSocket' | 'closeSocket' | 'bindSocket'> &
+  Partial<Pick<Tunnel, 'openSocketWithPort'>>;
 
 export class HoleSockets {
   /** Peer → its holes' sockets by hole number. */

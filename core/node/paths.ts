@@ -23,6 +23,7 @@ import {
   type DiscoveryPeer,
   decodeDiscovery,
   encodeDiscovery,
+  FILTER_KNOCK_WAIT_MS,
   type FilterCounters,
   type Filtering,
   type MappingProtocol,
@@ -81,6 +82,8 @@ export class NodePaths {
   /** Armed for the first active member to fall idle, while any is active. */
   private idleTimer: NodeJS.Timeout | undefined;
   private stopped = false;
+  /** The filter test's fresh sockets still listening, each closed by its timer (sendFresh). */
+  private readonly freshSockets = new Map<NodeJS.Timeout, number>();
   /** Said bye (farewell): sends nothing more. */
   private leaving = false;
 
@@ -233,6 +236,11 @@ export class NodePaths {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     if (this.idleTimer) clearTimeout(this.idleTimer);
+    for (const [timer, socket] of this.freshSockets) {
+      clearTimeout(timer);
+      this.hooks.holes.closeSocket(socket);
+    }
+    this.freshSockets.clear();
   }
 
   /** One timer for the first active member to fall idle: none while every path is idle. */
@@ -266,6 +274,23 @@ export class NodePaths {
     };
   }
 
+  /**
+   * From a socket of its own, a port the member never sent to (filterTest.ts), which listens a few
+   * seconds for the member's knock (its datagrams come in as any other's) and closes. Its port; 0
+   * when none could open. At most FILTER_HELPS_PER_MINUTE are open at once: one per help.
+   */
+  private sendFresh(to: PeerId, body: Uint8Array, endpoint: string): number {
+    const opened = this.hooks.holes.openSocketWithPort?.();
+    if (opened === undefined) return 0;
+    this.hooks.send(to, body, endpoint, opened.socket);
+    const timer = setTimeout(() => {
+      this.freshSockets.delete(timer);
+      this.hooks.holes.closeSocket(opened.socket);
+    }, FILTER_KNOCK_WAIT_MS);
+    this.freshSockets.set(timer, opened.socket);
+    return opened.port;
+  }
+
   /** A member's name for the log; a key prefix only for one we no longer know. */
   private nameOf(id: PeerId): string {
     return this.names.get(id) ?? id.slice(0, 8);
@@ -273,27 +298,27 @@ export class NodePaths {
 
   private apply(out: DiscoveryOutput): void {
     if (this.stopped || this.leaving) return;
-    /** Members a filter test's probe could not go to (no fresh socket): our word would be false. */
-    const unsent = new Set<string>();
+    /** Per member, a filter test's fresh socket's port; 0 if none could open (our words would be false). */
+    const fresh = new Map<string, number>();
     for (const s of out.send) {
-      const m = s.message;
-      if (m.kind === 'filterTest' && m.step === 'sent' && unsent.has(s.to)) continue;
+      let m = s.message;
+      if (m.kind === 'filterTest' && (m.step === 'sent' || m.step === 'port')) {
+        const port = fresh.get(s.to);
+        if (port === 0) continue;
+        if (m.step === 'port') {
+          if (port === undefined) continue;
+          m = { ...m, ports: [port] };
+        }
+      }
       const body = encodeDiscovery(this.stamped(m));
       let sentAt: number | undefined;
       if (s.via !== undefined) this.hooks.sendVia(s.to, body, s.via);
-      else if (s.fresh) {
-        // A socket for this datagram alone: a port the member never sent to (filterTest.ts).
-        const socket = this.hooks.holes.openSocket();
-        if (socket === undefined) unsent.add(s.to);
-        else {
-          this.hooks.send(s.to, body, s.endpoint, socket);
-          this.hooks.holes.closeSocket(socket);
-        }
-      } else if (s.hole === undefined) sentAt = this.hooks.send(s.to, body, s.endpoint, undefined, s.ttl);
+      else if (s.fresh) fresh.set(s.to, this.sendFresh(s.to, body, s.endpoint));
+      else if (s.hole === undefined) sentAt = this.hooks.send(s.to, body, s.endpoint, undefined, s.ttl);
       else {
         const socket = this.holes.socketFor(s.to, s.hole);
         if (socket === undefined) continue;
-        sentAt = this.hooks.send(s.to, body, s.endpoint, socket);
+        sentAt = this.hooks.send(s.to, body, s.endpoint, socket, s.ttl);
       }
       // The data path's stamp, taken before the send; else now, after it (the send is synchronous).
       if (m.kind === 'ping') this.timing.pingSent(m.txid, sentAt);

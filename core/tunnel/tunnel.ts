@@ -285,6 +285,11 @@ export class Tunnel {
     return this.datapath.openSocket?.()?.socket;
   }
 
+  /** openSocket, with the local port it was bound to (a filter test tells the member that port). */
+  openSocketWithPort(): { socket: number; port: number } | undefined {
+    return this.datapath.openSocket?.() ?? undefined;
+  }
+
   closeSocket(socket: number): void {
     this.datapath.closeSocket?.(socket);
   }

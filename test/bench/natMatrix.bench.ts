@@ -113,6 +113,12 @@ async function main(): Promise<number> {
       console.log(
         `${n.name}: NAT ${JSON.stringify(statuses.get(n.name)?.self.nat)}; birthday attempts ${c['discovery.birthdayAttempts']}, direct ${c['discovery.birthdayDirect']}, probes ${c['discovery.birthdayProbes']}`,
       );
+      // Where each member with a direct path sees it: the ports its NAT gave it toward each.
+      const seenAt = nodes
+        .map((o) => [o.name, statuses.get(o.name)?.peers.find((x) => x.name === n.name)] as const)
+        .filter(([, x]) => x?.path === 'direct')
+        .map(([o, x]) => `${o} ${x?.endpoint}`);
+      console.log(`  seen at: ${seenAt.join(', ')}`);
     }
     console.log(`\n${wrong} pair(s) not as expected`);
     return wrong === 0 ? 0 : 1;

@@ -19,6 +19,7 @@ import {
   Birthday,
   type BirthdaySend,
 } from '../../core/discovery/birthday.js';
+import { OPENER_TTL } from '../../core/discovery/constants.js';
 import type { BirthdayStep } from '../../core/discovery/messages.js';
 import type { NatBehaviour } from '../../core/discovery/natBehaviour.js';
 import { namedPeer } from '../helpers/peerIds.js';
@@ -57,6 +58,8 @@ class Pair {
   readonly probes: { at: number; endpoint: string }[] = [];
   readonly steps: { at: number; from: PeerId; step: BirthdayStep }[] = [];
   holePings = 0;
+  /** Each hole ping's IP TTL (undefined: a whole one). */
+  readonly holeTtls = new Set<number | undefined>();
   closed: { peer: PeerId; keep?: number }[] = [];
   private readonly nat: () => number;
   private inFlight: { to: Side; from: PeerId; step: BirthdayStep }[] = [];
@@ -65,9 +68,10 @@ class Pair {
     seed: number,
     natHard: NatBehaviour = 'endpoint-dependent',
     natEasy: NatBehaviour = 'endpoint-independent',
+    records: (peer: PeerId) => readonly string[] | undefined = signed,
   ) {
-    this.hard = { id: H, b: new Birthday(seededUniform(seed), signed), nat: natHard };
-    this.easy = { id: E, b: new Birthday(seededUniform(seed + 1_000_000), signed), nat: natEasy };
+    this.hard = { id: H, b: new Birthday(seededUniform(seed), records), nat: natHard };
+    this.easy = { id: E, b: new Birthday(seededUniform(seed + 1_000_000), records), nat: natEasy };
     this.nat = seededUniform(seed + 2_000_000);
     // An introducer each asked saw the other at its public address.
     this.hard.b.seen(E, EASY_PUBLIC, 0);
@@ -99,6 +103,7 @@ class Pair {
         this.inFlight.push({ to, from: side.id, step: s.message.step });
       } else if (s.hole !== undefined) {
         this.holePings++;
+        this.holeTtls.add(s.ttl);
         if (!this.holePorts.has(s.hole)) this.holePorts.set(s.hole, this.freePort());
       } else {
         this.probes.push({ at: this.now, endpoint: s.endpoint });
@@ -120,6 +125,21 @@ class Pair {
     }
   }
 }
+
+test('holes open with openers toward an easy side behind a NAT, whole toward one on a public address', (t) => {
+  // Behind a NAT (its record lists a private address too): a whole hole ping reaching a NAT with no
+  // firewall would hold the very pair a probe that finds the hole needs (opening.ts), so each dies
+  // past our own NAT, its mapping made.
+  const natted = (peer: PeerId) => (peer === E ? [EASY_PUBLIC, '198.18.1.10:51820'] : signed(peer));
+  const behind = new Pair(1, 'endpoint-dependent', 'endpoint-independent', natted);
+  behind.run(40_000);
+  t.deepEqual([...behind.holeTtls], [OPENER_TTL]);
+  t.is(behind.holePings, BIRTHDAY_HOLES);
+  t.true(behind.direct, 'the probes find a hole all the same');
+  const open = new Pair(1);
+  open.run(40_000);
+  t.deepEqual([...open.holeTtls], [undefined]);
+});
 
 test('a hard and an easy side: steps in order, holes before probes, then direct on the winning hole', (t) => {
   const p = new Pair(1);

@@ -84,6 +84,30 @@ test('an even split proves nothing about port keeping (a NAT may keep it for its
   );
 });
 
+test('an even split from a NAT found to have no firewall: the other ports are taken tuples, the mapping independent', (t) => {
+  // The NAT matrix's and the filter test's no-firewall NAT: two members' pings reached it before
+  // ours left, and their tuples went to another port (issue 13 point 1; filterTest.ts).
+  const nat = seen([
+    ['203.0.113.10', '203.0.113.1:51820'],
+    ['203.0.113.11', '203.0.113.1:51221'],
+    ['203.0.113.12', '203.0.113.1:51820'],
+    ['203.0.113.13', '203.0.113.1:51221'],
+  ]);
+  t.is(nat.behaviour(0), 'endpoint-dependent');
+  t.is(nat.keptToward(0), 2);
+  nat.noteNoFirewall(true);
+  t.is(nat.behaviour(0), 'endpoint-independent');
+  t.like(nat.classify(0), { mapping: 'endpoint-independent', portKept: true, portTakenToward: 2 });
+  // A port per destination keeps ours toward nobody: no-firewall or not, it stays per destination.
+  const hard = seen([
+    ['203.0.113.10', '203.0.113.1:4880'],
+    ['203.0.113.11', '203.0.113.1:9513'],
+  ]);
+  hard.noteNoFirewall(true);
+  t.is(hard.behaviour(0), 'endpoint-dependent');
+  t.like(hard.classify(0), { mapping: 'endpoint-dependent', portTakenToward: 0 });
+});
+
 test('seen at our own address: no NAT; at several public IPs: no conclusion on mapping', (t) => {
   t.like(seen([['203.0.113.10', LOCAL[0]!]]).classify(0), { mapping: 'none', portKept: null });
   t.like(

@@ -61,8 +61,10 @@ export class SimNat {
   /** No firewall: flows given another port, by "internal>remote" and by "remote|port". */
   private readonly detours = new Map<string, Detour>();
   private readonly byDetour = new Map<string, Detour>();
-  /** Flows given another port because their tuple was taken (no firewall). */
+  /** Flows given another port because their tuple was taken (no firewall)... */
   tuplesTaken = 0;
+  /** ...by where each went. */
+  readonly takenToward: string[] = [];
 
   constructor(
     readonly name: string,
@@ -71,6 +73,8 @@ export class SimNat {
     readonly filtering: Filtering,
     private readonly random: () => number,
     readonly firewall = true,
+    /** An endpoint-independent mapping keeps the socket's own port when free (Linux MASQUERADE). */
+    readonly keepPort = false,
   ) {}
 
   /** The public source port for a packet from `internal` to `dest`. */
@@ -89,6 +93,7 @@ export class SimNat {
     if (!m.flows.has(dest) && seen !== undefined && now - seen <= MAPPING_TIMEOUT_MS) {
       const taken: Detour = { internal, port: this.randomPort(), lastUsed: now };
       this.tuplesTaken++;
+      this.takenToward.push(dest);
       this.detours.set(flow, taken);
       this.byDetour.set(`${dest}|${taken.port}`, taken);
       return taken.port;
@@ -108,7 +113,13 @@ export class SimNat {
       m = undefined;
     }
     if (m === undefined) {
-      const externalPort = this.mapping === 'endpoint-independent' ? this.nextPort++ : this.randomPort();
+      const own = Number(internal.slice(internal.lastIndexOf(':') + 1));
+      const externalPort =
+        this.mapping !== 'endpoint-independent'
+          ? this.randomPort()
+          : this.keepPort && !this.byPort.has(own)
+            ? own
+            : this.nextPort++;
       m = { internal, externalPort, allowed: new Set(), flows: new Set(), lastUsed: now };
       this.mappings.set(key, m);
       this.byPort.set(externalPort, m);
@@ -223,9 +234,17 @@ export class SimNet {
     publicIp: string,
     mapping: Mapping,
     filtering: Filtering = 'address-and-port',
-    options: { firewall?: boolean } = {},
+    options: { firewall?: boolean; keepPort?: boolean } = {},
   ): SimNat {
-    const nat = new SimNat(name, publicIp, mapping, filtering, this.options.random, options.firewall ?? true);
+    const nat = new SimNat(
+      name,
+      publicIp,
+      mapping,
+      filtering,
+      this.options.random,
+      options.firewall ?? true,
+      options.keepPort ?? false,
+    );
     this.nats.push(nat);
     return nat;
   }

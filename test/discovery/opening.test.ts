@@ -97,7 +97,12 @@ for (const [name, fwA, fwB] of [
         ab !== undefined && ba !== undefined && ab.at - B_UP <= 5_000 && ba.at - B_UP <= 5_000,
         `seed ${seed}: a→b ${ab?.at} ms, b→a ${ba?.at} ms; tuples taken ${natA.tuplesTaken}/${natB.tuplesTaken}`,
       );
-      t.is(natA.tuplesTaken + natB.tuplesTaken, 0, `seed ${seed}: no whole ping met a NAT not expecting it`);
+      // The filter test's probe is meant to meet it (filterTest.ts): its knock's tuple does not count.
+      t.is(
+        w.tuplesTakenTowardMembers(natA) + w.tuplesTakenTowardMembers(natB),
+        0,
+        `seed ${seed}: no whole ping met a NAT not expecting it`,
+      );
       t.is(a.discovery.path(b.id).path, 'direct');
       t.true(b.data.filter((d) => d.from === 'a' && d.at > 8_000 && d.relayedBy === undefined).length >= 15);
       times.push(Math.max(ab?.at ?? 0, ba?.at ?? 0) - B_UP);

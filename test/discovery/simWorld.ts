@@ -13,6 +13,7 @@
  * members' epochs) would not.
  */
 import { type PeerId, peerId } from '../../core/base/keys.js';
+import { FILTER_KNOCK_WAIT_MS } from '../../core/discovery/filterTest.js';
 import {
   Discovery,
   type DiscoveryOutput,
@@ -65,6 +66,13 @@ export class SimWorld {
   private readonly random: () => number;
   /** Sockets opened for one datagram (a send's `fresh`) so far: each gets a port of its own. */
   private freshSockets = 0;
+  /** Where each such socket was, "ip:port" on its member's address. */
+  private readonly freshEndpoints = new Set<string>();
+
+  /** Tuples `nat` took toward members' own sockets: those a filter test's knock took on purpose left out. */
+  tuplesTakenTowardMembers(nat: SimNat): number {
+    return nat.takenToward.filter((dest) => !this.freshEndpoints.has(dest)).length;
+  }
 
   constructor(
     seed: number,
@@ -83,7 +91,7 @@ export class SimWorld {
     publicIp: string,
     mapping: 'endpoint-independent' | 'endpoint-dependent',
     filtering?: Filtering,
-    options: { firewall?: boolean } = {},
+    options: { firewall?: boolean; keepPort?: boolean } = {},
   ): SimNat {
     return this.net.addNat(name, publicIp, mapping, filtering, options);
   }
@@ -315,11 +323,19 @@ export class SimWorld {
 
   private handle(m: Member, out: DiscoveryOutput): void {
     if (m.offline) return;
+    /** The fresh socket's port per member this batch, as the node's paths.ts fills it in. */
+    const fresh = new Map<string, number>();
     for (const s of out.send) {
       const to = this.byId(s.to);
-      const bytes = this.seal(m, to, s.message);
+      let message = s.message;
+      if (message.kind === 'filterTest' && message.step === 'port') {
+        const port = fresh.get(s.to);
+        if (port === undefined) continue;
+        message = { ...message, ports: [port] };
+      }
+      const bytes = this.seal(m, to, message);
       if (s.via) this.sendVia(m, this.byId(s.via), to, bytes);
-      else if (s.fresh) this.sendFresh(m, s.endpoint, bytes);
+      else if (s.fresh) fresh.set(s.to, this.sendFresh(m, s.endpoint, bytes));
       else this.net.send(m.host, s.endpoint, bytes, s.ttl);
     }
     for (const e of out.events) {
@@ -329,12 +345,19 @@ export class SimWorld {
     this.schedule(m, out.nextWakeAt);
   }
 
-  /** From a socket opened for this datagram alone, on `m`'s address, closed right after. */
-  private sendFresh(m: Member, endpoint: string, bytes: Uint8Array): void {
+  /**
+   * From a socket opened for this datagram, on `m`'s address, which hands what it hears to `m` for
+   * FILTER_KNOCK_WAIT_MS and closes (as paths.ts's). Its port.
+   */
+  private sendFresh(m: Member, endpoint: string, bytes: Uint8Array): number {
     const n = ++this.freshSockets;
-    const socket = this.net.addHost(`${m.name}~${n}`, m.host.ip, 30_000 + n, m.host.nat);
+    const port = 30_000 + n;
+    this.freshEndpoints.add(`${m.host.ip}:${port}`);
+    const socket = this.net.addHost(`${m.name}~${n}`, m.host.ip, port, m.host.nat);
+    socket.receive = (b, from) => this.onDatagram(m, b, from);
     this.net.send(socket, endpoint, bytes);
-    this.net.removeHost(socket);
+    this.net.at(this.net.now + FILTER_KNOCK_WAIT_MS, () => this.net.removeHost(socket));
+    return port;
   }
 
   private schedule(m: Member, at: number): void {

@@ -107,5 +107,13 @@ test('the NAT classification shows in the header: mapping, port, how many saw it
     withNat({ ...eim, filtering: 'filtered' }),
     /NAT endpoint-independent, port kept, inbound filtered$/,
   );
+  t.regex(
+    withNat({ ...eim, filtering: 'firewall' }),
+    /NAT endpoint-independent, port kept, inbound filtered, firewall$/,
+  );
+  t.regex(
+    withNat({ ...eim, filtering: 'no-firewall' }),
+    /NAT endpoint-independent, port kept, inbound filtered, no firewall$/,
+  );
   t.regex(withNat({ ...eim, filtering: null }), /NAT endpoint-independent, port kept$/);
 });

@@ -199,6 +199,56 @@ const whyCases: { name: string; status: ViewStatus; why: string[] }[] = [
   },
 ];
 
+// This node's filter (core/discovery/filterTest.ts), as the NAT tests find it: each router kind's
+// sentence, said after the path's, and nothing while no test concluded.
+const direct = { path: 'direct', via: null, endpoint: '203.0.113.2:51820', directAfterMs: null } as const;
+const filterCases = [
+  ['open', 'public member, or a port forwarded', /lets in datagrams it was not asked for .* got in/],
+  [
+    'firewall',
+    'firewalled NAT',
+    /drops datagrams it was not asked for and keeps no trace of them \(a firewall\)/,
+  ],
+  [
+    'no-firewall',
+    'plain MASQUERADE',
+    /has no firewall: a datagram it was not asked for is kept by the router, which then gives this node's flow to that sender another port/,
+  ],
+  [
+    'filtered',
+    'per-destination NAT',
+    /drops datagrams it was not asked for; whether it keeps them \(no firewall\) could not be told/,
+  ],
+] as const;
+for (const [filtering, kind, sentence] of filterCases) {
+  test(`why, this node's filter: ${filtering} (${kind})`, (t) => {
+    const s = nodeWith({ ...(filtering === 'filtered' ? ED : EI), filtering } as never, {
+      ...direct,
+      candidates: [tried('203.0.113.2:51820', 'ok'), viaP],
+    });
+    const { why } = explainPath(s.peers[0]!, s);
+    t.is(why.length, 2, why.join(' | '));
+    t.is(why[0], 'direct to 203.0.113.2:51820.');
+    t.regex(why[1]!, sentence);
+    // Relayed, the same sentence, after the relay's.
+    const r = nodeWith({ ...EI, filtering } as never, {
+      via: 'p',
+      candidates: [tried('203.0.113.2:51820', 'no answer'), viaP],
+    });
+    const relayed = explainPath(r.peers[0]!, r).why;
+    t.regex(relayed.at(-1)!, sentence);
+    t.regex(relayed[0]!, /through p/);
+  });
+}
+// Without a concluded test, nothing is said of the filter.
+test("why, this node's filter not measured yet: no sentence about it", (t) => {
+  const s = nodeWith({ ...EI, filtering: null } as never, {
+    ...direct,
+    candidates: [tried('203.0.113.2:51820', 'ok'), viaP],
+  });
+  t.deepEqual(explainPath(s.peers[0]!, s).why, ['direct to 203.0.113.2:51820.']);
+});
+
 for (const c of whyCases) {
   test(`why, ${c.name}`, (t) => {
     const { why } = explainPath(c.status.peers[0]!, c.status);
