@@ -1,7 +1,8 @@
 /** `sudo overlay demo --ci` runs the whole story to completion and leaves nothing behind. */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import test from 'ava';
-import { runCli } from './helpers/cli.js';
+import { cliPath, runCli } from './helpers/cli.js';
 import { missingTools } from './helpers/mappingWorld.js';
 import { removeNamespaces } from './helpers/netns.js';
 import { rootTest } from './helpers/root.js';
@@ -57,6 +58,56 @@ rootTest(
     t.regex(r.stdout, /nothing of the demo is left/);
     const left = execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' });
     t.notRegex(left, new RegExp(`ovldemo${pid}\\b`));
+  },
+);
+
+rootTest(
+  test,
+  'a demo whose terminal closes (SIGHUP) mid-way removes its namespaces and processes',
+  async (t) => {
+    const child = spawn(process.execPath, [cliPath, 'demo', '--ci'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const pid = child.pid!;
+    t.teardown(() => {
+      child.kill('SIGKILL');
+      removeNamespaces(new RegExp(`^ovldemo${pid}\\b`));
+    });
+    const ours = () =>
+      execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' })
+        .split('\n')
+        .filter((line) => line.startsWith(`ovldemo${pid}-`));
+    // Its nodes run with state directories under one temporary directory, which init prints.
+    const rootDir = () => /--state-dir (\S*overlay-demo-\w+)\/p\b/.exec(stdout)?.[1];
+    const nodesOf = (dir: string) =>
+      execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' })
+        .split('\n')
+        .filter((args) => args.includes(`${dir}/`));
+    let stdout = '';
+    let hungUpWith: string[] = [];
+    let nodesAtHangUp: string[] = [];
+    const exited = new Promise<number | null>((resolve) => {
+      child.on('close', resolve);
+      child.stdout.on('data', (d: Buffer) => {
+        stdout += d.toString();
+        // p is up in its namespace and a, e and b are joining at once: a hang-up now leaves the most behind.
+        if (hungUpWith.length === 0 && stdout.includes('== p invites')) {
+          hungUpWith = ours();
+          nodesAtHangUp = nodesOf(rootDir() ?? '-');
+          child.kill('SIGHUP');
+        }
+      });
+    });
+    const timer = setTimeout(() => child.kill('SIGTERM'), 60_000);
+    const code = await exited;
+    clearTimeout(timer);
+    t.is(hungUpWith.length, 8, `the demo's namespaces when it was hung up: ${hungUpWith.join(', ')}`);
+    t.is(code, 129, stdout);
+    t.deepEqual(ours(), []);
+    t.true(
+      nodesAtHangUp.some((args) => /\bup --foreground\b/.test(args)),
+      'p was up when hung up',
+    );
+    t.false(existsSync(rootDir()!), 'its temporary directory is gone');
+    t.deepEqual(nodesOf(rootDir()!), [], 'no node of the demo is left');
   },
 );
 

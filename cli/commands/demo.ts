@@ -109,12 +109,13 @@ export const demo: Command = {
       world.destroy();
       rmSync(root, { recursive: true, force: true });
     };
-    const onSignal = () => {
+    // Ctrl-C, a kill, or the terminal closing (SIGHUP, whose default would leave every namespace).
+    const signals = { SIGINT: 2, SIGTERM: 15, SIGHUP: 1 } as const;
+    const onSignal = (signal: NodeJS.Signals) => {
       cleanup();
-      process.exit(130);
+      process.exit(128 + (signals[signal as keyof typeof signals] ?? 0));
     };
-    process.once('SIGINT', onSignal);
-    process.once('SIGTERM', onSignal);
+    for (const signal of Object.keys(signals)) process.once(signal, onSignal);
     try {
       step(
         ctx,
@@ -174,8 +175,7 @@ export const demo: Command = {
       }
       step(ctx, 'removing the namespaces');
     } finally {
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
+      for (const signal of Object.keys(signals)) process.off(signal, onSignal);
       cleanup();
     }
     ctx.stdout.write('done: nothing of the demo is left on this machine\n');
