@@ -1,6 +1,8 @@
 /** `sudo overlay demo --ci` runs the whole story to completion and leaves nothing behind. */
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import test from 'ava';
 import { cliPath, runCli } from './helpers/cli.js';
 import { missingTools } from './helpers/mappingWorld.js';
@@ -75,15 +77,32 @@ rootTest(
       execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' })
         .split('\n')
         .filter((line) => line.startsWith(`ovldemo${pid}-`));
-    // Its nodes run with state directories under one temporary directory, which init prints.
-    const rootDir = () => /--state-dir (\S*overlay-demo-\w+)\/p\b/.exec(stdout)?.[1];
-    const nodesOf = (dir: string) =>
-      execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' })
-        .split('\n')
-        .filter((args) => args.includes(`${dir}/`));
+    // What runs in its namespaces (p's node, by now), with each one's command line.
+    const processesIn = (namespaces: string[]) =>
+      namespaces.flatMap((ns) =>
+        execFileSync('ip', ['netns', 'pids', ns.split(' ')[0]!], { encoding: 'utf8' })
+          .split(/\s+/)
+          .filter(Boolean)
+          .flatMap((pid) => {
+            try {
+              return [{ pid: Number(pid), args: readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0') }];
+            } catch {
+              return []; // ended meanwhile (a short `overlay invite`)
+            }
+          }),
+      );
+    // Killed (a zombie not yet reaped counts: it runs nothing) or gone.
+    const ended = (pid: number) => {
+      try {
+        const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+        return stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
+      } catch {
+        return true;
+      }
+    };
     let stdout = '';
     let hungUpWith: string[] = [];
-    let nodesAtHangUp: string[] = [];
+    let runningAtHangUp: ReturnType<typeof processesIn> = [];
     const exited = new Promise<number | null>((resolve) => {
       child.on('close', resolve);
       child.stdout.on('data', (d: Buffer) => {
@@ -91,7 +110,7 @@ rootTest(
         // p is up in its namespace and a, e and b are joining at once: a hang-up now leaves the most behind.
         if (hungUpWith.length === 0 && stdout.includes('== p invites')) {
           hungUpWith = ours();
-          nodesAtHangUp = nodesOf(rootDir() ?? '-');
+          runningAtHangUp = processesIn(hungUpWith);
           child.kill('SIGHUP');
         }
       });
@@ -102,12 +121,19 @@ rootTest(
     t.is(hungUpWith.length, 8, `the demo's namespaces when it was hung up: ${hungUpWith.join(', ')}`);
     t.is(code, 129, stdout);
     t.deepEqual(ours(), []);
-    t.true(
-      nodesAtHangUp.some((args) => /\bup --foreground\b/.test(args)),
-      'p was up when hung up',
+    // p's node was up, with its state under the demo's temporary directory: both gone now.
+    const node = runningAtHangUp.find((p) => p.args.includes('--foreground'));
+    t.truthy(node, JSON.stringify(runningAtHangUp));
+    const stateDir = node!.args[node!.args.indexOf('--state-dir') + 1]!;
+    t.regex(stateDir, /overlay-demo-\w+\/p$/);
+    t.false(existsSync(dirname(stateDir)), 'its temporary directory is gone');
+    // SIGKILL is delivered on the way out: allow it a moment.
+    for (let i = 0; i < 30 && !runningAtHangUp.every((p) => ended(p.pid)); i++) await sleep(100);
+    t.deepEqual(
+      runningAtHangUp.filter((p) => !ended(p.pid)),
+      [],
+      'nothing that ran in its namespaces is left',
     );
-    t.false(existsSync(rootDir()!), 'its temporary directory is gone');
-    t.deepEqual(nodesOf(rootDir()!), [], 'no node of the demo is left');
   },
 );
 

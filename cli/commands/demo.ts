@@ -85,6 +85,15 @@ function settled(s: NodeStatus, direct: string[]): boolean {
   return direct.every((name) => peer(name)?.path === 'direct') && (b?.path === 'relay' || !!b?.endpoint);
 }
 
+/**
+ * What init and join print, without their "Next:" lines: the demo runs those steps itself, and
+ * pasted into the user's shell they would act outside the member's namespace.
+ */
+function withoutNext(output: string): string {
+  const next = output.search(/^Next:/m);
+  return next < 0 ? output : `${output.slice(0, next).trimEnd()}\n`;
+}
+
 function step(ctx: CommandContext, text: string): void {
   ctx.stdout.write(`\n== ${text}\n`);
 }
@@ -117,9 +126,15 @@ export const demo: Command = {
     };
     for (const signal of Object.keys(signals)) process.once(signal, onSignal);
     try {
-      step(
-        ctx,
-        'an internet in namespaces, a router between public addresses: public member p; a behind a NAT that keeps ports, with a firewall; e behind one that keeps ports, with no firewall (plain MASQUERADE); b behind one that gives each destination its own port',
+      step(ctx, 'an internet in namespaces, with a router between its public addresses');
+      ctx.stdout.write(
+        [
+          'p  public, at 203.0.113.10',
+          'a  behind a NAT that keeps ports, with a firewall (as most home routers)',
+          'e  behind a NAT that keeps ports, with no firewall: plain MASQUERADE (a host NATing for its VMs, a cloud NAT)',
+          'b  behind a NAT that gives each destination its own port',
+          '',
+        ].join('\n'),
       );
       const ns = world.build();
       const m = {
@@ -129,12 +144,12 @@ export const demo: Command = {
         e: { ns: ns.e, dir: join(root, 'e') },
       };
       step(ctx, 'p creates the network and comes up');
-      ctx.stdout.write(await overlayIn(m.p.ns, m.p.dir, ['init', '--name', 'p']));
+      ctx.stdout.write(withoutNext(await overlayIn(m.p.ns, m.p.dir, ['init', '--name', 'p'])));
       await overlayIn(m.p.ns, m.p.dir, ['up']);
       step(ctx, 'p invites a, e and b; they join from behind their NATs and come up, all three at once');
       const natted = (['a', 'e', 'b'] as const).map((name) => ({ name, ...m[name] }));
       for (const [i, { code, joined }] of (await joinAll(m.p, natted)).entries()) {
-        ctx.stdout.write(`invite code for ${natted[i]!.name}: ${code}\n${joined}`);
+        ctx.stdout.write(`invite code for ${natted[i]!.name}: ${code}\n${withoutNext(joined)}`);
       }
       step(ctx, `members find their paths (${SETTLE_MS / 1000} s at most)...`);
       const until = Date.now() + SETTLE_MS;
@@ -165,6 +180,11 @@ export const demo: Command = {
       await mappedPair(ctx, world, root);
       if (!flagBool(ctx, 'ci')) {
         step(ctx, "a's live view (q to quit; the demo then removes everything)");
+        // Any member's own view, meanwhile, as the user would paste it (the demo runs as root).
+        const sudo = ctx.env['SUDO_UID'] === undefined ? '' : 'sudo ';
+        ctx.stdout.write(
+          `e's, from another terminal: ${sudo}ip netns exec ${m.e.ns} overlay status --state-dir ${m.e.dir}\n`,
+        );
         spawnSync(
           'ip',
           ['netns', 'exec', m.a.ns, process.execPath, mainScript, 'status', '--state-dir', m.a.dir],
