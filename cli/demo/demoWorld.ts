@@ -82,6 +82,8 @@ export class DemoWorld {
     run('ip', ['netns', 'exec', inet, 'sysctl', '-qw', 'net.ipv4.ip_forward=1']);
     const p = this.ns('p');
     this.link(p, inet, '203.0.113.10');
+    // e is a member of its own rather than a switched to no firewall: the firewalled kind stays in
+    // the story beside it (both direct, to p and to each other), and so does everything a showed.
     const a = this.natted('a', inet, 1, {});
     const b = this.natted('b', inet, 2, { randomFully: true });
     const e = this.natted('e', inet, 3, { firewall: false });
