@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,26 +18,80 @@ const SETTLE_MS = 12_000;
 /** How long the port-mapped pair gets to go direct. */
 const MAPPED_DIRECT_MS = 25_000;
 
-/** `overlay ARGS` inside namespace `ns`, with its own state directory. */
-function overlayIn(ns: string, stateDir: string, args: string[], timeoutMs = 30_000): string {
-  const r = spawnSync(
-    'ip',
-    ['netns', 'exec', ns, process.execPath, mainScript, ...args, '--state-dir', stateDir],
-    {
-      encoding: 'utf8',
-      timeout: timeoutMs,
-      // In the demo's namespaces the gateway is the demo's own router: asking it is the point (an
-      // OVERLAY_PORT_MAPPING=off meant for the host's real gateway does not apply here).
-      env: { ...process.env, OVERLAY_PORT_MAPPING: '' },
-    },
-  );
-  if (r.status !== 0) {
-    throw new OverlayError(
-      'EINTERNAL',
-      `demo: overlay ${args[0]} failed: ${(r.stderr || r.stdout).trim().split('\n').pop()}`,
+/** `overlay ARGS` inside namespace `ns`, with its own state directory; resolves to its stdout. */
+function overlayIn(ns: string, stateDir: string, args: string[], timeoutMs = 30_000): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile(
+      'ip',
+      ['netns', 'exec', ns, process.execPath, mainScript, ...args, '--state-dir', stateDir],
+      {
+        encoding: 'utf8',
+        timeout: timeoutMs,
+        // In the demo's namespaces the gateway is the demo's own router: asking it is the point (an
+        // OVERLAY_PORT_MAPPING=off meant for the host's real gateway does not apply here).
+        env: { ...process.env, OVERLAY_PORT_MAPPING: '' },
+      },
+      (error, stdout, stderr) => {
+        if (!error) return resolve(stdout);
+        const last = (stderr || stdout || error.message).trim().split('\n').pop();
+        reject(new OverlayError('EINTERNAL', `demo: overlay ${args[0]} failed: ${last}`));
+      },
     );
+  });
+}
+
+/** A member of the demo: its namespace and state directory. */
+interface Member {
+  readonly ns: string;
+  readonly dir: string;
+}
+
+/**
+ * `admin` invites each of `members` (one code at a time: invites change its state), then they all
+ * join and come up at once, each with its `up` flags; returns each one's invite code and join output.
+ */
+async function joinAll(
+  admin: Member,
+  members: ReadonlyArray<Member & { readonly name: string; readonly up?: string[] }>,
+): Promise<Array<{ code: string; joined: string }>> {
+  const codes: string[] = [];
+  for (const _ of members) codes.push((await overlayIn(admin.ns, admin.dir, ['invite'])).trim());
+  return Promise.all(
+    members.map(async (m, i) => {
+      const joined = await overlayIn(m.ns, m.dir, ['join', codes[i]!, '--name', m.name]);
+      await overlayIn(m.ns, m.dir, ['up', ...(m.up ?? [])]);
+      return { code: codes[i]!, joined };
+    }),
+  );
+}
+
+/** Polls `m`'s status until `done` says so or `until` (a Date.now()) passes; returns the last one. */
+async function statusUntil(m: Member, until: number, done: (s: NodeStatus) => boolean): Promise<NodeStatus> {
+  for (;;) {
+    const status = JSON.parse(await overlayIn(m.ns, m.dir, ['status', '--json'])) as NodeStatus;
+    if (done(status) || Date.now() >= until) return status;
+    await new Promise((r) => setTimeout(r, 500));
   }
-  return r.stdout;
+}
+
+/**
+ * What the first act shows of each member: p and the NATs that keep ports (with a firewall or
+ * none) direct, b (a port per destination) through a relay. An endpoint for b counts too: then the
+ * view shows whatever b's path became.
+ */
+function settled(s: NodeStatus, direct: string[]): boolean {
+  const peer = (name: string) => s.peers.find((p) => p.name === name);
+  const b = peer('b');
+  return direct.every((name) => peer(name)?.path === 'direct') && (b?.path === 'relay' || !!b?.endpoint);
+}
+
+/**
+ * What init and join print, without their "Next:" lines: the demo runs those steps itself, and
+ * pasted into the user's shell they would act outside the member's namespace.
+ */
+function withoutNext(output: string): string {
+  const next = output.search(/^Next:/m);
+  return next < 0 ? output : `${output.slice(0, next).trimEnd()}\n`;
 }
 
 function step(ctx: CommandContext, text: string): void {
@@ -64,47 +118,53 @@ export const demo: Command = {
       world.destroy();
       rmSync(root, { recursive: true, force: true });
     };
-    const onSignal = () => {
+    // Ctrl-C, a kill, or the terminal closing (SIGHUP, whose default would leave every namespace).
+    const signals = { SIGINT: 2, SIGTERM: 15, SIGHUP: 1 } as const;
+    const onSignal = (signal: NodeJS.Signals) => {
       cleanup();
-      process.exit(130);
+      process.exit(128 + (signals[signal as keyof typeof signals] ?? 0));
     };
-    process.once('SIGINT', onSignal);
-    process.once('SIGTERM', onSignal);
+    for (const signal of Object.keys(signals)) process.once(signal, onSignal);
     try {
-      step(
-        ctx,
-        'an internet in namespaces: public member p; a behind a NAT that keeps ports; b behind one that does not',
+      step(ctx, 'an internet in namespaces, with a router between its public addresses');
+      ctx.stdout.write(
+        [
+          'p  public, at 203.0.113.10',
+          'a  behind a NAT that keeps ports, with a firewall (as most home routers)',
+          'e  behind a NAT that keeps ports, with no firewall: plain MASQUERADE (a host NATing for its VMs, a cloud NAT)',
+          'b  behind a NAT that gives each destination its own port',
+          '',
+        ].join('\n'),
       );
       const ns = world.build();
-      const dir = { p: join(root, 'p'), a: join(root, 'a'), b: join(root, 'b') };
+      const m = {
+        p: { ns: ns.p, dir: join(root, 'p') },
+        a: { ns: ns.a, dir: join(root, 'a') },
+        b: { ns: ns.b, dir: join(root, 'b') },
+        e: { ns: ns.e, dir: join(root, 'e') },
+      };
       step(ctx, 'p creates the network and comes up');
-      ctx.stdout.write(overlayIn(ns.p, dir.p, ['init', '--name', 'p']));
-      overlayIn(ns.p, dir.p, ['up']);
-      for (const name of ['a', 'b'] as const) {
-        step(ctx, `p invites ${name}; ${name} joins from behind its NAT and comes up`);
-        const code = overlayIn(ns.p, dir.p, ['invite']).trim();
-        ctx.stdout.write(`invite code: ${code}\n`);
-        ctx.stdout.write(overlayIn(ns[name], dir[name], ['join', code, '--name', name]));
-        overlayIn(ns[name], dir[name], ['up']);
+      ctx.stdout.write(withoutNext(await overlayIn(m.p.ns, m.p.dir, ['init', '--name', 'p'])));
+      await overlayIn(m.p.ns, m.p.dir, ['up']);
+      step(ctx, 'p invites a, e and b; they join from behind their NATs and come up, all three at once');
+      const natted = (['a', 'e', 'b'] as const).map((name) => ({ name, ...m[name] }));
+      for (const [i, { code, joined }] of (await joinAll(m.p, natted)).entries()) {
+        ctx.stdout.write(`invite code for ${natted[i]!.name}: ${code}\n${withoutNext(joined)}`);
       }
-      step(ctx, `members find their paths (${SETTLE_MS / 1000} s)...`);
+      step(ctx, `members find their paths (${SETTLE_MS / 1000} s at most)...`);
       const until = Date.now() + SETTLE_MS;
-      let status: NodeStatus | undefined;
-      while (Date.now() < until) {
-        status = JSON.parse(overlayIn(ns.a, dir.a, ['status', '--json'])) as NodeStatus;
-        const toB = status.peers.find((p) => p.name === 'b');
-        const toP = status.peers.find((p) => p.name === 'p');
-        if ((toB?.path === 'relay' || toB?.endpoint) && toP?.path === 'direct') break;
-        await new Promise((r) => setTimeout(r, 500));
-      }
-      step(ctx, "a's view of the network");
-      ctx.stdout.write(renderStatus(status!));
-      for (const target of ['p', 'b']) {
-        const address = status!.peers.find((p) => p.name === target)!.addresses[0]!;
+      const status = await statusUntil(m.a, until, (s) => settled(s, ['p', 'e']));
+      const statusE = await statusUntil(m.e, until, (s) => settled(s, ['p', 'a']));
+      step(ctx, "a's view of the network: its NAT has a firewall");
+      ctx.stdout.write(renderStatus(status));
+      step(ctx, "e's view: its NAT has none, and it goes direct all the same");
+      ctx.stdout.write(renderStatus(statusE));
+      for (const target of ['p', 'e', 'b']) {
+        const address = status.peers.find((p) => p.name === target)!.addresses[0]!;
         step(ctx, `a pings ${target} (${address}) through the overlay`);
         const r = spawnSync(
           'ip',
-          ['netns', 'exec', ns.a, 'ping', '-n', '-c', '3', '-i', '0.3', '-W', '2', address],
+          ['netns', 'exec', m.a.ns, 'ping', '-n', '-c', '3', '-i', '0.3', '-W', '2', address],
           {
             encoding: 'utf8',
             timeout: 20_000,
@@ -113,14 +173,21 @@ export const demo: Command = {
         ctx.stdout.write(r.stdout);
         if (r.status !== 0) throw new OverlayError('EINTERNAL', `demo: a could not reach ${target}`);
       }
-      step(ctx, 'overlay ping says which path answers: p directly, b through p');
-      for (const target of ['p', 'b']) ctx.stdout.write(overlayIn(ns.a, dir.a, ['ping', target, '-c', '2']));
+      step(ctx, 'overlay ping says which path answers: p and e directly, b through p');
+      for (const target of ['p', 'e', 'b']) {
+        ctx.stdout.write(await overlayIn(m.a.ns, m.a.dir, ['ping', target, '-c', '2']));
+      }
       await mappedPair(ctx, world, root);
       if (!flagBool(ctx, 'ci')) {
         step(ctx, "a's live view (q to quit; the demo then removes everything)");
+        // Any member's own view, meanwhile, as the user would paste it (the demo runs as root).
+        const sudo = ctx.env['SUDO_UID'] === undefined ? '' : 'sudo ';
+        ctx.stdout.write(
+          `e's, from another terminal: ${sudo}ip netns exec ${m.e.ns} overlay status --state-dir ${m.e.dir}\n`,
+        );
         spawnSync(
           'ip',
-          ['netns', 'exec', ns.a, process.execPath, mainScript, 'status', '--state-dir', dir.a],
+          ['netns', 'exec', m.a.ns, process.execPath, mainScript, 'status', '--state-dir', m.a.dir],
           {
             stdio: 'inherit',
           },
@@ -128,8 +195,7 @@ export const demo: Command = {
       }
       step(ctx, 'removing the namespaces');
     } finally {
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
+      for (const signal of Object.keys(signals)) process.off(signal, onSignal);
       cleanup();
     }
     ctx.stdout.write('done: nothing of the demo is left on this machine\n');
@@ -151,24 +217,20 @@ async function mappedPair(ctx: CommandContext, world: DemoWorld, root: string): 
     'a second internet (11.0.0.0/24, no link to this host): c and d behind NATs that pick a port per destination, whose routers map ports (PCP, NAT-PMP, UPnP)',
   );
   const ns = await world.buildMapped(root);
-  const dir = { q: join(root, 'q'), c: join(root, 'c'), d: join(root, 'd') };
-  overlayIn(ns.q, dir.q, ['init', '--name', 'q']);
-  overlayIn(ns.q, dir.q, ['up', '--port-mapping', 'off']);
-  for (const name of ['c', 'd'] as const) {
-    const code = overlayIn(ns.q, dir.q, ['invite']).trim();
-    overlayIn(ns[name], dir[name], ['join', code, '--name', name]);
-    overlayIn(ns[name], dir[name], ['up', '--port-mapping', 'auto']);
-  }
+  const q = { ns: ns.q, dir: join(root, 'q') };
+  const c = { name: 'c', ns: ns.c, dir: join(root, 'c'), up: ['--port-mapping', 'auto'] };
+  const d = { name: 'd', ns: ns.d, dir: join(root, 'd'), up: ['--port-mapping', 'auto'] };
+  await overlayIn(q.ns, q.dir, ['init', '--name', 'q']);
+  await overlayIn(q.ns, q.dir, ['up', '--port-mapping', 'off']);
+  await joinAll(q, [c, d]);
   step(ctx, 'c and d ask their routers for a port, announce it, and punch through it...');
-  const until = Date.now() + MAPPED_DIRECT_MS;
-  let status: NodeStatus | undefined;
-  while (Date.now() < until) {
-    status = JSON.parse(overlayIn(ns.c, dir.c, ['status', '--json'])) as NodeStatus;
-    if (status.peers.find((p) => p.name === 'd')?.path === 'direct') break;
-    await new Promise((r) => setTimeout(r, 500));
-  }
+  const status = await statusUntil(
+    c,
+    Date.now() + MAPPED_DIRECT_MS,
+    (s) => s.peers.find((p) => p.name === 'd')?.path === 'direct',
+  );
   step(ctx, "c's view: d direct through a mapped port");
-  ctx.stdout.write(renderStatus(status!));
-  const toD = status!.peers.find((p) => p.name === 'd');
-  if (toD) for (const line of explainPath(toD, status!).why) ctx.stdout.write(`why: ${line}\n`);
+  ctx.stdout.write(renderStatus(status));
+  const toD = status.peers.find((p) => p.name === 'd');
+  if (toD) for (const line of explainPath(toD, status).why) ctx.stdout.write(`why: ${line}\n`);
 }

@@ -1,9 +1,12 @@
 /**
- * The demo's small internet, in network namespaces it owns: a switch for 203.0.113.0/24, a public
- * member, and two NAT routers with a member each behind them — one keeping a port per socket
- * (endpoint-independent, as most home routers), one picking a new port per destination
- * (endpoint-dependent, `MASQUERADE --random-fully`), so that one pair needs a relay. Everything is
- * named with one prefix and removed by destroy(), also after a crash of an earlier run.
+ * The demo's small internet, in network namespaces it owns: a router for 203.0.113.0/24 with every
+ * public host on a link of its own (internetRouter.ts: one hop between two public addresses, as
+ * discovery's openers need), a public member, and three NAT routers with a member each behind them
+ * (natRouter.ts): a keeps a port per socket behind a firewall (endpoint-independent, as most home
+ * routers), e keeps ports with no firewall at all (plain MASQUERADE: a host NATing for its VMs, a
+ * cloud NAT instance), b picks a new port per destination (endpoint-dependent, `MASQUERADE
+ * --random-fully`), so that b needs a relay. Everything is named with one prefix and removed by
+ * destroy(), also after a crash of an earlier run.
  *
  * A second internet (buildMapped) has two routers that pick a port per destination but offer port
  * mapping (miniupnpd: PCP, NAT-PMP, UPnP IGD), so that pair goes direct through the mapped ports.
@@ -15,9 +18,10 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { publicLink } from './internetRouter.js';
 import { assertIsolated } from './isolation.js';
 import { miniupnpdConfig, nftRuleset, systemTool } from './mappingRouter.js';
-import { natRouterRules } from './natRouter.js';
+import { type NatKind, natRouterRules } from './natRouter.js';
 
 /** The mapped internet's prefix: outside every reserved range, as miniupnpd requires. */
 const MAPPED_WAN = '11.0.0';
@@ -63,29 +67,38 @@ export class DemoWorld {
     return hostIf;
   }
 
-  /** Builds the internet; returns the namespaces of the public member and the two NATed ones. */
-  build(): { p: string; a: string; b: string } {
-    const inet = this.ns('inet');
-    this.bridge(inet, 'br0');
-    const p = this.ns('p');
-    this.plug(p, inet, 'br0', '203.0.113.10/24');
-    const a = this.natted('a', inet, 1, false);
-    const b = this.natted('b', inet, 2, true);
-    return { p, a, b };
+  /** A link from `host` to the internet's router `inet`, with public address `address`; returns its interface. */
+  private link(host: string, inet: string, address: string): string {
+    const [hostIf, routerIf] = this.veth(host, inet);
+    const link = publicLink(address, hostIf, routerIf);
+    for (const args of link.host) run('ip', ['-n', host, ...args]);
+    for (const args of link.router) run('ip', ['-n', inet, ...args]);
+    return hostIf;
   }
 
-  private natted(name: string, inet: string, n: number, randomFully: boolean): string {
+  /** Builds the internet; returns the namespaces of the public member and the three NATed ones. */
+  build(): { p: string; a: string; b: string; e: string } {
+    const inet = this.ns('inet');
+    run('ip', ['netns', 'exec', inet, 'sysctl', '-qw', 'net.ipv4.ip_forward=1']);
+    const p = this.ns('p');
+    this.link(p, inet, '203.0.113.10');
+    // e is a member of its own rather than a switched to no firewall: the firewalled kind stays in
+    // the story beside it (both direct, to p and to each other), and so does everything a showed.
+    const a = this.natted('a', inet, 1, {});
+    const b = this.natted('b', inet, 2, { randomFully: true });
+    const e = this.natted('e', inet, 3, { firewall: false });
+    return { p, a, b, e };
+  }
+
+  private natted(name: string, inet: string, n: number, kind: NatKind): string {
     const router = this.ns(`nat${name}`);
-    const wan = this.plug(router, inet, 'br0', `203.0.113.${n}/24`);
-    this.bridge(router, 'lan0', `198.18.${n}.1/24`);
+    const wan = this.link(router, inet, `203.0.113.${n}`);
+    this.bridge(router, 'lan', `198.18.${n}.1/24`);
     run('ip', ['netns', 'exec', router, 'sysctl', '-qw', 'net.ipv4.ip_forward=1']);
-    for (const rule of natRouterRules(wan, { randomFully })) {
+    for (const rule of natRouterRules(wan, kind)) {
       run('ip', ['netns', 'exec', router, 'iptables', ...rule]);
     }
-    const host = this.ns(name);
-    this.plug(host, router, 'lan0', `198.18.${n}.10/24`);
-    run('ip', ['-n', host, 'route', 'add', 'default', 'via', `198.18.${n}.1`]);
-    return host;
+    return this.behind(router, name, `198.18.${n}`);
   }
 
   /**
@@ -125,6 +138,7 @@ export class DemoWorld {
     return { ns, lanNet };
   }
 
+  /** A member's namespace on bridge "lan" of `router`, at `lanNet`.10, routed through `lanNet`.1. */
   private behind(router: string, name: string, lanNet: string): string {
     const host = this.ns(name);
     this.plug(host, router, 'lan', `${lanNet}.10/24`);

@@ -12,10 +12,7 @@
  * connection of the router's own, and a flow out that would need its pair of addresses is given
  * another port — what discovery's openers avoid (core/discovery/opening.ts).
  */
-export function natRouterRules(
-  wanIf: string,
-  options: { randomFully?: boolean; firewall?: boolean } = {},
-): string[][] {
+export function natRouterRules(wanIf: string, options: NatKind = {}): string[][] {
   const masquerade = [
     '-t',
     'nat',
@@ -43,4 +40,12 @@ export function natRouterRules(
       'DROP',
     ]),
   ];
+}
+
+/** The kind of NAT a router is (natRouterRules). */
+export interface NatKind {
+  /** A fresh random port per destination (endpoint-dependent mapping); else the flow's port when free. */
+  readonly randomFully?: boolean;
+  /** false: no filter rules at all, plain MASQUERADE. */
+  readonly firewall?: boolean;
 }

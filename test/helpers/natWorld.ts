@@ -1,14 +1,16 @@
 import type { ExecutionContext } from 'ava';
-import { natRouterRules } from '../../cli/demo/natRouter.js';
+import { publicLink } from '../../cli/demo/internetRouter.js';
+import { type NatKind, natRouterRules } from '../../cli/demo/natRouter.js';
 import type { NodeStatus } from '../../core/node/status.js';
 import type { OverlayHost } from './lan.js';
-import { Netns, plugIntoBridge, vethPair } from './netns.js';
+import { Netns, plugIntoBridge, veth } from './netns.js';
 
 /**
  * A small internet in namespaces: a router for 203.0.113.0/24 ("the internet"), public hosts on
  * links of their own to it, and NAT routers each with a LAN in 198.18.0.0/15 behind it. A router,
  * not a switch: between any two public addresses lies one hop, as on the real internet, so a
- * datagram sent with a small TTL dies between two NATs (core/discovery/opening.ts).
+ * datagram sent with a small TTL dies between two NATs (cli/demo/internetRouter.ts, which the demo
+ * builds its internet from too).
  * MASQUERADE keeps a flow's source port when it can (endpoint-independent mapping); with
  * `randomFully`, every destination gets a fresh random port (endpoint-dependent: hole punching
  * cannot work through it). With `firewall: false` the router only masquerades: no filter rule
@@ -33,15 +35,12 @@ export class NatWorld {
     return ns;
   }
 
-  /**
-   * Links `ns` to the internet's router with public address `ip` (in 203.0.113.0/24): the address
-   * alone (/32) and a default route through the router, which routes `ip` down this link.
-   */
+  /** Links `ns` to the internet's router with public address `ip` (in 203.0.113.0/24); returns its interface. */
   private plug(ns: Netns, ip: string): string {
-    const { ifA: hostIf, ifB: swIf } = vethPair(ns, `${ip}/32`, this.inet, `${ROUTER_LINK}/32`);
-    this.inet.ip('route', 'add', `${ip}/32`, 'dev', swIf);
-    ns.ip('route', 'add', ROUTER_LINK, 'dev', hostIf);
-    ns.ip('route', 'add', 'default', 'via', ROUTER_LINK, 'dev', hostIf);
+    const { ifA: hostIf, ifB: routerIf } = veth(ns, this.inet);
+    const link = publicLink(ip, hostIf, routerIf);
+    for (const args of link.host) ns.ip(...args);
+    for (const args of link.router) this.inet.ip(...args);
     return hostIf;
   }
 
@@ -57,7 +56,7 @@ export class NatWorld {
     name: string,
     wan: string,
     /** firewall: false: no filter rules, plain MASQUERADE (natRouterRules). */
-    options: { randomFully?: boolean; firewall?: boolean } = {},
+    options: NatKind = {},
   ): { router: Netns; wanIf: string; host(name: string): Netns } {
     const router = this.ns(name);
     const wanIf = this.plug(router, wan);
@@ -80,12 +79,6 @@ export class NatWorld {
     };
   }
 }
-
-/**
- * The internet router's own address on every link (198.18.0.0/15, like the LANs, but no LAN's):
- * each namespace's next hop. Nothing comes from it but ICMP (a TTL that ran out, say).
- */
-const ROUTER_LINK = '198.19.255.1';
 
 /** `member` joins with an invite from `p` and comes up. */
 export async function joinVia(p: OverlayHost, member: OverlayHost, name: string): Promise<void> {

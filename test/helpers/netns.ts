@@ -86,8 +86,8 @@ export class Netns {
   }
 }
 
-/** Joins two namespaces with a veth pair and gives each end an address (CIDR form). */
-export function vethPair(a: Netns, addrA: string, b: Netns, addrB: string): { ifA: string; ifB: string } {
+/** Joins two namespaces with a veth pair, its ends down and without addresses; returns their names. */
+export function veth(a: Netns, b: Netns): { ifA: string; ifB: string } {
   const id = randomBytes(3).toString('hex');
   const ifA = `va${id}`;
   const ifB = `vb${id}`;
@@ -105,6 +105,12 @@ export function vethPair(a: Netns, addrA: string, b: Netns, addrB: string): { if
     'netns',
     b.name,
   ]);
+  return { ifA, ifB };
+}
+
+/** Joins two namespaces with a veth pair and gives each end an address (CIDR form). */
+export function vethPair(a: Netns, addrA: string, b: Netns, addrB: string): { ifA: string; ifB: string } {
+  const { ifA, ifB } = veth(a, b);
   for (const [ns, ifname, addr] of [
     [a, ifA, addrA],
     [b, ifB, addrB],
