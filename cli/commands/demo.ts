@@ -12,8 +12,11 @@ import { explainPath } from '../view/pathExplanation.js';
 import { renderStatus } from './status.js';
 
 const mainScript = fileURLToPath(new URL('../main.js', import.meta.url));
-/** How long the members get to find their paths before the demo shows them. */
-const SETTLE_MS = 12_000;
+/**
+ * How long at most the members get to find their paths, and a member to measure their NATs'
+ * filtering, before the demo shows them (both took 4-6 s after `up` on an idle machine).
+ */
+const SETTLE_MS = 15_000;
 
 /** How long the port-mapped pair gets to go direct. */
 const MAPPED_DIRECT_MS = 25_000;
@@ -76,13 +79,19 @@ async function statusUntil(m: Member, until: number, done: (s: NodeStatus) => bo
 
 /**
  * What the first act shows of each member: p and the NATs that keep ports (with a firewall or
- * none) direct, b (a port per destination) through a relay. An endpoint for b counts too: then the
- * view shows whatever b's path became.
+ * none) direct, b (a port per destination) through a relay, and this node's NAT as a member
+ * measured its filtering, which is what tells a firewall from none (filterTest.ts; a few seconds
+ * after the first direct path). An endpoint for b counts too: then the view shows whatever b's
+ * path became.
  */
 function settled(s: NodeStatus, direct: string[]): boolean {
   const peer = (name: string) => s.peers.find((p) => p.name === name);
   const b = peer('b');
-  return direct.every((name) => peer(name)?.path === 'direct') && (b?.path === 'relay' || !!b?.endpoint);
+  return (
+    direct.every((name) => peer(name)?.path === 'direct') &&
+    (b?.path === 'relay' || !!b?.endpoint) &&
+    !!s.self.nat?.filtering
+  );
 }
 
 /**
