@@ -25,9 +25,10 @@
  * FILTER_HELP_GAP_MS, everyone together FILTER_HELPS_PER_MINUTE times a minute; the rest are
  * refused and counted. The table of when each member was last helped holds members only.
  */
+import { type Endpoint, sameEndpoint } from '../base/endpoint.js';
 import type { PeerId } from '../base/keys.js';
 import { TXID_SIZE } from './constants.js';
-import { addressScope, parseCandidate } from './endpointClass.js';
+import { isPublicEndpoint } from './endpointClass.js';
 import type { FilterStep } from './messages.js';
 import type { DiscoverySend, Source } from './pathTypes.js';
 
@@ -58,7 +59,7 @@ export interface FilterCounters {
 interface Running {
   readonly helper: PeerId;
   /** Where we reach the helper directly: the probe must come from elsewhere to count. */
-  readonly helperEndpoint: string;
+  readonly helperEndpoint: Endpoint;
   readonly nonce: Uint8Array;
   readonly at: number;
   sentAt?: number;
@@ -113,7 +114,7 @@ export class FilterTest {
     step: FilterStep,
     nonce: Uint8Array,
     source: Source,
-    directTo: string | undefined,
+    directTo: Endpoint | undefined,
     now: number,
   ): DiscoverySend[] {
     const endpoint = 'endpoint' in source ? source.endpoint : undefined;
@@ -122,7 +123,7 @@ export class FilterTest {
     if (r === undefined || r.helper !== from || !sameBytes(r.nonce, nonce)) return [];
     if (step === 'sent') r.sentAt ??= now;
     // The probe counts only from a socket that is not the helper's main one: that one we ping.
-    else if (endpoint !== undefined && endpoint !== r.helperEndpoint) this.conclude('open', now);
+    else if (endpoint !== undefined && !sameEndpoint(endpoint, r.helperEndpoint)) this.conclude('open', now);
     return [];
   }
 
@@ -130,7 +131,7 @@ export class FilterTest {
    * A test due by `now`, and a running one that ends. `direct`: the members we reach directly, by
    * the endpoint we reach each at. Returns the sends and when to run next.
    */
-  tick(now: number, direct: () => ReadonlyMap<PeerId, string>): { send: DiscoverySend[]; wakeAt: number } {
+  tick(now: number, direct: () => ReadonlyMap<PeerId, Endpoint>): { send: DiscoverySend[]; wakeAt: number } {
     const r = this.running;
     if (r !== undefined) {
       if (r.sentAt !== undefined && now - r.sentAt >= FILTER_PROBE_WAIT_MS) this.conclude('filtered', now);
@@ -149,7 +150,7 @@ export class FilterTest {
     return { send, wakeAt: this.wakeAt() };
   }
 
-  private start(now: number, direct: ReadonlyMap<PeerId, string>, send: DiscoverySend[]): void {
+  private start(now: number, direct: ReadonlyMap<PeerId, Endpoint>, send: DiscoverySend[]): void {
     const helpers = this.helpers(direct);
     if (helpers.length === 0) {
       this.nextAt = Number.POSITIVE_INFINITY;
@@ -168,12 +169,9 @@ export class FilterTest {
    * Members that can help, by id: reached directly at a public address. One across a LAN would see
    * our LAN address, past no NAT at all.
    */
-  private helpers(direct: ReadonlyMap<PeerId, string>): [PeerId, string][] {
+  private helpers(direct: ReadonlyMap<PeerId, Endpoint>): [PeerId, Endpoint][] {
     return [...direct]
-      .filter(([, e]) => {
-        const ip = parseCandidate(e)?.address;
-        return ip !== undefined && addressScope(ip) === 'public';
-      })
+      .filter(([, e]) => isPublicEndpoint(e))
       .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   }
 
@@ -188,12 +186,12 @@ export class FilterTest {
   private help(
     from: PeerId,
     nonce: Uint8Array,
-    endpoint: string | undefined,
-    directTo: string | undefined,
+    endpoint: Endpoint | undefined,
+    directTo: Endpoint | undefined,
     now: number,
   ): DiscoverySend[] {
     // Only to where our direct path to the asker goes, proven by its pongs: the asker's own address.
-    const onPath = endpoint !== undefined && endpoint === directTo;
+    const onPath = endpoint !== undefined && sameEndpoint(endpoint, directTo);
     if (now - this.minute.start >= 60_000) this.minute = { start: now, count: 0 };
     const last = this.helped.get(from);
     const due = last === undefined || now - last >= FILTER_HELP_GAP_MS;

@@ -15,7 +15,6 @@
  * with the roster (rosterChanged).
  */
 
-import { parseEndpoint } from '../base/endpoint.js';
 import { type PeerId, peerId, peerKey } from '../base/keys.js';
 import { OverlayError } from '../errors.js';
 import type { GossipRecord } from '../gossip/recordStore.js';
@@ -161,12 +160,10 @@ export class OverlayNode {
     this.paths = new NodePaths(
       peerId(wg.publicKey),
       this.announcer.localCandidates(),
-      this.settings.announce,
+      this.announcer.userAnnounced(),
       {
-        send: (to, body, endpoint, ...how) => {
-          const ep = parseEndpoint(endpoint);
-          return ep && this.messaging.send(peerKey(to), { kind: 'discovery', body }, ep, ...how);
-        },
+        send: (to, body, endpoint, ...how) =>
+          this.messaging.send(peerKey(to), { kind: 'discovery', body }, endpoint, ...how),
         holes: this.tunnel,
         sendVia: (to, body, via) =>
           this.messaging.sendVia(peerKey(to), { kind: 'discovery', body }, peerKey(via)),

@@ -4,7 +4,7 @@
  * each answer to discovery as a reflexive candidate. Pure decisions stay in core/stun.
  */
 import { lookup } from 'node:dns/promises';
-import { canonicalEndpoint, type Endpoint, formatEndpoint } from '../base/endpoint.js';
+import { canonicalEndpoint, type Endpoint, formatEndpoint, parseEndpoint } from '../base/endpoint.js';
 import { StunClient, type StunOutput } from '../stun/index.js';
 
 /** A name that does not resolve is looked up again this often. */
@@ -13,7 +13,7 @@ const RESOLVE_RETRY_MS = 30_000;
 export interface StunProbeHooks {
   send(datagram: Uint8Array, to: Endpoint): void;
   /** `server` (resolved endpoint) sees this node at `endpoint`; called on every answer, not just changes. */
-  reflexive(server: string, endpoint: string): void;
+  reflexive(server: Endpoint, endpoint: Endpoint): void;
   log(line: string): void;
 }
 
@@ -66,9 +66,10 @@ export class StunProbe {
     const dropped = droppedCount(this.client);
     this.apply(this.client.receive(datagram, from, Date.now()));
     // Each answer keeps that server's candidate fresh in discovery, which forgets unconfirmed ones.
-    const source = formatEndpoint(from);
-    const seen = this.client.current().get(source);
-    if (seen !== undefined && droppedCount(this.client) === dropped) this.hooks.reflexive(source, seen);
+    // core/stun's client keeps its servers and answers as text: looked up, and parsed, here.
+    const seen = this.client.current().get(formatEndpoint(from));
+    const at = seen === undefined ? undefined : parseEndpoint(seen);
+    if (at !== undefined && droppedCount(this.client) === dropped) this.hooks.reflexive(from, at);
   }
 
   status(): StunServerStatus[] {
