@@ -16,6 +16,7 @@ import {
   FilterTest,
 } from '../../core/discovery/filterTest.js';
 import { type DiscoveryMessage, decodeDiscovery, encodeDiscovery } from '../../core/discovery/index.js';
+import { ep, epText } from '../helpers/endpoints.js';
 import { namedPeer } from '../helpers/peerIds.js';
 import { seededUniform } from '../helpers/seeded.js';
 import type { Filtering as SimFiltering } from './netSim.js';
@@ -85,9 +86,13 @@ const nonce = () => new Uint8Array(12).fill(7);
 
 test('a helper probes only the endpoint its direct path to the asker goes to, once, from a fresh socket', (t) => {
   const f = new FilterTest(seededUniform(3));
-  const sends = f.receive(A, 'ask', nonce(), { endpoint: A_AT }, A_AT, 0);
+  const sends = f.receive(A, 'ask', nonce(), { endpoint: ep(A_AT) }, ep(A_AT), 0);
   t.deepEqual(
-    sends.map((s) => [s.endpoint, s.fresh ?? false, s.message.kind === 'filterTest' && s.message.step]),
+    sends.map((s) => [
+      epText(s.endpoint),
+      s.fresh ?? false,
+      s.message.kind === 'filterTest' && s.message.step,
+    ]),
     [
       [A_AT, true, 'probe'],
       [A_AT, false, 'sent'],
@@ -100,9 +105,9 @@ test('the attack: an ask from anywhere but the direct path, or through a relay, 
   const f = new FilterTest(seededUniform(4));
   const victim = '192.0.2.50:9999';
   // A spoofed source (the victim's), a path not direct, a path elsewhere, a relay: all refused.
-  t.deepEqual(f.receive(A, 'ask', nonce(), { endpoint: victim }, A_AT, 0), []);
-  t.deepEqual(f.receive(A, 'ask', nonce(), { endpoint: victim }, undefined, 0), []);
-  t.deepEqual(f.receive(A, 'ask', nonce(), { via: namedPeer('relay') }, A_AT, 0), []);
+  t.deepEqual(f.receive(A, 'ask', nonce(), { endpoint: ep(victim) }, ep(A_AT), 0), []);
+  t.deepEqual(f.receive(A, 'ask', nonce(), { endpoint: ep(victim) }, undefined, 0), []);
+  t.deepEqual(f.receive(A, 'ask', nonce(), { via: namedPeer('relay') }, ep(A_AT), 0), []);
   t.deepEqual(f.stats, { filterTestsHelped: 0, filterTestsRefused: 3 });
 });
 
@@ -110,11 +115,11 @@ test('the attack: asks in a flood are helped once a minute per member, 10 a minu
   const f = new FilterTest(seededUniform(5));
   let sent = 0;
   for (let i = 0; i < 100; i++)
-    sent += f.receive(A, 'ask', nonce(), { endpoint: A_AT }, A_AT, i * 100).length;
+    sent += f.receive(A, 'ask', nonce(), { endpoint: ep(A_AT) }, ep(A_AT), i * 100).length;
   t.is(sent, 2, 'one probe and one word in 10 s');
   t.is(f.stats.filterTestsRefused, 99);
   t.is(
-    f.receive(A, 'ask', nonce(), { endpoint: A_AT }, A_AT, FILTER_HELP_GAP_MS).length,
+    f.receive(A, 'ask', nonce(), { endpoint: ep(A_AT) }, ep(A_AT), FILTER_HELP_GAP_MS).length,
     2,
     'again a minute later',
   );
@@ -124,7 +129,7 @@ test('the attack: asks in a flood are helped once a minute per member, 10 a minu
   for (let i = 0; i < 30; i++) {
     const at = `198.51.100.${i + 1}:51820`;
     probes += g
-      .receive(namedPeer(`m${i}`), 'ask', nonce(), { endpoint: at }, at, 1_000 + i)
+      .receive(namedPeer(`m${i}`), 'ask', nonce(), { endpoint: ep(at) }, ep(at), 1_000 + i)
       .filter((s) => s.fresh).length;
   }
   t.is(probes, FILTER_HELPS_PER_MINUTE);
@@ -136,7 +141,7 @@ const H = namedPeer('helper');
 const H_AT = '203.0.113.10:51820';
 
 function asked(f: FilterTest, at: number): Uint8Array {
-  const out = f.tick(at, () => new Map([[H, H_AT]]));
+  const out = f.tick(at, () => new Map([[H, ep(H_AT)]]));
   const ask = out.send.find((s) => s.message.kind === 'filterTest');
   if (ask?.message.kind !== 'filterTest') throw new Error(`no ask at ${at}`);
   return ask.message.nonce;
@@ -144,19 +149,19 @@ function asked(f: FilterTest, at: number): Uint8Array {
 
 test('no word from the helper: nothing concluded, asked again later', (t) => {
   const f = new FilterTest(seededUniform(7));
-  f.tick(0, () => new Map([[H, H_AT]]));
+  f.tick(0, () => new Map([[H, ep(H_AT)]]));
   const t0 = FILTER_TEST_FIRST_MS;
   asked(f, t0);
-  f.tick(t0 + FILTER_SENT_WAIT_MS, () => new Map([[H, H_AT]]));
+  f.tick(t0 + FILTER_SENT_WAIT_MS, () => new Map([[H, ep(H_AT)]]));
   t.is(f.filtering(), null);
-  t.deepEqual(f.tick(t0 + FILTER_SENT_WAIT_MS + 1_000, () => new Map([[H, H_AT]])).send, []);
+  t.deepEqual(f.tick(t0 + FILTER_SENT_WAIT_MS + 1_000, () => new Map([[H, ep(H_AT)]])).send, []);
   // Asked again 30 s later, then 60 s after that one also went unanswered, then 120 s...
   let at = t0 + FILTER_SENT_WAIT_MS + FILTER_TEST_RETRY_MS;
   const gaps: number[] = [];
   for (let i = 0; i < 8; i++) {
     asked(f, at);
-    t.deepEqual(f.tick(at + FILTER_SENT_WAIT_MS + 1, () => new Map([[H, H_AT]])).send, []);
-    const next = f.tick(at + FILTER_SENT_WAIT_MS + 2, () => new Map([[H, H_AT]])).wakeAt;
+    t.deepEqual(f.tick(at + FILTER_SENT_WAIT_MS + 1, () => new Map([[H, ep(H_AT)]])).send, []);
+    const next = f.tick(at + FILTER_SENT_WAIT_MS + 2, () => new Map([[H, ep(H_AT)]])).wakeAt;
     gaps.push(next - (at + FILTER_SENT_WAIT_MS + 1));
     at = next;
   }
@@ -168,15 +173,15 @@ test('no word from the helper: nothing concluded, asked again later', (t) => {
 
 test("the helper's word without its probe is 'filtered'; its probe from its main socket, or another's, is no evidence", (t) => {
   const f = new FilterTest(seededUniform(8));
-  f.tick(0, () => new Map([[H, H_AT]]));
+  f.tick(0, () => new Map([[H, ep(H_AT)]]));
   const t0 = FILTER_TEST_FIRST_MS;
   const n = asked(f, t0);
-  f.receive(H, 'probe', n, { endpoint: H_AT }, H_AT, t0 + 10);
-  f.receive(namedPeer('someone'), 'probe', n, { endpoint: '203.0.113.10:30001' }, undefined, t0 + 10);
-  f.receive(H, 'probe', new Uint8Array(12), { endpoint: '203.0.113.10:30001' }, H_AT, t0 + 10);
-  f.receive(H, 'sent', n, { endpoint: H_AT }, H_AT, t0 + 20);
+  f.receive(H, 'probe', n, { endpoint: ep(H_AT) }, ep(H_AT), t0 + 10);
+  f.receive(namedPeer('someone'), 'probe', n, { endpoint: ep('203.0.113.10:30001') }, undefined, t0 + 10);
+  f.receive(H, 'probe', new Uint8Array(12), { endpoint: ep('203.0.113.10:30001') }, ep(H_AT), t0 + 10);
+  f.receive(H, 'sent', n, { endpoint: ep(H_AT) }, ep(H_AT), t0 + 20);
   t.is(f.filtering(), null);
-  f.tick(t0 + 20 + FILTER_PROBE_WAIT_MS, () => new Map([[H, H_AT]]));
+  f.tick(t0 + 20 + FILTER_PROBE_WAIT_MS, () => new Map([[H, ep(H_AT)]]));
   t.is(f.filtering(), 'filtered');
 });
 

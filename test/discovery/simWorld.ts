@@ -12,6 +12,7 @@
  * knows its old epoch does not open at the far end, as the real pair key (derived from both
  * members' epochs) would not.
  */
+import type { Endpoint } from '../../core/base/endpoint.js';
 import { type PeerId, peerId } from '../../core/base/keys.js';
 import {
   Discovery,
@@ -20,6 +21,7 @@ import {
   type PathChanged,
 } from '../../core/discovery/index.js';
 import { type DiscoveryMessage, decodeDiscovery, encodeDiscovery } from '../../core/discovery/messages.js';
+import { ep, epText } from '../helpers/endpoints.js';
 import { seededUniform } from '../helpers/seeded.js';
 import { type Filtering, type SimHost, type SimNat, SimNet } from './netSim.js';
 
@@ -44,7 +46,7 @@ export interface Member {
   readonly host: SimHost;
   readonly relay: boolean;
   discovery: Discovery;
-  announced: string[];
+  announced: Endpoint[];
   wakeAt: number;
   readonly changes: (PathChanged & { peerName: string })[];
   readonly data: DataReceipt[];
@@ -102,7 +104,7 @@ export class SimWorld {
       host,
       relay: options.relay ?? true,
       discovery: undefined as unknown as Discovery,
-      announced: [`${ip}:${PORT}`],
+      announced: [ep(`${ip}:${PORT}`)],
       wakeAt: Number.POSITIVE_INFINITY,
       changes: [],
       data: [],
@@ -148,7 +150,7 @@ export class SimWorld {
 
   /** `m` reads its interfaces again (the node does every 15 s) and finds `local`. */
   readLocal(m: Member, local: readonly string[]): void {
-    this.handle(m, m.discovery.setLocal(local, this.net.now));
+    this.handle(m, m.discovery.setLocal(local.map(ep), this.net.now));
   }
 
   /** `m`'s node says whether traffic flows to `peer` (the node learns it from its tunnel's counters). */
@@ -178,7 +180,7 @@ export class SimWorld {
   /** The member's host moves to another address (another LAN address, say); its node notices. */
   moveHost(m: Member, ip: string): void {
     m.host.ip = ip;
-    m.announced = [`${ip}:${PORT}`];
+    m.announced = [ep(`${ip}:${PORT}`)];
     this.handle(m, m.discovery.setLocal(m.announced, this.net.now));
   }
 
@@ -241,7 +243,7 @@ export class SimWorld {
   private sendData(from: Member, to: Member, seq: number): void {
     const bytes = Uint8Array.of(DATA, from.index, to.index, ...Buffer.from(String(seq)));
     const choice = from.discovery.path(to.id);
-    if (choice.path === 'direct') this.net.send(from.host, choice.endpoint, bytes);
+    if (choice.path === 'direct') this.net.send(from.host, epText(choice.endpoint), bytes);
     else if (choice.path === 'relay') this.sendVia(from, this.byId(choice.via), to, bytes);
   }
 
@@ -251,7 +253,7 @@ export class SimWorld {
     if (toRelay.path !== 'direct') return;
     this.net.send(
       from.host,
-      toRelay.endpoint,
+      epText(toRelay.endpoint),
       Uint8Array.of(ENVELOPE, TO_RELAY, from.index, to.index, relay.index, ...bytes),
     );
   }
@@ -274,7 +276,7 @@ export class SimWorld {
       }
       const out = bytes.slice();
       out[1] = FROM_RELAY;
-      this.net.send(m.host, c.endpoint, out);
+      this.net.send(m.host, epText(c.endpoint), out);
     } else if (flags === FROM_RELAY && to === m && relay !== m) {
       if (inner[0] === ENVELOPE || !this.pairKeyAgrees(sender, m)) return;
       // A sealed datagram is from whom its seal says; the sim's seal is the sender byte.
@@ -309,7 +311,8 @@ export class SimWorld {
     }
     const opened = this.open(m, bytes);
     if (!opened) return;
-    const source = via ? { via: via.id } : { endpoint: from };
+    // The sim's wire carries text: parsed here, as the node parses the data path's events.
+    const source = via ? { via: via.id } : { endpoint: ep(from) };
     this.handle(m, m.discovery.receive(opened.from.id, opened.message, source, this.net.now));
   }
 
@@ -320,7 +323,7 @@ export class SimWorld {
       const bytes = this.seal(m, to, s.message);
       if (s.via) this.sendVia(m, this.byId(s.via), to, bytes);
       else if (s.fresh) this.sendFresh(m, s.endpoint, bytes);
-      else this.net.send(m.host, s.endpoint, bytes, s.ttl);
+      else this.net.send(m.host, epText(s.endpoint), bytes, s.ttl);
     }
     for (const e of out.events) {
       if (e.type === 'pathChanged') m.changes.push({ ...e, peerName: this.byId(e.peer).name });
@@ -330,10 +333,10 @@ export class SimWorld {
   }
 
   /** From a socket opened for this datagram alone, on `m`'s address, closed right after. */
-  private sendFresh(m: Member, endpoint: string, bytes: Uint8Array): void {
+  private sendFresh(m: Member, endpoint: Endpoint, bytes: Uint8Array): void {
     const n = ++this.freshSockets;
     const socket = this.net.addHost(`${m.name}~${n}`, m.host.ip, 30_000 + n, m.host.nat);
-    this.net.send(socket, endpoint, bytes);
+    this.net.send(socket, epText(endpoint), bytes);
     this.net.removeHost(socket);
   }
 
@@ -347,7 +350,7 @@ export class SimWorld {
     });
   }
 
-  private gossipCandidates(m: Member, candidates: string[]): void {
+  private gossipCandidates(m: Member, candidates: Endpoint[]): void {
     this.net.at(this.net.now + this.gossipDelayMs, () => {
       m.announced = candidates;
       for (const other of this.members) {
