@@ -4,7 +4,7 @@
  * each answer to discovery as a reflexive candidate. Pure decisions stay in core/stun.
  */
 import { lookup } from 'node:dns/promises';
-import { canonicalEndpoint, type Endpoint, formatEndpoint, parseEndpoint } from '../base/endpoint.js';
+import { canonicalEndpoint, type Endpoint, formatEndpoint } from '../base/endpoint.js';
 import { StunClient, type StunOutput } from '../stun/index.js';
 
 /** A name that does not resolve is looked up again this often. */
@@ -66,10 +66,8 @@ export class StunProbe {
     const dropped = droppedCount(this.client);
     this.apply(this.client.receive(datagram, from, Date.now()));
     // Each answer keeps that server's candidate fresh in discovery, which forgets unconfirmed ones.
-    // core/stun's client keeps its servers and answers as text: looked up, and parsed, here.
-    const seen = this.client.current().get(formatEndpoint(from));
-    const at = seen === undefined ? undefined : parseEndpoint(seen);
-    if (at !== undefined && droppedCount(this.client) === dropped) this.hooks.reflexive(from, at);
+    const seen = this.client.seenBy(from);
+    if (seen !== undefined && droppedCount(this.client) === dropped) this.hooks.reflexive(from, seen);
   }
 
   status(): StunServerStatus[] {
