@@ -38,10 +38,10 @@
  * BIRTHDAY_PROBES; a peer gets another attempt only BIRTHDAY_BACKOFF_MS after its last one ended
  * without a direct path, whoever asked. A step out of order is counted and changes nothing.
  */
-import { type Endpoint, formatEndpoint } from '../base/endpoint.js';
+import { type Endpoint, sameEndpoint } from '../base/endpoint.js';
 import type { PeerId } from '../base/keys.js';
 import { OPENER_TTL, TXID_SIZE } from './constants.js';
-import { addressScope, behindNat, parseCandidate } from './endpointClass.js';
+import { addressScope, behindNat } from './endpointClass.js';
 import type { BirthdayStep, DiscoveryMessage } from './messages.js';
 import type { NatBehaviour } from './natBehaviour.js';
 import type { DiscoverySend } from './pathTypes.js';
@@ -103,7 +103,7 @@ type Attempt =
       readonly role: 'hard';
       phase: 'asked' | 'open';
       at: number;
-      readonly toward: string;
+      readonly toward: Endpoint;
     }
   | {
       readonly peer: PeerId;
@@ -121,7 +121,7 @@ interface PeerState {
   since: number;
   retryAt: number;
   /** The hole that won: the peer's traffic to `endpoint` leaves from it. */
-  won?: { endpoint: string; hole: number };
+  won?: { endpoint: Endpoint; hole: number };
 }
 
 export class Birthday {
@@ -145,7 +145,7 @@ export class Birthday {
   /** `vouched(peer)`: the endpoints of the peer's own signed endpoint record, as the roster verified it. */
   constructor(
     private readonly random: () => number,
-    private readonly vouched: (peer: PeerId) => readonly string[] | undefined,
+    private readonly vouched: (peer: PeerId) => readonly Endpoint[] | undefined,
   ) {}
 
   get stats(): BirthdayCounters {
@@ -153,8 +153,7 @@ export class Birthday {
   }
 
   /** An introducer we asked saw `peer` at `endpoint` (the first candidate of its introduction). */
-  seen(peer: PeerId, endpoint: string | undefined, now: number): void {
-    const e = endpoint === undefined ? undefined : parseCandidate(endpoint);
+  seen(peer: PeerId, e: Endpoint | undefined, now: number): void {
     if (e === undefined || addressScope(e.address) !== 'public') return;
     const s = this.state(peer, now);
     s.seen = e;
@@ -172,22 +171,22 @@ export class Birthday {
   }
 
   /** The hole `peer`'s datagrams to `endpoint` leave from, if one won. */
-  holeFor(peer: PeerId, endpoint: string): number | undefined {
+  holeFor(peer: PeerId, endpoint: Endpoint): number | undefined {
     const won = this.peers.get(peer)?.won;
-    return won?.endpoint === endpoint ? won.hole : undefined;
+    return won !== undefined && sameEndpoint(won.endpoint, endpoint) ? won.hole : undefined;
   }
 
   /**
    * An authenticated message from `peer`, from `endpoint`, arrived on our hole `hole`: during our
    * attempt with it, that hole won (the first to hear from the address the holes were opened toward).
    */
-  heardOnHole(peer: PeerId, endpoint: string, hole: number): void {
+  heardOnHole(peer: PeerId, endpoint: Endpoint, hole: number): void {
     const a = this.attempt;
     const s = this.peers.get(peer);
     if (s === undefined || s.won !== undefined) return;
     if (a?.peer !== peer || a.role !== 'hard' || a.phase !== 'open') return;
     if (!Number.isInteger(hole) || hole < 1 || hole > BIRTHDAY_HOLES) return;
-    if (parseCandidate(endpoint)?.address !== parseCandidate(a.toward)?.address) return;
+    if (endpoint.address !== a.toward.address) return;
     if (this.kept >= MAX_KEPT_HOLES) return;
     s.won = { endpoint, hole };
     this.kept++;
@@ -280,7 +279,7 @@ export class Birthday {
       const port = this.freshPort(a.tried);
       out.send.push({
         to: a.peer,
-        endpoint: formatEndpoint({ address: a.ip, port }),
+        endpoint: { address: a.ip, port },
         message: { kind: 'ping', txid: this.txid() },
       });
       this.counters.birthdayProbes++;
@@ -323,7 +322,7 @@ export class Birthday {
         this.kept--;
         out.close.push({ peer: id });
       }
-      this.attempt = { peer: id, role: 'hard', phase: 'asked', at: now, toward: formatEndpoint(s.seen) };
+      this.attempt = { peer: id, role: 'hard', phase: 'asked', at: now, toward: s.seen };
       s.retryAt = Number.POSITIVE_INFINITY;
       this.counters.birthdayAttempts++;
       out.send.push({ to: id, message: { kind: 'birthday', step: 'hard' } });
@@ -362,12 +361,12 @@ export class Birthday {
 
   /** Whether the peer's own signed record lists the IP the attempt aims at. */
   private aimed(a: Attempt): boolean {
-    return this.vouches(a.peer, a.role === 'easy' ? a.ip : parseCandidate(a.toward)!.address);
+    return this.vouches(a.peer, a.role === 'easy' ? a.ip : a.toward.address);
   }
 
   /** Whether `peer`'s own signed record lists an endpoint at `ip`. */
   private vouches(peer: PeerId, ip: string): boolean {
-    return (this.vouched(peer) ?? []).some((c) => parseCandidate(c)?.address === ip);
+    return (this.vouched(peer) ?? []).some((c) => c.address === ip);
   }
 
   private state(peer: PeerId, now: number): PeerState {

@@ -11,6 +11,7 @@
  * dropped UNANSWERED_CANDIDATE_TTL_MS after it was last named. What is refused or dropped is counted.
  */
 
+import type { Endpoint } from '../base/endpoint.js';
 import type { PeerId } from '../base/keys.js';
 import { type CandidateKind, rankPeerCandidates } from './candidateSet.js';
 import {
@@ -19,13 +20,13 @@ import {
   MAX_UNANSWERED_PER_PEER,
   UNANSWERED_CANDIDATE_TTL_MS,
 } from './constants.js';
-import { behindNat, isCandidate } from './endpointClass.js';
+import { behindNat, endpointKey } from './endpointClass.js';
 import { directRoute, PathEvidence } from './pathEvidence.js';
 import type { ProbeBudget } from './probeBudget.js';
 
 export interface CandidateRoutesContext {
   readonly peer: PeerId;
-  /** The path's routes by key, relays included: shared with PeerPath, which decides over them. */
+  /** The path's routes by key (routeKey), relays included: shared with PeerPath, which decides over them. */
   readonly routes: Map<string, PathEvidence>;
   /** The route in use: never dropped from under the traffic. */
   readonly current: () => PathEvidence | undefined;
@@ -34,6 +35,7 @@ export interface CandidateRoutesContext {
 }
 
 export class CandidateRoutes {
+  /** The peer's record's endpoints, by endpointKey (the routes' keys). */
   private announced: ReadonlySet<string> = new Set();
   /** The peer's record names a private address too, or none yet: its public ones are a NAT's, perhaps (opening.ts). */
   behindNat = true;
@@ -44,16 +46,17 @@ export class CandidateRoutes {
    * The peer's endpoint record (signed by the peer): the list replaces the previous one. `mapped`:
    * those its gateway forwards (port mapping), tried first among its public ones.
    */
-  setAnnounced(candidates: readonly string[], now: number, mapped: readonly string[] = []): void {
-    this.announced = new Set(candidates.slice(0, MAX_CANDIDATES));
+  setAnnounced(candidates: readonly Endpoint[], now: number, mapped: readonly Endpoint[] = []): void {
+    const listed = candidates.slice(0, MAX_CANDIDATES);
+    this.announced = new Set(listed.map(endpointKey));
     for (const [key, e] of this.c.routes) {
       if (e.source === 'announced' && !this.announced.has(key) && e !== this.c.current())
         this.c.routes.delete(key);
     }
-    const { ordered } = rankPeerCandidates([...this.announced], this.c.ourReflexiveIps(), new Set(mapped));
-    this.behindNat = behindNat([...this.announced]);
+    const { ordered } = rankPeerCandidates(listed, this.c.ourReflexiveIps(), mapped);
+    this.behindNat = behindNat(listed);
     for (const { endpoint, kind } of ordered) {
-      const held = this.c.routes.get(endpoint);
+      const held = this.c.routes.get(endpointKey(endpoint));
       if (held === undefined) this.add(endpoint, kind, 'announced', this.c.peer, now);
       else {
         if (held.route.type === 'direct' && held.route.kind !== kind) held.route = { ...held.route, kind };
@@ -65,16 +68,17 @@ export class CandidateRoutes {
   }
 
   /** Candidates member `namedBy` named in a message (call-me-maybe, or an introduction we asked for). */
-  named(candidates: readonly string[], namedBy: PeerId, now: number): void {
+  named(candidates: readonly Endpoint[], namedBy: PeerId, now: number): void {
     const { ordered } = rankPeerCandidates(candidates.slice(0, MAX_CANDIDATES), this.c.ourReflexiveIps());
     let room = this.c.budget.room(namedBy);
     for (const { endpoint, kind } of ordered) {
-      const held = this.c.routes.get(endpoint);
+      const key = endpointKey(endpoint);
+      const held = this.c.routes.get(key);
       if (held !== undefined) {
         if (held.source === 'observed') held.source = 'introduced';
         // Answered, or in the peer's own record: nothing to pay for. Else the latest member to name
         // it keeps it alive, and pays.
-        if (held.lastAnsweredAt !== undefined || this.announced.has(endpoint)) continue;
+        if (held.lastAnsweredAt !== undefined || this.announced.has(key)) continue;
         if (held.namedBy !== namedBy) {
           if (room === 0) continue;
           room--;
@@ -104,8 +108,7 @@ export class CandidateRoutes {
    * The peer's authenticated ping came from an address we did not know: the peer names it (for its
    * own path only, MAX_OBSERVED_CANDIDATES at most).
    */
-  observed(endpoint: string, now: number): PathEvidence | undefined {
-    if (!isCandidate(endpoint)) return undefined;
+  observed(endpoint: Endpoint, now: number): PathEvidence {
     const current = this.c.current();
     const observed = [...this.c.routes.values()].filter((e) => e.source === 'observed' && e !== current);
     if (observed.length >= MAX_OBSERVED_CANDIDATES) this.c.routes.delete(observed[0]!.key);
@@ -134,7 +137,7 @@ export class CandidateRoutes {
   }
 
   private add(
-    endpoint: string,
+    endpoint: Endpoint,
     kind: CandidateKind,
     source: 'announced' | 'introduced' | 'observed',
     namedBy: PeerId,
@@ -143,7 +146,7 @@ export class CandidateRoutes {
     const e = new PathEvidence(directRoute(endpoint, kind), source, now, namedBy);
     // A new address is tried at once, also mid-burst: the other side is probing it right now.
     e.probeNowAt = now;
-    this.c.routes.set(endpoint, e);
+    this.c.routes.set(e.key, e);
     return e;
   }
 

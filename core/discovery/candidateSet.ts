@@ -4,32 +4,33 @@
  * (--endpoint), and reflexive addresses — where peers across the internet see us, learned from pongs.
  * Also the ranking of a peer's candidates for probing.
  */
+import type { Endpoint } from '../base/endpoint.js';
 import { MAX_CANDIDATES, REFLEXIVE_TTL_MS } from './constants.js';
-import { addressScope, isCandidate, parseCandidate } from './endpointClass.js';
+import { addressScope, dedupeEndpoints, endpointKey, sameEndpoints } from './endpointClass.js';
 import { type NatBehaviour, type NatClassification, NatInference } from './natBehaviour.js';
 
 /** 'mapped': a port the peer's gateway forwards to it (PCP, NAT-PMP, UPnP), said in its signed record. */
 export type CandidateKind = 'lan' | 'public' | 'mapped' | 'reflexive' | 'observed';
 
 export class CandidateSet {
-  private local: string[] = [];
-  private announced: string[] = [];
-  /** Reflexive address → last time a peer confirmed it; newest last. */
-  private readonly reflexive = new Map<string, number>();
+  private local: Endpoint[] = [];
+  private announced: Endpoint[] = [];
+  /** Reflexive address (by endpointKey) → it, and the last time a peer confirmed it; newest last. */
+  private readonly reflexive = new Map<string, { endpoint: Endpoint; at: number }>();
   private reflexiveIpsAt: { now: number; ips: ReadonlySet<string> } | undefined;
   private readonly nat = new NatInference();
-  private published: string[] = [];
+  private published: Endpoint[] = [];
 
-  constructor(local: readonly string[] = [], announced: readonly string[] = []) {
+  constructor(local: readonly Endpoint[] = [], announced: readonly Endpoint[] = []) {
     this.setLocal(local);
-    this.announced = dedupe(announced);
+    this.announced = dedupeEndpoints(announced);
     this.published = this.list(0);
   }
 
   /** Our interfaces' addresses. Returns true when that changes what we announce. */
-  setLocal(local: readonly string[], now = 0): boolean {
-    const next = dedupe(local);
-    if (next.join() !== this.local.join()) {
+  setLocal(local: readonly Endpoint[], now = 0): boolean {
+    const next = dedupeEndpoints(local);
+    if (!sameEndpoints(next, this.local)) {
       // Another network: what peers saw of us before no longer holds.
       this.reflexive.clear();
       this.reflexiveIpsAt = undefined;
@@ -43,38 +44,40 @@ export class CandidateSet {
    * A peer at `peerEndpoint` answered our ping and saw us at `observed`. Returns true when that changes
    * what we announce (a new reflexive address: the node re-announces and tells peers).
    */
-  noteObserved(peerEndpoint: string, observed: string, now: number): boolean {
-    const peer = parseCandidate(peerEndpoint);
-    if (peer === undefined || !isCandidate(observed)) return false;
+  noteObserved(peer: Endpoint, observed: Endpoint, now: number): boolean {
     // Across a LAN a peer sees our LAN address: not news, and not evidence about our NAT.
     if (addressScope(peer.address) === 'lan') return false;
     this.nat.note(peer.address, observed, this.local, now);
-    if (this.local.includes(observed)) return this.republish(now);
-    this.reflexive.delete(observed);
-    this.reflexive.set(observed, now);
+    const key = endpointKey(observed);
+    if (this.local.some((l) => endpointKey(l) === key)) return this.republish(now);
+    this.reflexive.delete(key);
+    this.reflexive.set(key, { endpoint: observed, at: now });
     this.reflexiveIpsAt = undefined;
     // Oldest first (re-inserted on each sighting): expired ones go, or behind a NAT that picks a
     // new port per destination the map would grow for as long as the node runs.
-    for (const [e, at] of this.reflexive) {
+    for (const [k, { at }] of this.reflexive) {
       if (now - at <= REFLEXIVE_TTL_MS) break;
-      this.reflexive.delete(e);
+      this.reflexive.delete(k);
     }
     return this.republish(now);
   }
 
   /** Candidates to announce, best first, at most MAX_CANDIDATES. */
-  list(now: number): string[] {
-    const fresh = [...this.reflexive]
-      .filter(([, at]) => now - at <= REFLEXIVE_TTL_MS)
-      .map(([e]) => e)
+  list(now: number): Endpoint[] {
+    const fresh = [...this.reflexive.values()]
+      .filter(({ at }) => now - at <= REFLEXIVE_TTL_MS)
+      .map(({ endpoint }) => endpoint)
       .reverse();
     // Behind an endpoint-dependent NAT each peer sees another port: announce only the newest, for its
     // IP (a peer behind the same NAT recognises it and tries our LAN addresses first).
     const reflexive =
       this.nat.behaviour(now) === 'endpoint-dependent' ? fresh.slice(0, 1) : fresh.slice(0, 2);
-    const publicLocal = this.local.filter((e) => addressScope(parseCandidate(e)!.address) === 'public');
-    const lanLocal = this.local.filter((e) => addressScope(parseCandidate(e)!.address) === 'lan');
-    return dedupe([...this.announced, ...publicLocal, ...reflexive, ...lanLocal]).slice(0, MAX_CANDIDATES);
+    const publicLocal = this.local.filter((e) => addressScope(e.address) === 'public');
+    const lanLocal = this.local.filter((e) => addressScope(e.address) === 'lan');
+    return dedupeEndpoints([...this.announced, ...publicLocal, ...reflexive, ...lanLocal]).slice(
+      0,
+      MAX_CANDIDATES,
+    );
   }
 
   /**
@@ -85,8 +88,8 @@ export class CandidateSet {
   reflexiveIps(now: number): ReadonlySet<string> {
     if (this.reflexiveIpsAt?.now === now) return this.reflexiveIpsAt.ips;
     const ips = new Set<string>();
-    for (const [e, at] of this.reflexive)
-      if (now - at <= REFLEXIVE_TTL_MS) ips.add(parseCandidate(e)!.address);
+    for (const { endpoint, at } of this.reflexive.values())
+      if (now - at <= REFLEXIVE_TTL_MS) ips.add(endpoint.address);
     this.reflexiveIpsAt = { now, ips };
     return ips;
   }
@@ -112,7 +115,7 @@ export class CandidateSet {
 
   private republish(now: number): boolean {
     const next = this.list(now);
-    if (next.join() === this.published.join()) return false;
+    if (sameEndpoints(next, this.published)) return false;
     this.published = next;
     return true;
   }
@@ -124,25 +127,25 @@ export class CandidateSet {
  * hairpin, so the public one would not even work; otherwise public ones come first.
  */
 export function rankPeerCandidates(
-  candidates: readonly string[],
+  candidates: readonly Endpoint[],
   ourReflexiveIps: ReadonlySet<string>,
-  mapped: ReadonlySet<string> = new Set(),
-): { ordered: { endpoint: string; kind: CandidateKind }[]; sameNat: boolean } {
-  const valid = dedupe(candidates.filter(isCandidate));
-  const withScope = valid.map((endpoint) => ({ endpoint, ip: parseCandidate(endpoint)!.address }));
+  mapped: readonly Endpoint[] = [],
+): { ordered: { endpoint: Endpoint; kind: CandidateKind }[]; sameNat: boolean } {
+  const isMapped = new Set(mapped.map(endpointKey));
+  const withScope = dedupeEndpoints(candidates).map((endpoint) => ({
+    endpoint,
+    ip: endpoint.address,
+    mapped: isMapped.has(endpointKey(endpoint)),
+  }));
   const sameNat = withScope.some((c) => addressScope(c.ip) === 'public' && ourReflexiveIps.has(c.ip));
   const lan = withScope.filter((c) => addressScope(c.ip) === 'lan');
   // A mapped port is open to anyone, whatever the NATs do: the public candidate most likely to answer.
   const pub = withScope
     .filter((c) => addressScope(c.ip) === 'public')
-    .sort((a, b) => Number(mapped.has(b.endpoint)) - Number(mapped.has(a.endpoint)));
+    .sort((a, b) => Number(b.mapped) - Number(a.mapped));
   const ordered = (sameNat ? [...lan, ...pub] : [...pub, ...lan]).map((c) => ({
     endpoint: c.endpoint,
-    kind: mapped.has(c.endpoint) ? 'mapped' : (addressScope(c.ip) as CandidateKind),
+    kind: c.mapped ? 'mapped' : (addressScope(c.ip) as CandidateKind),
   }));
   return { ordered, sameNat };
-}
-
-function dedupe(list: readonly string[]): string[] {
-  return [...new Set(list.filter(isCandidate))];
 }

@@ -17,10 +17,12 @@
 // Long file: Discovery composes its sub-machines (candidates, paths, relays, introductions, the
 // probe budget, birthday probing, the filter test), each in a file of its own; what is left here is handing each
 // message, tick and event to the right one, which reads best in one place.
+import { type Endpoint, formatEndpoint } from '../base/endpoint.js';
 import { type PeerId, peerId } from '../base/keys.js';
 import { Birthday, type BirthdayCounters, type BirthdaySend } from './birthday.js';
 import { CandidateSet } from './candidateSet.js';
 import { INTRODUCTION_RETRY_MS } from './constants.js';
+import { sameEndpoints } from './endpointClass.js';
 import { type FilterCounters, type Filtering, FilterTest } from './filterTest.js';
 import { Introductions } from './introductions.js';
 import type { DiscoveryMessage } from './messages.js';
@@ -42,8 +44,8 @@ export interface DiscoveryPeer {
   readonly id: PeerId;
   readonly name: string;
   /** The endpoints in its signed endpoint record, and those of them its gateway forwards to it. */
-  readonly candidates: readonly string[];
-  readonly mapped?: readonly string[];
+  readonly candidates: readonly Endpoint[];
+  readonly mapped?: readonly Endpoint[];
   /** False when the member opted out of relaying (--no-relay). */
   readonly relay: boolean;
   /**
@@ -57,9 +59,9 @@ export interface DiscoveryOptions {
   readonly self: PeerId;
   readonly now: number;
   /** Our interfaces' endpoints (address:listen port). */
-  readonly local: readonly string[];
+  readonly local: readonly Endpoint[];
   /** Endpoints the user announces (--endpoint), tried by peers first. */
-  readonly announced?: readonly string[];
+  readonly announced?: readonly Endpoint[];
   readonly random?: () => number;
 }
 
@@ -152,7 +154,8 @@ export class Discovery {
         // worked since (its new epoch is a new relay key). Probing it now also tells it which
         // relay routes work again, where its own first burst went unanswered (restartedPeer.test.ts).
         if (had.epoch !== p.epoch) path.startBurst(now);
-        const same = sameList(had.candidates, p.candidates) && sameList(had.mapped ?? [], p.mapped ?? []);
+        const same =
+          sameEndpoints(had.candidates, p.candidates) && sameEndpoints(had.mapped ?? [], p.mapped ?? []);
         if (same && had.relay === p.relay && had.epoch === p.epoch) continue;
         if (had.relay !== p.relay) this.relays.invalidate();
       }
@@ -168,7 +171,7 @@ export class Discovery {
    * network): re-announce, and probe again at once; when not, nothing, not even a tick: a burst
    * is five pings on every route to every peer.
    */
-  setLocal(local: readonly string[], now: number): DiscoveryOutput {
+  setLocal(local: readonly Endpoint[], now: number): DiscoveryOutput {
     if (!this.own.setLocal(local, now)) return { send: [], events: [], nextWakeAt: this.nextWakeAt };
     this.filter.reset(now);
     for (const path of this.paths.values()) path.startBurst(now);
@@ -181,7 +184,7 @@ export class Discovery {
    * A STUN server at `server` saw us at `observed` (--stun): the same evidence as a peer's pong,
    * from a machine that is no member. A new reflexive address is announced and told to peers.
    */
-  noteReflexive(server: string, observed: string, now: number): DiscoveryOutput {
+  noteReflexive(server: Endpoint, observed: Endpoint, now: number): DiscoveryOutput {
     const events: DiscoveryEvent[] = [];
     const send: DiscoverySend[] = [];
     if (this.own.noteObserved(server, observed, now)) this.reflexiveChanged(now, send, events);
@@ -382,7 +385,7 @@ export class Discovery {
   }
 
   /** Our candidates, best first: what the node announces in its endpoint record. */
-  candidates(now: number): string[] {
+  candidates(now: number): Endpoint[] {
     return this.own.list(now);
   }
 
@@ -397,14 +400,15 @@ export class Discovery {
     const s = path.snapshot(now);
     const c = s.choice;
     const { choice: _, ...rest } = s;
+    // Text from here: the snapshot is `overlay status` JSON. A relayed path shows the relay's endpoint.
+    const endpoint =
+      c.path === 'direct' ? c.endpoint : c.path === 'relay' ? this.paths.directEndpoint(c.via) : undefined;
     return {
       peer: id,
       ...rest,
       path: c.path,
-      ...(c.path === 'direct' && { endpoint: c.endpoint }),
+      ...(endpoint !== undefined && { endpoint: formatEndpoint(endpoint) }),
       ...(c.path === 'relay' && { via: c.via, viaName: this.peers.get(c.via)?.name ?? c.via }),
-      ...(c.path === 'relay' &&
-        this.paths.directEndpoint(c.via) !== undefined && { endpoint: this.paths.directEndpoint(c.via) }),
       natSelf: this.own.natBehaviour(now),
     };
   }
@@ -424,7 +428,7 @@ export class Discovery {
   // ---------------------------------------------------------------------------------------------
 
   /** The members we reach directly, by the endpoint we reach each at. */
-  private directEndpoints(): Map<PeerId, string> {
+  private directEndpoints(): Map<PeerId, Endpoint> {
     return new Map(this.paths.directIds().map((id) => [id, this.paths.directEndpoint(id)!]));
   }
 
@@ -486,8 +490,4 @@ export class Discovery {
   private merge(a: DiscoveryOutput, b: Batch): DiscoveryOutput {
     return { send: [...b.send, ...a.send], events: [...b.events, ...a.events], nextWakeAt: a.nextWakeAt };
   }
-}
-
-function sameList(a: readonly string[], b: readonly string[]): boolean {
-  return a === b || (a.length === b.length && a.every((x, i) => x === b[i]));
 }

@@ -1,7 +1,8 @@
 /**
  * What kind of address a candidate endpoint is, and the strict text form discovery accepts on the
- * wire: "a.b.c.d:port" or "[v6]:port", canonical, so one address cannot hide behind two spellings
- * (and so dedupe by string is dedupe by address).
+ * wire: "a.b.c.d:port" or "[v6]:port", canonical, so one address cannot hide behind two spellings.
+ * Inside discovery a candidate is an `Endpoint` (core/base/endpoint.ts); text is parsed once, where
+ * it arrives (messages.ts decode, the node's edges), with parseCandidate.
  */
 import { type Endpoint, formatEndpoint, parseEndpoint } from '../base/endpoint.js';
 
@@ -21,6 +22,34 @@ export function isCandidate(text: string): boolean {
   return parseCandidate(text) !== undefined;
 }
 
+/**
+ * The key of an endpoint in a Map or Set: its canonical text. Endpoints are values (two parses of
+ * one address need not be one object: parseEndpoint's cache is bounded, and endpointFromBytes does
+ * not intern), so tables key by the text, not by the object.
+ */
+export function endpointKey(e: Endpoint): string {
+  return formatEndpoint(e);
+}
+
+/** `list` without repeats (by address and port), first occurrence kept, in order. */
+export function dedupeEndpoints(list: readonly Endpoint[]): Endpoint[] {
+  const seen = new Set<string>();
+  return list.filter((e) => {
+    const key = endpointKey(e);
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
+
+/** Whether two lists hold the same endpoints in the same order. */
+export function sameEndpoints(a: readonly Endpoint[], b: readonly Endpoint[]): boolean {
+  return (
+    a === b ||
+    (a.length === b.length && a.every((e, i) => e.address === b[i]!.address && e.port === b[i]!.port))
+  );
+}
+
 export function addressScope(ip: string): AddressScope {
   if (ip.includes(':')) return /^f[cd]/i.test(ip) ? 'lan' : 'public';
   const [a = 0, b = 0] = ip.split('.').map(Number);
@@ -32,17 +61,18 @@ export function addressScope(ip: string): AddressScope {
   return 'public';
 }
 
+export function isPublicEndpoint(e: Endpoint): boolean {
+  return addressScope(e.address) === 'public';
+}
+
 /**
  * Whether a member's candidates name a private address, or none at all (a record not made yet): it
  * may sit behind a NAT, perhaps one without a firewall, so its public addresses are not sent to
  * before it has opened them (opening.ts). Only a member that names public addresses alone has none.
  */
-export function behindNat(candidates: readonly string[]): boolean {
+export function behindNat(candidates: readonly Endpoint[]): boolean {
   if (candidates.length === 0) return true;
-  return candidates.some((c) => {
-    const ip = ipOf(c);
-    return ip !== undefined && addressScope(ip) === 'lan';
-  });
+  return candidates.some((c) => addressScope(c.address) === 'lan');
 }
 
 /**
@@ -50,12 +80,6 @@ export function behindNat(candidates: readonly string[]): boolean {
  * path could reach the member's NAT before the member opened it (opening.ts): a public address of a
  * member that may sit behind a NAT. Its private addresses are safe, reaching it only on its own LAN.
  */
-export function tooEarlyFor(candidates: readonly string[], endpoint: string): boolean {
-  const ip = ipOf(endpoint);
-  return behindNat(candidates) && ip !== undefined && addressScope(ip) === 'public';
-}
-
-/** The IP of a candidate string, or undefined when it is not one. */
-export function ipOf(text: string): string | undefined {
-  return parseCandidate(text)?.address;
+export function tooEarlyFor(candidates: readonly Endpoint[], endpoint: Endpoint): boolean {
+  return behindNat(candidates) && isPublicEndpoint(endpoint);
 }

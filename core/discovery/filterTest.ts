@@ -43,11 +43,10 @@
  * member was last helped, and the one of knocks awaited (one per help, FILTER_KNOCK_WAIT_MS at
  * most), hold members only.
  */
-
-import { formatEndpoint } from '../base/endpoint.js';
+import { type Endpoint, sameEndpoint } from '../base/endpoint.js';
 import type { PeerId } from '../base/keys.js';
 import { TXID_SIZE } from './constants.js';
-import { addressScope, parseCandidate } from './endpointClass.js';
+import { isPublicEndpoint } from './endpointClass.js';
 import type { FilterTestMessage } from './messages.js';
 import type { NatBehaviour } from './natBehaviour.js';
 import type { DiscoverySend, Source } from './pathTypes.js';
@@ -92,7 +91,7 @@ export interface FilterCounters {
 interface Running {
   readonly helper: PeerId;
   /** Where we reach the helper directly: the probe must come from elsewhere to count. */
-  readonly helperEndpoint: string;
+  readonly helperEndpoint: Endpoint;
   readonly nonce: Uint8Array;
   readonly at: number;
   sentAt?: number;
@@ -114,7 +113,7 @@ export interface NatPorts {
 interface Awaited {
   readonly nonce: Uint8Array;
   /** Where the member's ask came from, and where our words to it go. */
-  readonly asked: string;
+  readonly asked: Endpoint;
   readonly at: number;
 }
 
@@ -170,7 +169,7 @@ export class FilterTest {
     from: PeerId,
     m: FilterTestMessage,
     source: Source,
-    directTo: string | undefined,
+    directTo: Endpoint | undefined,
     nat: NatPorts,
     now: number,
   ): DiscoverySend[] {
@@ -190,7 +189,7 @@ export class FilterTest {
       else this.inconclusive(now);
     }
     // The probe counts only from a socket that is not the helper's main one: that one we ping.
-    else if (m.step === 'probe' && endpoint !== undefined && endpoint !== r.helperEndpoint)
+    else if (m.step === 'probe' && endpoint !== undefined && !sameEndpoint(endpoint, r.helperEndpoint))
       this.conclude('open', now);
     return [];
   }
@@ -201,7 +200,7 @@ export class FilterTest {
    */
   tick(
     now: number,
-    direct: () => ReadonlyMap<PeerId, string>,
+    direct: () => ReadonlyMap<PeerId, Endpoint>,
     unNatted: (id: PeerId) => boolean = () => false,
   ): { send: DiscoverySend[]; wakeAt: number } {
     const send: DiscoverySend[] = [];
@@ -232,7 +231,7 @@ export class FilterTest {
 
   private start(
     now: number,
-    direct: ReadonlyMap<PeerId, string>,
+    direct: ReadonlyMap<PeerId, Endpoint>,
     unNatted: (id: PeerId) => boolean,
     send: DiscoverySend[],
   ): void {
@@ -257,40 +256,30 @@ export class FilterTest {
    * Members that can help, by id: reached directly at a public address. One across a LAN would see
    * our LAN address, past no NAT at all.
    */
-  private helpers(direct: ReadonlyMap<PeerId, string>): [PeerId, string][] {
+  private helpers(direct: ReadonlyMap<PeerId, Endpoint>): [PeerId, Endpoint][] {
     return [...direct]
-      .filter(([, e]) => {
-        const ip = parseCandidate(e)?.address;
-        return ip !== undefined && addressScope(ip) === 'public';
-      })
+      .filter(([, e]) => isPublicEndpoint(e))
       .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   }
 
   /** The probe did not get in: our knock at the helper's fresh port, if it said which. */
   private knock(r: Running, now: number): DiscoverySend | undefined {
-    const helper = parseCandidate(r.helperEndpoint);
-    if (r.freshPort === undefined || helper === undefined) return undefined;
+    if (r.freshPort === undefined) return undefined;
     r.knockedAt = now;
     return {
       to: r.helper,
-      endpoint: formatEndpoint({ ...helper, port: r.freshPort }),
+      endpoint: { address: r.helperEndpoint.address, port: r.freshPort },
       message: { kind: 'filterTest', step: 'knock', nonce: r.nonce },
     };
   }
 
   /** As the helper: a member's knock, awaited, answered once with where it came from. */
-  private knocked(
-    from: PeerId,
-    nonce: Uint8Array,
-    endpoint: string | undefined,
-    now: number,
-  ): DiscoverySend[] {
+  private knocked(from: PeerId, nonce: Uint8Array, came: Endpoint | undefined, now: number): DiscoverySend[] {
     const k = this.knocks.get(from);
     if (k === undefined || !sameBytes(k.nonce, nonce) || now - k.at >= FILTER_KNOCK_WAIT_MS) return [];
-    const asked = parseCandidate(k.asked);
-    const came = endpoint === undefined ? undefined : parseCandidate(endpoint);
+    const asked = k.asked;
     // From the asker's address only (another port of it, maybe): a relay's or another's says nothing.
-    if (asked === undefined || came === undefined || came.address !== asked.address) return [];
+    if (came === undefined || came.address !== asked.address) return [];
     this.knocks.delete(from);
     const ports = [asked.port, came.port];
     return [{ to: from, endpoint: k.asked, message: { kind: 'filterTest', step: 'seen', nonce, ports } }];
@@ -314,13 +303,13 @@ export class FilterTest {
   private help(
     from: PeerId,
     nonce: Uint8Array,
-    endpoint: string | undefined,
-    directTo: string | undefined,
+    endpoint: Endpoint | undefined,
+    directTo: Endpoint | undefined,
     unNatted: boolean,
     now: number,
   ): DiscoverySend[] {
     // Only to where our direct path to the asker goes, proven by its pongs: the asker's own address.
-    const onPath = endpoint !== undefined && endpoint === directTo;
+    const onPath = endpoint !== undefined && sameEndpoint(endpoint, directTo);
     if (now - this.minute.start >= 60_000) this.minute = { start: now, count: 0 };
     const last = this.helped.get(from);
     const due = last === undefined || now - last >= FILTER_HELP_GAP_MS;

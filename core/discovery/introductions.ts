@@ -22,6 +22,7 @@
  * As the introducer we answer requests from `a` about `b` at most every INTRODUCTION_MIN_GAP_MS per
  * direction (not per pair), so b's request, made on our hint moments after a's, is answered too.
  */
+import type { Endpoint } from '../base/endpoint.js';
 import { type PeerId, peerKey } from '../base/keys.js';
 import {
   IDLE_INTRODUCTION_RETRY_MS,
@@ -34,14 +35,15 @@ import {
   PENDING_INTRODUCTION_CHECK_MS,
   PENDING_INTRODUCTION_MS,
 } from './constants.js';
+import { dedupeEndpoints } from './endpointClass.js';
 import type { DiscoverySend } from './pathTypes.js';
 
 export interface IntroductionsContext {
   readonly self: PeerId;
   /** Where we reach a member directly, if we do. */
-  readonly directEndpoint: (id: PeerId) => string | undefined;
+  readonly directEndpoint: (id: PeerId) => Endpoint | undefined;
   /** A member's announced candidates; undefined for a non-member. */
-  readonly announcedBy: (id: PeerId) => readonly string[] | undefined;
+  readonly announcedBy: (id: PeerId) => readonly Endpoint[] | undefined;
 }
 
 /**
@@ -200,8 +202,8 @@ export class Introductions {
     if (this.introducedAt.size > MAX_PENDING_INTRODUCTIONS) {
       this.introducedAt.delete(this.introducedAt.keys().next().value!);
     }
-    const list = (seen: string, id: PeerId) =>
-      [...new Set([seen, ...(this.context.announcedBy(id) ?? [])])].slice(0, MAX_CANDIDATES);
+    const list = (seen: Endpoint, id: PeerId) =>
+      dedupeEndpoints([seen, ...(this.context.announcedBy(id) ?? [])]).slice(0, MAX_CANDIDATES);
     return [
       {
         to: a,

@@ -7,6 +7,7 @@
  * Decoding junk yields a typed failure and never throws; every field is bounded and checked the same
  * way on both sides, so what we encode always decodes and nothing oversized ever does.
  */
+import { type Endpoint, formatEndpoint } from '../base/endpoint.js';
 import { OverlayError } from '../errors.js';
 import { ByteReader, ByteWriter } from '../overlayWire/byteCodec.js';
 import {
@@ -25,7 +26,7 @@ import {
   PEER_KEY_SIZE,
   TXID_SIZE,
 } from './constants.js';
-import { isCandidate } from './endpointClass.js';
+import { endpointKey, isCandidate, parseCandidate } from './endpointClass.js';
 import { type NatReport, natReportByte, natReportOf } from './natBehaviour.js';
 
 /** "Are you there on this address?" Answered by a pong to wherever the ping came from. */
@@ -33,7 +34,7 @@ export interface Ping {
   readonly kind: 'ping';
   readonly txid: Uint8Array;
   /** The pinger's own idea of the address it sends from, if it knows; lets the peer spot a NAT. */
-  readonly fromHint?: string;
+  readonly fromHint?: Endpoint;
 }
 
 export interface Pong {
@@ -41,7 +42,7 @@ export interface Pong {
   readonly txid: Uint8Array;
   /** The address the ping came from, as the answerer saw it: the pinger's reflexive address. Absent
    * when the ping came through a relay (there is no UDP source to report). */
-  readonly observed?: string;
+  readonly observed?: Endpoint;
   /**
    * How long the answerer held the ping, µs: from its data path's receive of the ping to the pong
    * being sealed. The pinger takes it off the round trip, so RTT is what the path took, not how busy
@@ -60,7 +61,7 @@ const HELD_UNKNOWN = 0xffff_ffff;
 /** "Probe me at these now; I am probing you": starts a burst on both sides at once. */
 export interface CallMeMaybe {
   readonly kind: 'callMeMaybe';
-  readonly candidates: readonly string[];
+  readonly candidates: readonly Endpoint[];
 }
 
 /** To a mutual member: "please introduce me to this peer". */
@@ -73,7 +74,7 @@ export interface IntroduceRequest {
 export interface Introduce {
   readonly kind: 'introduce';
   readonly peer: Uint8Array;
-  readonly candidates: readonly string[];
+  readonly candidates: readonly Endpoint[];
 }
 
 /**
@@ -156,12 +157,12 @@ export function encodeDiscovery(message: DiscoveryMessage): Uint8Array {
     case 'ping':
       w.u8(KIND_PING)
         .bytes(message.txid)
-        .shortString(message.fromHint ?? '');
+        .shortString(message.fromHint ? formatEndpoint(message.fromHint) : '');
       break;
     case 'pong':
       w.u8(KIND_PONG)
         .bytes(message.txid)
-        .shortString(message.observed ?? '');
+        .shortString(message.observed ? formatEndpoint(message.observed) : '');
       // Older pongs end here; a timed one carries both fields.
       if (message.heldUs !== undefined || message.nat !== undefined) {
         w.u32(message.heldUs ?? HELD_UNKNOWN).u8(
@@ -208,14 +209,14 @@ export function decodeDiscovery(bytes: Uint8Array): DiscoveryDecoded {
   switch (r.u8()) {
     case KIND_PING: {
       const txid = r.take(TXID_SIZE);
-      const hint = r.shortString(MAX_CANDIDATE_LENGTH, 'ascii');
-      message = hint === '' ? { kind: 'ping', txid } : { kind: 'ping', txid, fromHint: hint };
+      const hint = readEndpoint(r);
+      message = hint === undefined ? { kind: 'ping', txid } : { kind: 'ping', txid, fromHint: hint };
       break;
     }
     case KIND_PONG: {
       const txid = r.take(TXID_SIZE);
-      const observed = r.shortString(MAX_CANDIDATE_LENGTH, 'ascii');
-      message = observed === '' ? { kind: 'pong', txid } : { kind: 'pong', txid, observed };
+      const observed = readEndpoint(r);
+      message = observed === undefined ? { kind: 'pong', txid } : { kind: 'pong', txid, observed };
       if (!r.done) {
         const held = r.u32();
         const nat = natReportOf(r.u8());
@@ -262,17 +263,39 @@ export function decodeDiscovery(bytes: Uint8Array): DiscoveryDecoded {
   return { ok: true, message };
 }
 
-function writeCandidates(w: ByteWriter, candidates: readonly string[]): void {
+function writeCandidates(w: ByteWriter, candidates: readonly Endpoint[]): void {
   w.u8(candidates.length);
-  for (const c of candidates) w.shortString(c);
+  for (const c of candidates) w.shortString(formatEndpoint(c));
 }
 
-function readCandidates(r: ByteReader): string[] {
+/**
+ * The wire's edge: endpoints travel as their canonical text, and are parsed here, once. Text that is
+ * not a canonical endpoint fails the reader (a 'malformed' decode, counted by the node), never a throw.
+ */
+function readCandidates(r: ByteReader): Endpoint[] {
   const count = r.u8();
   if (count > MAX_CANDIDATES) r.fail();
-  const out: string[] = [];
-  for (let i = 0; i < count && r.ok; i++) out.push(r.shortString(MAX_CANDIDATE_LENGTH, 'ascii'));
+  const out: Endpoint[] = [];
+  for (let i = 0; i < count && r.ok; i++) {
+    const e = parseCandidate(r.shortString(MAX_CANDIDATE_LENGTH, 'ascii'));
+    if (e === undefined) r.fail();
+    else out.push(e);
+  }
   return out;
+}
+
+/** An optional endpoint: empty text for none. */
+function readEndpoint(r: ByteReader): Endpoint | undefined {
+  const text = r.shortString(MAX_CANDIDATE_LENGTH, 'ascii');
+  if (text === '') return undefined;
+  const e = parseCandidate(text);
+  if (e === undefined) r.fail();
+  return e;
+}
+
+/** Whether `e` encodes as a candidate that decodes back: what we send is what the peer accepts. */
+function validEndpoint(e: Endpoint): boolean {
+  return isCandidate(formatEndpoint(e));
 }
 
 /** The same bounds on both sides. */
@@ -280,12 +303,12 @@ function invalidField(m: DiscoveryMessage): string | null {
   switch (m.kind) {
     case 'ping':
       if (m.txid.length !== TXID_SIZE) return 'txid size';
-      return m.fromHint === undefined || isCandidate(m.fromHint) ? null : 'from hint';
+      return m.fromHint === undefined || validEndpoint(m.fromHint) ? null : 'from hint';
     case 'pong':
       if (m.txid.length !== TXID_SIZE) return 'txid size';
       if (m.heldUs !== undefined && !(Number.isInteger(m.heldUs) && m.heldUs >= 0 && m.heldUs < HELD_UNKNOWN))
         return 'held time';
-      return m.observed === undefined || isCandidate(m.observed) ? null : 'observed address';
+      return m.observed === undefined || validEndpoint(m.observed) ? null : 'observed address';
     case 'callMeMaybe':
       return invalidCandidates(m.candidates);
     case 'introduceRequest':
@@ -309,8 +332,8 @@ function invalidField(m: DiscoveryMessage): string | null {
   }
 }
 
-function invalidCandidates(candidates: readonly string[]): string | null {
+function invalidCandidates(candidates: readonly Endpoint[]): string | null {
   if (candidates.length > MAX_CANDIDATES) return 'too many candidates';
-  if (new Set(candidates).size !== candidates.length) return 'duplicate candidate';
-  return candidates.every(isCandidate) ? null : 'candidate';
+  if (new Set(candidates.map(endpointKey)).size !== candidates.length) return 'duplicate candidate';
+  return candidates.every(validEndpoint) ? null : 'candidate';
 }

@@ -20,8 +20,9 @@
  * address we never sent to (RFC 5780's CHANGE-REQUEST), and neither members (one address each) nor
  * plain STUN servers send one. The classification says "unknown" for it rather than guess.
  */
+
+import { type Endpoint, sameEndpoint } from '../base/endpoint.js';
 import { MAX_NAT_OBSERVATIONS, REFLEXIVE_TTL_MS } from './constants.js';
-import { parseCandidate } from './endpointClass.js';
 
 export type NatBehaviour = 'none' | 'endpoint-independent' | 'endpoint-dependent' | 'unknown';
 
@@ -44,7 +45,7 @@ export interface NatClassification {
 }
 
 interface Observation {
-  readonly observed: string;
+  readonly observed: Endpoint;
   readonly at: number;
 }
 
@@ -60,10 +61,10 @@ export class NatInference {
    * A vantage point at `peerIp` (a public address: observations across a LAN say nothing of the NAT)
    * saw us at `observed`; `local` are our interface candidates.
    */
-  note(peerIp: string, observed: string, local: readonly string[], now: number): void {
-    const port = local.map((l) => parseCandidate(l)?.port).find((p) => p !== undefined);
+  note(peerIp: string, observed: Endpoint, local: readonly Endpoint[], now: number): void {
+    const port = local[0]?.port;
     if (port !== undefined) this.localPort = port;
-    if (local.includes(observed)) {
+    if (local.some((l) => sameEndpoint(l, observed))) {
       this.sawUnmapped = true;
       return;
     }
@@ -150,11 +151,8 @@ export class NatInference {
     };
   }
 
-  private fresh(now: number): { address: string; port: number }[] {
-    return [...this.byPeerIp.values()]
-      .filter((o) => now - o.at <= REFLEXIVE_TTL_MS)
-      .map((o) => parseCandidate(o.observed))
-      .filter((p) => p !== undefined);
+  private fresh(now: number): Endpoint[] {
+    return [...this.byPeerIp.values()].filter((o) => now - o.at <= REFLEXIVE_TTL_MS).map((o) => o.observed);
   }
 }
 

@@ -3,6 +3,7 @@
  * own probes: round-trip times, the outcome of the last probes, when it last answered. This is the
  * evidence `overlay status` shows to explain a path ("why is this link relayed?").
  */
+import { type Endpoint, formatEndpoint } from '../base/endpoint.js';
 import type { PeerId } from '../base/keys.js';
 import type { CandidateKind } from './candidateSet.js';
 import { EVIDENCE_FRESH_MS, LOSS_WINDOW } from './constants.js';
@@ -10,13 +11,15 @@ import { EVIDENCE_FRESH_MS, LOSS_WINDOW } from './constants.js';
 /** Round trips the shown RTT is the median of: a few seconds of a busy path's pings. */
 const RTT_SAMPLES = 9;
 
-import { addressScope, parseCandidate } from './endpointClass.js';
-import type { CandidateSnapshot, RouteState } from './pathTypes.js';
+import { endpointKey, isPublicEndpoint } from './endpointClass.js';
+import type { CandidateSnapshot, RouteState, Source } from './pathTypes.js';
 
 export type Route =
   | {
       readonly type: 'direct';
-      readonly endpoint: string;
+      readonly endpoint: Endpoint;
+      /** endpointKey(endpoint): the route's key in its path's table, worked out once. */
+      readonly key: string;
       kind: CandidateKind;
       /** The endpoint's IP when it is a public one (parsed once: it decides sameNat on every tick). */
       readonly publicIp: string | undefined;
@@ -24,13 +27,19 @@ export type Route =
   | { readonly type: 'relay'; readonly via: PeerId; readonly name: string; readonly public: boolean };
 
 /** A direct route to `endpoint` (a valid candidate), with its public IP worked out once. */
-export function directRoute(endpoint: string, kind: CandidateKind): Route {
-  const ip = parseCandidate(endpoint)?.address;
-  return { type: 'direct', endpoint, kind, publicIp: ip && addressScope(ip) === 'public' ? ip : undefined };
+export function directRoute(endpoint: Endpoint, kind: CandidateKind): Route {
+  const publicIp = isPublicEndpoint(endpoint) ? endpoint.address : undefined;
+  return { type: 'direct', endpoint, key: endpointKey(endpoint), kind, publicIp };
 }
 
-export function routeKey(r: { type: 'direct'; endpoint: string } | { type: 'relay'; via: PeerId }): string {
-  return r.type === 'direct' ? r.endpoint : `relay:${r.via}`;
+/** A route's key in its path's table: a direct one's endpoint text, or the relay's id. */
+export function routeKey(r: { type: 'direct'; endpoint: Endpoint } | { type: 'relay'; via: PeerId }): string {
+  return r.type === 'direct' ? endpointKey(r.endpoint) : `relay:${r.via}`;
+}
+
+/** The key of the route a message came by: the endpoint it came from, or the relay it came through. */
+export function sourceKey(source: Source): string {
+  return 'endpoint' in source ? endpointKey(source.endpoint) : routeKey({ type: 'relay', via: source.via });
 }
 
 export class PathEvidence {
@@ -77,7 +86,7 @@ export class PathEvidence {
   }
 
   get key(): string {
-    return routeKey(this.route);
+    return this.route.type === 'direct' ? this.route.key : routeKey(this.route);
   }
 
   sent(now: number): void {
@@ -150,7 +159,7 @@ export class PathEvidence {
     const r = this.route;
     return {
       ...(r.type === 'direct'
-        ? { endpoint: r.endpoint, kind: r.kind }
+        ? { endpoint: formatEndpoint(r.endpoint), kind: r.kind }
         : { endpoint: `via ${r.name}`, kind: 'relay' as const, via: r.via }),
       source: this.source,
       state: this.state(now),

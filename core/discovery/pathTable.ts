@@ -4,6 +4,7 @@
  * relays and introducers come from) and which are not (who needs an introduction). Discovery keeps
  * these in line by calling `noteChoice` after anything that may move a path.
  */
+import { type Endpoint, sameEndpoint } from '../base/endpoint.js';
 import type { PeerId } from '../base/keys.js';
 import type { PeerPath } from './peerPath.js';
 import { WakeQueue } from './wakeQueue.js';
@@ -12,7 +13,7 @@ export class PathTable {
   private readonly paths = new Map<PeerId, PeerPath>();
   private readonly wakes = new WakeQueue<PeerId>();
   /** The endpoint of each path that is direct now; the others are in notDirect. */
-  private readonly directOf = new Map<PeerId, string>();
+  private readonly directOf = new Map<PeerId, Endpoint>();
   private readonly notDirectIds = new Set<PeerId>();
 
   get(id: PeerId): PeerPath | undefined {
@@ -66,7 +67,7 @@ export class PathTable {
   }
 
   /** Where path `id` goes directly now; undefined when relayed or nowhere. */
-  directEndpoint(id: PeerId): string | undefined {
+  directEndpoint(id: PeerId): Endpoint | undefined {
     return this.directOf.get(id);
   }
 
@@ -92,7 +93,8 @@ export class PathTable {
     const c = this.paths.get(id)?.choice();
     if (c === undefined) return false;
     const endpoint = c.path === 'direct' ? c.endpoint : undefined;
-    if (endpoint === this.directOf.get(id)) return false;
+    const was = this.directOf.get(id);
+    if (endpoint === undefined ? was === undefined : sameEndpoint(endpoint, was)) return false;
     if (endpoint === undefined) {
       this.directOf.delete(id);
       this.notDirectIds.add(id);

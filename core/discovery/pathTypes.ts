@@ -1,4 +1,9 @@
-/** The shapes discovery hands the node and `overlay status`. Peers are named by their PeerId (core/base/keys.ts). */
+/**
+ * The shapes discovery hands the node and `overlay status`. Peers are named by their PeerId
+ * (core/base/keys.ts), endpoints are parsed `Endpoint`s (core/base/endpoint.ts); only the snapshots,
+ * which are `overlay status` JSON, carry endpoints as text.
+ */
+import type { Endpoint } from '../base/endpoint.js';
 import type { PeerId } from '../base/keys.js';
 import type { CandidateKind } from './candidateSet.js';
 import type { DiscoveryMessage } from './messages.js';
@@ -9,7 +14,7 @@ export type RouteState = 'ok' | 'no-answer' | 'untried';
 
 /** Where the node sends a peer's traffic: a direct UDP endpoint, through a relay member, or nowhere yet. */
 export type PathChoice =
-  | { readonly path: 'direct'; readonly endpoint: string }
+  | { readonly path: 'direct'; readonly endpoint: Endpoint }
   | { readonly path: 'relay'; readonly via: PeerId }
   | { readonly path: 'none' };
 
@@ -42,6 +47,7 @@ export interface RelayOption {
 }
 
 export interface CandidateSnapshot {
+  /** The endpoint's text, or "via NAME" for a relay. */
   readonly endpoint: string;
   readonly kind: CandidateKind | 'relay';
   readonly via?: PeerId;
@@ -72,13 +78,13 @@ export interface PathSnapshot {
 }
 
 /** Where a discovery message came from: a UDP endpoint, or through relay member `via`. */
-export type Source = { readonly endpoint: string } | { readonly via: PeerId };
+export type Source = { readonly endpoint: Endpoint } | { readonly via: PeerId };
 
 export interface DiscoverySend {
   /** The member to seal `message` for. */
   readonly to: PeerId;
   /** The UDP endpoint to send to: `to`'s, or the relay's when `via` is set. */
-  readonly endpoint: string;
+  readonly endpoint: Endpoint;
   /** Send it through this relay member, in the data path's envelopes. */
   readonly via?: PeerId;
   /** Send it from this hole (an extra socket opened for `to`, birthday.ts), not the main socket. */
@@ -97,7 +103,7 @@ export interface DiscoverySend {
 
 export type DiscoveryEvent =
   | ({ readonly type: 'pathChanged' } & PathChanged)
-  | { readonly type: 'candidatesChanged'; readonly candidates: readonly string[] }
+  | { readonly type: 'candidatesChanged'; readonly candidates: readonly Endpoint[] }
   /** Close `peer`'s holes (birthday.ts), all but `keep`, the one its traffic now leaves from. */
   | { readonly type: 'holesClosed'; readonly peer: PeerId; readonly keep?: number };
 

@@ -20,6 +20,7 @@
 // (probeBudget.ts) are already apart. A quarter of its length is the constants' import list.
 
 import { hex } from '../base/bytes.js';
+import type { Endpoint } from '../base/endpoint.js';
 import type { PeerId } from '../base/keys.js';
 import { CandidateRoutes } from './candidateRoutes.js';
 import {
@@ -47,7 +48,7 @@ import {
   TXID_SIZE,
 } from './constants.js';
 import { Opening } from './opening.js';
-import { PathEvidence, type Route, routeKey } from './pathEvidence.js';
+import { PathEvidence, type Route, routeKey, sourceKey } from './pathEvidence.js';
 import type {
   CandidateSnapshot,
   PathChanged,
@@ -62,7 +63,7 @@ import type { ProbeBudget } from './probeBudget.js';
  * A ping to send: to the peer at `endpoint` (with IP TTL `ttl` when it is an opener, opening.ts), or
  * to the peer through relay member `via`.
  */
-export type Probe = { txid: Uint8Array } & ({ endpoint: string; ttl?: number } | { via: PeerId });
+export type Probe = { txid: Uint8Array } & ({ endpoint: Endpoint; ttl?: number } | { via: PeerId });
 
 export interface PeerPathOptions {
   readonly peer: PeerId;
@@ -77,6 +78,7 @@ export interface PeerPathOptions {
 }
 
 export class PeerPath {
+  /** By routeKey: a direct route's endpoint text (two parses of one address are two objects). */
   private readonly routes = new Map<string, PathEvidence>();
   private readonly pending = new Map<string, { key: string; sentAt: number }>();
   private readonly candidates: CandidateRoutes;
@@ -159,7 +161,7 @@ export class PeerPath {
   }
 
   /** The peer's announced candidates (its endpoint record): the list replaces the previous one. */
-  setAnnounced(candidates: readonly string[], now: number, mapped?: readonly string[]): void {
+  setAnnounced(candidates: readonly Endpoint[], now: number, mapped?: readonly Endpoint[]): void {
     this.candidates.setAnnounced(candidates, now, mapped);
   }
 
@@ -167,7 +169,7 @@ export class PeerPath {
    * Candidates member `namedBy` gave us — the peer in a call-me-maybe, or an introducer we asked —
    * taken within its share (CandidateRoutes); then everything is probed at once.
    */
-  introduce(candidates: readonly string[], namedBy: PeerId, now: number): void {
+  introduce(candidates: readonly Endpoint[], namedBy: PeerId, now: number): void {
     this.candidates.named(candidates, namedBy, now);
     this.startBurst(now);
   }
@@ -243,7 +245,7 @@ export class PeerPath {
    * open, so only the end whose timer runs first pings. If the peer's pings stop, ours resume.
    */
   pinged(source: Source, now: number): void {
-    const key = 'endpoint' in source ? source.endpoint : routeKey({ type: 'relay', via: source.via });
+    const key = sourceKey(source);
     const heard = this.routes.get(key);
     if (heard && 'endpoint' in source) heard.heardAt = now;
     if (this.current?.key === key && !this.suspect(this.current, now)) {
@@ -258,11 +260,9 @@ export class PeerPath {
         heard.probeNowAt = now;
       return;
     }
-    const endpoint = source.endpoint;
-    let e = this.routes.get(endpoint);
+    let e = heard;
     if (e === undefined) {
-      e = this.candidates.observed(endpoint, now);
-      if (e === undefined) return;
+      e = this.candidates.observed(source.endpoint, now);
       e.heardAt = now;
     }
     // Roaming: the peer sends from here now; find out at once whether it also answers here.
@@ -273,18 +273,12 @@ export class PeerPath {
    * A pong. Credited only to the route the ping went out on, and only when it came back the same way:
    * anything else is an unknown txid or an asymmetric path, and moves nothing.
    */
-  ponged(
-    txid: Uint8Array,
-    from: { endpoint: string } | { via: PeerId },
-    now: number,
-    rttMs?: number,
-  ): PathEvidence | undefined {
+  ponged(txid: Uint8Array, from: Source, now: number, rttMs?: number): PathEvidence | undefined {
     const id = hex(txid);
     const p = this.pending.get(id);
     if (p === undefined) return undefined;
     const e = this.routes.get(p.key);
-    const fromKey = 'endpoint' in from ? from.endpoint : routeKey({ type: 'relay', via: from.via });
-    if (e === undefined || fromKey !== p.key) return undefined;
+    if (e === undefined || sourceKey(from) !== p.key) return undefined;
     this.pending.delete(id);
     // The data path's timing when the node has it (it lies within the tick clock's), else the tick's.
     e.answered(rttMs !== undefined && rttMs >= 0 ? rttMs : now - p.sentAt, now);

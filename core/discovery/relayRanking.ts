@@ -9,23 +9,24 @@
  * that take a relay next; a change in *which* members are options matters to every path, and is
  * reported (`changed`) so Discovery offers the new list to them all.
  */
+import type { Endpoint } from '../base/endpoint.js';
 import type { PeerId } from '../base/keys.js';
 import { RELAY_RANK_MS } from './constants.js';
-import { addressScope, ipOf } from './endpointClass.js';
+import { isPublicEndpoint } from './endpointClass.js';
 import type { RelayOption } from './pathTypes.js';
 
 /** What ranking reads of a member (a DiscoveryPeer). */
 export interface RelayMember {
   readonly id: PeerId;
   readonly name: string;
-  readonly candidates: readonly string[];
+  readonly candidates: readonly Endpoint[];
   readonly relay: boolean;
 }
 
 export interface RelayRankingContext {
   readonly members: () => Iterable<RelayMember>;
   /** Where we reach member `id` directly; undefined when we do not. */
-  readonly directEndpoint: (id: PeerId) => string | undefined;
+  readonly directEndpoint: (id: PeerId) => Endpoint | undefined;
   /** The smoothed RTT of our path to `id`, if it answered. */
   readonly rttMs: (id: PeerId) => number | undefined;
 }
@@ -42,11 +43,8 @@ export class RelayRanking {
   private ids: ReadonlySet<PeerId> = new Set();
   private rankedAt = Number.NEGATIVE_INFINITY;
   private dirty = true;
-  /** Per member: whether its record names a public address, and the last endpoint we reach it at. */
-  private readonly publicOf = new Map<
-    PeerId,
-    { candidates: readonly string[]; record: boolean; endpoint: string; endpointPublic: boolean }
-  >();
+  /** Per member: whether its record (this list of candidates) names a public address. */
+  private readonly publicOf = new Map<PeerId, { candidates: readonly Endpoint[]; record: boolean }>();
 
   constructor(private readonly context: RelayRankingContext) {}
 
@@ -84,29 +82,14 @@ export class RelayRanking {
 
   /**
    * Whether a member is on a public address: its endpoint record names one, or the endpoint we reach
-   * it at is one. Parsed once per record and per endpoint, not at every ranking.
+   * it at is one. A record is looked through once, not at every ranking.
    */
-  private isPublic(peer: RelayMember, endpoint: string): boolean {
+  private isPublic(peer: RelayMember, endpoint: Endpoint): boolean {
     let known = this.publicOf.get(peer.id);
     if (known === undefined || known.candidates !== peer.candidates) {
-      known = {
-        candidates: peer.candidates,
-        record: peer.candidates.some(isPublicEndpoint),
-        endpoint: '',
-        endpointPublic: false,
-      };
+      known = { candidates: peer.candidates, record: peer.candidates.some(isPublicEndpoint) };
       this.publicOf.set(peer.id, known);
     }
-    if (known.record) return true;
-    if (known.endpoint !== endpoint) {
-      known.endpoint = endpoint;
-      known.endpointPublic = isPublicEndpoint(endpoint);
-    }
-    return known.endpointPublic;
+    return known.record || isPublicEndpoint(endpoint);
   }
-}
-
-function isPublicEndpoint(endpoint: string): boolean {
-  const ip = ipOf(endpoint);
-  return ip !== undefined && addressScope(ip) === 'public';
 }

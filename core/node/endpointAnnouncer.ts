@@ -5,7 +5,8 @@
  */
 
 import { bytesEqual } from '../base/bytes.js';
-import { formatEndpoint } from '../base/endpoint.js';
+import { type Endpoint, formatEndpoint } from '../base/endpoint.js';
+import { parseCandidate } from '../discovery/index.js';
 import type { GossipRecord } from '../gossip/recordStore.js';
 import { ipv4InSubnet, ipv6InSubnet } from '../membership/addressing.js';
 import { publishEndpoints } from '../membership/issue.js';
@@ -28,7 +29,7 @@ export interface EndpointAnnouncerOptions {
   readonly io: Pick<NodeIo, 'networkInterfaces'>;
   readonly tunnel: Pick<Tunnel, 'port' | 'relayEpoch'>;
   /** Discovery's candidates, best first (interfaces and the reflexive addresses peers see). */
-  candidates(): string[];
+  candidates(): readonly Endpoint[];
   /** The address the gateway forwards to us (port mapping): announced after --endpoint ones. */
   mapped(): readonly string[];
   /** This node's own membership (throws when it is gone). */
@@ -47,12 +48,17 @@ export class EndpointAnnouncer {
   }
 
   /** This machine's interface addresses with the node's port, the overlay's own left out. */
-  localCandidates(): string[] {
+  localCandidates(): Endpoint[] {
     const { network } = this.options.settings;
     return localEndpoints(this.options.tunnel.port, {
       interfaces: this.options.io.networkInterfaces(),
       exclude: (a) => ipv4InSubnet(a, network.ipv4Subnet) || ipv6InSubnet(a, network.ipv6Subnet),
-    }).map(formatEndpoint);
+    });
+  }
+
+  /** The endpoints the user announces (--endpoint; canonical text in the settings), parsed. */
+  userAnnounced(): Endpoint[] {
+    return this.options.settings.announce.map(parseCandidate).filter((e) => e !== undefined);
   }
 
   /**
@@ -64,7 +70,9 @@ export class EndpointAnnouncer {
   announce(): void {
     const o = this.options;
     const self = o.self();
-    const endpoints = [...new Set([...o.settings.announce, ...o.mapped(), ...o.candidates()])].slice(
+    // Text from here: the record is gossip's, its endpoints canonical text (endpointRecord.ts).
+    const candidates = o.candidates().map(formatEndpoint);
+    const endpoints = [...new Set([...o.settings.announce, ...o.mapped(), ...candidates])].slice(
       0,
       MAX_ANNOUNCED,
     );

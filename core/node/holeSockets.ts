@@ -9,7 +9,7 @@
  * beyond its own cap (openSocket gives undefined), and a hole without a socket sends nothing.
  */
 
-import { parseEndpoint } from '../base/endpoint.js';
+import type { Endpoint } from '../base/endpoint.js';
 import type { PeerId } from '../base/keys.js';
 import { BIRTHDAY_HOLES } from '../discovery/birthday.js';
 import type { Tunnel } from '../tunnel/tunnel.js';
@@ -50,10 +50,9 @@ export class HoleSockets {
   }
 
   /** `peer`'s hole `hole` won: what goes to `endpoint` leaves from its socket from now on. */
-  bind(peer: PeerId, endpoint: string, hole: number): void {
+  bind(peer: PeerId, endpoint: Endpoint, hole: number): void {
     const socket = this.byPeer.get(peer)?.get(hole);
-    const ep = parseEndpoint(endpoint);
-    if (socket !== undefined && ep !== undefined) this.tunnel.bindSocket(ep, socket);
+    if (socket !== undefined) this.tunnel.bindSocket(endpoint, socket);
   }
 
   /** Closes `peer`'s holes but `keep`. */

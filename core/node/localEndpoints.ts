@@ -1,5 +1,6 @@
 import os from 'node:os';
 import type { Endpoint } from '../base/endpoint.js';
+import { formatIP, parseIP } from '../base/ip.js';
 
 /**
  * The addresses this machine can be reached at on its own interfaces, with the node's port: the
@@ -22,6 +23,9 @@ export function localEndpoints(
       if (a.family === 'IPv6' && /^fe80:/i.test(a.address)) continue;
       if (a.family === 'IPv4' && a.address.startsWith('169.254.')) continue;
       if (options.exclude?.(a.address)) continue;
+      // An Endpoint's address is canonical text: one the OS spells otherwise (a zone, upper case) is left out.
+      const bytes = parseIP(a.address);
+      if (bytes === undefined || formatIP(bytes) !== a.address) continue;
       found.push({ address: a.address, port });
     }
   }

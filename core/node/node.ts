@@ -1,24 +1,3 @@
-/**
- * A running member: the overlay interface and its tunnel, the roster kept in step by gossip,
- * join requests answered for this node's invites, and the control API's methods. Everything
- * protocol-shaped is done by the state machines in core/gossip, core/discovery, core/overlayWire
- * and core/membership; the node's own concerns each have a module that carries them out:
- *
- * - sealedMessaging.ts: sealed messages to and from members (where to send, what arrived);
- * - paths.ts: discovery driven, its messages encoded and decoded, `overlay ping`;
- * - relayRoutes.ts: where each member's traffic goes, relay keys, relayed MTUs;
- * - rosterGossip.ts: gossip rounds, records published and received;
- * - endpointAnnouncer.ts: this node's addresses and its endpoint record;
- * - admin.ts: invites, joins and kicks, through a narrow interface this class satisfies;
- * - nodeDns.ts: the members' names, answered on the overlay address;
- * - tunnelPeers.ts: the tunnel's peers kept in line with the roster;
- * - rosterSaver.ts: the roster written to the state directory, in batches;
- * - nodeOptions.ts: what `up` starts a node with, over the settings it remembered.
- * This class composes them and owns their lifecycle and timers; when the roster moves
- * (rosterChanged), it has the peers follow and the roster saved.
- */
-
-import { parseEndpoint } from '../base/endpoint.js';
 import { peerId, peerKey } from '../base/keys.js';
 import { OverlayError } from '../errors.js';
 import type { GossipRecord } from '../gossip/recordStore.js';
@@ -142,12 +121,10 @@ export class OverlayNode {
     this.paths = new NodePaths(
       peerId(wg.publicKey),
       this.announcer.localCandidates(),
-      this.settings.announce,
+      this.announcer.userAnnounced(),
       {
-        send: (to, body, endpoint, ...how) => {
-          const ep = parseEndpoint(endpoint);
-          return ep && this.messaging.send(peerKey(to), { kind: 'discovery', body }, ep, ...how);
-        },
+        send: (to, body, endpoint, ...how) =>
+          this.messaging.send(peerKey(to), { kind: 'discovery', body }, endpoint, ...how),
         holes: this.tunnel,
         sendVia: (to, body, via) =>
           this.messaging.sendVia(peerKey(to), { kind: 'discovery', body }, peerKey(via)),

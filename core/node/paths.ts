@@ -14,6 +14,7 @@
  */
 
 import { hex } from '../base/bytes.js';
+import { type Endpoint, formatEndpoint } from '../base/endpoint.js';
 import type { PeerId } from '../base/keys.js';
 import type { BirthdayCounters } from '../discovery/birthday.js';
 import {
@@ -49,17 +50,17 @@ export interface PathsHooks {
    * the data path sent it (ms, CLOCK_MONOTONIC), when it says; with IP TTL `ttl` when given (an
    * opener, core/discovery/opening.ts).
    */
-  send(to: PeerId, body: Uint8Array, endpoint: string, socket?: number, ttl?: number): number | undefined;
+  send(to: PeerId, body: Uint8Array, endpoint: Endpoint, socket?: number, ttl?: number): number | undefined;
   /** Seals `body` for member `to`, and sends it in a relay envelope through member `via`. */
   sendVia(to: PeerId, body: Uint8Array, via: PeerId): void;
   /** Traffic to `peer` should go to this direct endpoint now. */
-  routeTo(peer: PeerId, endpoint: string): void;
+  routeTo(peer: PeerId, endpoint: Endpoint): void;
   /** Traffic to `peer` should go through relay member `via` now. */
   routeVia(peer: PeerId, via: PeerId): void;
   /** The data path's extra sockets, for birthday probing's holes (holeSockets.ts). */
   readonly holes: HoleTransport;
   /** Our own candidates changed (a new reflexive address): announce them. */
-  candidatesChanged(candidates: readonly string[]): void;
+  candidatesChanged(candidates: readonly Endpoint[]): void;
   /** The protocol that maps our port at the gateway (core/portmap), told to members in pongs. */
   mappedBy?(): MappingProtocol | null;
   log(line: string): void;
@@ -89,8 +90,8 @@ export class NodePaths {
 
   constructor(
     self: PeerId,
-    local: readonly string[],
-    announced: readonly string[],
+    local: readonly Endpoint[],
+    announced: readonly Endpoint[],
     private readonly hooks: PathsHooks,
     timing = new PathTiming(),
   ) {
@@ -108,8 +109,8 @@ export class NodePaths {
       members.push({
         id,
         name,
-        candidates: p.member.endpoints,
-        mapped: p.member.mappedEndpoints,
+        candidates: p.candidates,
+        mapped: p.mapped,
         relay: p.member.relay,
         ...(p.member.relayEpoch && { epoch: hex(p.member.relayEpoch) }),
       });
@@ -125,12 +126,12 @@ export class NodePaths {
     this.armIdleCheck(now);
   }
 
-  setLocal(local: readonly string[]): void {
+  setLocal(local: readonly Endpoint[]): void {
     this.apply(this.discovery.setLocal(local, Date.now()));
   }
 
   /** A STUN server (--stun) at `server` sees us at `observed`. */
-  noteReflexive(server: string, observed: string): void {
+  noteReflexive(server: Endpoint, observed: Endpoint): void {
     this.apply(this.discovery.noteReflexive(server, observed, Date.now()));
   }
 
@@ -152,14 +153,19 @@ export class NodePaths {
       birthday.heardOnHole(from, source.endpoint, hole);
       if (before === undefined && birthday.holeFor(from, source.endpoint) === hole) {
         this.holes.bind(from, source.endpoint, hole);
-        this.hooks.log(`birthday: ${this.nameOf(from)} reached us on hole ${hole} from ${source.endpoint}`);
+        this.hooks.log(
+          `birthday: ${this.nameOf(from)} reached us on hole ${hole} from ${formatEndpoint(source.endpoint)}`,
+        );
       }
     }
     const m = decoded.message;
     let rttMs: number | undefined;
     if (m.kind === 'pong') {
+      // Text: `overlay ping` shows it.
       const answeredFrom =
-        'via' in source ? `via ${this.names.get(source.via) ?? source.via.slice(0, 8)}` : source.endpoint;
+        'via' in source
+          ? `via ${this.names.get(source.via) ?? source.via.slice(0, 8)}`
+          : formatEndpoint(source.endpoint);
       if (this.pinger.receivePong(m.txid, answeredFrom)) return;
       rttMs = this.timing.rttMs(m.txid, arrival.at, m.heldUs);
       if (m.nat && this.names.has(from)) this.peerNat.set(from, m.nat);
@@ -197,12 +203,12 @@ export class NodePaths {
   }
 
   /** The direct endpoint discovery chose for `peer`; undefined while it has none (relayed, or still looking). */
-  directEndpoint(peer: PeerId): string | undefined {
+  directEndpoint(peer: PeerId): Endpoint | undefined {
     const c = this.discovery.path(peer);
     return c.path === 'direct' ? c.endpoint : undefined;
   }
 
-  candidates(): string[] {
+  candidates(): Endpoint[] {
     return this.discovery.candidates(Date.now());
   }
 
@@ -279,7 +285,7 @@ export class NodePaths {
    * seconds for the member's knock (its datagrams come in as any other's) and closes. Its port; 0
    * when none could open. At most FILTER_HELPS_PER_MINUTE are open at once: one per help.
    */
-  private sendFresh(to: PeerId, body: Uint8Array, endpoint: string): number {
+  private sendFresh(to: PeerId, body: Uint8Array, endpoint: Endpoint): number {
     const opened = this.hooks.holes.openSocketWithPort?.();
     if (opened === undefined) return 0;
     this.hooks.send(to, body, endpoint, opened.socket);
@@ -329,7 +335,7 @@ export class NodePaths {
         if (e.path === 'direct') this.hooks.routeTo(e.peer, e.endpoint);
         else if (e.path === 'relay') this.hooks.routeVia(e.peer, e.via);
         this.hooks.log(
-          `path to ${this.nameOf(e.peer)}: ${e.path}${e.path === 'direct' ? ` ${e.endpoint}` : e.path === 'relay' ? ` via ${this.nameOf(e.via)}` : ''} (${e.reason})`,
+          `path to ${this.nameOf(e.peer)}: ${e.path}${e.path === 'direct' ? ` ${formatEndpoint(e.endpoint)}` : e.path === 'relay' ? ` via ${this.nameOf(e.via)}` : ''} (${e.reason})`,
         );
       } else if (e.type === 'candidatesChanged') {
         this.hooks.candidatesChanged(e.candidates);

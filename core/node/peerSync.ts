@@ -6,9 +6,9 @@
  */
 
 import { bytesEqual } from '../base/bytes.js';
-import { parseEndpoint } from '../base/endpoint.js';
+import type { Endpoint } from '../base/endpoint.js';
 import { encodeKey, type PeerId, peerId } from '../base/keys.js';
-import { behindNat, tooEarlyFor } from '../discovery/index.js';
+import { behindNat, parseCandidate, tooEarlyFor } from '../discovery/index.js';
 import { ENDPOINT_RECORD_PREFIX } from '../membership/endpointRecord.js';
 import type { Member, Roster } from '../membership/roster.js';
 import type { Tunnel } from '../tunnel/tunnel.js';
@@ -17,8 +17,33 @@ export interface DesiredPeer {
   member: Member;
   publicKey: Uint8Array;
   allowedIps: string[];
-  endpoint: string | undefined;
+  /** Where the tunnel sends before discovery chose: the record's first endpoint, unless too early. */
+  endpoint: Endpoint | undefined;
   forward: boolean;
+  /** The member's record's endpoints, and those of them its gateway forwards (port mapping), parsed. */
+  candidates: readonly Endpoint[];
+  mapped: readonly Endpoint[];
+}
+
+/**
+ * A member's record's endpoints as `Endpoint`s: the gossip record's text is parsed here, where the
+ * node takes it from the roster, once per list (kept by the list, which is the record's own and
+ * lives as long as it), so discovery sees the same lists from one sync to the next.
+ */
+const parsedLists = new WeakMap<readonly string[], Endpoint[]>();
+
+function parsedList(list: readonly string[]): Endpoint[] {
+  let parsed = parsedLists.get(list);
+  if (parsed === undefined) {
+    // The record's decoder accepted only canonical endpoints (endpointRecord.ts): none is dropped here.
+    parsed = list.map(parseCandidate).filter((e) => e !== undefined);
+    parsedLists.set(list, parsed);
+  }
+  return parsed;
+}
+
+export function memberEndpoints(m: Member): { candidates: Endpoint[]; mapped: Endpoint[] } {
+  return { candidates: parsedList(m.endpoints), mapped: parsedList(m.mappedEndpoints) };
 }
 
 /** A member's overlay addresses as host prefixes: a peer's allowed IPs, or our own (startTunnel). */
@@ -36,7 +61,7 @@ export function desiredPeers(roster: Roster, self: Member, now: number): Map<Pee
     hostedBy.set(via, [...(hostedBy.get(via) ?? []), m]);
   }
   const out = new Map<PeerId, DesiredPeer>();
-  const natToNat = behindNat(self.endpoints);
+  const natToNat = behindNat(memberEndpoints(self).candidates);
   for (const m of members) {
     if (m.subject === self.subject) continue;
     const key = peerId(m.certificate.wireguardKey);
@@ -49,12 +74,15 @@ export function desiredPeers(roster: Roster, self: Member, now: number): Map<Pee
           allowedIps: hostAddresses(m),
           endpoint: undefined,
           forward: true,
+          candidates: [],
+          mapped: [],
         });
       }
       continue;
     }
     const hosted = m.certificate.signingKey ? (hostedBy.get(encodeKey(m.certificate.signingKey)) ?? []) : [];
-    const first = m.endpoints[0];
+    const { candidates, mapped } = memberEndpoints(m);
+    const first = candidates[0];
     out.set(key, {
       member: m,
       publicKey: m.certificate.wireguardKey,
@@ -64,8 +92,10 @@ export function desiredPeers(roster: Roster, self: Member, now: number): Map<Pee
       // A private address cannot reach its NAT, so it is kept (members on one LAN).
       // A public member keeps it: the NATed member reached it first, and after a restart it must
       // reach the members it relays for at once.
-      endpoint: natToNat && first !== undefined && tooEarlyFor(m.endpoints, first) ? undefined : first,
+      endpoint: natToNat && first !== undefined && tooEarlyFor(candidates, first) ? undefined : first,
       forward: false,
+      candidates,
+      mapped,
     });
   }
   return out;
@@ -101,19 +131,18 @@ export function syncPeers(
   }
   for (const [key, want] of desired) {
     const had = current.get(key);
-    const endpoint = want.endpoint ? parseEndpoint(want.endpoint) : undefined;
     if (!had) {
       tunnel.addPeer({
         publicKey: want.publicKey,
         allowedIps: want.allowedIps,
-        endpoint,
+        endpoint: want.endpoint,
         forward: want.forward,
       });
       current.set(key, want);
       result.added.push(want.member.certificate.name);
     } else if (want.member !== had.member) {
       // New certificate or endpoint record: keep it; where traffic goes is discovery's choice.
-      current.set(key, { ...had, member: want.member });
+      current.set(key, { ...had, member: want.member, candidates: want.candidates, mapped: want.mapped });
     }
   }
   return result;

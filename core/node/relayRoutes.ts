@@ -5,7 +5,7 @@
  */
 
 import { bytesEqual } from '../base/bytes.js';
-import { parseEndpoint } from '../base/endpoint.js';
+import type { Endpoint } from '../base/endpoint.js';
 import type { PeerId } from '../base/keys.js';
 import type { TunDevice } from '../tunnel/io.js';
 import { RELAYED_MTU } from '../tunnel/mtu.js';
@@ -29,10 +29,9 @@ export class RelayRoutes {
   constructor(private readonly options: RelayRoutesOptions) {}
 
   /** Traffic to `peer` goes to this direct endpoint now, at the interface's MTU. */
-  routeTo(peer: PeerId, endpoint: string): void {
-    const ep = parseEndpoint(endpoint);
+  routeTo(peer: PeerId, endpoint: Endpoint): void {
     const known = this.options.peers.get(peer);
-    if (ep && known && this.options.tunnel.setPeerPath(known.publicKey, { direct: ep }))
+    if (known && this.options.tunnel.setPeerPath(known.publicKey, { direct: endpoint }))
       this.setRelayed(peer, false);
   }
 

@@ -8,8 +8,7 @@
  * (note when and where the member was heard) → handlers.discovery / handlers.gossip.
  */
 
-import type { Endpoint } from '../base/endpoint.js';
-import { formatEndpoint, parseEndpoint } from '../base/endpoint.js';
+import { type Endpoint, parseEndpoint } from '../base/endpoint.js';
 import { type PeerId, peerId, peerKey } from '../base/keys.js';
 import { type Source, tooEarlyFor } from '../discovery/index.js';
 import { type InnerMessage, type JoinResponder, SealedChannel } from '../overlayWire/index.js';
@@ -50,13 +49,13 @@ export interface SealedMessagingOptions {
   /** The name of current member `publicKey`; undefined for anyone else (OverlayInbox's check). */
   memberName(publicKey: Uint8Array, now: number): string | undefined;
   /** The direct endpoint discovery chose for member `key`; undefined while it has none. */
-  chosenEndpoint(key: PeerId): string | undefined;
-  /** Member `key` as a tunnel peer: its public key, the endpoint its record names first, and all of them. */
+  chosenEndpoint(key: PeerId): Endpoint | undefined;
+  /** Member `key` as a tunnel peer: its public key, the endpoint its record names first, and all of them (`candidates`). */
   peer(key: PeerId):
     | {
         readonly publicKey: Uint8Array;
-        readonly endpoint: string | undefined;
-        readonly member?: { readonly endpoints: readonly string[] };
+        readonly endpoint: Endpoint | undefined;
+        readonly candidates?: readonly Endpoint[];
       }
     | undefined;
   readonly handlers: SealedHandlers;
@@ -185,15 +184,15 @@ export class SealedMessaging {
    */
   private addressOf(key: PeerId): Endpoint | undefined {
     const chosen = this.options.chosenEndpoint(key);
-    if (chosen) return parseEndpoint(chosen);
+    if (chosen) return chosen;
     const observed = this.observed.get(key);
     if (observed) return observed;
     const known = this.options.peer(key);
     const status = known ? this.options.tunnel.peerStatus(known.publicKey) : undefined;
-    const guess = status?.endpoint ?? known?.endpoint;
-    if (guess === undefined || (known?.member && tooEarlyFor(known.member.endpoints, guess)))
-      return undefined;
-    return parseEndpoint(guess);
+    // The tunnel's status is the data path's, in text: parsed here, its one reader.
+    const guess = (status?.endpoint ? parseEndpoint(status.endpoint) : undefined) ?? known?.endpoint;
+    if (guess === undefined || (known?.candidates && tooEarlyFor(known.candidates, guess))) return undefined;
+    return guess;
   }
 
   /** A member's message, authenticated and fresh (OverlayInbox checked who sent it). */
@@ -208,7 +207,7 @@ export class SealedMessaging {
     // Through a relay, `from` is the relay's address, not where this member can be reached.
     if (!via) this.observed.set(key, from);
     if (msg.kind === 'discovery') {
-      const source: Source = via ? { via: peerId(via) } : { endpoint: formatEndpoint(from) };
+      const source: Source = via ? { via: peerId(via) } : { endpoint: from };
       this.options.handlers.discovery(key, msg.body, source, this.arrival);
     } else if (msg.kind === 'gossip') {
       this.options.handlers.gossip(key, msg.body, via ? undefined : from);

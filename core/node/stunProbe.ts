@@ -13,7 +13,7 @@ const RESOLVE_RETRY_MS = 30_000;
 export interface StunProbeHooks {
   send(datagram: Uint8Array, to: Endpoint): void;
   /** `server` (resolved endpoint) sees this node at `endpoint`; called on every answer, not just changes. */
-  reflexive(server: string, endpoint: string): void;
+  reflexive(server: Endpoint, endpoint: Endpoint): void;
   log(line: string): void;
 }
 
@@ -66,9 +66,8 @@ export class StunProbe {
     const dropped = droppedCount(this.client);
     this.apply(this.client.receive(datagram, from, Date.now()));
     // Each answer keeps that server's candidate fresh in discovery, which forgets unconfirmed ones.
-    const source = formatEndpoint(from);
-    const seen = this.client.current().get(source);
-    if (seen !== undefined && droppedCount(this.client) === dropped) this.hooks.reflexive(source, seen);
+    const seen = this.client.seenBy(from);
+    if (seen !== undefined && droppedCount(this.client) === dropped) this.hooks.reflexive(from, seen);
   }
 
   status(): StunServerStatus[] {

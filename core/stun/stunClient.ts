@@ -68,8 +68,8 @@ interface ServerState {
   sends: number;
   /** The next retransmission, give-up or new transaction. */
   dueAt: number;
-  /** Our endpoint as this server last saw it, canonical text. */
-  reflexive: string | undefined;
+  /** Our endpoint as this server last saw it. */
+  reflexive: Endpoint | undefined;
 }
 
 export class StunClient {
@@ -147,24 +147,29 @@ export class StunClient {
     else if (!response.ok) this.dropped.undecodable++;
     else if (s.txid === undefined || !bytesEqual(s.txid, response.txid)) this.dropped.wrongTxid++;
     else {
-      // Decoded from its address bytes, so already in its one spelling.
-      const endpoint = formatEndpoint(response.mapped);
       s.txid = undefined;
       s.dueAt = now + STUN_REFRESH_MS;
-      if (endpoint !== s.reflexive) {
-        s.reflexive = endpoint;
-        events.push({ type: 'reflexive', server: s.server, endpoint });
+      if (!sameEndpoint(response.mapped, s.reflexive)) {
+        s.reflexive = response.mapped;
+        // Decoded from its address bytes, so already in its one spelling.
+        events.push({ type: 'reflexive', server: s.server, endpoint: formatEndpoint(response.mapped) });
       }
     }
     const out = this.tick(now);
     return { send: out.send, events: [...events, ...out.events], nextWakeAt: out.nextWakeAt };
   }
 
-  /** Each server that answered its latest transaction, and our endpoint as it saw it. */
+  /** Each server that answered its latest transaction, and our endpoint as it saw it (text, for status). */
   current(): ReadonlyMap<string, string> {
     const out = new Map<string, string>();
-    for (const s of this.servers) if (s.reflexive !== undefined) out.set(s.server, s.reflexive);
+    for (const s of this.servers)
+      if (s.reflexive !== undefined) out.set(s.server, formatEndpoint(s.reflexive));
     return out;
+  }
+
+  /** Our endpoint as the server at `server` last saw it; undefined before it answered, or for another. */
+  seenBy(server: Endpoint): Endpoint | undefined {
+    return this.servers.find((s) => sameEndpoint(s.at, server))?.reflexive;
   }
 
   /** What `receive` dropped so far, by reason. */

@@ -9,6 +9,7 @@
  */
 
 import test from 'ava';
+import type { Endpoint } from '../../core/base/endpoint.js';
 import type { PeerId } from '../../core/base/keys.js';
 import {
   BIRTHDAY_AFTER_MS,
@@ -22,20 +23,21 @@ import {
 import { OPENER_TTL } from '../../core/discovery/constants.js';
 import type { BirthdayStep } from '../../core/discovery/messages.js';
 import type { NatBehaviour } from '../../core/discovery/natBehaviour.js';
+import { ep, epText } from '../helpers/endpoints.js';
 import { namedPeer } from '../helpers/peerIds.js';
 import { seededUniform } from '../helpers/seeded.js';
 
 const H = namedPeer('hard');
 const E = namedPeer('easy');
-const EASY_PUBLIC = '203.0.113.1:51820';
+const EASY_PUBLIC = ep('203.0.113.1:51820');
 const HARD_IP = '203.0.113.2';
 const STEP_MS = 10;
 /** What each peer lists in its own signed endpoint record: the only IPs birthday probing aims at. */
-const RECORDS: Record<string, readonly string[]> = {
-  [H]: [`${HARD_IP}:40001`, '198.18.2.10:51820'],
+const RECORDS: Record<string, readonly Endpoint[]> = {
+  [H]: [ep(`${HARD_IP}:40001`), ep('198.18.2.10:51820')],
   [E]: [EASY_PUBLIC],
-  [namedPeer('h1')]: ['203.0.113.2:40000'],
-  [namedPeer('h2')]: ['192.0.2.9:40000'],
+  [namedPeer('h1')]: [ep('203.0.113.2:40000')],
+  [namedPeer('h2')]: [ep('192.0.2.9:40000')],
 };
 const signed = (peer: PeerId) => RECORDS[peer];
 
@@ -55,7 +57,7 @@ class Pair {
   readonly easy: Side;
   /** The hard NAT's public port for each hole, random as --random-fully picks them. */
   readonly holePorts = new Map<number, number>();
-  readonly probes: { at: number; endpoint: string }[] = [];
+  readonly probes: { at: number; endpoint: Endpoint }[] = [];
   readonly steps: { at: number; from: PeerId; step: BirthdayStep }[] = [];
   holePings = 0;
   /** Each hole ping's IP TTL (undefined: a whole one). */
@@ -68,14 +70,14 @@ class Pair {
     seed: number,
     natHard: NatBehaviour = 'endpoint-dependent',
     natEasy: NatBehaviour = 'endpoint-independent',
-    records: (peer: PeerId) => readonly string[] | undefined = signed,
+    records: (peer: PeerId) => readonly Endpoint[] | undefined = signed,
   ) {
     this.hard = { id: H, b: new Birthday(seededUniform(seed), records), nat: natHard };
     this.easy = { id: E, b: new Birthday(seededUniform(seed + 1_000_000), records), nat: natEasy };
     this.nat = seededUniform(seed + 2_000_000);
     // An introducer each asked saw the other at its public address.
     this.hard.b.seen(E, EASY_PUBLIC, 0);
-    this.easy.b.seen(H, `${HARD_IP}:40001`, 0);
+    this.easy.b.seen(H, ep(`${HARD_IP}:40001`), 0);
   }
 
   run(untilMs: number): void {
@@ -107,7 +109,7 @@ class Pair {
         if (!this.holePorts.has(s.hole)) this.holePorts.set(s.hole, this.freePort());
       } else {
         this.probes.push({ at: this.now, endpoint: s.endpoint });
-        const port = Number(s.endpoint.split(':')[1]);
+        const port = s.endpoint.port;
         const hole = [...this.holePorts].find(([, p]) => p === port)?.[0];
         if (hole !== undefined && this.hitAt === undefined) {
           this.hard.b.heardOnHole(E, EASY_PUBLIC, hole);
@@ -130,7 +132,7 @@ test('holes open with openers toward an easy side behind a NAT, whole toward one
   // Behind a NAT (its record lists a private address too): a whole hole ping reaching a NAT with no
   // firewall would hold the very pair a probe that finds the hole needs (opening.ts), so each dies
   // past our own NAT, its mapping made.
-  const natted = (peer: PeerId) => (peer === E ? [EASY_PUBLIC, '198.18.1.10:51820'] : signed(peer));
+  const natted = (peer: PeerId) => (peer === E ? [EASY_PUBLIC, ep('198.18.1.10:51820')] : signed(peer));
   const behind = new Pair(1, 'endpoint-dependent', 'endpoint-independent', natted);
   behind.run(40_000);
   t.deepEqual([...behind.holeTtls], [OPENER_TTL]);
@@ -155,7 +157,7 @@ test('a hard and an easy side: steps in order, holes before probes, then direct 
   t.true(p.direct, `direct after ${p.probes.length} probes`);
   const won = p.hard.b.holeFor(E, EASY_PUBLIC);
   t.not(won, undefined);
-  t.is(p.hard.b.holeFor(E, '203.0.113.1:51821'), undefined, 'only toward the endpoint that answered');
+  t.is(p.hard.b.holeFor(E, ep('203.0.113.1:51821')), undefined, 'only toward the endpoint that answered');
   t.deepEqual(p.closed, [{ peer: E, keep: won }], 'every other hole closes');
   t.is(p.hard.b.stats.birthdayDirect, 1);
   t.is(p.easy.b.stats.birthdayDirect, 1);
@@ -169,8 +171,8 @@ test('the easy side probes only the introduced IP, each port once, at about 100/
   p.run(40_000);
   t.false(p.direct);
   t.is(p.probes.length, BIRTHDAY_PROBES, 'the whole budget, no more');
-  t.true(p.probes.every((x) => x.endpoint.startsWith(`${HARD_IP}:`)));
-  const ports = p.probes.map((x) => Number(x.endpoint.split(':')[1]));
+  t.true(p.probes.every((x) => x.endpoint.address === HARD_IP));
+  const ports = p.probes.map((x) => x.endpoint.port);
   t.is(new Set(ports).size, ports.length, 'no port twice');
   t.true(ports.every((x) => x >= 1024 && x <= 65535));
   // In any one second, about the rate: one tick's batch of slack.
@@ -226,7 +228,7 @@ test('an unknown or easy NAT starts nothing; a peer nobody introduced is not pro
   t.is(unknown.steps.length, 0);
   const b = new Birthday(seededUniform(6), signed);
   // Only a LAN address known, or none: nothing to probe toward.
-  b.seen(H, '198.18.1.10:51820', 0);
+  b.seen(H, ep('198.18.1.10:51820'), 0);
   t.deepEqual(b.receive(H, 'hard', 'endpoint-independent', false, 10_000).send, []);
   t.deepEqual(b.receive(namedPeer('stranger'), 'hard', 'endpoint-independent', false, 10_000).send, []);
   t.is(b.stats.birthdayRefused, 2);
@@ -235,7 +237,7 @@ test('an unknown or easy NAT starts nothing; a peer nobody introduced is not pro
 test("an IP an introducer names but the peer's signed record does not list is refused, and counted", (t) => {
   const b = new Birthday(seededUniform(9), signed);
   // The introducer says H is at a third party's address; H's own record says 203.0.113.2.
-  b.seen(H, '192.0.2.50:40001', 0);
+  b.seen(H, ep('192.0.2.50:40001'), 0);
   t.deepEqual(b.receive(H, 'hard', 'endpoint-independent', false, 10_000).send, []);
   t.deepEqual(b.receive(H, 'open', 'endpoint-independent', false, 10_100).send, []);
   let sent = 0;
@@ -244,14 +246,14 @@ test("an IP an introducer names but the peer's signed record does not list is re
   t.is(sent, 0);
   t.like(b.stats, { birthdayAttempts: 0, birthdayProbes: 0, birthdayRefused: 2 });
   // Told the truth later, the same node takes the offer.
-  b.seen(H, `${HARD_IP}:40001`, 40_000);
+  b.seen(H, ep(`${HARD_IP}:40001`), 40_000);
   t.is(b.receive(H, 'hard', 'endpoint-independent', false, 40_000).send.length, 1);
 });
 
 test('one attempt at a time: a second hard peer cannot make us probe a second IP meanwhile', (t) => {
   const b = new Birthday(seededUniform(7), signed);
-  b.seen(namedPeer('h1'), '203.0.113.2:40000', 0);
-  b.seen(namedPeer('h2'), '192.0.2.9:40000', 0);
+  b.seen(namedPeer('h1'), ep('203.0.113.2:40000'), 0);
+  b.seen(namedPeer('h2'), ep('192.0.2.9:40000'), 0);
   t.is(b.receive(namedPeer('h1'), 'hard', 'endpoint-independent', false, 1_000).send.length, 1);
   t.deepEqual(b.receive(namedPeer('h2'), 'hard', 'endpoint-independent', false, 1_000).send, []);
   b.receive(namedPeer('h1'), 'open', 'endpoint-independent', false, 1_100);
@@ -260,7 +262,7 @@ test('one attempt at a time: a second hard peer cannot make us probe a second IP
   const targets = new Set<string>();
   for (let now = 1_100; now < 30_000; now += 50) {
     for (const s of b.tick(now, 'endpoint-independent', new Set([namedPeer('h1'), namedPeer('h2')])).send)
-      if ('endpoint' in s) targets.add(s.endpoint.split(':')[0]!);
+      if ('endpoint' in s) targets.add(s.endpoint.address);
   }
   t.deepEqual([...targets], ['203.0.113.2']);
 });
@@ -278,11 +280,11 @@ test('a hole wins only in our attempt, from the IP the holes were opened toward'
   const open = b.receive(E, 'ready', 'endpoint-dependent', false, 6_000).send;
   t.is(open.filter((s) => 'hole' in s && s.hole !== undefined).length, BIRTHDAY_HOLES);
   t.true(
-    open.every((s) => !('endpoint' in s) || s.endpoint === EASY_PUBLIC),
+    open.every((s) => !('endpoint' in s) || epText(s.endpoint) === epText(EASY_PUBLIC)),
     'holes open only toward the introduced endpoint',
   );
-  b.heardOnHole(E, '192.0.2.77:51820', 5);
-  t.is(b.holeFor(E, '192.0.2.77:51820'), undefined, 'from elsewhere: no win');
+  b.heardOnHole(E, ep('192.0.2.77:51820'), 5);
+  t.is(b.holeFor(E, ep('192.0.2.77:51820')), undefined, 'from elsewhere: no win');
   b.heardOnHole(E, EASY_PUBLIC, BIRTHDAY_HOLES + 1);
   t.is(b.holeFor(E, EASY_PUBLIC), undefined, 'a hole we never opened');
   b.heardOnHole(E, EASY_PUBLIC, 5);

@@ -12,6 +12,7 @@ import test from 'ava';
 import { peerId } from '../../core/base/keys.js';
 import { BIRTHDAY_HOLES } from '../../core/discovery/birthday.js';
 import type { DiscoveryMessage, DiscoverySend } from '../../core/discovery/index.js';
+import { ep, epText } from '../helpers/endpoints.js';
 import { Driver, type Responder } from './driver.js';
 
 const id = (n: number) => peerId(new Uint8Array(32).fill(n));
@@ -36,18 +37,23 @@ function members(ourNat: 'easy' | 'hard', introduced: string): Responder {
   return (s: DiscoverySend) => {
     const m = s.message;
     if (s.to === P && m.kind === 'introduceRequest') {
-      const message: DiscoveryMessage = { kind: 'introduce', peer: m.peer, candidates: [introduced] };
-      return [{ from: P, message, source: { endpoint: addr[P]! }, delayMs: 20 }];
+      const message: DiscoveryMessage = { kind: 'introduce', peer: m.peer, candidates: [ep(introduced)] };
+      return [{ from: P, message, source: { endpoint: ep(addr[P]!) }, delayMs: 20 }];
     }
     // The peer answers through a relay only: the route that carries the pair.
     if (s.to === PEER && m.kind === 'ping' && s.via !== undefined) {
       const message: DiscoveryMessage = { kind: 'pong', txid: m.txid };
       return [{ from: PEER, message, source: { via: s.via }, delayMs: 20 }];
     }
-    if ((s.to !== P && s.to !== Q) || m.kind !== 'ping' || s.via !== undefined || s.endpoint !== addr[s.to])
+    if (
+      (s.to !== P && s.to !== Q) ||
+      m.kind !== 'ping' ||
+      s.via !== undefined ||
+      epText(s.endpoint) !== addr[s.to]
+    )
       return [];
     const port = ourNat === 'easy' || s.to === P ? 51820 : 61001;
-    const message: DiscoveryMessage = { kind: 'pong', txid: m.txid, observed: `198.51.100.1:${port}` };
+    const message: DiscoveryMessage = { kind: 'pong', txid: m.txid, observed: ep(`198.51.100.1:${port}`) };
     return [{ from: s.to, message, source: { endpoint: s.endpoint }, delayMs: 20 }];
   };
 }
@@ -64,13 +70,13 @@ function world(ourNat: 'easy' | 'hard', introduced: string): Driver {
   );
 }
 
-const ipOf = (s: DiscoverySend) => s.endpoint?.slice(0, s.endpoint.lastIndexOf(':'));
+const ipOf = (s: DiscoverySend) => s.endpoint?.address;
 const steps = (d: Driver, step: string) =>
   d.sent.filter((s) => s.to === PEER && s.message.kind === 'birthday' && s.message.step === step);
 /** Birthday's probes: pings to the IP at ports nobody announced (the path's own probes go to the one named). */
 const probesTo = (d: Driver, ip: string, named: string) =>
   d.sent.filter(
-    (s) => s.message.kind === 'ping' && s.via === undefined && ipOf(s) === ip && s.endpoint !== named,
+    (s) => s.message.kind === 'ping' && s.via === undefined && ipOf(s) === ip && epText(s.endpoint) !== named,
   );
 
 /** The peer, hard, offers an attempt through the relay at 8 s, and says its holes are open 100 ms after our answer. */
@@ -115,7 +121,7 @@ test('as the hard side: holes open only toward an IP the easy peer signed, whate
   lied.at(20_000, PEER, { kind: 'birthday', step: 'ready' }, { via: P });
   lied.run(25_000);
   t.is(holes(lied).length, 0);
-  t.is(lied.sent.filter((s) => ipOf(s) === VICTIM_IP && s.endpoint !== VICTIM).length, 0);
+  t.is(lied.sent.filter((s) => ipOf(s) === VICTIM_IP && epText(s.endpoint) !== VICTIM).length, 0);
   // The control: told the truth, the same world offers, and opens its holes toward the peer.
   const honest = world('hard', PEER_PUBLIC);
   for (let at = 0; at <= 20_000 && steps(honest, 'hard').length === 0; at += 100) honest.run(at);
@@ -124,7 +130,7 @@ test('as the hard side: holes open only toward an IP the easy peer signed, whate
   honest.at(offeredAt + 50, PEER, { kind: 'birthday', step: 'ready' }, { via: P });
   honest.run(offeredAt + 100);
   t.is(holes(honest).length, BIRTHDAY_HOLES);
-  t.true(holes(honest).every((s) => s.endpoint === PEER_PUBLIC));
+  t.true(holes(honest).every((s) => epText(s.endpoint) === PEER_PUBLIC));
 });
 
 test('a peer whose new record no longer lists the probed IP stops being probed at once', (t) => {
@@ -138,9 +144,9 @@ test('a peer whose new record no longer lists the probed IP stops being probed a
   // The peer signs a record at another address (it moved): the old IP may be anybody's now.
   const out = d.discovery.setPeers(
     [
-      { id: P, name: 'p', candidates: [addr[P]!], relay: true },
-      { id: Q, name: 'q', candidates: [addr[Q]!], relay: true },
-      { id: PEER, name: 'peer', candidates: ['198.51.100.77:40001'], relay: true },
+      { id: P, name: 'p', candidates: [ep(addr[P]!)], relay: true },
+      { id: Q, name: 'q', candidates: [ep(addr[Q]!)], relay: true },
+      { id: PEER, name: 'peer', candidates: [ep('198.51.100.77:40001')], relay: true },
     ],
     10_000,
   );

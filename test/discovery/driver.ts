@@ -11,6 +11,7 @@ import {
   type DiscoverySend,
   type Source,
 } from '../../core/discovery/index.js';
+import { ep, epText } from '../helpers/endpoints.js';
 import { seededUniform } from '../helpers/seeded.js';
 
 export interface SentAt extends DiscoverySend {
@@ -46,12 +47,17 @@ export class Driver {
     this.discovery = new Discovery({
       self,
       now: 0,
-      local: ['198.18.0.1:51820'],
+      local: [ep('198.18.0.1:51820')],
       random: seededUniform(seed),
     });
     this.handle(
       this.discovery.setPeers(
-        peers.map((p) => ({ id: p.id, name: p.id.slice(0, 4), candidates: p.candidates, relay: true })),
+        peers.map((p) => ({
+          id: p.id,
+          name: p.id.slice(0, 4),
+          candidates: p.candidates.map(ep),
+          relay: true,
+        })),
         0,
       ),
     );
@@ -91,7 +97,7 @@ export class Driver {
       (s) =>
         s.message.kind === 'ping' &&
         s.via === undefined &&
-        endpoints.has(s.endpoint) &&
+        endpoints.has(epText(s.endpoint)) &&
         s.at >= from &&
         s.at <= to,
     ).length;

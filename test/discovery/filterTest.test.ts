@@ -21,7 +21,7 @@ import {
 import { type DiscoveryMessage, decodeDiscovery, encodeDiscovery } from '../../core/discovery/index.js';
 import type { FilterStep, FilterTestMessage } from '../../core/discovery/messages.js';
 import type { NatBehaviour } from '../../core/discovery/natBehaviour.js';
-import type { Source } from '../../core/discovery/pathTypes.js';
+import { ep, epText } from '../helpers/endpoints.js';
 import { namedPeer } from '../helpers/peerIds.js';
 import { seededUniform } from '../helpers/seeded.js';
 import type { Filtering as SimFiltering } from './netSim.js';
@@ -112,7 +112,7 @@ function rx(
   f: FilterTest,
   from: PeerId,
   m: FilterTestMessage,
-  source: Source,
+  source: { endpoint: string } | { via: PeerId },
   directTo: string | undefined,
   now: number,
   mapping: NatBehaviour = 'none',
@@ -121,8 +121,8 @@ function rx(
   return f.receive(
     from,
     m,
-    source,
-    directTo,
+    'endpoint' in source ? { endpoint: ep(source.endpoint) } : source,
+    directTo === undefined ? undefined : ep(directTo),
     { mapping, keptToward, vantagePoints: 2, listenPort: 51820 },
     now,
   );
@@ -136,7 +136,11 @@ test('a helper probes only the endpoint its direct path to the asker goes to, on
   const f = new FilterTest(seededUniform(3));
   const sends = rx(f, A, msg('ask', nonce()), { endpoint: A_AT }, A_AT, 0);
   t.deepEqual(
-    sends.map((s) => [s.endpoint, s.fresh ?? false, s.message.kind === 'filterTest' && s.message.step]),
+    sends.map((s) => [
+      epText(s.endpoint),
+      s.fresh ?? false,
+      s.message.kind === 'filterTest' && s.message.step,
+    ]),
     [
       [A_AT, true, 'probe'],
       [A_AT, false, 'sent'],
@@ -158,8 +162,8 @@ test('an asker picks helpers with no NAT of their own when there are any', (t) =
   const f = new FilterTest(seededUniform(12));
   const natted = namedPeer('a-natted');
   const direct = new Map([
-    [natted, '198.51.100.7:40000'],
-    [H, H_AT],
+    [natted, ep('198.51.100.7:40000')],
+    [H, ep(H_AT)],
   ]);
   f.tick(
     0,
@@ -217,7 +221,7 @@ const H = namedPeer('helper');
 const H_AT = '203.0.113.10:51820';
 
 function asked(f: FilterTest, at: number): Uint8Array {
-  const out = f.tick(at, () => new Map([[H, H_AT]]));
+  const out = f.tick(at, () => new Map([[H, ep(H_AT)]]));
   const ask = out.send.find((s) => s.message.kind === 'filterTest');
   if (ask?.message.kind !== 'filterTest') throw new Error(`no ask at ${at}`);
   return ask.message.nonce;
@@ -225,19 +229,19 @@ function asked(f: FilterTest, at: number): Uint8Array {
 
 test('no word from the helper: nothing concluded, asked again later', (t) => {
   const f = new FilterTest(seededUniform(7));
-  f.tick(0, () => new Map([[H, H_AT]]));
+  f.tick(0, () => new Map([[H, ep(H_AT)]]));
   const t0 = FILTER_TEST_FIRST_MS;
   asked(f, t0);
-  f.tick(t0 + FILTER_SENT_WAIT_MS, () => new Map([[H, H_AT]]));
+  f.tick(t0 + FILTER_SENT_WAIT_MS, () => new Map([[H, ep(H_AT)]]));
   t.is(f.filtering(), null);
-  t.deepEqual(f.tick(t0 + FILTER_SENT_WAIT_MS + 1_000, () => new Map([[H, H_AT]])).send, []);
+  t.deepEqual(f.tick(t0 + FILTER_SENT_WAIT_MS + 1_000, () => new Map([[H, ep(H_AT)]])).send, []);
   // Asked again 30 s later, then 60 s after that one also went unanswered, then 120 s...
   let at = t0 + FILTER_SENT_WAIT_MS + FILTER_TEST_RETRY_MS;
   const gaps: number[] = [];
   for (let i = 0; i < 8; i++) {
     asked(f, at);
-    t.deepEqual(f.tick(at + FILTER_SENT_WAIT_MS + 1, () => new Map([[H, H_AT]])).send, []);
-    const next = f.tick(at + FILTER_SENT_WAIT_MS + 2, () => new Map([[H, H_AT]])).wakeAt;
+    t.deepEqual(f.tick(at + FILTER_SENT_WAIT_MS + 1, () => new Map([[H, ep(H_AT)]])).send, []);
+    const next = f.tick(at + FILTER_SENT_WAIT_MS + 2, () => new Map([[H, ep(H_AT)]])).wakeAt;
     gaps.push(next - (at + FILTER_SENT_WAIT_MS + 1));
     at = next;
   }
@@ -262,7 +266,7 @@ test("the attack: knocks answered once per help, from the asker's address only, 
   t.deepEqual(rx(f, A, msg('knock', n), { via: namedPeer('relay') }, A_AT, 10), []);
   // The asker's own: one word, to the endpoint the ask came from, with both ports.
   const seen = knock(A, '198.51.100.1:40000', 20);
-  t.deepEqual(seen, [{ to: A, endpoint: A_AT, message: msg('seen', n, [51820, 40000]) }]);
+  t.deepEqual(seen, [{ to: A, endpoint: ep(A_AT), message: msg('seen', n, [51820, 40000]) }]);
   t.deepEqual(knock(A, '198.51.100.1:40000', 30), [], 'once');
   // A knock too late after a help is nothing.
   const g = new FilterTest(seededUniform(10));
@@ -277,7 +281,7 @@ test("the attack: knocks answered once per help, from the asker's address only, 
 
 test("the helper's word without its probe is 'filtered'; its probe from its main socket, or another's, is no evidence", (t) => {
   const f = new FilterTest(seededUniform(8));
-  f.tick(0, () => new Map([[H, H_AT]]));
+  f.tick(0, () => new Map([[H, ep(H_AT)]]));
   const t0 = FILTER_TEST_FIRST_MS;
   const n = asked(f, t0);
   rx(f, H, msg('probe', n), { endpoint: H_AT }, H_AT, t0 + 10);
@@ -285,24 +289,24 @@ test("the helper's word without its probe is 'filtered'; its probe from its main
   rx(f, H, msg('probe', new Uint8Array(12)), { endpoint: '203.0.113.10:30001' }, H_AT, t0 + 10);
   rx(f, H, msg('sent', n), { endpoint: H_AT }, H_AT, t0 + 20);
   t.is(f.filtering(), null);
-  f.tick(t0 + 20 + FILTER_PROBE_WAIT_MS, () => new Map([[H, H_AT]]));
+  f.tick(t0 + 20 + FILTER_PROBE_WAIT_MS, () => new Map([[H, ep(H_AT)]]));
   t.is(f.filtering(), 'filtered');
 });
 
 test('after the word, no probe: a knock at the fresh port tells firewall (same port), no firewall (another), or nothing sure', (t) => {
   const run = (seed: number, seen: ((n: Uint8Array, at: number) => void) | undefined, port = true) => {
     const f = new FilterTest(seededUniform(seed));
-    f.tick(0, () => new Map([[H, H_AT]]));
+    f.tick(0, () => new Map([[H, ep(H_AT)]]));
     const t0 = FILTER_TEST_FIRST_MS;
     const n = asked(f, t0);
     rx(f, H, msg('sent', n), { endpoint: H_AT }, H_AT, t0 + 20);
     if (port) rx(f, H, msg('port', n, [30001]), { endpoint: H_AT }, H_AT, t0 + 20);
-    const knocks = f.tick(t0 + 20 + FILTER_PROBE_WAIT_MS, () => new Map([[H, H_AT]])).send;
+    const knocks = f.tick(t0 + 20 + FILTER_PROBE_WAIT_MS, () => new Map([[H, ep(H_AT)]])).send;
     t.is(f.filtering(), port ? null : 'filtered');
-    if (port) t.deepEqual(knocks, [{ to: H, endpoint: '203.0.113.10:30001', message: msg('knock', n) }]);
+    if (port) t.deepEqual(knocks, [{ to: H, endpoint: ep('203.0.113.10:30001'), message: msg('knock', n) }]);
     else t.deepEqual(knocks, []);
     seen?.(n, t0 + 30 + FILTER_PROBE_WAIT_MS);
-    f.tick(t0 + 20 + FILTER_PROBE_WAIT_MS + FILTER_SEEN_WAIT_MS, () => new Map([[H, H_AT]]));
+    f.tick(t0 + 20 + FILTER_PROBE_WAIT_MS + FILTER_SEEN_WAIT_MS, () => new Map([[H, ep(H_AT)]]));
     return { f, n };
   };
   let g: FilterTest | undefined;
@@ -314,7 +318,7 @@ test('after the word, no probe: a knock at the fresh port tells firewall (same p
   const withSeen = (seed: number, ports: number[], mapping?: NatBehaviour, kept?: number) => {
     const f = new FilterTest(seededUniform(seed));
     g = f;
-    f.tick(0, () => new Map([[H, H_AT]]));
+    f.tick(0, () => new Map([[H, ep(H_AT)]]));
     const t0 = FILTER_TEST_FIRST_MS;
     const n = asked(f, t0);
     rx(f, H, msg('sent', n), { endpoint: H_AT }, H_AT, t0 + 20);
@@ -322,7 +326,7 @@ test('after the word, no probe: a knock at the fresh port tells firewall (same p
     // A 'seen' before our knock, or from another member, is no evidence.
     rx(f, H, msg('seen', n, [51820, 51820]), { endpoint: H_AT }, H_AT, t0 + 25);
     t.is(f.filtering(), null);
-    f.tick(t0 + 20 + FILTER_PROBE_WAIT_MS, () => new Map([[H, H_AT]]));
+    f.tick(t0 + 20 + FILTER_PROBE_WAIT_MS, () => new Map([[H, ep(H_AT)]]));
     rx(f, namedPeer('someone'), msg('seen', n, [51820, 51820]), { endpoint: H_AT }, H_AT, t0 + 1_100);
     t.is(f.filtering(), null);
     seenFrom(ports, mapping, kept)(n, t0 + 1_100);
@@ -353,7 +357,7 @@ test('after the word, no probe: a knock at the fresh port tells firewall (same p
 
 test('a later test that cannot tell (its knock unanswered) leaves what an earlier one found', (t) => {
   const f = new FilterTest(seededUniform(31));
-  const direct = () => new Map([[H, H_AT]]);
+  const direct = () => new Map([[H, ep(H_AT)]]);
   f.tick(0, direct);
   let at = FILTER_TEST_FIRST_MS;
   for (const answered of [true, false]) {

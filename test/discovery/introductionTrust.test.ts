@@ -17,6 +17,7 @@ import {
   UNANSWERED_PROBES_PER_SECOND_PER_PEER,
   UNANSWERED_PROBES_PER_SECOND_PER_SENDER,
 } from '../../core/discovery/index.js';
+import { ep, eps, epText } from '../helpers/endpoints.js';
 import { Driver, type Responder } from './driver.js';
 import { SimWorld } from './simWorld.js';
 
@@ -44,7 +45,10 @@ const VICTIM_SET = new Set(VICTIMS);
 /** Members in `answering` answer our pings from their address, 20 ms later. */
 function answerPings(answering: readonly PeerId[]): Responder {
   return (s) =>
-    answering.includes(s.to) && s.message.kind === 'ping' && s.via === undefined && s.endpoint === addr[s.to]
+    answering.includes(s.to) &&
+    s.message.kind === 'ping' &&
+    s.via === undefined &&
+    epText(s.endpoint) === addr[s.to]
       ? [
           {
             from: s.to,
@@ -61,8 +65,8 @@ function answerRequestsWithVictims(answering: readonly PeerId[], liar: PeerId): 
   const pings = answerPings(answering);
   return (s: DiscoverySend, at: number) => {
     if (s.to !== liar || s.message.kind !== 'introduceRequest') return pings(s, at);
-    const message: DiscoveryMessage = { kind: 'introduce', peer: s.message.peer, candidates: VICTIMS };
-    return [{ from: liar, message, source: { endpoint: addr[liar]! }, delayMs: 20 }];
+    const message: DiscoveryMessage = { kind: 'introduce', peer: s.message.peer, candidates: eps(VICTIMS) };
+    return [{ from: liar, message, source: { endpoint: ep(addr[liar]!) }, delayMs: 20 }];
   };
 }
 
@@ -76,7 +80,7 @@ test('an introduction nobody asked for makes us send nothing to the addresses it
   d.run(1_000);
   const asked = () => d.sent.filter((s) => s.message.kind === 'introduceRequest');
   t.deepEqual([...new Set(asked().map((s) => s.to))].sort(), [P, Q].sort(), 'the premise: M was not asked');
-  d.at(1_000, M, { kind: 'introduce', peer: key(B), candidates: VICTIMS }, { endpoint: addr[M]! });
+  d.at(1_000, M, { kind: 'introduce', peer: key(B), candidates: eps(VICTIMS) }, { endpoint: ep(addr[M]!) });
   d.run(30_000);
   t.is(d.pingsTo(VICTIM_SET), 0);
   t.is(d.discovery.probeCounters.unaskedIntroductions, 1);
@@ -94,8 +98,8 @@ test('a member we do not reach directly cannot introduce at all, however often i
     d.at(
       1_000 + i * 500,
       M,
-      { kind: 'introduce', peer: key(B), candidates: VICTIMS },
-      { endpoint: addr[M]! },
+      { kind: 'introduce', peer: key(B), candidates: eps(VICTIMS) },
+      { endpoint: ep(addr[M]!) },
     );
   }
   d.run(30_000);
@@ -115,9 +119,9 @@ test("the review's attack: 40 introductions and call-me-maybes naming 8 victims 
   for (let i = 0; i < 40; i++) {
     const message: DiscoveryMessage =
       i % 2 === 0
-        ? { kind: 'introduce', peer: key(X[(i / 2) % X.length]!), candidates: VICTIMS }
-        : { kind: 'callMeMaybe', candidates: VICTIMS };
-    d.at(1_000 + i * 250, M, message, { endpoint: addr[M]! });
+        ? { kind: 'introduce', peer: key(X[(i / 2) % X.length]!), candidates: eps(VICTIMS) }
+        : { kind: 'callMeMaybe', candidates: eps(VICTIMS) };
+    d.at(1_000 + i * 250, M, message, { endpoint: ep(addr[M]!) });
   }
   let mostHeld = 0;
   for (let at = 1_000; at <= 60_000; at += 500) {
@@ -144,7 +148,7 @@ test('addresses nobody names any more age out: a member that goes quiet stops co
     (s, at) => (at < quietAt ? liar(s, at) : answerPings([M])(s, at)),
   );
   for (let i = 0; i < 10; i++)
-    d.at(1_000 + i * 1_000, M, { kind: 'callMeMaybe', candidates: VICTIMS }, { endpoint: addr[M]! });
+    d.at(1_000 + i * 1_000, M, { kind: 'callMeMaybe', candidates: eps(VICTIMS) }, { endpoint: ep(addr[M]!) });
   d.run(quietAt);
   t.true(d.pingsTo(VICTIM_SET) > 0, 'the premise: the victims were probed while M named them');
   d.run(90_000);
@@ -168,11 +172,11 @@ function threeIntroducers(count: number) {
     (s, at) => {
       const aboutB = s.message.kind === 'introduceRequest' && Buffer.from(s.message.peer).equals(key(B));
       if (!aboutB || named[s.to] === undefined) return pings(s, at);
-      const message: DiscoveryMessage = { kind: 'introduce', peer: key(B), candidates: named[s.to]! };
-      return [{ from: s.to, message, source: { endpoint: addr[s.to]! }, delayMs: 20 }];
+      const message: DiscoveryMessage = { kind: 'introduce', peer: key(B), candidates: eps(named[s.to]!) };
+      return [{ from: s.to, message, source: { endpoint: ep(addr[s.to]!) }, delayMs: 20 }];
     },
   );
-  d.at(500, M, { kind: 'introduce', peer: key(B), candidates: [] }, { endpoint: addr[M]! });
+  d.at(500, M, { kind: 'introduce', peer: key(B), candidates: eps([]) }, { endpoint: ep(addr[M]!) });
   d.run(30_000);
   const heldFor = (list: readonly string[]) =>
     d.discovery.snapshot(B, d.now)!.candidates.filter((c) => list.includes(c.endpoint)).length;
@@ -232,7 +236,7 @@ test('as the introducer we answer each side once per gap, so the side we hinted 
     P,
     [A, B].map((p) => ({ id: p, candidates: [at[p]!] })),
     (s) =>
-      s.message.kind === 'ping' && s.endpoint === at[s.to]
+      s.message.kind === 'ping' && epText(s.endpoint) === at[s.to]
         ? [
             {
               from: s.to,
@@ -245,9 +249,9 @@ test('as the introducer we answer each side once per gap, so the side we hinted 
   );
   const introductionsAt = (time: number) =>
     d.sent.filter((s) => s.at === time && s.message.kind === 'introduce').map((s) => s.to);
-  d.at(1_000, A, { kind: 'introduceRequest', peer: key(B) }, { endpoint: at[A]! });
-  d.at(1_050, B, { kind: 'introduceRequest', peer: key(A) }, { endpoint: at[B]! });
-  d.at(1_100, A, { kind: 'introduceRequest', peer: key(B) }, { endpoint: at[A]! });
+  d.at(1_000, A, { kind: 'introduceRequest', peer: key(B) }, { endpoint: ep(at[A]!) });
+  d.at(1_050, B, { kind: 'introduceRequest', peer: key(A) }, { endpoint: ep(at[B]!) });
+  d.at(1_100, A, { kind: 'introduceRequest', peer: key(B) }, { endpoint: ep(at[A]!) });
   d.run(1_200);
   t.deepEqual(introductionsAt(1_000).sort(), [A, B].sort(), "A asked: each side gets the other's candidates");
   t.deepEqual(introductionsAt(1_050).sort(), [A, B].sort(), "B's request, made on our hint, is answered too");

@@ -3,6 +3,7 @@ import test from 'ava';
 import fc from 'fast-check';
 import {
   KIND_BIRTHDAY,
+  KIND_CALL_ME_MAYBE,
   KIND_INTRODUCE,
   KIND_PING,
   MAX_DISCOVERY_MESSAGE,
@@ -11,6 +12,7 @@ import { isCandidate } from '../../core/discovery/endpointClass.js';
 import { type DiscoveryMessage, decodeDiscovery, encodeDiscovery } from '../../core/discovery/messages.js';
 import type { MappingProtocol, NatBehaviour } from '../../core/discovery/natBehaviour.js';
 import { INNER_DISCOVERY_FIRST, INNER_DISCOVERY_LAST } from '../../core/overlayWire/constants.js';
+import { ep, eps, epText } from '../helpers/endpoints.js';
 
 const bytes = (n: number) => fc.uint8Array({ minLength: n, maxLength: n });
 const octet = fc.integer({ min: 0, max: 255 });
@@ -19,8 +21,11 @@ const v4 = fc.tuple(octet, octet, octet, octet, port).map(([a, b, c, d, p]) => `
 const v6 = fc
   .tuple(fc.ipV6(), port)
   .map(([ip, p]) => `[${new URL(`http://[${ip}]/`).hostname.slice(1, -1)}]:${p}`);
-const endpoint = fc.oneof(v4, v6).filter((e) => e.length <= 64);
-const candidates = fc.uniqueArray(endpoint, { maxLength: 8 });
+const endpoint = fc
+  .oneof(v4, v6)
+  .filter((e) => e.length <= 64)
+  .map(ep);
+const candidates = fc.uniqueArray(endpoint, { maxLength: 8, selector: epText });
 
 const message: fc.Arbitrary<DiscoveryMessage> = fc.oneof(
   fc.record({ kind: fc.constant('ping' as const), txid: bytes(12) }),
@@ -111,7 +116,7 @@ test('random bytes behind each known kind byte never throw either', (t) => {
 });
 
 test('a truncated or extended valid message is refused', (t) => {
-  const m = encodeDiscovery({ kind: 'pong', txid: new Uint8Array(12), observed: '192.0.2.1:51820' });
+  const m = encodeDiscovery({ kind: 'pong', txid: new Uint8Array(12), observed: ep('192.0.2.1:51820') });
   for (let cut = 0; cut < m.length; cut++) t.false(decodeDiscovery(m.subarray(0, cut)).ok);
   t.false(decodeDiscovery(Uint8Array.of(...m, 0)).ok);
 });
@@ -126,8 +131,19 @@ test('the retired relay kinds are unknown: no member can ask discovery to forwar
 
 test('more than 8 candidates, a duplicate, or a non-canonical endpoint is refused', (t) => {
   const nine = Array.from({ length: 9 }, (_, i) => `192.0.2.${i + 1}:51820`);
-  t.throws(() => encodeDiscovery({ kind: 'callMeMaybe', candidates: nine }));
-  t.throws(() => encodeDiscovery({ kind: 'callMeMaybe', candidates: ['192.0.2.1:1', '192.0.2.1:1'] }));
+  t.throws(() => encodeDiscovery({ kind: 'callMeMaybe', candidates: eps(nine) }));
+  // An Endpoint built by hand, not parsed, in another spelling or out of range: never sent.
+  for (const bad of [
+    { address: 'FD00::1', port: 1 },
+    { address: '192.0.2.1', port: 0 },
+    { address: '192.0.2.1', port: 65536 },
+  ])
+    t.throws(
+      () => encodeDiscovery({ kind: 'callMeMaybe', candidates: [bad] }),
+      undefined,
+      JSON.stringify(bad),
+    );
+  t.throws(() => encodeDiscovery({ kind: 'callMeMaybe', candidates: eps(['192.0.2.1:1', '192.0.2.1:1']) }));
   for (const bad of [
     '192.0.2.1:051820',
     '999.0.2.1:1',
@@ -138,7 +154,17 @@ test('more than 8 candidates, a duplicate, or a non-canonical endpoint is refuse
   ]) {
     t.false(isCandidate(bad), bad);
     const raw = Uint8Array.of(KIND_PING, ...new Uint8Array(12), bad.length, ...Buffer.from(bad));
-    t.false(decodeDiscovery(raw).ok, bad);
+    t.deepEqual(decodeDiscovery(raw), { ok: false, reason: 'malformed' }, bad);
+    // In a list of candidates too: the whole message is malformed, never a throw, never half taken.
+    const list = Uint8Array.of(
+      KIND_CALL_ME_MAYBE,
+      2,
+      11,
+      ...Buffer.from('192.0.2.1:1'),
+      bad.length,
+      ...Buffer.from(bad),
+    );
+    t.deepEqual(decodeDiscovery(list), { ok: false, reason: 'malformed' }, bad);
   }
 });
 

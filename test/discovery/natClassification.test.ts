@@ -7,13 +7,14 @@ import test from 'ava';
 import { REFLEXIVE_TTL_MS } from '../../core/discovery/constants.js';
 import { Discovery } from '../../core/discovery/discovery.js';
 import { NatInference } from '../../core/discovery/natBehaviour.js';
+import { ep, eps } from '../helpers/endpoints.js';
 import { namedPeer } from '../helpers/peerIds.js';
 
-const LOCAL = ['198.18.1.10:51820'];
+const LOCAL = eps(['198.18.1.10:51820']);
 
 function seen(observations: [vantage: string, observed: string][]): NatInference {
   const nat = new NatInference();
-  for (const [vantage, observed] of observations) nat.note(vantage, observed, LOCAL, 0);
+  for (const [vantage, observed] of observations) nat.note(vantage, ep(observed), LOCAL, 0);
   return nat;
 }
 
@@ -109,7 +110,7 @@ test('an even split from a NAT found to have no firewall: the other ports are ta
 });
 
 test('seen at our own address: no NAT; at several public IPs: no conclusion on mapping', (t) => {
-  t.like(seen([['203.0.113.10', LOCAL[0]!]]).classify(0), { mapping: 'none', portKept: null });
+  t.like(seen([['203.0.113.10', '198.18.1.10:51820']]).classify(0), { mapping: 'none', portKept: null });
   t.like(
     seen([
       ['203.0.113.10', '203.0.113.1:51820'],
@@ -130,8 +131,8 @@ test('old observations expire: a NAT seen two minutes ago is not the NAT of now'
 
 test('a STUN server and one member are two vantage points', (t) => {
   const d = new Discovery({ self: namedPeer('me'), now: 0, local: LOCAL });
-  d.noteReflexive('203.0.113.20:3478', '203.0.113.1:51820', 0);
+  d.noteReflexive(ep('203.0.113.20:3478'), ep('203.0.113.1:51820'), 0);
   t.like(d.natClassification(0), { mapping: 'unknown', vantagePoints: 1 });
-  d.noteReflexive('203.0.113.30:3478', '203.0.113.1:61000', 0);
+  d.noteReflexive(ep('203.0.113.30:3478'), ep('203.0.113.1:61000'), 0);
   t.like(d.natClassification(0), { mapping: 'endpoint-dependent', vantagePoints: 2 });
 });

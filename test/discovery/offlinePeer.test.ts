@@ -7,6 +7,7 @@
 
 import test from 'ava';
 import { peerId } from '../../core/base/keys.js';
+import { ep } from '../helpers/endpoints.js';
 import { SimWorld } from './simWorld.js';
 
 test('a relayed peer that goes offline: one change to no path, said once, not a relay swap every second', (t) => {
@@ -73,10 +74,15 @@ test('a bye moves only its sender to no path; one from a key that is not a membe
   w.run(30_000);
   const now = w.net.now;
   const stranger = peerId(new Uint8Array(32).fill(0xee));
-  const ignored = a.discovery.receive(stranger, { kind: 'bye' }, { endpoint: '198.51.100.99:51820' }, now);
+  const ignored = a.discovery.receive(
+    stranger,
+    { kind: 'bye' },
+    { endpoint: ep('198.51.100.99:51820') },
+    now,
+  );
   t.false(ignored.events.some((e) => e.type === 'pathChanged'));
   t.is(a.discovery.path(b.id).path, 'direct');
-  const out = a.discovery.receive(b.id, { kind: 'bye' }, { endpoint: '198.51.100.20:51820' }, now);
+  const out = a.discovery.receive(b.id, { kind: 'bye' }, { endpoint: ep('198.51.100.20:51820') }, now);
   t.like(
     out.events.find((e) => e.type === 'pathChanged'),
     { peer: b.id, path: 'none', reason: 'peer-left' },

@@ -13,6 +13,7 @@ import {
   UNANSWERED_PROBE_BURST_PER_SENDER,
   UNANSWERED_PROBES_PER_SECOND_PER_SENDER,
 } from '../../core/discovery/index.js';
+import { ep, eps, epText } from '../helpers/endpoints.js';
 import type { SimNat } from './netSim.js';
 import { SimNet } from './netSim.js';
 import { SimWorld } from './simWorld.js';
@@ -149,11 +150,11 @@ const P_ADDR = '203.0.113.1:51820';
 
 /** A behind a NAT; B behind one too (it announces a LAN address besides its public one); P relays. */
 function alone(pRelays = true) {
-  const d = new Discovery({ self: A, now: 0, local: ['198.18.1.1:51820'], random: () => 0.5 });
+  const d = new Discovery({ self: A, now: 0, local: eps(['198.18.1.1:51820']), random: () => 0.5 });
   const out = d.setPeers(
     [
-      { id: B, name: 'b', candidates: [B_PUBLIC, '198.18.2.1:51820'], relay: true },
-      { id: P, name: 'p', candidates: [P_ADDR], relay: pRelays },
+      { id: B, name: 'b', candidates: eps([B_PUBLIC, '198.18.2.1:51820']), relay: true },
+      { id: P, name: 'p', candidates: eps([P_ADDR]), relay: pRelays },
     ],
     0,
   );
@@ -161,7 +162,7 @@ function alone(pRelays = true) {
 }
 
 const pingsTo = (out: DiscoveryOutput, endpoint: string) =>
-  out.send.filter((s) => s.endpoint === endpoint && s.via === undefined && s.message.kind === 'ping');
+  out.send.filter((s) => epText(s.endpoint) === endpoint && s.via === undefined && s.message.kind === 'ping');
 
 test("pings to a NATed peer's public address go out as openers (TTL 2) while a member could carry 'opened'; to a public member whole", (t) => {
   const { out } = alone();
@@ -187,7 +188,7 @@ test("the peer's 'opened' makes our pings to it whole at once; so does a ping he
   t.is(whole[0]!.ttl, undefined);
   // Heard: a second world, where b's ping arrives from its public address.
   const other = alone().d;
-  const heard = other.receive(B, { kind: 'ping', txid: new Uint8Array(12) }, { endpoint: B_PUBLIC }, 50);
+  const heard = other.receive(B, { kind: 'ping', txid: new Uint8Array(12) }, { endpoint: ep(B_PUBLIC) }, 50);
   t.true(pingsTo(heard, B_PUBLIC).every((s) => s.ttl === undefined));
 });
 

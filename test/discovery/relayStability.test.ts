@@ -7,6 +7,7 @@
  */
 import test from 'ava';
 import { MAX_RELAYS_PER_PEER, RELAY_PROBE_ON_DIRECT_MS } from '../../core/discovery/constants.js';
+import { epTexts } from '../helpers/endpoints.js';
 import { SimWorld } from './simWorld.js';
 
 const ENVELOPE_TO_RELAY = [0x84, 0];
@@ -34,7 +35,7 @@ test('reading unchanged interfaces again, as the node does every 15 s, probes no
   const reread = countSends(w);
   for (let at = 80_000; at < 140_000; at += 15_000)
     w.net.at(at, () => {
-      for (const m of w.members) w.readLocal(m, m.announced);
+      for (const m of w.members) w.readLocal(m, epTexts(m.announced));
     });
   w.run(140_000);
   const extra = reread.all - (quiet.all - reread.all);

@@ -12,6 +12,7 @@
  * knows its old epoch does not open at the far end, as the real pair key (derived from both
  * members' epochs) would not.
  */
+import type { Endpoint } from '../../core/base/endpoint.js';
 import { type PeerId, peerId } from '../../core/base/keys.js';
 import { FILTER_KNOCK_WAIT_MS } from '../../core/discovery/filterTest.js';
 import {
@@ -21,6 +22,7 @@ import {
   type PathChanged,
 } from '../../core/discovery/index.js';
 import { type DiscoveryMessage, decodeDiscovery, encodeDiscovery } from '../../core/discovery/messages.js';
+import { ep, epText } from '../helpers/endpoints.js';
 import { seededUniform } from '../helpers/seeded.js';
 import { type Filtering, type SimHost, type SimNat, SimNet } from './netSim.js';
 
@@ -45,7 +47,7 @@ export interface Member {
   readonly host: SimHost;
   readonly relay: boolean;
   discovery: Discovery;
-  announced: string[];
+  announced: Endpoint[];
   wakeAt: number;
   readonly changes: (PathChanged & { peerName: string })[];
   readonly data: DataReceipt[];
@@ -110,7 +112,7 @@ export class SimWorld {
       host,
       relay: options.relay ?? true,
       discovery: undefined as unknown as Discovery,
-      announced: [`${ip}:${PORT}`],
+      announced: [ep(`${ip}:${PORT}`)],
       wakeAt: Number.POSITIVE_INFINITY,
       changes: [],
       data: [],
@@ -156,7 +158,7 @@ export class SimWorld {
 
   /** `m` reads its interfaces again (the node does every 15 s) and finds `local`. */
   readLocal(m: Member, local: readonly string[]): void {
-    this.handle(m, m.discovery.setLocal(local, this.net.now));
+    this.handle(m, m.discovery.setLocal(local.map(ep), this.net.now));
   }
 
   /** `m`'s node says whether traffic flows to `peer` (the node learns it from its tunnel's counters). */
@@ -186,7 +188,7 @@ export class SimWorld {
   /** The member's host moves to another address (another LAN address, say); its node notices. */
   moveHost(m: Member, ip: string): void {
     m.host.ip = ip;
-    m.announced = [`${ip}:${PORT}`];
+    m.announced = [ep(`${ip}:${PORT}`)];
     this.handle(m, m.discovery.setLocal(m.announced, this.net.now));
   }
 
@@ -249,7 +251,7 @@ export class SimWorld {
   private sendData(from: Member, to: Member, seq: number): void {
     const bytes = Uint8Array.of(DATA, from.index, to.index, ...Buffer.from(String(seq)));
     const choice = from.discovery.path(to.id);
-    if (choice.path === 'direct') this.net.send(from.host, choice.endpoint, bytes);
+    if (choice.path === 'direct') this.net.send(from.host, epText(choice.endpoint), bytes);
     else if (choice.path === 'relay') this.sendVia(from, this.byId(choice.via), to, bytes);
   }
 
@@ -259,7 +261,7 @@ export class SimWorld {
     if (toRelay.path !== 'direct') return;
     this.net.send(
       from.host,
-      toRelay.endpoint,
+      epText(toRelay.endpoint),
       Uint8Array.of(ENVELOPE, TO_RELAY, from.index, to.index, relay.index, ...bytes),
     );
   }
@@ -282,7 +284,7 @@ export class SimWorld {
       }
       const out = bytes.slice();
       out[1] = FROM_RELAY;
-      this.net.send(m.host, c.endpoint, out);
+      this.net.send(m.host, epText(c.endpoint), out);
     } else if (flags === FROM_RELAY && to === m && relay !== m) {
       if (inner[0] === ENVELOPE || !this.pairKeyAgrees(sender, m)) return;
       // A sealed datagram is from whom its seal says; the sim's seal is the sender byte.
@@ -317,7 +319,8 @@ export class SimWorld {
     }
     const opened = this.open(m, bytes);
     if (!opened) return;
-    const source = via ? { via: via.id } : { endpoint: from };
+    // The sim's wire carries text: parsed here, as the node parses the data path's events.
+    const source = via ? { via: via.id } : { endpoint: ep(from) };
     this.handle(m, m.discovery.receive(opened.from.id, opened.message, source, this.net.now));
   }
 
@@ -336,7 +339,7 @@ export class SimWorld {
       const bytes = this.seal(m, to, message);
       if (s.via) this.sendVia(m, this.byId(s.via), to, bytes);
       else if (s.fresh) fresh.set(s.to, this.sendFresh(m, s.endpoint, bytes));
-      else this.net.send(m.host, s.endpoint, bytes, s.ttl);
+      else this.net.send(m.host, epText(s.endpoint), bytes, s.ttl);
     }
     for (const e of out.events) {
       if (e.type === 'pathChanged') m.changes.push({ ...e, peerName: this.byId(e.peer).name });
@@ -349,13 +352,13 @@ export class SimWorld {
    * From a socket opened for this datagram, on `m`'s address, which hands what it hears to `m` for
    * FILTER_KNOCK_WAIT_MS and closes (as paths.ts's). Its port.
    */
-  private sendFresh(m: Member, endpoint: string, bytes: Uint8Array): number {
+  private sendFresh(m: Member, endpoint: Endpoint, bytes: Uint8Array): number {
     const n = ++this.freshSockets;
     const port = 30_000 + n;
     this.freshEndpoints.add(`${m.host.ip}:${port}`);
     const socket = this.net.addHost(`${m.name}~${n}`, m.host.ip, port, m.host.nat);
     socket.receive = (b, from) => this.onDatagram(m, b, from);
-    this.net.send(socket, endpoint, bytes);
+    this.net.send(socket, epText(endpoint), bytes);
     this.net.at(this.net.now + FILTER_KNOCK_WAIT_MS, () => this.net.removeHost(socket));
     return port;
   }
@@ -370,7 +373,7 @@ export class SimWorld {
     });
   }
 
-  private gossipCandidates(m: Member, candidates: string[]): void {
+  private gossipCandidates(m: Member, candidates: Endpoint[]): void {
     this.net.at(this.net.now + this.gossipDelayMs, () => {
       m.announced = candidates;
       for (const other of this.members) {

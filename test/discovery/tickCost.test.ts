@@ -9,6 +9,7 @@
 import test from 'ava';
 import { type PeerId, peerId } from '../../core/base/keys.js';
 import { type DiscoverySend, PeerPath } from '../../core/discovery/index.js';
+import { ep } from '../helpers/endpoints.js';
 import { Driver } from './driver.js';
 
 function peerNumber(i: number): PeerId {
@@ -33,7 +34,7 @@ function answerAll(perDestination: boolean) {
         { from: send.to, message: { kind: 'pong' as const, txid }, source: { via: send.via }, delayMs: 5 },
       ];
     const port = perDestination ? 40_000 + (Buffer.from(send.to, 'base64')[0] ?? 0) : 40_000;
-    const message = { kind: 'pong' as const, txid, observed: `198.51.100.1:${port}` };
+    const message = { kind: 'pong' as const, txid, observed: ep(`198.51.100.1:${port}`) };
     return [{ from: send.to, message, source: { endpoint: send.endpoint }, delayMs: 5 }];
   };
 }

@@ -7,6 +7,7 @@
 import test from 'ava';
 import { type PeerId, peerId } from '../../core/base/keys.js';
 import { Discovery, type DiscoveryOutput } from '../../core/discovery/index.js';
+import { ep, eps, epText } from '../helpers/endpoints.js';
 
 const id = (n: number) => peerId(new Uint8Array(32).fill(n));
 const A = id(1);
@@ -19,9 +20,9 @@ const B_ADDR = '192.0.2.20:51820';
 const firstOutput = new WeakMap<Discovery, DiscoveryOutput>();
 
 function node(self: PeerId, peers: [PeerId, string][]) {
-  const d = new Discovery({ self, now: 0, local: ['198.18.1.1:51820'], random: () => 0.5 });
+  const d = new Discovery({ self, now: 0, local: eps(['198.18.1.1:51820']), random: () => 0.5 });
   const out = d.setPeers(
-    peers.map(([pid, addr]) => ({ id: pid, name: pid.slice(0, 2), candidates: [addr], relay: true })),
+    peers.map(([pid, addr]) => ({ id: pid, name: pid.slice(0, 2), candidates: eps([addr]), relay: true })),
     0,
   );
   firstOutput.set(d, out);
@@ -29,7 +30,9 @@ function node(self: PeerId, peers: [PeerId, string][]) {
 }
 
 function pingTo(out: DiscoveryOutput, endpoint: string): Uint8Array | undefined {
-  const s = out.send.find((x) => x.endpoint === endpoint && x.message.kind === 'ping' && x.via === undefined);
+  const s = out.send.find(
+    (x) => epText(x.endpoint) === endpoint && x.message.kind === 'ping' && x.via === undefined,
+  );
   return s?.message.kind === 'ping' ? s.message.txid : undefined;
 }
 
@@ -37,12 +40,12 @@ function pingTo(out: DiscoveryOutput, endpoint: string): Uint8Array | undefined 
 function answer(d: Discovery, peer: PeerId, endpoint: string): DiscoveryOutput {
   const txid = pingTo(firstOutput.get(d)!, endpoint);
   if (!txid) throw new Error(`no ping to ${endpoint}`);
-  return d.receive(peer, { kind: 'pong', txid }, { endpoint }, 20);
+  return d.receive(peer, { kind: 'pong', txid }, { endpoint: ep(endpoint) }, 20);
 }
 
 test('a pong with a txid we never sent moves nothing', (t) => {
   const d = node(A, [[B, B_ADDR]]);
-  d.receive(B, { kind: 'pong', txid: new Uint8Array(12) }, { endpoint: B_ADDR }, 10);
+  d.receive(B, { kind: 'pong', txid: new Uint8Array(12) }, { endpoint: ep(B_ADDR) }, 10);
   t.is(d.path(B).path, 'none');
 });
 
@@ -50,17 +53,17 @@ test('a pong with our txid that comes back from another address is not credited'
   const d = node(A, [[B, B_ADDR]]);
   const txid = pingTo(firstOutput.get(d)!, B_ADDR)!;
   t.truthy(txid);
-  d.receive(B, { kind: 'pong', txid }, { endpoint: '203.0.113.66:4444' }, 20);
+  d.receive(B, { kind: 'pong', txid }, { endpoint: ep('203.0.113.66:4444') }, 20);
   t.is(d.path(B).path, 'none');
-  d.receive(B, { kind: 'pong', txid }, { endpoint: B_ADDR }, 30);
-  t.deepEqual(d.path(B), { path: 'direct', endpoint: B_ADDR });
+  d.receive(B, { kind: 'pong', txid }, { endpoint: ep(B_ADDR) }, 30);
+  t.deepEqual(d.path(B), { path: 'direct', endpoint: ep(B_ADDR) });
 });
 
 test('a replayed pong counts once', (t) => {
   const d = node(A, [[B, B_ADDR]]);
   const txid = pingTo(firstOutput.get(d)!, B_ADDR)!;
-  d.receive(B, { kind: 'pong', txid }, { endpoint: B_ADDR }, 20);
-  d.receive(B, { kind: 'pong', txid }, { endpoint: B_ADDR }, 900);
+  d.receive(B, { kind: 'pong', txid }, { endpoint: ep(B_ADDR) }, 20);
+  d.receive(B, { kind: 'pong', txid }, { endpoint: ep(B_ADDR) }, 900);
   const s = d.snapshot(B, 900)!;
   t.is(s.path, 'direct');
   t.is(s.rttMs, 20);
@@ -71,17 +74,17 @@ test("a peer's ping from a new address makes us probe it but does not move the p
   const d = node(A, [[B, B_ADDR]]);
   answer(d, B, B_ADDR);
   const NEW = '192.0.2.99:6000';
-  const out = d.receive(B, { kind: 'ping', txid: new Uint8Array(12).fill(7) }, { endpoint: NEW }, 500);
-  t.deepEqual(d.path(B), { path: 'direct', endpoint: B_ADDR });
+  const out = d.receive(B, { kind: 'ping', txid: new Uint8Array(12).fill(7) }, { endpoint: ep(NEW) }, 500);
+  t.deepEqual(d.path(B), { path: 'direct', endpoint: ep(B_ADDR) });
   const pong = out.send.find((s) => s.message.kind === 'pong');
-  t.is(pong?.endpoint, NEW, 'the pong goes where the ping came from');
-  t.true(pong?.message.kind === 'pong' && pong.message.observed === NEW);
+  t.is(epText(pong?.endpoint), NEW, 'the pong goes where the ping came from');
+  t.true(pong?.message.kind === 'pong' && epText(pong.message.observed) === NEW);
   t.truthy(pingTo(out, NEW), 'and we ask the new address ourselves');
 });
 
 test('messages from a member we do not know are ignored', (t) => {
   const d = node(A, [[B, B_ADDR]]);
-  const out = d.receive(STRANGER, { kind: 'ping', txid: new Uint8Array(12) }, { endpoint: B_ADDR }, 10);
+  const out = d.receive(STRANGER, { kind: 'ping', txid: new Uint8Array(12) }, { endpoint: ep(B_ADDR) }, 10);
   t.deepEqual(out.send, []);
   t.is(d.snapshot(STRANGER, 10), undefined);
 });
@@ -98,7 +101,7 @@ test('a ping through a relay is answered through it, and only a pong through it 
   t.truthy(probe, JSON.stringify(out.send));
   const txid = probe?.message.kind === 'ping' ? probe.message.txid : new Uint8Array(12);
   // The same txid answered directly from B's address is not the relay route's answer.
-  a.receive(B, { kind: 'pong', txid }, { endpoint: B_ADDR }, 110);
+  a.receive(B, { kind: 'pong', txid }, { endpoint: ep(B_ADDR) }, 110);
   t.is(a.path(B).path, 'none');
   a.receive(B, { kind: 'pong', txid }, { via: P }, 120);
   t.deepEqual(a.path(B), { path: 'relay', via: P });
@@ -128,8 +131,8 @@ test('an introduction we asked for adds candidates and starts probing them at on
   );
   const out = d.receive(
     P,
-    { kind: 'introduce', peer: Buffer.from(B, 'base64'), candidates: [B_ADDR] },
-    { endpoint: P_ADDR },
+    { kind: 'introduce', peer: Buffer.from(B, 'base64'), candidates: eps([B_ADDR]) },
+    { endpoint: ep(P_ADDR) },
     100,
   );
   t.truthy(pingTo(out, B_ADDR));

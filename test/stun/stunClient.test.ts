@@ -98,6 +98,8 @@ test('an answer gives the reflexive endpoint, stops the retransmissions, and a r
   t.deepEqual(out.send, []);
   t.is(out.nextWakeAt, 25_300);
   t.deepEqual([...client.current()], [[SERVER, '203.0.113.7:40001']]);
+  t.deepEqual(client.seenBy(parseEndpoint(SERVER)!), parseEndpoint('203.0.113.7:40001'));
+  t.is(client.seenBy(parseEndpoint(OTHER)!), undefined, 'a server that has not answered saw nothing');
 
   const refresh = client.tick(25_300);
   t.is(refresh.send.length, 1);

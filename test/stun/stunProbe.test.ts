@@ -9,6 +9,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import test from 'ava';
 import { StunProbe } from '../../core/node/stunProbe.js';
+import { epText } from '../helpers/endpoints.js';
 
 const SERVER_SCRIPT = fileURLToPath(new URL('../fixtures/stun-server.js', import.meta.url));
 
@@ -28,7 +29,7 @@ test('a --stun server named localhost:PORT is resolved and asked; its answer is 
   const logs: string[] = [];
   const probe = new StunProbe([`localhost:${port}`, '127.0.0.1:9'], {
     send: (datagram, to) => socket.send(datagram, to.port, to.address),
-    reflexive: (serverEndpoint, endpoint) => seen.push([serverEndpoint, endpoint]),
+    reflexive: (serverEndpoint, endpoint) => seen.push([epText(serverEndpoint), epText(endpoint)]),
     log: (line) => logs.push(line),
   });
   t.teardown(() => probe.stop());

@@ -12,6 +12,7 @@ import { leaveNetwork } from '../../core/node/leave.js';
 import { nodeStatus } from '../../core/node/status.js';
 import { RELAYED_MTU } from '../../core/tunnel/mtu.js';
 import type { Mapping } from '../discovery/netSim.js';
+import { epText } from '../helpers/endpoints.js';
 import { direct, keyOf, knows, NodeWorld, statusOf } from './nodeWorld.js';
 
 /** a on a public address, b joined through it on another; both know each other and b's packets reach a. */
@@ -30,8 +31,8 @@ test.serial(
     const { w, a, b } = await publicPair(t);
     await w.packetArrives(a, b, 10_000);
     t.is(a.node.tunnel.peerRelay(b.node.identity.keys.wireguard.publicKey), undefined);
-    t.is(a.node.paths.directEndpoint(keyOf(b)), '198.51.100.2:51820');
-    t.is(b.node.paths.directEndpoint(keyOf(a)), '203.0.113.1:51820');
+    t.is(epText(a.node.paths.directEndpoint(keyOf(b))), '198.51.100.2:51820');
+    t.is(epText(b.node.paths.directEndpoint(keyOf(a))), '203.0.113.1:51820');
   },
 );
 
@@ -53,7 +54,7 @@ test.serial('two members behind endpoint-independent NATs go direct to each othe
   );
   await w.packetArrives(b, c, 10_000);
   // The direct path is the NAT's public mapping, not a's relay.
-  t.regex(b.node.paths.directEndpoint(keyOf(c)) ?? '', /^198\.51\.100\.3:/);
+  t.regex(epText(b.node.paths.directEndpoint(keyOf(c))) ?? '', /^198\.51\.100\.3:/);
   t.is(b.node.tunnel.peerRelay(c.node.identity.keys.wireguard.publicKey), undefined);
   t.regex(
     b.node.tunnel.peerStatus(c.node.identity.keys.wireguard.publicKey)?.endpoint ?? '',
