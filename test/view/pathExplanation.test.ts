@@ -100,15 +100,20 @@ function nodeWith(self: typeof EI | typeof ED, peer: Partial<ViewStatus['peers']
   return { ...s, self: { ...s.self, nat: self, natType: self.mapping }, peers: [{ ...charlie, ...peer }] };
 }
 
+/** Direct to a member whose NAT keeps ports, 900 ms after first contact. */
+const directBetweenKeepers = {
+  path: 'direct',
+  via: null,
+  endpoint: '203.0.113.2:51820',
+  directAfterMs: 900,
+  nat: { mapping: 'endpoint-independent', portKept: true, portMapping: null },
+} as const;
+
 const whyCases: { name: string; status: ViewStatus; why: string[] }[] = [
   {
     name: 'direct between two port-keeping NATs',
     status: nodeWith(EI, {
-      path: 'direct',
-      via: null,
-      endpoint: '203.0.113.2:51820',
-      directAfterMs: 900,
-      nat: { mapping: 'endpoint-independent', portKept: true, portMapping: null },
+      ...directBetweenKeepers,
       candidates: [tried('203.0.113.2:51820', 'ok'), viaP],
     }),
     why: ['direct to 203.0.113.2:51820.', 'went direct 900ms after first contact.'],
@@ -195,11 +200,7 @@ const whyCases: { name: string; status: ViewStatus; why: string[] }[] = [
   {
     name: 'direct and idle: its last answer is old, as no probe went out since',
     status: nodeWith(EI, {
-      path: 'direct',
-      via: null,
-      endpoint: '203.0.113.2:51820',
-      directAfterMs: 900,
-      nat: { mapping: 'endpoint-independent', portKept: true, portMapping: null },
+      ...directBetweenKeepers,
       candidates: [tried('203.0.113.2:51820', 'idle'), viaP],
     }),
     why: [
