@@ -2,10 +2,10 @@
  * The detail panel for one member as lines of at most `width` characters: label on the left,
  * value wrapped under itself. Pure, so the panel's height is known before Ink draws it.
  */
-import type { ViewPeer, ViewStatus } from './evidence.js';
+import type { CandidateTried, ViewPeer, ViewStatus } from './evidence.js';
 import { age, compactRate, duration, elapsed, longBytes, pathLabel, rtt, wrapText } from './format.js';
 import { natText } from './nat.js';
-import { explainPath } from './pathExplanation.js';
+import { explainPath, inUseCandidate } from './pathExplanation.js';
 import type { TrafficState } from './traffic.js';
 import { trafficOf } from './traffic.js';
 
@@ -55,6 +55,33 @@ function countersText(peer: ViewPeer, status: ViewStatus): string {
   return own ? list : `node-wide: ${list}`;
 }
 
+/**
+ * One candidate and what came of it: "ok 12ms 3s ago" when it answered recently. Otherwise `at`
+ * is its last answer, so the row says so: an idle one was simply not asked since (an idle path
+ * is pinged every 20-25 s, and perhaps only by the peer), unlike one whose probes went unanswered.
+ */
+function candidateText(c: CandidateTried, name: string, nowMs: number): string {
+  const head = c.kind ? `${c.endpoint} (${c.kind})` : c.endpoint;
+  const ms = c.rttMs === null || c.rttMs === undefined ? '' : rtt(c.rttMs);
+  const ago = c.at ? `${age(c.at, nowMs)} ago` : '';
+  const lastAnswer = `${ago}${ms && ` (${ms})`}`;
+  let text: string;
+  if (c.result === 'ok') text = [head, 'ok', ms, ago].filter(Boolean).join(' ');
+  else if (c.result === 'idle') text = `${head} idle: answered ${lastAnswer}, not asked since`;
+  else text = `${head} ${c.result}${ago && `; last answer ${lastAnswer}`}`;
+  return c.heardAt ? `${text}; ${name} pinged from it ${age(c.heardAt, nowMs)} ago` : text;
+}
+
+/** How old the path's RTT and loss are; on an idle path, that no probe went out since, and the peer's last ping on it. */
+function freshness(peer: ViewPeer, nowMs: number): string {
+  if (!peer.measuredAt) return 'freshness not reported';
+  const measured = `measured ${age(peer.measuredAt, nowMs)} ago`;
+  const inUse = inUseCandidate(peer);
+  if (inUse?.result !== 'idle') return measured;
+  const heard = inUse.heardAt ? `, ${peer.name} pinged on it ${age(inUse.heardAt, nowMs)} ago` : '';
+  return `${measured} (idle: not asked since${heard})`;
+}
+
 export function detailLines(
   peer: ViewPeer,
   status: ViewStatus,
@@ -92,15 +119,15 @@ export function detailLines(
   else if (peer.candidates.length === 0) add('candidates', 'none tried yet');
   else {
     peer.candidates.forEach((c, i) => {
-      const parts = [c.endpoint, c.kind ? `(${c.kind})` : '', c.result];
-      if (c.rttMs !== null && c.rttMs !== undefined) parts.push(rtt(c.rttMs));
-      if (c.at) parts.push(`${age(c.at, nowMs)} ago`);
-      add(i === 0 ? 'candidates' : '', parts.filter(Boolean).join(' '), c.result === 'ok' ? 'ok' : undefined);
+      add(
+        i === 0 ? 'candidates' : '',
+        candidateText(c, peer.name, nowMs),
+        c.result === 'ok' ? 'ok' : undefined,
+      );
     });
   }
   const loss = peer.lossPct === null || peer.lossPct === undefined ? NOT_YET : `${peer.lossPct}%`;
-  const fresh = peer.measuredAt ? `measured ${age(peer.measuredAt, nowMs)} ago` : 'freshness not reported';
-  add('RTT, loss', `${rtt(peer.rttMs)}; loss ${loss}; ${fresh}`);
+  add('RTT, loss', `${rtt(peer.rttMs)}; loss ${loss}; ${freshness(peer, nowMs)}`);
   add(
     'went direct',
     peer.directAfterMs === null || peer.directAfterMs === undefined

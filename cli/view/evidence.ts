@@ -11,11 +11,16 @@ export interface CandidateTried {
   endpoint: string;
   /** local, reflexive, mapped, announced... */
   kind?: string;
-  /** ok, timeout, unreachable...; `ok` means the probe was answered. */
+  /**
+   * ok, idle, no answer, not tried yet (core/node/status.ts); `ok`: answered, recently; `idle`: its
+   * last probe was answered, long ago, and none went out since (an idle path is pinged rarely).
+   */
   result: string;
   rttMs?: number | null;
-  /** ISO time of the last probe. */
+  /** ISO time it last answered. */
   at?: string | null;
+  /** ISO time the member's last ping from this endpoint came: the path works that way. */
+  heardAt?: string | null;
 }
 
 export interface PeerEvidence {

@@ -19,7 +19,7 @@ export function headerLines(status: ViewStatus, receivedAt: number, nowMs: numbe
         `UDP ${s.listenPort} on ${s.interface}`,
         ...natItem(s),
         ...(s.relay === false ? ['relays for no one'] : []),
-        ...(portMappingText(s.portMapping) ?? []),
+        ...optional(portMappingText(s.portMapping)),
         ...(s.stun ?? []).map((x) => `STUN ${x.server} ${x.reflexive ? `sees ${x.reflexive}` : 'no answer'}`),
         ...(s.names ? [namesText(s.names)] : []),
       ],
@@ -35,6 +35,11 @@ function natItem(s: ViewStatus['self']): string[] {
   return s.nat || s.natType ? ['NAT not measured yet'] : [];
 }
 
+/** An item that may be absent, as a list to spread: a string spread alone would be its letters. */
+function optional(item: string | undefined): string[] {
+  return item === undefined ? [] : [item];
+}
+
 /** Which protocol maps which port at the gateway, or that none does when a gateway was asked. */
 export function portMappingText(p: ViewStatus['self']['portMapping']): string | undefined {
   if (!p?.gateway) return undefined;
@@ -44,7 +49,10 @@ export function portMappingText(p: ViewStatus['self']['portMapping']): string | 
     : `no port mapping at ${p.gateway}`;
 }
 
-/** Lays out items two spaces apart, breaking lines between items rather than inside one when it can. */
+/**
+ * Lays out items two spaces apart, breaking lines between items. An item wider than the terminal
+ * is wrapped at its spaces onto lines of its own, so no line holds part of one item and another.
+ */
 function pack(items: string[], width: number): string[] {
   const lines: string[] = [];
   let line = '';
@@ -55,9 +63,12 @@ function pack(items: string[], width: number): string[] {
       continue;
     }
     if (line) lines.push(line);
-    const pieces = wrapText(item, width);
-    line = pieces.pop() ?? '';
-    lines.push(...pieces);
+    if ([...item].length <= width) {
+      line = item;
+      continue;
+    }
+    lines.push(...wrapText(item, width));
+    line = '';
   }
   if (line) lines.push(line);
   return lines;

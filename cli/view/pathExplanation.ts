@@ -4,6 +4,7 @@
  * rather than guessing.
  */
 import { describeSkew, SKEW_ALLOWANCE, SKEW_HINT } from '../../core/clockSkew.js';
+import { IDLE_HEARTBEAT_MS } from '../../core/discovery/constants.js';
 import type { CandidateTried, ViewPeer, ViewStatus } from './evidence.js';
 import { elapsed } from './format.js';
 import { mapsPerDestination, PROTOCOL_NAMES } from './nat.js';
@@ -29,6 +30,9 @@ const FILTER_WHY = {
     "this node's NAT drops datagrams it was not asked for; whether it keeps them (no firewall) could not be told, as it gives each destination its own port or no member could check.",
 } as const;
 
+/** An idle path's keepalive period, drawn from 80-100% of IDLE_HEARTBEAT_MS (core/discovery/peerPath.ts). */
+const KEEPALIVE = `${(0.8 * IDLE_HEARTBEAT_MS) / 1000}-${IDLE_HEARTBEAT_MS / 1000} s`;
+
 /** Loss above this on the path in use is worth a word. */
 const LOSSY_PCT = 5;
 
@@ -37,8 +41,20 @@ function portOf(endpoint: string): string | null {
   return m ? m[1]! : null;
 }
 
+/** It answered its last probe: recently (ok), or long ago with none sent since (idle). */
 function answered(c: CandidateTried): boolean {
-  return c.result.toLowerCase() === 'ok';
+  const r = c.result.toLowerCase();
+  return r === 'ok' || r === 'idle';
+}
+
+/** The candidate the path in use runs on: the direct endpoint, or the relay's route ("via NAME"). */
+export function inUseCandidate(peer: ViewPeer): CandidateTried | undefined {
+  const candidates = peer.candidates ?? [];
+  if (peer.path === 'direct')
+    return candidates.find((c) => c.kind !== 'relay' && c.endpoint === peer.endpoint);
+  if (peer.path === 'relay')
+    return candidates.find((c) => c.kind === 'relay' && c.endpoint === `via ${peer.via}`);
+  return undefined;
 }
 
 export function explainPath(peer: ViewPeer, status: ViewStatus): PathExplanation {
@@ -177,6 +193,11 @@ function explainDirect(peer: ViewPeer, status: ViewStatus, why: string[]): void 
       hereMaps
         ? `this node's NAT gives each destination its own port; ${PROTOCOL_NAMES[hereMapped.protocol]} maps ${hereMapped.external} to it, which is the way in.`
         : `${PROTOCOL_NAMES[hereMapped.protocol]} maps ${hereMapped.external} to this node.`,
+    );
+  }
+  if (inUseCandidate(peer)?.result === 'idle') {
+    why.push(
+      `no traffic: the path is only kept open, by one ping and its answer every ${KEEPALIVE}, from whichever end pings first; traffic has it checked at once.`,
     );
   }
 }

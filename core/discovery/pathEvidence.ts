@@ -149,8 +149,10 @@ export class PathEvidence {
     return (this.srttMs ?? 1_000) * (1 + 2 * this.loss);
   }
 
+  /** For status only (decisions read usable() and the silence timers): an answer gone stale is not a probe lost. */
   state(now: number): RouteState {
     if (this.usable(now)) return 'ok';
+    if (this.streak > 0) return 'idle';
     return this.tries === 0 ? 'untried' : 'no-answer';
   }
 
@@ -168,6 +170,7 @@ export class PathEvidence {
       ...(this.shownRttMs !== undefined && { rttMs: Math.round(this.shownRttMs * 100) / 100 }),
       ...(this.tries > 0 && { lossPct: Math.round(this.loss * 100) }),
       ...(this.lastAnsweredAt !== undefined && { lastAnswerAgeMs: Math.round(now - this.lastAnsweredAt) }),
+      ...(this.heardAt !== undefined && { lastHeardAgeMs: Math.round(now - this.heardAt) }),
     };
   }
 

@@ -9,8 +9,12 @@ import type { CandidateKind } from './candidateSet.js';
 import type { DiscoveryMessage } from './messages.js';
 import type { NatBehaviour } from './natBehaviour.js';
 
-/** What a route's evidence says of it: answering, not answering, or not tried yet. */
-export type RouteState = 'ok' | 'no-answer' | 'untried';
+/**
+ * What a route's evidence says of it: answering; idle (its last probe was answered, but not
+ * recently, as none went out since: an idle path is pinged every IDLE_HEARTBEAT_MS, and perhaps
+ * only by the peer); not answering (a probe went unanswered); or not tried yet.
+ */
+export type RouteState = 'ok' | 'idle' | 'no-answer' | 'untried';
 
 /** Where the node sends a peer's traffic: a direct UDP endpoint, through a relay member, or nowhere yet. */
 export type PathChoice =
@@ -57,6 +61,8 @@ export interface CandidateSnapshot {
   readonly rttMs?: number;
   readonly lossPct?: number;
   readonly lastAnswerAgeMs?: number;
+  /** Since the peer's last authenticated ping from this endpoint (a direct route): it gets out. */
+  readonly lastHeardAgeMs?: number;
 }
 
 /** For `overlay status`: the path in use and the evidence behind it ("why is this link relayed?"). */

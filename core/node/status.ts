@@ -41,7 +41,10 @@ export interface PeerStatus {
     kind?: string;
     result: string;
     rttMs?: number | null;
+    /** When it last answered (ISO). */
     at?: string | null;
+    /** When the member's last ping from this endpoint came (ISO): the path works its way at least. */
+    heardAt?: string;
   }[];
   lossPct?: number | null;
   measuredAt?: string | null;
@@ -224,7 +227,7 @@ function roundRtt(ms: number | null): number | null {
   return ms === null ? null : Math.round(ms * 100) / 100;
 }
 
-const STATE_TEXT = { ok: 'ok', 'no-answer': 'no answer', untried: 'not tried yet' } as const;
+const STATE_TEXT = { ok: 'ok', idle: 'idle', 'no-answer': 'no answer', untried: 'not tried yet' } as const;
 
 function evidence(snap: PathSnapshot, now: number): Partial<PeerStatus> {
   return {
@@ -235,6 +238,7 @@ function evidence(snap: PathSnapshot, now: number): Partial<PeerStatus> {
       result: STATE_TEXT[c.state as keyof typeof STATE_TEXT] ?? c.state,
       rttMs: c.rttMs ?? null,
       at: c.lastAnswerAgeMs === undefined ? null : new Date(now - c.lastAnswerAgeMs).toISOString(),
+      ...(c.lastHeardAgeMs !== undefined && { heardAt: new Date(now - c.lastHeardAgeMs).toISOString() }),
     })),
     lossPct: snap.lossPct ?? null,
     measuredAt: snap.evidenceAgeMs === undefined ? null : new Date(now - snap.evidenceAgeMs).toISOString(),

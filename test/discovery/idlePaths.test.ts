@@ -48,3 +48,34 @@ test('when traffic starts on an idle path, it is pinged at once', (t) => {
   // a's ping on the path in use (and to the relay-less alternatives: none here), and b's pong.
   t.true(sent() >= before + 2, `${sent() - before} datagrams within 100 ms`);
 });
+
+/**
+ * What status says of an idle path (the view's "no answer 50s ago" on a working one): its own
+ * pings are 20-25 s apart, and the peer's may replace them for rounds on end, so its last answer
+ * can be a minute old. That is idle, not unanswered; and the path's evidence, an answer to us or
+ * a ping from the peer on it, is never older than a keepalive period.
+ */
+test('an idle direct path is reported idle, never "no answer", and its last word either way is at most a period old', (t) => {
+  const { w, a, b } = pair();
+  const seen = { idle: 0, ok: 0, other: [] as string[], oldestWordMs: 0 };
+  for (let at = 41_000; at <= 240_000; at += 500) {
+    w.run(at);
+    for (const [m, peer] of [
+      [a, b],
+      [b, a],
+    ] as const) {
+      const s = m.discovery.snapshot(peer.id, w.net.now)!;
+      t.is(s.path, 'direct');
+      const inUse = s.candidates.find((c) => c.endpoint === s.endpoint)!;
+      if (inUse.state === 'idle') seen.idle++;
+      else if (inUse.state === 'ok') seen.ok++;
+      else seen.other.push(`${m.name} at ${at}: ${inUse.state}`);
+      const word = Math.min(inUse.lastAnswerAgeMs ?? Infinity, inUse.lastHeardAgeMs ?? Infinity);
+      seen.oldestWordMs = Math.max(seen.oldestWordMs, word);
+    }
+  }
+  t.log(`samples: ${seen.ok} ok, ${seen.idle} idle; oldest word on the path ${seen.oldestWordMs} ms`);
+  t.deepEqual(seen.other, [], 'the path in use is never said to be unanswered');
+  t.true(seen.idle > 0, 'an idle path goes past the freshness of its evidence');
+  t.true(seen.oldestWordMs <= IDLE_HEARTBEAT_MS + 1_000, `${seen.oldestWordMs} ms`);
+});

@@ -2,6 +2,8 @@ import test from 'ava';
 import type { ViewStatus } from '../../cli/view/evidence.js';
 import { headerLines } from '../../cli/view/headerLines.js';
 import { STEP_MS, statusAt, T0, withPathEvidence } from './fixtures.js';
+import { mount } from './harness.js';
+import { assertItemsWhole, crowdedHeader } from './headerItems.js';
 
 test('the header names this node, its addresses, endpoints, port and uptime', (t) => {
   t.deepEqual(headerLines(statusAt(0), T0, T0, 100), [
@@ -116,4 +118,36 @@ test('the NAT classification shows in the header: mapping, port, how many saw it
     /NAT endpoint-independent, port kept, inbound filtered, no firewall$/,
   );
   t.regex(withNat({ ...eim, filtering: null }), /NAT endpoint-independent, port kept$/);
+});
+
+test('a crowded header keeps every item whole at 60 and 180 columns (no item spelt out letter by letter)', (t) => {
+  const { status, items } = crowdedHeader();
+  for (const width of [60, 180]) {
+    const lines = headerLines(status, T0, T0, width);
+    assertItemsWhole(t, lines, items, width);
+    // The whole header is the items and the two-space gaps between them, nothing more.
+    const chars = lines.join('').replace(/\s/g, '').length;
+    t.is(chars, items.join('').replace(/\s/g, '').length, lines.join('\n'));
+  }
+  t.is(headerLines(status, T0, T0, 180).length, 3, 'at 180 columns: the first line, and two of facts');
+});
+
+test('on screen too: the crowded header keeps its items whole at 60 and 180 columns', async (t) => {
+  const { status, items } = crowdedHeader();
+  for (const columns of [60, 180]) {
+    const h = mount(t, { columns, rows: 40 });
+    h.source.state('running');
+    await h.emit(status);
+    const frame = await h.until((f) => f.includes('bravo'), 'the table');
+    // The header is the lines above the first blank one.
+    const lines = frame.split('\n');
+    const header = lines.slice(0, lines.indexOf(''));
+    t.true(header.length >= 3, frame);
+    assertItemsWhole(t, header, items, columns);
+    t.true(
+      lines.every((l) => [...l].length <= columns),
+      'no line of the view is wider than the terminal',
+    );
+    h.unmount();
+  }
 });

@@ -100,15 +100,20 @@ function nodeWith(self: typeof EI | typeof ED, peer: Partial<ViewStatus['peers']
   return { ...s, self: { ...s.self, nat: self, natType: self.mapping }, peers: [{ ...charlie, ...peer }] };
 }
 
+/** Direct to a member whose NAT keeps ports, 900 ms after first contact. */
+const directBetweenKeepers = {
+  path: 'direct',
+  via: null,
+  endpoint: '203.0.113.2:51820',
+  directAfterMs: 900,
+  nat: { mapping: 'endpoint-independent', portKept: true, portMapping: null },
+} as const;
+
 const whyCases: { name: string; status: ViewStatus; why: string[] }[] = [
   {
     name: 'direct between two port-keeping NATs',
     status: nodeWith(EI, {
-      path: 'direct',
-      via: null,
-      endpoint: '203.0.113.2:51820',
-      directAfterMs: 900,
-      nat: { mapping: 'endpoint-independent', portKept: true, portMapping: null },
+      ...directBetweenKeepers,
       candidates: [tried('203.0.113.2:51820', 'ok'), viaP],
     }),
     why: ['direct to 203.0.113.2:51820.', 'went direct 900ms after first contact.'],
@@ -190,6 +195,29 @@ const whyCases: { name: string; status: ViewStatus; why: string[] }[] = [
     why: [
       'traffic goes through p, which both ends reach; it forwards packets it cannot read.',
       '1 of 1 direct candidates answered; the path moves to direct once one answers twice in a row.',
+    ],
+  },
+  {
+    name: 'direct and idle: its last answer is old, as no probe went out since',
+    status: nodeWith(EI, {
+      ...directBetweenKeepers,
+      candidates: [tried('203.0.113.2:51820', 'idle'), viaP],
+    }),
+    why: [
+      'direct to 203.0.113.2:51820.',
+      'went direct 900ms after first contact.',
+      'no traffic: the path is only kept open, by one ping and its answer every 20-25 s, from whichever end pings first; traffic has it checked at once.',
+    ],
+  },
+  {
+    name: 'relayed and idle: a direct candidate that answered, not asked since, did answer',
+    status: nodeWith(EI, {
+      via: 'p',
+      candidates: [tried('203.0.113.2:51820', 'idle'), tried('198.18.3.10:51820', 'no answer', 'lan'), viaP],
+    }),
+    why: [
+      'traffic goes through p, which both ends reach; it forwards packets it cannot read.',
+      '1 of 2 direct candidates answered; the path moves to direct once one answers twice in a row.',
     ],
   },
   {
