@@ -6,11 +6,12 @@ import test from 'ava';
 import type { PeerId } from '../../core/base/keys.js';
 import { EVIDENCE_FRESH_MS, PONG_TIMEOUT_MS } from '../../core/discovery/constants.js';
 import { directRoute, PathEvidence } from '../../core/discovery/pathEvidence.js';
+import { ep } from '../helpers/endpoints.js';
 
 const PEER = 'peer' as PeerId;
 
 function route() {
-  return new PathEvidence(directRoute('198.51.100.7:51820', 'reflexive'), 'announced', 0, PEER);
+  return new PathEvidence(directRoute(ep('198.51.100.7:51820'), 'reflexive'), 'announced', 0, PEER);
 }
 
 test('an answered route not asked since is idle, however old the answer; a lost probe makes it "no answer"', (t) => {
