@@ -54,7 +54,10 @@ rootTest(
     // FILTER_KNOCK_WAIT_MS, so the count may read 2 for those seconds; 256 losing holes never close.
     let extra = hard['extraSockets'];
     await waitUntil(
-      async () => (extra = (await counters(h))['extraSockets']) === 1,
+      async () => {
+        extra = (await counters(h))['extraSockets'];
+        return extra === 1;
+      },
       FILTER_KNOCK_WAIT_MS + 1_000,
       200,
     );
