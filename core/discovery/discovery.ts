@@ -21,8 +21,8 @@ import { type Endpoint, formatEndpoint } from '../base/endpoint.js';
 import { type PeerId, peerId } from '../base/keys.js';
 import { Birthday, type BirthdayCounters, type BirthdaySend } from './birthday.js';
 import { CandidateSet } from './candidateSet.js';
-import { INTRODUCTION_RETRY_MS } from './constants.js';
-import { sameEndpoints } from './endpointClass.js';
+import { BURST_MIN_GAP_MS, INTRODUCTION_RETRY_MS } from './constants.js';
+import { isPublicEndpoint, sameEndpoints } from './endpointClass.js';
 import { type FilterCounters, type Filtering, FilterTest } from './filterTest.js';
 import { Introductions } from './introductions.js';
 import type { DiscoveryMessage } from './messages.js';
@@ -65,6 +65,9 @@ export interface DiscoveryOptions {
   readonly random?: () => number;
 }
 
+/** How many other direct paths a dead one makes us ping at once (recheckOthers). */
+const RECHECK_PEERS = 4;
+
 /** What one step of discovery sends and reports, before its wake time is known. */
 type Batch = Omit<DiscoveryOutput, 'nextWakeAt'>;
 
@@ -86,6 +89,8 @@ export class Discovery {
   private readonly filter: FilterTest;
   /** Introductions are asked for when a path comes or goes (askNow), else when a round is due. */
   private askNow = true;
+  /** When a dead path last made us ask the others (recheckOthers). */
+  private recheckedAt = Number.NEGATIVE_INFINITY;
   private askAt = Number.NEGATIVE_INFINITY;
   private nextWakeAt = Number.NEGATIVE_INFINITY;
   /** Our public IPs as peers see them, when a path last looked (reflexiveChanged). */
@@ -353,6 +358,29 @@ export class Discovery {
     for (const c of ticked.changed) out.events.push({ type: 'pathChanged', ...c });
     this.paths.wakeAt(id, ticked.nextWakeAt);
     this.noteChoice(id);
+    if (ticked.changed.some((c) => c.reason === 'direct-lost')) this.recheckOthers(id, now);
+  }
+
+  /**
+   * A direct path in use died: maybe we moved (a new address, a NAT that gave us a new port), which
+   * nothing else tells us before the next look at our interfaces. So the direct paths to a few other
+   * members, public ones first, are pinged now rather than at their idle heartbeat: their pongs say
+   * where they see us (our new reflexive address, introductions follow), and their ends see our
+   * pings come from there and follow us (PeerPath.pinged). Once per BURST_MIN_GAP_MS.
+   */
+  private recheckOthers(lost: PeerId, now: number): void {
+    if (now - this.recheckedAt < BURST_MIN_GAP_MS) return;
+    this.recheckedAt = now;
+    const ids = this.paths.directIds().filter((id) => id !== lost);
+    const isPublic = (id: PeerId) => isPublicEndpoint(this.paths.directEndpoint(id)!);
+    ids.sort((a, b) => Number(isPublic(b)) - Number(isPublic(a)));
+    let asked = 0;
+    for (const id of ids) {
+      if (asked >= RECHECK_PEERS) break;
+      if (!this.paths.get(id)?.recheck(now)) continue;
+      this.paths.wakeAt(id, now);
+      asked++;
+    }
   }
 
   /** When a path went direct, stopped being direct or moved: relays ranked, introductions asked, again. */

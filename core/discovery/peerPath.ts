@@ -265,8 +265,24 @@ export class PeerPath {
       e = this.candidates.observed(source.endpoint, now);
       e.heardAt = now;
     }
-    // Roaming: the peer sends from here now; find out at once whether it also answers here.
+    // Roaming: the peer sends from here now; find out at once whether it also answers here, and
+    // whether it still answers where we send (an idle path's own ping may be a heartbeat away, and
+    // only an unanswered one lets decide() see the peer roamed).
     if (!e.answeredWithin(ROAMED_ANSWER_MS, now) && now - e.lastSentAt >= SUSPECT_PING_MS) e.probeNowAt = now;
+    if (e !== this.current) this.recheck(now);
+  }
+
+  /**
+   * The direct path in use is pinged now, unless it answered or was asked just now: the peer may
+   * have moved (its pings come from elsewhere), or we may have (a path of ours to another peer just
+   * died). An idle path's next ping is up to IDLE_HEARTBEAT_MS away. True if a ping is due.
+   */
+  recheck(now: number): boolean {
+    const cur = this.current;
+    if (cur?.route.type !== 'direct' || cur.answeredWithin(ROAMED_ANSWER_MS, now)) return false;
+    if (now - cur.lastSentAt < SUSPECT_PING_MS) return false;
+    cur.probeNowAt = now;
+    return true;
   }
 
   /**

@@ -171,6 +171,38 @@ test('a change of address nobody has gossiped yet: traffic goes on within 3 s, a
   );
 });
 
+test('a move the node has not noticed, with idle paths to the public member: traffic goes on within 3 s', (t) => {
+  // As in namespaces (nat.test.ts): a's node looks at its interfaces only every 30 s, and its paths
+  // to p, like p's to a and b, carry no traffic, so each is pinged once an idle heartbeat (25 s).
+  // Before, p kept sending to a's dead mapping until that heartbeat, and a learnt its new address
+  // no sooner: 20-24 s without traffic between a and b (30 of 30 seeds).
+  const gaps: number[] = [];
+  for (const seed of [21, 22, 23, 24, 25]) {
+    const { w, p, a, b } = internet(seed);
+    w.start();
+    w.run(8_000);
+    for (const [x, y] of [
+      [p, a],
+      [a, p],
+      [p, b],
+      [b, p],
+    ] as const)
+      w.setActive(x, y, false);
+    w.stream(a, b, 100, 8_000, 30_000);
+    w.stream(b, a, 100, 8_000, 30_000);
+    w.run(9_500 + seed * 37);
+    const movedAt = w.net.now;
+    a.host.ip = '198.18.1.20';
+    w.run(30_000);
+    gaps.push(
+      Math.max(w.largestGap(b, a, movedAt - 1_000, 30_000), w.largestGap(a, b, movedAt - 1_000, 30_000)),
+    );
+    t.true(w.firstPath(p, a, 'direct', movedAt) !== undefined, `seed ${seed}: p follows a`);
+  }
+  t.log(`data gaps after an unnoticed move: ${gaps.join(', ')} ms`);
+  t.true(Math.max(...gaps) <= 3_000, `gaps ${gaps.join(', ')} ms`);
+});
+
 test('behind one NAT, a member that moves to another LAN address is followed from its own pings', (t) => {
   const { w, a, c } = internet(7);
   w.start();
