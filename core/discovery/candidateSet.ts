@@ -26,6 +26,11 @@ export class CandidateSet {
     this.published = this.list(0);
   }
 
+  /** Whether one of our interfaces has a public address: no NAT of ours lies between us and the internet. */
+  hasPublicLocal(): boolean {
+    return this.local.some((e) => addressScope(parseCandidate(e)!.address) === 'public');
+  }
+
   /** Our interfaces' addresses. Returns true when that changes what we announce. */
   setLocal(local: readonly string[], now = 0): boolean {
     const next = dedupe(local);

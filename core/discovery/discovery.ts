@@ -142,6 +142,7 @@ export class Discovery {
           ourReflexiveIps: () => this.own.reflexiveIps(this.clock),
           budget: this.budget,
           canTell: () => this.relaying - (this.peers.get(id)?.relay ? 1 : 0) > 0,
+          ourPublicAddress: () => this.own.hasPublicLocal(),
         });
         path.startBurst(now);
         this.paths.add(id, path, now);
