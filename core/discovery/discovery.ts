@@ -21,7 +21,7 @@ import { type PeerId, peerId } from '../base/keys.js';
 import { Birthday, type BirthdayCounters, type BirthdaySend } from './birthday.js';
 import { CandidateSet } from './candidateSet.js';
 import { INTRODUCTION_RETRY_MS } from './constants.js';
-import { type FilterCounters, type Filtering, FilterTest } from './filterTest.js';
+import { FILTER_HOLE, type FilterCounters, type Filtering, FilterTest } from './filterTest.js';
 import { Introductions } from './introductions.js';
 import type { DiscoveryMessage } from './messages.js';
 import type { NatClassification } from './natBehaviour.js';
@@ -316,6 +316,7 @@ export class Discovery {
       (id) => this.paths.get(id)?.behindNat === false,
     );
     out.send.push(...filter.send);
+    for (const peer of filter.close) out.events.push({ type: 'holesClosed', peer, only: FILTER_HOLE });
     this.own.noteNoFirewall(this.filter.filtering() === 'no-firewall');
     const wake = Math.min(
       this.paths.nextWake(),
