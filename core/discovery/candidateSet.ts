@@ -27,6 +27,11 @@ export class CandidateSet {
     this.published = this.list(0);
   }
 
+  /** Whether one of our interfaces has a public address: no NAT of ours lies between us and the internet. */
+  hasPublicLocal(): boolean {
+    return this.local.some((e) => addressScope(e.address) === 'public');
+  }
+
   /** Our interfaces' addresses. Returns true when that changes what we announce. */
   setLocal(local: readonly Endpoint[], now = 0): boolean {
     const next = dedupeEndpoints(local);

@@ -23,7 +23,7 @@ import { Birthday, type BirthdayCounters, type BirthdaySend } from './birthday.j
 import { CandidateSet } from './candidateSet.js';
 import { BURST_MIN_GAP_MS, INTRODUCTION_RETRY_MS } from './constants.js';
 import { isPublicEndpoint, sameEndpoints } from './endpointClass.js';
-import { type FilterCounters, type Filtering, FilterTest } from './filterTest.js';
+import { FILTER_HOLE, type FilterCounters, type Filtering, FilterTest } from './filterTest.js';
 import { Introductions } from './introductions.js';
 import type { DiscoveryMessage } from './messages.js';
 import type { NatClassification } from './natBehaviour.js';
@@ -149,6 +149,7 @@ export class Discovery {
           ourReflexiveIps: () => this.own.reflexiveIps(this.clock),
           budget: this.budget,
           canTell: () => this.relaying - (this.peers.get(id)?.relay ? 1 : 0) > 0,
+          ourPublicAddress: () => this.own.hasPublicLocal(),
         });
         path.startBurst(now);
         this.paths.add(id, path, now);
@@ -323,6 +324,7 @@ export class Discovery {
       (id) => this.paths.get(id)?.behindNat === false,
     );
     out.send.push(...filter.send);
+    for (const peer of filter.close) out.events.push({ type: 'holesClosed', peer, only: FILTER_HOLE });
     this.own.noteNoFirewall(this.filter.filtering() === 'no-firewall');
     const wake = Math.min(
       this.paths.nextWake(),

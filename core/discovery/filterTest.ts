@@ -3,48 +3,41 @@
  * it or the router kept it (issue 13 point 4, "firewall or none"; RFC 4787 §5 filtering, RFC 5780
  * §4.4's test), measured with the mesh alone, as an I/O-free state machine.
  *
- * A member (the helper) sends one small sealed datagram to our reflexive endpoint as it sees it, from
- * a socket it opened for that datagram alone: a port of its that we never sent to. Then it tells us
- * over our ordinary path that it sent it, and from which port. If the datagram got in, our NAT's
- * mapping admits what it was not asked for ('open': endpoint-independent or address-dependent
- * filtering, a "full cone", or a port the router forwards to us). Telling endpoint-independent from
- * address-dependent filtering would need an IP we never sent to; every member is one we ping, so
- * 'open' says "from a port never sent to", no more.
+ * A member (the helper) sends one small sealed datagram to where our ask came from, from a socket
+ * opened for it alone, and tells us over our path that it did, and from which port. If it got in,
+ * our NAT admits what it was not asked for ('open': endpoint-independent or address-dependent
+ * filtering, or a port the router forwards to us; every member is one we ping, so "from a port never
+ * sent to", no more). If not, a Linux NAT either dropped it in a firewall (no trace) or, with no
+ * filter rules, kept it as an unreplied connection of its own, which holds the pair (helper's fresh
+ * port, our public port). So we knock at the fresh port from the socket the ask left from, and the
+ * helper says from which port the knock came: the ask's, nothing held the pair ('firewall');
+ * another while our NAT keeps ports, the pair was taken ('no-firewall', the NAT openers exist for,
+ * opening.ts). From a NAT that maps per destination it says nothing, nor does an unanswered knock:
+ * 'filtered'. Checked against iptables in namespaces (test/natFilter.test.ts). Without the
+ * helper's word nothing is concluded. Ask and knock leave from a socket of the test's own
+ * (FILTER_HOLE), never our main one; the helper probes our listen port too, so that a port the router
+ * forwards shows as 'open'.
  *
- * If it did not get in, a Linux NAT either dropped it in a firewall before conntrack confirmed it
- * (no trace left), or, with no filter rules, kept it as an unreplied connection of the router's own
- * (nothing to forward it to), which holds the pair (helper's fresh port, our public port). So we
- * then knock: one datagram from our main socket to the helper's fresh port, which the helper still
- * listens on, and it says from which port the knock came. The same port as our ask: nothing held the
- * pair, a firewall dropped the probe ('firewall'). Another port while our NAT maps endpoint-
- * independently, or keeps our own port toward some vantage point (natBehaviour.ts): the router gave
- * our flow another port because the pair was taken ('no-firewall', the NAT that discovery's openers
- * exist for, opening.ts; natBehaviour.ts then reads the vantage points' other ports as taken tuples
- * too). Another port from a NAT that maps per destination says nothing (every new destination gets
- * another port; it keeps ours toward nobody), nor does a
- * knock that went unanswered: 'filtered', it drops what it was not asked for, no more known. Checked
- * against iptables in namespaces (test/natFilter.test.ts). Without the helper's word (lost,
- * refused) nothing is concluded.
- *
- *   we → helper   ask   {nonce}                 sent directly, so the helper sees our reflexive endpoint
- *   helper → we   probe {nonce}                 from a fresh socket, to the endpoint the ask came from
- *   helper → we   sent  {nonce}                 from its main socket, on the path it has to us
+ *   we → helper   ask   {nonce}                 directly, from the test's socket
+ *   helper → we   probe {nonce}                 from a fresh socket each, to our listen port and to the ask's endpoint
+ *   helper → we   sent  {nonce}                 from its main socket, to the ask's endpoint
  *   helper → we   port  {nonce, fresh port}     likewise (an older helper sends no 'port': 'filtered')
- *   we → helper   knock {nonce}                 from our main socket to the fresh port
- *   helper → we   seen  {nonce, ask's port, knock's port}   on the path it has to us
+ *   we → helper   knock {nonce}                 from the test's socket to the fresh port
+ *   helper → we   seen  {nonce, ask's port, knock's port}   to the ask's endpoint
  *
- * What a member can make a helper do (issue 10's attacker, a member): send one fixed-size datagram
- * (14 bytes inside the seal) to the member itself, at the endpoint the ask came from, and only when
- * that is the endpoint of the helper's direct path to it (a round trip of sealed pings proved it is
- * the member's): never to an address of the member's choosing, so no reflection toward a third party
- * and no amplification (one ask, one probe and two words back; one knock, one 'seen' back, to the
- * same endpoint, once per help). A member is helped once per FILTER_HELP_GAP_MS, everyone together
+ * What a member can make a helper do (issue 10's attacker, a member): send two fixed-size datagrams
+ * (14 bytes inside the seal) to the member itself, at the IP of the helper's direct path to it (a
+ * round trip of sealed pings proved it is the member's): one to that path's endpoint, one to the
+ * port the ask came from. Never to an address of the member's choosing, so no reflection toward a
+ * third party and no amplification (one ask, two probes and two words back; one knock, one 'seen'
+ * back, once per help). A member is helped once per FILTER_HELP_GAP_MS, everyone together
  * FILTER_HELPS_PER_MINUTE times a minute; the rest are refused and counted. The table of when each
  * member was last helped, and the one of knocks awaited (one per help, FILTER_KNOCK_WAIT_MS at
  * most), hold members only.
  */
 import { type Endpoint, sameEndpoint } from '../base/endpoint.js';
 import type { PeerId } from '../base/keys.js';
+import { BIRTHDAY_HOLES } from './birthday.js';
 import { TXID_SIZE } from './constants.js';
 import { isPublicEndpoint } from './endpointClass.js';
 import type { FilterTestMessage } from './messages.js';
@@ -81,6 +74,12 @@ export const FILTER_HELPS_PER_MINUTE = 10;
  * socket, DiscoverySend.fresh): a placeholder that encodes, never one a socket has.
  */
 export const FRESH_PORT = 0xffff;
+/**
+ * The socket of our ask and knock (a hole past birthday's), closed when the test ends. From our main
+ * socket, a knock given another port made Linux give that port to every new flow of the socket (it
+ * reuses a source's newest mapping), not the one peers announce: birthday probes missed their holes.
+ */
+export const FILTER_HOLE = BIRTHDAY_HOLES + 1;
 
 export interface FilterCounters {
   readonly filterTestsHelped: number;
@@ -131,6 +130,8 @@ export class FilterTest {
   private readonly helped = new Map<PeerId, number>();
   /** Knocks awaited, one per member helped within FILTER_KNOCK_WAIT_MS (so ≤ FILTER_HELPS_PER_MINUTE). */
   private readonly knocks = new Map<PeerId, Awaited>();
+  /** Helpers whose test ended: our socket for it (FILTER_HOLE) closes at the next tick. */
+  private closing: PeerId[] = [];
   private minute = { start: Number.NEGATIVE_INFINITY, count: 0 };
   private counters = { filterTestsHelped: 0, filterTestsRefused: 0 };
 
@@ -148,7 +149,7 @@ export class FilterTest {
   /** Our network changed (another LAN, another public IP): what we measured may not hold. */
   reset(now: number): void {
     this.result = null;
-    this.running = undefined;
+    this.end();
     this.fruitless = 0;
     this.nextAt = now + FILTER_TEST_FIRST_MS;
   }
@@ -157,7 +158,13 @@ export class FilterTest {
   forget(id: PeerId): void {
     this.helped.delete(id);
     this.knocks.delete(id);
-    if (this.running?.helper === id) this.running = undefined;
+    if (this.running?.helper === id) this.end();
+  }
+
+  /** The running test ends: its socket closes at the next tick. */
+  private end(): void {
+    if (this.running !== undefined) this.closing.push(this.running.helper);
+    this.running = undefined;
   }
 
   /**
@@ -184,9 +191,7 @@ export class FilterTest {
     else if (m.step === 'seen') {
       if (r.knockedAt === undefined) return [];
       const [asked, knocked] = m.ports ?? [];
-      const found = verdict(asked!, knocked!, nat);
-      if (found !== undefined) this.conclude(found, now);
-      else this.inconclusive(now);
+      this.conclude(verdict(asked!, knocked!, nat), now);
     }
     // The probe counts only from a socket that is not the helper's main one: that one we ping.
     else if (m.step === 'probe' && endpoint !== undefined && !sameEndpoint(endpoint, r.helperEndpoint))
@@ -202,7 +207,7 @@ export class FilterTest {
     now: number,
     direct: () => ReadonlyMap<PeerId, Endpoint>,
     unNatted: (id: PeerId) => boolean = () => false,
-  ): { send: DiscoverySend[]; wakeAt: number } {
+  ): { send: DiscoverySend[]; close: PeerId[]; wakeAt: number } {
     const send: DiscoverySend[] = [];
     const r = this.running;
     if (r !== undefined) {
@@ -215,7 +220,7 @@ export class FilterTest {
         if (knock === undefined) this.inconclusive(now);
         else send.push(knock);
       } else if (r.sentAt === undefined && now - r.at >= FILTER_SENT_WAIT_MS) {
-        this.running = undefined;
+        this.end();
         this.nextAt = now + Math.min(FILTER_TEST_EVERY_MS, FILTER_TEST_RETRY_MS * 2 ** this.fruitless++);
       }
     }
@@ -226,7 +231,9 @@ export class FilterTest {
       this.checkAt = now + 1_000;
       if (this.helpers(direct()).length > 0) this.nextAt = now + FILTER_TEST_FIRST_MS;
     }
-    return { send, wakeAt: this.wakeAt() };
+    const close = this.closing;
+    this.closing = [];
+    return { send, close, wakeAt: this.wakeAt() };
   }
 
   private start(
@@ -249,7 +256,12 @@ export class FilterTest {
     const nonce = new Uint8Array(TXID_SIZE);
     for (let i = 0; i < TXID_SIZE; i++) nonce[i] = Math.floor(this.random() * 256);
     this.running = { helper, helperEndpoint: endpoint, nonce, at: now };
-    send.push({ to: helper, endpoint, message: { kind: 'filterTest', step: 'ask', nonce } });
+    send.push({
+      to: helper,
+      endpoint,
+      hole: FILTER_HOLE,
+      message: { kind: 'filterTest', step: 'ask', nonce },
+    });
   }
 
   /**
@@ -269,6 +281,7 @@ export class FilterTest {
     return {
       to: r.helper,
       endpoint: { address: r.helperEndpoint.address, port: r.freshPort },
+      hole: FILTER_HOLE,
       message: { kind: 'filterTest', step: 'knock', nonce: r.nonce },
     };
   }
@@ -288,14 +301,14 @@ export class FilterTest {
   /** Dropped, but whether a firewall dropped it is not clear yet: 'filtered' meanwhile, asked again sooner. */
   private inconclusive(now: number): void {
     this.result ??= 'filtered';
-    this.running = undefined;
+    this.end();
     this.nextAt = now + Math.min(FILTER_TEST_EVERY_MS, FILTER_TEST_RETRY_MS * 2 ** this.fruitless++);
   }
 
   private conclude(result: Filtering, now: number): void {
     this.result = result;
     this.fruitless = 0;
-    this.running = undefined;
+    this.end();
     this.nextAt = now + FILTER_TEST_EVERY_MS;
   }
 
@@ -308,22 +321,28 @@ export class FilterTest {
     unNatted: boolean,
     now: number,
   ): DiscoverySend[] {
-    // Only to where our direct path to the asker goes, proven by its pongs: the asker's own address.
-    const onPath = endpoint !== undefined && sameEndpoint(endpoint, directTo);
+    // Only to the IP our direct path to the asker goes to (its pongs proved it the asker's own).
+    const onPath = endpoint !== undefined && directTo !== undefined && endpoint.address === directTo.address;
     if (now - this.minute.start >= 60_000) this.minute = { start: now, count: 0 };
     const last = this.helped.get(from);
     const due = last === undefined || now - last >= FILTER_HELP_GAP_MS;
-    if (!onPath || !due || this.minute.count >= FILTER_HELPS_PER_MINUTE) {
+    if (endpoint === undefined || !onPath || !due || this.minute.count >= FILTER_HELPS_PER_MINUTE) {
       this.counters.filterTestsRefused++;
       return [];
     }
     this.helped.set(from, now);
     this.minute.count++;
     this.counters.filterTestsHelped++;
-    const send: DiscoverySend[] = [
-      { to: from, endpoint, fresh: true, message: { kind: 'filterTest', step: 'probe', nonce } },
+    const probe = { kind: 'filterTest', step: 'probe', nonce } as const;
+    const send: DiscoverySend[] = [];
+    // The asker's listen port too, when the ask came from its test's socket: a port its router
+    // forwards to it lets that one in ('open'). First, so that the 'port' word names the other's
+    // fresh socket, the one the knock is for (the I/O fills in the last).
+    if (!sameEndpoint(endpoint, directTo)) send.push({ to: from, endpoint: directTo!, fresh: true, message: probe });
+    send.push(
+      { to: from, endpoint, fresh: true, message: probe },
       { to: from, endpoint, message: { kind: 'filterTest', step: 'sent', nonce } },
-    ];
+    );
     // A knock can find the fresh socket only at its own port: when no NAT of ours stands between.
     if (unNatted) {
       this.knocks.set(from, { nonce, asked: endpoint, at: now });
@@ -351,31 +370,16 @@ export class FilterTest {
 }
 
 /**
- * What our NAT is, from the port our ask came from (`asked`) and the one our knock at the probe's
- * pair came from (`knocked`), as the helper saw them. A NAT that keeps our own port toward some
- * vantage point (a Linux MASQUERADE; with a port per destination ours would be one in 64,000) gives
- * it to every flow whose pair is free: the knock from our port says the probe left no trace, from
- * another that the router kept it. Linux reuses a port our socket already has elsewhere when ours
- * is held, so the knock's may equal the ask's, when the tuple toward the helper was taken too
- * (checked in namespaces): hence our own port, not the ask's, is what counts there. A NAT that maps
- * our socket to one port of its own for every destination: the ask's port is that one. Any other
- * NAT gives each destination another port, the knock's says nothing.
+ * What our NAT is, from the ports our ask and our knock came from, as the helper saw them; both from
+ * the test's socket, which sent nothing else. A NAT that keeps one port per socket gives the knock
+ * the ask's when the probe left no trace, another when its pair is held (Linux: namespaces). One that
+ * gives each destination another port says nothing; one that keeps our listen port toward some
+ * vantage point keeps ports, whatever the others saw.
  */
-function verdict(asked: number, knocked: number, nat: NatPorts): Filtering | undefined {
-  if (nat.keptToward > 0 && nat.listenPort !== undefined) {
-    if (knocked !== nat.listenPort) return 'no-firewall';
-    // Our port for the knock, but tuples taken toward some vantage points: Linux then gives new
-    // flows whichever of our socket's ports it finds first (seen in namespaces), so the knock's
-    // port proves nothing either way.
-    return nat.keptToward === nat.vantagePoints ? 'firewall' : undefined;
-  }
-  if (nat.mapping !== 'endpoint-independent') return 'filtered';
-  if (knocked !== asked) return 'no-firewall';
-  // The ask's port again, not ours: a NAT with a port of its own for our socket and a firewall, or
-  // a port-keeping one whose tuples toward the vantage points seen so far were all taken, and which
-  // reused that other port for the knock (NAT matrix: both members seen at 7356, then others at
-  // 51820). Asked again later, when another vantage point may have seen our own port.
-  return undefined;
+function verdict(asked: number, knocked: number, nat: NatPorts): Filtering {
+  const keeps = nat.keptToward > 0 && nat.listenPort !== undefined;
+  if (nat.mapping !== 'endpoint-independent' && !keeps) return 'filtered';
+  return knocked === asked ? 'firewall' : 'no-firewall';
 }
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {

@@ -21,6 +21,14 @@
  * behind a NAT with a port per destination, only the peer's whole pings show it where to answer
  * (the port they come from), and the peer sends them only when told.
  *
+ * A member with a public address of its own has no NAT to pass, and between two public addresses
+ * lies one router: from it an opener of OPENER_TTL reaches the peer's NAT with a TTL of 1, which is
+ * enough for a packet to the router itself (it is not forwarded), and the unreplied entry is made
+ * after all (seen in a namespace world: a public member's opener took the pair a NATed member's
+ * flow toward it needed, and Linux then gave every new flow of that member the port it got
+ * instead). So its openers go with a TTL of 1: its own host's conntrack records the flow, and the
+ * first router drops the packet (openerTtl).
+ *
  * Openers are for a peer that may sit behind a NAT (it announces a private address as well) and
  * only while someone can carry 'opened': with no relaying member in the network there is nobody to
  * tell, and pings go whole at once, as before.
@@ -42,17 +50,32 @@ export class Opening {
    * `behindNat`: the peer announces a private address besides its public ones. `canTell`: some
    * member may carry our 'opened' to the peer.
    */
-  ttlFor(e: PathEvidence, behindNat: boolean, canTell: boolean, now: number): number | undefined {
+  ttlFor(
+    e: PathEvidence,
+    behindNat: boolean,
+    canTell: boolean,
+    now: number,
+    ourPublicAddress = false,
+  ): number | undefined {
     if (!behindNat || !canTell || !mayBeUnopened(e)) return undefined;
     if (now - this.peerOpenedAt <= OPENED_FRESH_MS) return undefined;
     if (e.heardAt !== undefined && now - e.heardAt <= HEARD_FRESH_MS) return undefined;
-    return OPENER_TTL;
+    return openerTtl(ourPublicAddress);
   }
 
   /** Routes that may still need opening: pinged whole at once when the peer opened, and told of. */
   static waiting(e: PathEvidence): boolean {
     return mayBeUnopened(e);
   }
+}
+
+/**
+ * An opener's IP TTL: OPENER_TTL passes our own NAT and dies at the router beyond it; with a public
+ * address of our own (`ourPublicAddress`) there is no NAT of ours, and 1 dies at our first router,
+ * short of the peer's NAT.
+ */
+export function openerTtl(ourPublicAddress: boolean): number {
+  return ourPublicAddress ? 1 : OPENER_TTL;
 }
 
 /**

@@ -98,7 +98,7 @@ export interface DiscoverySend {
   /**
    * Send it from a socket opened for this datagram (filterTest.ts: a port the addressee never sent
    * to), which then listens FILTER_KNOCK_WAIT_MS for the addressee's knock, and closes. The filter
-   * test's 'port' word after it to the same member carries that socket's port in place of
+   * test's 'port' word after it to the same member carries the last such socket's port in place of
    * FRESH_PORT. A node that cannot open one sends neither it nor the 'sent' and 'port' words after it.
    */
   readonly fresh?: true;
@@ -110,8 +110,11 @@ export interface DiscoverySend {
 export type DiscoveryEvent =
   | ({ readonly type: 'pathChanged' } & PathChanged)
   | { readonly type: 'candidatesChanged'; readonly candidates: readonly Endpoint[] }
-  /** Close `peer`'s holes (birthday.ts), all but `keep`, the one its traffic now leaves from. */
-  | { readonly type: 'holesClosed'; readonly peer: PeerId; readonly keep?: number };
+  /**
+   * Close `peer`'s holes (birthday.ts), all but `keep`, the one its traffic now leaves from; or only
+   * hole `only` (a filter test's socket, filterTest.ts).
+   */
+  | { readonly type: 'holesClosed'; readonly peer: PeerId; readonly keep?: number; readonly only?: number };
 
 export interface DiscoveryOutput {
   readonly send: DiscoverySend[];

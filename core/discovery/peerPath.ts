@@ -75,6 +75,8 @@ export interface PeerPathOptions {
   readonly budget: ProbeBudget;
   /** Whether a member other than the peer relays: one that could carry our 'opened' (opening.ts). */
   readonly canTell?: () => boolean;
+  /** Whether we have a public address of our own (no NAT of ours): our openers' TTL (opening.ts). */
+  readonly ourPublicAddress?: () => boolean;
 }
 
 export class PeerPath {
@@ -556,7 +558,8 @@ export class PeerPath {
     // An opener or a whole ping, either opens our NAT toward the address: the peer is told so.
     if (Opening.waiting(e)) this.opened = true;
     const canTell = this.options.canTell?.() ?? false;
-    const ttl = this.opening.ttlFor(e, this.candidates.behindNat, canTell, now);
+    const ours = this.options.ourPublicAddress?.() ?? false;
+    const ttl = this.opening.ttlFor(e, this.candidates.behindNat, canTell, now, ours);
     return ttl === undefined
       ? { txid, endpoint: e.route.endpoint }
       : { txid, endpoint: e.route.endpoint, ttl };

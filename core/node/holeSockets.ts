@@ -12,6 +12,7 @@
 import type { Endpoint } from '../base/endpoint.js';
 import type { PeerId } from '../base/keys.js';
 import { BIRTHDAY_HOLES } from '../discovery/birthday.js';
+import { FILTER_HOLE } from '../discovery/filterTest.js';
 import type { Tunnel } from '../tunnel/tunnel.js';
 
 export type HoleTransport = Pick<Tunnel, 'openSocket' | 'closeSocket' | 'bindSocket'> &
@@ -27,7 +28,9 @@ export class HoleSockets {
 
   /** The socket of `peer`'s hole `hole`, opened now if it has none; undefined when none can be. */
   socketFor(peer: PeerId, hole: number): number | undefined {
-    if (!Number.isInteger(hole) || hole < 1 || hole > BIRTHDAY_HOLES) return undefined;
+    // Birthday probing's holes, and the filter test's socket past them.
+    if (!Number.isInteger(hole) || hole < 1 || (hole > BIRTHDAY_HOLES && hole !== FILTER_HOLE))
+      return undefined;
     let holes = this.byPeer.get(peer);
     const held = holes?.get(hole);
     if (held !== undefined) return held;
@@ -55,12 +58,12 @@ export class HoleSockets {
     if (socket !== undefined) this.tunnel.bindSocket(endpoint, socket);
   }
 
-  /** Closes `peer`'s holes but `keep`. */
-  close(peer: PeerId, keep?: number): void {
+  /** Closes `peer`'s holes but `keep`; or, given `only`, that one alone. */
+  close(peer: PeerId, keep?: number, only?: number): void {
     const holes = this.byPeer.get(peer);
     if (holes === undefined) return;
     for (const [hole, socket] of holes) {
-      if (hole === keep) continue;
+      if (hole === keep || (only !== undefined && hole !== only)) continue;
       this.tunnel.closeSocket(socket);
       this.bySocket.delete(socket);
       holes.delete(hole);

@@ -340,7 +340,7 @@ export class NodePaths {
       } else if (e.type === 'candidatesChanged') {
         this.hooks.candidatesChanged(e.candidates);
       } else if (e.type === 'holesClosed') {
-        this.holes.close(e.peer, e.keep);
+        this.holes.close(e.peer, e.keep, e.only);
       }
     }
     if (this.timer) clearTimeout(this.timer);

@@ -10,6 +10,7 @@ import type { PeerId } from '../../core/base/keys.js';
 import {
   FILTER_HELP_GAP_MS,
   FILTER_HELPS_PER_MINUTE,
+  FILTER_HOLE,
   FILTER_KNOCK_WAIT_MS,
   FILTER_PROBE_WAIT_MS,
   FILTER_SEEN_WAIT_MS,
@@ -69,9 +70,8 @@ test('each filter kind is told within seconds: open without a filter or with one
   t.is(filtering(behind.get('address')!, at), 'open');
   // The knock left from our own port: the probe had left nothing behind.
   t.is(filtering(walled, at), 'firewall');
-  // A port of the NAT's own for our socket, the same for the knock: a firewall, or a port-keeping
-  // NAT whose tuples were all taken; not told yet (filterTest.ts, verdict).
-  t.is(filtering(behind.get('address-and-port')!, at), 'filtered');
+  // A port of the NAT's own for our test's socket, the same for the knock: a firewall.
+  t.is(filtering(behind.get('address-and-port')!, at), 'firewall');
   // The probe was kept: the knock toward its pair of addresses was given another port.
   t.is(filtering(open, at), 'no-firewall');
   t.true(nofw.tuplesTaken >= 1);
@@ -156,6 +156,54 @@ test('a helper probes only the endpoint its direct path to the asker goes to, on
     ['probe', 'sent'],
   );
   t.deepEqual(rx(g, A, msg('knock', nonce()), { endpoint: A_AT }, A_AT, 10), [], 'no knock awaited');
+  // The ask from another port of the IP the direct path goes to (the asker's test socket): the
+  // probe goes there, the asker's own address still.
+  const e = new FilterTest(seededUniform(3));
+  const testSocket = A_AT.replace(/:\d+$/, ':40123');
+  const other = rx(e, A, msg('ask', nonce()), { endpoint: testSocket }, A_AT, 0);
+  t.deepEqual(
+    other.map((s) => [
+      epText(s.endpoint),
+      s.fresh ?? false,
+      s.message.kind === 'filterTest' && s.message.step,
+    ]),
+    [
+      // Its listen port too, first: a router that forwards it lets that probe in.
+      [A_AT, true, 'probe'],
+      [testSocket, true, 'probe'],
+      [testSocket, false, 'sent'],
+      [testSocket, false, 'port'],
+    ],
+  );
+});
+
+test("the asker's ask and knock leave from a socket of the test's own, closed when the test ends; never the main one", (t) => {
+  const f = new FilterTest(seededUniform(31));
+  f.tick(0, () => new Map([[H, ep(H_AT)]]));
+  const t0 = FILTER_TEST_FIRST_MS;
+  const ask = f.tick(t0, () => new Map([[H, ep(H_AT)]])).send;
+  t.deepEqual(
+    ask.map((s) => s.hole),
+    [FILTER_HOLE],
+  );
+  const n = ask[0]!.message.kind === 'filterTest' ? ask[0]!.message.nonce : new Uint8Array();
+  rx(f, H, msg('sent', n), { endpoint: H_AT }, H_AT, t0 + 20);
+  rx(f, H, msg('port', n, [30001]), { endpoint: H_AT }, H_AT, t0 + 20);
+  const knock = f.tick(t0 + 20 + FILTER_PROBE_WAIT_MS, () => new Map([[H, ep(H_AT)]]));
+  t.deepEqual(
+    knock.send.map((s) => s.hole),
+    [FILTER_HOLE],
+  );
+  t.deepEqual(knock.close, [], 'open while the knock is answered');
+  rx(f, H, msg('seen', n, [40001, 1502]), { endpoint: H_AT }, H_AT, t0 + 1_100, 'endpoint-independent');
+  t.is(f.filtering(), 'no-firewall');
+  t.deepEqual(f.tick(t0 + 1_200, () => new Map([[H, ep(H_AT)]])).close, [H], 'closed once concluded');
+  t.deepEqual(f.tick(t0 + 1_300, () => new Map([[H, ep(H_AT)]])).close, [], 'once');
+  // A helper that never says a word: the socket closes when the wait ends.
+  const g = new FilterTest(seededUniform(32));
+  g.tick(0, () => new Map([[H, ep(H_AT)]]));
+  g.tick(t0, () => new Map([[H, ep(H_AT)]]));
+  t.deepEqual(g.tick(t0 + FILTER_SENT_WAIT_MS, () => new Map([[H, ep(H_AT)]])).close, [H]);
 });
 
 test('an asker picks helpers with no NAT of their own when there are any', (t) => {
@@ -184,7 +232,7 @@ test('an asker picks helpers with no NAT of their own when there are any', (t) =
 test('the attack: an ask from anywhere but the direct path, or through a relay, makes the helper send nothing', (t) => {
   const f = new FilterTest(seededUniform(4));
   const victim = '192.0.2.50:9999';
-  // A spoofed source (the victim's), a path not direct, a path elsewhere, a relay: all refused.
+  // A spoofed source (the victim's, at another IP than the direct path's), no direct path, a relay: all refused.
   t.deepEqual(rx(f, A, msg('ask', nonce()), { endpoint: victim }, A_AT, 0), []);
   t.deepEqual(rx(f, A, msg('ask', nonce()), { endpoint: victim }, undefined, 0), []);
   t.deepEqual(rx(f, A, msg('ask', nonce()), { via: namedPeer('relay') }, A_AT, 0), []);
@@ -303,7 +351,10 @@ test('after the word, no probe: a knock at the fresh port tells firewall (same p
     if (port) rx(f, H, msg('port', n, [30001]), { endpoint: H_AT }, H_AT, t0 + 20);
     const knocks = f.tick(t0 + 20 + FILTER_PROBE_WAIT_MS, () => new Map([[H, ep(H_AT)]])).send;
     t.is(f.filtering(), port ? null : 'filtered');
-    if (port) t.deepEqual(knocks, [{ to: H, endpoint: ep('203.0.113.10:30001'), message: msg('knock', n) }]);
+    if (port)
+      t.deepEqual(knocks, [
+        { to: H, endpoint: ep('203.0.113.10:30001'), hole: FILTER_HOLE, message: msg('knock', n) },
+      ]);
     else t.deepEqual(knocks, []);
     seen?.(n, t0 + 30 + FILTER_PROBE_WAIT_MS);
     f.tick(t0 + 20 + FILTER_PROBE_WAIT_MS + FILTER_SEEN_WAIT_MS, () => new Map([[H, ep(H_AT)]]));
@@ -332,9 +383,10 @@ test('after the word, no probe: a knock at the fresh port tells firewall (same p
     seenFrom(ports, mapping, kept)(n, t0 + 1_100);
     return f.filtering();
   };
-  // A NAT that maps our socket to a port of its own, the same toward all: another port for the
-  // knock is a taken tuple; the same one could be a reused port of a NAT whose tuples were all taken.
-  t.is(withSeen(20, [40001, 40001]), 'filtered');
+  // A NAT that maps our test's socket to a port of its own, the same toward all: the same port for
+  // the knock, a firewall; another, a taken tuple. (The socket sent nothing else: no other port of
+  // its own that Linux could reuse.)
+  t.is(withSeen(20, [40001, 40001]), 'firewall');
   t.is(withSeen(21, [40001, 1502]), 'no-firewall');
   // A port-keeping NAT: our own port for the knock, or not.
   t.is(withSeen(28, [51820, 51820], 'endpoint-independent', 2), 'firewall');
@@ -344,12 +396,8 @@ test('after the word, no probe: a knock at the fresh port tells firewall (same p
   // Vantage points that disagree (tuples taken toward half of them) while one sees our own port: a
   // port-keeping NAT, so another port for the knock is a taken tuple too.
   t.is(withSeen(26, [51221, 14131], 'endpoint-dependent', 1), 'no-firewall');
-  // ...and when the tuple toward the helper was taken too, Linux reuses that other port for the
-  // knock (namespaces: two held pairs, one port for both): the ask's port again, no firewall all the same.
-  t.is(withSeen(27, [51221, 51221], 'endpoint-dependent', 1), 'no-firewall');
-  // Our own port for the knock while another vantage point sees us elsewhere: Linux may give new
-  // flows either port after a take (namespaces), so nothing is concluded.
-  t.is(withSeen(30, [51820, 51820], 'endpoint-dependent', 1), 'filtered');
+  // ...and the ask's port again for the knock: nothing held the pair, a firewall.
+  t.is(withSeen(27, [51221, 51221], 'endpoint-dependent', 1), 'firewall');
   // No 'seen' in time: filtered, no more. An older helper that says no port: no knock, filtered.
   t.is(run(24, undefined).f.filtering(), 'filtered');
   t.is(run(25, undefined, false).f.filtering(), 'filtered');

@@ -13,6 +13,7 @@ import {
   UNANSWERED_PROBE_BURST_PER_SENDER,
   UNANSWERED_PROBES_PER_SECOND_PER_SENDER,
 } from '../../core/discovery/index.js';
+import { openerTtl } from '../../core/discovery/opening.js';
 import { ep, eps, epText } from '../helpers/endpoints.js';
 import type { SimNat } from './netSim.js';
 import { SimNet } from './netSim.js';
@@ -204,4 +205,47 @@ test("a member flooding 'opened' gets no more pings to its addresses than the pr
   const budget = UNANSWERED_PROBE_BURST_PER_SENDER + 10 * UNANSWERED_PROBES_PER_SECOND_PER_SENDER;
   t.true(pings <= budget, `${pings} pings to b's address in 10 s (budget ${budget})`);
   t.true(d.probeCounters.refusedProbes > 0, 'the rest were refused and counted');
+});
+
+test('a member with a public address of its own sends its openers with a TTL of 1: a TTL of 2 would reach the NAT one router away', (t) => {
+  const q = new Discovery({ self: A, now: 0, local: eps(['203.0.113.7:51820']), random: () => 0.5 });
+  const out = q.setPeers(
+    [
+      { id: B, name: 'b', candidates: eps([B_PUBLIC, '198.18.2.1:51820']), relay: true },
+      { id: P, name: 'p', candidates: eps([P_ADDR]), relay: true },
+    ],
+    0,
+  );
+  const toB = pingsTo(out, B_PUBLIC);
+  t.true(toB.length > 0);
+  t.true(
+    toB.every((s) => s.ttl === 1),
+    JSON.stringify(toB.map((s) => s.ttl)),
+  );
+});
+
+test("from a public address an opener of OPENER_TTL reaches the NAT one router away and takes its member's tuple; openerTtl's 1 dies short of it", (t) => {
+  for (const ours of [false, true]) {
+    const net = new SimNet({ random: () => 0.5 });
+    const natA = net.addNat('a', '192.0.2.1', 'endpoint-independent', 'address-and-port', {
+      firewall: false,
+      keepPort: true,
+    });
+    const q = net.addHost('q', '203.0.113.7', 51820);
+    // q pings a's public address before a has sent to q (a learned of q later, as in a mesh).
+    const ttl = openerTtl(ours);
+    net.send(q, '192.0.2.1:51820', Uint8Array.of(1), ttl);
+    net.runUntil(100);
+    const aToQ = natA.outbound('198.18.1.2:51820', '203.0.113.7:51820', 200);
+    if (ours) {
+      t.is(ttl, 1);
+      t.is(net.expired, 1, 'the opener died at the first router');
+      t.is(aToQ, 51820, "a's flow toward q keeps the port a announces");
+      t.is(natA.tuplesTaken, 0);
+    } else {
+      t.is(ttl, OPENER_TTL);
+      t.not(aToQ, 51820, 'the TTL-2 opener reached the NAT and took the pair');
+      t.is(natA.tuplesTaken, 1);
+    }
+  }
 });
