@@ -338,7 +338,8 @@ export class FilterTest {
     // The asker's listen port too, when the ask came from its test's socket: a port its router
     // forwards to it lets that one in ('open'). First, so that the 'port' word names the other's
     // fresh socket, the one the knock is for (the I/O fills in the last).
-    if (!sameEndpoint(endpoint, directTo)) send.push({ to: from, endpoint: directTo!, fresh: true, message: probe });
+    if (!sameEndpoint(endpoint, directTo))
+      send.push({ to: from, endpoint: directTo!, fresh: true, message: probe });
     send.push(
       { to: from, endpoint, fresh: true, message: probe },
       { to: from, endpoint, message: { kind: 'filterTest', step: 'sent', nonce } },
